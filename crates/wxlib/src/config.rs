@@ -1,0 +1,230 @@
+//! The one typed configuration: a TOML file (see `config.example.toml` at the repository root)
+//! overlaid with `WXLIB_<SECTION>__<KEY>` environment variables. Passed around as a value, never a
+//! global, so tests build their own.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub wechat: WeChatConfig,
+    #[serde(default)]
+    pub storage: StorageConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// Where the embedded database and search index live.
+    pub data_dir: PathBuf,
+    /// Largest callback body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))), data_dir: PathBuf::from("./data"), max_body_bytes: 64 * 1024 }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeChatConfig {
+    pub app_id: String,
+    pub app_secret: String,
+    /// The Token set in the account's server configuration (3–32 letters and digits).
+    pub token: String,
+    /// The EncodingAESKey (43 characters); empty means plain mode only.
+    pub encoding_aes_key: String,
+    /// The key before the last reset, still accepted during rotation.
+    pub previous_encoding_aes_key: String,
+    /// Base URL of WeChat's server API; tests and the simulator point it at a local server.
+    pub api_base: String,
+    /// How long a handler may run before the callback is answered `success` and the real answer
+    /// goes out later as a customer-service message. WeChat gives up at 5 s.
+    pub reply_deadline_ms: u64,
+    /// Reject callbacks whose timestamp is further than this from our clock (replay window);
+    /// 0 turns the check off.
+    pub timestamp_tolerance_secs: i64,
+    /// Language of reader-facing text: "zh-CN" (default) or "en".
+    pub lang: String,
+}
+
+impl Default for WeChatConfig {
+    fn default() -> Self {
+        Self {
+            app_id: String::new(),
+            app_secret: String::new(),
+            token: String::new(),
+            encoding_aes_key: String::new(),
+            previous_encoding_aes_key: String::new(),
+            api_base: "https://api.weixin.qq.com".into(),
+            reply_deadline_ms: 4500,
+            timestamp_tolerance_secs: 300,
+            lang: "zh-CN".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for WeChatConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeChatConfig")
+            .field("app_id", &self.app_id)
+            .field("app_secret", &"<redacted>")
+            .field("token", &"<redacted>")
+            .field("encoding_aes_key", &if self.encoding_aes_key.is_empty() { "" } else { "<redacted>" })
+            .field("api_base", &self.api_base)
+            .field("reply_deadline_ms", &self.reply_deadline_ms)
+            .field("lang", &self.lang)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `postgres://…` for PostgreSQL, `sqlite://…` for a given SQLite file; empty means
+    /// `sqlite://<data_dir>/wxlib.db`.
+    pub url: String,
+}
+
+/// A configuration problem, naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {path}: {source}")]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("configuration: {0}")]
+    Parse(String),
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+impl Config {
+    /// Loads `path` (if given) and the environment, then validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(p) = path {
+            if !p.exists() {
+                return Err(ConfigError::File { path: p.to_owned(), source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found") });
+            }
+            fig = fig.merge(Toml::file_exact(p));
+        }
+        fig = fig.merge(Env::prefixed("WXLIB_").split("__"));
+        let cfg: Config = fig.extract().map_err(|e| ConfigError::Parse(describe_figment(e)))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let w = &self.wechat;
+        let invalid = |key, reason: &str| Err(ConfigError::Invalid { key, reason: reason.to_owned() });
+        if !(3..=32).contains(&w.token.len()) || !w.token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return invalid("wechat.token", "must be 3–32 letters or digits, as in the account's server settings");
+        }
+        for (key, value) in [("wechat.encoding_aes_key", &w.encoding_aes_key), ("wechat.previous_encoding_aes_key", &w.previous_encoding_aes_key)] {
+            if !value.is_empty() {
+                if let Err(e) = wechat::AesKey::from_encoding_aes_key(value) {
+                    return invalid(key, &e.to_string());
+                }
+            }
+        }
+        if !w.previous_encoding_aes_key.is_empty() && w.encoding_aes_key.is_empty() {
+            return invalid("wechat.previous_encoding_aes_key", "set only together with wechat.encoding_aes_key");
+        }
+        if !w.encoding_aes_key.is_empty() && w.app_id.is_empty() {
+            return invalid("wechat.app_id", "required when wechat.encoding_aes_key is set (it is checked inside every encrypted message)");
+        }
+        if !(w.api_base.starts_with("http://") || w.api_base.starts_with("https://")) {
+            return invalid("wechat.api_base", "must be an http:// or https:// URL");
+        }
+        if !(100..=4800).contains(&w.reply_deadline_ms) {
+            return invalid("wechat.reply_deadline_ms", "must be between 100 and 4800: WeChat drops the request at 5000");
+        }
+        if !matches!(w.lang.as_str(), "zh-CN" | "en") {
+            return invalid("wechat.lang", "must be \"zh-CN\" or \"en\"");
+        }
+        let url = &self.storage.url;
+        if !(url.is_empty() || url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return invalid("storage.url", "must start with sqlite: or postgres://, or be empty for the embedded default");
+        }
+        if self.server.max_body_bytes < 1024 {
+            return invalid("server.max_body_bytes", "must be at least 1024");
+        }
+        Ok(())
+    }
+
+    /// The effective database URL.
+    pub fn database_url(&self) -> String {
+        if self.storage.url.is_empty() {
+            format!("sqlite://{}", self.server.data_dir.join("wxlib.db").display())
+        } else {
+            self.storage.url.clone()
+        }
+    }
+
+    /// Builds the account's crypto from the configured keys, if encryption is configured.
+    pub fn message_crypto(&self) -> Option<wechat::MessageCrypto> {
+        let w = &self.wechat;
+        let current = wechat::AesKey::from_encoding_aes_key(&w.encoding_aes_key).ok()?;
+        let previous = wechat::AesKey::from_encoding_aes_key(&w.previous_encoding_aes_key).ok();
+        Some(wechat::MessageCrypto::new(w.token.clone(), w.app_id.clone(), current, previous))
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { server: ServerConfig::default(), wechat: WeChatConfig::default(), storage: StorageConfig::default() }
+    }
+}
+
+/// Figment's errors already name the key path and the source (file or env var); keep every one.
+fn describe_figment(err: figment::Error) -> String {
+    err.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Config {
+        let mut c = Config::default();
+        c.wechat.token = "libtoken".into();
+        c
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let mut c = valid();
+        c.wechat.token = "x".into();
+        assert!(c.validate().unwrap_err().to_string().contains("wechat.token"));
+        let mut c = valid();
+        c.wechat.encoding_aes_key = "short".into();
+        assert!(c.validate().unwrap_err().to_string().contains("wechat.encoding_aes_key"));
+        let mut c = valid();
+        c.storage.url = "mysql://x".into();
+        assert!(c.validate().unwrap_err().to_string().contains("storage.url"));
+        assert!(valid().validate().is_ok());
+    }
+
+    #[test]
+    fn file_and_environment_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wxlib.toml");
+        std::fs::write(&path, "[wechat]\ntoken = \"fromfile\"\nunknown_key = 1\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("unknown_key"), "{err}");
+        std::fs::write(&path, "[wechat]\ntoken = \"fromfile\"\nreply_deadline_ms = \"soon\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("reply_deadline_ms"), "{err}");
+    }
+}

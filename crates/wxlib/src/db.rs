@@ -1,0 +1,169 @@
+//! The relational store: SQLite (embedded default) or PostgreSQL (several stateless nodes), chosen
+//! by URL. One `Db` value wraps either pool; queries are written once in the portable subset
+//! (`$1` placeholders, `ON CONFLICT`, `RETURNING`, integers for times and flags) and run on
+//! whichever pool is live via [`with_pool!`]. Each dialect has its own migration folder; the
+//! conformance tests run the same story against both.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+/// Runs `$body` with `$pool` bound to the live pool (either type); the body is compiled once per
+/// dialect, so it must use SQL both understand.
+#[macro_export]
+macro_rules! with_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open the database at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("migration {version} failed: {source}")]
+    Migrate { version: i64, source: sqlx::Error },
+    #[error(transparent)]
+    Query(#[from] sqlx::Error),
+}
+
+/// (version, description, SQL) for each dialect, embedded in the binary.
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "front door", include_str!("../migrations/sqlite/0001_front_door.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "front door", include_str!("../migrations/postgres/0001_front_door.sql"))];
+
+/// Current unix time in seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Redacts the password in a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Db {
+    /// Opens (creating the SQLite file if needed) and migrates.
+    pub async fn connect(url: &str) -> Result<Self, DbError> {
+        let connect_err = |source| DbError::Connect { url: redact_url(url), source };
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(url).await.map_err(connect_err)?;
+            Db::Postgres(pool)
+        } else {
+            if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+                let path = path.split('?').next().unwrap_or(path);
+                if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|source| DbError::DataDir { path: parent.display().to_string(), source })?;
+                }
+            }
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(connect_err)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(connect_err)?;
+            Db::Sqlite(pool)
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub fn dialect(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies pending migrations, each in its own transaction. On PostgreSQL an advisory lock
+    /// keeps two nodes starting together from migrating twice.
+    async fn migrate(&self) -> Result<(), DbError> {
+        const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+        match self {
+            Db::Sqlite(pool) => {
+                sqlx::query(CREATE).execute(pool).await?;
+                for &(version, description, sql) in SQLITE_MIGRATIONS {
+                    let mut tx = pool.begin().await?;
+                    let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1").bind(version).fetch_optional(&mut *tx).await?;
+                    if done.is_none() {
+                        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|source| DbError::Migrate { version, source })?;
+                        sqlx::query("INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)").bind(version).bind(description).bind(unix_now()).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                }
+            }
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock(7486001)").execute(&mut *conn).await?;
+                let result = async {
+                    sqlx::query(CREATE).execute(&mut *conn).await?;
+                    for &(version, description, sql) in POSTGRES_MIGRATIONS {
+                        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
+                        let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1").bind(version).fetch_optional(&mut *tx).await?;
+                        if done.is_none() {
+                            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|source| DbError::Migrate { version, source })?;
+                            sqlx::query("INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)").bind(version).bind(description).bind(unix_now()).execute(&mut *tx).await?;
+                        }
+                        tx.commit().await?;
+                    }
+                    Ok::<(), DbError>(())
+                }
+                .await;
+                sqlx::query("SELECT pg_advisory_unlock(7486001)").execute(&mut *conn).await?;
+                result?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes or renews a named lease for `holder` until `now + ttl`. Returns whether we hold it.
+    /// Used so that one node at a time refreshes the access token or runs a job.
+    pub async fn try_lease(&self, name: &str, holder: &str, ttl_secs: i64, now: i64) -> Result<bool, DbError> {
+        let sql = "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+                   ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                   WHERE leases.expires_at < $4 OR leases.holder = $2";
+        let done = with_pool!(self, |pool| sqlx::query(sql).bind(name).bind(holder).bind(now + ttl_secs).bind(now).execute(pool).await?.rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Gives a lease back early.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), DbError> {
+        with_pool!(self, |pool| sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2").bind(name).bind(holder).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://user:secret@host/db"), "postgres://user:***@host/db");
+        assert_eq!(redact_url("postgres://user@host/db"), "postgres://user@host/db");
+        assert_eq!(redact_url("sqlite://data/wxlib.db"), "sqlite://data/wxlib.db");
+    }
+}

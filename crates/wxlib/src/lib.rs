@@ -1,0 +1,14 @@
+//! wxlib: the server behind a university library's WeChat Official Account.
+//!
+//! The tree follows the product: [`wechat`] is the front door (callback, router, dedupe, API
+//! client, outbox), [`followers`] who follows and what they did, [`chat`] what readers see.
+//! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
+
+pub mod chat;
+pub mod config;
+pub mod db;
+pub mod followers;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+pub mod wechat;

@@ -1,0 +1,30 @@
+//! What every handler and background job can reach: the store, WeChat's API, the configuration
+//! and the outbox's wake-up. Cheap to clone.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::chat::Lang;
+use crate::config::Config;
+use crate::db::Db;
+use crate::wechat::api::WeChatApi;
+
+#[derive(Clone)]
+pub struct Services {
+    pub db: Db,
+    pub api: WeChatApi,
+    pub config: Arc<Config>,
+    pub lang: Lang,
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl Services {
+    /// Queues a customer-service message and wakes the outbox worker.
+    pub async fn push(&self, openid: &str, reply: &wechat::Reply, dedupe_key: &str) -> Result<bool, crate::db::DbError> {
+        let Some(body) = crate::wechat::outbox::custom_message(openid, reply) else { return Ok(false) };
+        let queued = self.db.enqueue_outbox(openid, &body, dedupe_key, crate::db::unix_now()).await?;
+        self.outbox_wake.notify_one();
+        Ok(queued)
+    }
+}

@@ -1,0 +1,97 @@
+//! Startup as a value: [`Application::build`] opens the store, binds the listener (port 0 picks a
+//! free one, which tests use) and wires the routes; [`Application::run_until_stopped`] serves and
+//! runs the background jobs. `main` and the tests start the server the same way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::chat::{self, Lang};
+use crate::config::Config;
+use crate::db::{Db, unix_now};
+use crate::services::Services;
+use crate::telemetry;
+use crate::wechat::api::WeChatApi;
+use crate::wechat::callback::{self, CallbackState};
+use crate::wechat::outbox::OutboxWorker;
+use crate::wechat::router::Router;
+
+pub struct Application {
+    listener: TcpListener,
+    services: Services,
+    router: axum::Router,
+}
+
+impl Application {
+    /// Builds the app with the account's standard conversation.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_router(config, chat::router()).await
+    }
+
+    /// Builds the app with a given message router (tests register special handlers).
+    pub async fn build_with_router(config: Config, chat_router: Router) -> anyhow::Result<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let db = Db::connect(&config.database_url()).await?;
+        let node_id = format!("{:016x}", rand::random::<u64>());
+        let api = WeChatApi::new(&config.wechat.api_base, &config.wechat.app_id, &config.wechat.app_secret, db.clone(), node_id)?;
+        let crypto = config.message_crypto().map(Arc::new);
+        let services = Services { db, api, lang: Lang::from_config(&config.wechat.lang), config: Arc::new(config), outbox_wake: Arc::new(Notify::new()) };
+        let listener = TcpListener::bind(services.config.server.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
+        let callback_state = CallbackState { services: services.clone(), router: Arc::new(chat_router), crypto };
+        let metrics = telemetry::metrics_handle();
+        let router = axum::Router::new()
+            .route("/wechat", get(callback::verify_url).post(callback::receive))
+            .layer(DefaultBodyLimit::max(services.config.server.max_body_bytes))
+            .with_state(callback_state)
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/metrics", get(move || std::future::ready(metrics.render())));
+        Ok(Self { listener, services, router })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until the process is stopped, with the outbox worker and housekeeping alongside.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let s = self.services.clone();
+        tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox_wake.clone() }.run());
+        tokio::spawn(async move {
+            loop {
+                match s.db.purge_callbacks(unix_now() - 24 * 3600).await {
+                    Ok(n) if n > 0 => tracing::debug!(n, "purged old callback records"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "purge of old callback records failed"),
+                }
+                tokio::time::sleep(Duration::from_secs(600)).await;
+            }
+        });
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

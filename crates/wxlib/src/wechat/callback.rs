@@ -1,0 +1,315 @@
+//! The callback endpoint `/wechat`: WeChat's URL check (GET) and message delivery (POST).
+//!
+//! POST pipeline: verify `signature` over the raw query → check the timestamp window → (encrypted)
+//! verify `msg_signature` and decrypt → parse → claim the dedupe key → run the handler under the
+//! reply deadline → render, encrypt, answer. Every rejection is a 4xx with a one-line reason in
+//! the log and in the body, and never a panic. A handler still running at the deadline keeps
+//! running; the reader gets its answer through the outbox.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
+use serde::Deserialize;
+use tokio::sync::Notify;
+use wechat::crypto::CryptoError;
+use wechat::{Event, Inbound, InboundKind, MessageCrypto, Reply, signature};
+
+use super::dedupe::Claim;
+use super::router::Router;
+use crate::chat;
+use crate::db::unix_now;
+use crate::followers::{EVENT_WINDOW_QUOTA, EVENT_WINDOW_SECS, LoggedEvent, MESSAGE_WINDOW_QUOTA, MESSAGE_WINDOW_SECS};
+use crate::services::Services;
+
+/// How long a claimant owns a callback before a retry may take it over (WeChat retries at ~5 s
+/// intervals; a live claimant finishes or defers within the reply deadline).
+const CLAIM_LEASE_SECS: i64 = 8;
+
+#[derive(Clone)]
+pub struct CallbackState {
+    pub services: Services,
+    pub router: Arc<Router>,
+    pub crypto: Option<Arc<MessageCrypto>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    signature: Option<String>,
+    timestamp: Option<String>,
+    nonce: Option<String>,
+    echostr: Option<String>,
+    encrypt_type: Option<String>,
+    msg_signature: Option<String>,
+}
+
+/// Why a callback was refused. Each maps to a status and a log line.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error("missing query parameter {0}")]
+    MissingParam(&'static str),
+    #[error("bad signature")]
+    BadSignature,
+    #[error("timestamp {0} is outside the accepted window (replay?)")]
+    StaleTimestamp(String),
+    #[error("encrypted message, but no EncodingAESKey is configured")]
+    NoKey,
+    #[error("malformed XML: {0}")]
+    MalformedXml(String),
+    #[error("encrypted body has no Encrypt element")]
+    NoEncrypt,
+    #[error("decryption failed: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("not a WeChat message: {0}")]
+    BadMessage(String),
+    #[error("body too large or unreadable: {0}")]
+    Body(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Rejection {
+    fn code(&self) -> &'static str {
+        match self {
+            Rejection::MissingParam(_) => "missing_param",
+            Rejection::BadSignature | Rejection::Crypto(CryptoError::Signature) => "bad_signature",
+            Rejection::StaleTimestamp(_) => "stale_timestamp",
+            Rejection::NoKey => "no_key",
+            Rejection::MalformedXml(_) => "malformed_xml",
+            Rejection::NoEncrypt => "no_encrypt",
+            Rejection::Crypto(CryptoError::AppIdMismatch { .. }) => "wrong_appid",
+            Rejection::Crypto(CryptoError::Base64) => "bad_base64",
+            Rejection::Crypto(_) => "bad_ciphertext",
+            Rejection::BadMessage(_) => "bad_message",
+            Rejection::Body(_) => "bad_body",
+            Rejection::Internal(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Rejection::BadSignature | Rejection::Crypto(CryptoError::Signature) => StatusCode::UNAUTHORIZED,
+            Rejection::StaleTimestamp(_) | Rejection::Crypto(CryptoError::AppIdMismatch { .. }) => StatusCode::FORBIDDEN,
+            Rejection::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Rejection::Body(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        tracing::warn!(reason = code, detail = %self, "callback rejected");
+        metrics::counter!("wxlib_callbacks_total", "type" => "unknown", "outcome" => format!("rejected_{code}")).increment(1);
+        (self.status(), format!("{self}\n")).into_response()
+    }
+}
+
+fn require<'a>(v: &'a Option<String>, name: &'static str) -> Result<&'a str, Rejection> {
+    v.as_deref().ok_or(Rejection::MissingParam(name))
+}
+
+/// GET /wechat: the URL check. The OA form echoes `echostr` after the 3-part signature; the
+/// WeCom form (with `msg_signature`) decrypts it.
+pub async fn verify_url(State(st): State<CallbackState>, Query(q): Query<CallbackQuery>) -> Result<Response, Rejection> {
+    let ts = require(&q.timestamp, "timestamp")?;
+    let nonce = require(&q.nonce, "nonce")?;
+    let echostr = require(&q.echostr, "echostr")?;
+    if let Some(msg_sig) = &q.msg_signature {
+        let crypto = st.crypto.as_ref().ok_or(Rejection::NoKey)?;
+        let plain = crypto.open_echostr(msg_sig, ts, nonce, echostr)?;
+        return Ok(plain_text(plain));
+    }
+    let sig = require(&q.signature, "signature")?;
+    if !signature::verify(sig, &[&st.services.config.wechat.token, ts, nonce]) {
+        return Err(Rejection::BadSignature);
+    }
+    Ok(plain_text(echostr.to_owned()))
+}
+
+fn plain_text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))], body).into_response()
+}
+
+fn xml_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"))], body).into_response()
+}
+
+/// POST /wechat.
+pub async fn receive(
+    State(st): State<CallbackState>,
+    Query(q): Query<CallbackQuery>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Rejection> {
+    let started = Instant::now();
+    let body = body.map_err(|e| Rejection::Body(e.body_text()))?;
+    let cfg = &st.services.config.wechat;
+    let sig = require(&q.signature, "signature")?;
+    let ts = require(&q.timestamp, "timestamp")?;
+    let nonce = require(&q.nonce, "nonce")?;
+    if !signature::verify(sig, &[&cfg.token, ts, nonce]) {
+        return Err(Rejection::BadSignature);
+    }
+    if cfg.timestamp_tolerance_secs > 0 {
+        let t: i64 = ts.parse().map_err(|_| Rejection::StaleTimestamp(ts.to_owned()))?;
+        if (unix_now() - t).abs() > cfg.timestamp_tolerance_secs {
+            return Err(Rejection::StaleTimestamp(ts.to_owned()));
+        }
+    }
+
+    let encrypted = q.encrypt_type.as_deref() == Some("aes");
+    let outer = wechat::xml::parse(&body).map_err(|e| Rejection::MalformedXml(e.to_string()))?;
+    let (inbound, key_index) = if encrypted {
+        let crypto = st.crypto.as_ref().ok_or(Rejection::NoKey)?;
+        let msg_sig = require(&q.msg_signature, "msg_signature")?;
+        let enc = wechat::envelope::encrypt_field(&outer).ok_or(Rejection::NoEncrypt)?;
+        let d = crypto.open(msg_sig, ts, nonce, enc)?;
+        let inbound = Inbound::parse(d.xml.as_bytes()).map_err(|e| Rejection::BadMessage(e.to_string()))?;
+        (inbound, d.key_index)
+    } else {
+        (Inbound::from_element(outer).map_err(|e| Rejection::BadMessage(e.to_string()))?, 0)
+    };
+    let kind = match inbound.event() {
+        Some(e) => e.name().to_owned(),
+        None => inbound.msg_type.clone(),
+    };
+
+    let deadline = Duration::from_millis(cfg.reply_deadline_ms);
+    let (reply, outcome) = handle_once(&st, Arc::new(inbound.clone()), started, deadline).await?;
+    metrics::counter!("wxlib_callbacks_total", "type" => kind, "outcome" => outcome).increment(1);
+    metrics::histogram!("wxlib_callback_seconds").record(started.elapsed().as_secs_f64());
+
+    let rendered = match reply.validate(inbound.is_user_message()) {
+        Ok(()) => reply.to_xml(&inbound.from_user, &inbound.to_user, unix_now()),
+        Err(e) => {
+            tracing::error!(error = %e, "handler produced a reply WeChat would reject; answering success");
+            None
+        }
+    };
+    let Some(xml) = rendered else { return Ok(plain_text("success".into())) };
+    match (&st.crypto, encrypted) {
+        (Some(crypto), true) => {
+            let our_ts = unix_now().to_string();
+            let our_nonce = rand::random::<u32>().to_string();
+            Ok(xml_response(crypto.seal_reply(key_index, &xml, &our_ts, &our_nonce, rand::random())))
+        }
+        _ => Ok(xml_response(xml)),
+    }
+}
+
+/// Shared between the request and the spawned handler, so that exactly one of them delivers the
+/// answer: the request (in time) or the outbox (late).
+struct Handoff {
+    deferred: bool,
+    result: Option<Reply>,
+}
+
+/// Claims the callback and either runs it, waits for the claimant, or replays its answer.
+async fn handle_once(st: &CallbackState, msg: Arc<Inbound>, started: Instant, deadline: Duration) -> Result<(Reply, &'static str), Rejection> {
+    let db = &st.services.db;
+    let key = msg.dedupe_key();
+    loop {
+        let claim = db.claim_callback(&key, unix_now(), CLAIM_LEASE_SECS).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+        match claim {
+            Claim::Owner => break,
+            Claim::Done(reply) => return Ok((reply, "duplicate")),
+            Claim::Running if started.elapsed() + Duration::from_millis(50) >= deadline => return Ok((Reply::Success, "duplicate")),
+            Claim::Running => tokio::time::sleep(Duration::from_millis(25)).await,
+        }
+    }
+
+    let handoff = Arc::new(Mutex::new(Handoff { deferred: false, result: None }));
+    let ready = Arc::new(Notify::new());
+    {
+        let (st, msg, key, handoff, ready) = (st.clone(), msg.clone(), key.clone(), handoff.clone(), ready.clone());
+        tokio::spawn(async move {
+            let reply = run_handler(&st, msg.clone()).await;
+            let late = {
+                let mut h = handoff.lock().unwrap_or_else(|p| p.into_inner());
+                if h.deferred {
+                    true
+                } else {
+                    h.result = Some(reply.clone());
+                    false
+                }
+            };
+            if late {
+                if let Err(e) = st.services.push(&msg.from_user, &reply, &key).await {
+                    tracing::error!(error = %e, "could not queue a late answer");
+                }
+            } else {
+                ready.notify_one();
+            }
+        });
+    }
+    let remaining = deadline.saturating_sub(started.elapsed());
+    let _ = tokio::time::timeout(remaining, ready.notified()).await;
+    let finished = {
+        let mut h = handoff.lock().unwrap_or_else(|p| p.into_inner());
+        let r = h.result.take();
+        if r.is_none() {
+            h.deferred = true;
+        }
+        r
+    };
+    match finished {
+        Some(reply) => {
+            db.finish_callback(&key, "done", &reply).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+            Ok((reply, "replied"))
+        }
+        None => {
+            tracing::info!(key, "handler passed the reply deadline; answering success, the answer follows by customer-service message");
+            db.finish_callback(&key, "deferred", &Reply::Success).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+            Ok((Reply::Success, "deferred"))
+        }
+    }
+}
+
+/// Records the message (followers, event log, service window), then runs its handler. Failures and
+/// panics become an apology to the reader and an error in the log.
+async fn run_handler(st: &CallbackState, msg: Arc<Inbound>) -> Reply {
+    let s = &st.services;
+    if let Err(e) = record(s, &msg).await {
+        tracing::error!(error = %e, "could not record the callback");
+    }
+    let Some(h) = st.router.route(&msg) else { return Reply::Success };
+    let started = Instant::now();
+    let result = std::panic::AssertUnwindSafe(h(s.clone(), msg.clone())).catch_unwind().await;
+    metrics::histogram!("wxlib_handler_seconds").record(started.elapsed().as_secs_f64());
+    match result {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, from = %msg.from_user, "handler failed");
+            Reply::text(chat::sorry(s.lang))
+        }
+        Err(_) => {
+            tracing::error!(from = %msg.from_user, "handler panicked");
+            Reply::text(chat::sorry(s.lang))
+        }
+    }
+}
+
+async fn record(s: &Services, msg: &Inbound) -> Result<(), crate::db::DbError> {
+    let now = unix_now();
+    let ev = msg.event();
+    let event_key = msg.raw.child_text("EventKey");
+    s.db.log_event(&LoggedEvent { openid: &msg.from_user, msg_type: &msg.msg_type, event: ev.map(Event::name), event_key, created_at: msg.create_time }, now).await?;
+    match (&msg.kind, ev) {
+        (_, Some(Event::Subscribe { scene, .. })) => {
+            s.db.record_subscribe(&msg.from_user, scene.as_deref(), msg.create_time).await?;
+            s.db.open_window(&msg.from_user, now, EVENT_WINDOW_SECS, EVENT_WINDOW_QUOTA).await?;
+        }
+        (_, Some(Event::Unsubscribe)) => s.db.record_unsubscribe(&msg.from_user, msg.create_time).await?,
+        (_, Some(Event::Click { .. } | Event::Scan { .. } | Event::ScanCodePush { .. } | Event::ScanCodeWaitMsg { .. })) => {
+            s.db.open_window(&msg.from_user, now, EVENT_WINDOW_SECS, EVENT_WINDOW_QUOTA).await?
+        }
+        (InboundKind::Event(_), _) => {}
+        _ => s.db.open_window(&msg.from_user, now, MESSAGE_WINDOW_SECS, MESSAGE_WINDOW_QUOTA).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! Routes an inbound message to its handler: by menu key (CLICK), by event, by text pattern, by
+//! message type, else a catch-all. Later features register their handlers here; the catch-all
+//! for messages is the help text, and events nobody handles get `success` (no reply).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use wechat::{Event, Inbound, InboundKind, Reply};
+
+use crate::services::Services;
+
+/// What a handler can fail with; turned into an apology for the reader at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Api(#[from] super::api::ApiError),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, HandlerError>> + Send>>;
+pub type Handler = Arc<dyn Fn(Services, Arc<Inbound>) -> HandlerFuture + Send + Sync>;
+
+/// Wraps an async function as a [`Handler`].
+pub fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Services, Arc<Inbound>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Reply, HandlerError>> + Send + 'static,
+{
+    Arc::new(move |s, m| Box::pin(f(s, m)))
+}
+
+#[derive(Debug, Clone)]
+pub enum TextPattern {
+    Exact(String),
+    Prefix(String),
+    Contains(String),
+}
+
+impl TextPattern {
+    fn matches(&self, text: &str) -> bool {
+        let t = text.trim();
+        match self {
+            TextPattern::Exact(p) => t.eq_ignore_ascii_case(p),
+            TextPattern::Prefix(p) => t.starts_with(p.as_str()),
+            TextPattern::Contains(p) => t.contains(p.as_str()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Router {
+    menu_keys: HashMap<String, Handler>,
+    events: HashMap<String, Handler>,
+    msg_types: HashMap<String, Handler>,
+    texts: Vec<(TextPattern, Handler)>,
+    fallback: Handler,
+}
+
+impl Router {
+    pub fn new(fallback: Handler) -> Self {
+        Self { menu_keys: HashMap::new(), events: HashMap::new(), msg_types: HashMap::new(), texts: Vec::new(), fallback }
+    }
+
+    pub fn on_menu_key(mut self, key: &str, h: Handler) -> Self {
+        self.menu_keys.insert(key.to_owned(), h);
+        self
+    }
+
+    /// Event names are matched case-insensitively (WeChat mixes `SCAN` and `subscribe`).
+    pub fn on_event(mut self, event: &str, h: Handler) -> Self {
+        self.events.insert(event.to_ascii_lowercase(), h);
+        self
+    }
+
+    pub fn on_msg_type(mut self, msg_type: &str, h: Handler) -> Self {
+        self.msg_types.insert(msg_type.to_owned(), h);
+        self
+    }
+
+    /// Text patterns are tried in registration order.
+    pub fn on_text(mut self, pattern: TextPattern, h: Handler) -> Self {
+        self.texts.push((pattern, h));
+        self
+    }
+
+    /// The handler for a message, or `None` for an event nobody handles.
+    pub fn route(&self, msg: &Inbound) -> Option<&Handler> {
+        match &msg.kind {
+            InboundKind::Event(ev) => {
+                if let Event::Click { key } = ev {
+                    if let Some(h) = self.menu_keys.get(key) {
+                        return Some(h);
+                    }
+                }
+                self.events.get(&ev.name().to_ascii_lowercase())
+            }
+            InboundKind::Text { content } => self
+                .texts
+                .iter()
+                .find(|(p, _)| p.matches(content))
+                .map(|(_, h)| h)
+                .or_else(|| self.msg_types.get("text"))
+                .or(Some(&self.fallback)),
+            _ => self.msg_types.get(&msg.msg_type).or(Some(&self.fallback)),
+        }
+    }
+}
