@@ -1,0 +1,62 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use wechat::{Inbound, Reply};
+use wxlib::chat;
+use wxlib::services::Services;
+use wxlib::wechat::router::{HandlerError, TextPattern, handler};
+
+use crate::helpers::*;
+
+async fn slow(_s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    Ok(Reply::text(format!("慢慢查完了: {}", m.from_user)))
+}
+
+#[tokio::test]
+async fn a_slow_handler_is_answered_in_time_and_delivered_by_customer_service() {
+    let api = fake_api().await;
+    let router = chat::router().on_text(TextPattern::Exact("slow".into()), handler(slow));
+    let app = spawn_app_on(sqlite_db().await, &api.base, router).await;
+    let ts = now().to_string();
+    let sent = app.post_encrypted(&text_message("oSlow", 42, "slow"), "111", &ts).await;
+    assert_eq!(sent.status, 200);
+    assert_eq!(sent.body, "success");
+    assert!(sent.elapsed < Duration::from_secs(5), "answered in {:?}", sent.elapsed);
+
+    // WeChat's retry after the deadline gets `success` too, and starts nothing new.
+    let retry = app.post_encrypted(&text_message("oSlow", 42, "slow"), "111", &ts).await;
+    assert_eq!((retry.status, retry.body.as_str()), (200, "success"));
+
+    assert!(eventually(15, || !api.calls("custom/send").is_empty()).await, "the late answer reached the customer-service API");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sends = api.calls("custom/send");
+    assert_eq!(sends.len(), 1, "delivered exactly once: {sends:?}");
+    assert_eq!(sends[0]["touser"], "oSlow");
+    assert_eq!(sends[0]["msgtype"], "text");
+    assert_eq!(sends[0]["text"]["content"], "慢慢查完了: oSlow");
+    let rows = app.db.outbox_rows().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, "sent");
+}
+
+#[tokio::test]
+async fn a_late_answer_outside_the_window_is_not_sent_and_says_why() {
+    let api = fake_api().await;
+    let app = spawn_app_on(sqlite_db().await, &api.base, chat::router()).await;
+    // Nobody with this openid ever wrote to us, so the window is closed.
+    let body = serde_json::json!({"touser": "oStranger", "msgtype": "text", "text": {"content": "x"}});
+    app.db.enqueue_outbox("oStranger", &body, "push:1", now()).await.unwrap();
+    let db = app.db.clone();
+    let mut status = String::new();
+    for _ in 0..60 {
+        status = db.outbox_rows().await.unwrap()[0].status.clone();
+        if status != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "expired");
+    assert!(db.outbox_rows().await.unwrap()[0].last_error.as_deref().unwrap_or_default().contains("45015"));
+    assert!(api.calls("custom/send").is_empty());
+}

@@ -1,0 +1,13 @@
+//! One integration-test binary for the app: each module drives the real `Application` (port 0,
+//! a fresh database) or the real store.
+
+/// Shared harness: test apps, databases on both backends, a stand-in for WeChat's API.
+mod helpers;
+/// The storage conformance story, run on SQLite and on PostgreSQL.
+mod storage;
+/// The 5-second rule: slow handlers answer `success` and deliver by customer-service message.
+mod deadline;
+/// Access-token handling against the API stand-in: refresh once and retry once on token errors.
+mod api_client;
+/// Callback edge cases in-process: retries, concurrency, rejections.
+mod callback;

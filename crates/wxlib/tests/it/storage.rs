@@ -1,0 +1,108 @@
+use serde_json::json;
+use wechat::Reply;
+use wxlib::db::Db;
+use wxlib::followers::{LoggedEvent, WindowState};
+use wxlib::wechat::dedupe::Claim;
+
+use crate::helpers::all_dbs;
+
+/// The whole front-door story against one backend. Every assertion here must hold on both.
+async fn story(db: &Db) {
+    // Followers: follow through a poster, unfollow, come back without a scene.
+    db.record_subscribe("oA", Some("entrance"), 100).await.unwrap();
+    db.record_subscribe("oB", None, 101).await.unwrap();
+    assert_eq!(db.count_followers().await.unwrap(), 2);
+    db.record_unsubscribe("oA", 200).await.unwrap();
+    db.record_unsubscribe("oA", 201).await.unwrap(); // WeChat may repeat it
+    assert_eq!(db.count_followers().await.unwrap(), 1);
+    db.record_subscribe("oA", None, 300).await.unwrap();
+    let a = db.follower("oA").await.unwrap().unwrap();
+    assert_eq!((a.subscribed, a.first_subscribed_at, a.subscribed_at, a.unsubscribed_at), (1, Some(100), Some(300), None));
+    assert_eq!(a.first_scene.as_deref(), Some("entrance"), "attribution keeps the first scene");
+    db.record_subscribe("oA", Some("library-door"), 400).await.unwrap();
+    let a = db.follower("oA").await.unwrap().unwrap();
+    assert_eq!((a.first_scene.as_deref(), a.last_scene.as_deref()), (Some("entrance"), Some("library-door")));
+    assert!(db.follower("nobody").await.unwrap().is_none());
+
+    // Event log.
+    for (t, ev, key) in [("event", Some("subscribe"), Some("qrscene_entrance")), ("text", None, None), ("event", Some("CLICK"), Some("SEARCH_TITLE"))] {
+        db.log_event(&LoggedEvent { openid: "oA", msg_type: t, event: ev, event_key: key, created_at: 1 }, 2).await.unwrap();
+    }
+    let events = db.events_of("oA").await.unwrap();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2], ("event".into(), Some("CLICK".into()), Some("SEARCH_TITLE".into())));
+
+    // Customer-service window: a message gives 5 sends in 48 h; a click does not shrink it.
+    assert_eq!(db.window_state("oB", 1000).await.unwrap(), WindowState::Closed);
+    db.open_window("oB", 1000, 48 * 3600, 5).await.unwrap();
+    db.open_window("oB", 1001, 60, 3).await.unwrap();
+    assert_eq!(db.window_state("oB", 1002).await.unwrap(), WindowState::Open { remaining: 5, expires_at: 1000 + 48 * 3600 });
+    for _ in 0..5 {
+        db.count_window_send("oB").await.unwrap();
+    }
+    assert_eq!(db.window_state("oB", 1003).await.unwrap(), WindowState::Exhausted);
+    assert_eq!(db.window_state("oB", 1000 + 48 * 3600 + 1).await.unwrap(), WindowState::Closed);
+    db.open_window("oB", 2000, 48 * 3600, 5).await.unwrap();
+    assert!(matches!(db.window_state("oB", 2001).await.unwrap(), WindowState::Open { remaining: 5, .. }), "a new message resets the count");
+    db.record_unsubscribe("oB", 2002).await.unwrap();
+    assert_eq!(db.window_state("oB", 2003).await.unwrap(), WindowState::Closed);
+
+    // Dedupe: one owner; others wait, then get the same reply; a dead owner is taken over.
+    assert_eq!(db.claim_callback("k1", 10, 8).await.unwrap(), Claim::Owner);
+    assert_eq!(db.claim_callback("k1", 11, 8).await.unwrap(), Claim::Running);
+    db.finish_callback("k1", "done", &Reply::text("馆藏 3 册")).await.unwrap();
+    assert_eq!(db.claim_callback("k1", 12, 8).await.unwrap(), Claim::Done(Reply::text("馆藏 3 册")));
+    assert_eq!(db.claim_callback("k2", 10, 8).await.unwrap(), Claim::Owner);
+    assert_eq!(db.claim_callback("k2", 19, 8).await.unwrap(), Claim::Owner, "lease expired: taken over");
+    assert_eq!(db.claim_callback("k2", 20, 8).await.unwrap(), Claim::Running);
+    db.finish_callback("k2", "deferred", &Reply::Success).await.unwrap();
+    assert_eq!(db.claim_callback("k2", 21, 8).await.unwrap(), Claim::Done(Reply::Success));
+    assert_eq!(db.purge_callbacks(11).await.unwrap(), 2);
+
+    // Outbox: a key is queued once.
+    let body = json!({"touser": "oA", "msgtype": "text", "text": {"content": "到期提醒"}});
+    assert!(db.enqueue_outbox("oA", &body, "late:1", 5).await.unwrap());
+    assert!(!db.enqueue_outbox("oA", &body, "late:1", 6).await.unwrap());
+    let rows = db.outbox_rows().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, "pending");
+
+    // Leases: one holder at a time, renewable by the holder, free after expiry or release.
+    assert!(db.try_lease("token", "node1", 30, 100).await.unwrap());
+    assert!(!db.try_lease("token", "node2", 30, 110).await.unwrap());
+    assert!(db.try_lease("token", "node1", 30, 110).await.unwrap());
+    assert!(db.try_lease("token", "node2", 30, 141).await.unwrap());
+    db.release_lease("token", "node2").await.unwrap();
+    assert!(db.try_lease("token", "node3", 30, 142).await.unwrap());
+}
+
+#[tokio::test]
+async fn storage_conformance_on_every_backend() {
+    for (name, test_db) in all_dbs().await {
+        let db = Db::connect(&test_db.url).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        story(&db).await;
+        // Migrations are idempotent: connecting again applies nothing and keeps the data.
+        let again = Db::connect(&test_db.url).await.unwrap();
+        assert_eq!(again.count_followers().await.unwrap(), 1, "{name}");
+        eprintln!("storage conformance passed on {name}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_claims_have_exactly_one_owner() {
+    for (name, test_db) in all_dbs().await {
+        let db = Db::connect(&test_db.url).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move { db.claim_callback("same", 10, 8).await.unwrap() }));
+        }
+        let mut owners = 0;
+        for t in tasks {
+            if t.await.unwrap() == Claim::Owner {
+                owners += 1;
+            }
+        }
+        assert_eq!(owners, 1, "{name}");
+    }
+}
