@@ -119,7 +119,9 @@ impl Config {
             }
             fig = fig.merge(Toml::file_exact(p));
         }
-        fig = fig.merge(Env::prefixed("WXLIB_").split("__"));
+        // Only `WXLIB_<SECTION>__<KEY>` variables are configuration; others (WXLIB_LOG_FORMAT,
+        // WXLIB_TEST_PG…) belong to other tools.
+        fig = fig.merge(Env::prefixed("WXLIB_").split("__").filter(|k| k.as_str().contains('.')));
         let cfg: Config = fig.extract().map_err(|e| ConfigError::Parse(describe_figment(e)))?;
         cfg.validate()?;
         Ok(cfg)
@@ -226,5 +228,24 @@ mod tests {
         std::fs::write(&path, "[wechat]\ntoken = \"fromfile\"\nreply_deadline_ms = \"soon\"\n").unwrap();
         let err = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("reply_deadline_ms"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    /// The documented example must stay a valid configuration with every key present.
+    #[test]
+    fn example_config_parses_and_documents_every_key() {
+        let text = include_str!("../../../config.example.toml");
+        let parsed: super::Config = toml_like(text);
+        parsed.validate().expect("example validates");
+        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url"] {
+            assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
+        }
+    }
+
+    fn toml_like(text: &str) -> super::Config {
+        use figment::providers::{Format, Toml};
+        figment::Figment::new().merge(Toml::string(text)).extract().expect("example parses")
     }
 }

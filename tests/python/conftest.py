@@ -1,0 +1,175 @@
+"""Shared fixtures: start real `wxlib serve` processes and talk to them as WeChat does, with wechatpy.
+
+The binary comes from $WXLIB_BIN (default: target/debug/wxlib). PostgreSQL tests use
+$WXLIB_TEST_PG (a server URL without database); in CI they are mandatory.
+"""
+import base64
+import hashlib
+import os
+import pathlib
+import random
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+import xmltodict
+from wechatpy.crypto import PrpCrypto, WeChatCrypto, _get_signature
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN = os.environ.get("WXLIB_BIN", str(ROOT / "target" / "debug" / "wxlib"))
+TOKEN = "libtoken"
+AESKEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+APPID = "wx1234567890abcdef"
+GH = "gh_0123456789ab"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sha1_sorted(*parts):
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+class Server:
+    """A running `wxlib serve` with its own config, data directory and log file."""
+
+    def __init__(self, tmp_path, storage_url="", extra_env=None, extra_config=""):
+        self.port = free_port()
+        self.dir = tmp_path / f"wx{self.port}"
+        self.dir.mkdir()
+        self.config = self.dir / "wxlib.toml"
+        self.config.write_text(
+            f"""
+[server]
+listen = "127.0.0.1:{self.port}"
+data_dir = "{self.dir / 'data'}"
+[wechat]
+app_id = "{APPID}"
+app_secret = "secret"
+token = "{TOKEN}"
+encoding_aes_key = "{AESKEY}"
+api_base = "http://127.0.0.1:9"
+[storage]
+url = "{storage_url}"
+{extra_config}
+"""
+        )
+        self.log_path = self.dir / "server.log"
+        env = dict(os.environ, RUST_LOG="info", **(extra_env or {}))
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.url = f"http://127.0.0.1:{self.port}"
+        for _ in range(200):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"wxlib exited: {self.log_path.read_text()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=0.5).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("wxlib did not start")
+
+    def logs(self):
+        return self.log_path.read_text()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class WeChat:
+    """Plays WeChat's servers: signs, encrypts and posts callbacks; decrypts and verifies replies."""
+
+    def __init__(self, base_url, token=TOKEN, aes_key=AESKEY, appid=APPID):
+        self.base_url = base_url
+        self.token, self.aes_key, self.appid = token, aes_key, appid
+        self.key = base64.b64decode(aes_key + "=")
+        self.crypto = WeChatCrypto(token, aes_key, appid)
+
+    def query(self, ts=None, nonce=None):
+        ts = ts or str(int(time.time()))
+        nonce = nonce or str(random.randint(1, 2**31))
+        return dict(signature=sha1_sorted(self.token, ts, nonce), timestamp=ts, nonce=nonce, openid="o")
+
+    def seal(self, plain_xml, mode="safe", ts=None, nonce=None, appid=None, key=None):
+        """Returns (query, body) for a callback in the given mode: plain, compatible or safe."""
+        q = self.query(ts, nonce)
+        if mode == "plain":
+            return q, plain_xml.encode()
+        encrypt = PrpCrypto(key or self.key).encrypt(plain_xml, appid or self.appid).decode()
+        q.update(encrypt_type="aes", msg_signature=_get_signature(self.token, q["timestamp"], q["nonce"], encrypt))
+        if mode == "safe":
+            body = f"<xml><ToUserName><![CDATA[{GH}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        else:  # compatible: the plain fields and <Encrypt> side by side
+            body = plain_xml.replace("</xml>", f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+        return q, body.encode()
+
+    def post(self, query, body, url=None):
+        return requests.post((url or self.base_url) + "/wechat", params=query, data=body, timeout=10)
+
+    def open(self, response):
+        """The reply as a dict (decrypted and signature-checked by wechatpy when encrypted), or 'success'."""
+        text = response.text
+        if text == "success":
+            return "success"
+        doc = xmltodict.parse(text)["xml"]
+        if "Encrypt" in doc:
+            text = self.crypto.decrypt_message(text, doc["MsgSignature"], doc["TimeStamp"], doc["Nonce"])
+            doc = xmltodict.parse(text)["xml"]
+        return doc
+
+
+def message(msg_type, fields, openid="oReader0000000000000000000001", msg_id=None):
+    """A WeChat message XML; msg_id None means a fresh random MsgId (events carry none)."""
+    ts = int(time.time())
+    parts = [f"<ToUserName><![CDATA[{GH}]]></ToUserName>", f"<FromUserName><![CDATA[{openid}]]></FromUserName>",
+             f"<CreateTime>{ts}</CreateTime>", f"<MsgType><![CDATA[{msg_type}]]></MsgType>", fields]
+    if msg_type != "event":
+        parts.append(f"<MsgId>{msg_id or random.randint(10**17, 10**18)}</MsgId>")
+    return "<xml>" + "".join(parts) + "</xml>"
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def wx(server):
+    return WeChat(server.url)
+
+
+def pg_server_url():
+    url = os.environ.get("WXLIB_TEST_PG")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but WXLIB_TEST_PG is not: PostgreSQL tests are mandatory in CI")
+        pytest.skip("!!! PostgreSQL not configured (WXLIB_TEST_PG)")
+    return url
+
+
+def psql(server_url, db, sql):
+    out = subprocess.run(["psql", f"{server_url}/{db}", "-tAc", sql], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def pg_database():
+    url = pg_server_url()
+    name = "wxlib_py_" + uuid.uuid4().hex[:12]
+    psql(url, "postgres", f"CREATE DATABASE {name}")
+    yield url, name
+    subprocess.run(["psql", f"{url}/postgres", "-tAc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)
