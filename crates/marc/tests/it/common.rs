@@ -1,0 +1,41 @@
+//! Locating the shared MARC test files.
+
+use std::path::{Path, PathBuf};
+
+/// (file name, number of records) for every file in shared/data/marc.
+pub const FILES: [(&str, usize); 10] = [
+    ("lc-books2016-zh-4000.mrc", 4000),
+    ("lc-books2016-en-4000.mrc", 4000),
+    ("yaz-marccol1-cjk-utf8.mrc", 19),
+    ("marc-charset-cjk1-marc8.mrc", 1),
+    ("marc-charset-cjk2-marc8.mrc", 1),
+    ("marc-charset-cjk3-marc8.mrc", 1),
+    ("marc-charset-cjk4-marc8.mrc", 1),
+    ("zebra-sample-marc21-marc8.mrc", 24),
+    ("marc-record-camel-marc8.mrc", 10),
+    ("pymarc-testunimarc.mrc", 1),
+];
+
+/// `$WXLIB_SHARED/data/marc`, or fail loudly: these tests are the point of the crate.
+pub fn marc_dir() -> PathBuf {
+    let shared = std::env::var_os("WXLIB_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let dir = shared.join("data/marc");
+    assert!(
+        dir.is_dir(),
+        "MARC test data not found at {} — set WXLIB_SHARED to the project's shared/ directory \
+         (it must contain data/marc/*.mrc)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn path(name: &str) -> PathBuf {
+    marc_dir().join(name)
+}
+
+pub fn read(name: &str) -> Vec<u8> {
+    let p = path(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+}
