@@ -22,6 +22,12 @@ macro_rules! with_pool {
     };
 }
 
+/// A query builder for the pool's dialect (names the database type for inference in
+/// [`with_pool!`] bodies).
+pub fn builder<DB: sqlx::Database>(_pool: &sqlx::Pool<DB>, init: &str) -> sqlx::QueryBuilder<DB> {
+    sqlx::QueryBuilder::new(init.to_owned())
+}
+
 #[derive(Debug, Clone)]
 pub enum Db {
     Sqlite(SqlitePool),

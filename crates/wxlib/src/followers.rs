@@ -43,24 +43,38 @@ pub enum WindowState {
     Exhausted,
 }
 
+/// A follow; binds (openid, at, scene). Shared with the callback journal.
+pub const SUBSCRIBE_SQL: &str = "INSERT INTO followers (openid, subscribed, first_subscribed_at, subscribed_at, first_scene, last_scene) \
+    VALUES ($1, 1, $2, $2, $3, $3) \
+    ON CONFLICT (openid) DO UPDATE SET subscribed = 1, subscribed_at = $2, unsubscribed_at = NULL, \
+    last_scene = COALESCE($3, followers.last_scene), \
+    first_scene = COALESCE(followers.first_scene, $3), \
+    first_subscribed_at = COALESCE(followers.first_subscribed_at, $2)";
+
+/// An unfollow; binds (openid, at).
+pub const UNSUBSCRIBE_SQL: &str = "INSERT INTO followers (openid, subscribed, unsubscribed_at) VALUES ($1, 0, $2) \
+    ON CONFLICT (openid) DO UPDATE SET subscribed = 0, unsubscribed_at = $2, window_expires_at = 0";
+
+/// Opening customer-service windows, for one or many rows (`VALUES (openid, 1, expires, quota, 0), …`):
+/// the window that lasts longer wins; a new, longer window resets the send count.
+pub const OPEN_WINDOW_INSERT: &str = "INSERT INTO followers (openid, subscribed, window_expires_at, window_quota, window_sent) ";
+pub const OPEN_WINDOW_CONFLICT: &str = " ON CONFLICT (openid) DO UPDATE SET \
+    window_quota = CASE WHEN followers.window_expires_at > excluded.window_expires_at THEN followers.window_quota ELSE excluded.window_quota END, \
+    window_sent = CASE WHEN followers.window_expires_at > excluded.window_expires_at THEN followers.window_sent ELSE 0 END, \
+    window_expires_at = CASE WHEN followers.window_expires_at > excluded.window_expires_at THEN followers.window_expires_at ELSE excluded.window_expires_at END";
+
 impl Db {
     /// A follow: creates the follower or marks them subscribed again. The first scene is kept for
     /// attribution; the latest scene is recorded too.
     pub async fn record_subscribe(&self, openid: &str, scene: Option<&str>, at: i64) -> Result<(), DbError> {
-        let sql = "INSERT INTO followers (openid, subscribed, first_subscribed_at, subscribed_at, first_scene, last_scene) \
-                   VALUES ($1, 1, $2, $2, $3, $3) \
-                   ON CONFLICT (openid) DO UPDATE SET subscribed = 1, subscribed_at = $2, unsubscribed_at = NULL, \
-                   last_scene = COALESCE($3, followers.last_scene), \
-                   first_scene = COALESCE(followers.first_scene, $3), \
-                   first_subscribed_at = COALESCE(followers.first_subscribed_at, $2)";
+        let sql = SUBSCRIBE_SQL;
         with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(at).bind(scene).execute(pool).await?.rows_affected());
         Ok(())
     }
 
     /// An unfollow (WeChat can push it more than once; repeating is harmless).
     pub async fn record_unsubscribe(&self, openid: &str, at: i64) -> Result<(), DbError> {
-        let sql = "INSERT INTO followers (openid, subscribed, unsubscribed_at) VALUES ($1, 0, $2) \
-                   ON CONFLICT (openid) DO UPDATE SET subscribed = 0, unsubscribed_at = $2, window_expires_at = 0";
+        let sql = UNSUBSCRIBE_SQL;
         with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(at).execute(pool).await?.rows_affected());
         Ok(())
     }
@@ -91,13 +105,23 @@ impl Db {
     /// An interaction opens (or extends) the customer-service window. The follower row is created
     /// if WeChat never told us about the follow (accounts that existed before wxlib).
     pub async fn open_window(&self, openid: &str, now: i64, secs: i64, quota: i64) -> Result<(), DbError> {
-        let expires = now + secs;
-        let sql = "INSERT INTO followers (openid, subscribed, window_expires_at, window_quota, window_sent) VALUES ($1, 1, $2, $3, 0) \
-                   ON CONFLICT (openid) DO UPDATE SET \
-                   window_quota = CASE WHEN followers.window_expires_at > $2 THEN followers.window_quota ELSE $3 END, \
-                   window_sent = CASE WHEN followers.window_expires_at > $2 THEN followers.window_sent ELSE 0 END, \
-                   window_expires_at = CASE WHEN followers.window_expires_at > $2 THEN followers.window_expires_at ELSE $2 END";
-        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(expires).bind(quota).execute(pool).await?.rows_affected());
+        self.open_windows(&[(openid.to_owned(), now + secs, quota)]).await
+    }
+
+    /// Opens windows for many readers in one statement: (openid, expires_at, quota), each openid
+    /// at most once.
+    pub async fn open_windows(&self, rows: &[(String, i64, i64)]) -> Result<(), DbError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        with_pool!(self, |pool| {
+            let mut qb = crate::db::builder(pool, OPEN_WINDOW_INSERT);
+            qb.push_values(rows, |mut b, (openid, expires, quota)| {
+                b.push_bind(openid.clone()).push_bind(1i64).push_bind(*expires).push_bind(*quota).push_bind(0i64);
+            });
+            qb.push(OPEN_WINDOW_CONFLICT);
+            qb.build().execute(pool).await?.rows_affected()
+        });
         Ok(())
     }
 
@@ -116,3 +140,4 @@ impl Db {
         Ok(())
     }
 }
+

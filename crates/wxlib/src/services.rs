@@ -9,6 +9,7 @@ use crate::chat::Lang;
 use crate::config::Config;
 use crate::db::Db;
 use crate::wechat::api::WeChatApi;
+use crate::wechat::journal::Journal;
 
 #[derive(Clone)]
 pub struct Services {
@@ -17,6 +18,8 @@ pub struct Services {
     pub config: Arc<Config>,
     pub lang: Lang,
     pub outbox_wake: Arc<Notify>,
+    /// Batched claims and records of callbacks.
+    pub journal: Journal,
 }
 
 impl Services {

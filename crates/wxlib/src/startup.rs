@@ -17,6 +17,7 @@ use crate::services::Services;
 use crate::telemetry;
 use crate::wechat::api::WeChatApi;
 use crate::wechat::callback::{self, CallbackState};
+use crate::wechat::journal::Journal;
 use crate::wechat::outbox::OutboxWorker;
 use crate::wechat::router::Router;
 
@@ -39,7 +40,8 @@ impl Application {
         let node_id = format!("{:016x}", rand::random::<u64>());
         let api = WeChatApi::new(&config.wechat.api_base, &config.wechat.app_id, &config.wechat.app_secret, db.clone(), node_id)?;
         let crypto = config.message_crypto().map(Arc::new);
-        let services = Services { db, api, lang: Lang::from_config(&config.wechat.lang), config: Arc::new(config), outbox_wake: Arc::new(Notify::new()) };
+        let journal = Journal::start(db.clone());
+        let services = Services { db, api, journal, lang: Lang::from_config(&config.wechat.lang), config: Arc::new(config), outbox_wake: Arc::new(Notify::new()) };
         let listener = TcpListener::bind(services.config.server.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
         let callback_state = CallbackState { services: services.clone(), router: Arc::new(chat_router), crypto };
         let metrics = telemetry::metrics_handle();

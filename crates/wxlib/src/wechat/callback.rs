@@ -19,11 +19,11 @@ use tokio::sync::Notify;
 use wechat::crypto::CryptoError;
 use wechat::{Event, Inbound, InboundKind, MessageCrypto, Reply, signature};
 
-use super::dedupe::Claim;
+use super::journal::{Begin, Claim, Finish, FollowChange, Record};
 use super::router::Router;
 use crate::chat;
 use crate::db::unix_now;
-use crate::followers::{EVENT_WINDOW_QUOTA, EVENT_WINDOW_SECS, LoggedEvent, MESSAGE_WINDOW_QUOTA, MESSAGE_WINDOW_SECS};
+use crate::followers::{EVENT_WINDOW_QUOTA, EVENT_WINDOW_SECS, MESSAGE_WINDOW_QUOTA, MESSAGE_WINDOW_SECS};
 use crate::services::Services;
 
 /// How long a claimant owns a callback before a retry may take it over (WeChat retries at ~5 s
@@ -211,10 +211,12 @@ struct Handoff {
 
 /// Claims the callback and either runs it, waits for the claimant, or replays its answer.
 async fn handle_once(st: &CallbackState, msg: Arc<Inbound>, started: Instant, deadline: Duration) -> Result<(Reply, &'static str), Rejection> {
-    let db = &st.services.db;
+    let journal = &st.services.journal;
     let key = msg.dedupe_key();
+    let record = record_of(&msg);
     loop {
-        let claim = db.claim_callback(&key, unix_now(), CLAIM_LEASE_SECS).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+        let begin = Begin { key: key.clone(), now: unix_now(), lease_secs: CLAIM_LEASE_SECS, record: Some(record.clone()) };
+        let claim = journal.begin(begin).await.map_err(|e| Rejection::Internal(e.to_string()))?;
         match claim {
             Claim::Owner => break,
             Claim::Done(reply) => return Ok((reply, "duplicate")),
@@ -259,24 +261,21 @@ async fn handle_once(st: &CallbackState, msg: Arc<Inbound>, started: Instant, de
     };
     match finished {
         Some(reply) => {
-            db.finish_callback(&key, "done", &reply).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+            journal.finish(Finish { key, state: "done", reply: reply.clone() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((reply, "replied"))
         }
         None => {
             tracing::info!(key, "handler passed the reply deadline; answering success, the answer follows by customer-service message");
-            db.finish_callback(&key, "deferred", &Reply::Success).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+            journal.finish(Finish { key: key.clone(), state: "deferred", reply: Reply::Success }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((Reply::Success, "deferred"))
         }
     }
 }
 
-/// Records the message (followers, event log, service window), then runs its handler. Failures and
-/// panics become an apology to the reader and an error in the log.
+/// Runs the message's handler. Failures and panics become an apology to the reader and an error
+/// in the log.
 async fn run_handler(st: &CallbackState, msg: Arc<Inbound>) -> Reply {
     let s = &st.services;
-    if let Err(e) = record(s, &msg).await {
-        tracing::error!(error = %e, "could not record the callback");
-    }
     let Some(h) = st.router.route(&msg) else { return Reply::Success };
     let started = Instant::now();
     let result = std::panic::AssertUnwindSafe(h(s.clone(), msg.clone())).catch_unwind().await;
@@ -294,22 +293,26 @@ async fn run_handler(st: &CallbackState, msg: Arc<Inbound>) -> Reply {
     }
 }
 
-async fn record(s: &Services, msg: &Inbound) -> Result<(), crate::db::DbError> {
-    let now = unix_now();
+/// What claiming this callback records: the event log row, the follower change and the
+/// customer-service window the interaction opens.
+fn record_of(msg: &Inbound) -> Record {
     let ev = msg.event();
-    let event_key = msg.raw.child_text("EventKey");
-    s.db.log_event(&LoggedEvent { openid: &msg.from_user, msg_type: &msg.msg_type, event: ev.map(Event::name), event_key, created_at: msg.create_time }, now).await?;
-    match (&msg.kind, ev) {
-        (_, Some(Event::Subscribe { scene, .. })) => {
-            s.db.record_subscribe(&msg.from_user, scene.as_deref(), msg.create_time).await?;
-            s.db.open_window(&msg.from_user, now, EVENT_WINDOW_SECS, EVENT_WINDOW_QUOTA).await?;
-        }
-        (_, Some(Event::Unsubscribe)) => s.db.record_unsubscribe(&msg.from_user, msg.create_time).await?,
+    let (follow, window) = match (&msg.kind, ev) {
+        (_, Some(Event::Subscribe { scene, .. })) => (FollowChange::Subscribe { scene: scene.clone() }, Some((EVENT_WINDOW_SECS, EVENT_WINDOW_QUOTA))),
+        (_, Some(Event::Unsubscribe)) => (FollowChange::Unsubscribe, None),
         (_, Some(Event::Click { .. } | Event::Scan { .. } | Event::ScanCodePush { .. } | Event::ScanCodeWaitMsg { .. })) => {
-            s.db.open_window(&msg.from_user, now, EVENT_WINDOW_SECS, EVENT_WINDOW_QUOTA).await?
+            (FollowChange::Unchanged, Some((EVENT_WINDOW_SECS, EVENT_WINDOW_QUOTA)))
         }
-        (InboundKind::Event(_), _) => {}
-        _ => s.db.open_window(&msg.from_user, now, MESSAGE_WINDOW_SECS, MESSAGE_WINDOW_QUOTA).await?,
+        (InboundKind::Event(_), _) => (FollowChange::Unchanged, None),
+        _ => (FollowChange::Unchanged, Some((MESSAGE_WINDOW_SECS, MESSAGE_WINDOW_QUOTA))),
+    };
+    Record {
+        openid: msg.from_user.clone(),
+        msg_type: msg.msg_type.clone(),
+        event: ev.map(|e| e.name().to_owned()),
+        event_key: msg.raw.child_text("EventKey").map(str::to_owned),
+        created_at: msg.create_time,
+        follow,
+        window,
     }
-    Ok(())
 }

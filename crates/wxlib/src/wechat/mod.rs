@@ -4,6 +4,6 @@
 
 pub mod api;
 pub mod callback;
-pub mod dedupe;
+pub mod journal;
 pub mod outbox;
 pub mod router;

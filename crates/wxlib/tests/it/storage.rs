@@ -2,7 +2,7 @@ use serde_json::json;
 use wechat::Reply;
 use wxlib::db::Db;
 use wxlib::followers::{LoggedEvent, WindowState};
-use wxlib::wechat::dedupe::Claim;
+use wxlib::wechat::journal::{Begin, Claim, Finish, FollowChange, Record};
 
 use crate::helpers::all_dbs;
 
@@ -59,6 +59,27 @@ async fn story(db: &Db) {
     assert_eq!(db.claim_callback("k2", 21, 8).await.unwrap(), Claim::Done(Reply::Success));
     assert_eq!(db.purge_callbacks(11).await.unwrap(), 2);
 
+    // A batch: claims and records together; a key twice in one batch has one owner; a record is
+    // logged only for its owner; windows and follows are applied.
+    let rec = |openid: &str, t: &str, follow: FollowChange, window| Record {
+        openid: openid.into(), msg_type: t.into(), event: None, event_key: None, created_at: 50, follow, window,
+    };
+    let begins = vec![
+        Begin { key: "b1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))) },
+        Begin { key: "b1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))) },
+        Begin { key: "b2".into(), now: 50, lease_secs: 8, record: Some(rec("oD", "event", FollowChange::Subscribe { scene: Some("bbs".into()) }, Some((60, 3)))) },
+        Begin { key: "k1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, None)) },
+    ];
+    let finishes = vec![Finish { key: "k2".into(), state: "done", reply: Reply::text("late") }];
+    let claims = db.journal_batch(&begins, &finishes).await.unwrap();
+    assert_eq!(claims[0], Claim::Owner);
+    assert_eq!(claims[1], Claim::Running);
+    assert_eq!(claims[2], Claim::Owner);
+    assert!(matches!(claims[3], Claim::Owner), "k1 was purged above, so it is new again");
+    assert_eq!(db.events_of("oC").await.unwrap().len(), 2, "b1 once, k1 once");
+    assert_eq!(db.follower("oD").await.unwrap().unwrap().first_scene.as_deref(), Some("bbs"));
+    assert!(matches!(db.window_state("oC", 60).await.unwrap(), WindowState::Open { remaining: 5, .. }));
+
     // Outbox: a key is queued once.
     let body = json!({"touser": "oA", "msgtype": "text", "text": {"content": "到期提醒"}});
     assert!(db.enqueue_outbox("oA", &body, "late:1", 5).await.unwrap());
@@ -83,7 +104,7 @@ async fn storage_conformance_on_every_backend() {
         story(&db).await;
         // Migrations are idempotent: connecting again applies nothing and keeps the data.
         let again = Db::connect(&test_db.url).await.unwrap();
-        assert_eq!(again.count_followers().await.unwrap(), 1, "{name}");
+        assert_eq!(again.count_followers().await.unwrap(), 3, "{name}: oA, oC, oD");
         eprintln!("storage conformance passed on {name}");
     }
 }
