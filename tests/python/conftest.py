@@ -19,6 +19,7 @@ import xmltodict
 from wechatpy.crypto import PrpCrypto, WeChatCrypto, _get_signature
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+SHARED = pathlib.Path(os.environ.get("WXLIB_SHARED", ROOT.parent / "shared"))
 BIN = os.environ.get("WXLIB_BIN", str(ROOT / "target" / "debug" / "wxlib"))
 TOKEN = "libtoken"
 AESKEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -39,7 +40,7 @@ def sha1_sorted(*parts):
 class Server:
     """A running `wxlib serve` with its own config, data directory and log file."""
 
-    def __init__(self, tmp_path, storage_url="", extra_env=None, extra_config=""):
+    def __init__(self, tmp_path, storage_url="", extra_env=None, extra_config="", import_files=()):
         self.port = free_port()
         self.dir = tmp_path / f"wx{self.port}"
         self.dir.mkdir()
@@ -49,6 +50,7 @@ class Server:
 [server]
 listen = "127.0.0.1:{self.port}"
 data_dir = "{self.dir / 'data'}"
+public_url = "http://127.0.0.1:{self.port}"
 [wechat]
 app_id = "{APPID}"
 app_secret = "secret"
@@ -62,6 +64,11 @@ url = "{storage_url}"
         )
         self.log_path = self.dir / "server.log"
         env = dict(os.environ, RUST_LOG="info", **(extra_env or {}))
+        if import_files:
+            out = subprocess.run([BIN, "import", "--config", str(self.config), *map(str, import_files)], capture_output=True, text=True, env=env, timeout=600)
+            if out.returncode != 0:
+                raise RuntimeError(f"wxlib import failed: {out.stdout}{out.stderr}")
+            self.import_output = out.stdout
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.url = f"http://127.0.0.1:{self.port}"

@@ -18,6 +18,25 @@ pub struct Config {
     pub wechat: WeChatConfig,
     #[serde(default)]
     pub storage: StorageConfig,
+    #[serde(default)]
+    pub catalog: CatalogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// Where this node keeps its search index; empty means `<data_dir>/index`.
+    pub index_dir: String,
+    /// Results per page in chat (WeChat messages are short; 5 reads well on a phone).
+    pub chat_page_size: usize,
+    /// A reader's search mode and last results are forgotten after this many seconds of silence.
+    pub dialog_timeout_secs: i64,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self { index_dir: String::new(), chat_page_size: 5, dialog_timeout_secs: 900 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,11 +48,13 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Largest callback body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The address readers' phones reach this server at (links in chat point here).
+    pub public_url: String,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))), data_dir: PathBuf::from("./data"), max_body_bytes: 64 * 1024 }
+        Self { listen: "127.0.0.1:8080".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))), data_dir: PathBuf::from("./data"), max_body_bytes: 64 * 1024, public_url: "http://127.0.0.1:8080".into() }
     }
 }
 
@@ -159,6 +180,12 @@ impl Config {
         if !(url.is_empty() || url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return invalid("storage.url", "must start with sqlite: or postgres://, or be empty for the embedded default");
         }
+        if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://")) {
+            return invalid("server.public_url", "must be an http:// or https:// URL");
+        }
+        if !(1..=10).contains(&self.catalog.chat_page_size) {
+            return invalid("catalog.chat_page_size", "must be between 1 and 10");
+        }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");
         }
@@ -174,6 +201,11 @@ impl Config {
         }
     }
 
+    /// The effective search index directory.
+    pub fn index_dir(&self) -> PathBuf {
+        if self.catalog.index_dir.is_empty() { self.server.data_dir.join("index") } else { PathBuf::from(&self.catalog.index_dir) }
+    }
+
     /// Builds the account's crypto from the configured keys, if encryption is configured.
     pub fn message_crypto(&self) -> Option<wechat::MessageCrypto> {
         let w = &self.wechat;
@@ -185,7 +217,7 @@ impl Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { server: ServerConfig::default(), wechat: WeChatConfig::default(), storage: StorageConfig::default() }
+        Self { server: ServerConfig::default(), wechat: WeChatConfig::default(), storage: StorageConfig::default(), catalog: CatalogConfig::default() }
     }
 }
 
@@ -239,7 +271,7 @@ mod example_file {
         let text = include_str!("../../../config.example.toml");
         let parsed: super::Config = toml_like(text);
         parsed.validate().expect("example validates");
-        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url"] {
+        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs"] {
             assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
         }
     }

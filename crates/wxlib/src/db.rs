@@ -47,8 +47,14 @@ pub enum DbError {
 }
 
 /// (version, description, SQL) for each dialect, embedded in the binary.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "front door", include_str!("../migrations/sqlite/0001_front_door.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "front door", include_str!("../migrations/postgres/0001_front_door.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "front door", include_str!("../migrations/sqlite/0001_front_door.sql")),
+    (2, "catalog", include_str!("../migrations/sqlite/0002_catalog.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
+    (2, "catalog", include_str!("../migrations/postgres/0002_catalog.sql")),
+];
 
 /// Current unix time in seconds.
 pub fn unix_now() -> i64 {

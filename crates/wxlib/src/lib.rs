@@ -2,8 +2,10 @@
 //!
 //! The tree follows the product: [`wechat`] is the front door (callback, router, dedupe, API
 //! client, outbox), [`followers`] who follows and what they did, [`chat`] what readers see.
+//! [`catalog`] the OPAC: MARC import, search index, chat and web search.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
+pub mod catalog;
 pub mod chat;
 pub mod config;
 pub mod db;
@@ -11,4 +13,5 @@ pub mod followers;
 pub mod services;
 pub mod startup;
 pub mod telemetry;
+pub mod web;
 pub mod wechat;

@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use wxlib::catalog::import::{ImportSummary, InputCharset, InputFormat, import_bytes};
+use wxlib::catalog::sync::IndexSync;
 use wxlib::config::Config;
+use wxlib::db::{Db, unix_now};
 use wxlib::startup::Application;
 
 #[derive(Parser)]
@@ -18,6 +21,26 @@ enum Command {
     /// Run the server (the WeChat callback at /wechat).
     Serve {
         /// TOML configuration file; every key can also be set as WXLIB_<SECTION>__<KEY>.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Import MARC records (ISO 2709 or MARCXML; MARC 21 or UNIMARC; UTF-8, MARC-8 or GB18030).
+    /// Re-importing updates records by control number; records marked deleted are deleted.
+    Import {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Input format.
+        #[arg(long, value_enum, default_value = "auto")]
+        format: InputFormat,
+        /// Character set of ISO 2709 input.
+        #[arg(long, value_enum, default_value = "auto")]
+        charset: InputCharset,
+        /// MARC files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Rebuild this node's search index from the database.
+    Reindex {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
@@ -47,6 +70,8 @@ fn main() -> std::process::ExitCode {
                 app.run_until_stopped().await?;
                 Ok::<(), anyhow::Error>(())
             }
+            Command::Import { config, format, charset, files } => import(Config::load(config.as_deref())?, format, charset, &files).await,
+            Command::Reindex { config } => reindex(Config::load(config.as_deref())?).await,
             Command::CheckConfig { config } => {
                 let config = Config::load(config.as_deref())?;
                 println!("{config:#?}");
@@ -61,5 +86,65 @@ fn main() -> std::process::ExitCode {
             eprintln!("wxlib: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+async fn import(config: Config, format: InputFormat, charset: InputCharset, files: &[PathBuf]) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url()).await?;
+    let started = std::time::Instant::now();
+    let mut total = ImportSummary::default();
+    for file in files {
+        let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        let bar = indicatif::ProgressBar::new(bytes.len() as u64 / 1000);
+        bar.set_style(indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos} records").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        bar.set_message(file.display().to_string());
+        let name = file.display().to_string();
+        let summary = import_bytes(&db, &name, &bytes, format, charset, unix_now(), &|n| bar.set_position(n as u64)).await?;
+        bar.finish_and_clear();
+        println!("{}: read {}, added {}, updated {}, deleted {}, skipped {}", name, summary.read, summary.added, summary.updated, summary.deleted, summary.skipped.len());
+        for s in &summary.skipped {
+            match s.offset {
+                Some(o) => println!("  skipped record #{} at byte {}: {}", s.index, o, s.reason),
+                None => println!("  skipped record #{}: {}", s.index, s.reason),
+            }
+        }
+        total.merge(summary);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "total: read {}, added {}, updated {}, deleted {}, skipped {}, warnings {} in {:.1} s ({:.0} records/s)",
+        total.read, total.added, total.updated, total.deleted, total.skipped.len(), total.warnings, secs, total.read as f64 / secs.max(0.001)
+    );
+    update_index(&config, db, false).await
+}
+
+async fn reindex(config: Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url()).await?;
+    update_index(&config, db, true).await
+}
+
+/// Applies the database's changes to this node's index (from scratch with `rebuild`). If a running
+/// server holds the index, it applies them itself within seconds.
+async fn update_index(config: &Config, db: Db, rebuild: bool) -> anyhow::Result<()> {
+    let dir = config.index_dir();
+    if rebuild && dir.exists() {
+        if search::CatalogIndex::create_or_open(&dir).and_then(|i| i.writer().map(|_| ())).is_err() {
+            anyhow::bail!("the index at {} is in use: stop the server first, then run reindex", dir.display());
+        }
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let index = std::sync::Arc::new(search::CatalogIndex::create_or_open(&dir)?);
+    let sync = IndexSync { db, index, seq_file: dir.join("wxlib-seq"), wake: Default::default() };
+    let started = std::time::Instant::now();
+    match sync.run_once().await {
+        Ok(n) => {
+            println!("search index: {n} change(s) applied in {:.1} s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Err(e) if !rebuild => {
+            println!("search index not updated here ({e}); a running server applies the changes within seconds");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+use crate::catalog::Catalog;
 use crate::chat::Lang;
 use crate::config::Config;
 use crate::db::Db;
@@ -20,6 +21,8 @@ pub struct Services {
     pub outbox_wake: Arc<Notify>,
     /// Batched claims and records of callbacks.
     pub journal: Journal,
+    /// The catalog and its search index.
+    pub catalog: Catalog,
 }
 
 impl Services {

@@ -10,6 +10,8 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::catalog::sync::IndexSync;
+use crate::catalog::{self, Catalog};
 use crate::chat::{self, Lang};
 use crate::config::Config;
 use crate::db::{Db, unix_now};
@@ -25,6 +27,7 @@ pub struct Application {
     listener: TcpListener,
     services: Services,
     router: axum::Router,
+    index_sync: IndexSync,
 }
 
 impl Application {
@@ -41,7 +44,16 @@ impl Application {
         let api = WeChatApi::new(&config.wechat.api_base, &config.wechat.app_id, &config.wechat.app_secret, db.clone(), node_id)?;
         let crypto = config.message_crypto().map(Arc::new);
         let journal = Journal::start(db.clone());
-        let services = Services { db, api, journal, lang: Lang::from_config(&config.wechat.lang), config: Arc::new(config), outbox_wake: Arc::new(Notify::new()) };
+        let index_dir = config.index_dir();
+        let index = Arc::new(search::CatalogIndex::create_or_open(&index_dir).map_err(|e| anyhow::anyhow!("cannot open the search index at {}: {e}", index_dir.display()))?);
+        let catalog = Catalog { db: db.clone(), index: index.clone() };
+        let index_sync = IndexSync { db: db.clone(), index, seq_file: index_dir.join("wxlib-seq"), wake: Arc::new(Notify::new()) };
+        // Bring the index up to date before serving, so the first search sees the catalog.
+        let applied = index_sync.run_once().await?;
+        if applied > 0 {
+            tracing::info!(changes = applied, "search index caught up with the database");
+        }
+        let services = Services { db, api, journal, catalog: catalog.clone(), lang: Lang::from_config(&config.wechat.lang), config: Arc::new(config), outbox_wake: Arc::new(Notify::new()) };
         let listener = TcpListener::bind(services.config.server.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
         let callback_state = CallbackState { services: services.clone(), router: Arc::new(chat_router), crypto };
         let metrics = telemetry::metrics_handle();
@@ -49,9 +61,10 @@ impl Application {
             .route("/wechat", get(callback::verify_url).post(callback::receive))
             .layer(DefaultBodyLimit::max(services.config.server.max_body_bytes))
             .with_state(callback_state)
+            .merge(catalog::http::routes(catalog))
             .route("/healthz", get(|| async { "ok" }))
             .route("/metrics", get(move || std::future::ready(metrics.render())));
-        Ok(Self { listener, services, router })
+        Ok(Self { listener, services, router, index_sync })
     }
 
     pub fn port(&self) -> u16 {
@@ -65,6 +78,7 @@ impl Application {
     /// Serves until the process is stopped, with the outbox worker and housekeeping alongside.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let s = self.services.clone();
+        tokio::spawn(self.index_sync.run());
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox_wake.clone() }.run());
         tokio::spawn(async move {
             loop {

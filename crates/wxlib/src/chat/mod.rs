@@ -50,10 +50,18 @@ async fn help_handler(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerErr
     Ok(Reply::text(help(s.lang)))
 }
 
-/// The account's router. The catch-all answers with help until later features take text over.
+/// The account's router: menu keys, fixed words, and text that is not a command searches the
+/// catalog (any word, or the field the reader chose from the menu).
 pub fn router() -> Router {
+    use crate::catalog::SearchField;
+    use crate::catalog::chat as opac;
     Router::new(handler(help_handler))
         .on_event("subscribe", handler(welcome_handler))
         .on_text(TextPattern::Exact("帮助".into()), handler(help_handler))
         .on_text(TextPattern::Exact("help".into()), handler(help_handler))
+        .on_menu_key(opac::MENU_SEARCH_TITLE, handler(|s, m| opac::enter_mode(s, m, SearchField::Title)))
+        .on_menu_key(opac::MENU_SEARCH_AUTHOR, handler(|s, m| opac::enter_mode(s, m, SearchField::Author)))
+        .on_menu_key(opac::MENU_SEARCH_SUBJECT, handler(|s, m| opac::enter_mode(s, m, SearchField::Subject)))
+        .on_menu_key(opac::MENU_SEARCH_ANY, handler(|s, m| opac::enter_mode(s, m, SearchField::Any)))
+        .on_msg_type("text", handler(opac::on_text))
 }

@@ -1,0 +1,366 @@
+//! The index itself: schema, opening, writing and the reader.
+//!
+//! Schema (nothing is stored; hits are returned by id from a fast field):
+//!
+//! | field | kind | for |
+//! |---|---|---|
+//! | `id` | raw term, fast | delete/upsert by id; the hit's id |
+//! | `year` | i64 fast | newest-first sort |
+//! | `title_w` `author_w` `subject_w` `any_w` | [`WORDS`] analyzer, freqs | jieba words, stemmed English: BM25 |
+//! | `title_s` `author_s` `subject_s` `any_s` | [`SEQ`] analyzer, positions | Han unigrams+bigrams, unstemmed words: substring and phrase matching |
+//! | `exact` | raw terms `t:`/`a:`/`s:` + [`plain_key`] | exact title / name / heading boosts |
+//! | `isbn` | raw terms, ISBN-13 | ISBN search |
+//! | `callno` | raw terms, [`callno_key`] | call-number prefix search |
+//!
+//! A commit stamps [`ANALYSIS_VERSION`] into the index's meta payload; opening an index
+//! built with another version (or schema) fails with [`Error::Incompatible`] so the
+//! caller can rebuild it from the database.
+
+use std::path::Path;
+
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::{
+    FAST, Field as TField, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::analysis::{SEQ, WORDS, callno_key, plain_key, seq_analyzer, words_analyzer};
+use crate::doc::{SearchDoc, name_forms, title_proper};
+use crate::error::{Error, Result};
+
+/// Version of the analysis chain and schema; bump when either changes.
+pub const ANALYSIS_VERSION: &str = "wxlib-search/1";
+
+/// Default indexing heap for [`CatalogIndex::writer`] (all threads together).
+pub const DEFAULT_WRITER_HEAP: usize = 128 * 1024 * 1024;
+
+/// A pair of fields searched together (jieba/stemmed words + Han n-grams/phrases).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Group {
+    pub words: TField,
+    pub seq: TField,
+    /// Prefix of this group's keys in the `exact` field ("t:", "a:", "s:"); none for `any`.
+    pub exact_prefix: Option<&'static str>,
+}
+
+/// Field handles.
+#[derive(Clone, Debug)]
+pub(crate) struct Fields {
+    pub id: TField,
+    pub year: TField,
+    pub title: Group,
+    pub author: Group,
+    pub subject: Group,
+    pub any: Group,
+    pub exact: TField,
+    pub isbn: TField,
+    pub callno: TField,
+}
+
+fn text(tokenizer: &str, option: IndexRecordOption) -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(option),
+    )
+}
+
+pub(crate) fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let raw_basic = || {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        )
+    };
+    let id = b.add_text_field("id", raw_basic().set_fast("raw"));
+    let year = b.add_i64_field("year", FAST | INDEXED);
+    let mut group = |name: &str, exact_prefix| Group {
+        words: b.add_text_field(
+            &format!("{name}_w"),
+            text(WORDS, IndexRecordOption::WithFreqs),
+        ),
+        seq: b.add_text_field(
+            &format!("{name}_s"),
+            text(SEQ, IndexRecordOption::WithFreqsAndPositions),
+        ),
+        exact_prefix,
+    };
+    let title = group("title", Some("t:"));
+    let author = group("author", Some("a:"));
+    let subject = group("subject", Some("s:"));
+    let any = group("any", None);
+    let exact = b.add_text_field("exact", raw_basic());
+    let isbn = b.add_text_field("isbn", raw_basic());
+    let callno = b.add_text_field("callno", raw_basic());
+    (
+        b.build(),
+        Fields {
+            id,
+            year,
+            title,
+            author,
+            subject,
+            any,
+            exact,
+            isbn,
+            callno,
+        },
+    )
+}
+
+/// The catalogue index: open it once, share it (`Arc<CatalogIndex>`), search from any
+/// thread. One [`CatalogWriter`] at a time writes to it (tantivy keeps a lock file).
+pub struct CatalogIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for CatalogIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogIndex")
+            .field("docs", &self.doc_count())
+            .finish()
+    }
+}
+
+impl CatalogIndex {
+    /// Open an existing index in `dir`.
+    pub fn open(dir: &Path) -> Result<CatalogIndex> {
+        let index = Index::open_in_dir(dir)?;
+        CatalogIndex::wrap(index, ReloadPolicy::OnCommitWithDelay)
+    }
+
+    /// Open the index in `dir`, creating the directory and an empty index if needed.
+    pub fn create_or_open(dir: &Path) -> Result<CatalogIndex> {
+        std::fs::create_dir_all(dir)?;
+        let mmap = MmapDirectory::open(dir).map_err(|e| Error::Directory(e.to_string()))?;
+        let (schema, _) = schema();
+        let index = if Index::exists(&mmap).map_err(|e| Error::Directory(e.to_string()))? {
+            Index::open(mmap)?
+        } else {
+            Index::create(mmap, schema, tantivy::IndexSettings::default())?
+        };
+        CatalogIndex::wrap(index, ReloadPolicy::OnCommitWithDelay)
+    }
+
+    /// A new, empty index in memory (tests, small catalogues, benchmarks).
+    pub fn open_in_ram() -> Result<CatalogIndex> {
+        let (schema, _) = schema();
+        CatalogIndex::wrap(Index::create_in_ram(schema), ReloadPolicy::Manual)
+    }
+
+    fn wrap(index: Index, policy: ReloadPolicy) -> Result<CatalogIndex> {
+        let (schema, fields) = schema();
+        if index.schema() != schema {
+            return Err(Error::Incompatible(
+                "schema differs from this version's".into(),
+            ));
+        }
+        if let Some(p) = index.load_metas()?.payload
+            && p != ANALYSIS_VERSION
+        {
+            return Err(Error::Incompatible(format!(
+                "built by {p}, this is {ANALYSIS_VERSION}"
+            )));
+        }
+        index.tokenizers().register(WORDS, words_analyzer());
+        index.tokenizers().register(SEQ, seq_analyzer());
+        let reader = index.reader_builder().reload_policy(policy).try_into()?;
+        Ok(CatalogIndex {
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// A writer with the default heap ([`DEFAULT_WRITER_HEAP`]) and up to 2 threads.
+    pub fn writer(&self) -> Result<CatalogWriter> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(2);
+        self.writer_with(threads, DEFAULT_WRITER_HEAP)
+    }
+
+    /// A writer with `threads` indexing threads sharing `heap_bytes` (at least 15 MB
+    /// per thread, tantivy's minimum).
+    pub fn writer_with(&self, threads: usize, heap_bytes: usize) -> Result<CatalogWriter> {
+        let threads = threads.max(1);
+        let heap = heap_bytes.max(threads * 15_000_000 + 1_000_000);
+        let writer = match self.index.writer_with_num_threads(threads, heap) {
+            Ok(w) => w,
+            Err(tantivy::TantivyError::LockFailure(..)) => return Err(Error::WriterBusy),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(CatalogWriter {
+            writer,
+            reader: self.reader.clone(),
+            fields: self.fields.clone(),
+        })
+    }
+
+    /// Number of (live) records in the index as of the last reload.
+    pub fn doc_count(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Reload the reader now (a [`CatalogWriter::commit`] in this process already does).
+    pub fn reload(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
+    }
+
+    pub(crate) fn reader(&self) -> &IndexReader {
+        &self.reader
+    }
+
+    pub(crate) fn fields(&self) -> &Fields {
+        &self.fields
+    }
+}
+
+/// The indexing handle: `upsert`/`delete` queue changes, `commit` makes them durable
+/// and visible to searches.
+pub struct CatalogWriter {
+    writer: IndexWriter<TantivyDocument>,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl CatalogWriter {
+    /// Add or replace the record with `doc.id`.
+    pub fn upsert(&self, doc: &SearchDoc) -> Result<()> {
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.id, &doc.id));
+        self.writer.add_document(to_document(&self.fields, doc))?;
+        Ok(())
+    }
+
+    /// Add a record without deleting an older one with the same id (bulk loads into
+    /// an empty index).
+    pub fn add(&self, doc: &SearchDoc) -> Result<()> {
+        self.writer.add_document(to_document(&self.fields, doc))?;
+        Ok(())
+    }
+
+    /// Remove the record with this id (if any).
+    pub fn delete(&self, id: &str) {
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.id, id));
+    }
+
+    /// Remove every record (e.g. before a full rebuild; takes effect on commit).
+    pub fn delete_all(&mut self) -> Result<()> {
+        self.writer.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Make the queued changes durable and visible to this process's searches.
+    pub fn commit(&mut self) -> Result<()> {
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(ANALYSIS_VERSION);
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Drop the changes queued since the last commit.
+    pub fn rollback(&mut self) -> Result<()> {
+        self.writer.rollback()?;
+        Ok(())
+    }
+
+    /// Wait for background merges to finish (call after a bulk load, before exit).
+    pub fn wait_merging_threads(self) -> Result<()> {
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
+}
+
+fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.id, &d.id);
+    if let Some(y) = d.year {
+        doc.add_i64(f.year, i64::from(y));
+    }
+    let mut exact: Vec<String> = Vec::new();
+    let mut add_exact = |prefix: &str, text: &str| {
+        let k = plain_key(text);
+        if !k.is_empty() && k.len() < 200 {
+            let k = format!("{prefix}{k}");
+            if !exact.contains(&k) {
+                exact.push(k);
+            }
+        }
+    };
+
+    for t in d.title_values() {
+        doc.add_text(f.title.words, t);
+        doc.add_text(f.title.seq, t);
+        add_exact("t:", t);
+        if let Some(p) = title_proper(t) {
+            add_exact("t:", p);
+        }
+    }
+    for a in &d.authors {
+        doc.add_text(f.author.words, a);
+        doc.add_text(f.author.seq, a);
+        for form in name_forms(a) {
+            add_exact("a:", &form);
+        }
+    }
+    for s in &d.subjects {
+        doc.add_text(f.subject.words, s);
+        doc.add_text(f.subject.seq, s);
+        add_exact("s:", s);
+        if let Some((main, _)) = s.split_once(" -- ") {
+            add_exact("s:", main);
+        }
+    }
+    let other = d
+        .publisher
+        .iter()
+        .chain(&d.isbns)
+        .chain(&d.call_numbers)
+        .chain(&d.any_extra);
+    for o in other {
+        doc.add_text(f.any.words, o);
+        doc.add_text(f.any.seq, o);
+    }
+    for k in exact {
+        doc.add_text(f.exact, &k);
+    }
+    let mut isbns: Vec<String> = Vec::new();
+    for raw in &d.isbns {
+        let v = marc::isbn::normalize(raw).unwrap_or_else(|| digits(raw));
+        if !v.is_empty() && !isbns.contains(&v) {
+            isbns.push(v);
+        }
+    }
+    for i in isbns {
+        doc.add_text(f.isbn, &i);
+    }
+    let mut cns: Vec<String> = Vec::new();
+    for c in &d.call_numbers {
+        let k = callno_key(c);
+        if !k.is_empty() && !cns.contains(&k) {
+            cns.push(k);
+        }
+    }
+    for c in cns {
+        doc.add_text(f.callno, &c);
+    }
+    doc
+}
+
+/// Digits and `X` of an ISBN-like string that failed validation.
+pub(crate) fn digits(s: &str) -> String {
+    s.chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, 'X' | 'x' | '-' | ' '))
+        .filter(|c| c.is_ascii_digit() || matches!(c, 'X' | 'x'))
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}

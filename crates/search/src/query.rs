@@ -1,0 +1,444 @@
+//! Queries: what a reader typed → a tantivy query → ranked ids.
+//!
+//! No `QueryParser` (it turns a multi-token word into a phrase, see rust-stack §16
+//! pitfall 1). The text is analysed like the records ([`crate::analysis`]) and split into
+//! *units*:
+//!
+//! * a Han run is cut by jieba (precise mode, HMM off); neighbouring one-character words
+//!   are merged back (`钱钟书` stays whole even if jieba splits it); each piece of two or
+//!   more characters is a unit matched as a **substring** (a phrase of bigrams in the
+//!   `*_s` field), so it does not matter how jieba segmented the record; a lone
+//!   one-character piece between words (`与`, `的`) is a weak unit;
+//! * each word is a unit matched by its English stem in the `*_w` field; single letters
+//!   and a few function words (`the`, `of`, `de`…) are weak.
+//!
+//! Every strong unit is **required** (Must) in the field group searched: for
+//! [`Field::Any`] a unit may be in any of title (boost 3), author (2), subject (1.5) or
+//! the rest (1). Weak units only add score, unless the query has nothing else.
+//! Ranking is BM25 plus **Should** boosts: the whole query as a phrase (×3), an exact
+//! title / name form / subject heading (×8, see `exact` in [`crate::index`]), jieba
+//! search-mode words in the `*_w` fields and unstemmed word forms in `*_s`.
+//!
+//! [`Field::Isbn`] normalises ISBN-10 and ISBN-13 to ISBN-13 and looks up the term;
+//! [`Field::CallNumber`] is a prefix match on the normalised call number, exact first.
+//! An ISBN typed into [`Field::Any`] is looked up as an ISBN too.
+
+use std::collections::HashMap;
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::columnar::StrColumn;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery, TermQuery,
+};
+use tantivy::schema::{Field as TField, IndexRecordOption};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
+
+use crate::analysis::{
+    MAX_TOKEN_BYTES, callno_key, is_han_token, jieba, plain_key, plain_tokens, stem,
+};
+use crate::error::Result;
+use crate::index::{CatalogIndex, Fields, Group, digits};
+
+/// Which index a query searches (the reader's choice in the search menu).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// 题名: all title forms.
+    Title,
+    /// 责任者: names and statements of responsibility.
+    Author,
+    /// 主题词: subject headings.
+    Subject,
+    /// 任意词: everything, title > author > subject > other.
+    #[default]
+    Any,
+    /// ISBN-10 or ISBN-13, hyphens optional.
+    Isbn,
+    /// Call number / class number prefix.
+    CallNumber,
+}
+
+/// Result order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Sort {
+    /// Best match first (default).
+    #[default]
+    Relevance,
+    /// Newest publication year first, best match first within a year; records without
+    /// a year last.
+    Newest,
+}
+
+/// A search request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    pub text: String,
+    pub field: Field,
+    pub sort: Sort,
+    /// Hits to skip (paging).
+    pub offset: usize,
+    /// Hits to return (0 = count only). `offset + limit` is capped at [`MAX_WINDOW`].
+    pub limit: usize,
+}
+
+/// Largest `offset + limit` served.
+pub const MAX_WINDOW: usize = 10_000;
+
+impl Query {
+    /// Relevance-ranked first page of 10.
+    pub fn new(field: Field, text: impl Into<String>) -> Query {
+        Query {
+            text: text.into(),
+            field,
+            sort: Sort::Relevance,
+            offset: 0,
+            limit: 10,
+        }
+    }
+}
+
+/// One hit: the record id and its score (BM25 plus boosts).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    pub id: String,
+    pub score: f32,
+}
+
+/// Total matching records and the requested page of hits.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchResults {
+    pub total: usize,
+    pub hits: Vec<Hit>,
+}
+
+const TITLE_BOOST: Score = 3.0;
+const AUTHOR_BOOST: Score = 2.0;
+const SUBJECT_BOOST: Score = 1.5;
+const OTHER_BOOST: Score = 1.0;
+const PHRASE_BOOST: Score = 3.0;
+const EXACT_BOOST: Score = 8.0;
+
+const WEAK_WORDS: [&str; 24] = [
+    "a", "an", "the", "of", "and", "in", "on", "for", "to", "with", "by", "at", "from", "or",
+    "de", "la", "le", "les", "et", "der", "die", "das", "und", "el",
+];
+
+/// One unit of a query (see the module docs).
+#[derive(Clone, Debug, PartialEq)]
+enum Unit {
+    /// Han text of two or more characters: substring match.
+    Han(String),
+    /// One Han character.
+    HanChar(String),
+    /// A word: `plain` (folded) and `stemmed` forms.
+    Word { plain: String, stemmed: String },
+}
+
+#[derive(Debug, Default)]
+struct Analysed {
+    /// (unit, weak)
+    units: Vec<(Unit, bool)>,
+    /// jieba search-mode words of the Han runs (for `*_w` scoring).
+    han_words: Vec<String>,
+    /// The query as a `*_s` token sequence: (position, token).
+    seq: Vec<(usize, String)>,
+}
+
+fn analyse(text: &str) -> Analysed {
+    let mut a = Analysed::default();
+    let mut pos = 0usize;
+    for tok in plain_tokens(text) {
+        if is_han_token(&tok) {
+            let chars: Vec<char> = tok.chars().collect();
+            if chars.len() == 1 {
+                a.seq.push((pos, tok.clone()));
+            } else {
+                for (i, w) in chars.windows(2).enumerate() {
+                    a.seq.push((pos + i, w.iter().collect()));
+                }
+            }
+            pos += chars.len();
+            let mut single = String::new();
+            let flush = |single: &mut String, units: &mut Vec<(Unit, bool)>| {
+                match single.chars().count() {
+                    0 => {}
+                    1 => units.push((Unit::HanChar(std::mem::take(single)), true)),
+                    _ => units.push((Unit::Han(std::mem::take(single)), false)),
+                }
+            };
+            for w in jieba().cut(&tok, false) {
+                if w.word.chars().count() == 1 {
+                    single.push_str(w.word);
+                } else {
+                    flush(&mut single, &mut a.units);
+                    a.units.push((Unit::Han(w.word.to_string()), false));
+                }
+            }
+            flush(&mut single, &mut a.units);
+            for w in jieba().cut_for_search(&tok, false) {
+                if w.word.chars().count() > 1 && !a.han_words.iter().any(|x| x == w.word) {
+                    a.han_words.push(w.word.to_string());
+                }
+            }
+        } else {
+            if tok.len() >= MAX_TOKEN_BYTES {
+                continue; // the index drops such tokens too
+            }
+            a.seq.push((pos, tok.clone()));
+            pos += 1;
+            let weak = tok.chars().count() == 1 || WEAK_WORDS.contains(&tok.as_str());
+            let stemmed = stem(&tok);
+            let unit = Unit::Word {
+                plain: tok,
+                stemmed,
+            };
+            if !a.units.iter().any(|(u, _)| *u == unit) {
+                a.units.push((unit, weak));
+            }
+        }
+    }
+    if a.units.iter().all(|(_, weak)| *weak) {
+        for u in &mut a.units {
+            u.1 = false;
+        }
+    }
+    a
+}
+
+fn term_q(field: TField, text: &str) -> Box<dyn TQuery> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    ))
+}
+
+fn boost(q: Box<dyn TQuery>, b: Score) -> Box<dyn TQuery> {
+    if (b - 1.0).abs() < f32::EPSILON {
+        q
+    } else {
+        Box::new(BoostQuery::new(q, b))
+    }
+}
+
+/// Han text as a substring of the `*_s` field: its bigram, or a phrase of its bigrams.
+fn substring_q(field: TField, han: &str) -> Box<dyn TQuery> {
+    let chars: Vec<char> = han.chars().collect();
+    if chars.len() <= 2 {
+        return term_q(field, han);
+    }
+    let terms: Vec<(usize, Term)> = chars
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| (i, Term::from_field_text(field, &w.iter().collect::<String>())))
+        .collect();
+    Box::new(PhraseQuery::new_with_offset(terms))
+}
+
+fn unit_q(unit: &Unit, g: &Group) -> Box<dyn TQuery> {
+    match unit {
+        Unit::Han(s) => substring_q(g.seq, s),
+        Unit::HanChar(s) => term_q(g.seq, s),
+        Unit::Word { stemmed, .. } => term_q(g.words, stemmed),
+    }
+}
+
+fn any_of(mut qs: Vec<Box<dyn TQuery>>) -> Box<dyn TQuery> {
+    if qs.len() == 1
+        && let Some(q) = qs.pop()
+    {
+        return q;
+    }
+    Box::new(BooleanQuery::new(
+        qs.into_iter().map(|q| (Occur::Should, q)).collect(),
+    ))
+}
+
+/// The text query over some field groups with their boosts; `None` if the text has
+/// nothing searchable.
+fn text_query(a: &Analysed, groups: &[(Group, Score)], exact: TField, text: &str) -> Option<Box<dyn TQuery>> {
+    if a.units.is_empty() {
+        return None;
+    }
+    let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
+    for (unit, weak) in &a.units {
+        let per_group: Vec<Box<dyn TQuery>> =
+            groups.iter().map(|(g, b)| boost(unit_q(unit, g), *b)).collect();
+        let occur = if *weak { Occur::Should } else { Occur::Must };
+        clauses.push((occur, any_of(per_group)));
+    }
+    for (g, b) in groups {
+        // Whole-query phrase.
+        if a.seq.len() >= 2 {
+            let terms: Vec<(usize, Term)> = a
+                .seq
+                .iter()
+                .map(|(p, t)| (*p, Term::from_field_text(g.seq, t)))
+                .collect();
+            clauses.push((
+                Occur::Should,
+                boost(Box::new(PhraseQuery::new_with_offset(terms)), b * PHRASE_BOOST),
+            ));
+        }
+        // jieba words (BM25 on words rather than n-grams) and unstemmed word forms.
+        for w in &a.han_words {
+            clauses.push((Occur::Should, boost(term_q(g.words, w), *b)));
+        }
+        for (unit, _) in &a.units {
+            if let Unit::Word { plain, .. } = unit {
+                clauses.push((Occur::Should, boost(term_q(g.seq, plain), b * 0.5)));
+            }
+        }
+        if let Some(prefix) = g.exact_prefix {
+            let key = plain_key(text);
+            if !key.is_empty() {
+                clauses.push((
+                    Occur::Should,
+                    boost(term_q(exact, &format!("{prefix}{key}")), b * EXACT_BOOST),
+                ));
+            }
+        }
+    }
+    Some(Box::new(BooleanQuery::new(clauses)))
+}
+
+fn isbn_term(text: &str) -> Option<String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    marc::isbn::normalize(t).or_else(|| {
+        let d = digits(t);
+        (d.len() >= 8 && d.len() == t.chars().filter(|c| c.is_ascii_alphanumeric()).count())
+            .then_some(d)
+    })
+}
+
+/// Does the text look like an ISBN (digits, X, hyphens, spaces only)?
+fn looks_like_isbn(text: &str) -> bool {
+    let t = text.trim();
+    t.len() >= 10
+        && t
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | 'X' | 'x'))
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for c in s.chars() {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else {
+            out.push('\\');
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
+    let text = q.text.as_str();
+    Ok(match q.field {
+        Field::Isbn => isbn_term(text).map(|t| term_q(f.isbn, &t)),
+        Field::CallNumber => {
+            let key = callno_key(text);
+            if key.is_empty() {
+                None
+            } else {
+                let prefix = RegexQuery::from_pattern(&format!("{}.*", regex_escape(&key)), f.callno)?;
+                Some(Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, Box::new(prefix) as Box<dyn TQuery>),
+                    (Occur::Should, boost(term_q(f.callno, &key), 2.0)),
+                ])))
+            }
+        }
+        Field::Title | Field::Author | Field::Subject | Field::Any => {
+            let groups: Vec<(Group, Score)> = match q.field {
+                Field::Title => vec![(f.title, 1.0)],
+                Field::Author => vec![(f.author, 1.0)],
+                Field::Subject => vec![(f.subject, 1.0)],
+                _ => vec![
+                    (f.title, TITLE_BOOST),
+                    (f.author, AUTHOR_BOOST),
+                    (f.subject, SUBJECT_BOOST),
+                    (f.any, OTHER_BOOST),
+                ],
+            };
+            let a = analyse(text);
+            let tq = text_query(&a, &groups, f.exact, text);
+            let isbn = if q.field == Field::Any && looks_like_isbn(text) {
+                isbn_term(text).map(|t| boost(term_q(f.isbn, &t), EXACT_BOOST))
+            } else {
+                None
+            };
+            match (tq, isbn) {
+                (Some(t), Some(i)) => Some(any_of(vec![t, i])),
+                (t, i) => t.or(i),
+            }
+        }
+    })
+}
+
+impl CatalogIndex {
+    /// Run a query. An empty or unsearchable text gives no hits (not an error).
+    pub fn search(&self, q: &Query) -> Result<SearchResults> {
+        let Some(tq) = build(self.fields(), q)? else {
+            return Ok(SearchResults::default());
+        };
+        let searcher = self.reader().searcher();
+        let offset = q.offset.min(MAX_WINDOW);
+        let limit = q.limit.min(MAX_WINDOW - offset);
+        if limit == 0 {
+            let total = searcher.search(&tq, &Count)?;
+            return Ok(SearchResults {
+                total,
+                hits: Vec::new(),
+            });
+        }
+        let top = TopDocs::with_limit(limit).and_offset(offset);
+        let (total, docs): (usize, Vec<(Score, DocAddress)>) = match q.sort {
+            Sort::Relevance => searcher.search(&tq, &(Count, top.order_by_score()))?,
+            Sort::Newest => {
+                let c = top.tweak_score(|seg: &SegmentReader| {
+                    let years = seg.fast_fields().i64("year").ok();
+                    move |doc: DocId, score: Score| {
+                        let y = years.as_ref().and_then(|c| c.first(doc)).unwrap_or(i64::MIN);
+                        (y, score)
+                    }
+                });
+                let (total, docs) = searcher.search(&tq, &(Count, c))?;
+                (total, docs.into_iter().map(|((_, s), d)| (s, d)).collect())
+            }
+        };
+        let hits = self.ids(&searcher, &docs)?;
+        Ok(SearchResults { total, hits })
+    }
+
+    fn ids(&self, searcher: &Searcher, docs: &[(Score, DocAddress)]) -> Result<Vec<Hit>> {
+        let mut columns: HashMap<u32, Option<StrColumn>> = HashMap::new();
+        let mut hits = Vec::with_capacity(docs.len());
+        let mut buf = String::new();
+        for &(score, addr) in docs {
+            let col = match columns.get(&addr.segment_ord) {
+                Some(c) => c,
+                None => {
+                    let c = searcher
+                        .segment_reader(addr.segment_ord)
+                        .fast_fields()
+                        .str("id")?;
+                    columns.entry(addr.segment_ord).or_insert(c)
+                }
+            };
+            let Some(col) = col else { continue };
+            let Some(ord) = col.term_ords(addr.doc_id).next() else {
+                continue;
+            };
+            buf.clear();
+            if col.ord_to_str(ord, &mut buf)? {
+                hits.push(Hit {
+                    id: buf.clone(),
+                    score,
+                });
+            }
+        }
+        Ok(hits)
+    }
+}

@@ -1,0 +1,228 @@
+//! The catalog on the web: the JSON API (`/api/v1/search`, `/api/v1/records/{id}`) and the
+//! mobile pages readers open from chat (`/opac/search`, `/opac/record/{id}`, `/opac/suggest`).
+
+use axum::Json;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Catalog, CatalogError, RecordView, SearchField, Sort, parse_field};
+use crate::db::unix_now;
+use crate::web::{escape, page};
+
+pub fn routes(catalog: Catalog) -> axum::Router {
+    axum::Router::new()
+        .route("/api/v1/search", get(api_search))
+        .route("/api/v1/records/{id}", get(api_record))
+        .route("/opac/search", get(opac_search))
+        .route("/opac/record/{id}", get(opac_record))
+        .route("/opac/suggest", get(suggest_form).post(suggest_submit))
+        .with_state(catalog)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchParams {
+    q: Option<String>,
+    field: Option<String>,
+    page: Option<usize>,
+    page_size: Option<usize>,
+    sort: Option<String>,
+}
+
+/// A client error in the API, as JSON.
+fn bad_request(msg: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
+}
+
+fn internal(e: CatalogError) -> Response {
+    tracing::error!(error = %e, "catalog request failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "internal error"}))).into_response()
+}
+
+fn parse_params(p: &SearchParams) -> Result<(String, SearchField, Sort, usize, usize), &'static str> {
+    let q = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).ok_or("parameter q (the query) is required")?;
+    if q.chars().count() > 200 {
+        return Err("q is longer than 200 characters");
+    }
+    let field = parse_field(p.field.as_deref().unwrap_or("any")).ok_or("field must be title, author, subject, any, isbn or callno")?;
+    let sort = match p.sort.as_deref().unwrap_or("relevance") {
+        "relevance" => Sort::Relevance,
+        "newest" => Sort::Newest,
+        _ => return Err("sort must be relevance or newest"),
+    };
+    let page = p.page.unwrap_or(1);
+    if page == 0 || page > 1000 {
+        return Err("page must be between 1 and 1000");
+    }
+    let size = p.page_size.unwrap_or(10);
+    if size == 0 || size > 50 {
+        return Err("page_size must be between 1 and 50");
+    }
+    Ok((q.to_owned(), field, sort, page, size))
+}
+
+async fn api_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) -> Response {
+    let (q, field, sort, page, size) = match parse_params(&p) {
+        Ok(v) => v,
+        Err(msg) => return bad_request(msg),
+    };
+    match c.search(&q, field, sort, page, size).await {
+        Ok(result) => Json(result).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn api_record(State(c): State<Catalog>, Path(id): Path<String>) -> Response {
+    match c.record(&id).await {
+        Ok(Some(v)) => Json(v).into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, Json(json!({"error": format!("no record {id}")}))).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn opac_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) -> Response {
+    let q = p.q.clone().unwrap_or_default();
+    let field = p.field.clone().unwrap_or_else(|| "any".into());
+    let options = [("any", "任意词"), ("title", "题名"), ("author", "责任者"), ("subject", "主题词"), ("isbn", "ISBN")]
+        .iter()
+        .map(|(v, l)| format!("<option value=\"{v}\"{}>{l}</option>", if *v == field { " selected" } else { "" }))
+        .collect::<String>();
+    let mut body = format!(
+        "<form class=\"search\" action=\"/opac/search\"><select name=\"field\">{options}</select><input type=\"text\" name=\"q\" value=\"{}\" placeholder=\"书名、作者、关键词\"><button>检索</button></form>",
+        escape(&q)
+    );
+    if !q.trim().is_empty() {
+        match parse_params(&p) {
+            Err(msg) => body.push_str(&format!("<p class=\"no\">{}</p>", escape(msg))),
+            Ok((q, field, sort, page, size)) => match c.search(&q, field, sort, page, size).await {
+                Err(e) => return internal(e),
+                Ok(r) if r.total == 0 => body.push_str(&format!(
+                    "<div class=\"card\">没有找到与“{}”相关的图书。<br><a href=\"/opac/suggest?title={}\">荐购这本书</a></div>",
+                    escape(&q),
+                    super::chat::urlencode(&q)
+                )),
+                Ok(r) => {
+                    body.push_str(&format!("<p class=\"muted\">共 {} 条，第 {}/{} 页，用时 {:.1} 毫秒</p>", r.total, r.page, r.pages(), r.took_ms));
+                    for h in &r.hits {
+                        body.push_str(&format!(
+                            "<div class=\"card\"><a href=\"/opac/record/{}\">{}</a><div class=\"muted\">{} {} · 索书号 {} · 可借 {}/{}</div></div>",
+                            super::chat::urlencode(&h.id),
+                            escape(&h.title),
+                            escape(&h.authors.join("; ")),
+                            h.year.map(|y| y.to_string()).unwrap_or_default(),
+                            escape(h.call_number.as_deref().unwrap_or("-")),
+                            h.availability.available,
+                            h.availability.total
+                        ));
+                    }
+                    if r.page < r.pages() {
+                        body.push_str(&format!(
+                            "<a href=\"/opac/search?q={}&field={}&page={}\">下一页</a>",
+                            super::chat::urlencode(&q),
+                            r.field,
+                            r.page + 1
+                        ));
+                    }
+                }
+            },
+        }
+    }
+    Html(page("馆藏检索", &body)).into_response()
+}
+
+fn record_html(v: &RecordView) -> String {
+    let b = &v.bib;
+    let title = b.title_vernacular.clone().or_else(|| b.title.clone()).unwrap_or_default();
+    let mut rows = Vec::new();
+    let mut row = |k: &str, val: Option<String>| {
+        if let Some(val) = val.filter(|s| !s.is_empty()) {
+            rows.push(format!("<tr><th>{}</th><td>{}</td></tr>", k, escape(&val)));
+        }
+    };
+    row("题名", b.title.clone().filter(|t| Some(t) != b.title_vernacular.as_ref()));
+    row("责任者", b.responsibility_vernacular.clone().or_else(|| b.responsibility.clone()));
+    row("作者", Some(b.authors.join("; ")));
+    row("版本", b.edition.clone());
+    row("出版", Some([b.place.clone(), b.publisher_vernacular.clone().or_else(|| b.publisher.clone()), b.year.map(|y| y.to_string())].into_iter().flatten().collect::<Vec<_>>().join(" ")));
+    row("ISBN", Some(b.isbn13.join(", ")));
+    row("主题", Some(b.subjects.join("; ")));
+    row("中图分类号", Some(b.call_numbers.clc.join(", ")));
+    row("LC 分类号", Some(b.call_numbers.lc.join(", ")));
+    row("杜威分类号", Some(b.call_numbers.dewey.join(", ")));
+    row("语种", b.language.clone());
+    let items = if v.items.is_empty() {
+        "<p class=\"muted\">本馆暂无馆藏复本。</p>".to_owned()
+    } else {
+        let list: String = v
+            .items
+            .iter()
+            .map(|it| {
+                let (cls, label) = if it.status == "available" { ("ok", "在架") } else { ("no", "已借出") };
+                format!(
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{cls}\">{label}</td></tr>",
+                    escape(&it.barcode),
+                    escape(it.location.as_deref().unwrap_or("")),
+                    escape(it.call_number.as_deref().unwrap_or(""))
+                )
+            })
+            .collect();
+        format!("<table><tr><th>条码</th><th>馆藏地</th><th>索书号</th><th>状态</th></tr>{list}</table>")
+    };
+    format!(
+        "<div class=\"card\"><h2>{}</h2><table>{}</table></div><div class=\"card\"><h3>馆藏（{} 册，可借 {} 册）</h3>{}</div>",
+        escape(&title),
+        rows.join(""),
+        v.availability.total,
+        v.availability.available,
+        items
+    )
+}
+
+async fn opac_record(State(c): State<Catalog>, Path(id): Path<String>) -> Response {
+    match c.record(&id).await {
+        Ok(Some(v)) => Html(page("书目详情", &record_html(&v))).into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, Html(page("书目详情", "<p>没有这条书目记录。</p>"))).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SuggestParams {
+    title: Option<String>,
+    author: Option<String>,
+    isbn: Option<String>,
+    note: Option<String>,
+}
+
+async fn suggest_form(Query(p): Query<SuggestParams>) -> Html<String> {
+    Html(page("荐购", &suggest_body(&p, None)))
+}
+
+fn suggest_body(p: &SuggestParams, error: Option<&str>) -> String {
+    let v = |o: &Option<String>| escape(o.as_deref().unwrap_or(""));
+    format!(
+        "{}<form method=\"post\" class=\"card\"><p>告诉我们您希望图书馆购买的书：</p>\
+         <p>书名<input type=\"text\" name=\"title\" value=\"{}\"></p><p>作者<input type=\"text\" name=\"author\" value=\"{}\"></p>\
+         <p>ISBN<input type=\"text\" name=\"isbn\" value=\"{}\"></p><p>说明<textarea name=\"note\">{}</textarea></p><button>提交荐购</button></form>",
+        error.map(|e| format!("<p class=\"no\">{}</p>", escape(e))).unwrap_or_default(),
+        v(&p.title),
+        v(&p.author),
+        v(&p.isbn),
+        v(&p.note)
+    )
+}
+
+async fn suggest_submit(State(c): State<Catalog>, Form(p): Form<SuggestParams>) -> Response {
+    let title = p.title.as_deref().map(str::trim).unwrap_or_default();
+    if title.is_empty() || title.chars().count() > 200 {
+        return (StatusCode::BAD_REQUEST, Html(page("荐购", &suggest_body(&p, Some("请填写书名（200 字以内）。"))))).into_response();
+    }
+    let clean = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(500).collect::<String>());
+    match c.db.add_purchase_suggestion(None, title, clean(&p.author).as_deref(), clean(&p.isbn).as_deref(), clean(&p.note).as_deref(), unix_now()).await {
+        Ok(()) => Html(page("荐购", &format!("<div class=\"card ok\">已收到您对《{}》的荐购，谢谢！采访馆员会尽快处理。</div>", escape(title)))).into_response(),
+        Err(e) => internal(e.into()),
+    }
+}

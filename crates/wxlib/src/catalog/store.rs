@@ -1,0 +1,215 @@
+//! Catalog tables: records (raw MARC plus the few fields a result list shows), items, and a
+//! change sequence (`seq`) the search index follows, so every node can keep its own index in step
+//! with the shared database.
+
+use std::collections::HashMap;
+
+use crate::db::{Db, DbError, builder};
+use crate::with_pool;
+
+/// One record to store, as prepared by the importer.
+#[derive(Debug, Clone)]
+pub struct RecordRow {
+    pub id: String,
+    pub marc: Vec<u8>,
+    pub title: String,
+    pub author: Option<String>,
+    pub year: Option<i64>,
+    pub call_number: Option<String>,
+    pub items: Vec<ItemRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct ItemRow {
+    pub barcode: String,
+    pub record_id: String,
+    pub location: Option<String>,
+    pub call_number: Option<String>,
+    pub status: String,
+}
+
+/// The fields a result list needs, without parsing MARC.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct RecordSummary {
+    pub id: String,
+    pub title: String,
+    pub author: Option<String>,
+    pub year: Option<i64>,
+    pub call_number: Option<String>,
+}
+
+/// Copies of a record: how many, how many on the shelf.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Availability {
+    pub total: i64,
+    pub available: i64,
+}
+
+/// Whether an upsert added or changed a record.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UpsertCounts {
+    pub added: usize,
+    pub updated: usize,
+}
+
+impl Db {
+    async fn next_catalog_seq(&self) -> Result<i64, DbError> {
+        let (max,): (Option<i64>,) = with_pool!(self, |pool| sqlx::query_as("SELECT MAX(seq) FROM catalog_records").fetch_one(pool).await?);
+        Ok(max.unwrap_or(0) + 1)
+    }
+
+    /// Adds or replaces records (by id) and their items, in one transaction.
+    pub async fn upsert_records(&self, rows: &[RecordRow], now: i64) -> Result<UpsertCounts, DbError> {
+        if rows.is_empty() {
+            return Ok(UpsertCounts::default());
+        }
+        let first_seq = self.next_catalog_seq().await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let existing = self.existing_record_ids(&ids).await?;
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut qb = builder(pool, "INSERT INTO catalog_records (id, seq, deleted, marc, title, author, year, call_number, added_at, updated_at) ");
+            qb.push_values(rows.iter().enumerate(), |mut b, (i, r)| {
+                b.push_bind(r.id.clone())
+                    .push_bind(first_seq + i as i64)
+                    .push_bind(0i64)
+                    .push_bind(r.marc.clone())
+                    .push_bind(r.title.clone())
+                    .push_bind(r.author.clone())
+                    .push_bind(r.year)
+                    .push_bind(r.call_number.clone())
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            qb.push(
+                " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, deleted = 0, marc = excluded.marc, title = excluded.title, \
+                 author = excluded.author, year = excluded.year, call_number = excluded.call_number, updated_at = excluded.updated_at",
+            );
+            qb.build().execute(&mut *tx).await?;
+            // Items follow their record: replace the ones from MARC, keep status of barcodes we know.
+            let items: Vec<&ItemRow> = rows.iter().flat_map(|r| r.items.iter()).collect();
+            if !items.is_empty() {
+                let mut qb = builder(pool, "INSERT INTO catalog_items (barcode, record_id, location, call_number, status) ");
+                qb.push_values(items, |mut b, it| {
+                    b.push_bind(it.barcode.clone()).push_bind(it.record_id.clone()).push_bind(it.location.clone()).push_bind(it.call_number.clone()).push_bind(it.status.clone());
+                });
+                qb.push(" ON CONFLICT (barcode) DO UPDATE SET record_id = excluded.record_id, location = excluded.location, call_number = excluded.call_number");
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        let updated = rows.iter().filter(|r| existing.contains_key(&r.id)).count();
+        Ok(UpsertCounts { added: rows.len() - updated, updated })
+    }
+
+    async fn existing_record_ids(&self, ids: &[String]) -> Result<HashMap<String, ()>, DbError> {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(String,)> = with_pool!(self, |pool| {
+                let mut qb = builder(pool, "SELECT id FROM catalog_records WHERE deleted = 0 AND id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.clone());
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            found.extend(rows.into_iter().map(|(id,)| (id, ())));
+        }
+        Ok(found)
+    }
+
+    /// Marks records deleted (a tombstone the index follows) and drops their items. Returns how
+    /// many existed.
+    pub async fn delete_records(&self, ids: &[String], now: i64) -> Result<usize, DbError> {
+        let mut n = 0;
+        for id in ids {
+            let seq = self.next_catalog_seq().await?;
+            let changed = with_pool!(self, |pool| {
+                let c = sqlx::query("UPDATE catalog_records SET deleted = 1, marc = NULL, seq = $2, updated_at = $3 WHERE id = $1 AND deleted = 0")
+                    .bind(id)
+                    .bind(seq)
+                    .bind(now)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                sqlx::query("DELETE FROM catalog_items WHERE record_id = $1").bind(id).execute(pool).await?;
+                c
+            });
+            n += changed as usize;
+        }
+        Ok(n)
+    }
+
+    /// Changes after `seq`, oldest first: (seq, id, raw MARC or None when deleted).
+    pub async fn catalog_changes_since(&self, seq: i64, limit: i64) -> Result<Vec<(i64, String, Option<Vec<u8>>)>, DbError> {
+        let sql = "SELECT seq, id, CASE WHEN deleted = 1 THEN NULL ELSE marc END FROM catalog_records WHERE seq > $1 ORDER BY seq LIMIT $2";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(seq).bind(limit).fetch_all(pool).await?))
+    }
+
+    pub async fn record_marc(&self, id: &str) -> Result<Option<Vec<u8>>, DbError> {
+        let row: Option<(Option<Vec<u8>>,)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT marc FROM catalog_records WHERE id = $1 AND deleted = 0").bind(id).fetch_optional(pool).await?);
+        Ok(row.and_then(|(m,)| m))
+    }
+
+    /// Summaries for `ids`, in the order given (missing ids are skipped).
+    pub async fn record_summaries(&self, ids: &[String]) -> Result<Vec<RecordSummary>, DbError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<RecordSummary> = with_pool!(self, |pool| {
+            let mut qb = builder(pool, "SELECT id, title, author, year, call_number FROM catalog_records WHERE deleted = 0 AND id IN (");
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(id.clone());
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        let mut by_id: HashMap<String, RecordSummary> = rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    /// Copies and copies on the shelf for each of `ids`.
+    pub async fn availability(&self, ids: &[String]) -> Result<HashMap<String, Availability>, DbError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(String, i64, i64)> = with_pool!(self, |pool| {
+            let mut qb = builder(
+                pool,
+                "SELECT record_id, COUNT(*), SUM(CASE WHEN status = 'available' THEN 1 ELSE 0 END) FROM catalog_items WHERE record_id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(id.clone());
+            }
+            qb.push(") GROUP BY record_id");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|(id, total, available)| (id, Availability { total, available })).collect())
+    }
+
+    pub async fn items_of(&self, record_id: &str) -> Result<Vec<ItemRow>, DbError> {
+        let sql = "SELECT barcode, record_id, location, call_number, status FROM catalog_items WHERE record_id = $1 ORDER BY barcode";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(record_id).fetch_all(pool).await?))
+    }
+
+    pub async fn count_records(&self) -> Result<i64, DbError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM catalog_records WHERE deleted = 0").fetch_one(pool).await?);
+        Ok(n)
+    }
+
+    pub async fn log_search(&self, openid: Option<&str>, field: &str, query: &str, hits: i64, now: i64) -> Result<(), DbError> {
+        let sql = "INSERT INTO search_log (openid, field, query, hits, created_at) VALUES ($1, $2, $3, $4, $5)";
+        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(field).bind(query).bind(hits).bind(now).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn add_purchase_suggestion(&self, openid: Option<&str>, title: &str, author: Option<&str>, isbn: Option<&str>, note: Option<&str>, now: i64) -> Result<(), DbError> {
+        let sql = "INSERT INTO purchase_suggestions (openid, title, author, isbn, note, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(title).bind(author).bind(isbn).bind(note).bind(now).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+}

@@ -1,0 +1,83 @@
+//! Keeps this node's search index in step with the catalog tables. Every change to a record bumps
+//! its `seq`; the index remembers the last `seq` it applied (a small file beside it) and applies
+//! whatever came after, whichever node or command wrote it. Applying a change twice is harmless
+//! (upsert by id), so a crash between the index commit and the file write loses nothing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::CatalogError;
+use crate::db::Db;
+
+const CHUNK: i64 = 5000;
+
+pub struct IndexSync {
+    pub db: Db,
+    pub index: Arc<search::CatalogIndex>,
+    pub seq_file: PathBuf,
+    pub wake: Arc<Notify>,
+}
+
+impl IndexSync {
+    pub fn last_seq(&self) -> i64 {
+        std::fs::read_to_string(&self.seq_file).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    }
+
+    fn store_seq(&self, seq: i64) -> Result<(), CatalogError> {
+        let tmp = self.seq_file.with_extension("tmp");
+        std::fs::write(&tmp, seq.to_string()).and_then(|_| std::fs::rename(&tmp, &self.seq_file)).map_err(|e| CatalogError::Index(format!("cannot record index position in {}: {e}", self.seq_file.display())))
+    }
+
+    /// Applies every pending change; returns how many.
+    pub async fn run_once(&self) -> Result<usize, CatalogError> {
+        let mut applied = 0;
+        let mut last = self.last_seq();
+        loop {
+            let changes = self.db.catalog_changes_since(last, CHUNK).await?;
+            let Some(&(max_seq, _, _)) = changes.last() else { break };
+            let n = changes.len();
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || apply(&index, changes)).await.map_err(|e| CatalogError::Index(e.to_string()))??;
+            self.store_seq(max_seq)?;
+            last = max_seq;
+            applied += n;
+        }
+        Ok(applied)
+    }
+
+    /// Follows the database until the process ends: on wake-up (an import on this node) and
+    /// every few seconds (changes from other nodes).
+    pub async fn run(self) {
+        loop {
+            match self.run_once().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(changes = n, "search index updated"),
+                Err(e) => tracing::error!(error = %e, "search index update failed"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+            }
+        }
+    }
+}
+
+fn apply(index: &search::CatalogIndex, changes: Vec<(i64, String, Option<Vec<u8>>)>) -> Result<(), CatalogError> {
+    let err = |e: search::Error| CatalogError::Index(e.to_string());
+    let mut writer = index.writer().map_err(err)?;
+    for (_, id, marc) in changes {
+        let record = marc.as_deref().and_then(|m| marc::Reader::with_charset(m, marc::Charset::Utf8).next()).and_then(Result::ok);
+        match record {
+            Some(record) => {
+                let doc = search::SearchDoc::from_bib_with_id(&marc::Bib::from_record(&record), id);
+                writer.upsert(&doc).map_err(err)?;
+            }
+            None => writer.delete(&id),
+        }
+    }
+    writer.commit().map_err(err)?;
+    Ok(())
+}
