@@ -20,6 +20,96 @@ pub struct Config {
     pub storage: StorageConfig,
     #[serde(default)]
     pub catalog: CatalogConfig,
+    #[serde(default)]
+    pub circulation: CirculationConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CirculationConfig {
+    /// Which library system answers for loans: "builtin" (wxlib's own tables) or "sip2".
+    pub system: String,
+    /// Built-in system: days of a new loan.
+    pub loan_days: i64,
+    /// Built-in system: days a renewal adds, counted from the renewal.
+    pub renew_days: i64,
+    /// Built-in system: renewals allowed per loan.
+    pub max_renewals: i64,
+    /// Built-in system: an item overdue by more than this many days cannot be renewed.
+    pub renew_overdue_limit_days: i64,
+    /// Built-in system: holds a reader may have at once.
+    pub max_holds: i64,
+    /// How long wxlib waits for the library system before telling the reader it will message later.
+    pub ils_timeout_ms: u64,
+    /// Unfollowing the account also unbinds the card.
+    pub unbind_on_unsubscribe: bool,
+    /// Failed binding attempts allowed per reader and per card in `bind_window_secs`.
+    pub bind_max_failures: i64,
+    pub bind_window_secs: i64,
+    /// The hot list counts loans of the last this many days.
+    pub hot_days: i64,
+    /// Reminders: loans due within this many days (or overdue) get a reminder.
+    pub remind_days_before: i64,
+    /// Reminders: the hour of the day (China Standard Time) the daily run starts.
+    pub remind_hour: u32,
+    /// Reminders: the template message id (service accounts) for the digest.
+    pub remind_template_id: String,
+    /// SIP2 connection, when `system = "sip2"`.
+    pub sip2: Sip2Config,
+}
+
+impl Default for CirculationConfig {
+    fn default() -> Self {
+        Self {
+            system: "builtin".into(),
+            loan_days: 30,
+            renew_days: 30,
+            max_renewals: 2,
+            renew_overdue_limit_days: 0,
+            max_holds: 5,
+            ils_timeout_ms: 3000,
+            unbind_on_unsubscribe: true,
+            bind_max_failures: 5,
+            bind_window_secs: 900,
+            hot_days: 90,
+            remind_days_before: 3,
+            remind_hour: 9,
+            remind_template_id: "due_reminder".into(),
+            sip2: Sip2Config::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sip2Config {
+    /// host:port of the library system's SIP2 service.
+    pub address: String,
+    /// SIP2 login (message 93); empty skips login.
+    pub login_user: String,
+    pub login_password: String,
+    /// Institution id (AO) and location code (CP).
+    pub institution: String,
+    pub location: String,
+    /// "utf-8" or "gbk" (many Chinese systems).
+    pub charset: String,
+    pub timeout_ms: u64,
+    pub pool_size: usize,
+}
+
+impl Default for Sip2Config {
+    fn default() -> Self {
+        Self {
+            address: String::new(),
+            login_user: String::new(),
+            login_password: String::new(),
+            institution: String::new(),
+            location: String::new(),
+            charset: "utf-8".into(),
+            timeout_ms: 2000,
+            pool_size: 4,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,6 +161,8 @@ pub struct WeChatConfig {
     pub previous_encoding_aes_key: String,
     /// Base URL of WeChat's server API; tests and the simulator point it at a local server.
     pub api_base: String,
+    /// Base URL of WeChat's web authorisation page (`/connect/oauth2/authorize`).
+    pub oauth_base: String,
     /// How long a handler may run before the callback is answered `success` and the real answer
     /// goes out later as a customer-service message. WeChat gives up at 5 s.
     pub reply_deadline_ms: u64,
@@ -90,6 +182,7 @@ impl Default for WeChatConfig {
             encoding_aes_key: String::new(),
             previous_encoding_aes_key: String::new(),
             api_base: "https://api.weixin.qq.com".into(),
+            oauth_base: "https://open.weixin.qq.com".into(),
             reply_deadline_ms: 4500,
             timestamp_tolerance_secs: 300,
             lang: "zh-CN".into(),
@@ -186,6 +279,22 @@ impl Config {
         if !(1..=10).contains(&self.catalog.chat_page_size) {
             return invalid("catalog.chat_page_size", "must be between 1 and 10");
         }
+        let c = &self.circulation;
+        if !matches!(c.system.as_str(), "builtin" | "sip2") {
+            return invalid("circulation.system", "must be \"builtin\" or \"sip2\"");
+        }
+        if c.system == "sip2" && c.sip2.address.is_empty() {
+            return invalid("circulation.sip2.address", "required when circulation.system = \"sip2\" (host:port)");
+        }
+        if !matches!(c.sip2.charset.as_str(), "utf-8" | "gbk") {
+            return invalid("circulation.sip2.charset", "must be \"utf-8\" or \"gbk\"");
+        }
+        if !(100..=4000).contains(&c.ils_timeout_ms) {
+            return invalid("circulation.ils_timeout_ms", "must be between 100 and 4000, so replies still leave within WeChat's 5 seconds");
+        }
+        if c.remind_hour > 23 {
+            return invalid("circulation.remind_hour", "must be 0–23");
+        }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");
         }
@@ -217,7 +326,13 @@ impl Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { server: ServerConfig::default(), wechat: WeChatConfig::default(), storage: StorageConfig::default(), catalog: CatalogConfig::default() }
+        Self {
+            server: ServerConfig::default(),
+            wechat: WeChatConfig::default(),
+            storage: StorageConfig::default(),
+            catalog: CatalogConfig::default(),
+            circulation: CirculationConfig::default(),
+        }
     }
 }
 
@@ -271,7 +386,7 @@ mod example_file {
         let text = include_str!("../../../config.example.toml");
         let parsed: super::Config = toml_like(text);
         parsed.validate().expect("example validates");
-        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs"] {
+        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs"] {
             assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
         }
     }

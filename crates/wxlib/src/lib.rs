@@ -3,13 +3,18 @@
 //! The tree follows the product: [`wechat`] is the front door (callback, router, dedupe, API
 //! client, outbox), [`followers`] who follows and what they did, [`chat`] what readers see.
 //! [`catalog`] the OPAC: MARC import, search index, chat and web search.
+//! [`circulation`] borrowing: binding, loans, renewals, holds, reminders, on the built-in
+//! library system or over SIP2.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
 pub mod catalog;
 pub mod chat;
+pub mod circulation;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod followers;
+pub mod jobs;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

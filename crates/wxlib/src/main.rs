@@ -16,6 +16,16 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LoadWhat {
+    /// card,name,password
+    Readers,
+    /// barcode,record_id,location,call_number
+    Items,
+    /// card,barcode,loaned_on,due_on
+    Loans,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the WeChat callback at /wechat).
@@ -38,6 +48,20 @@ enum Command {
         /// MARC files to import.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Load readers, items or loans into the built-in library system from CSV.
+    Load {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// What the file holds.
+        #[arg(value_enum)]
+        what: LoadWhat,
+        file: PathBuf,
+    },
+    /// Run the due-date reminders now (normally daily at circulation.remind_hour).
+    RemindNow {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
     },
     /// Rebuild this node's search index from the database.
     Reindex {
@@ -72,6 +96,14 @@ fn main() -> std::process::ExitCode {
             }
             Command::Import { config, format, charset, files } => import(Config::load(config.as_deref())?, format, charset, &files).await,
             Command::Reindex { config } => reindex(Config::load(config.as_deref())?).await,
+            Command::Load { config, what, file } => load(Config::load(config.as_deref())?, what, &file).await,
+            Command::RemindNow { config } => {
+                let config = Config::load(config.as_deref())?;
+                let app = Application::build(config).await?;
+                let summary = wxlib::circulation::reminders::run(app.services()).await?;
+                println!("{summary:?}");
+                Ok(())
+            }
             Command::CheckConfig { config } => {
                 let config = Config::load(config.as_deref())?;
                 println!("{config:#?}");
@@ -147,4 +179,21 @@ async fn update_index(config: &Config, db: Db, rebuild: bool) -> anyhow::Result<
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn load(config: Config, what: LoadWhat, file: &std::path::Path) -> anyhow::Result<()> {
+    use wxlib::circulation::{builtin::BuiltinIls, load};
+    let db = Db::connect(&config.database_url()).await?;
+    let ils = BuiltinIls { db, clock: Default::default(), rules: config.circulation.clone() };
+    let data = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let summary = match what {
+        LoadWhat::Readers => load::readers(&ils, &data).await,
+        LoadWhat::Items => load::items(&ils, &data).await?,
+        LoadWhat::Loans => load::loans(&ils, &data).await,
+    };
+    println!("{}: loaded {}, errors {}", file.display(), summary.loaded, summary.errors.len());
+    for e in &summary.errors {
+        println!("  {e}");
+    }
+    Ok(())
 }

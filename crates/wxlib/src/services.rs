@@ -7,6 +7,9 @@ use tokio::sync::Notify;
 
 use crate::catalog::Catalog;
 use crate::chat::Lang;
+use crate::circulation::Ils;
+use crate::circulation::binding::SessionSigner;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::wechat::api::WeChatApi;
@@ -23,6 +26,11 @@ pub struct Services {
     pub journal: Journal,
     /// The catalog and its search index.
     pub catalog: Catalog,
+    /// The library system loans and holds come from.
+    pub ils: Ils,
+    pub clock: Clock,
+    /// Signs the reader sessions of the web pages opened from the menu.
+    pub sessions: SessionSigner,
 }
 
 impl Services {

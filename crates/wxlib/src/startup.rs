@@ -13,6 +13,10 @@ use tokio::sync::Notify;
 use crate::catalog::sync::IndexSync;
 use crate::catalog::{self, Catalog};
 use crate::chat::{self, Lang};
+use crate::circulation::binding::{self, SessionSigner};
+use crate::circulation::builtin::BuiltinIls;
+use crate::circulation::{Ils, reminders};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{Db, unix_now};
 use crate::services::Services;
@@ -53,7 +57,21 @@ impl Application {
         if applied > 0 {
             tracing::info!(changes = applied, "search index caught up with the database");
         }
-        let services = Services { db, api, journal, catalog: catalog.clone(), lang: Lang::from_config(&config.wechat.lang), config: Arc::new(config), outbox_wake: Arc::new(Notify::new()) };
+        let clock = Clock::default();
+        let ils = library_system(&config, &db, &clock)?;
+        let session_key = db.setting_or_init("session_key", || format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())).await?;
+        let services = Services {
+            db,
+            api,
+            journal,
+            catalog: catalog.clone(),
+            ils,
+            clock,
+            sessions: SessionSigner::new(&session_key),
+            lang: Lang::from_config(&config.wechat.lang),
+            config: Arc::new(config),
+            outbox_wake: Arc::new(Notify::new()),
+        };
         let listener = TcpListener::bind(services.config.server.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
         let callback_state = CallbackState { services: services.clone(), router: Arc::new(chat_router), crypto };
         let metrics = telemetry::metrics_handle();
@@ -62,6 +80,7 @@ impl Application {
             .layer(DefaultBodyLimit::max(services.config.server.max_body_bytes))
             .with_state(callback_state)
             .merge(catalog::http::routes(catalog))
+            .merge(binding::routes(services.clone()))
             .route("/healthz", get(|| async { "ok" }))
             .route("/metrics", get(move || std::future::ready(metrics.render())));
         Ok(Self { listener, services, router, index_sync })
@@ -79,6 +98,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let s = self.services.clone();
         tokio::spawn(self.index_sync.run());
+        tokio::spawn(reminders::scheduler(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox_wake.clone() }.run());
         tokio::spawn(async move {
             loop {
@@ -91,6 +111,14 @@ impl Application {
             }
         });
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+    }
+}
+
+/// The library system named by `circulation.system`.
+pub fn library_system(config: &Config, db: &Db, clock: &Clock) -> anyhow::Result<Ils> {
+    match config.circulation.system.as_str() {
+        "builtin" => Ok(Arc::new(BuiltinIls { db: db.clone(), clock: clock.clone(), rules: config.circulation.clone() })),
+        other => anyhow::bail!("circulation.system = {other:?} is not available in this build"),
     }
 }
 

@@ -32,23 +32,25 @@ pub struct Dialog {
     pub page: i64,
     /// Record ids on the page shown last, for "reply a number".
     pub hits: Vec<String>,
+    /// The record whose details were shown last (for "预约", hold it).
+    pub record_id: Option<String>,
 }
 
 impl Db {
     pub async fn dialog(&self, openid: &str, now: i64) -> Result<Dialog, DbError> {
-        let row: Option<(Option<String>, Option<String>, i64, Option<String>)> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT mode, query, page, hits FROM dialog_state WHERE openid = $1 AND expires_at > $2").bind(openid).bind(now).fetch_optional(pool).await?
+        let row: Option<(Option<String>, Option<String>, i64, Option<String>, Option<String>)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT mode, query, page, hits, record_id FROM dialog_state WHERE openid = $1 AND expires_at > $2").bind(openid).bind(now).fetch_optional(pool).await?
         });
         Ok(row
-            .map(|(mode, query, page, hits)| Dialog { mode, query, page, hits: hits.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default() })
+            .map(|(mode, query, page, hits, record_id)| Dialog { mode, query, page, hits: hits.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(), record_id })
             .unwrap_or_default())
     }
 
     pub async fn save_dialog(&self, openid: &str, d: &Dialog, expires_at: i64) -> Result<(), DbError> {
         let hits = serde_json::to_string(&d.hits).unwrap_or_else(|_| "[]".into());
-        let sql = "INSERT INTO dialog_state (openid, mode, query, page, hits, expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                   ON CONFLICT (openid) DO UPDATE SET mode = $2, query = $3, page = $4, hits = $5, expires_at = $6";
-        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(&d.mode).bind(&d.query).bind(d.page).bind(hits).bind(expires_at).execute(pool).await?.rows_affected());
+        let sql = "INSERT INTO dialog_state (openid, mode, query, page, hits, expires_at, record_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                   ON CONFLICT (openid) DO UPDATE SET mode = $2, query = $3, page = $4, hits = $5, expires_at = $6, record_id = $7";
+        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(&d.mode).bind(&d.query).bind(d.page).bind(hits).bind(expires_at).bind(&d.record_id).execute(pool).await?.rows_affected());
         Ok(())
     }
 
@@ -217,9 +219,16 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
     if let Ok(n) = text.parse::<usize>() {
         if n >= 1 && n <= d.hits.len() {
             let id = d.hits[n - 1].clone();
-            d_touch(&s, openid, &d, now).await?;
+            let viewed = Dialog { record_id: Some(id.clone()), ..d.clone() };
+            d_touch(&s, openid, &viewed, now).await?;
             return Ok(match catalog.record(&id).await.map_err(|e| HandlerError::Other(e.to_string()))? {
-                Some(v) => Reply::text(render_detail(&v, lang, &s.config.server.public_url)),
+                Some(v) => {
+                    let mut text = render_detail(&v, lang, &s.config.server.public_url);
+                    if s.ils.capabilities().hold && v.availability.total > 0 {
+                        text.push_str(if lang == Lang::Zh { "\n回复“预约”预约此书。" } else { "\nReply \"hold\" to place a hold." });
+                    }
+                    Reply::text(text)
+                }
                 None => Reply::text(if lang == Lang::Zh { "这条记录已不在目录中。" } else { "That record is no longer in the catalog." }),
             });
         }
@@ -241,7 +250,7 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
     let page_result = catalog.search(&query, field, Sort::Relevance, page as usize, size).await.map_err(|e| HandlerError::Other(e.to_string()))?;
     s.db.log_search(Some(openid), field_name(field), &query, page_result.total as i64, now).await?;
     if page_result.total == 0 {
-        let d = Dialog { mode: Some(field_name(field).to_owned()), query: Some(query.clone()), page: 1, hits: vec![] };
+        let d = Dialog { mode: Some(field_name(field).to_owned()), query: Some(query.clone()), page: 1, hits: vec![], record_id: None };
         s.db.save_dialog(openid, &d, dialog_expiry(&s, now)).await?;
         return Ok(Reply::text(render_zero(&query, field, lang, &s.config.server.public_url)));
     }
@@ -253,6 +262,7 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
         query: Some(query),
         page: page_result.page as i64,
         hits: page_result.hits.iter().map(|h| h.id.clone()).collect(),
+        record_id: d.record_id.clone(),
     };
     s.db.save_dialog(openid, &d, dialog_expiry(&s, now)).await?;
     Ok(Reply::text(render_page(&page_result, field, lang)))

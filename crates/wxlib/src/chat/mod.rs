@@ -55,6 +55,7 @@ async fn help_handler(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerErr
 pub fn router() -> Router {
     use crate::catalog::SearchField;
     use crate::catalog::chat as opac;
+    use crate::circulation::chat as loans;
     Router::new(handler(help_handler))
         .on_event("subscribe", handler(welcome_handler))
         .on_text(TextPattern::Exact("帮助".into()), handler(help_handler))
@@ -63,5 +64,20 @@ pub fn router() -> Router {
         .on_menu_key(opac::MENU_SEARCH_AUTHOR, handler(|s, m| opac::enter_mode(s, m, SearchField::Author)))
         .on_menu_key(opac::MENU_SEARCH_SUBJECT, handler(|s, m| opac::enter_mode(s, m, SearchField::Subject)))
         .on_menu_key(opac::MENU_SEARCH_ANY, handler(|s, m| opac::enter_mode(s, m, SearchField::Any)))
-        .on_msg_type("text", handler(opac::on_text))
+        .on_menu_key(loans::MENU_BIND, handler(loans::bind_link))
+        .on_menu_key(loans::MENU_UNBIND, handler(loans::unbind_ask))
+        .on_menu_key(loans::MENU_LOANS, handler(loans::loans))
+        .on_menu_key(loans::MENU_RENEW, handler(loans::renew_all))
+        .on_menu_key(loans::MENU_HOT, handler(loans::hot))
+        .on_menu_key(loans::MENU_HOLDS, handler(loans::holds))
+        .on_event("unsubscribe", handler(loans::on_unsubscribe))
+        .on_msg_type("text", handler(text))
+}
+
+/// Text that is a borrowing command is one; anything else searches the catalog.
+async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    if let Some(reply) = crate::circulation::chat::on_text(&s, &m).await {
+        return reply;
+    }
+    crate::catalog::chat::on_text(s, m).await
 }

@@ -188,6 +188,26 @@ impl WeChatApi {
         self.call("message/custom/send", "/cgi-bin/message/custom/send", Some(body)).await.map(|_| ())
     }
 
+    /// Web authorisation (OAuth2 `snsapi_base`): exchanges the `code` WeChat gave the page for
+    /// the reader's openid. Uses the app secret, not the access token.
+    pub async fn oauth_openid(&self, code: &str) -> Result<String, ApiError> {
+        let enc = |s: &str| crate::catalog::chat::urlencode(s);
+        let path = format!(
+            "/sns/oauth2/access_token?appid={}&secret={}&code={}&grant_type=authorization_code",
+            enc(&self.inner.app_id),
+            enc(&self.inner.app_secret),
+            enc(code)
+        );
+        let v = self.send("sns/oauth2/access_token", &path, None, None).await?;
+        v.get("openid").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ApiError::BadAnswer { endpoint: "sns/oauth2/access_token".into(), reason: "no openid".into() })
+    }
+
+    /// POST /cgi-bin/message/template/send; returns the msgid.
+    pub async fn send_template(&self, body: &Value) -> Result<Option<i64>, ApiError> {
+        let v = self.call("message/template/send", "/cgi-bin/message/template/send", Some(body)).await?;
+        Ok(v.get("msgid").and_then(Value::as_i64))
+    }
+
     pub async fn create_menu(&self, menu: &Value) -> Result<(), ApiError> {
         self.call("menu/create", "/cgi-bin/menu/create", Some(menu)).await.map(|_| ())
     }

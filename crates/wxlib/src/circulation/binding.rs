@@ -1,0 +1,300 @@
+//! Binding the campus card, on a web page and never in chat. The menu opens `/h5/bind`; WeChat's
+//! web authorisation (OAuth2 `snsapi_base`) hands the page a `code`, which wxlib exchanges for the
+//! reader's openid. The reader types card number and password; the library system checks them;
+//! wxlib keeps only openid ↔ card. Failed attempts are limited per reader and per card. Unbinding
+//! deletes the binding and everything wxlib holds about the reader's borrowing.
+
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use super::IlsError;
+use crate::db::{Db, DbError};
+use crate::services::Services;
+use crate::web::{escape, page};
+use crate::with_pool;
+
+const COOKIE: &str = "wxlib_reader";
+const SESSION_SECS: i64 = 1800;
+
+impl Db {
+    pub async fn binding(&self, openid: &str) -> Result<Option<String>, DbError> {
+        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT card FROM bindings WHERE openid = $1").bind(openid).fetch_optional(pool).await?);
+        Ok(row.map(|(c,)| c))
+    }
+
+    pub async fn bind(&self, openid: &str, card: &str, now: i64) -> Result<(), DbError> {
+        let sql = "INSERT INTO bindings (openid, card, bound_at) VALUES ($1, $2, $3) ON CONFLICT (openid) DO UPDATE SET card = $2, bound_at = $3";
+        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(card).bind(now).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Unbinds and forgets: the binding, reminder records, the search dialog, failed attempts,
+    /// and the reader's name on logged searches. Returns whether a binding existed.
+    pub async fn forget_reader(&self, openid: &str) -> Result<bool, DbError> {
+        let n = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let card: Option<(String,)> = sqlx::query_as("DELETE FROM bindings WHERE openid = $1 RETURNING card").bind(openid).fetch_optional(&mut *tx).await?;
+            sqlx::query("DELETE FROM reminders_sent WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM reminder_digests WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM dialog_state WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM bind_failures WHERE subject = $1").bind(format!("openid:{openid}")).execute(&mut *tx).await?;
+            if let Some((card,)) = &card {
+                sqlx::query("DELETE FROM bind_failures WHERE subject = $1").bind(format!("card:{card}")).execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE search_log SET openid = NULL WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            tx.commit().await?;
+            card.is_some()
+        });
+        Ok(n)
+    }
+
+    pub async fn all_bindings(&self) -> Result<Vec<(String, String)>, DbError> {
+        Ok(with_pool!(self, |pool| sqlx::query_as("SELECT openid, card FROM bindings ORDER BY openid").fetch_all(pool).await?))
+    }
+
+    async fn failures_since(&self, subject: &str, since: i64) -> Result<i64, DbError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM bind_failures WHERE subject = $1 AND at >= $2").bind(subject).bind(since).fetch_one(pool).await?);
+        Ok(n)
+    }
+
+    async fn record_failure(&self, subject: &str, at: i64) -> Result<(), DbError> {
+        with_pool!(self, |pool| sqlx::query("INSERT INTO bind_failures (subject, at) VALUES ($1, $2)").bind(subject).bind(at).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// A secret kept in the database so every node signs the same way; created on first use.
+    pub async fn setting_or_init(&self, name: &str, init: impl FnOnce() -> String) -> Result<String, DbError> {
+        let value = init();
+        with_pool!(self, |pool| sqlx::query("INSERT INTO app_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING").bind(name).bind(&value).execute(pool).await?.rows_affected());
+        let (v,): (String,) = with_pool!(self, |pool| sqlx::query_as("SELECT value FROM app_settings WHERE name = $1").bind(name).fetch_one(pool).await?);
+        Ok(v)
+    }
+}
+
+/// Signs and checks the short-lived reader session of the binding pages.
+#[derive(Clone)]
+pub struct SessionSigner {
+    key: Vec<u8>,
+}
+
+impl SessionSigner {
+    pub fn new(key: &str) -> Self {
+        Self { key: key.as_bytes().to_vec() }
+    }
+
+    fn mac(&self, payload: &str) -> String {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(b"k").expect("hmac accepts any key"));
+        m.update(payload.as_bytes());
+        hex::encode(m.finalize().into_bytes())
+    }
+
+    pub fn sign(&self, openid: &str, expires: i64) -> String {
+        let payload = format!("{openid}.{expires}");
+        format!("{payload}.{}", self.mac(&payload))
+    }
+
+    /// The openid, if the token is ours and not expired.
+    pub fn verify(&self, token: &str, now: i64) -> Option<String> {
+        let (payload, mac) = token.rsplit_once('.')?;
+        let (openid, expires) = payload.rsplit_once('.')?;
+        let expires: i64 = expires.parse().ok()?;
+        let expected = self.mac(payload);
+        let same = subtle_eq(expected.as_bytes(), mac.as_bytes());
+        (same && expires > now && !openid.is_empty()).then(|| openid.to_owned())
+    }
+}
+
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn routes(s: Services) -> axum::Router {
+    axum::Router::new().route("/h5/bind", get(bind_page).post(bind_submit)).route("/h5/unbind", get(unbind_page).post(unbind_submit)).with_state(s)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeParams {
+    code: Option<String>,
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(header::COOKIE)?.to_str().ok()?;
+    raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == COOKIE).map(|(_, v)| v.to_owned())
+}
+
+fn authorize_url(s: &Services, path: &str) -> String {
+    let w = &s.config.wechat;
+    let redirect = format!("{}{}", s.config.server.public_url, path);
+    format!(
+        "{}/connect/oauth2/authorize?appid={}&redirect_uri={}&response_type=code&scope=snsapi_base&state=bind#wechat_redirect",
+        w.oauth_base.trim_end_matches('/'),
+        crate::catalog::chat::urlencode(&w.app_id),
+        crate::catalog::chat::urlencode(&redirect)
+    )
+}
+
+/// The reader behind this request: from our session cookie, or from WeChat's `code` (which then
+/// starts a session). `Err` is the response to send instead (redirect to WeChat or an error page).
+async fn reader(s: &Services, headers: &HeaderMap, code: Option<&str>, path: &str) -> Result<(String, Option<String>), Response> {
+    let now = s.clock.now();
+    if let Some(openid) = cookie_token(headers).and_then(|t| s.sessions.verify(&t, now)) {
+        return Ok((openid, None));
+    }
+    let Some(code) = code.filter(|c| !c.is_empty()) else { return Err(Redirect::to(&authorize_url(s, path)).into_response()) };
+    match s.api.oauth_openid(code).await {
+        Ok(openid) => {
+            let token = s.sessions.sign(&openid, now + SESSION_SECS);
+            Ok((openid, Some(token)))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "web authorisation failed");
+            Err((StatusCode::FORBIDDEN, Html(page("绑定一卡通", "<div class=\"card no\">微信授权失败或已过期，请从公众号菜单重新打开本页。</div>"))).into_response())
+        }
+    }
+}
+
+fn with_cookie(mut resp: Response, token: Option<String>) -> Response {
+    if let Some(t) = token {
+        let cookie = format!("{COOKIE}={t}; Path=/h5; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECS}");
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+fn mask(card: &str) -> String {
+    let n = card.chars().count();
+    card.chars().enumerate().map(|(i, c)| if i + 4 < n { '*' } else { c }).collect()
+}
+
+fn bind_form(token: &str, card: &str, error: Option<&str>) -> String {
+    format!(
+        "{}<form method=\"post\" class=\"card\"><p>输入一卡通卡号和图书馆密码。密码只用于这一次核对，不会被保存。</p>\
+         <input type=\"hidden\" name=\"token\" value=\"{}\"><p>卡号<input type=\"text\" name=\"card\" value=\"{}\" autocomplete=\"username\"></p>\
+         <p>密码<input type=\"password\" name=\"password\" autocomplete=\"current-password\" style=\"width:100%\"></p><button id=\"bind\">绑定</button></form>",
+        error.map(|e| format!("<p class=\"no\">{}</p>", escape(e))).unwrap_or_default(),
+        escape(token),
+        escape(card)
+    )
+}
+
+async fn bind_page(State(s): State<Services>, headers: HeaderMap, Query(q): Query<CodeParams>) -> Response {
+    let (openid, new_token) = match reader(&s, &headers, q.code.as_deref(), "/h5/bind").await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let token = new_token.clone().or_else(|| cookie_token(&headers)).unwrap_or_default();
+    let body = match s.db.binding(&openid).await {
+        Ok(Some(card)) => format!("<div class=\"card\">已绑定一卡通 {}。<br><a href=\"/h5/unbind\">解除绑定</a></div>", escape(&mask(&card))),
+        Ok(None) => bind_form(&token, "", None),
+        Err(e) => return internal(e),
+    };
+    with_cookie(Html(page("绑定一卡通", &body)).into_response(), new_token)
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "binding page failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, Html(page("绑定一卡通", "<div class=\"card no\">系统出错了，请稍后再试。</div>"))).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct BindForm {
+    token: String,
+    card: String,
+    password: String,
+}
+
+async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): Form<BindForm>) -> Response {
+    let now = s.clock.now();
+    // The form's token must be the session cookie (CSRF) and valid.
+    let cookie = cookie_token(&headers).unwrap_or_default();
+    let Some(openid) = s.sessions.verify(&f.token, now).filter(|_| subtle_eq(cookie.as_bytes(), f.token.as_bytes())) else {
+        return (StatusCode::FORBIDDEN, Html(page("绑定一卡通", "<div class=\"card no\">页面已过期，请从公众号菜单重新打开。</div>"))).into_response();
+    };
+    let card = f.card.trim();
+    let retry = |status: StatusCode, msg: &str| (status, Html(page("绑定一卡通", &bind_form(&f.token, card, Some(msg))))).into_response();
+    if card.is_empty() || f.password.is_empty() || card.len() > 64 || f.password.len() > 128 {
+        return retry(StatusCode::BAD_REQUEST, "请填写卡号和密码。");
+    }
+    let c = &s.config.circulation;
+    let since = now - c.bind_window_secs;
+    let subjects = [format!("openid:{openid}"), format!("card:{card}")];
+    for subject in &subjects {
+        match s.db.failures_since(subject, since).await {
+            Ok(n) if n >= c.bind_max_failures => {
+                return retry(StatusCode::TOO_MANY_REQUESTS, &format!("尝试次数过多，请 {} 分钟后再试。", c.bind_window_secs / 60));
+            }
+            Ok(_) => {}
+            Err(e) => return internal(e),
+        }
+    }
+    let ils = s.ils.clone();
+    let timeout = std::time::Duration::from_millis(c.ils_timeout_ms);
+    let result = match tokio::time::timeout(timeout, ils.authenticate(card, &f.password)).await {
+        Ok(r) => r,
+        Err(_) => Err(IlsError::Unavailable("timed out".into())),
+    };
+    match result {
+        Ok(patron) => {
+            if let Err(e) = s.db.bind(&openid, card, now).await {
+                return internal(e);
+            }
+            tracing::info!(card = %mask(card), "card bound");
+            Html(page(
+                "绑定一卡通",
+                &format!("<div class=\"card ok\" id=\"bound\">绑定成功：{}（卡号 {}）。<br>回到公众号，点击“借阅信息 → 我的借阅”查看借阅。</div>", escape(&patron.name), escape(&mask(card))),
+            ))
+            .into_response()
+        }
+        Err(IlsError::BadCredentials) => {
+            for subject in &subjects {
+                if let Err(e) = s.db.record_failure(subject, now).await {
+                    return internal(e);
+                }
+            }
+            retry(StatusCode::UNAUTHORIZED, "卡号或密码不正确。")
+        }
+        Err(IlsError::Unavailable(_)) => retry(StatusCode::SERVICE_UNAVAILABLE, "图书馆系统暂时无法连接，请稍后再试。"),
+        Err(e) => retry(StatusCode::BAD_GATEWAY, &format!("图书馆系统拒绝了请求：{e}")),
+    }
+}
+
+async fn unbind_page(State(s): State<Services>, headers: HeaderMap, Query(q): Query<CodeParams>) -> Response {
+    let (openid, new_token) = match reader(&s, &headers, q.code.as_deref(), "/h5/unbind").await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let token = new_token.clone().or_else(|| cookie_token(&headers)).unwrap_or_default();
+    let body = match s.db.binding(&openid).await {
+        Ok(Some(card)) => format!(
+            "<form method=\"post\" class=\"card\"><p>确定解除一卡通 {} 的绑定吗？解绑后，公众号不再保留您的借阅相关信息。</p><input type=\"hidden\" name=\"token\" value=\"{}\"><button id=\"unbind\">确认解绑</button></form>",
+            escape(&mask(&card)),
+            escape(&token)
+        ),
+        Ok(None) => "<div class=\"card\">您还没有绑定一卡通。<a href=\"/h5/bind\">去绑定</a></div>".to_owned(),
+        Err(e) => return internal(e),
+    };
+    with_cookie(Html(page("解除绑定", &body)).into_response(), new_token)
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    token: String,
+}
+
+async fn unbind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
+    let cookie = cookie_token(&headers).unwrap_or_default();
+    let Some(openid) = s.sessions.verify(&f.token, s.clock.now()).filter(|_| subtle_eq(cookie.as_bytes(), f.token.as_bytes())) else {
+        return (StatusCode::FORBIDDEN, Html(page("解除绑定", "<div class=\"card no\">页面已过期，请从公众号菜单重新打开。</div>"))).into_response();
+    };
+    match s.db.forget_reader(&openid).await {
+        Ok(_) => Html(page("解除绑定", "<div class=\"card ok\" id=\"unbound\">已解除绑定，您的借阅相关信息已从公众号删除。</div>")).into_response(),
+        Err(e) => internal(e),
+    }
+}

@@ -1,0 +1,159 @@
+//! Due-date reminders: once a day, each bound reader with loans due within N days or overdue gets
+//! one digest (a template message), and no loan is reminded twice for the same due date — across
+//! restarts and nodes, because what was sent is recorded before sending and the job runs under a
+//! lease. A renewal changes the due date, so the renewed loan is reminded again before its new one.
+
+use serde_json::json;
+
+use crate::clock::local_day;
+use crate::db::{Db, DbError};
+use crate::services::Services;
+use crate::with_pool;
+
+pub const JOB: &str = "due_reminders";
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    pub readers: usize,
+    pub digests: usize,
+    pub loans: usize,
+    pub unavailable: usize,
+}
+
+impl Db {
+    /// Marks today's digest for this reader and the loans in it, unless today's digest exists.
+    /// Returns the loans not reminded before (empty: nothing to send).
+    async fn mark_reminders(&self, openid: &str, day: &str, loans: &[(String, i64)]) -> Result<Vec<(String, i64)>, DbError> {
+        Ok(with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut fresh = Vec::new();
+            for (barcode, due_at) in loans {
+                let n = sqlx::query("INSERT INTO reminders_sent (openid, barcode, due_at, day) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                    .bind(openid).bind(barcode).bind(due_at).bind(day).execute(&mut *tx).await?.rows_affected();
+                if n == 1 {
+                    fresh.push((barcode.clone(), *due_at));
+                }
+            }
+            if fresh.is_empty() {
+                tx.rollback().await?;
+                return Ok(Vec::new());
+            }
+            let n = sqlx::query("INSERT INTO reminder_digests (openid, day) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(openid).bind(day).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                // Already sent a digest today: these loans wait for tomorrow's.
+                tx.rollback().await?;
+                return Ok(Vec::new());
+            }
+            tx.commit().await?;
+            fresh
+        }))
+    }
+
+    /// Undoes the marks when the send failed, so the next run tries again.
+    async fn unmark_reminders(&self, openid: &str, day: &str, loans: &[(String, i64)]) -> Result<(), DbError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM reminder_digests WHERE openid = $1 AND day = $2").bind(openid).bind(day).execute(&mut *tx).await?;
+            for (barcode, due_at) in loans {
+                sqlx::query("DELETE FROM reminders_sent WHERE openid = $1 AND barcode = $2 AND due_at = $3").bind(openid).bind(barcode).bind(due_at).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn reminder_digest_count(&self, openid: &str) -> Result<i64, DbError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM reminder_digests WHERE openid = $1").bind(openid).fetch_one(pool).await?);
+        Ok(n)
+    }
+}
+
+/// One run over every bound reader.
+pub async fn run(s: &Services) -> Result<RunSummary, DbError> {
+    let now = s.clock.now();
+    let day = local_day(now);
+    let horizon = now + s.config.circulation.remind_days_before * 86_400;
+    let mut summary = RunSummary::default();
+    for (openid, card) in s.db.all_bindings().await? {
+        summary.readers += 1;
+        let account = match s.ils.account(&card).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "reminders: library system did not answer for one reader; will retry next run");
+                summary.unavailable += 1;
+                continue;
+            }
+        };
+        let due: Vec<_> = account.loans.iter().filter(|l| l.due_at <= horizon).collect();
+        if due.is_empty() {
+            continue;
+        }
+        let keys: Vec<(String, i64)> = due.iter().map(|l| (l.barcode.clone(), l.due_at)).collect();
+        let fresh = s.db.mark_reminders(&openid, &day, &keys).await?;
+        if fresh.is_empty() {
+            continue;
+        }
+        let lines: Vec<String> = due
+            .iter()
+            .filter(|l| fresh.iter().any(|(b, d)| *b == l.barcode && *d == l.due_at))
+            .map(|l| format!("《{}》{}到期{}", l.title, local_day(l.due_at), if l.due_at < now { "（已超期）" } else { "" }))
+            .collect();
+        let first_due = fresh.iter().map(|(_, d)| *d).min().unwrap_or(now);
+        let body = json!({
+            "touser": openid,
+            "template_id": s.config.circulation.remind_template_id,
+            "url": format!("{}/h5/bind", s.config.server.public_url),
+            "client_msg_id": format!("due-{}-{}", openid, day),
+            "data": {
+                "thing1": {"value": truncate(&lines.join("；"), 20)},
+                "time2": {"value": local_day(first_due)},
+                "number3": {"value": fresh.len().to_string()},
+                "thing4": {"value": "回复“续借全部”可一键续借"},
+            }
+        });
+        match s.api.send_template(&body).await {
+            Ok(_) => {
+                summary.digests += 1;
+                summary.loans += fresh.len();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reminders: template send failed; will retry next run");
+                s.db.unmark_reminders(&openid, &day, &fresh).await?;
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Template fields of type `thing` hold at most 20 characters.
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max { s.to_owned() } else { s.chars().take(max - 1).collect::<String>() + "…" }
+}
+
+/// Runs the reminder job when due, forever (one node at a time, via the jobs table).
+pub async fn scheduler(s: Services) {
+    let hour = s.config.circulation.remind_hour;
+    if let Err(e) = s.db.ensure_job(JOB, crate::jobs::next_daily(s.clock.now(), hour)).await {
+        tracing::error!(error = %e, "cannot register the reminder job");
+        return;
+    }
+    loop {
+        if let Err(e) = tick(&s).await {
+            tracing::error!(error = %e, "reminder job failed");
+        }
+        tokio::time::sleep(crate::jobs::TICK).await;
+    }
+}
+
+/// Runs the job if due; returns the run's summary if it ran.
+pub async fn tick(s: &Services) -> Result<Option<RunSummary>, DbError> {
+    let now = s.clock.now();
+    if !s.db.claim_job(JOB, now).await? {
+        return Ok(None);
+    }
+    let result = run(s).await;
+    s.db.finish_job(JOB, now, crate::jobs::next_daily(now, s.config.circulation.remind_hour)).await?;
+    let summary = result?;
+    tracing::info!(?summary, "due-date reminders sent");
+    Ok(Some(summary))
+}

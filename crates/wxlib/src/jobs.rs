@@ -1,0 +1,56 @@
+//! Scheduled jobs in a table that works on both databases: each job has its next run time and a
+//! lease, so on several nodes exactly one runs it, and a restart neither skips nor repeats a run.
+
+use std::time::Duration;
+
+use crate::db::{Db, DbError};
+use crate::with_pool;
+
+const LEASE_SECS: i64 = 600;
+
+impl Db {
+    /// Registers a job (first run at `first_run_at`) unless it exists.
+    pub async fn ensure_job(&self, name: &str, first_run_at: i64) -> Result<(), DbError> {
+        with_pool!(self, |pool| sqlx::query("INSERT INTO jobs (name, next_run_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING").bind(name).bind(first_run_at).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Claims the job if it is due and nobody else runs it.
+    pub async fn claim_job(&self, name: &str, now: i64) -> Result<bool, DbError> {
+        let sql = "UPDATE jobs SET lease_until = $2 WHERE name = $1 AND next_run_at <= $3 AND lease_until < $3";
+        let n = with_pool!(self, |pool| sqlx::query(sql).bind(name).bind(now + LEASE_SECS).bind(now).execute(pool).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    pub async fn finish_job(&self, name: &str, now: i64, next_run_at: i64) -> Result<(), DbError> {
+        let sql = "UPDATE jobs SET next_run_at = $2, last_run_at = $3, lease_until = 0 WHERE name = $1";
+        with_pool!(self, |pool| sqlx::query(sql).bind(name).bind(next_run_at).bind(now).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+}
+
+/// The next time it is `hour`:00 China Standard Time, strictly after `now`.
+pub fn next_daily(now: i64, hour: u32) -> i64 {
+    let offset = 8 * 3600;
+    let local = now + offset;
+    let today_at = local - local.rem_euclid(86_400) + hour as i64 * 3600;
+    let next_local = if today_at > local { today_at } else { today_at + 86_400 };
+    next_local - offset
+}
+
+/// How often the scheduler looks for due jobs.
+pub const TICK: Duration = Duration::from_secs(30);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_daily_run() {
+        // 2026-11-28 08:00 CST = 00:00 UTC.
+        let t = 1_795_824_000;
+        assert_eq!(next_daily(t, 9), t + 3600);
+        assert_eq!(next_daily(t + 3600, 9), t + 3600 + 86_400);
+        assert_eq!(next_daily(t, 8), t + 86_400);
+    }
+}
