@@ -40,7 +40,7 @@ def sha1_sorted(*parts):
 class Server:
     """A running `wxlib serve` with its own config, data directory and log file."""
 
-    def __init__(self, tmp_path, storage_url="", extra_env=None, extra_config="", import_files=()):
+    def __init__(self, tmp_path, storage_url="", extra_env=None, extra_config="", import_files=(), api_base="http://127.0.0.1:9", loads=()):
         self.port = free_port()
         self.dir = tmp_path / f"wx{self.port}"
         self.dir.mkdir()
@@ -56,7 +56,8 @@ app_id = "{APPID}"
 app_secret = "secret"
 token = "{TOKEN}"
 encoding_aes_key = "{AESKEY}"
-api_base = "http://127.0.0.1:9"
+api_base = "{api_base}"
+oauth_base = "{api_base}"
 [storage]
 url = "{storage_url}"
 {extra_config}
@@ -69,6 +70,10 @@ url = "{storage_url}"
             if out.returncode != 0:
                 raise RuntimeError(f"wxlib import failed: {out.stdout}{out.stderr}")
             self.import_output = out.stdout
+        for what, path in loads:
+            out = subprocess.run([BIN, "load", "--config", str(self.config), what, str(path)], capture_output=True, text=True, env=env, timeout=300)
+            if out.returncode != 0 or "errors 0" not in out.stdout:
+                raise RuntimeError(f"wxlib load {what} failed: {out.stdout}{out.stderr}")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.url = f"http://127.0.0.1:{self.port}"
