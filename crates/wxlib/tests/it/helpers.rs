@@ -103,9 +103,19 @@ pub async fn fake_api() -> FakeApi {
         st.calls.push(("custom/send".into(), body));
         Json(json!({"errcode": 0, "errmsg": "ok"}))
     }
+    async fn template_send(State(s): State<Arc<Mutex<FakeApiState>>>, Query(q): Query<std::collections::HashMap<String, String>>, Json(body): Json<Value>) -> Json<Value> {
+        let mut st = s.lock().unwrap();
+        if q.get("access_token") != Some(&format!("tok{}", st.tokens_issued)) {
+            return Json(json!({"errcode": 40001, "errmsg": "invalid credential"}));
+        }
+        st.calls.push(("template/send".into(), body));
+        let id = st.calls.len();
+        Json(json!({"errcode": 0, "errmsg": "ok", "msgid": id}))
+    }
     let app = axum::Router::new()
         .route("/cgi-bin/stable_token", post(stable_token))
         .route("/cgi-bin/message/custom/send", post(custom_send))
+        .route("/cgi-bin/message/template/send", post(template_send))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -116,6 +126,7 @@ pub async fn fake_api() -> FakeApi {
 pub struct TestApp {
     pub base: String,
     pub db: Db,
+    pub services: wxlib::services::Services,
     pub http: reqwest::Client,
     pub crypto: MessageCrypto,
     _db_guard: TestDb,
@@ -138,9 +149,10 @@ pub async fn spawn_app_on(db: TestDb, api_base: &str, router: Router) -> TestApp
     let app = Application::build_with_router(config, router).await.expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.services().db.clone();
+    let services = app.services().clone();
     tokio::spawn(app.run_until_stopped());
     let crypto = MessageCrypto::new(TOKEN, APP_ID, AesKey::from_encoding_aes_key(AES_KEY).unwrap(), None);
-    TestApp { base, db: handle, http: reqwest::Client::new(), crypto, _db_guard: db }
+    TestApp { base, db: handle, services, http: reqwest::Client::new(), crypto, _db_guard: db }
 }
 
 pub fn now() -> i64 {

@@ -11,3 +11,5 @@ mod deadline;
 mod api_client;
 /// Callback edge cases in-process: retries, concurrency, rejections.
 mod callback;
+/// Due-date reminders with a fake clock: one digest per reader per day, across a restart.
+mod reminders;

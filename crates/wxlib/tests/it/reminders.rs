@@ -1,0 +1,69 @@
+use wxlib::catalog::store::RecordRow;
+use wxlib::circulation::builtin::BuiltinIls;
+use wxlib::circulation::{LibrarySystem, reminders};
+use wxlib::clock::local_day;
+use wxlib::startup::Application;
+
+use crate::helpers::*;
+
+const DAY: i64 = 86_400;
+
+#[tokio::test]
+async fn one_digest_per_reader_per_day_across_a_restart() {
+    let api = fake_api().await;
+    let test_db = sqlite_db().await;
+    let url = test_db.url.clone();
+    let app = spawn_app_on(test_db, &api.base, wxlib::chat::router()).await;
+    let s = app.services.clone();
+    let now = s.clock.now();
+
+    // A reader with two loans: one due in 2 days, one in 20; bound to an openid.
+    let rows: Vec<RecordRow> = ["r1", "r2"]
+        .iter()
+        .map(|id| RecordRow { id: id.to_string(), marc: vec![], title: format!("Book {id}"), author: None, year: None, call_number: None, items: vec![] })
+        .collect();
+    s.db.upsert_records(&rows, now).await.unwrap();
+    let ils = BuiltinIls { db: s.db.clone(), clock: s.clock.clone(), rules: s.config.circulation.clone() };
+    ils.add_reader("c1", "Reader One", "pw").await.unwrap();
+    wxlib::circulation::load::items(&ils, "barcode,record_id\nI1,r1\nI2,r2\n").await.unwrap();
+    ils.checkout("c1", "I1", now - 28 * DAY, Some(now + 2 * DAY)).await.unwrap();
+    ils.checkout("c1", "I2", now, Some(now + 20 * DAY)).await.unwrap();
+    s.db.bind("oRemind", "c1", now).await.unwrap();
+
+    // The job is registered for the next 09:00; nothing runs before.
+    s.db.ensure_job(reminders::JOB, wxlib::jobs::next_daily(now, 9)).await.unwrap();
+    assert_eq!(reminders::tick(&s).await.unwrap(), None);
+    s.clock.advance(wxlib::jobs::next_daily(now, 9) - now + 60);
+    let first = reminders::tick(&s).await.unwrap().expect("due now");
+    assert_eq!((first.digests, first.loans), (1, 1), "only the loan due within 3 days");
+    assert_eq!(reminders::tick(&s).await.unwrap(), None, "not due again today");
+    assert_eq!(reminders::run(&s).await.unwrap().digests, 0, "a manual run the same day sends nothing");
+
+    // A restart: a new application on the same database, with the same (fake) time.
+    let mut config = test_config(&url, &api.base);
+    config.server.data_dir = std::env::temp_dir().join(format!("wxlib-restart-{}", rand::random::<u32>()));
+    let restarted = Application::build(config).await.unwrap();
+    let s2 = restarted.services().clone();
+    s2.clock.advance(s.clock.now() - s2.clock.now());
+    assert_eq!(reminders::tick(&s2).await.unwrap(), None);
+    assert_eq!(reminders::run(&s2).await.unwrap().digests, 0);
+
+    let sends = api.calls("template/send");
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert_eq!(sends[0]["touser"], "oRemind");
+    assert_eq!(sends[0]["template_id"], "due_reminder");
+    assert!(sends[0]["data"]["thing1"]["value"].as_str().unwrap().contains("Book r1"));
+    assert_eq!(sends[0]["data"]["time2"]["value"], local_day(now + 2 * DAY));
+
+    // Next day: the same loan and due date is not reminded again…
+    s.clock.advance(DAY);
+    assert!(reminders::tick(&s).await.unwrap().is_some());
+    assert_eq!(api.calls("template/send").len(), 1);
+    // …but after a renewal moves the due date, the new date is reminded once it is near.
+    let renewed = ils.renew("c1", "I1").await.unwrap();
+    assert!(renewed.ok);
+    s.clock.advance(renewed.due_at.unwrap() - s.clock.now() - 2 * DAY);
+    assert_eq!(reminders::run(&s).await.unwrap().digests, 1);
+    assert_eq!(api.calls("template/send").len(), 2);
+    assert_eq!(s.db.reminder_digest_count("oRemind").await.unwrap(), 2);
+}
