@@ -22,6 +22,33 @@ pub struct Config {
     pub catalog: CatalogConfig,
     #[serde(default)]
     pub circulation: CirculationConfig,
+    #[serde(default)]
+    pub library: LibraryConfig,
+    #[serde(default)]
+    pub simulator: SimulatorConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LibraryConfig {
+    /// The library's name, as readers see it.
+    pub name: String,
+    /// The "About us" answer.
+    pub about: String,
+}
+
+impl Default for LibraryConfig {
+    fn default() -> Self {
+        Self { name: "大学图书馆".into(), about: "大学图书馆微信公众号：馆藏检索、借阅查询与续借、活动与资源通知。".into() }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulatorConfig {
+    /// Serve "WeChat in a box" (the phone at /sim and WeChat's API at /sim/api) from this server.
+    /// For trying the account and for tests; never on a production account.
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -332,6 +359,8 @@ impl Default for Config {
             storage: StorageConfig::default(),
             catalog: CatalogConfig::default(),
             circulation: CirculationConfig::default(),
+            library: LibraryConfig::default(),
+            simulator: SimulatorConfig::default(),
         }
     }
 }
@@ -386,7 +415,7 @@ mod example_file {
         let text = include_str!("../../../config.example.toml");
         let parsed: super::Config = toml_like(text);
         parsed.validate().expect("example validates");
-        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs"] {
+        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs"] {
             assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
         }
     }

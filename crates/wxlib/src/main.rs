@@ -63,10 +63,24 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Push the menu (the study's default) to WeChat, after checking it against WeChat's limits.
+    PushMenu {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Rebuild this node's search index from the database.
     Reindex {
         #[arg(long, short)]
         config: Option<PathBuf>,
+    },
+    /// Try the whole account without WeChat: a demo library, the study's menu and the simulator.
+    Demo {
+        /// Address to serve on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Where the demo keeps its data (created on first run).
+        #[arg(long, default_value = "./demo-data")]
+        data_dir: PathBuf,
     },
     /// Check a configuration file and print the effective settings (secrets redacted).
     CheckConfig {
@@ -96,14 +110,22 @@ fn main() -> std::process::ExitCode {
             }
             Command::Import { config, format, charset, files } => import(Config::load(config.as_deref())?, format, charset, &files).await,
             Command::Reindex { config } => reindex(Config::load(config.as_deref())?).await,
+            Command::PushMenu { config } => {
+                let (services, _) = wxlib::startup::build_services(Config::load(config.as_deref())?).await?;
+                let menu = wxlib::menu::default_menu(&services.config.server.public_url);
+                wxlib::menu::validate(&menu)?;
+                services.api.create_menu(&menu).await?;
+                println!("menu pushed");
+                Ok(())
+            }
             Command::Load { config, what, file } => load(Config::load(config.as_deref())?, what, &file).await,
             Command::RemindNow { config } => {
-                let config = Config::load(config.as_deref())?;
-                let app = Application::build(config).await?;
-                let summary = wxlib::circulation::reminders::run(app.services()).await?;
+                let (services, _) = wxlib::startup::build_services(Config::load(config.as_deref())?).await?;
+                let summary = wxlib::circulation::reminders::run(&services).await?;
                 println!("{summary:?}");
                 Ok(())
             }
+            Command::Demo { listen, data_dir } => wxlib::demo::run(listen, data_dir).await,
             Command::CheckConfig { config } => {
                 let config = Config::load(config.as_deref())?;
                 println!("{config:#?}");

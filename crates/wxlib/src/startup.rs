@@ -34,6 +34,36 @@ pub struct Application {
     index_sync: IndexSync,
 }
 
+/// Everything handlers and jobs use, without a listener: for the server and for commands
+/// (`push-menu`, `remind-now`) that run beside a running server.
+pub async fn build_services(config: Config) -> anyhow::Result<(Services, IndexSync)> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let db = Db::connect(&config.database_url()).await?;
+    let node_id = format!("{:016x}", rand::random::<u64>());
+    let api = WeChatApi::new(&config.wechat.api_base, &config.wechat.app_id, &config.wechat.app_secret, db.clone(), node_id)?;
+    let journal = Journal::start(db.clone());
+    let index_dir = config.index_dir();
+    let index = Arc::new(search::CatalogIndex::create_or_open(&index_dir).map_err(|e| anyhow::anyhow!("cannot open the search index at {}: {e}", index_dir.display()))?);
+    let catalog = Catalog { db: db.clone(), index: index.clone() };
+    let index_sync = IndexSync { db: db.clone(), index, seq_file: index_dir.join("wxlib-seq"), wake: Arc::new(Notify::new()) };
+    let clock = Clock::default();
+    let ils = library_system(&config, &db, &clock)?;
+    let session_key = db.setting_or_init("session_key", || format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())).await?;
+    let services = Services {
+        db,
+        api,
+        journal,
+        catalog,
+        ils,
+        clock,
+        sessions: SessionSigner::new(&session_key),
+        lang: Lang::from_config(&config.wechat.lang),
+        config: Arc::new(config),
+        outbox_wake: Arc::new(Notify::new()),
+    };
+    Ok((services, index_sync))
+}
+
 impl Application {
     /// Builds the app with the account's standard conversation.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
@@ -42,36 +72,14 @@ impl Application {
 
     /// Builds the app with a given message router (tests register special handlers).
     pub async fn build_with_router(config: Config, chat_router: Router) -> anyhow::Result<Self> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let db = Db::connect(&config.database_url()).await?;
-        let node_id = format!("{:016x}", rand::random::<u64>());
-        let api = WeChatApi::new(&config.wechat.api_base, &config.wechat.app_id, &config.wechat.app_secret, db.clone(), node_id)?;
         let crypto = config.message_crypto().map(Arc::new);
-        let journal = Journal::start(db.clone());
-        let index_dir = config.index_dir();
-        let index = Arc::new(search::CatalogIndex::create_or_open(&index_dir).map_err(|e| anyhow::anyhow!("cannot open the search index at {}: {e}", index_dir.display()))?);
-        let catalog = Catalog { db: db.clone(), index: index.clone() };
-        let index_sync = IndexSync { db: db.clone(), index, seq_file: index_dir.join("wxlib-seq"), wake: Arc::new(Notify::new()) };
+        let (services, index_sync) = build_services(config).await?;
         // Bring the index up to date before serving, so the first search sees the catalog.
         let applied = index_sync.run_once().await?;
         if applied > 0 {
             tracing::info!(changes = applied, "search index caught up with the database");
         }
-        let clock = Clock::default();
-        let ils = library_system(&config, &db, &clock)?;
-        let session_key = db.setting_or_init("session_key", || format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())).await?;
-        let services = Services {
-            db,
-            api,
-            journal,
-            catalog: catalog.clone(),
-            ils,
-            clock,
-            sessions: SessionSigner::new(&session_key),
-            lang: Lang::from_config(&config.wechat.lang),
-            config: Arc::new(config),
-            outbox_wake: Arc::new(Notify::new()),
-        };
+        let catalog = services.catalog.clone();
         let listener = TcpListener::bind(services.config.server.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
         let callback_state = CallbackState { services: services.clone(), router: Arc::new(chat_router), crypto };
         let metrics = telemetry::metrics_handle();
@@ -81,6 +89,7 @@ impl Application {
             .with_state(callback_state)
             .merge(catalog::http::routes(catalog))
             .merge(binding::routes(services.clone()))
+            .merge(simulator_routes(&services.config))
             .route("/healthz", get(|| async { "ok" }))
             .route("/metrics", get(move || std::future::ready(metrics.render())));
         Ok(Self { listener, services, router, index_sync })
@@ -112,6 +121,20 @@ impl Application {
         });
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
     }
+}
+
+/// "WeChat in a box" when `simulator.enabled`: WeChat's API at /sim/api.
+fn simulator_routes(config: &Config) -> axum::Router {
+    if !config.simulator.enabled {
+        return axum::Router::new();
+    }
+    let sim = simulator::Simulator::new(simulator::SimConfig {
+        app_id: config.wechat.app_id.clone(),
+        app_secret: config.wechat.app_secret.clone(),
+        public_base: Some(format!("{}/sim/api", config.server.public_url)),
+        ..Default::default()
+    });
+    axum::Router::new().nest("/sim/api", sim.router())
 }
 
 /// The library system named by `circulation.system`.

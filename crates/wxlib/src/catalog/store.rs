@@ -196,6 +196,12 @@ impl Db {
         Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(record_id).fetch_all(pool).await?))
     }
 
+    /// The records added most recently (new resources).
+    pub async fn newest_records(&self, limit: i64) -> Result<Vec<RecordSummary>, DbError> {
+        let sql = "SELECT id, title, author, year, call_number FROM catalog_records WHERE deleted = 0 ORDER BY added_at DESC, seq DESC LIMIT $1";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(limit).fetch_all(pool).await?))
+    }
+
     pub async fn count_records(&self) -> Result<i64, DbError> {
         let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM catalog_records WHERE deleted = 0").fetch_one(pool).await?);
         Ok(n)

@@ -71,6 +71,9 @@ pub fn router() -> Router {
         .on_menu_key(loans::MENU_HOT, handler(loans::hot))
         .on_menu_key(loans::MENU_HOLDS, handler(loans::holds))
         .on_event("unsubscribe", handler(loans::on_unsubscribe))
+        .on_menu_key(crate::menu::MENU_NEW_BOOKS, handler(new_books))
+        .on_menu_key(crate::menu::MENU_ABOUT, handler(about))
+        .on_menu_key(crate::menu::MENU_ACTIVITIES, handler(activities))
         .on_msg_type("text", handler(text))
 }
 
@@ -80,4 +83,32 @@ async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
         return reply;
     }
     crate::catalog::chat::on_text(s, m).await
+}
+
+/// "New resources": the records added to the catalog most recently.
+async fn new_books(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    let newest = s.db.newest_records(5).await?;
+    if newest.is_empty() {
+        return Ok(Reply::text(if s.lang == Lang::Zh { "目录中还没有新书。" } else { "No new books yet." }));
+    }
+    let mut out = String::from(if s.lang == Lang::Zh { "新书资源：" } else { "New books:" });
+    for (i, r) in newest.iter().enumerate() {
+        out.push_str(&format!(
+            "\n{}. <a href=\"{}/opac/record/{}\">{}</a>{}",
+            i + 1,
+            s.config.server.public_url,
+            crate::catalog::chat::urlencode(&r.id),
+            r.title,
+            r.year.map(|y| format!(" ({y})")).unwrap_or_default()
+        ));
+    }
+    Ok(Reply::text(out))
+}
+
+async fn about(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    Ok(Reply::text(format!("{}\n{}", s.config.library.name, s.config.library.about)))
+}
+
+async fn activities(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    Ok(Reply::text(if s.lang == Lang::Zh { "近期暂无活动通知。" } else { "No upcoming activities." }))
 }
