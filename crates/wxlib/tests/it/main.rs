@@ -13,3 +13,5 @@ mod api_client;
 mod callback;
 /// Due-date reminders with a fake clock: one digest per reader per day, across a restart.
 mod reminders;
+/// wxlib against the simulator's WeChat API stand-in: token errors, window rules, menus.
+mod simulator;
