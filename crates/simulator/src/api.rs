@@ -69,7 +69,7 @@ pub const API_PATHS: &[&str] = &[
 const MAX_BODY: usize = 32 << 20;
 const QR_TEMP_MAX_SECS: i64 = 2_592_000;
 const QR_PERMANENT_LIMIT: usize = 100_000;
-const TEMP_MEDIA_TTL_MS: i64 = 3 * 24 * 3600 * 1000;
+pub(crate) const TEMP_MEDIA_TTL_MS: i64 = 3 * 24 * 3600 * 1000;
 
 pub(crate) fn router(sim: Simulator) -> Router {
     let mut r = Router::new();

@@ -103,6 +103,7 @@ mod api;
 pub mod control;
 mod menu;
 mod multipart;
+mod phone;
 mod state;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -112,6 +113,9 @@ use axum::Router;
 use serde_json::Value;
 
 pub use api::API_PATHS;
+pub use phone::{
+    MAX_RETRIES, Phone, PhoneConfig, PhoneError, PhoneSetupError, SERVICE_UNAVAILABLE, SendOptions, WECHAT_TIMEOUT, new_openid,
+};
 pub use state::{ApiCall, Draft, Fault, Follower, MassJob, PushKind, Pushed, QrCode};
 
 /// The simulated account's settings.

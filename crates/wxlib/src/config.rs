@@ -43,12 +43,20 @@ impl Default for LibraryConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SimulatorConfig {
     /// Serve "WeChat in a box" (the phone at /sim and WeChat's API at /sim/api) from this server.
     /// For trying the account and for tests; never on a production account.
     pub enabled: bool,
+    /// The simulated account's original id (`ToUserName` of what the phone sends).
+    pub gh_id: String,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self { enabled: false, gh_id: "gh_wxlibdemo0001".into() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -415,7 +423,7 @@ mod example_file {
         let text = include_str!("../../../config.example.toml");
         let parsed: super::Config = toml_like(text);
         parsed.validate().expect("example validates");
-        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs"] {
+        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs"] {
             assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
         }
     }

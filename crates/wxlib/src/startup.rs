@@ -89,7 +89,7 @@ impl Application {
             .with_state(callback_state)
             .merge(catalog::http::routes(catalog))
             .merge(binding::routes(services.clone()))
-            .merge(simulator_routes(&services.config))
+            .merge(simulator_routes(&services.config)?)
             .route("/healthz", get(|| async { "ok" }))
             .route("/metrics", get(move || std::future::ready(metrics.render())));
         Ok(Self { listener, services, router, index_sync })
@@ -123,24 +123,38 @@ impl Application {
     }
 }
 
-/// "WeChat in a box" when `simulator.enabled`: WeChat's API at /sim/api.
-fn simulator_routes(config: &Config) -> axum::Router {
+/// "WeChat in a box" when `simulator.enabled`: WeChat's API at /sim/api, the phone at /sim.
+fn simulator_routes(config: &Config) -> anyhow::Result<axum::Router> {
     if !config.simulator.enabled {
-        return axum::Router::new();
+        return Ok(axum::Router::new());
     }
+    let public = &config.server.public_url;
     let sim = simulator::Simulator::new(simulator::SimConfig {
         app_id: config.wechat.app_id.clone(),
         app_secret: config.wechat.app_secret.clone(),
-        public_base: Some(format!("{}/sim/api", config.server.public_url)),
+        public_base: Some(format!("{public}/sim/api")),
         ..Default::default()
     });
-    axum::Router::new().nest("/sim/api", sim.router())
+    let phone = simulator::Phone::new(
+        sim.clone(),
+        simulator::PhoneConfig {
+            callback_url: format!("{public}/wechat"),
+            token: config.wechat.token.clone(),
+            encoding_aes_key: Some(config.wechat.encoding_aes_key.clone()).filter(|k| !k.is_empty()),
+            app_id: config.wechat.app_id.clone(),
+            gh_id: config.simulator.gh_id.clone(),
+            public_base: public.clone(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("simulator: {e}"))?;
+    Ok(axum::Router::new().nest("/sim/api", sim.router()).nest("/sim", phone.router()))
 }
 
 /// The library system named by `circulation.system`.
 pub fn library_system(config: &Config, db: &Db, clock: &Clock) -> anyhow::Result<Ils> {
     match config.circulation.system.as_str() {
         "builtin" => Ok(Arc::new(BuiltinIls { db: db.clone(), clock: clock.clone(), rules: config.circulation.clone() })),
+        "sip2" => Ok(Arc::new(crate::circulation::sip2_ils::Sip2Ils::new(&config.circulation.sip2, db.clone()))),
         other => anyhow::bail!("circulation.system = {other:?} is not available in this build"),
     }
 }

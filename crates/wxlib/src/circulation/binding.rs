@@ -246,6 +246,12 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
                 return internal(e);
             }
             tracing::info!(card = %mask(card), "card bound");
+            // Confirm in chat too, so the reader sees it where they came from (sent within the
+            // customer-service window their last message opened; skipped if there is none).
+            let note = format!("已绑定一卡通 {}（{}）。回复“借阅”查看借阅，回复“解绑”可解除绑定。", mask(card), patron.name);
+            if let Err(e) = s.push(&openid, &wechat::Reply::text(note), &format!("bound:{openid}:{now}")).await {
+                tracing::warn!(error = %e, "could not queue the binding confirmation");
+            }
             Html(page(
                 "绑定一卡通",
                 &format!("<div class=\"card ok\" id=\"bound\">绑定成功：{}（卡号 {}）。<br>回到公众号，点击“借阅信息 → 我的借阅”查看借阅。</div>", escape(&patron.name), escape(&mask(card))),

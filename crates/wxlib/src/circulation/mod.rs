@@ -10,6 +10,7 @@ pub mod builtin;
 pub mod chat;
 pub mod load;
 pub mod reminders;
+pub mod sip2_ils;
 
 use std::sync::Arc;
 

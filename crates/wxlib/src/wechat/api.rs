@@ -208,6 +208,14 @@ impl WeChatApi {
         Ok(v.get("msgid").and_then(Value::as_i64))
     }
 
+    /// A permanent parametric QR code for a string scene (posters, channels): (ticket, url).
+    pub async fn create_permanent_qr(&self, scene: &str) -> Result<(String, String), ApiError> {
+        let body = json!({"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}});
+        let v = self.call("qrcode/create", "/cgi-bin/qrcode/create", Some(&body)).await?;
+        let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ApiError::BadAnswer { endpoint: "qrcode/create".into(), reason: format!("no {k}") });
+        Ok((field("ticket")?, field("url")?))
+    }
+
     pub async fn create_menu(&self, menu: &Value) -> Result<(), ApiError> {
         self.call("menu/create", "/cgi-bin/menu/create", Some(menu)).await.map(|_| ())
     }
