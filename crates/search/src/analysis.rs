@@ -12,17 +12,19 @@
 //!   are stripped too (`eriḳah` → `erikah`, `lógica` → `logica`),
 //! * everything else (spaces, punctuation, the apostrophe in `d'Oujon`) only separates.
 //!
-//! The three [`Mode`]s turn runs into tokens:
+//! The three `Mode`s turn runs into tokens:
 //!
-//! * [`Mode::Words`] (fields `*_w`): Han runs go to jieba in search mode with HMM off
+//! * `Mode::Words` (fields `*_w`): Han runs go to jieba in search mode with HMM off
 //!   (`图书馆学导论` → `图书 书馆 图书馆 图书馆学 导论`); a word run is one token,
-//!   then lowercased, ASCII-folded and English-stemmed (`libraries` → `librari`).
-//! * [`Mode::Seq`] (fields `*_s`, with positions): every Han character as a unigram *and*
+//!   then lowercased, ASCII-folded and English-stemmed (`libraries` → `librari`); two
+//!   words joined by one hyphen or apostrophe also give the compound (`e-commerce` →
+//!   `e`, `commerc`, `ecommerc`), so `ecommerce` and `doujon` find them.
+//! * `Mode::Seq` (fields `*_s`, with positions): every Han character as a unigram *and*
 //!   every adjacent pair as a bigram at the same position (`国际关系` → `国`,`国际` @0,
 //!   `际`,`际关` @1, …); word runs as in `Words` but not stemmed. A query word is then a
 //!   phrase of bigrams, i.e. a substring match, whatever jieba made of the record's title
 //!   or of the query. Unstemmed words also let exact word forms and phrases rank first.
-//! * [`Mode::Plain`]: a Han run is one token, a word run one folded token; used to build
+//! * `Mode::Plain`: a Han run is one token, a word run one folded token; used to build
 //!   exact-match keys ([`plain_key`]) and to analyse queries.
 //!
 //! Tokens of 64 bytes or more are dropped (`RemoveLongFilter`).
@@ -125,7 +127,11 @@ pub(crate) fn runs(s: &str) -> Vec<Run<'_>> {
             (Some((ck, _)), Some(k)) if ck == k => {}
             (Some((ck, st)), _) => {
                 if let Some(text) = s.get(st..i) {
-                    out.push(Run { kind: ck, text, start: st });
+                    out.push(Run {
+                        kind: ck,
+                        text,
+                        start: st,
+                    });
                 }
                 cur = k.map(|k| (k, i));
             }
@@ -135,7 +141,11 @@ pub(crate) fn runs(s: &str) -> Vec<Run<'_>> {
     if let Some((ck, st)) = cur
         && let Some(text) = s.get(st..)
     {
-        out.push(Run { kind: ck, text, start: st });
+        out.push(Run {
+            kind: ck,
+            text,
+            start: st,
+        });
     }
     out
 }
@@ -152,6 +162,11 @@ pub(crate) fn clean_word(run: &str) -> Cow<'_, str> {
             .nfc()
             .collect(),
     )
+}
+
+/// A single hyphen or apostrophe between two word runs.
+fn is_word_joiner(sep: &str) -> bool {
+    matches!(sep, "-" | "'" | "\u{2019}" | "\u{2010}" | "\u{2011}")
 }
 
 /// How runs become tokens (see the module docs).
@@ -177,8 +192,25 @@ fn push(out: &mut Vec<Token>, text: &str, from: usize, to: usize, position: usiz
 pub(crate) fn tokenize_into(mode: Mode, text: &str, out: &mut Vec<Token>) {
     let norm = normalize(text);
     let mut pos = 0usize;
+    // Previous word run (cleaned), its start and end, for compounds in `Words` mode.
+    let mut prev_word: Option<(String, usize, usize)> = None;
     for run in runs(&norm) {
         let base = run.start;
+        let end = base + run.text.len();
+        if mode == Mode::Words && run.kind == RunKind::Word {
+            // "e-commerce" and "d'Oujon" are also indexed joined ("ecommerce", "doujon"),
+            // so a query that writes them as one word finds them.
+            let word = clean_word(run.text);
+            if let Some((prev, prev_start, prev_end)) = prev_word.take()
+                && norm.get(prev_end..base).is_some_and(is_word_joiner)
+            {
+                push(out, &format!("{prev}{word}"), prev_start, end, pos);
+                pos += 1;
+            }
+            prev_word = Some((word.into_owned(), base, end));
+        } else {
+            prev_word = None;
+        }
         match (run.kind, mode) {
             (RunKind::Han, Mode::Words) => {
                 for t in jieba().cut_for_search(run.text, false) {

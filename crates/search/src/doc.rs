@@ -80,7 +80,13 @@ impl SearchDoc {
 
         let cn = &bib.call_numbers;
         let mut call_numbers = Vec::new();
-        for c in cn.lc.iter().chain(&cn.dewey).chain(&cn.clc).chain(&cn.local) {
+        for c in cn
+            .lc
+            .iter()
+            .chain(&cn.dewey)
+            .chain(&cn.clc)
+            .chain(&cn.local)
+        {
             push_unique(&mut call_numbers, Some(c));
         }
         for item in &bib.items {
@@ -136,32 +142,26 @@ pub(crate) fn title_proper(t: &str) -> Option<&str> {
     if p.is_empty() { None } else { Some(p) }
 }
 
-/// Name forms for exact author matching: "Smith, John, 1950-" gives the texts
-/// "Smith John", "John Smith" and "Smith"; dates and qualifiers ("1881-1936",
-/// "(John Paul)") are left out. A name without a comma is returned as is.
-pub(crate) fn name_forms(name: &str) -> Vec<String> {
+/// The name part of a heading for exact author matching: "Smith, John, 1950-" gives
+/// "Smith John" (dates, qualifiers like "(John Paul)" and later parts dropped); a name
+/// without a comma ("鲁迅", "Mayo Clinic") is returned as is. `None` when nothing is left.
+pub(crate) fn name_key_text(name: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     for p in name.split([',', '，']) {
         let p = p.trim();
         if p.is_empty() {
             continue;
         }
-        if p.chars().any(|c| c.is_ascii_digit()) || p.starts_with('(') {
+        if p.chars().any(|c| c.is_ascii_digit()) || p.starts_with('(') || parts.len() == 2 {
             break;
         }
         parts.push(p);
     }
-    let mut out = Vec::new();
-    match parts.as_slice() {
-        [] => {}
-        [one] => out.push((*one).to_string()),
-        [surname, given, ..] => {
-            out.push(format!("{surname} {given}"));
-            out.push(format!("{given} {surname}"));
-            out.push((*surname).to_string());
-        }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join(" "))
     }
-    out
 }
 
 #[cfg(test)]
@@ -170,7 +170,10 @@ mod tests {
 
     #[test]
     fn title_proper_cuts_at_isbd() {
-        assert_eq!(title_proper("明代政治制度 / 張治安著"), Some("明代政治制度"));
+        assert_eq!(
+            title_proper("明代政治制度 / 張治安著"),
+            Some("明代政治制度")
+        );
         assert_eq!(
             title_proper("Logic : an introduction / by X"),
             Some("Logic")
@@ -179,12 +182,17 @@ mod tests {
     }
 
     #[test]
-    fn name_forms_invert() {
+    fn name_key_texts() {
         assert_eq!(
-            name_forms("Smith, John, 1950-"),
-            vec!["Smith John", "John Smith", "Smith"]
+            name_key_text("Smith, John, 1950-").as_deref(),
+            Some("Smith John")
         );
-        assert_eq!(name_forms("鲁迅, 1881-1936"), vec!["鲁迅"]);
-        assert_eq!(name_forms("吳正德"), vec!["吳正德"]);
+        assert_eq!(
+            name_key_text("Smith, John, Sir, 1950-").as_deref(),
+            Some("Smith John")
+        );
+        assert_eq!(name_key_text("鲁迅, 1881-1936").as_deref(), Some("鲁迅"));
+        assert_eq!(name_key_text("吳正德").as_deref(), Some("吳正德"));
+        assert_eq!(name_key_text("1950-"), None);
     }
 }

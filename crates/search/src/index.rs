@@ -6,9 +6,9 @@
 //! |---|---|---|
 //! | `id` | raw term, fast | delete/upsert by id; the hit's id |
 //! | `year` | i64 fast | newest-first sort |
-//! | `title_w` `author_w` `subject_w` `any_w` | [`WORDS`] analyzer, freqs | jieba words, stemmed English: BM25 |
-//! | `title_s` `author_s` `subject_s` `any_s` | [`SEQ`] analyzer, positions | Han unigrams+bigrams, unstemmed words: substring and phrase matching |
-//! | `exact` | raw terms `t:`/`a:`/`s:` + [`plain_key`] | exact title / name / heading boosts |
+//! | `title_w` `author_w` `subject_w` `any_w` | `wx_words` analyzer, freqs | jieba words, stemmed English: BM25 |
+//! | `title_s` `author_s` `subject_s` `any_s` | `wx_seq` analyzer, positions | Han unigrams+bigrams, unstemmed words: substring and phrase matching |
+//! | `exact` | u64 terms: 64-bit hashes of exact keys | exact title / name / heading boosts |
 //! | `isbn` | raw terms, ISBN-13 | ISBN search |
 //! | `callno` | raw terms, [`callno_key`] | call-number prefix search |
 //!
@@ -24,12 +24,12 @@ use tantivy::schema::{
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use crate::analysis::{SEQ, WORDS, callno_key, plain_key, seq_analyzer, words_analyzer};
-use crate::doc::{SearchDoc, name_forms, title_proper};
+use crate::analysis::{SEQ, WORDS, callno_key, plain_tokens, seq_analyzer, words_analyzer};
+use crate::doc::{SearchDoc, name_key_text, title_proper};
 use crate::error::{Error, Result};
 
 /// Version of the analysis chain and schema; bump when either changes.
-pub const ANALYSIS_VERSION: &str = "wxlib-search/1";
+pub const ANALYSIS_VERSION: &str = "wxlib-search/2";
 
 /// Default indexing heap for [`CatalogIndex::writer`] (all threads together).
 pub const DEFAULT_WRITER_HEAP: usize = 128 * 1024 * 1024;
@@ -39,8 +39,8 @@ pub const DEFAULT_WRITER_HEAP: usize = 128 * 1024 * 1024;
 pub(crate) struct Group {
     pub words: TField,
     pub seq: TField,
-    /// Prefix of this group's keys in the `exact` field ("t:", "a:", "s:"); none for `any`.
-    pub exact_prefix: Option<&'static str>,
+    /// Kind of this group's keys in the `exact` field; none for `any`.
+    pub exact: Option<ExactKind>,
 }
 
 /// Field handles.
@@ -77,7 +77,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
     };
     let id = b.add_text_field("id", raw_basic().set_fast("raw"));
     let year = b.add_i64_field("year", FAST | INDEXED);
-    let mut group = |name: &str, exact_prefix| Group {
+    let mut group = |name: &str, exact| Group {
         words: b.add_text_field(
             &format!("{name}_w"),
             text(WORDS, IndexRecordOption::WithFreqs),
@@ -86,13 +86,13 @@ pub(crate) fn schema() -> (Schema, Fields) {
             &format!("{name}_s"),
             text(SEQ, IndexRecordOption::WithFreqsAndPositions),
         ),
-        exact_prefix,
+        exact,
     };
-    let title = group("title", Some("t:"));
-    let author = group("author", Some("a:"));
-    let subject = group("subject", Some("s:"));
+    let title = group("title", Some(ExactKind::Title));
+    let author = group("author", Some(ExactKind::Name));
+    let subject = group("subject", Some(ExactKind::Heading));
     let any = group("any", None);
-    let exact = b.add_text_field("exact", raw_basic());
+    let exact = b.add_u64_field("exact", INDEXED);
     let isbn = b.add_text_field("isbn", raw_basic());
     let callno = b.add_text_field("callno", raw_basic());
     (
@@ -286,38 +286,36 @@ fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
     if let Some(y) = d.year {
         doc.add_i64(f.year, i64::from(y));
     }
-    let mut exact: Vec<String> = Vec::new();
-    let mut add_exact = |prefix: &str, text: &str| {
-        let k = plain_key(text);
-        if !k.is_empty() && k.len() < 200 {
-            let k = format!("{prefix}{k}");
-            if !exact.contains(&k) {
-                exact.push(k);
-            }
+    let mut exact: Vec<u64> = Vec::new();
+    let mut add_exact = |kind: ExactKind, text: &str| {
+        if let Some(k) = exact_key(kind, text)
+            && !exact.contains(&k)
+        {
+            exact.push(k);
         }
     };
 
     for t in d.title_values() {
         doc.add_text(f.title.words, t);
         doc.add_text(f.title.seq, t);
-        add_exact("t:", t);
+        add_exact(ExactKind::Title, t);
         if let Some(p) = title_proper(t) {
-            add_exact("t:", p);
+            add_exact(ExactKind::Title, p);
         }
     }
     for a in &d.authors {
         doc.add_text(f.author.words, a);
         doc.add_text(f.author.seq, a);
-        for form in name_forms(a) {
-            add_exact("a:", &form);
+        if let Some(name) = name_key_text(a) {
+            add_exact(ExactKind::Name, &name);
         }
     }
     for s in &d.subjects {
         doc.add_text(f.subject.words, s);
         doc.add_text(f.subject.seq, s);
-        add_exact("s:", s);
+        add_exact(ExactKind::Heading, s);
         if let Some((main, _)) = s.split_once(" -- ") {
-            add_exact("s:", main);
+            add_exact(ExactKind::Heading, main);
         }
     }
     let other = d
@@ -331,7 +329,7 @@ fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
         doc.add_text(f.any.seq, o);
     }
     for k in exact {
-        doc.add_text(f.exact, &k);
+        doc.add_u64(f.exact, k);
     }
     let mut isbns: Vec<String> = Vec::new();
     for raw in &d.isbns {
@@ -354,6 +352,42 @@ fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
         doc.add_text(f.callno, &c);
     }
     doc
+}
+
+/// What an exact key is of: the three kinds never match each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExactKind {
+    /// A whole title or title proper, folded ([`crate::analysis::plain_key`]).
+    Title,
+    /// A name without dates, its words in sorted order, so "Smith, John" = "John Smith".
+    Name,
+    /// A whole subject heading, or its main part before the first " -- ".
+    Heading,
+}
+
+/// The exact-match key of a text, hashed (64-bit FNV-1a, stable across builds) so the
+/// index stores 8 bytes per key instead of the text; `None` for texts without tokens.
+pub(crate) fn exact_key(kind: ExactKind, text: &str) -> Option<u64> {
+    let mut tokens = plain_tokens(text);
+    if tokens.is_empty() {
+        return None;
+    }
+    if kind == ExactKind::Name {
+        tokens.sort_unstable();
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |b: u8| {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    };
+    eat(kind as u8);
+    for (i, t) in tokens.iter().enumerate() {
+        if i > 0 {
+            eat(b' ');
+        }
+        t.bytes().for_each(&mut eat);
+    }
+    Some(h)
 }
 
 /// Digits and `X` of an ISBN-like string that failed validation.

@@ -31,6 +31,12 @@
 //! Modules: [`analysis`] (normalisation and tokenizers), [`t2s`] (traditional →
 //! simplified), [`doc`] ([`SearchDoc`]), [`index`] ([`CatalogIndex`], [`CatalogWriter`],
 //! the schema), [`query`] ([`Query`] → [`SearchResults`]).
+//!
+//! An index written by another analysis/schema version ([`ANALYSIS_VERSION`]) is refused
+//! with [`Error::Incompatible`]: delete the directory and rebuild it from the database.
+//! Tests: `tests/it` (analyzer, index behaviour, and the judged query set
+//! `tests/relevance.tsv` over the shared MARC records); `examples/bench_index.rs` measures
+//! indexing and query latency.
 
 pub mod analysis;
 pub mod doc;
@@ -42,7 +48,7 @@ pub mod t2s;
 pub use doc::SearchDoc;
 pub use error::{Error, Result};
 pub use index::{ANALYSIS_VERSION, CatalogIndex, CatalogWriter};
-pub use query::{Field, Hit, MAX_WINDOW, Query, SearchResults, Sort};
+pub use query::{Field, Hit, MAX_QUERY_CHARS, MAX_WINDOW, Query, SearchResults, Sort};
 
 #[cfg(test)]
 mod send_sync {

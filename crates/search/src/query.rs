@@ -16,8 +16,9 @@
 //! [`Field::Any`] a unit may be in any of title (boost 3), author (2), subject (1.5) or
 //! the rest (1). Weak units only add score, unless the query has nothing else.
 //! Ranking is BM25 plus **Should** boosts: the whole query as a phrase (×3), an exact
-//! title / name form / subject heading (×8, see `exact` in [`crate::index`]), jieba
-//! search-mode words in the `*_w` fields and unstemmed word forms in `*_s`.
+//! title, name ("Smith, John" = "John Smith") or subject heading (+60, see `exact` in
+//! [`crate::index`]), jieba search-mode words in the `*_w` fields and unstemmed word
+//! forms in `*_s`.
 //!
 //! [`Field::Isbn`] normalises ISBN-10 and ISBN-13 to ISBN-13 and looks up the term;
 //! [`Field::CallNumber`] is a prefix match on the normalised call number, exact first.
@@ -28,16 +29,15 @@ use std::collections::HashMap;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::columnar::StrColumn;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery,
+    TermQuery,
 };
 use tantivy::schema::{Field as TField, IndexRecordOption};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 
-use crate::analysis::{
-    MAX_TOKEN_BYTES, callno_key, is_han_token, jieba, plain_key, plain_tokens, stem,
-};
+use crate::analysis::{MAX_TOKEN_BYTES, callno_key, is_han_token, jieba, plain_tokens, stem};
 use crate::error::Result;
-use crate::index::{CatalogIndex, Fields, Group, digits};
+use crate::index::{CatalogIndex, Fields, Group, digits, exact_key};
 
 /// Which index a query searches (the reader's choice in the search menu).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -115,11 +115,14 @@ const AUTHOR_BOOST: Score = 2.0;
 const SUBJECT_BOOST: Score = 1.5;
 const OTHER_BOOST: Score = 1.0;
 const PHRASE_BOOST: Score = 3.0;
-const EXACT_BOOST: Score = 8.0;
+/// Score added by an exact title / name / heading match (times the field boost).
+const EXACT_SCORE: Score = 60.0;
+/// Boost of an ISBN match in the any field.
+const ISBN_BOOST: Score = 8.0;
 
 const WEAK_WORDS: [&str; 24] = [
-    "a", "an", "the", "of", "and", "in", "on", "for", "to", "with", "by", "at", "from", "or",
-    "de", "la", "le", "les", "et", "der", "die", "das", "und", "el",
+    "a", "an", "the", "of", "and", "in", "on", "for", "to", "with", "by", "at", "from", "or", "de",
+    "la", "le", "les", "et", "der", "die", "das", "und", "el",
 ];
 
 /// One unit of a query (see the module docs).
@@ -158,13 +161,12 @@ fn analyse(text: &str) -> Analysed {
             }
             pos += chars.len();
             let mut single = String::new();
-            let flush = |single: &mut String, units: &mut Vec<(Unit, bool)>| {
-                match single.chars().count() {
+            let flush =
+                |single: &mut String, units: &mut Vec<(Unit, bool)>| match single.chars().count() {
                     0 => {}
                     1 => units.push((Unit::HanChar(std::mem::take(single)), true)),
                     _ => units.push((Unit::Han(std::mem::take(single)), false)),
-                }
-            };
+                };
             for w in jieba().cut(&tok, false) {
                 if w.word.chars().count() == 1 {
                     single.push_str(w.word);
@@ -174,6 +176,7 @@ fn analyse(text: &str) -> Analysed {
                 }
             }
             flush(&mut single, &mut a.units);
+            dedup_units(&mut a.units);
             for w in jieba().cut_for_search(&tok, false) {
                 if w.word.chars().count() > 1 && !a.han_words.iter().any(|x| x == w.word) {
                     a.han_words.push(w.word.to_string());
@@ -187,13 +190,14 @@ fn analyse(text: &str) -> Analysed {
             pos += 1;
             let weak = tok.chars().count() == 1 || WEAK_WORDS.contains(&tok.as_str());
             let stemmed = stem(&tok);
-            let unit = Unit::Word {
-                plain: tok,
-                stemmed,
-            };
-            if !a.units.iter().any(|(u, _)| *u == unit) {
-                a.units.push((unit, weak));
-            }
+            a.units.push((
+                Unit::Word {
+                    plain: tok,
+                    stemmed,
+                },
+                weak,
+            ));
+            dedup_units(&mut a.units);
         }
     }
     if a.units.iter().all(|(_, weak)| *weak) {
@@ -202,6 +206,18 @@ fn analyse(text: &str) -> Analysed {
         }
     }
     a
+}
+
+/// Drop repeated units, keeping the first (and making it strong if any copy was).
+fn dedup_units(units: &mut Vec<(Unit, bool)>) {
+    let mut out: Vec<(Unit, bool)> = Vec::with_capacity(units.len());
+    for (u, weak) in units.drain(..) {
+        match out.iter_mut().find(|(v, _)| *v == u) {
+            Some(existing) => existing.1 &= weak,
+            None => out.push((u, weak)),
+        }
+    }
+    *units = out;
 }
 
 fn term_q(field: TField, text: &str) -> Box<dyn TQuery> {
@@ -228,7 +244,12 @@ fn substring_q(field: TField, han: &str) -> Box<dyn TQuery> {
     let terms: Vec<(usize, Term)> = chars
         .windows(2)
         .enumerate()
-        .map(|(i, w)| (i, Term::from_field_text(field, &w.iter().collect::<String>())))
+        .map(|(i, w)| {
+            (
+                i,
+                Term::from_field_text(field, &w.iter().collect::<String>()),
+            )
+        })
         .collect();
     Box::new(PhraseQuery::new_with_offset(terms))
 }
@@ -254,14 +275,21 @@ fn any_of(mut qs: Vec<Box<dyn TQuery>>) -> Box<dyn TQuery> {
 
 /// The text query over some field groups with their boosts; `None` if the text has
 /// nothing searchable.
-fn text_query(a: &Analysed, groups: &[(Group, Score)], exact: TField, text: &str) -> Option<Box<dyn TQuery>> {
+fn text_query(
+    a: &Analysed,
+    groups: &[(Group, Score)],
+    exact: TField,
+    text: &str,
+) -> Option<Box<dyn TQuery>> {
     if a.units.is_empty() {
         return None;
     }
     let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
     for (unit, weak) in &a.units {
-        let per_group: Vec<Box<dyn TQuery>> =
-            groups.iter().map(|(g, b)| boost(unit_q(unit, g), *b)).collect();
+        let per_group: Vec<Box<dyn TQuery>> = groups
+            .iter()
+            .map(|(g, b)| boost(unit_q(unit, g), *b))
+            .collect();
         let occur = if *weak { Occur::Should } else { Occur::Must };
         clauses.push((occur, any_of(per_group)));
     }
@@ -275,7 +303,10 @@ fn text_query(a: &Analysed, groups: &[(Group, Score)], exact: TField, text: &str
                 .collect();
             clauses.push((
                 Occur::Should,
-                boost(Box::new(PhraseQuery::new_with_offset(terms)), b * PHRASE_BOOST),
+                boost(
+                    Box::new(PhraseQuery::new_with_offset(terms)),
+                    b * PHRASE_BOOST,
+                ),
             ));
         }
         // jieba words (BM25 on words rather than n-grams) and unstemmed word forms.
@@ -287,14 +318,14 @@ fn text_query(a: &Analysed, groups: &[(Group, Score)], exact: TField, text: &str
                 clauses.push((Occur::Should, boost(term_q(g.seq, plain), b * 0.5)));
             }
         }
-        if let Some(prefix) = g.exact_prefix {
-            let key = plain_key(text);
-            if !key.is_empty() {
-                clauses.push((
-                    Occur::Should,
-                    boost(term_q(exact, &format!("{prefix}{key}")), b * EXACT_BOOST),
-                ));
-            }
+        if let Some(kind) = g.exact
+            && let Some(key) = exact_key(kind, text)
+        {
+            let q = TermQuery::new(Term::from_field_u64(exact, key), IndexRecordOption::Basic);
+            clauses.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(Box::new(q), b * EXACT_SCORE)),
+            ));
         }
     }
     Some(Box::new(BooleanQuery::new(clauses)))
@@ -316,8 +347,7 @@ fn isbn_term(text: &str) -> Option<String> {
 fn looks_like_isbn(text: &str) -> bool {
     let t = text.trim();
     t.len() >= 10
-        && t
-            .chars()
+        && t.chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | 'X' | 'x'))
 }
 
@@ -334,8 +364,21 @@ fn regex_escape(s: &str) -> String {
     out
 }
 
+/// Longer query texts are cut (a reader's query is a few words; this bounds the work a
+/// pasted page of text can cause).
+pub const MAX_QUERY_CHARS: usize = 200;
+
 pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
-    let text = q.text.as_str();
+    let text = match q.text.char_indices().nth(MAX_QUERY_CHARS) {
+        // Cut at a space if there is one, so no word is cut in half.
+        Some((cut, _)) => {
+            let head = q.text.get(..cut).unwrap_or("");
+            head.rfind(char::is_whitespace)
+                .and_then(|i| head.get(..i))
+                .unwrap_or(head)
+        }
+        None => q.text.as_str(),
+    };
     Ok(match q.field {
         Field::Isbn => isbn_term(text).map(|t| term_q(f.isbn, &t)),
         Field::CallNumber => {
@@ -343,7 +386,8 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
             if key.is_empty() {
                 None
             } else {
-                let prefix = RegexQuery::from_pattern(&format!("{}.*", regex_escape(&key)), f.callno)?;
+                let prefix =
+                    RegexQuery::from_pattern(&format!("{}.*", regex_escape(&key)), f.callno)?;
                 Some(Box::new(BooleanQuery::new(vec![
                     (Occur::Should, Box::new(prefix) as Box<dyn TQuery>),
                     (Occur::Should, boost(term_q(f.callno, &key), 2.0)),
@@ -362,10 +406,12 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
                     (f.any, OTHER_BOOST),
                 ],
             };
-            let a = analyse(text);
-            let tq = text_query(&a, &groups, f.exact, text);
-            let isbn = if q.field == Field::Any && looks_like_isbn(text) {
-                isbn_term(text).map(|t| boost(term_q(f.isbn, &t), EXACT_BOOST))
+            // "鲁 迅" typed with a space (or copied from RLIN-style data) is one name.
+            let text = marc::bib::collapse_han_spaces(text);
+            let a = analyse(&text);
+            let tq = text_query(&a, &groups, f.exact, &text);
+            let isbn = if q.field == Field::Any && looks_like_isbn(&text) {
+                isbn_term(&text).map(|t| boost(term_q(f.isbn, &t), ISBN_BOOST))
             } else {
                 None
             };
@@ -400,7 +446,10 @@ impl CatalogIndex {
                 let c = top.tweak_score(|seg: &SegmentReader| {
                     let years = seg.fast_fields().i64("year").ok();
                     move |doc: DocId, score: Score| {
-                        let y = years.as_ref().and_then(|c| c.first(doc)).unwrap_or(i64::MIN);
+                        let y = years
+                            .as_ref()
+                            .and_then(|c| c.first(doc))
+                            .unwrap_or(i64::MIN);
                         (y, score)
                     }
                 });

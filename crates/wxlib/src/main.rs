@@ -182,12 +182,14 @@ async fn reindex(config: Config) -> anyhow::Result<()> {
 async fn update_index(config: &Config, db: Db, rebuild: bool) -> anyhow::Result<()> {
     let dir = config.index_dir();
     if rebuild && dir.exists() {
-        if search::CatalogIndex::create_or_open(&dir).and_then(|i| i.writer().map(|_| ())).is_err() {
-            anyhow::bail!("the index at {} is in use: stop the server first, then run reindex", dir.display());
+        if let Ok(existing) = search::CatalogIndex::create_or_open(&dir) {
+            if let Err(search::Error::WriterBusy) = existing.writer().map(|_| ()) {
+                anyhow::bail!("the index at {} is in use: stop the server first, then run reindex", dir.display());
+            }
         }
         std::fs::remove_dir_all(&dir)?;
     }
-    let index = std::sync::Arc::new(search::CatalogIndex::create_or_open(&dir)?);
+    let index = std::sync::Arc::new(wxlib::catalog::sync::open_index(&dir)?);
     let sync = IndexSync { db, index, seq_file: dir.join("wxlib-seq"), wake: Default::default() };
     let started = std::time::Instant::now();
     match sync.run_once().await {

@@ -43,7 +43,7 @@ pub async fn build_services(config: Config) -> anyhow::Result<(Services, IndexSy
     let api = WeChatApi::new(&config.wechat.api_base, &config.wechat.app_id, &config.wechat.app_secret, db.clone(), node_id)?;
     let journal = Journal::start(db.clone());
     let index_dir = config.index_dir();
-    let index = Arc::new(search::CatalogIndex::create_or_open(&index_dir).map_err(|e| anyhow::anyhow!("cannot open the search index at {}: {e}", index_dir.display()))?);
+    let index = Arc::new(crate::catalog::sync::open_index(&index_dir).map_err(|e| anyhow::anyhow!("cannot open the search index at {}: {e}", index_dir.display()))?);
     let catalog = Catalog { db: db.clone(), index: index.clone() };
     let index_sync = IndexSync { db: db.clone(), index, seq_file: index_dir.join("wxlib-seq"), wake: Arc::new(Notify::new()) };
     let clock = Clock::default();

@@ -74,7 +74,8 @@ enum Parsed {
     Bad(RecordError),
 }
 
-fn parse_all(bytes: &[u8], format: InputFormat, charset: Charset) -> Vec<Parsed> {
+/// The records of a file, read one at a time (a 250,000-record export is never held parsed whole).
+fn parse_all(bytes: &[u8], format: InputFormat, charset: Charset) -> Box<dyn Iterator<Item = Parsed> + Send + '_> {
     let trimmed = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let is_xml = match format {
         InputFormat::Marcxml => true,
@@ -82,23 +83,18 @@ fn parse_all(bytes: &[u8], format: InputFormat, charset: Charset) -> Vec<Parsed>
         InputFormat::Auto => trimmed.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<'),
     };
     if is_xml {
-        marc::XmlReader::new(bytes)
-            .enumerate()
-            .map(|(index, r)| match r {
-                Ok(record) => Parsed::Record { record, offset: None, index, warnings: 0 },
-                Err(e) => Parsed::Bad(e),
-            })
-            .collect()
+        Box::new(marc::XmlReader::new(bytes).enumerate().map(|(index, r)| match r {
+            Ok(record) => Parsed::Record { record, offset: None, index, warnings: 0 },
+            Err(e) => Parsed::Bad(e),
+        }))
     } else {
         let mut reader = marc::Reader::with_charset(bytes, charset);
-        let mut out = Vec::new();
-        while let Some(r) = reader.next_detailed() {
-            out.push(match r {
+        Box::new(std::iter::from_fn(move || {
+            reader.next_detailed().map(|r| match r {
                 Ok(rr) => Parsed::Record { record: rr.record, offset: Some(rr.offset), index: rr.index, warnings: rr.warnings.len() },
                 Err(e) => Parsed::Bad(e),
-            });
-        }
-        out
+            })
+        }))
     }
 }
 

@@ -31,20 +31,29 @@ impl IndexSync {
         std::fs::write(&tmp, seq.to_string()).and_then(|_| std::fs::rename(&tmp, &self.seq_file)).map_err(|e| CatalogError::Index(format!("cannot record index position in {}: {e}", self.seq_file.display())))
     }
 
-    /// Applies every pending change; returns how many.
+    /// Applies every pending change with one writer and one commit; returns how many.
     pub async fn run_once(&self) -> Result<usize, CatalogError> {
-        let mut applied = 0;
         let mut last = self.last_seq();
-        loop {
-            let changes = self.db.catalog_changes_since(last, CHUNK).await?;
-            let Some(&(max_seq, _, _)) = changes.last() else { break };
-            let n = changes.len();
-            let index = self.index.clone();
-            tokio::task::spawn_blocking(move || apply(&index, changes)).await.map_err(|e| CatalogError::Index(e.to_string()))??;
-            self.store_seq(max_seq)?;
-            last = max_seq;
-            applied += n;
+        let first = self.db.catalog_changes_since(last, CHUNK).await?;
+        if first.is_empty() {
+            return Ok(0);
         }
+        let err = |e: search::Error| CatalogError::Index(e.to_string());
+        // 64 MB of indexing heap keeps a big import's memory in bounds; one commit at the end
+        // makes one set of segments instead of one per chunk.
+        let mut writer = self.index.writer_with(2, 64 * 1024 * 1024).map_err(err)?;
+        let mut applied = 0;
+        let mut changes = first;
+        loop {
+            let Some(&(max_seq, _, _)) = changes.last() else { break };
+            applied += changes.len();
+            writer = tokio::task::spawn_blocking(move || apply(&writer, changes).map(|_| writer)).await.map_err(|e| CatalogError::Index(e.to_string()))??;
+            last = max_seq;
+            changes = self.db.catalog_changes_since(last, CHUNK).await?;
+        }
+        let writer = tokio::task::spawn_blocking(move || writer.commit().map(|_| writer)).await.map_err(|e| CatalogError::Index(e.to_string()))?.map_err(err)?;
+        drop(tokio::task::spawn_blocking(move || writer.wait_merging_threads()));
+        self.store_seq(last)?;
         Ok(applied)
     }
 
@@ -65,19 +74,27 @@ impl IndexSync {
     }
 }
 
-fn apply(index: &search::CatalogIndex, changes: Vec<(i64, String, Option<Vec<u8>>)>) -> Result<(), CatalogError> {
+fn apply(writer: &search::CatalogWriter, changes: Vec<(i64, String, Option<Vec<u8>>)>) -> Result<(), CatalogError> {
     let err = |e: search::Error| CatalogError::Index(e.to_string());
-    let mut writer = index.writer().map_err(err)?;
     for (_, id, marc) in changes {
         let record = marc.as_deref().and_then(|m| marc::Reader::with_charset(m, marc::Charset::Utf8).next()).and_then(Result::ok);
         match record {
-            Some(record) => {
-                let doc = search::SearchDoc::from_bib_with_id(&marc::Bib::from_record(&record), id);
-                writer.upsert(&doc).map_err(err)?;
-            }
+            Some(record) => writer.upsert(&search::SearchDoc::from_bib_with_id(&marc::Bib::from_record(&record), id)).map_err(err)?,
             None => writer.delete(&id),
         }
     }
-    writer.commit().map_err(err)?;
     Ok(())
+}
+
+/// Opens this node's index; an index written by another analysis version is rebuilt from the
+/// database (which is the source of truth) rather than refused.
+pub fn open_index(dir: &std::path::Path) -> Result<search::CatalogIndex, CatalogError> {
+    match search::CatalogIndex::create_or_open(dir) {
+        Err(search::Error::Incompatible(why)) => {
+            tracing::warn!(%why, dir = %dir.display(), "search index is from another version; rebuilding it from the database");
+            std::fs::remove_dir_all(dir).map_err(|e| CatalogError::Index(format!("cannot remove {}: {e}", dir.display())))?;
+            search::CatalogIndex::create_or_open(dir).map_err(|e| CatalogError::Index(e.to_string()))
+        }
+        other => other.map_err(|e| CatalogError::Index(e.to_string())),
+    }
 }

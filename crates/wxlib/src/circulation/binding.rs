@@ -34,7 +34,8 @@ impl Db {
     }
 
     /// Unbinds and forgets: the binding, reminder records, the search dialog, failed attempts,
-    /// and the reader's name on logged searches. Returns whether a binding existed.
+    /// stored answers and queued messages, and the reader's name on logged searches. Returns
+    /// whether a binding existed.
     pub async fn forget_reader(&self, openid: &str) -> Result<bool, DbError> {
         let n = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
@@ -47,6 +48,11 @@ impl Db {
                 sqlx::query("DELETE FROM bind_failures WHERE subject = $1").bind(format!("card:{card}")).execute(&mut *tx).await?;
             }
             sqlx::query("UPDATE search_log SET openid = NULL WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            // Stored answers (dedupe replays) and messages to the reader may quote loans.
+            for prefix in [format!("msg:{openid}:"), format!("evt:{openid}:")] {
+                sqlx::query("DELETE FROM callback_dedupe WHERE substr(key, 1, length($1)) = $1").bind(prefix).execute(&mut *tx).await?;
+            }
+            sqlx::query("DELETE FROM outbox WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             tx.commit().await?;
             card.is_some()
         });

@@ -141,6 +141,8 @@ pub fn test_config(db_url: &str, api_base: &str) -> Config {
     c.wechat.encoding_aes_key = AES_KEY.into();
     c.wechat.api_base = api_base.into();
     c.storage.url = db_url.into();
+    // Each app gets its own search index directory (the database may be shared).
+    c.server.data_dir = std::env::temp_dir().join(format!("wxlib-it-{:016x}", rand::random::<u64>()));
     c
 }
 

@@ -40,8 +40,7 @@ async fn one_digest_per_reader_per_day_across_a_restart() {
     assert_eq!(reminders::run(&s).await.unwrap().digests, 0, "a manual run the same day sends nothing");
 
     // A restart: a new application on the same database, with the same (fake) time.
-    let mut config = test_config(&url, &api.base);
-    config.server.data_dir = std::env::temp_dir().join(format!("wxlib-restart-{}", rand::random::<u32>()));
+    let config = test_config(&url, &api.base);
     let restarted = Application::build(config).await.unwrap();
     let s2 = restarted.services().clone();
     s2.clock.advance(s.clock.now() - s2.clock.now());

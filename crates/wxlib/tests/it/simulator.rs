@@ -13,7 +13,6 @@ async fn app_with_simulator() -> (wxlib::services::Services, String, TestDb) {
     let mut config = test_config(&db.url, &format!("{base}/sim/api"));
     config.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
     config.server.public_url = base.clone();
-    config.server.data_dir = std::env::temp_dir().join(format!("wxlib-sim-{port}"));
     config.simulator.enabled = true;
     let app = Application::build(config).await.unwrap();
     let services = app.services().clone();
