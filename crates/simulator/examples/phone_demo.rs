@@ -45,7 +45,9 @@ async fn callback(State(a): State<Account>, Query(q): Query<HashMap<String, Stri
         InboundKind::Text { content } => {
             Reply::text(format!("收到：{content}\n查看<a href=\"{}/page\">我的借阅</a>，或访问 https://example.org/", a.base))
         }
-        InboundKind::Event(Event::Subscribe { scene, .. }) => Reply::text(format!("欢迎关注图书馆！{}", scene.as_deref().map(|s| format!("（来自 {s}）")).unwrap_or_default())),
+        InboundKind::Event(Event::Subscribe { scene, .. }) => {
+            Reply::text(format!("欢迎关注图书馆！{}", scene.as_deref().map(|s| format!("（来自 {s}）")).unwrap_or_default()))
+        }
         InboundKind::Event(Event::Scan { scene, .. }) => Reply::text(format!("你扫描了 {scene}")),
         InboundKind::Event(Event::Click { key }) if key == "NEWS" => Reply::News {
             articles: vec![Article {
@@ -68,10 +70,14 @@ async fn page(State(a): State<Account>, headers: HeaderMap) -> Response {
         let html = format!("<!doctype html><meta charset=utf-8><title>我的借阅</title><h3>我的借阅</h3><p>OAuth code: {code}</p>");
         return ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     }
-    let redirect: String = format!("{}/cb", a.base).bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    let redirect: String = format!("{}/cb", a.base)
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    // wxlib's `oauth_base` points at the simulator, as here: the page's web view follows it.
     let url = format!(
-        "https://open.weixin.qq.com/connect/oauth2/authorize?appid={}&redirect_uri={redirect}&response_type=code&scope=snsapi_base&state=demo#wechat_redirect",
-        a.app_id
+        "{}/sim/api/connect/oauth2/authorize?appid={}&redirect_uri={redirect}&response_type=code&scope=snsapi_base&state=demo#wechat_redirect",
+        a.base, a.app_id
     );
     (StatusCode::FOUND, [(header::LOCATION, url)]).into_response()
 }

@@ -1,4 +1,10 @@
-//! # WeChat in a box, part 1: the server-API stand-in
+//! # WeChat in a box
+//!
+//! Part 1 (this page): the server-API stand-in. Part 2: [`Phone`], simulated readers who talk to
+//! the account's callback as WeChat does, with a web page that looks like WeChat's chat and a
+//! JSON API for scripts and tests (see the crate's `README.md`).
+//!
+//! ## Part 1: the server-API stand-in
 //!
 //! An in-memory stand-in for WeChat's Official Account server API (`api.weixin.qq.com`) and the
 //! OAuth2 authorize page (`open.weixin.qq.com/connect/oauth2/authorize`), with WeChat's paths,

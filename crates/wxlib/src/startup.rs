@@ -147,7 +147,7 @@ fn simulator_routes(config: &Config) -> anyhow::Result<axum::Router> {
         },
     )
     .map_err(|e| anyhow::anyhow!("simulator: {e}"))?;
-    Ok(axum::Router::new().nest("/sim/api", sim.router()).nest("/sim", phone.router()))
+    Ok(axum::Router::new().nest("/sim/api", sim.router()).merge(phone.mounted_at("/sim")))
 }
 
 /// The library system named by `circulation.system`.

@@ -433,8 +433,10 @@ impl Phone {
                     let snippet: String = text.chars().take(200).collect();
                     Err(("http_error", format!("HTTP {status}: {snippet}")))
                 } else {
-                    wire::check_reply(&body, self.inner.crypto.as_ref(), &cfg.gh_id, openid, to_message, &|id, kind| self.media_ok(id, kind))
-                        .map_err(|e| ("invalid_reply", e))
+                    wire::check_reply(&body, self.inner.crypto.as_ref(), &cfg.gh_id, openid, to_message, &|id, kind| {
+                        self.media_ok(id, kind)
+                    })
+                    .map_err(|e| ("invalid_reply", e))
                 }
             }
         };
@@ -444,7 +446,7 @@ impl Phone {
                 if let Some(id) = reply.get("media_id").and_then(Value::as_str).map(str::to_owned) {
                     reply["url"] = format!("{}/media/{id}", self.settings().page_base).into();
                 }
-                result["outcome"] = if is_success { "no_reply" } else { "replied" }.into();
+                result["outcome"] = if is_success { "success" } else { "replied" }.into();
                 result["reply"] = reply.clone();
                 result["reply_xml"] = reply_xml.into();
                 if shown && !is_success {
@@ -496,7 +498,10 @@ impl Phone {
             return Ok(live.clone());
         }
         if codes.is_empty() {
-            let what = ticket.filter(|t| !t.is_empty()).map(|t| format!("ticket {t:?}")).unwrap_or_else(|| format!("scene {:?}", scene.unwrap_or_default()));
+            let what = ticket
+                .filter(|t| !t.is_empty())
+                .map(|t| format!("ticket {t:?}"))
+                .unwrap_or_else(|| format!("scene {:?}", scene.unwrap_or_default()));
             Err(PhoneError::new(
                 StatusCode::NOT_FOUND,
                 format!("the account has no parametric QR code with {what} (create one with /cgi-bin/qrcode/create)"),
@@ -643,14 +648,16 @@ impl Phone {
             Self::know(&mut log, openid);
         }
         let origins = self.cookie_origins();
-        let mut current = reqwest::Url::parse(&self.web_url(url)).map_err(|e| PhoneError::new(StatusCode::BAD_REQUEST, format!("url: {e}")))?;
+        let mut current =
+            reqwest::Url::parse(&self.web_url(url)).map_err(|e| PhoneError::new(StatusCode::BAD_REQUEST, format!("url: {e}")))?;
         let mut redirects = Vec::new();
         for _ in 0..=MAX_REDIRECTS {
             if !matches!(current.scheme(), "http" | "https") {
                 return Err(PhoneError::new(StatusCode::BAD_REQUEST, "only http(s) links open in the web view"));
             }
             let ours = origin(current.as_str()).is_some_and(|o| origins.contains(&o));
-            let mut req = self.inner.client.get(current.clone()).header(header::USER_AGENT, WEBVIEW_USER_AGENT).timeout(Duration::from_secs(15));
+            let mut req =
+                self.inner.client.get(current.clone()).header(header::USER_AGENT, WEBVIEW_USER_AGENT).timeout(Duration::from_secs(15));
             if ours {
                 let cookie = {
                     let log = self.log();
@@ -663,7 +670,11 @@ impl Phone {
             }
             let resp = match req.send().await {
                 Ok(r) => r,
-                Err(e) => return Ok(json!({"openid": openid, "url": current.as_str(), "status": Value::Null, "redirects": redirects, "error": e.to_string()})),
+                Err(e) => {
+                    return Ok(
+                        json!({"openid": openid, "url": current.as_str(), "status": Value::Null, "redirects": redirects, "error": e.to_string()}),
+                    );
+                }
             };
             let status = resp.status().as_u16();
             if ours {
@@ -677,7 +688,8 @@ impl Phone {
             if resp.status().is_redirection()
                 && let Some(loc) = location
             {
-                let next = current.join(&loc).map_err(|e| PhoneError::new(StatusCode::BAD_GATEWAY, format!("bad Location {loc:?}: {e}")))?;
+                let next =
+                    current.join(&loc).map_err(|e| PhoneError::new(StatusCode::BAD_GATEWAY, format!("bad Location {loc:?}: {e}")))?;
                 redirects.push(json!({"url": current.as_str(), "status": status, "location": loc}));
                 current = reqwest::Url::parse(&self.web_url(next.as_str())).unwrap_or(next);
                 continue;
@@ -726,7 +738,7 @@ impl Phone {
         Ok(out)
     }
 
-    fn push_entry(p: &Pushed, templates: &HashMap<String, String>) -> Value {
+    fn push_entry(p: &Pushed, templates: &HashMap<String, (String, Vec<String>)>) -> Value {
         let kind = match p.kind {
             PushKind::Custom => "custom",
             PushKind::Template => "template",
@@ -746,8 +758,9 @@ impl Phone {
         if let Some(id) = p.msg_id {
             e["msg_id"] = id.into();
         }
-        if let Some(title) = p.body.get("template_id").and_then(Value::as_str).and_then(|id| templates.get(id)) {
+        if let Some((title, fields)) = p.body.get("template_id").and_then(Value::as_str).and_then(|id| templates.get(id)) {
             e["template_title"] = title.clone().into();
+            e["template_fields"] = json!(fields);
         }
         e
     }
@@ -764,8 +777,8 @@ impl Phone {
         };
         let floor = after.max(cleared);
         entries.retain(|e| e["seq"].as_u64().unwrap_or(0) > floor);
-        let templates: HashMap<String, String> =
-            self.inner.sim.lock().templates.iter().map(|(id, t)| (id.clone(), t.title.clone())).collect();
+        let templates: HashMap<String, (String, Vec<String>)> =
+            self.inner.sim.lock().templates.iter().map(|(id, t)| (id.clone(), (t.title.clone(), t.fields.clone()))).collect();
         entries.extend(self.inner.sim.inbox(openid).iter().filter(|p| p.seq > floor).map(|p| Self::push_entry(p, &templates)));
         entries.sort_by_key(|e| e["seq"].as_u64().unwrap_or(0));
         let last_seq = entries.last().and_then(|e| e["seq"].as_u64()).unwrap_or(floor);

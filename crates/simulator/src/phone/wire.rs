@@ -65,7 +65,9 @@ pub(crate) fn seal(
 ) -> Request {
     let signature = wechat::signature::sign(&[token, timestamp, nonce]);
     match crypto {
-        None => Request { query: format!("signature={signature}&timestamp={timestamp}&nonce={nonce}&openid={openid}"), body: xml.to_owned() },
+        None => {
+            Request { query: format!("signature={signature}&timestamp={timestamp}&nonce={nonce}&openid={openid}"), body: xml.to_owned() }
+        }
         Some(c) => {
             let encrypt = c.encrypt(0, xml, random);
             let msg_signature = c.msg_signature(timestamp, nonce, &encrypt);
@@ -113,11 +115,8 @@ pub(crate) fn check_reply(
         (None, Some(_)) => return Err("plain mode, but the reply is encrypted".to_owned()),
         (None, None) => trimmed.to_owned(),
     };
-    let root = if crypto.is_some() {
-        xml::parse(inner_xml.as_bytes()).map_err(|e| format!("decrypted reply is not XML ({e})"))?
-    } else {
-        outer
-    };
+    let root =
+        if crypto.is_some() { xml::parse(inner_xml.as_bytes()).map_err(|e| format!("decrypted reply is not XML ({e})"))? } else { outer };
     let reply = reply_json(&root, gh_id, openid, to_user_message, media_ok)?;
     Ok((reply, Some(inner_xml)))
 }
@@ -186,7 +185,8 @@ fn reply_json(root: &Element, gh_id: &str, openid: &str, to_user_message: bool, 
             }))
         }
         "news" => {
-            let items: Vec<&Element> = root.child("Articles").map(|a| a.children.iter().filter(|c| c.name == "item").collect()).unwrap_or_default();
+            let items: Vec<&Element> =
+                root.child("Articles").map(|a| a.children.iter().filter(|c| c.name == "item").collect()).unwrap_or_default();
             let count = t("ArticleCount").and_then(|c| c.trim().parse::<usize>().ok());
             if count != Some(items.len()) {
                 return Err(format!("news reply: ArticleCount {count:?} but {} items", items.len()));
@@ -263,7 +263,10 @@ mod tests {
         // Plain in safe mode, encrypted in plain mode, a forged signature, the wrong reader.
         assert!(check_reply(reply.as_bytes(), Some(&c), GH, OPENID, true, &any_media).unwrap_err().contains("must be encrypted"));
         assert!(check_reply(sealed.as_bytes(), None, GH, OPENID, true, &any_media).unwrap_err().contains("plain mode"));
-        let forged = sealed.replace(&c.msg_signature("1", "2", wechat::envelope::parse_encrypted_reply(sealed.as_bytes()).unwrap().0.as_str()), &"0".repeat(40));
+        let forged = sealed.replace(
+            &c.msg_signature("1", "2", wechat::envelope::parse_encrypted_reply(sealed.as_bytes()).unwrap().0.as_str()),
+            &"0".repeat(40),
+        );
         assert!(check_reply(forged.as_bytes(), Some(&c), GH, OPENID, true, &any_media).unwrap_err().contains("msg_signature"));
         assert!(check_reply(reply.as_bytes(), None, GH, "oOTHER", true, &any_media).unwrap_err().contains("ToUserName"));
         // No reply.
@@ -273,7 +276,9 @@ mod tests {
         // Garbage, empty text, too many articles for a message, unknown media.
         assert!(check_reply(b"<html><body>oops", None, GH, OPENID, true, &any_media).is_err());
         assert!(check_reply(b"{\"ok\":true}", None, GH, OPENID, true, &any_media).is_err());
-        let empty = format!("<xml><ToUserName>{OPENID}</ToUserName><FromUserName>{GH}</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content></Content></xml>");
+        let empty = format!(
+            "<xml><ToUserName>{OPENID}</ToUserName><FromUserName>{GH}</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content></Content></xml>"
+        );
         assert!(check_reply(empty.as_bytes(), None, GH, OPENID, true, &any_media).unwrap_err().contains("empty"));
         let a = wechat::Article { title: "t".into(), description: "d".into(), pic_url: String::new(), url: "http://x/".into() };
         let two = Reply::News { articles: vec![a.clone(), a.clone()] }.to_xml(OPENID, GH, 1).unwrap();
