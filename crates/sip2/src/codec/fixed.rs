@@ -185,8 +185,10 @@ impl FixedCodec<char> for AsciiChar {
         }
     }
     fn read(b: &[u8]) -> Option<char> {
+        // `|` separates fields: as a fixed field it is a malformed message, and accepting it would
+        // decode what can never be encoded back.
         match b {
-            [c] if (b' '..=b'~').contains(c) => Some(char::from(*c)),
+            [c] if (b' '..=b'~').contains(c) && *c != b'|' => Some(char::from(*c)),
             _ => None,
         }
     }
