@@ -12,7 +12,6 @@ pub mod import;
 pub mod store;
 pub mod sync;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -110,9 +109,7 @@ impl Catalog {
             .map_err(|e| CatalogError::Index(e.to_string()))?
             .map_err(|e| CatalogError::Index(e.to_string()))?;
         let ids: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
-        let summaries = self.db.record_summaries(&ids).await?;
-        let availability = self.db.availability(&ids).await?;
-        let hits = summaries.into_iter().map(|s| hit_of(s, &availability)).collect();
+        let hits = self.db.record_summaries_with_availability(&ids).await?.into_iter().map(|(s, a)| hit_of(s, a)).collect();
         Ok(SearchPage { query: text.to_owned(), field: field_name(field), total: results.total, page, page_size, hits, took_ms: started.elapsed().as_secs_f64() * 1000.0 })
     }
 
@@ -126,9 +123,9 @@ impl Catalog {
     }
 }
 
-fn hit_of(s: RecordSummary, availability: &HashMap<String, Availability>) -> Hit {
+fn hit_of(s: RecordSummary, availability: Availability) -> Hit {
     Hit {
-        availability: availability.get(&s.id).copied().unwrap_or_default(),
+        availability,
         authors: s.author.into_iter().collect(),
         id: s.id,
         title: s.title,

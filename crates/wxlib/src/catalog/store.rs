@@ -171,6 +171,36 @@ impl Db {
         Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
+    /// Summaries with their copies for `ids`, in the order given, in one query (the search
+    /// path's only database round trip).
+    pub async fn record_summaries_with_availability(&self, ids: &[String]) -> Result<Vec<(RecordSummary, Availability)>, DbError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String, Option<String>, Option<i64>, Option<String>, i64, i64)> = with_pool!(self, |pool| {
+            let mut qb = builder(
+                pool,
+                "SELECT r.id, r.title, r.author, r.year, r.call_number, \
+                 (SELECT COUNT(*) FROM catalog_items i WHERE i.record_id = r.id), \
+                 (SELECT COUNT(*) FROM catalog_items i WHERE i.record_id = r.id AND i.status = 'available') \
+                 FROM catalog_records r WHERE r.deleted = 0 AND r.id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(id.clone());
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        let mut by_id: HashMap<String, (RecordSummary, Availability)> = rows
+            .into_iter()
+            .map(|(id, title, author, year, call_number, total, available)| {
+                (id.clone(), (RecordSummary { id, title, author, year, call_number }, Availability { total, available }))
+            })
+            .collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
     /// Copies and copies on the shelf for each of `ids`.
     pub async fn availability(&self, ids: &[String]) -> Result<HashMap<String, Availability>, DbError> {
         if ids.is_empty() {
