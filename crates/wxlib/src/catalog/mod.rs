@@ -103,11 +103,9 @@ impl Catalog {
         let started = Instant::now();
         let page = page.max(1);
         let query = search::Query { text: text.to_owned(), field, sort, offset: (page - 1) * page_size, limit: page_size };
-        let index = self.index.clone();
-        let results = tokio::task::spawn_blocking(move || index.search(&query))
-            .await
-            .map_err(|e| CatalogError::Index(e.to_string()))?
-            .map_err(|e| CatalogError::Index(e.to_string()))?;
+        // A search takes a fraction of a millisecond: run it here rather than pay two thread
+        // hand-offs to the blocking pool (measured: ~20% of a search's CPU went to switching).
+        let results = self.index.search(&query).map_err(|e| CatalogError::Index(e.to_string()))?;
         let ids: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
         let hits = self.db.record_summaries_with_availability(&ids).await?.into_iter().map(|(s, a)| hit_of(s, a)).collect();
         Ok(SearchPage { query: text.to_owned(), field: field_name(field), total: results.total, page, page_size, hits, took_ms: started.elapsed().as_secs_f64() * 1000.0 })
