@@ -1,0 +1,177 @@
+"""Single-client search latency, wxlib and Zebra side by side.
+
+One keep-alive http.client connection per server (reopened only if the server closes it; the
+reconnects are counted and the connect time is part of the request that needed it). Each request
+is timed with time.perf_counter() from sending to having read the whole body. A warm-up round over
+all queries, then ROUNDS rounds; each round runs every query on wxlib, then every query on Zebra,
+so both see the same machine conditions.
+
+usage: latency.py --wxlib http://127.0.0.1:P --zebra http://127.0.0.1:Q [--rounds 5] [--warmup 1]
+                  [--tsv queries.tsv] --out latency.json
+"""
+
+import argparse
+import http.client
+import json
+import re
+import statistics
+import sys
+import time
+from urllib.parse import urlparse
+
+import queries as Q
+
+NUM_RE = re.compile(rb"numberOfRecords>\s*(\d+)\s*<")
+DIAG_RE = re.compile(rb"<(?:\w+:)?message>([^<]*)<")
+
+
+class Client:
+    def __init__(self, base):
+        u = urlparse(base)
+        self.host, self.port = u.hostname, u.port
+        self.conn = None
+        self.connects = 0
+
+    def get(self, path):
+        t0 = time.perf_counter()
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            self.connects += 1
+        try:
+            self.conn.request("GET", path)
+            r = self.conn.getresponse()
+            body = r.read()
+        except (http.client.HTTPException, OSError):
+            # the server closed an idle keep-alive connection: retry once on a new one
+            self.conn.close()
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            self.connects += 1
+            self.conn.request("GET", path)
+            r = self.conn.getresponse()
+            body = r.read()
+        dt = time.perf_counter() - t0
+        if r.will_close:
+            self.conn.close()
+            self.conn = None
+        return dt, r.status, body
+
+
+def hits(server, status, body):
+    """(hit count or None, error text or None)"""
+    if status != 200:
+        return None, f"HTTP {status}: {body[:200]!r}"
+    if server == "wxlib":
+        try:
+            return int(json.loads(body)["total"]), None
+        except Exception as e:  # noqa: BLE001
+            return None, f"bad JSON: {e}"
+    m = NUM_RE.search(body)
+    if m:
+        return int(m.group(1)), None
+    d = DIAG_RE.search(body)
+    return None, "SRU diagnostic: " + (d.group(1).decode("utf-8", "replace") if d else body[:200].decode("utf-8", "replace"))
+
+
+def pct(xs, p):
+    """Nearest-rank percentile (p in 0..100) of a list of seconds, in ms."""
+    s = sorted(xs)
+    if not s:
+        return None
+    k = max(0, min(len(s) - 1, int(-(-p * len(s) // 100)) - 1))
+    return s[k] * 1000
+
+
+def summary(xs):
+    return {"n": len(xs), "p50_ms": pct(xs, 50), "p90_ms": pct(xs, 90), "p99_ms": pct(xs, 99),
+            "mean_ms": statistics.fmean(xs) * 1000 if xs else None, "max_ms": max(xs) * 1000 if xs else None}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wxlib", required=True)
+    ap.add_argument("--zebra", required=True)
+    ap.add_argument("--tsv", default=Q.DEFAULT_TSV)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+
+    qs = Q.load(a.tsv)
+    servers = {"wxlib": Client(a.wxlib), "zebra": Client(a.zebra)}
+    times = {s: [[] for _ in qs] for s in servers}
+    result_hits = {s: [None] * len(qs) for s in servers}
+    errors = {s: {} for s in servers}
+
+    for rnd in range(a.warmup + a.rounds):
+        measured = rnd >= a.warmup
+        for s, c in servers.items():
+            for i, q in enumerate(qs):
+                dt, status, body = c.get(q[s])
+                n, err = hits(s, status, body)
+                if err:
+                    errors[s][i] = err
+                elif rnd == 0:
+                    result_hits[s][i] = n
+                if measured:
+                    times[s][i].append(dt)
+        print(f"  round {rnd + 1}/{a.warmup + a.rounds}{'' if measured else ' (warm-up)'} done", file=sys.stderr)
+
+    out = {"queries": len(qs), "rounds": a.rounds, "warmup": a.warmup, "servers": {}}
+    kinds = sorted({q["kind"] for q in qs})
+    for s in servers:
+        flat = [t for ts in times[s] for t in ts]
+        per_kind = {}
+        for k in kinds:
+            per_kind[k] = summary([t for i, q in enumerate(qs) if q["kind"] == k for t in times[s][i]])
+        slowest = sorted(range(len(qs)), key=lambda i: -statistics.median(times[s][i]))[:8]
+        out["servers"][s] = {
+            "overall": summary(flat),
+            "per_kind": per_kind,
+            "connects": servers[s].connects,
+            "errors": {qs[i]["kind"] + " " + qs[i]["text"]: e for i, e in errors[s].items()},
+            "zero_hit_queries": sum(1 for h in result_hits[s] if h == 0),
+            "slowest": [{"kind": qs[i]["kind"], "text": qs[i]["text"], "median_ms": statistics.median(times[s][i]) * 1000,
+                         "hits": result_hits[s][i]} for i in slowest],
+        }
+
+    # agreement on 0 vs >0 hits, overall and per kind, and the disagreements
+    agree = {"both_zero": 0, "both_some": 0, "only_wxlib": 0, "only_zebra": 0, "error": 0}
+    per_kind = {k: dict(agree) for k in kinds}
+    disagreements, big_ratio = [], []
+    for i, q in enumerate(qs):
+        w, z = result_hits["wxlib"][i], result_hits["zebra"][i]
+        if w is None or z is None:
+            key = "error"
+        elif w == 0 and z == 0:
+            key = "both_zero"
+        elif w > 0 and z > 0:
+            key = "both_some"
+            hi, lo = max(w, z), min(w, z)
+            if hi >= 5 * lo and hi - lo >= 10:
+                big_ratio.append({"kind": q["kind"], "text": q["text"], "wxlib": w, "zebra": z})
+        elif w > 0:
+            key = "only_wxlib"
+        else:
+            key = "only_zebra"
+        agree[key] += 1
+        per_kind[q["kind"]][key] += 1
+        if key in ("only_wxlib", "only_zebra", "error"):
+            disagreements.append({"kind": q["kind"], "text": q["text"], "wxlib": w, "zebra": z})
+    per_kind_hits = {}
+    for k in kinds:
+        idx = [i for i, q in enumerate(qs) if q["kind"] == k]
+        per_kind_hits[k] = {s: statistics.median([result_hits[s][i] or 0 for i in idx]) for s in servers}
+    out["agreement"] = {"overall": agree, "per_kind": per_kind, "disagreements": disagreements,
+                        "hit_count_5x_apart": big_ratio, "median_hits_per_kind": per_kind_hits}
+    out["hits"] = [{"kind": q["kind"], "text": q["text"], "wxlib": result_hits["wxlib"][i], "zebra": result_hits["zebra"][i]}
+                   for i, q in enumerate(qs)]
+    with open(a.out, "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+    for s in servers:
+        o = out["servers"][s]["overall"]
+        print(f"  {s}: p50 {o['p50_ms']:.2f} ms  p99 {o['p99_ms']:.2f} ms  mean {o['mean_ms']:.2f} ms  "
+              f"(n={o['n']}, connects={servers[s].connects}, errors={len(errors[s])})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
