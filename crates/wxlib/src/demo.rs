@@ -51,8 +51,9 @@ pub async fn seed(db: &Db, config: &Config, now: i64) -> anyhow::Result<bool> {
         ils.add_reader(card, name, password).await?;
     }
     // Two copies each of the first 400 records (Chinese and English), on the shelves.
-    let ids = first_records(db, 200).await?;
-    let english = english_records(db, 200).await?;
+    // The demo file holds 1,500 Chinese records, then the English ones.
+    let ids = records_from(db, 0, 200).await?;
+    let english = records_from(db, 1500, 200).await?;
     let mut csv = String::from("barcode,record_id,location,call_number\n");
     for (i, id) in ids.iter().chain(english.iter()).enumerate() {
         for copy in 1..=2 {
@@ -76,14 +77,10 @@ pub async fn seed(db: &Db, config: &Config, now: i64) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-async fn first_records(db: &Db, n: i64) -> Result<Vec<String>, DbError> {
-    let rows: Vec<(String,)> = with_pool!(db, |pool| sqlx::query_as("SELECT id FROM catalog_records WHERE deleted = 0 ORDER BY seq LIMIT $1").bind(n).fetch_all(pool).await?);
-    Ok(rows.into_iter().map(|(id,)| id).collect())
-}
-
-/// English records start after the 1,500 Chinese ones in the demo file.
-async fn english_records(db: &Db, n: i64) -> Result<Vec<String>, DbError> {
-    let rows: Vec<(String,)> = with_pool!(db, |pool| sqlx::query_as("SELECT id FROM catalog_records WHERE deleted = 0 ORDER BY seq LIMIT $1 OFFSET 1500").bind(n).fetch_all(pool).await?);
+/// `n` record ids in import order, from position `offset`.
+async fn records_from(db: &Db, offset: i64, n: i64) -> Result<Vec<String>, DbError> {
+    let sql = "SELECT id FROM catalog_records WHERE deleted = 0 ORDER BY seq LIMIT $1 OFFSET $2";
+    let rows: Vec<(String,)> = with_pool!(db, |pool| sqlx::query_as(sql).bind(n).bind(offset).fetch_all(pool).await?);
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 

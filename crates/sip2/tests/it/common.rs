@@ -24,17 +24,11 @@ pub fn python() -> PathBuf {
 }
 
 /// The unmodified toy server shipped with the peers: `$WXLIB_SIP2_TOY`, else
-/// `../shared/peers/sip2/sip2_toy_server.py` beside the repository, else the verbatim copy in
-/// `tests/fixtures/` (so the tests also run where the shared directory is absent).
+/// `../shared/peers/sip2/sip2_toy_server.py` beside the repository (no copy is kept here).
 pub fn toy_script() -> PathBuf {
-    if let Some(p) = std::env::var_os("WXLIB_SIP2_TOY") {
-        return PathBuf::from(p);
-    }
-    let shared = manifest_dir().join("../../../shared/peers/sip2/sip2_toy_server.py");
-    if shared.exists() {
-        shared
-    } else {
-        manifest_dir().join("tests/fixtures/sip2_toy_server.py")
+    match std::env::var_os("WXLIB_SIP2_TOY") {
+        Some(p) => PathBuf::from(p),
+        None => manifest_dir().join("../../../shared/peers/sip2/sip2_toy_server.py"),
     }
 }
 

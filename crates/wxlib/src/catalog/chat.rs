@@ -220,7 +220,7 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
         if n >= 1 && n <= d.hits.len() {
             let id = d.hits[n - 1].clone();
             let viewed = Dialog { record_id: Some(id.clone()), ..d.clone() };
-            d_touch(&s, openid, &viewed, now).await?;
+            s.db.save_dialog(openid, &viewed, dialog_expiry(&s, now)).await?;
             return Ok(match catalog.record(&id).await.map_err(|e| HandlerError::Other(e.to_string()))? {
                 Some(v) => {
                     let mut text = render_detail(&v, lang, &s.config.server.public_url);
@@ -266,8 +266,4 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
     };
     s.db.save_dialog(openid, &d, dialog_expiry(&s, now)).await?;
     Ok(Reply::text(render_page(&page_result, field, lang)))
-}
-
-async fn d_touch(s: &Services, openid: &str, d: &Dialog, now: i64) -> Result<(), DbError> {
-    s.db.save_dialog(openid, d, dialog_expiry(s, now)).await
 }
