@@ -7,11 +7,13 @@
 //! library system or over SIP2.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
+pub mod answers;
 pub mod catalog;
 pub mod chat;
 pub mod circulation;
 pub mod clock;
 pub mod config;
+pub mod consultation;
 pub mod db;
 pub mod demo;
 pub mod followers;

@@ -15,3 +15,5 @@ mod callback;
 mod reminders;
 /// wxlib against the simulator's WeChat API stand-in: token errors, window rules, menus.
 mod simulator;
+/// Keyword answers and the consultation inbox: rules, routing, storage, the window.
+mod answers;

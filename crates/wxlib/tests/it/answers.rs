@@ -1,0 +1,234 @@
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wxlib::answers::{Answer, RuleInput};
+use wxlib::config::Config;
+use wxlib::consultation::{self, AnswerError, AnswerOutcome};
+use wxlib::db::Db;
+use wxlib::services::Services;
+use wxlib::startup::Application;
+
+use crate::helpers::*;
+
+/// wxlib with the simulator (phone + WeChat API) on the given database; `tweak` adjusts the
+/// configuration. `marc` is imported before the server starts, so the index has it.
+async fn app(db: &TestDb, marc: Option<&str>, tweak: impl FnOnce(&mut Config)) -> (Services, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut config = test_config(&db.url, &format!("{base}/sim/api"));
+    config.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.server.public_url = base.clone();
+    config.simulator.enabled = true;
+    tweak(&mut config);
+    if let Some(file) = marc {
+        let store = Db::connect(&db.url).await.unwrap();
+        let shared = std::env::var("WXLIB_SHARED").map(std::path::PathBuf::from).unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        let path = shared.join("data/marc").join(file);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        use wxlib::catalog::import::{InputCharset, InputFormat, import_bytes};
+        import_bytes(&store, file, &bytes, InputFormat::Auto, InputCharset::Auto, now(), &|_| {}).await.unwrap();
+    }
+    let app = Application::build(config).await.unwrap();
+    let services = app.services().clone();
+    tokio::spawn(app.run_until_stopped());
+    (services, base)
+}
+
+async fn post(url: String, body: Value) -> Value {
+    let r = reqwest::Client::new().post(&url).json(&body).send().await.unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{url}: {status} {v}");
+    v
+}
+
+async fn follow(base: &str, openid: &str) {
+    post(format!("{base}/sim/readers/{openid}/follow"), json!({})).await;
+}
+
+/// The reader sends a text; what the phone shows back (`reply` JSON).
+async fn say(base: &str, openid: &str, text: &str) -> Value {
+    let v = post(format!("{base}/sim/readers/{openid}/text"), json!({"content": text})).await;
+    assert_eq!(v["status"], 200, "{v}");
+    v["reply"].clone()
+}
+
+fn reply_text(reply: &Value) -> String {
+    reply["content"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Customer-service messages WeChat delivered to the reader.
+async fn delivered(base: &str, openid: &str) -> Vec<Value> {
+    let v: Value = reqwest::get(format!("{base}/sim/api/_control/inbox?openid={openid}")).await.unwrap().json().await.unwrap();
+    v["messages"].as_array().cloned().unwrap_or_default()
+}
+
+fn rule(kind: &str, pattern: &str, priority: i64, text: &str) -> wxlib::answers::Rule {
+    RuleInput { match_kind: kind.into(), pattern: pattern.into(), priority: priority.to_string(), answer_kind: "text".into(), answer_text: text.into(), enabled: Some("on".into()), ..Default::default() }
+        .validate()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn keyword_rules_answer_by_priority_and_edits_are_live() {
+    let db = sqlite_db().await;
+    let (s, base) = app(&db, None, |_| {}).await;
+    follow(&base, "oRules1").await;
+    s.db.insert_answer_rule(&rule("contains", "开放", 0, "一般开放说明"), now()).await.unwrap();
+    let exact = s.db.insert_answer_rule(&rule("exact", "开放时间", 10, "周一至周日 8:00-22:00"), now()).await.unwrap();
+    let article = RuleInput {
+        match_kind: "pattern".into(),
+        pattern: r"(?i)^wi-?fi\s*密码$".into(),
+        priority: "5".into(),
+        answer_kind: "article".into(),
+        title: "校园无线网络".into(),
+        description: "连接方法".into(),
+        url: "https://lib.example.edu/wifi".into(),
+        enabled: Some("on".into()),
+        ..Default::default()
+    };
+    s.db.insert_answer_rule(&article.validate().unwrap(), now()).await.unwrap();
+
+    assert_eq!(reply_text(&say(&base, "oRules1", "开放时间").await), "周一至周日 8:00-22:00", "the higher priority wins");
+    assert_eq!(reply_text(&say(&base, "oRules1", "周末开放吗").await), "一般开放说明");
+    let news = say(&base, "oRules1", "WiFi 密码").await;
+    assert_eq!(news["type"], "news", "{news}");
+    assert!(news.to_string().contains("校园无线网络"), "{news}");
+    // Not a rule: the catalog answers as before.
+    assert!(reply_text(&say(&base, "oRules1", "三体").await).contains("没有找到"));
+
+    // An edit is seen by the next message (the version counter moved), a delete too.
+    s.db.update_answer_rule(exact, &rule("exact", "开放时间", 10, "考试周延长至 23:00"), now()).await.unwrap();
+    assert_eq!(reply_text(&say(&base, "oRules1", "开放时间").await), "考试周延长至 23:00");
+    s.db.delete_answer_rule(exact).await.unwrap();
+    assert_eq!(reply_text(&say(&base, "oRules1", "开放时间").await), "一般开放说明");
+
+    // A bad pattern never reaches the store.
+    let before = s.db.answer_rules().await.unwrap().len();
+    let bad = RuleInput { match_kind: "pattern".into(), pattern: "(开放".into(), answer_kind: "text".into(), answer_text: "x".into(), ..Default::default() };
+    assert!(bad.validate().unwrap_err().to_string().contains("regular expression"));
+    assert_eq!(s.db.answer_rules().await.unwrap().len(), before);
+    assert!(matches!(s.db.answer_rules().await.unwrap()[0].answer, Answer::Article { .. }));
+}
+
+#[tokio::test]
+async fn questions_reach_the_inbox_and_searches_stay_searches() {
+    let db = sqlite_db().await;
+    let (s, base) = app(&db, Some("zebra-sample-marc21-marc8.mrc"), |c| {
+        c.consultation.working_days = "1-7".into();
+        c.consultation.working_hours = "00:00-24:00".into();
+    })
+    .await;
+    follow(&base, "oAsk1").await;
+    // A query searches.
+    assert!(reply_text(&say(&base, "oAsk1", "internet").await).contains("检索结果"));
+    // A title that merely starts with an opening word still searches.
+    assert!(reply_text(&say(&base, "oAsk1", "咨询心理学").await).contains("没有找到"));
+    // A question with no catalog hits goes to the librarians, stored before the answer.
+    let r = reply_text(&say(&base, "oAsk1", "图书馆几点开门？").await);
+    assert!(r.contains("已转给馆员"), "{r}");
+    let thread = s.db.consultation("oAsk1", 50).await.unwrap();
+    assert_eq!(thread.len(), 1);
+    assert_eq!((thread[0].direction.as_str(), thread[0].content.as_str(), thread[0].status.as_str()), ("in", "图书馆几点开门？", "unread"));
+
+    // "人工" opens a session: everything goes to the inbox, even a borrowing command, until "结束".
+    let opened = reply_text(&say(&base, "oAsk1", "人工").await);
+    assert!(opened.contains("结束") && opened.contains("馆员"), "{opened}");
+    let first = say(&base, "oAsk1", "借书证丢了").await;
+    assert_eq!(first["type"], "success", "acknowledged once already: {first}");
+    say(&base, "oAsk1", "借阅").await;
+    assert!(reply_text(&say(&base, "oAsk1", "结束").await).contains("已结束"));
+    assert!(reply_text(&say(&base, "oAsk1", "internet").await).contains("检索结果"), "searching again after the session");
+    let texts: Vec<String> = s.db.consultation("oAsk1", 50).await.unwrap().into_iter().map(|m| m.content).collect();
+    assert_eq!(texts, ["图书馆几点开门？", "借书证丢了", "借阅"]);
+
+    // The inbox lists the reader with the unread count and context (not bound; last searches).
+    let conversations = s.db.conversations(10).await.unwrap();
+    assert_eq!(conversations[0].openid, "oAsk1");
+    assert_eq!(conversations[0].unread, 3);
+    let ctx = s.db.reader_context("oAsk1", now()).await.unwrap();
+    assert!(ctx.card.is_none() && ctx.subscribed);
+    assert_eq!(ctx.searches[0].1, "internet");
+    assert_eq!(ctx.sends_left(), 5);
+    s.db.mark_consultation_read("oAsk1").await.unwrap();
+    assert_eq!(s.db.unread_consultations().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn outside_working_hours_the_reader_is_told_and_nothing_is_lost() {
+    let db = sqlite_db().await;
+    // Librarians work only on a day that is not today.
+    let today = ((now() + 8 * 3600).div_euclid(86_400) + 3).rem_euclid(7) + 1;
+    let other = today % 7 + 1;
+    let (s, base) = app(&db, None, |c| {
+        c.consultation.working_days = other.to_string();
+        c.consultation.working_hours = "08:30-17:30".into();
+    })
+    .await;
+    follow(&base, "oNight").await;
+    let r = reply_text(&say(&base, "oNight", "咨询：研究生能借几本书").await);
+    assert!(r.contains("工作时间") && r.contains("已保存"), "{r}");
+    let thread = s.db.consultation("oNight", 10).await.unwrap();
+    assert_eq!(thread.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["研究生能借几本书"]);
+}
+
+#[tokio::test]
+async fn an_answer_goes_once_inside_the_window_and_never_outside() {
+    for (name, db) in all_dbs().await {
+        let (s, base) = app(&db, None, |_| {}).await;
+        follow(&base, "oWin1").await;
+        say(&base, "oWin1", "咨询 怎么借阅期刊").await;
+        let before = s.db.reader_context("oWin1", now()).await.unwrap();
+        assert_eq!(before.sends_left(), 5, "{name}: a message gives 5 sends");
+        let wxlib::followers::WindowState::Open { expires_at, .. } = before.window else { panic!("{name}: window open") };
+        assert!((expires_at - now() - 48 * 3600).abs() < 10, "{name}: 48 hours");
+
+        let out = consultation::answer_reader(&s, "oWin1", "期刊在三楼阅览室，可借 7 天。", 1, "lib1", "form-a").await.unwrap();
+        assert!(matches!(out, AnswerOutcome::Queued(_)), "{name}");
+        // The same form again (double click, resubmission) sends nothing new.
+        let again = consultation::answer_reader(&s, "oWin1", "期刊在三楼阅览室，可借 7 天。", 1, "lib1", "form-a").await.unwrap();
+        assert_eq!(again, AnswerOutcome::Duplicate, "{name}");
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            got = delivered(&base, "oWin1").await;
+            if !got.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let got_all = delivered(&base, "oWin1").await;
+        assert_eq!(got_all.len(), 1, "{name}: {got:?}");
+        assert_eq!(got_all[0]["body"]["text"]["content"], "期刊在三楼阅览室，可借 7 天。");
+        let thread = s.db.consultation("oWin1", 10).await.unwrap();
+        let answer = thread.iter().find(|m| m.direction == "out").unwrap();
+        assert_eq!((answer.delivery.as_deref(), answer.librarian.as_deref()), (Some("sent"), Some("lib1")), "{name}");
+        assert_eq!(s.db.reader_context("oWin1", now()).await.unwrap().sends_left(), 4, "{name}");
+
+        // Count used up: refused, kept as undeliverable.
+        s.db.open_window("oWin1", now(), 48 * 3600, 5).await.unwrap();
+        for _ in 0..5 {
+            s.db.count_window_send("oWin1").await.unwrap();
+        }
+        let e = consultation::answer_reader(&s, "oWin1", "还有一条", 1, "lib1", "form-b").await.unwrap_err();
+        assert!(matches!(e, AnswerError::CountUsedUp), "{name}: {e}");
+        // Window closed (48 hours passed): refused, kept as undeliverable.
+        wxlib::with_pool!(&s.db, |pool| sqlx::query("UPDATE followers SET window_expires_at = 1 WHERE openid = 'oWin1'").execute(pool).await.unwrap().rows_affected());
+        let e = consultation::answer_reader(&s, "oWin1", "迟到的回复", 1, "lib1", "form-c").await.unwrap_err();
+        assert!(matches!(e, AnswerError::WindowClosed), "{name}: {e}");
+        let statuses: Vec<(String, String)> = s.db.consultation("oWin1", 10).await.unwrap().into_iter().filter(|m| m.direction == "out").map(|m| (m.content, m.status)).collect();
+        assert_eq!(statuses, [("期刊在三楼阅览室，可借 7 天。".to_owned(), "queued".to_owned()), ("还有一条".into(), "undeliverable".into()), ("迟到的回复".into(), "undeliverable".into())], "{name}");
+        assert_eq!(delivered(&base, "oWin1").await.len(), 1, "{name}: nothing else went out");
+        // The inbox queries on this backend: conversations, unread, canned answers.
+        let list = s.db.conversations(10).await.unwrap();
+        assert_eq!((list[0].openid.as_str(), list[0].unread, list[0].last_direction.as_str()), ("oWin1", 1, "out"), "{name}");
+        s.db.mark_consultation_read("oWin1").await.unwrap();
+        assert_eq!(s.db.unread_consultations().await.unwrap(), 0, "{name}");
+        let canned = s.db.insert_canned_answer("期刊", "期刊在三楼", now()).await.unwrap();
+        assert_eq!(s.db.canned_answers().await.unwrap()[0].body, "期刊在三楼", "{name}");
+        assert!(s.db.delete_canned_answer(canned).await.unwrap());
+        // Empty and unknown readers are refused outright.
+        assert!(matches!(consultation::answer_reader(&s, "oWin1", "  ", 1, "lib1", "form-d").await, Err(AnswerError::Empty)));
+        assert!(matches!(consultation::answer_reader(&s, "oNobody", "hi", 1, "lib1", "form-e").await, Err(AnswerError::UnknownReader)));
+    }
+}
