@@ -6,6 +6,7 @@
 //! [`circulation`] borrowing: binding, loans, renewals, holds, reminders, on the built-in
 //! library system or over SIP2.
 //! [`console`] the librarians' web console (sign-in, roles, CSRF, audit; each feature's pages).
+//! [`news`] library news: opening hours, new resources, the freshman guide and About us.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
 pub mod catalog;
@@ -19,6 +20,7 @@ pub mod demo;
 pub mod followers;
 pub mod jobs;
 pub mod menu;
+pub mod news;
 pub mod services;
 pub mod startup;
 pub mod telemetry;
