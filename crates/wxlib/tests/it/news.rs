@@ -18,9 +18,12 @@ struct World {
 }
 
 async fn world() -> World {
+    world_on(sqlite_db().await).await
+}
+
+async fn world_on(db: TestDb) -> World {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let db = sqlite_db().await;
     let mut config = test_config(&db.url, &format!("{base}/sim/api"));
     config.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
     config.server.public_url = base.clone();
@@ -163,7 +166,12 @@ async fn menu_editor_checks_saves_and_publishes() {
 
 #[tokio::test]
 async fn opening_hours_with_a_holiday_exception() {
-    let w = world().await;
+    for (_backend, db) in all_dbs().await {
+        opening_hours_story(world_on(db).await).await;
+    }
+}
+
+async fn opening_hours_story(w: World) {
     let c = &w.librarian;
 
     // Wrong input gets a clear message and adds nothing.
@@ -267,7 +275,12 @@ const MARCXML: &str = r#"<collection xmlns="http://www.loc.gov/MARC21/slim">
 
 #[tokio::test]
 async fn new_resources_pages_and_the_guide_series() {
-    let w = world().await;
+    for (_backend, db) in all_dbs().await {
+        new_resources_story(world_on(db).await).await;
+    }
+}
+
+async fn new_resources_story(w: World) {
     let c = &w.librarian;
     let now = w.s.clock.now();
     wxlib::catalog::import::import_bytes(&w.s.db, "new.xml", MARCXML.as_bytes(), wxlib::catalog::import::InputFormat::Auto, wxlib::catalog::import::InputCharset::Auto, now, &|_| {}).await.unwrap();
