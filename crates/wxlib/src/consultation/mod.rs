@@ -17,14 +17,14 @@
 //! and only inside the reader's 48-hour window and send count, which the console shows).
 
 pub mod chat;
-// pub mod console; (after merging the console foundation)
+pub mod console;
 
 use crate::db::{Db, DbError};
 use crate::followers::WindowState;
 use crate::with_pool;
 
-/// The menu item "咨询馆员". The console's menu editor offers it under this key.
-pub const MENU_ASK: &str = "ASK";
+/// The menu item "咨询馆员" (the console's menu editor offers it as a built-in action).
+pub use crate::menu::MENU_ASK;
 
 /// Message directions in the inbox.
 pub const INBOUND: &str = "in";

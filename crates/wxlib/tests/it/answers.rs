@@ -74,8 +74,8 @@ async fn keyword_rules_answer_by_priority_and_edits_are_live() {
     let db = sqlite_db().await;
     let (s, base) = app(&db, None, |_| {}).await;
     follow(&base, "oRules1").await;
-    s.db.insert_answer_rule(&rule("contains", "开放", 0, "一般开放说明"), now()).await.unwrap();
-    let exact = s.db.insert_answer_rule(&rule("exact", "开放时间", 10, "周一至周日 8:00-22:00"), now()).await.unwrap();
+    s.db.insert_answer_rule(&rule("contains", "打印", 0, "自助打印机在一楼大厅"), now()).await.unwrap();
+    let exact = s.db.insert_answer_rule(&rule("exact", "打印价格", 10, "黑白 0.1 元/页"), now()).await.unwrap();
     let article = RuleInput {
         match_kind: "pattern".into(),
         pattern: r"(?i)^wi-?fi\s*密码$".into(),
@@ -89,8 +89,8 @@ async fn keyword_rules_answer_by_priority_and_edits_are_live() {
     };
     s.db.insert_answer_rule(&article.validate().unwrap(), now()).await.unwrap();
 
-    assert_eq!(reply_text(&say(&base, "oRules1", "开放时间").await), "周一至周日 8:00-22:00", "the higher priority wins");
-    assert_eq!(reply_text(&say(&base, "oRules1", "周末开放吗").await), "一般开放说明");
+    assert_eq!(reply_text(&say(&base, "oRules1", "打印价格").await), "黑白 0.1 元/页", "the higher priority wins");
+    assert_eq!(reply_text(&say(&base, "oRules1", "周末能打印吗").await), "自助打印机在一楼大厅");
     let news = say(&base, "oRules1", "WiFi 密码").await;
     assert_eq!(news["type"], "news", "{news}");
     assert!(news.to_string().contains("校园无线网络"), "{news}");
@@ -98,14 +98,14 @@ async fn keyword_rules_answer_by_priority_and_edits_are_live() {
     assert!(reply_text(&say(&base, "oRules1", "三体").await).contains("没有找到"));
 
     // An edit is seen by the next message (the version counter moved), a delete too.
-    s.db.update_answer_rule(exact, &rule("exact", "开放时间", 10, "考试周延长至 23:00"), now()).await.unwrap();
-    assert_eq!(reply_text(&say(&base, "oRules1", "开放时间").await), "考试周延长至 23:00");
+    s.db.update_answer_rule(exact, &rule("exact", "打印价格", 10, "黑白 0.1 元/页，彩色 1 元/页"), now()).await.unwrap();
+    assert_eq!(reply_text(&say(&base, "oRules1", "打印价格").await), "黑白 0.1 元/页，彩色 1 元/页");
     s.db.delete_answer_rule(exact).await.unwrap();
-    assert_eq!(reply_text(&say(&base, "oRules1", "开放时间").await), "一般开放说明");
+    assert_eq!(reply_text(&say(&base, "oRules1", "打印价格").await), "自助打印机在一楼大厅");
 
     // A bad pattern never reaches the store.
     let before = s.db.answer_rules().await.unwrap().len();
-    let bad = RuleInput { match_kind: "pattern".into(), pattern: "(开放".into(), answer_kind: "text".into(), answer_text: "x".into(), ..Default::default() };
+    let bad = RuleInput { match_kind: "pattern".into(), pattern: "(打印".into(), answer_kind: "text".into(), answer_text: "x".into(), ..Default::default() };
     assert!(bad.validate().unwrap_err().to_string().contains("regular expression"));
     assert_eq!(s.db.answer_rules().await.unwrap().len(), before);
     assert!(matches!(s.db.answer_rules().await.unwrap()[0].answer, Answer::Article { .. }));
