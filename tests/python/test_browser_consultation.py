@@ -195,6 +195,17 @@ def test_a_reader_asks_and_a_librarian_answers(site, browser):
     time.sleep(1)
     assert len(reader.delivered()) == 1
 
+    # The signed-in session without the CSRF token is refused, and nothing goes out.
+    cookies = {c["name"]: c["value"] for c in d.get_cookies()}
+    forged = requests.post(f"{base}/console/inbox/r/{reader.openid}/answer", data={"text": "forged"}, cookies=cookies, allow_redirects=False, timeout=5)
+    assert forged.status_code == 403, forged.status_code
+    time.sleep(1)
+    assert len(reader.delivered()) == 1
+
+    # The answer is in the audit log, with who sent it.
+    d.get(base + "/console/audit")
+    assert "inbox.answer" in d.page_source and "一楼总服务台" in d.page_source
+
     # The reader ends the consultation; ordinary text searches again.
     assert "已结束" in reader.say("结束")["content"]
 
@@ -233,6 +244,15 @@ def test_a_keyword_rule_from_the_console_answers_the_reader(site, browser):
     wait_for(lambda: "自助打印机" in d.find_element(By.ID, "test-result").text, "the test result")
     reply = reader.say("哪里可以复印？")
     assert reply["type"] == "text" and reply["content"] == "自助打印机在一楼大厅，支持校园卡付费。", reply
+
+    # Edited: the reader gets the new text with the next message.
+    d.find_element(By.LINK_TEXT, "编辑").click()
+    box = wait_for(lambda: d.find_element(By.ID, "answer_text"), "the edit form")
+    box.clear()
+    box.send_keys("自助打印机在一楼大厅和三楼。")
+    d.find_element(By.ID, "save-rule").click()
+    wait_for(lambda: "规则已更新" in d.page_source, "the rule to be updated")
+    assert reader.say("复印")["content"] == "自助打印机在一楼大厅和三楼。"
 
     # Deleted: the reader's question goes to the librarians instead.
     d.find_element(By.CSS_SELECTOR, "#rules form button").click()
