@@ -232,3 +232,35 @@ async fn an_answer_goes_once_inside_the_window_and_never_outside() {
         assert!(matches!(consultation::answer_reader(&s, "oNobody", "hi", 1, "lib1", "form-e").await, Err(AnswerError::UnknownReader)));
     }
 }
+
+fn media_message(openid: &str, msg_id: u64, msg_type: &str, fields: &str) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[{GH}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{}</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>{fields}<MsgId>{msg_id}</MsgId></xml>",
+        now()
+    )
+}
+
+#[tokio::test]
+async fn pictures_and_voice_in_a_session_reach_the_inbox_once_even_when_wechat_retries() {
+    let fake = fake_api().await;
+    let app = spawn_app_on(sqlite_db().await, &fake.base, wxlib::chat::router()).await;
+    let ts = now().to_string();
+    // Outside a session a picture gets the help text, with how to show it to a librarian.
+    let pic = media_message("oMedia1", 70, "image", "<PicUrl><![CDATA[http://mmbiz.example/pic1.jpg]]></PicUrl><MediaId><![CDATA[media70]]></MediaId>");
+    let sent = app.post_encrypted(&pic, "n70", &ts).await;
+    assert!(app.open_reply(&sent.body).contains("人工"), "{}", sent.body);
+    assert!(app.db.consultation("oMedia1", 10).await.unwrap().is_empty());
+
+    app.post_encrypted(&text_message("oMedia1", 71, "人工"), "n71", &ts).await;
+    let pic = media_message("oMedia1", 72, "image", "<PicUrl><![CDATA[http://mmbiz.example/pic2.jpg]]></PicUrl><MediaId><![CDATA[media72]]></MediaId>");
+    // WeChat retries the identical request: stored once.
+    for _ in 0..2 {
+        let sent = app.post_encrypted(&pic, "n72", &ts).await;
+        assert_eq!(sent.status, 200);
+    }
+    let voice = media_message("oMedia1", 73, "voice", "<MediaId><![CDATA[media73]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[续借可以在手机上办吗]]></Recognition>");
+    app.post_encrypted(&voice, "n73", &ts).await;
+    let thread = app.db.consultation("oMedia1", 10).await.unwrap();
+    let got: Vec<(&str, &str, Option<&str>)> = thread.iter().map(|m| (m.msg_type.as_str(), m.content.as_str(), m.media_id.as_deref())).collect();
+    assert_eq!(got, [("image", "http://mmbiz.example/pic2.jpg", Some("media72")), ("voice", "续借可以在手机上办吗", Some("media73"))]);
+}
