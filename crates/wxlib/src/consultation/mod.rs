@@ -58,9 +58,7 @@ impl WorkingHours {
                 (Ok(a), Ok(b)) if (1..=7).contains(&a) && (1..=7).contains(&b) && a <= b => (a, b),
                 _ => return Err(format!("working_days {days:?}: use weekdays 1 (Monday) to 7 (Sunday), like \"1-5\" or \"1,2,3,6\"")),
             };
-            for d in a..=b {
-                set[d] = true;
-            }
+            set[a..=b].fill(true);
         }
         let bad = || format!("working_hours {hours:?}: use \"HH:MM-HH:MM\", like \"08:30-17:30\"");
         let (o, c) = hours.split_once('-').ok_or_else(bad)?;
@@ -185,7 +183,8 @@ impl Db {
     }
 
     /// Stores a librarian's answer. `key` makes a resubmitted form a no-op (returns `None`).
-    pub async fn store_outbound(&self, openid: &str, content: &str, librarian_id: i64, librarian: &str, status: &str, key: &str, at: i64) -> Result<Option<i64>, DbError> {
+    pub async fn store_outbound(&self, a: &OutboundAnswer<'_>, status: &str, key: &str, at: i64) -> Result<Option<i64>, DbError> {
+        let OutboundAnswer { openid, text: content, librarian_id, librarian } = *a;
         let sql = "INSERT INTO consult_messages (openid, direction, msg_type, content, source_key, librarian_id, librarian, status, outbox_key, created_at) \
                    VALUES ($1, 'out', 'text', $2, $3, $4, $5, $6, $3, $7) ON CONFLICT (source_key) DO NOTHING RETURNING id";
         let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(openid).bind(content).bind(key).bind(librarian_id).bind(librarian).bind(status).bind(at).fetch_optional(pool).await?);
@@ -279,6 +278,15 @@ impl Db {
     }
 }
 
+/// A librarian's answer to a reader.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboundAnswer<'a> {
+    pub openid: &'a str,
+    pub text: &'a str,
+    pub librarian_id: i64,
+    pub librarian: &'a str,
+}
+
 /// Why a librarian's answer was not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
@@ -327,11 +335,12 @@ pub async fn answer_reader(s: &crate::services::Services, openid: &str, text: &s
         WindowState::Open { .. } | WindowState::Exhausted => Some(AnswerError::CountUsedUp),
         WindowState::Closed => Some(AnswerError::WindowClosed),
     };
+    let answer = OutboundAnswer { openid, text: &text, librarian_id, librarian };
     if let Some(why) = refusal {
-        s.db.store_outbound(openid, &text, librarian_id, librarian, "undeliverable", &key, now).await?;
+        s.db.store_outbound(&answer, "undeliverable", &key, now).await?;
         return Err(why);
     }
-    let Some(id) = s.db.store_outbound(openid, &text, librarian_id, librarian, "queued", &key, now).await? else { return Ok(AnswerOutcome::Duplicate) };
+    let Some(id) = s.db.store_outbound(&answer, "queued", &key, now).await? else { return Ok(AnswerOutcome::Duplicate) };
     s.push(openid, &wechat::Reply::text(text), &key).await?;
     Ok(AnswerOutcome::Queued(id))
 }
