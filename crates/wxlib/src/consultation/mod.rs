@@ -287,6 +287,36 @@ pub struct OutboundAnswer<'a> {
     pub librarian: &'a str,
 }
 
+/// The demo's keyword rules and canned answers, so the console has something to show.
+pub async fn seed_demo(db: &Db, now: i64) -> Result<(), DbError> {
+    use crate::answers::RuleInput;
+    let text_rule = |kind: &str, pattern: &str, priority: &str, answer: &str| RuleInput {
+        match_kind: kind.into(),
+        pattern: pattern.into(),
+        priority: priority.into(),
+        answer_kind: "text".into(),
+        answer_text: answer.into(),
+        enabled: Some("on".into()),
+        ..Default::default()
+    };
+    for input in [
+        text_rule("pattern", "(打印|复印|扫描)", "5", "自助打印复印机在一楼大厅和三楼东侧，刷校园卡付费：黑白 0.1 元/页，彩色 1 元/页。"),
+        text_rule("contains", "wifi", "0", "馆内无线网络 SSID 为 CAMPUS，用统一身份认证账号登录。"),
+        text_rule("contains", "借书证丢", "10", "借书证（校园卡）丢失请先在校园卡中心挂失，再带身份证到一楼总服务台补办。"),
+    ] {
+        if let Ok(rule) = input.validate() {
+            db.insert_answer_rule(&rule, now).await?;
+        }
+    }
+    for (title, body) in [
+        ("补办借书证", "请带身份证到一楼总服务台补办，工本费 10 元。"),
+        ("馆际互借", "馆际互借请登录图书馆主页“馆际互借”栏目提交申请，一般 3–5 个工作日到馆，到馆后会短信通知您。"),
+    ] {
+        db.insert_canned_answer(title, body, now).await?;
+    }
+    Ok(())
+}
+
 /// Why a librarian's answer was not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
