@@ -199,6 +199,9 @@ async fn opening_hours_story(w: World) {
     assert!(r.body.contains("周三") && r.body.contains("8 to 10"), "{}", r.body);
     assert_eq!(c.post(&format!("/console/hours/places/{main}"), &week).await.status, 303);
 
+    let home = w.admin.get("/console").await.body;
+    assert!(home.contains("总馆: ") && home.contains("id=\"followers\">0<"), "the home page shows today's hours: {home}");
+
     // Today's answer follows the weekly schedule.
     let today = day_of(w.s.clock.now());
     let expected_today = match weekday(today) {
