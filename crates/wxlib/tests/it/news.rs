@@ -236,6 +236,12 @@ async fn opening_hours_story(w: World) {
     assert!(r.body.contains("已有调整"));
     assert_eq!(w.s.db.hours_exceptions("1970-01-01").await.unwrap().len(), 1);
 
+    // Asking for the day itself, ahead of time.
+    let a = reply_text(&act(&w.base, reader, "text", json!({"content": format!("开放时间 {holiday}")})).await);
+    assert!(a.starts_with(&holiday) && a.contains("总馆：闭馆（国庆节）"), "{a}");
+    let a = reply_text(&act(&w.base, reader, "text", json!({"content": "开放时间 明年"})).await);
+    assert!(a.contains("今天") && a.contains("开放时间 10-01"), "an unreadable day gets today's and a hint: {a}");
+
     // Asking today mentions the coming change; on the holiday the answer is "closed".
     let a = reply_text(&act(&w.base, reader, "text", json!({"content": "开放时间"})).await);
     assert!(a.contains("近期调整") && a.contains("国庆节"), "{a}");
