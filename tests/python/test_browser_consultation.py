@@ -209,6 +209,10 @@ def test_a_reader_asks_and_a_librarian_answers(site, browser):
     # The reader ends the consultation; ordinary text searches again.
     assert "已结束" in reader.say("结束")["content"]
 
+    # The inbox in English.
+    d.get(base + "/console/inbox?lang=en")
+    wait_for(lambda: "Consultation inbox" in d.page_source and "Unread messages" in d.page_source, "the English inbox")
+
 
 def test_a_keyword_rule_from_the_console_answers_the_reader(site, browser):
     from selenium.webdriver.common.by import By
