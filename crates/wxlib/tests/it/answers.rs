@@ -264,3 +264,24 @@ async fn pictures_and_voice_in_a_session_reach_the_inbox_once_even_when_wechat_r
     let got: Vec<(&str, &str, Option<&str>)> = thread.iter().map(|m| (m.msg_type.as_str(), m.content.as_str(), m.media_id.as_deref())).collect();
     assert_eq!(got, [("image", "http://mmbiz.example/pic2.jpg", Some("media72")), ("voice", "续借可以在手机上办吗", Some("media73"))]);
 }
+
+#[tokio::test]
+async fn the_ask_a_librarian_menu_item_opens_a_consultation() {
+    let db = sqlite_db().await;
+    let (s, base) = app(&db, None, |c| {
+        c.consultation.working_days = "1-7".into();
+        c.consultation.working_hours = "00:00-24:00".into();
+    })
+    .await;
+    let menu = json!({"button": [{"name": "图书馆", "sub_button": [{"type": "click", "name": "咨询馆员", "key": wxlib::menu::MENU_ASK}]}]});
+    wxlib::menu::validate(&menu).unwrap();
+    s.api.create_menu(&menu).await.unwrap();
+    follow(&base, "oMenuAsk").await;
+    let clicked = post(format!("{base}/sim/readers/oMenuAsk/click"), json!({"key": wxlib::menu::MENU_ASK})).await;
+    let text = clicked["reply"]["content"].as_str().unwrap_or_default().to_owned();
+    assert!(text.contains("转接馆员") && text.contains("30 分钟") && text.contains("结束"), "{clicked}");
+    // The next text is for the librarians, even one that would search the catalog.
+    let ack = say(&base, "oMenuAsk", "三体").await;
+    assert_eq!(ack["type"], "success", "acknowledged by the opening already: {ack}");
+    assert_eq!(s.db.consultation("oMenuAsk", 10).await.unwrap()[0].content, "三体");
+}
