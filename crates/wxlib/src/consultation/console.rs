@@ -94,16 +94,23 @@ async fn conversations_html(s: &Services, lang: Lang) -> Result<String, ConsoleE
         return Ok(out);
     }
     out.push_str(&format!(
-        "<table id=\"conversation-list\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        "<table id=\"conversation-list\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
         t(lang, "读者", "Reader"),
         t(lang, "未读", "Unread"),
         t(lang, "最近消息", "Last message"),
-        t(lang, "时间", "Time")
+        t(lang, "时间", "Time"),
+        t(lang, "客服窗口", "Window")
     ));
+    let now = unix_now();
     for c in list {
+        let window = match (c.window_open(now), lang) {
+            (Some((secs, sends)), Lang::Zh) => format!("<span class=\"ok\">{} 小时 {} 分 · {} 条</span>", secs / 3600, secs % 3600 / 60, sends),
+            (Some((secs, sends)), Lang::En) => format!("<span class=\"ok\">{} h {} min · {}</span>", secs / 3600, secs % 3600 / 60, sends),
+            (None, _) => format!("<span class=\"no\">{}</span>", t(lang, "已关闭", "closed")),
+        };
         let who = if c.last_direction == "out" { t(lang, "馆员：", "Librarian: ") } else { "" };
         out.push_str(&format!(
-            "<tr class=\"conversation{cls}\" data-openid=\"{o}\"><td><a href=\"/console/inbox/r/{o}\">{o}</a></td><td>{unread}</td><td>{who}{label}{content}</td><td>{at}</td></tr>",
+            "<tr class=\"conversation{cls}\" data-openid=\"{o}\"><td><a href=\"/console/inbox/r/{o}\">{o}</a></td><td>{unread}</td><td>{who}{label}{content}</td><td>{at}</td><td>{window}</td></tr>",
             cls = if c.unread > 0 { " unread" } else { "" },
             o = escape(&c.openid),
             unread = if c.unread > 0 { format!("<b class=\"no\">{}</b>", c.unread) } else { "0".into() },

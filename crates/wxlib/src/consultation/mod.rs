@@ -140,6 +140,20 @@ pub struct Conversation {
     pub last_direction: String,
     pub last_type: String,
     pub last_content: String,
+    /// The reader's customer-service window, as the follower row has it (ignores queued sends).
+    pub window_expires_at: Option<i64>,
+    pub window_left: Option<i64>,
+    pub subscribed: Option<i64>,
+}
+
+impl Conversation {
+    /// Seconds and sends left in the window at `now`, if it is open.
+    pub fn window_open(&self, now: i64) -> Option<(i64, i64)> {
+        match (self.window_expires_at, self.window_left, self.subscribed) {
+            (Some(exp), Some(left), Some(1)) if exp > now && left > 0 => Some((exp - now, left)),
+            _ => None,
+        }
+    }
 }
 
 /// What the librarian sees beside a conversation.
@@ -201,9 +215,11 @@ impl Db {
 
     /// Conversations, the most recent first, with their unread counts.
     pub async fn conversations(&self, limit: i64) -> Result<Vec<Conversation>, DbError> {
-        let sql = "SELECT g.openid, g.unread, m.created_at AS last_at, m.direction AS last_direction, m.msg_type AS last_type, m.content AS last_content \
+        let sql = "SELECT g.openid, g.unread, m.created_at AS last_at, m.direction AS last_direction, m.msg_type AS last_type, m.content AS last_content, \
+                   f.window_expires_at, f.window_quota - f.window_sent AS window_left, f.subscribed \
                    FROM (SELECT openid, MAX(id) AS last_id, CAST(SUM(CASE WHEN direction = 'in' AND status = 'unread' THEN 1 ELSE 0 END) AS BIGINT) AS unread \
                          FROM consult_messages GROUP BY openid) g JOIN consult_messages m ON m.id = g.last_id \
+                   LEFT JOIN followers f ON f.openid = g.openid \
                    ORDER BY g.unread > 0 DESC, g.last_id DESC LIMIT $1";
         Ok(with_pool!(self, |pool| sqlx::query_as::<_, Conversation>(sql).bind(limit).fetch_all(pool).await?))
     }

@@ -146,6 +146,8 @@ async fn questions_reach_the_inbox_and_searches_stay_searches() {
     let conversations = s.db.conversations(10).await.unwrap();
     assert_eq!(conversations[0].openid, "oAsk1");
     assert_eq!(conversations[0].unread, 3);
+    let (secs, sends) = conversations[0].window_open(now()).expect("the window is open");
+    assert!((47 * 3600..=48 * 3600).contains(&secs) && sends == 5, "{secs} s, {sends} sends");
     let ctx = s.db.reader_context("oAsk1", now()).await.unwrap();
     assert!(ctx.card.is_none() && ctx.subscribed);
     assert_eq!(ctx.searches[0].1, "internet");
@@ -222,6 +224,7 @@ async fn an_answer_goes_once_inside_the_window_and_never_outside() {
         // The inbox queries on this backend: conversations, unread, canned answers.
         let list = s.db.conversations(10).await.unwrap();
         assert_eq!((list[0].openid.as_str(), list[0].unread, list[0].last_direction.as_str()), ("oWin1", 1, "out"), "{name}");
+        assert_eq!(list[0].window_open(now()), None, "{name}: the list shows the window closed");
         s.db.mark_consultation_read("oWin1").await.unwrap();
         assert_eq!(s.db.unread_consultations().await.unwrap(), 0, "{name}");
         let canned = s.db.insert_canned_answer("期刊", "期刊在三楼", now()).await.unwrap();
