@@ -188,6 +188,8 @@ def test_a_reader_asks_and_a_librarian_answers(site, browser):
     assert len(got) == 1 and "一楼总服务台" in got[0]["body"]["text"]["content"], got
     wait_for(lambda: "已送达" in d.find_element(By.ID, "thread").text, "the thread to show the answer delivered")
     assert "还可发送 4 条" in d.find_element(By.ID, "window-left").text
+    if os.environ.get("WXLIB_SCREENSHOT_DIR"):
+        d.get_screenshot_as_file(os.path.join(os.environ["WXLIB_SCREENSHOT_DIR"], "inbox-thread.png"))
 
     # An empty answer is refused with a message; nothing goes out.
     d.find_element(By.ID, "send-answer").click()
