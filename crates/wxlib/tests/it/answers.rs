@@ -288,3 +288,73 @@ async fn the_ask_a_librarian_menu_item_opens_a_consultation() {
     assert_eq!(ack["type"], "success", "acknowledged by the opening already: {ack}");
     assert_eq!(s.db.consultation("oMenuAsk", 10).await.unwrap()[0].content, "三体");
 }
+
+#[tokio::test]
+async fn a_librarian_keeps_rules_and_answers_in_the_console_and_bad_input_changes_nothing() {
+    use wxlib::console::{Role, auth::create_librarian};
+    for (name, db) in all_dbs().await {
+        let (s, base) = app(&db, None, |_| {}).await;
+        create_librarian(&s.db, "lin", "a long enough password", Role::Librarian).await.unwrap();
+        let lib = console_login(&base, "lin", "a long enough password").await.unwrap_or_else(|r| panic!("{name}: sign-in: {}", r.body));
+
+        // Rules: a bad pattern is refused with the reason and nothing is saved; then a good one.
+        let bad = lib.post("/console/answers", &[("match_kind", "pattern"), ("pattern", "(借书"), ("priority", "0"), ("answer_kind", "text"), ("answer_text", "x"), ("enabled", "on")]).await;
+        assert_eq!(bad.status, 400, "{name}");
+        assert!(bad.body.contains("正则表达式无效") && bad.body.contains("(借书"), "{name}: the reason, and the form as typed");
+        let bad = lib.post("/console/answers", &[("match_kind", "exact"), ("pattern", "证件"), ("priority", "high"), ("answer_kind", "text"), ("answer_text", "x")]).await;
+        assert!(bad.status == 400 && bad.body.contains("优先级"), "{name}");
+        assert!(s.db.answer_rules().await.unwrap().is_empty(), "{name}: nothing saved");
+        let ok = lib.post("/console/answers", &[("match_kind", "contains"), ("pattern", "证件"), ("priority", "3"), ("answer_kind", "text"), ("answer_text", "证件办理在一楼"), ("enabled", "on")]).await;
+        assert_eq!((ok.status, ok.location.as_deref()), (303, Some("/console/answers?done=created")), "{name}");
+        let tried = lib.get("/console/answers?test=%E8%AF%81%E4%BB%B6%E5%9C%A8%E5%93%AA").await;
+        assert!(tried.body.contains("id=\"test-result\"") && tried.body.contains("证件办理在一楼"), "{name}");
+        // Without the CSRF token: refused, nothing saved.
+        let forged = lib.post_raw("/console/answers", &[("match_kind", "exact"), ("pattern", "x"), ("answer_kind", "text"), ("answer_text", "x")]).await;
+        assert_eq!(forged.status, 403, "{name}");
+        assert_eq!(s.db.answer_rules().await.unwrap().len(), 1, "{name}");
+
+        // The inbox: a question arrives, the librarian answers, the reader gets it.
+        follow(&base, "oConsole1").await;
+        say(&base, "oConsole1", "咨询：自习室可以过夜吗").await;
+        let inbox = lib.get("/console/inbox/list").await;
+        assert!(inbox.body.contains("oConsole1") && inbox.body.contains("自习室可以过夜吗"), "{name}: {}", inbox.body);
+        let thread = lib.get("/console/inbox/r/oConsole1").await;
+        assert!(thread.body.contains("还可发送 5 条") && thread.body.contains("未绑定一卡通"), "{name}");
+        let empty = lib.post("/console/inbox/r/oConsole1/answer", &[("text", "  "), ("form_key", "k1")]).await;
+        assert!(empty.status == 400 && empty.body.contains("回复不能为空"), "{name}");
+        let sent = lib.post("/console/inbox/r/oConsole1/answer", &[("text", "不可以，自习室 22:30 关闭。"), ("form_key", "k2")]).await;
+        assert_eq!(sent.status, 303, "{name}: {}", sent.body);
+        let again = lib.post("/console/inbox/r/oConsole1/answer", &[("text", "不可以，自习室 22:30 关闭。"), ("form_key", "k2")]).await;
+        assert_eq!(again.status, 303, "{name}");
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            got = delivered(&base, "oConsole1").await;
+            if !got.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(delivered(&base, "oConsole1").await.len(), 1, "{name}: once: {got:?}");
+
+        // The window closed: the librarian is told, the answer is kept as undeliverable.
+        wxlib::with_pool!(&s.db, |pool| sqlx::query("UPDATE followers SET window_expires_at = 1 WHERE openid = 'oConsole1'").execute(pool).await.unwrap().rows_affected());
+        let late = lib.post("/console/inbox/r/oConsole1/answer", &[("text", "补充：周末 23:00 关闭。"), ("form_key", "k3")]).await;
+        assert!(late.status == 409 && late.body.contains("窗口已关闭"), "{name}: {}", late.status);
+        assert!(late.body.contains("未送达"), "{name}: the thread marks it");
+        assert_eq!(delivered(&base, "oConsole1").await.len(), 1, "{name}");
+
+        // Canned answers: an empty title is refused.
+        let bad = lib.post("/console/inbox/canned", &[("title", ""), ("body", "x")]).await;
+        assert_eq!(bad.status, 400, "{name}");
+        assert!(s.db.canned_answers().await.unwrap().is_empty(), "{name}");
+
+        // Every change and every answer is audited under the librarian's name.
+        let audit = s.db.audit_entries("", 50, 0).await.unwrap();
+        let actions: Vec<(&str, Option<&str>)> = audit.iter().map(|e| (e.action.as_str(), e.username.as_deref())).collect();
+        for action in ["answers.create", "inbox.answer", "inbox.answer_undeliverable"] {
+            assert!(actions.contains(&(action, Some("lin"))), "{name}: {action} in {actions:?}");
+        }
+        assert_eq!(actions.iter().filter(|(a, _)| *a == "inbox.answer").count(), 1, "{name}: the resubmitted form is not a second answer");
+    }
+}
