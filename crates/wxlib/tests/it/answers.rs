@@ -358,3 +358,18 @@ async fn a_librarian_keeps_rules_and_answers_in_the_console_and_bad_input_change
         assert_eq!(actions.iter().filter(|(a, _)| *a == "inbox.answer").count(), 1, "{name}: the resubmitted form is not a second answer");
     }
 }
+
+#[tokio::test]
+async fn an_edit_on_one_node_answers_on_another() {
+    for (name, db) in all_dbs().await {
+        // Two stateless nodes on one database, each with its own in-memory copy of the rules.
+        let (a, _) = app(&db, None, |_| {}).await;
+        let (_b, base_b) = app(&db, None, |_| {}).await;
+        follow(&base_b, "oTwoNodes").await;
+        assert!(!reply_text(&say(&base_b, "oTwoNodes", "校园卡充值").await).contains("圈存机"), "{name}: no rule yet");
+        let id = a.db.insert_answer_rule(&rule("contains", "充值", 0, "校园卡可在一楼圈存机充值。"), now()).await.unwrap();
+        assert_eq!(reply_text(&say(&base_b, "oTwoNodes", "校园卡充值").await), "校园卡可在一楼圈存机充值。", "{name}");
+        a.db.update_answer_rule(id, &rule("contains", "充值", 0, "校园卡请在微信“校园卡”小程序充值。"), now()).await.unwrap();
+        assert_eq!(reply_text(&say(&base_b, "oTwoNodes", "校园卡充值").await), "校园卡请在微信“校园卡”小程序充值。", "{name}");
+    }
+}
