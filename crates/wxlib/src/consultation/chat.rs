@@ -161,6 +161,12 @@ pub async fn in_session(s: &Services, m: &Inbound) -> Result<Option<Reply>, Hand
 pub async fn route_text(s: &Services, m: &Inbound) -> Result<Option<Reply>, HandlerError> {
     let InboundKind::Text { content } = &m.kind else { return Ok(None) };
     let now = s.clock.now();
+    if END_WORDS.iter().any(|w| content.trim().eq_ignore_ascii_case(w)) {
+        return Ok(Some(Reply::text(match s.lang {
+            Lang::Zh => "您目前没有进行中的咨询。回复“人工”可以咨询馆员；直接发送书名可检索馆藏。",
+            Lang::En => "You are not talking to a librarian right now. Reply \"ask\" to ask one; send a title to search the catalog.",
+        })));
+    }
     if let Some(question) = opening(content) {
         open_session(s, &m.from_user).await?;
         s.db.ack_consult_session(&m.from_user, now).await?;

@@ -14,7 +14,8 @@
 //! Every message for the inbox is stored before the reader gets an answer, keyed by WeChat's
 //! callback key so a retry never stores it twice: nothing is lost when no librarian is online.
 //! A librarian's answer goes out as a customer-service message through the outbox (at most once,
-//! and only inside the reader's 48-hour window and send count, which the console shows).
+//! and only inside the reader's 48-hour window and send count, which the console shows), and
+//! reopens the reader's session so that their reply reaches the librarian too.
 
 pub mod chat;
 pub mod console;
@@ -387,7 +388,16 @@ pub async fn answer_reader(s: &crate::services::Services, openid: &str, text: &s
         return Err(why);
     }
     let Some(id) = s.db.store_outbound(&answer, "queued", &key, now).await? else { return Ok(AnswerOutcome::Duplicate) };
-    s.push(openid, &wechat::Reply::text(text), &key).await?;
+    // The reader's reply to an answer is part of the conversation: (re)open their session, and
+    // tell them how it works.
+    let at = s.clock.now();
+    s.db.open_consult_session(openid, at, at + s.config.consultation.session_minutes * 60).await?;
+    s.db.ack_consult_session(openid, at).await?;
+    let footer = match s.lang {
+        crate::chat::Lang::Zh => "\n\n（直接回复可继续咨询馆员；回复“结束”结束咨询）",
+        crate::chat::Lang::En => "\n\n(Reply to keep talking to the librarians; \"end\" to finish.)",
+    };
+    s.push(openid, &wechat::Reply::text(format!("{text}{footer}")), &key).await?;
     Ok(AnswerOutcome::Queued(id))
 }
 

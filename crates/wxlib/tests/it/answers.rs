@@ -201,11 +201,17 @@ async fn an_answer_goes_once_inside_the_window_and_never_outside() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let got_all = delivered(&base, "oWin1").await;
         assert_eq!(got_all.len(), 1, "{name}: {got:?}");
-        assert_eq!(got_all[0]["body"]["text"]["content"], "期刊在三楼阅览室，可借 7 天。");
+        let content = got_all[0]["body"]["text"]["content"].as_str().unwrap_or_default();
+        assert!(content.starts_with("期刊在三楼阅览室，可借 7 天。") && content.contains("回复“结束”"), "{name}: {content}");
         let thread = s.db.consultation("oWin1", 10).await.unwrap();
         let answer = thread.iter().find(|m| m.direction == "out").unwrap();
         assert_eq!((answer.delivery.as_deref(), answer.librarian.as_deref()), (Some("sent"), Some("lib1")), "{name}");
         assert_eq!(s.db.reader_context("oWin1", now()).await.unwrap().sends_left(), 4, "{name}");
+        // The reader's reply goes to the librarians (the answer reopened the session).
+        say(&base, "oWin1", "谢谢，周末也开吗").await;
+        assert_eq!(s.db.consultation("oWin1", 10).await.unwrap().last().map(|m| m.content.clone()).as_deref(), Some("谢谢，周末也开吗"), "{name}");
+        assert!(reply_text(&say(&base, "oWin1", "结束").await).contains("已结束"), "{name}");
+        assert!(reply_text(&say(&base, "oWin1", "结束").await).contains("没有进行中的咨询"), "{name}");
 
         // Count used up: refused, kept as undeliverable.
         s.db.open_window("oWin1", now(), 48 * 3600, 5).await.unwrap();
@@ -223,7 +229,7 @@ async fn an_answer_goes_once_inside_the_window_and_never_outside() {
         assert_eq!(delivered(&base, "oWin1").await.len(), 1, "{name}: nothing else went out");
         // The inbox queries on this backend: conversations, unread, canned answers.
         let list = s.db.conversations(10).await.unwrap();
-        assert_eq!((list[0].openid.as_str(), list[0].unread, list[0].last_direction.as_str()), ("oWin1", 1, "out"), "{name}");
+        assert_eq!((list[0].openid.as_str(), list[0].unread, list[0].last_direction.as_str()), ("oWin1", 2, "out"), "{name}");
         assert_eq!(list[0].window_open(now()), None, "{name}: the list shows the window closed");
         s.db.mark_consultation_read("oWin1").await.unwrap();
         assert_eq!(s.db.unread_consultations().await.unwrap(), 0, "{name}");
