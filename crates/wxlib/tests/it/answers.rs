@@ -379,3 +379,21 @@ async fn an_edit_on_one_node_answers_on_another() {
         assert_eq!(reply_text(&say(&base_b, "oTwoNodes", "校园卡充值").await), "校园卡请在微信“校园卡”小程序充值。", "{name}");
     }
 }
+
+#[tokio::test]
+async fn readers_of_an_english_account_are_answered_in_english() {
+    let db = sqlite_db().await;
+    let (s, base) = app(&db, None, |c| {
+        c.wechat.lang = "en".into();
+        c.consultation.working_days = "1-7".into();
+        c.consultation.working_hours = "00:00-24:00".into();
+    })
+    .await;
+    follow(&base, "oEnglish1").await;
+    let r = reply_text(&say(&base, "oEnglish1", "Where can I print my thesis?").await);
+    assert!(r.contains("went to the librarians"), "{r}");
+    let opened = reply_text(&say(&base, "oEnglish1", "ask a librarian").await);
+    assert!(opened.contains("talking to the librarians") && opened.contains("\"end\""), "{opened}");
+    assert!(reply_text(&say(&base, "oEnglish1", "end").await).contains("has ended"));
+    assert_eq!(s.db.consultation("oEnglish1", 10).await.unwrap().len(), 1);
+}
