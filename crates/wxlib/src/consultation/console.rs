@@ -127,7 +127,11 @@ async fn inbox(State(s): State<Services>, lib: Librarian) -> Result<Html<String>
     let lang = lib.lang;
     let body = format!(
         "<p class=\"muted\">{hint} <a href=\"/console/inbox/canned\">{canned}</a></p><div class=\"card\" id=\"conversations\">{list}</div>{poll}",
-        hint = t(lang, "读者的咨询按读者分组，新消息自动出现。", "Readers' questions, grouped by reader; new ones appear by themselves."),
+        hint = t(
+            lang,
+            "读者的咨询按读者分组，新消息自动出现。读者发送“人工”“咨询”或点菜单“咨询馆员”后，之后的消息（文字、图片、语音）都会转到这里，回复“结束”结束；没有关键词规则能回答、馆藏也查不到的提问也会转到这里。",
+            "Readers' questions, grouped by reader; new ones appear by themselves. After a reader sends \"人工\"/\"ask\" or taps 咨询馆员 in the menu, what they send (text, pictures, voice) comes here until they send \"结束\"/\"end\"; so do questions no keyword rule answers and the catalog cannot find.",
+        ),
         canned = t(lang, "常用回复", "Canned answers"),
         list = conversations_html(&s, lang).await?,
         poll = poller("conversations", "/console/inbox/list"),
