@@ -5,6 +5,7 @@
 //! [`catalog`] the OPAC: MARC import, search index, chat and web search.
 //! [`circulation`] borrowing: binding, loans, renewals, holds, reminders, on the built-in
 //! library system or over SIP2.
+//! [`partners`] partner libraries over SRU: our catalog at `/sru`, federated search of theirs.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
 pub mod catalog;
@@ -17,6 +18,7 @@ pub mod demo;
 pub mod followers;
 pub mod jobs;
 pub mod menu;
+pub mod partners;
 pub mod services;
 pub mod startup;
 pub mod telemetry;
