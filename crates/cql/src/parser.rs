@@ -37,7 +37,7 @@ pub fn parse(input: &str) -> Result<Query, ParseError> {
     match p.peek() {
         Tok::Eof => Ok(Query { root, sort }),
         Tok::RParen => Err(p.err(ErrorKind::Trailing("')' without a matching '('".into()))),
-        other => Err(p.err(ErrorKind::Trailing(other.describe()))),
+        other => Err(p.err(ErrorKind::Trailing(format!("unexpected {} after a complete query (a boolean: and, or, not, prox?)", other.describe())))),
     }
 }
 

@@ -106,7 +106,7 @@ fn errors_say_what_and_where() {
         ("title =/ x", 10, |k| matches!(k, ErrorKind::ExpectedTerm(_))),
         ("> = x", 2, |k| matches!(k, ErrorKind::ExpectedPrefix(_))),
         ("x sortby", 8, |k| matches!(k, ErrorKind::ExpectedSortKey(_))),
-        ("题名 = 三体 ) ", 15, |k| matches!(k, ErrorKind::Trailing(_))),
+        ("题名 = 三体 ) ", 16, |k| matches!(k, ErrorKind::Trailing(_))),
     ];
     for (q, pos, kind) in cases {
         let e = parse(q).expect_err(q);
