@@ -51,13 +51,17 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/sqlite/0001_front_door.sql")),
     (2, "catalog", include_str!("../migrations/sqlite/0002_catalog.sql")),
     (3, "circulation", include_str!("../migrations/sqlite/0003_circulation.sql")),
+    (4, "console", include_str!("../migrations/sqlite/0004_console.sql")),
     (5, "partners", include_str!("../migrations/sqlite/0005_partners.sql")),
+    (8, "news", include_str!("../migrations/sqlite/0008_news.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
     (2, "catalog", include_str!("../migrations/postgres/0002_catalog.sql")),
     (3, "circulation", include_str!("../migrations/postgres/0003_circulation.sql")),
+    (4, "console", include_str!("../migrations/postgres/0004_console.sql")),
     (5, "partners", include_str!("../migrations/postgres/0005_partners.sql")),
+    (8, "news", include_str!("../migrations/postgres/0008_news.sql")),
 ];
 
 /// Current unix time in seconds.
