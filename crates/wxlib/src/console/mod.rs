@@ -79,6 +79,7 @@ pub fn routes(services: Services) -> axum::Router {
         .nest("/hours", crate::news::hours_console::console_routes())
         .nest("/resources", crate::news::resources::console_routes())
         .nest("/pages", crate::news::pages::console_routes())
+        .nest("/partners", crate::partners::console_routes())
         .layer(axum::middleware::from_fn_with_state(services.clone(), auth::require_session));
     let open = axum::Router::<Services>::new().route("/login", get(auth::login_page).post(auth::login_submit));
     axum::Router::new().nest("/console", open.merge(guarded)).with_state(services)
@@ -96,6 +97,7 @@ async fn home(lib: Librarian) -> Html<String> {
         ("/console/inbox", t(lang, "咨询：回复读者留言", "Inbox: answer readers' questions")),
         ("/console/answers", t(lang, "自动回复：关键词规则", "Answers: keyword rules")),
         ("/console/broadcasts", t(lang, "图文消息：群发与阅读率", "News messages: mass sends and read rates")),
+        ("/console/partners", t(lang, "合作图书馆：联合检索（SRU）", "Partner libraries: federated search (SRU)")),
     ];
     let list: String = items.iter().map(|(href, what)| format!("<li><a href=\"{href}\">{what}</a></li>")).collect();
     let hello = match lang {

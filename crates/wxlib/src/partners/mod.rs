@@ -10,9 +10,10 @@
 //! * [`chat`] (zero local hits, or "其他馆") and [`web`] (a tab per library on `/opac/search`).
 //!
 //! The partner list lives in the `partners` table, seeded from `partners.seed_file`, managed with
-//! `wxlib partners` and in the console.
+//! `wxlib partners` and in the console ([`console`], `/console/partners`).
 
 pub mod chat;
+pub mod console;
 pub mod cql_map;
 pub mod federated;
 pub mod sru_client;
@@ -218,4 +219,9 @@ pub async fn seed(db: &Db, config: &crate::config::Config) -> Result<usize, Part
 pub fn routes(services: Services) -> axum::Router {
     let web = web::routes(services.clone());
     if services.config.partners.sru_enabled { web.merge(sru_server::routes(services)) } else { web }
+}
+
+/// The console section (`/console/partners`).
+pub fn console_routes() -> axum::Router<Services> {
+    console::console_routes()
 }

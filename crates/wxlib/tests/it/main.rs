@@ -20,3 +20,5 @@ mod console;
 /// Library news through the console and the simulated phone: menu editor, opening hours, new
 /// resources, pages and the guide series.
 mod news;
+/// Partner libraries: one wxlib searching another over SRU, CQL ranked as our search, the console page.
+mod partners;
