@@ -1,5 +1,6 @@
-//! The CQL syntax tree and its writer. [`Display`] writes every boolean in parentheses and
-//! quotes a term only when it has to, so `parse(q.to_string()) == q` for every parsed `q`.
+//! The CQL syntax tree and its writer. [`Display`] adds parentheses only where the grammar needs
+//! them (booleans are left-associative) and quotes a term only when it has to, so
+//! `parse(q.to_string()) == q` for every parsed `q`, and the text nests no deeper than the query.
 
 use std::fmt::{self, Display, Formatter};
 
@@ -200,23 +201,56 @@ impl Display for SearchClause {
     }
 }
 
+/// Where a node is written: parentheses are added only where the grammar needs them, so that
+/// reading the text back nests no deeper than the query it came from (the parser bounds depth).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The whole query, or the inside of parentheses or of a prefix assignment.
+    Top,
+    /// The left operand of a boolean: booleans are left-associative, so a boolean needs none.
+    Left,
+    /// The right operand of a boolean: a search clause, or parentheses.
+    Right,
+}
+
+fn write_node(n: &Node, place: Place, f: &mut Formatter<'_>) -> fmt::Result {
+    match n {
+        Node::Clause(c) => write!(f, "{c}"),
+        Node::Boolean { op, modifiers, left, right } => {
+            let parens = place == Place::Right;
+            if parens {
+                f.write_str("(")?;
+            }
+            write_node(left, Place::Left, f)?;
+            write!(f, " {}", op.as_str())?;
+            modifiers.iter().try_for_each(|m| write!(f, "{m}"))?;
+            f.write_str(" ")?;
+            write_node(right, Place::Right, f)?;
+            if parens {
+                f.write_str(")")?;
+            }
+            Ok(())
+        }
+        Node::Prefix { prefix, uri, node } => {
+            // As an operand it must be parenthesised, or it would scope over the whole rest.
+            let parens = place != Place::Top;
+            f.write_str(if parens { "(> " } else { "> " })?;
+            if let Some(p) = prefix {
+                write!(f, "{} = ", Term(p))?;
+            }
+            write!(f, "{} ", Term(uri))?;
+            write_node(node, Place::Top, f)?;
+            if parens {
+                f.write_str(")")?;
+            }
+            Ok(())
+        }
+    }
+}
+
 impl Display for Node {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        match self {
-            Node::Clause(c) => write!(f, "{c}"),
-            Node::Boolean { op, modifiers, left, right } => {
-                write!(f, "({left} {}", op.as_str())?;
-                modifiers.iter().try_for_each(|m| write!(f, "{m}"))?;
-                write!(f, " {right})")
-            }
-            Node::Prefix { prefix, uri, node } => {
-                f.write_str("(> ")?;
-                if let Some(p) = prefix {
-                    write!(f, "{} = ", Term(p))?;
-                }
-                write!(f, "{} {node})", Term(uri))
-            }
-        }
+        write_node(self, Place::Top, f)
     }
 }
 

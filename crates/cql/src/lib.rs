@@ -5,7 +5,7 @@
 //!
 //! ```
 //! let q = cql::parse(r#"dc.title = "数据结构" and (dc.creator any "严蔚敏 吴伟民" or bath.isbn=9787302147510)"#)?;
-//! assert_eq!(q.to_string(), r#"(dc.title = 数据结构 and (dc.creator any "严蔚敏 吴伟民" or bath.isbn = 9787302147510))"#);
+//! assert_eq!(q.to_string(), r#"dc.title = 数据结构 and (dc.creator any "严蔚敏 吴伟民" or bath.isbn = 9787302147510)"#);
 //! let err = cql::parse("dc.title = (").unwrap_err();
 //! assert_eq!(err.pos, 11);
 //! # Ok::<(), cql::ParseError>(())

@@ -130,8 +130,29 @@ fn nesting_and_size_are_bounded() {
 #[test]
 fn display_writes_canonical_cql() {
     let q = parse("dc.title=\"数据 结构\" and (a or dc.creator any/relevant x) sortby dc.date").unwrap();
-    assert_eq!(q.to_string(), "(dc.title = \"数据 结构\" and (a or dc.creator any/relevant x)) sortby dc.date");
+    assert_eq!(q.to_string(), "dc.title = \"数据 结构\" and (a or dc.creator any/relevant x) sortby dc.date");
     assert_eq!(parse(&q.to_string()).unwrap(), q);
+    // left-associative chains need no parentheses; right operands and scoped prefixes do
+    assert_eq!(parse("((a and b) or c) not d").unwrap().to_string(), "a and b or c not d");
+    assert_eq!(parse("a and (> p = \"u\" p.x = 1)").unwrap().to_string(), "a and (> p = u p.x = 1)");
+    assert_eq!(parse("(> u x) or y").unwrap().to_string(), "(> u x) or y");
+}
+
+/// What the fuzzer found: writing must never nest deeper than the query read (a chain of
+/// prefixes, or of booleans, once came back with a parenthesis per level and hit the limit).
+#[test]
+fn written_queries_stay_within_the_nesting_limit() {
+    let prefixes = format!("{}x", "> a ".repeat(60));
+    let q = parse(&prefixes).unwrap();
+    assert_eq!(parse(&q.to_string()).unwrap(), q);
+    let chain = vec!["a"; 200].join(" and ");
+    let q = parse(&chain).unwrap();
+    assert_eq!(q.to_string(), chain);
+    let crash = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-found-deep-prefixes.bin")).unwrap();
+    let text = String::from_utf8_lossy(&crash);
+    if let Ok(q) = parse(&text) {
+        assert_eq!(parse(&q.to_string()).unwrap(), q);
+    }
 }
 
 // ---- generated trees ----
