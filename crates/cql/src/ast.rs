@@ -117,10 +117,15 @@ impl BoolOp {
     }
 }
 
+/// A prefix binding in scope: (prefix, or `None` for the default context set; its URI).
+pub type Binding<'a> = (Option<&'a str>, &'a str);
+/// A search clause with the bindings in scope where it stands (innermost last).
+pub type ScopedClause<'a> = (&'a SearchClause, Vec<Binding<'a>>);
+
 impl Node {
     /// Every search clause in the tree, left to right, with the prefix bindings in scope
     /// (innermost last) — what a server checks against the indexes it supports.
-    pub fn clauses(&self) -> Vec<(&SearchClause, Vec<(Option<&str>, &str)>)> {
+    pub fn clauses(&self) -> Vec<ScopedClause<'_>> {
         let mut out = Vec::new();
         let mut scope = Vec::new();
         collect(self, &mut scope, &mut out);
@@ -128,7 +133,7 @@ impl Node {
     }
 }
 
-fn collect<'a>(n: &'a Node, scope: &mut Vec<(Option<&'a str>, &'a str)>, out: &mut Vec<(&'a SearchClause, Vec<(Option<&'a str>, &'a str)>)>) {
+fn collect<'a>(n: &'a Node, scope: &mut Vec<Binding<'a>>, out: &mut Vec<ScopedClause<'a>>) {
     match n {
         Node::Clause(c) => out.push((c, scope.clone())),
         Node::Boolean { left, right, .. } => {
@@ -145,7 +150,7 @@ fn collect<'a>(n: &'a Node, scope: &mut Vec<(Option<&'a str>, &'a str)>, out: &m
 
 impl Query {
     /// Every search clause of the query (see [`Node::clauses`]).
-    pub fn clauses(&self) -> Vec<(&SearchClause, Vec<(Option<&str>, &str)>)> {
+    pub fn clauses(&self) -> Vec<ScopedClause<'_>> {
         self.root.clauses()
     }
 }

@@ -91,7 +91,8 @@ fn prefixes_and_sort() {
 
 #[test]
 fn errors_say_what_and_where() {
-    let cases: &[(&str, usize, fn(&ErrorKind) -> bool)] = &[
+    type Case = (&'static str, usize, fn(&ErrorKind) -> bool);
+    let cases: &[Case] = &[
         ("", 0, |k| *k == ErrorKind::Empty),
         ("   ", 0, |k| *k == ErrorKind::Empty),
         ("dc.title = (", 11, |k| matches!(k, ErrorKind::ExpectedTerm(_))),
