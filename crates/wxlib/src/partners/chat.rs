@@ -69,9 +69,9 @@ pub async fn zero_hits_addendum(s: &Services, query: &str, field: SearchField) -
     let held = answers.iter().any(|a| a.results().is_some_and(|r| r.total > 0));
     Some(match (s.lang, held) {
         (Lang::Zh, true) => format!("本馆没有，合作馆藏有：\n\n{body}\n\n可通过馆际互借借阅，详询流通服务台。"),
-        (Lang::Zh, false) => format!("合作馆也没有找到：\n\n{body}"),
+        (Lang::Zh, false) => format!("合作图书馆：\n\n{body}"),
         (Lang::En, true) => format!("Not held here, but partner libraries have it:\n\n{body}\n\nAsk the circulation desk about interlibrary loan."),
-        (Lang::En, false) => format!("Partner libraries found nothing either:\n\n{body}"),
+        (Lang::En, false) => format!("Partner libraries:\n\n{body}"),
     })
 }
 
@@ -93,4 +93,43 @@ pub async fn other_libraries(s: Services, m: Arc<Inbound>) -> Result<Reply, Hand
     let link = format!("{}/opac/search?q={}&field={}", s.config.server.public_url, crate::catalog::chat::urlencode(&query), crate::catalog::field_name(field));
     let more = if lang == Lang::Zh { format!("<a href=\"{link}\">在网页上按馆查看</a>") } else { format!("<a href=\"{link}\">See each library on the web</a>") };
     Ok(Reply::text(format!("{head}\n\n{}\n\n{more}", render_partners(&answers, lang, per))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partners::sru_client::{RemoteHit, RemoteResults};
+
+    fn answer(name: &str, outcome: Outcome) -> PartnerAnswer {
+        PartnerAnswer { partner_id: 1, name: name.into(), took_ms: 5, outcome }
+    }
+
+    #[test]
+    fn partners_are_labelled_and_the_silent_ones_named_last() {
+        let hit = RemoteHit { title: "Children and drama".into(), author: Some("McCaslin, Nellie".into()), year: Some(1999), ..Default::default() };
+        let answers = vec![
+            answer("慢馆", Outcome::Failed { reason: "no answer within 1500 ms".into(), timed_out: true }),
+            answer("乙馆", Outcome::Answered(RemoteResults { total: 15, hits: vec![hit.clone(); 5] })),
+            answer("丙馆", Outcome::Answered(RemoteResults::default())),
+            answer("坏馆", Outcome::Failed { reason: "bad XML".into(), timed_out: false }),
+        ];
+        let zh = render_partners(&answers, Lang::Zh, 3);
+        assert!(zh.starts_with("【乙馆】馆藏 15 条：\n1. Children and drama / McCaslin, Nellie (1999)\n2. "), "{zh}");
+        assert!(!zh.contains("\n4. "), "at most 3 per partner");
+        assert!(zh.contains("【丙馆】没有找到。"));
+        assert!(zh.ends_with("【慢馆】未在时限内响应，已跳过。\n\n【坏馆】暂时无法访问，已跳过。"), "{zh}");
+        let en = render_partners(&answers, Lang::En, 1);
+        assert!(en.contains("[乙馆] holds 15:\n1. Children and drama") && en.contains("[慢馆] did not answer in time; skipped."), "{en}");
+        assert!(render_partners(&[], Lang::Zh, 3).is_empty());
+    }
+
+    #[test]
+    fn the_words_that_ask_for_other_libraries() {
+        for w in ["其他馆", " 其它馆 ", "Other Libraries", "other library"] {
+            assert!(is_other_libraries(w), "{w}");
+        }
+        for w in ["其他", "other", "三体"] {
+            assert!(!is_other_libraries(w), "{w}");
+        }
+    }
 }
