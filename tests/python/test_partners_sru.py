@@ -350,3 +350,15 @@ def test_zebra_stopped_the_answer_still_comes_in_time_naming_it(libraries):
     assert took < 5.0, took
     assert "【Zebra联合目录】暂时无法访问，已跳过。" in text, text
     assert f"【乙大学图书馆】馆藏 {wxlib_total(libraries['b'], 'children', 'title')} 条" in text
+
+
+def test_metrics_count_partner_outcomes_and_sru_requests(libraries):
+    m = requests.get(libraries["a"].url + "/metrics", timeout=5).text
+    lines = [line for line in m.splitlines() if line.startswith("wxlib_partner_searches_total{")]
+    def count(partner, outcome):
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if f'partner="{partner}"' in line and f'outcome="{outcome}"' in line)
+    assert count("慢馆", "timeout") >= 3, lines
+    assert count("坏数据馆", "failed") >= 3
+    assert count("乙大学图书馆", "answered") >= 3
+    assert count("Zebra联合目录", "failed") >= 1  # after it was stopped
+    assert 'wxlib_sru_requests_total{operation="searchRetrieve",version="1.2"}' in m

@@ -114,6 +114,14 @@ pub async fn ask(p: &Partner, text: &str, field: SearchField, max: usize) -> Par
             }
         },
     };
+    let label = match &outcome {
+        Outcome::Answered(_) => "answered",
+        Outcome::Unsupported => "unsupported",
+        Outcome::Failed { timed_out: true, .. } => "timeout",
+        Outcome::Failed { .. } => "failed",
+    };
+    metrics::counter!("wxlib_partner_searches_total", "partner" => p.name.clone(), "outcome" => label).increment(1);
+    metrics::histogram!("wxlib_partner_search_seconds").record(started.elapsed().as_secs_f64());
     PartnerAnswer { partner_id: p.id, name: p.name.clone(), took_ms: started.elapsed().as_millis() as u64, outcome }
 }
 

@@ -149,6 +149,7 @@ async fn answer(s: &Services, raw_query: &str) -> Response {
         let d = diag(8, name.clone());
         return xml_response(if operation == "explain" { explain_response(s, version, &[d]) } else { search_response(version, &SearchEcho::default(), 0, &[], None, &[d]) });
     }
+    metrics::counter!("wxlib_sru_requests_total", "operation" => if matches!(operation.as_str(), "explain" | "searchRetrieve") { operation.clone() } else { "other".to_owned() }, "version" => version.as_str()).increment(1);
     match operation.as_str() {
         "explain" => xml_response(explain_response(s, version, &[])),
         "searchRetrieve" => xml_response(search_retrieve(s, version, &params).await),
