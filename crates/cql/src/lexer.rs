@@ -60,7 +60,11 @@ pub fn tokenize(input: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
             }
             '=' => {
                 chars.next();
-                if chars.next_if(|&(_, c)| c == '=').is_some() { Tok::Symbol("==") } else { Tok::Symbol("=") }
+                if chars.next_if(|&(_, c)| c == '=').is_some() {
+                    Tok::Symbol("==")
+                } else {
+                    Tok::Symbol("=")
+                }
             }
             '<' => {
                 chars.next();
@@ -74,17 +78,31 @@ pub fn tokenize(input: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
             }
             '>' => {
                 chars.next();
-                if chars.next_if(|&(_, c)| c == '=').is_some() { Tok::Symbol(">=") } else { Tok::Symbol(">") }
+                if chars.next_if(|&(_, c)| c == '=').is_some() {
+                    Tok::Symbol(">=")
+                } else {
+                    Tok::Symbol(">")
+                }
             }
             '"' => {
                 chars.next();
                 let mut s = String::new();
                 loop {
                     match chars.next() {
-                        None => return Err(ParseError { pos, kind: ErrorKind::UnterminatedQuote }),
+                        None => {
+                            return Err(ParseError {
+                                pos,
+                                kind: ErrorKind::UnterminatedQuote,
+                            });
+                        }
                         Some((_, '"')) => break,
                         Some((_, '\\')) => match chars.next() {
-                            None => return Err(ParseError { pos, kind: ErrorKind::UnterminatedQuote }),
+                            None => {
+                                return Err(ParseError {
+                                    pos,
+                                    kind: ErrorKind::UnterminatedQuote,
+                                });
+                            }
                             Some((_, '"')) => s.push('"'),
                             Some((_, '\\')) => s.push('\\'),
                             Some((_, other)) => {

@@ -14,9 +14,16 @@ pub const MAX_CLAUSES: usize = 256;
 /// Parses one CQL query.
 pub fn parse(input: &str) -> Result<Query, ParseError> {
     let toks = tokenize(input)?;
-    let mut p = Parser { toks, at: 0, clauses: 0 };
+    let mut p = Parser {
+        toks,
+        at: 0,
+        clauses: 0,
+    };
     if p.peek() == &Tok::Eof {
-        return Err(ParseError { pos: 0, kind: ErrorKind::Empty });
+        return Err(ParseError {
+            pos: 0,
+            kind: ErrorKind::Empty,
+        });
     }
     let root = p.query(0)?;
     let mut sort = Vec::new();
@@ -37,7 +44,10 @@ pub fn parse(input: &str) -> Result<Query, ParseError> {
     match p.peek() {
         Tok::Eof => Ok(Query { root, sort }),
         Tok::RParen => Err(p.err(ErrorKind::Trailing("')' without a matching '('".into()))),
-        other => Err(p.err(ErrorKind::Trailing(format!("unexpected {} after a complete query (a boolean: and, or, not, prox?)", other.describe())))),
+        other => Err(p.err(ErrorKind::Trailing(format!(
+            "unexpected {} after a complete query (a boolean: and, or, not, prox?)",
+            other.describe()
+        )))),
     }
 }
 
@@ -74,7 +84,10 @@ impl Parser {
     }
 
     fn err(&self, kind: ErrorKind) -> ParseError {
-        ParseError { pos: self.pos(), kind }
+        ParseError {
+            pos: self.pos(),
+            kind,
+        }
     }
 
     /// `prefixAssignment query | scopedClause`
@@ -104,15 +117,26 @@ impl Parser {
                 (None, first)
             };
             let node = self.query(depth + 1)?;
-            return Ok(Node::Prefix { prefix, uri, node: Box::new(node) });
+            return Ok(Node::Prefix {
+                prefix,
+                uri,
+                node: Box::new(node),
+            });
         }
         let mut left = self.search_clause(depth)?;
         while let Tok::Word(w) = self.peek() {
-            let Some(op) = BoolOp::from_word(w) else { break };
+            let Some(op) = BoolOp::from_word(w) else {
+                break;
+            };
             self.next();
             let modifiers = self.modifiers()?;
             let right = self.search_clause(depth)?;
-            left = Node::Boolean { op, modifiers, left: Box::new(left), right: Box::new(right) };
+            left = Node::Boolean {
+                op,
+                modifiers,
+                left: Box::new(left),
+                right: Box::new(right),
+            };
         }
         Ok(left)
     }
@@ -145,7 +169,9 @@ impl Parser {
         let comparitor = match self.peek().clone() {
             Tok::Symbol(s) => Comparitor::Symbol(s),
             Tok::Word(w) if !is_keyword(&w) => Comparitor::Named(w.to_ascii_lowercase()),
-            Tok::Word(_) | Tok::RParen | Tok::Eof => return Ok(Node::Clause(SearchClause::term(first))),
+            Tok::Word(_) | Tok::RParen | Tok::Eof => {
+                return Ok(Node::Clause(SearchClause::term(first)));
+            }
             other => return Err(self.err(ErrorKind::ExpectedRelation(first, other.describe()))),
         };
         self.next();
@@ -156,7 +182,14 @@ impl Parser {
             other => return Err(self.err(ErrorKind::ExpectedTerm(other.describe()))),
         };
         self.next();
-        Ok(Node::Clause(SearchClause { index: Some(first), relation: Some(Relation { comparitor, modifiers }), term }))
+        Ok(Node::Clause(SearchClause {
+            index: Some(first),
+            relation: Some(Relation {
+                comparitor,
+                modifiers,
+            }),
+            term,
+        }))
     }
 
     /// `('/' name [symbol value])*`

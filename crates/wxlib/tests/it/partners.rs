@@ -31,7 +31,10 @@ fn marc_file(word: &str, n: usize) -> Vec<u8> {
 
 /// An app whose catalog holds `marc` (imported before it starts, so its index is in step).
 async fn library_with(marc: &[u8]) -> TestApp {
-    let test_db = sqlite_db().await;
+    library_on(sqlite_db().await, marc).await
+}
+
+async fn library_on(test_db: TestDb, marc: &[u8]) -> TestApp {
     let db = wxlib::db::Db::connect(&test_db.url).await.unwrap();
     let summary = import_bytes(&db, "test.mrc", marc, InputFormat::Auto, InputCharset::Auto, now(), &|_| {}).await.unwrap();
     assert!(summary.added > 0);
@@ -79,22 +82,24 @@ async fn one_wxlib_searches_another_over_sru() {
 
 #[tokio::test]
 async fn sru_cql_ranks_as_our_own_search() {
-    let app = library_with(&marc_file("river", 15)).await;
-    let catalog = &app.services.catalog;
-    for (cql, text, field) in [("river", "river", SearchField::Any), ("dc.title = \"river volume\"", "river volume", SearchField::Title), ("dc.creator all smith", "smith", SearchField::Author)] {
-        let plan = cql_map::plan(&cql::parse(cql).unwrap()).unwrap();
-        let ours = catalog.search(text, field, wxlib::catalog::Sort::Relevance, 1, 10).await.unwrap();
-        let sru = cql_map::run(catalog, &plan, 0, 10).await.unwrap();
-        assert_eq!(sru.total, ours.total, "{cql}");
-        assert_eq!(sru.ids, ours.hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), "{cql}");
+    for (backend, test_db) in all_dbs().await {
+        let app = library_on(test_db, &marc_file("river", 15)).await;
+        let catalog = &app.services.catalog;
+        for (cql, text, field) in [("river", "river", SearchField::Any), ("dc.title = \"river volume\"", "river volume", SearchField::Title), ("dc.creator all smith", "smith", SearchField::Author)] {
+            let plan = cql_map::plan(&cql::parse(cql).unwrap()).unwrap();
+            let ours = catalog.search(text, field, wxlib::catalog::Sort::Relevance, 1, 10).await.unwrap();
+            let sru = cql_map::run(catalog, &plan, 0, 10).await.unwrap();
+            assert_eq!(sru.total, ours.total, "{backend} {cql}");
+            assert_eq!(sru.ids, ours.hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), "{cql}");
+        }
+        let plan = cql_map::plan(&cql::parse("river and dc.date >= 2000 not dc.title = \"volume 12\"").unwrap()).unwrap();
+        let r = cql_map::run(catalog, &plan, 0, 50).await.unwrap();
+        // volumes 10..15 are 2000..2005; volume 12 removed
+        assert_eq!(r.total, 5, "{backend} {:?}", r.ids);
+        assert!(!r.ids.contains(&"river0012".to_owned()));
+        let plan = cql_map::plan(&cql::parse("dc.title any \"river 数据结构\"").unwrap()).unwrap();
+        assert_eq!(cql_map::run(catalog, &plan, 0, 50).await.unwrap().total, 16);
     }
-    let plan = cql_map::plan(&cql::parse("river and dc.date >= 2000 not dc.title = \"volume 12\"").unwrap()).unwrap();
-    let r = cql_map::run(catalog, &plan, 0, 50).await.unwrap();
-    // volumes 10..15 are 2000..2005; volume 12 removed
-    assert_eq!(r.total, 5, "{:?}", r.ids);
-    assert!(!r.ids.contains(&"river0012".to_owned()));
-    let plan = cql_map::plan(&cql::parse("dc.title any \"river 数据结构\"").unwrap()).unwrap();
-    assert_eq!(cql_map::run(catalog, &plan, 0, 50).await.unwrap().total, 16);
 }
 
 #[tokio::test]
