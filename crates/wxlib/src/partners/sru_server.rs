@@ -15,7 +15,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{Method, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -47,8 +47,7 @@ async fn sru_get(State(s): State<Services>, RawQuery(q): RawQuery) -> Response {
 }
 
 /// SRU over POST: the same parameters as a form body (`application/x-www-form-urlencoded`).
-async fn sru_post(State(s): State<Services>, method: Method, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    debug_assert_eq!(method, Method::POST);
+async fn sru_post(State(s): State<Services>, RawQuery(q): RawQuery, body: Bytes) -> Response {
     let body = String::from_utf8_lossy(&body);
     let all = match q.as_deref() {
         Some(q) if !q.is_empty() => format!("{q}&{body}"),
