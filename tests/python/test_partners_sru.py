@@ -196,6 +196,21 @@ def test_web_search_has_a_tab_per_library(libraries):
     assert "坏数据馆暂时无法访问" in bpage
 
 
+def test_federated_json_ours_first_then_each_partner(libraries):
+    a, b = libraries["a"], libraries["b"]
+    started = time.monotonic()
+    r = requests.get(a.url + "/api/v1/federated", params={"q": "history", "field": "any", "per_library": 2}, timeout=10).json()
+    assert time.monotonic() - started < 5.0
+    libs = r["libraries"]
+    assert [x["library"] for x in libs] == ["大学图书馆", "Zebra联合目录", "乙大学图书馆", "坏数据馆", "慢馆"]
+    assert libs[0]["local"] is True and libs[0]["total"] == wxlib_total(a, "history", "any") and len(libs[0]["hits"]) == 2
+    assert libs[1]["status"] == "answered" and libs[1]["total"] == zebra_count(libraries, "cql.anywhere = history")
+    assert libs[2]["total"] == wxlib_total(b, "history", "any") and libs[2]["hits"][0]["title"]
+    assert libs[3]["status"] == "failed" and "not a valid SRU response" in libs[3]["reason"]
+    assert libs[4]["status"] == "timeout"
+    assert requests.get(a.url + "/api/v1/federated", params={"q": ""}, timeout=5).status_code == 400
+
+
 # ---- our /sru with independent clients ----
 
 def sru(server, **params):

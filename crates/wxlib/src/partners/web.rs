@@ -18,7 +18,47 @@ use crate::web::{escape, page};
 const TAB_RECORDS: usize = 20;
 
 pub fn routes(services: Services) -> axum::Router {
-    axum::Router::new().route("/opac/partners/{id}", get(partner_tab)).with_state(services)
+    axum::Router::new().route("/opac/partners/{id}", get(partner_tab)).route("/api/v1/federated", get(api_federated)).with_state(services)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FederatedParams {
+    q: Option<String>,
+    field: Option<String>,
+    per_library: Option<usize>,
+}
+
+/// `GET /api/v1/federated?q=…&field=…&per_library=5`: our results and every partner's, labelled
+/// by library, ours first: `{query, field, libraries: [{library, local, status, total, hits,
+/// reason?, took_ms}]}`. A partner that failed has `status` `failed` or `timeout` and a reason.
+async fn api_federated(State(s): State<Services>, Query(p): Query<FederatedParams>) -> Response {
+    use axum::Json;
+    use serde_json::json;
+    let bad = |msg: &str| (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response();
+    let Some(q) = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty() && q.chars().count() <= 200) else { return bad("parameter q (1 to 200 characters) is required") };
+    let Some(field) = parse_field(p.field.as_deref().unwrap_or("any")) else { return bad("field must be title, author, subject, any, isbn or callno") };
+    let per = p.per_library.unwrap_or(5);
+    if !(1..=20).contains(&per) {
+        return bad("per_library must be between 1 and 20");
+    }
+    // ours and the partners' at the same time
+    let (local, partners) = tokio::join!(s.catalog.search(q, field, crate::catalog::Sort::Relevance, 1, per), federated::search_partners(&s, q, field, per));
+    let local = match local {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "federated search: local search failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "internal error"}))).into_response();
+        }
+    };
+    let mut libraries = vec![json!({"library": s.config.library.name, "local": true, "status": "answered", "total": local.total, "hits": local.hits, "took_ms": local.took_ms})];
+    for a in partners {
+        libraries.push(match a.outcome {
+            Outcome::Answered(r) => json!({"library": a.name, "local": false, "status": "answered", "total": r.total, "hits": r.hits, "took_ms": a.took_ms}),
+            Outcome::Unsupported => json!({"library": a.name, "local": false, "status": "unsupported", "total": 0, "hits": [], "took_ms": a.took_ms}),
+            Outcome::Failed { reason, timed_out } => json!({"library": a.name, "local": false, "status": if timed_out { "timeout" } else { "failed" }, "reason": reason, "total": 0, "hits": [], "took_ms": a.took_ms}),
+        });
+    }
+    Json(json!({"query": q, "field": field_name(field), "libraries": libraries})).into_response()
 }
 
 const TAB_STYLE: &str = "<style>.tabs{display:flex;gap:4px;overflow-x:auto;margin:10px 0}.tabs a{padding:6px 10px;border-radius:6px 6px 0 0;background:#e4e7ea;white-space:nowrap;text-decoration:none}.tabs a.on{background:#1d6f42;color:#fff}</style>";
