@@ -168,6 +168,7 @@ def test_other_libraries_after_a_local_search(libraries):
     r = Reader(a, "oPartnerReader0000000000002")
     local, _ = r.say("history")
     assert "任意词检索结果" in local, local
+    assert local.endswith("回复“其他馆”查看合作图书馆的馆藏。"), local
     text, took = r.say("其他馆")
     assert took < 5.0
     assert text.startswith("“history”在合作图书馆：")

@@ -269,5 +269,9 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
         record_id: d.record_id.clone(),
     };
     s.db.save_dialog(openid, &d, dialog_expiry(&s, now)).await?;
-    Ok(Reply::text(render_page(&page_result, field, lang)))
+    let mut text = render_page(&page_result, field, lang);
+    if page_result.page == 1 {
+        text.push_str(&crate::partners::chat::hint(&s).await);
+    }
+    Ok(Reply::text(text))
 }

@@ -59,6 +59,21 @@ pub fn render_partners(answers: &[PartnerAnswer], lang: Lang, per_partner: usize
     blocks.join("\n\n")
 }
 
+/// Appended to the first page of local results when partners are set up: how to ask them.
+pub async fn hint(s: &Services) -> String {
+    match s.db.partners().await {
+        Ok(p) if p.iter().any(|p| p.enabled) => match s.lang {
+            Lang::Zh => "\n回复“其他馆”查看合作图书馆的馆藏。".to_owned(),
+            Lang::En => "\nReply \"other libraries\" for partner libraries' holdings.".to_owned(),
+        },
+        Ok(_) => String::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot load partners for the hint");
+            String::new()
+        }
+    }
+}
+
 /// Appended to a zero-hit answer: what partners hold, if any partner is configured.
 pub async fn zero_hits_addendum(s: &Services, query: &str, field: SearchField) -> Option<String> {
     let answers = federated::search_partners(s, query, field, s.config.partners.chat_hits_per_partner).await;
