@@ -378,3 +378,23 @@ def test_metrics_count_partner_outcomes_and_sru_requests(libraries):
     assert count("乙大学图书馆", "answered") >= 3
     assert count("Zebra联合目录", "failed") >= 1  # after it was stopped
     assert 'wxlib_sru_requests_total{operation="searchRetrieve",version="1.2"}' in m
+
+
+def test_partners_command_line(libraries, tmp_path):
+    from conftest import BIN
+    a = libraries["a"]
+    run = lambda *args: subprocess.run([BIN, "partners", "--config", str(a.config), *args], capture_output=True, text=True, timeout=60)
+    listed = run("list")
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split("\t")[1] for line in listed.stdout.splitlines()] == ["Zebra联合目录", "乙大学图书馆", "坏数据馆", "慢馆"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"name": "丁馆", "base_url": "not a url", "indexes": ["dc.title"]}], ensure_ascii=False))
+    out = run("add", str(bad))
+    assert out.returncode != 0 and "base_url" in out.stderr, out.stderr
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps([{"name": "丁馆", "base_url": "http://127.0.0.1:9/sru", "indexes": ["dc.title"], "enabled": False}], ensure_ascii=False))
+    assert run("add", str(good)).returncode == 0
+    assert "丁馆\thttp://127.0.0.1:9/sru\tdc.title\t2000 ms\tdisabled" in run("list").stdout
+    assert run("remove", "丁馆").returncode == 0
+    assert "丁馆" not in run("list").stdout
+    assert run("remove", "丁馆").returncode != 0
