@@ -28,6 +28,8 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     #[serde(default)]
     pub consultation: ConsultationConfig,
+    #[serde(default)]
+    pub partners: PartnersConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,6 +167,29 @@ impl Default for Sip2Config {
             timeout_ms: 2000,
             pool_size: 4,
         }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartnersConfig {
+    /// A JSON file of partner libraries added or updated (by name) at startup; empty: none.
+    pub seed_file: String,
+    /// Serve our catalog over SRU at `/sru` for partners.
+    pub sru_enabled: bool,
+    /// Records per SRU response when the client asks for none (`maximumRecords` absent).
+    pub sru_default_records: usize,
+    /// The most records one SRU response carries.
+    pub sru_max_records: usize,
+    /// Upper bound of every partner's timeout: chat must answer within WeChat's 5 seconds.
+    pub max_timeout_ms: u64,
+    /// Records shown per partner in a chat answer.
+    pub chat_hits_per_partner: usize,
+}
+
+impl Default for PartnersConfig {
+    fn default() -> Self {
+        Self { seed_file: String::new(), sru_enabled: true, sru_default_records: 10, sru_max_records: 50, max_timeout_ms: 3000, chat_hits_per_partner: 3 }
     }
 }
 
@@ -357,6 +382,19 @@ impl Config {
         if let Err(reason) = crate::consultation::WorkingHours::parse(&self.consultation.working_days, &self.consultation.working_hours) {
             return invalid("consultation.working_hours", &reason);
         }
+        let p = &self.partners;
+        if !(100..=4000).contains(&p.max_timeout_ms) {
+            return invalid("partners.max_timeout_ms", "must be between 100 and 4000, so chat answers still leave within WeChat's 5 seconds");
+        }
+        if !(1..=1000).contains(&p.sru_max_records) {
+            return invalid("partners.sru_max_records", "must be between 1 and 1000");
+        }
+        if p.sru_default_records > p.sru_max_records {
+            return invalid("partners.sru_default_records", "must not exceed partners.sru_max_records");
+        }
+        if !(1..=10).contains(&p.chat_hits_per_partner) {
+            return invalid("partners.chat_hits_per_partner", "must be between 1 and 10");
+        }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");
         }
@@ -397,6 +435,7 @@ impl Default for Config {
             library: LibraryConfig::default(),
             simulator: SimulatorConfig::default(),
             consultation: ConsultationConfig::default(),
+            partners: PartnersConfig::default(),
         }
     }
 }

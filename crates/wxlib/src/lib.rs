@@ -5,6 +5,7 @@
 //! [`catalog`] the OPAC: MARC import, search index, chat and web search.
 //! [`circulation`] borrowing: binding, loans, renewals, holds, reminders, on the built-in
 //! library system or over SIP2.
+//! [`partners`] partner libraries over SRU: our catalog at `/sru`, federated search of theirs.
 //! [`console`] the librarians' web console (sign-in, roles, CSRF, audit; each feature's pages).
 //! [`news`] library news: opening hours, new resources, the freshman guide and About us.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
@@ -23,6 +24,7 @@ pub mod followers;
 pub mod jobs;
 pub mod menu;
 pub mod news;
+pub mod partners;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

@@ -27,6 +27,16 @@ enum LoadWhat {
 }
 
 #[derive(Subcommand)]
+enum PartnersAction {
+    /// Print every partner library.
+    List,
+    /// Add partners, or update them by name, from a JSON list (the `partners.seed_file` format).
+    Add { file: PathBuf },
+    /// Remove the partner with this name.
+    Remove { name: String },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the server (the WeChat callback at /wechat).
     Serve {
@@ -82,6 +92,13 @@ enum Command {
         /// Where the demo keeps its data (created on first run).
         #[arg(long, default_value = "./demo-data")]
         data_dir: PathBuf,
+    },
+    /// Partner libraries for federated search (SRU): list, add or update from a JSON file, remove.
+    Partners {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: PartnersAction,
     },
     /// Create a console admin (the first one; admins add the others in the console).
     CreateAdmin {
@@ -139,6 +156,7 @@ fn main() -> std::process::ExitCode {
                 println!("{summary:?}");
                 Ok(())
             }
+            Command::Partners { config, action } => partners(Config::load(config.as_deref())?, action).await,
             Command::CreateAdmin { config, password_stdin, username } => create_admin(Config::load(config.as_deref())?, &username, password_stdin).await,
             Command::Demo { listen, data_dir } => wxlib::demo::run(listen, data_dir).await,
             Command::CheckConfig { config } => {
@@ -233,6 +251,30 @@ async fn load(config: Config, what: LoadWhat, file: &std::path::Path) -> anyhow:
     println!("{}: loaded {}, errors {}", file.display(), summary.loaded, summary.errors.len());
     for e in &summary.errors {
         println!("  {e}");
+    }
+    Ok(())
+}
+
+async fn partners(config: Config, action: PartnersAction) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url()).await?;
+    match action {
+        PartnersAction::List => {
+            for p in db.partners().await? {
+                println!("{}\t{}\t{}\t{}\t{} ms\t{}", p.id, p.name, p.endpoint(), p.indexes.join(","), p.timeout_ms, if p.enabled { "enabled" } else { "disabled" });
+            }
+        }
+        PartnersAction::Add { file } => {
+            let list = wxlib::partners::read_seed_file(&file.display().to_string(), config.partners.max_timeout_ms)?;
+            for p in &list {
+                let id = db.upsert_partner(p).await?;
+                println!("partner {id}: {}", p.name);
+            }
+        }
+        PartnersAction::Remove { name } => {
+            let Some(p) = db.partners().await?.into_iter().find(|p| p.name == name) else { anyhow::bail!("no partner named {name:?}") };
+            db.delete_partner(p.id).await?;
+            println!("removed partner {}: {}", p.id, p.name);
+        }
     }
     Ok(())
 }

@@ -81,6 +81,10 @@ impl Application {
             tracing::info!(changes = applied, "search index caught up with the database");
         }
         let catalog = services.catalog.clone();
+        let seeded = crate::partners::seed(&services.db, &services.config).await?;
+        if seeded > 0 {
+            tracing::info!(partners = seeded, "partner libraries seeded from partners.seed_file");
+        }
         let listener = TcpListener::bind(services.config.server.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
         let callback_state = CallbackState { services: services.clone(), router: Arc::new(chat_router), crypto };
         let metrics = telemetry::metrics_handle();
@@ -90,6 +94,7 @@ impl Application {
             .with_state(callback_state)
             .merge(catalog::http::routes(catalog))
             .merge(binding::routes(services.clone()))
+            .merge(crate::partners::routes(services.clone()))
             .merge(crate::console::routes(services.clone()))
             .merge(crate::news::pages::public_routes(services.clone()))
             .merge(simulator_routes(&services.config)?)

@@ -252,7 +252,11 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
     if page_result.total == 0 {
         let d = Dialog { mode: Some(field_name(field).to_owned()), query: Some(query.clone()), page: 1, hits: vec![], record_id: None };
         s.db.save_dialog(openid, &d, dialog_expiry(&s, now)).await?;
-        return Ok(Reply::text(render_zero(&query, field, lang, &s.config.server.public_url)));
+        let mut text = render_zero(&query, field, lang, &s.config.server.public_url);
+        if let Some(partners) = crate::partners::chat::zero_hits_addendum(&s, &query, field).await {
+            text = format!("{text}\n\n{partners}");
+        }
+        return Ok(Reply::text(text));
     }
     if page_result.hits.is_empty() {
         return Ok(Reply::text(if lang == Lang::Zh { "已经是最后一页了。" } else { "That was the last page." }));
@@ -265,5 +269,9 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
         record_id: d.record_id.clone(),
     };
     s.db.save_dialog(openid, &d, dialog_expiry(&s, now)).await?;
-    Ok(Reply::text(render_page(&page_result, field, lang)))
+    let mut text = render_page(&page_result, field, lang);
+    if page_result.page == 1 {
+        text.push_str(&crate::partners::chat::hint(&s).await);
+    }
+    Ok(Reply::text(text))
 }

@@ -94,6 +94,7 @@ async fn opac_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) ->
         "<form class=\"search\" action=\"/opac/search\"><select name=\"field\">{options}</select><input type=\"text\" name=\"q\" value=\"{}\" placeholder=\"书名、作者、关键词\"><button>检索</button></form>",
         escape(&q)
     );
+    body.push_str(&crate::partners::web::tabs_html(&c.db, &q, &field, None).await);
     if !q.trim().is_empty() {
         match parse_params(&p) {
             Err(msg) => body.push_str(&format!("<p class=\"no\">{}</p>", escape(msg))),

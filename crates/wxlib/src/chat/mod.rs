@@ -102,6 +102,11 @@ async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     if let Some(reply) = crate::circulation::chat::on_text(&s, &m).await {
         return reply;
     }
+    if let wechat::InboundKind::Text { content } = &m.kind
+        && crate::partners::chat::is_other_libraries(content)
+    {
+        return crate::partners::chat::other_libraries(s, m).await;
+    }
     if let Some(reply) = crate::consultation::chat::route_text(&s, &m).await? {
         return Ok(reply);
     }

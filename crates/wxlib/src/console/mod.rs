@@ -81,6 +81,7 @@ pub fn routes(services: Services) -> axum::Router {
         .nest("/pages", crate::news::pages::console_routes())
         .nest("/answers", crate::answers::console::console_routes())
         .nest("/inbox", crate::consultation::console::console_routes())
+        .nest("/partners", crate::partners::console_routes())
         .layer(axum::middleware::from_fn_with_state(services.clone(), auth::require_session));
     let open = axum::Router::<Services>::new().route("/login", get(auth::login_page).post(auth::login_submit));
     axum::Router::new().nest("/console", open.merge(guarded)).with_state(services)
@@ -98,6 +99,7 @@ async fn home(axum::extract::State(s): axum::extract::State<Services>, lib: Libr
         ("/console/inbox", t(lang, "咨询：回复读者留言", "Inbox: answer readers' questions")),
         ("/console/answers", t(lang, "自动回复：关键词规则", "Answers: keyword rules")),
         ("/console/broadcasts", t(lang, "图文消息：群发与阅读率", "News messages: mass sends and read rates")),
+        ("/console/partners", t(lang, "合作图书馆：联合检索（SRU）", "Partner libraries: federated search (SRU)")),
     ];
     let list: String = items.iter().map(|(href, what)| format!("<li><a href=\"{href}\">{what}</a></li>")).collect();
     let hello = match lang {

@@ -22,3 +22,5 @@ mod console;
 mod news;
 /// Keyword answers and the consultation inbox: rules, routing, storage, the window.
 mod answers;
+/// Partner libraries: one wxlib searching another over SRU, CQL ranked as our search, the console page.
+mod partners;
