@@ -36,6 +36,7 @@ pub fn config(listen: SocketAddr, data_dir: PathBuf) -> Config {
     c.wechat.oauth_base = format!("{public}/sim/api");
     c.library.name = "示例大学图书馆".into();
     c.simulator.enabled = true;
+    c.activities.showqrcode_url = format!("{public}/sim/api/cgi-bin/showqrcode");
     c
 }
 

@@ -5,8 +5,11 @@
 //! [`catalog`] the OPAC: MARC import, search index, chat and web search.
 //! [`circulation`] borrowing: binding, loans, renewals, holds, reminders, on the built-in
 //! library system or over SIP2.
+//! [`activities`] library activities: announcement, sign-up, reminder, QR check-in, report,
+//! feedback.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
+pub mod activities;
 pub mod catalog;
 pub mod chat;
 pub mod circulation;

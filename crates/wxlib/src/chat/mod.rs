@@ -57,7 +57,8 @@ pub fn router() -> Router {
     use crate::catalog::chat as opac;
     use crate::circulation::chat as loans;
     Router::new(handler(help_handler))
-        .on_event("subscribe", handler(welcome_handler))
+        .on_event("subscribe", handler(|s, m| crate::activities::scenes::on_subscribe(s, m, welcome_handler)))
+        .on_event("SCAN", handler(crate::activities::scenes::on_scan))
         .on_text(TextPattern::Exact("帮助".into()), handler(help_handler))
         .on_text(TextPattern::Exact("help".into()), handler(help_handler))
         .on_menu_key(opac::MENU_SEARCH_TITLE, handler(|s, m| opac::enter_mode(s, m, SearchField::Title)))
@@ -73,13 +74,16 @@ pub fn router() -> Router {
         .on_event("unsubscribe", handler(loans::on_unsubscribe))
         .on_menu_key(crate::menu::MENU_NEW_BOOKS, handler(new_books))
         .on_menu_key(crate::menu::MENU_ABOUT, handler(about))
-        .on_menu_key(crate::menu::MENU_ACTIVITIES, handler(activities))
+        .on_menu_key(crate::menu::MENU_ACTIVITIES, handler(crate::activities::chat::notice))
         .on_msg_type("text", handler(text))
 }
 
 /// Text that is a borrowing command is one; anything else searches the catalog.
 async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     if let Some(reply) = crate::circulation::chat::on_text(&s, &m).await {
+        return reply;
+    }
+    if let Some(reply) = crate::activities::chat::on_text(&s, &m).await {
         return reply;
     }
     crate::catalog::chat::on_text(s, m).await
@@ -109,6 +113,3 @@ async fn about(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     Ok(Reply::text(format!("{}\n{}", s.config.library.name, s.config.library.about)))
 }
 
-async fn activities(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    Ok(Reply::text(if s.lang == Lang::Zh { "近期暂无活动通知。" } else { "No upcoming activities." }))
-}

@@ -15,3 +15,5 @@ mod callback;
 mod reminders;
 /// wxlib against the simulator's WeChat API stand-in: token errors, window rules, menus.
 mod simulator;
+/// Activities through their life: sign-up, waiting list, reminder, QR check-in, feedback.
+mod activities;

@@ -1,0 +1,339 @@
+//! Activities through their life against the real app and the simulator: sign-up in chat with a
+//! capacity and a waiting list, promotion on cancellation (the promoted reader is told),
+//! check-in by scanning the activity's code (followers, walk-ins, new followers), the reminder
+//! the day before, the reader's web page (sign-up and feedback through WeChat's web
+//! authorisation), and the store's rules on both databases under concurrent sign-ups.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wxlib::activities::store::{ActivityDraft, reminder_moment};
+use wxlib::activities::{ActivityError, CheckinOutcome, SignupOutcome, reminders};
+use wxlib::db::Db;
+use wxlib::startup::Application;
+
+use crate::helpers::*;
+
+const DAY: i64 = 86_400;
+
+struct SimApp {
+    s: wxlib::services::Services,
+    base: String,
+    http: reqwest::Client,
+    _db: TestDb,
+}
+
+async fn app_with_simulator() -> SimApp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let db = sqlite_db().await;
+    let mut config = test_config(&db.url, &format!("{base}/sim/api"));
+    config.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.server.public_url = base.clone();
+    config.wechat.oauth_base = format!("{base}/sim/api");
+    config.simulator.enabled = true;
+    config.activities.showqrcode_url = format!("{base}/sim/api/cgi-bin/showqrcode");
+    let app = Application::build(config).await.unwrap();
+    let s = app.services().clone();
+    tokio::spawn(app.run_until_stopped());
+    SimApp { s, base, http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(), _db: db }
+}
+
+impl SimApp {
+    async fn reader(&self, openid: &str, action: &str, body: Value) -> Value {
+        let r = self.http.post(format!("{}/sim/readers/{openid}/{action}", self.base)).json(&body).send().await.unwrap();
+        r.json().await.unwrap()
+    }
+
+    /// What the reader saw as the passive reply to this action.
+    async fn say(&self, openid: &str, text: &str) -> String {
+        let v = self.reader(openid, "text", json!({"content": text})).await;
+        v["reply"]["content"].as_str().unwrap_or_else(|| panic!("no text reply to {text:?}: {v}")).to_owned()
+    }
+
+    async fn scan(&self, openid: &str, scene: &str) -> String {
+        // Two identical events in one second are one event to WeChat's de-duplication advice.
+        self.control("/advance", json!({"seconds": 2})).await;
+        let v = self.reader(openid, "scan", json!({"scene": scene})).await;
+        v["reply"]["content"].as_str().unwrap_or_else(|| panic!("no text reply to the scan: {v}")).to_owned()
+    }
+
+    async fn control(&self, path: &str, body: Value) -> Value {
+        self.http.post(format!("{}/sim/api/_control{path}", self.base)).json(&body).send().await.unwrap().json().await.unwrap_or(Value::Null)
+    }
+
+    async fn inbox(&self, openid: &str) -> Vec<Value> {
+        let v: Value = self.http.get(format!("{}/sim/api/_control/inbox?openid={openid}", self.base)).send().await.unwrap().json().await.unwrap();
+        v["messages"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits for a message in the reader's inbox that contains `needle` (in its JSON).
+    async fn pushed(&self, openid: &str, needle: &str) -> Value {
+        for _ in 0..100 {
+            if let Some(m) = self.inbox(openid).await.into_iter().find(|m| m.to_string().contains(needle)) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{openid} never received a message with {needle:?}: {:?}", self.inbox(openid).await);
+    }
+}
+
+fn draft(now: i64, capacity: i64) -> ActivityDraft {
+    ActivityDraft {
+        title: "真人图书馆：科幻写作".into(),
+        place: "总馆 301 研讨室".into(),
+        description: "与作者面对面。\n请提前 10 分钟到场。".into(),
+        starts_at: now + 3 * DAY,
+        ends_at: now + 3 * DAY + 7200,
+        signup_opens_at: now - 60,
+        signup_deadline: now + 2 * DAY,
+        capacity,
+    }
+}
+
+#[tokio::test]
+async fn sign_up_waiting_list_promotion_and_check_in_in_chat() {
+    let app = app_with_simulator().await;
+    let s = &app.s;
+    let now = s.clock.now();
+    let id = s.db.create_activity(&draft(now, 2), now).await.unwrap();
+    let a = s.db.activity(id).await.unwrap().unwrap();
+    let (ticket, _url) = wxlib::activities::ensure_checkin_code(s, &a).await.unwrap();
+    let codes: Value = app.http.get(format!("{}/sim/api/_control/qrcodes", app.base)).send().await.unwrap().json().await.unwrap();
+    assert!(codes.to_string().contains(&format!("act:{id}")), "the code carries the activity's scene: {codes}");
+    assert_eq!(wxlib::activities::ensure_checkin_code(s, &s.db.activity(id).await.unwrap().unwrap()).await.unwrap().0, ticket, "one code per activity");
+
+    let [ra, rb, rc, rd] = ["oActA", "oActB", "oActC", "oActD"];
+    for r in [ra, rb, rc, rd] {
+        app.reader(r, "follow", json!({})).await;
+    }
+
+    // The notice lists it with its number, places and how to sign up (menu or text).
+    let v = app.reader(ra, "click", json!({"key": "ACTIVITIES"})).await;
+    assert_eq!(v["outcome"], "replied", "{v}");
+    let notice = app.say(ra, "活动").await;
+    assert!(notice.contains(&format!("【{id}】")) && notice.contains("科幻写作") && notice.contains("剩余 2 个名额") && notice.contains("报名 编号"), "{notice}");
+
+    // Two places, then the waiting list in order; signing up twice changes nothing.
+    assert!(app.say(ra, &format!("报名 {id}")).await.starts_with("报名成功"));
+    assert!(app.say(ra, &format!("报名 {id}")).await.contains("无需重复报名"));
+    assert!(app.say(rb, &format!("报名{id}")).await.starts_with("报名成功"));
+    let waiting = app.say(rc, &format!("signup {id}")).await;
+    assert!(waiting.contains("候补") && waiting.contains("第 1 位"), "{waiting}");
+    assert!(app.say(rd, &format!("报名 {id}")).await.contains("第 2 位"));
+    assert!(app.say(rd, &format!("报名 {id}")).await.contains("目前排第 2 位"));
+    assert!(app.say(ra, "活动").await.contains("名额已满，可报名候补（2 人候补）"));
+
+    // Bad input gets a clear answer and changes nothing.
+    assert!(app.say(ra, "报名 999").await.contains("没有编号为 999 的活动"));
+    assert!(app.say(ra, "报名 abc").await.contains("请在“报名”后写活动编号"));
+    assert!(app.say(rc, "取消报名").await.contains("请在“取消报名”后写活动编号"));
+    assert_eq!(s.db.activity_counts(id).await.unwrap().confirmed, 2);
+
+    // A cancels: C, first in line, gets the place and is told; D moves up.
+    assert!(app.say(ra, &format!("取消报名 {id}")).await.starts_with("已取消"));
+    assert!(app.say(ra, &format!("取消报名 {id}")).await.contains("您没有报名"));
+    let told = app.pushed(rc, "候补成功").await;
+    assert_eq!(told["body"]["msgtype"], "text", "C's window is open: a customer-service message");
+    let mine = app.say(rd, "我的活动").await;
+    assert!(mine.contains("候补第 1 位"), "{mine}");
+    assert!(app.say(rc, "我的活动").await.contains("已报名"));
+    let c = s.db.activity_counts(id).await.unwrap();
+    assert_eq!((c.confirmed, c.waiting), (2, 1));
+
+    // Check-in: not before it opens (60 minutes before the start)…
+    assert!(app.scan(rb, &format!("act:{id}")).await.contains("签到尚未开始"));
+    s.clock.advance(a.starts_at - now - 30 * 60);
+    // …then a signed-up reader, once; a walk-in; a new follower through the code.
+    assert!(app.scan(rb, &format!("act:{id}")).await.starts_with("签到成功：《真人图书馆：科幻写作》\n"));
+    assert!(app.scan(rb, &format!("act:{id}")).await.contains("无需重复签到"));
+    assert!(app.scan(ra, &format!("act:{id}")).await.contains("现场参加"));
+    let v = app.reader("oActNew", "scan", json!({"scene": format!("act:{id}")})).await;
+    let reply = v["reply"]["content"].as_str().unwrap_or_default();
+    assert!(reply.starts_with("欢迎关注图书馆") && reply.contains("签到成功"), "welcome, then the check-in: {v}");
+    let checkins = s.db.activity_checkins(id).await.unwrap();
+    let summary: Vec<(&str, i64, &str)> = checkins.iter().map(|c| (c.openid.as_str(), c.signed_up, c.via.as_str())).collect();
+    assert_eq!(summary.len(), 3);
+    assert!(summary.contains(&("oActB", 1, "scan")) && summary.contains(&("oActA", 0, "scan")) && summary.contains(&("oActNew", 0, "subscribe")), "{summary:?}");
+
+    // Once started, sign-ups and cancellations are closed.
+    assert!(app.say(rd, &format!("报名 {id}")).await.contains("候补"), "already on the list: told where they stand");
+    assert!(app.say(rc, &format!("取消报名 {id}")).await.contains("活动已开始"));
+    // After the end, check-in is closed.
+    s.clock.advance(3 * 3600);
+    assert!(app.scan(rc, &format!("act:{id}")).await.contains("活动已结束"));
+}
+
+#[tokio::test]
+async fn the_day_before_each_reader_with_a_place_is_reminded_once() {
+    let app = app_with_simulator().await;
+    let s = &app.s;
+    let now = s.clock.now();
+    let id = s.db.create_activity(&draft(now, 1), now).await.unwrap();
+    let a = s.db.activity(id).await.unwrap().unwrap();
+    for r in ["oRemA", "oRemB"] {
+        app.reader(r, "follow", json!({})).await;
+    }
+    assert!(app.say("oRemA", &format!("报名 {id}")).await.starts_with("报名成功"));
+    assert!(app.say("oRemB", &format!("报名 {id}")).await.contains("候补"));
+
+    assert_eq!(reminders::run(s).await.unwrap().sent, 0, "not yet: three days ahead");
+    let moment = reminder_moment(&a, s.config.activities.remind_hour);
+    assert_eq!(wxlib::activities::local_midnight(moment + DAY), wxlib::activities::local_midnight(a.starts_at), "the day before");
+    s.clock.advance(moment - now - 60);
+    assert_eq!(reminders::run(s).await.unwrap().sent, 0, "a minute early");
+    s.clock.advance(60);
+    assert_eq!(reminders::run(s).await.unwrap().sent, 1);
+    assert_eq!(reminders::run(s).await.unwrap().sent, 0, "never twice");
+    let m = app.pushed("oRemA", "activity_reminder").await;
+    assert_eq!(m["body"]["data"]["thing1"]["value"], "真人图书馆：科幻写作");
+    assert_eq!(m["body"]["data"]["time2"]["value"], wxlib::activities::fmt_local(a.starts_at));
+    assert!(app.inbox("oRemB").await.is_empty(), "the waiting reader has no place to be reminded of");
+
+    // A reader promoted after the reminder went out reads the details in the notice instead.
+    assert!(app.say("oRemA", &format!("取消报名 {id}")).await.starts_with("已取消"));
+    app.pushed("oRemB", "候补成功").await;
+    assert_eq!(reminders::run(s).await.unwrap().sent, 0);
+}
+
+/// GET with redirects followed by hand, carrying cookies the server sets (the reader's WeChat
+/// browser): returns the final body and the cookie header to use afterwards.
+async fn open_as(app: &SimApp, openid: &str, url: &str) -> (u16, String, String) {
+    let mut cookies = format!("sim_openid={openid}");
+    let mut url = url.to_owned();
+    for _ in 0..10 {
+        let r = app.http.get(&url).header("cookie", &cookies).send().await.unwrap();
+        for c in r.headers().get_all("set-cookie") {
+            let pair = c.to_str().unwrap().split(';').next().unwrap().to_owned();
+            cookies = format!("{cookies}; {pair}");
+        }
+        if r.status().is_redirection() {
+            let loc = r.headers()["location"].to_str().unwrap().to_owned();
+            url = if loc.starts_with('/') { format!("{}{loc}", app.base) } else { loc };
+            continue;
+        }
+        let status = r.status().as_u16();
+        return (status, r.text().await.unwrap(), cookies);
+    }
+    panic!("too many redirects");
+}
+
+fn token_in(page: &str) -> String {
+    let at = page.find("name=\"token\" value=\"").expect("a form with the session token") + 20;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_reader_page_signs_up_and_takes_feedback_from_attendees_only() {
+    let app = app_with_simulator().await;
+    let s = &app.s;
+    let now = s.clock.now();
+    let id = s.db.create_activity(&draft(now, 5), now).await.unwrap();
+    app.reader("oWeb1", "follow", json!({})).await;
+
+    let (status, public, _) = open_as(&app, "oWeb1", &format!("{}/activities/{id}", app.base)).await;
+    assert_eq!(status, 200);
+    assert!(public.contains("科幻写作") && public.contains("与作者面对面。<br>请提前") && public.contains("剩余名额 5 / 5"), "{public}");
+    let (status, _, _) = open_as(&app, "oWeb1", &format!("{}/activities/nope", app.base)).await;
+    assert_eq!(status, 404);
+
+    let (status, page, cookies) = open_as(&app, "oWeb1", &format!("{}/h5/activities/{id}", app.base)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("您尚未报名") && page.contains("id=\"signup\""), "{page}");
+    let token = token_in(&page);
+    let post = |path: &str, form: Vec<(&str, String)>, cookie: String| {
+        let url = format!("{}/h5/activities/{id}/{path}", app.base);
+        let req = app.http.post(url).header("cookie", cookie).form(&form);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // Without the session cookie (another site posting the form): refused, nothing recorded.
+    let (status, _) = post("signup", vec![("token", token.clone())], "x=y".into()).await;
+    assert_eq!(status, 403);
+    assert_eq!(s.db.activity_counts(id).await.unwrap().confirmed, 0);
+    let (status, body) = post("signup", vec![("token", token.clone())], cookies.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("报名成功") && body.contains("您已报名") && body.contains("id=\"cancel\""), "{body}");
+    assert_eq!(s.db.reader_signup(id, "oWeb1").await.unwrap(), Some(SignupOutcome::AlreadyConfirmed));
+
+    // Feedback before coming: refused.
+    let (status, body) = post("feedback", vec![("token", token.clone()), ("rating", "5".into()), ("comment", "好".into())], cookies.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("反馈仅限到场签到的读者"));
+    s.clock.advance(3 * DAY);
+    s.db.activity_checkin(id, "oWeb1", "scan", s.clock.now(), 3600).await.unwrap();
+    let (_, page, _) = open_as(&app, "oWeb1", &format!("{}/h5/activities/{id}", app.base)).await;
+    assert!(page.contains("feedback-form"), "{page}");
+    for (rating, comment, why) in [("0", "x".to_owned(), "请选择 1 到 5 的评分"), ("", "x".to_owned(), "请选择 1 到 5 的评分"), ("4", "长".repeat(501), "500 字以内")] {
+        let (status, body) = post("feedback", vec![("token", token.clone()), ("rating", rating.into()), ("comment", comment)], cookies.clone()).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains(why), "{body}");
+    }
+    assert!(s.db.activity_feedback(id).await.unwrap().is_empty(), "bad input changed nothing");
+    let (status, body) = post("feedback", vec![("token", token.clone()), ("rating", "4".into()), ("comment", "很有收获".into())], cookies.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("感谢您的反馈") && body.contains("您的评分：4 / 5"));
+    let (status, _) = post("feedback", vec![("token", token.clone()), ("rating", "1".into()), ("comment", "".into())], cookies.clone()).await;
+    assert_eq!(status, 409, "one feedback per reader");
+    let fb = s.db.activity_feedback(id).await.unwrap();
+    assert_eq!((fb.len(), fb[0].rating, fb[0].comment.as_str()), (1, 4, "很有收获"));
+
+    // The report shows on the announcement and in the notice.
+    s.db.set_activity_report(id, "活动回顾：科幻写作", "二十位读者参加。", s.clock.now()).await.unwrap();
+    s.clock.advance(3 * 3600);
+    let (_, public, _) = open_as(&app, "oWeb1", &format!("{}/activities/{id}", app.base)).await;
+    assert!(public.contains("id=\"report\"") && public.contains("二十位读者参加。") && public.contains("已结束"), "{public}");
+    assert!(app.say("oWeb1", "活动").await.contains("活动回顾：科幻写作"));
+}
+
+#[tokio::test]
+async fn places_are_never_oversold_on_either_database() {
+    for (backend, test_db) in all_dbs().await {
+        let db = Db::connect(&test_db.url).await.unwrap();
+        let now = wxlib::db::unix_now();
+        let id = db.create_activity(&draft(now, 3), now).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move { db.activity_signup(id, &format!("oRace{i:02}"), "chat", now, 10).await }));
+        }
+        let mut confirmed = 0;
+        let mut positions = Vec::new();
+        for t in tasks {
+            match t.await.unwrap().unwrap().1 {
+                SignupOutcome::Confirmed => confirmed += 1,
+                SignupOutcome::Waiting { position } => positions.push(position),
+                other => panic!("{backend}: {other:?}"),
+            }
+        }
+        positions.sort();
+        assert_eq!(confirmed, 3, "{backend}");
+        assert_eq!(positions, (1..=9).collect::<Vec<_>>(), "{backend}: one position each, in order");
+
+        // A cancellation promotes the first in line, exactly once.
+        let rows = db.activity_signups(id).await.unwrap();
+        let first_waiting = rows.iter().find(|r| r.status == "waiting").unwrap().openid.clone();
+        let holder = rows.iter().find(|r| r.status == "confirmed").unwrap().openid.clone();
+        let (_, c) = db.cancel_activity_signup(id, &holder, now, 10).await.unwrap();
+        assert_eq!(c.promoted.as_deref(), Some(first_waiting.as_str()), "{backend}");
+        let counts = db.activity_counts(id).await.unwrap();
+        assert_eq!((counts.confirmed, counts.waiting), (3, 8), "{backend}");
+        // A larger capacity gives places to the next two at once.
+        let promoted = db.update_activity(id, &draft(now, 5), now, 10).await.unwrap();
+        assert_eq!(promoted.len(), 2, "{backend}");
+
+        // Rules of the store.
+        assert!(matches!(db.activity_signup(9999, "o", "chat", now, 10).await, Err(ActivityError::NotFound(9999))), "{backend}");
+        assert!(matches!(db.activity_signup(id, "oLate", "chat", now + 2 * DAY, 10).await, Err(ActivityError::SignupClosed)), "{backend}");
+        assert!(matches!(db.activity_checkin(id, "oRace00", "scan", now, 3600).await, Err(ActivityError::CheckinNotOpen(_))), "{backend}");
+        let start = now + 3 * DAY;
+        assert!(matches!(db.activity_checkin(id, &holder, "scan", start, 3600).await.unwrap().1, CheckinOutcome::CheckedIn { signed_up: false }), "{backend}: cancelled = walk-in");
+        assert!(matches!(db.give_activity_feedback(id, "oNever", 5, "", start).await, Err(ActivityError::NotAttended)), "{backend}");
+        db.give_activity_feedback(id, &holder, 5, "", start).await.unwrap();
+        assert!(matches!(db.give_activity_feedback(id, &holder, 3, "", start).await, Err(ActivityError::FeedbackGiven)), "{backend}");
+        assert!(matches!(db.cancel_activity_signup(id, &first_waiting, start, 10).await, Err(ActivityError::Started)), "{backend}");
+    }
+}
