@@ -104,6 +104,7 @@ async fn sign_up_waiting_list_promotion_and_check_in_in_chat() {
     assert!(codes.to_string().contains(&format!("act:{id}")), "the code carries the activity's scene: {codes}");
     assert_eq!(wxlib::activities::ensure_checkin_code(s, &s.db.activity(id).await.unwrap().unwrap()).await.unwrap().0, ticket, "one code per activity");
 
+    s.api.create_menu(&wxlib::menu::default_menu(&app.base)).await.unwrap();
     let [ra, rb, rc, rd] = ["oActA", "oActB", "oActC", "oActD"];
     for r in [ra, rb, rc, rd] {
         app.reader(r, "follow", json!({})).await;
@@ -158,6 +159,7 @@ async fn sign_up_waiting_list_promotion_and_check_in_in_chat() {
     assert!(summary.contains(&("oActB", 1, "scan")) && summary.contains(&("oActA", 0, "scan")) && summary.contains(&("oActNew", 0, "subscribe")), "{summary:?}");
 
     // Once started, sign-ups and cancellations are closed.
+    s.clock.advance(31 * 60);
     assert!(app.say(rd, &format!("报名 {id}")).await.contains("候补"), "already on the list: told where they stand");
     assert!(app.say(rc, &format!("取消报名 {id}")).await.contains("活动已开始"));
     // After the end, check-in is closed.
@@ -244,7 +246,8 @@ async fn the_reader_page_signs_up_and_takes_feedback_from_attendees_only() {
     let token = token_in(&page);
     let post = |path: &str, form: Vec<(&str, String)>, cookie: String| {
         let url = format!("{}/h5/activities/{id}/{path}", app.base);
-        let req = app.http.post(url).header("cookie", cookie).form(&form);
+        let body: Vec<String> = form.iter().map(|(k, v)| format!("{k}={}", wxlib::catalog::chat::urlencode(v))).collect();
+        let req = app.http.post(url).header("cookie", cookie).header("content-type", "application/x-www-form-urlencoded").body(body.join("&"));
         async move {
             let r = req.send().await.unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
@@ -265,8 +268,10 @@ async fn the_reader_page_signs_up_and_takes_feedback_from_attendees_only() {
     assert!(body.contains("反馈仅限到场签到的读者"));
     s.clock.advance(3 * DAY);
     s.db.activity_checkin(id, "oWeb1", "scan", s.clock.now(), 3600).await.unwrap();
-    let (_, page, _) = open_as(&app, "oWeb1", &format!("{}/h5/activities/{id}", app.base)).await;
-    assert!(page.contains("feedback-form"), "{page}");
+    // Three days on, the page session has expired: the reader opens the page again from chat.
+    let (_, page, cookies) = open_as(&app, "oWeb1", &format!("{}/h5/activities/{id}", app.base)).await;
+    assert!(page.contains("feedback-form") && page.contains("已于"), "{page}");
+    let token = token_in(&page);
     for (rating, comment, why) in [("0", "x".to_owned(), "请选择 1 到 5 的评分"), ("", "x".to_owned(), "请选择 1 到 5 的评分"), ("4", "长".repeat(501), "500 字以内")] {
         let (status, body) = post("feedback", vec![("token", token.clone()), ("rating", rating.into()), ("comment", comment)], cookies.clone()).await;
         assert_eq!(status, 400, "{body}");
