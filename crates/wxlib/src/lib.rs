@@ -5,6 +5,7 @@
 //! [`catalog`] the OPAC: MARC import, search index, chat and web search.
 //! [`circulation`] borrowing: binding, loans, renewals, holds, reminders, on the built-in
 //! library system or over SIP2.
+//! [`console`] the librarians' web console (sign-in, roles, CSRF, audit; each feature's pages).
 //! [`activities`] library activities: announcement, sign-up, reminder, QR check-in, report,
 //! feedback.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
@@ -15,6 +16,7 @@ pub mod chat;
 pub mod circulation;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod followers;

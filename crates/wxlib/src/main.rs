@@ -82,6 +82,16 @@ enum Command {
         #[arg(long, default_value = "./demo-data")]
         data_dir: PathBuf,
     },
+    /// Create a console admin (the first one; admins add the others in the console).
+    CreateAdmin {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        /// The admin's user name (letters, digits, '_', '.', '-').
+        username: String,
+    },
     /// Check a configuration file and print the effective settings (secrets redacted).
     CheckConfig {
         #[arg(long, short)]
@@ -125,6 +135,7 @@ fn main() -> std::process::ExitCode {
                 println!("{summary:?}");
                 Ok(())
             }
+            Command::CreateAdmin { config, password_stdin, username } => create_admin(Config::load(config.as_deref())?, &username, password_stdin).await,
             Command::Demo { listen, data_dir } => wxlib::demo::run(listen, data_dir).await,
             Command::CheckConfig { config } => {
                 let config = Config::load(config.as_deref())?;
@@ -219,5 +230,47 @@ async fn load(config: Config, what: LoadWhat, file: &std::path::Path) -> anyhow:
     for e in &summary.errors {
         println!("  {e}");
     }
+    Ok(())
+}
+
+/// Creates a console admin; the password comes from stdin or a prompt and only its argon2 hash
+/// is stored.
+async fn create_admin(config: Config, username: &str, password_stdin: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    use wxlib::console::{Role, auth};
+    auth::validate_username(username)?;
+    let stdin = std::io::stdin();
+    let interactive = !password_stdin && stdin.is_terminal();
+    let read_line = || -> anyhow::Result<String> {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    };
+    let password = if interactive {
+        // Hide what is typed where `stty` exists (no extra dependency for one prompt).
+        let hide = |on: bool| {
+            let _ = std::process::Command::new("stty").arg(if on { "-echo" } else { "echo" }).stdin(std::process::Stdio::inherit()).status();
+        };
+        eprint!("Password for {username}: ");
+        let _ = std::io::stderr().flush();
+        hide(true);
+        let first = read_line();
+        hide(false);
+        eprint!("\nRepeat the password: ");
+        let _ = std::io::stderr().flush();
+        hide(true);
+        let second = read_line();
+        hide(false);
+        eprintln!();
+        let (first, second) = (first?, second?);
+        anyhow::ensure!(first == second, "the two passwords differ; nothing was created");
+        first
+    } else {
+        read_line()?
+    };
+    let db = Db::connect(&config.database_url()).await?;
+    let id = auth::create_librarian(&db, username, &password, Role::Admin).await?;
+    wxlib::console::audit_system(&db, "librarian.add", &format!("#{id} {username} (admin) from the command line")).await?;
+    println!("admin {username} created; sign in at {}/console", config.server.public_url);
     Ok(())
 }

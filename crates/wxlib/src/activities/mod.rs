@@ -10,6 +10,7 @@
 //! list notices, [`console`] the librarians' pages.
 
 pub mod chat;
+pub mod console;
 pub mod reminders;
 pub mod scenes;
 pub mod store;

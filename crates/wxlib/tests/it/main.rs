@@ -15,5 +15,7 @@ mod callback;
 mod reminders;
 /// wxlib against the simulator's WeChat API stand-in: token errors, window rules, menus.
 mod simulator;
+/// The librarians' console foundation: sign-in, sessions, CSRF, roles, audit, create-admin.
+mod console;
 /// Activities through their life: sign-up, waiting list, reminder, QR check-in, feedback.
 mod activities;
