@@ -342,3 +342,96 @@ async fn places_are_never_oversold_on_either_database() {
         assert!(matches!(db.cancel_activity_signup(id, &first_waiting, start, 10).await, Err(ActivityError::Started)), "{backend}");
     }
 }
+
+/// The console pages, as a librarian (not an admin): every wrong field named and nothing
+/// created; no CSRF token, no change; a created activity gets its check-in code; a larger
+/// capacity promotes waiting readers, who are told; the report needs the activity to have begun;
+/// everything is audited.
+#[tokio::test]
+async fn the_console_creates_edits_and_reports_with_every_input_checked() {
+    use wxlib::console::{Role, auth};
+    let app = app_with_simulator().await;
+    let s = &app.s;
+    auth::create_librarian(&s.db, "li.ming", "librarian-pw", Role::Librarian).await.unwrap();
+    let lib = console_login(&app.base, "li.ming", "librarian-pw").await.unwrap_or_else(|r| panic!("{} {}", r.status, r.body));
+    let when = |secs: i64| wxlib::activities::input_value(s.clock.now() + secs);
+    let good: Vec<(&str, String)> = vec![
+        ("title", "古籍修复体验".into()),
+        ("place", "古籍部".into()),
+        ("description", "动手修一页古籍。".into()),
+        ("starts_at", when(3 * DAY)),
+        ("ends_at", when(3 * DAY + 3600)),
+        ("signup_opens_at", "".into()),
+        ("signup_deadline", when(2 * DAY)),
+        ("capacity", "1".into()),
+    ];
+    let with = |changes: &[(&str, &str)]| -> Vec<(String, String)> {
+        good.iter().map(|(k, v)| (k.to_string(), changes.iter().find(|(c, _)| c == k).map(|(_, n)| n.to_string()).unwrap_or(v.clone()))).collect()
+    };
+    let post = |path: &'static str, fields: Vec<(String, String)>, csrf: bool| {
+        let lib = &lib;
+        async move {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            if csrf { lib.post(path, &f).await } else { lib.post_raw(path, &f).await }
+        }
+    };
+
+    let page = lib.get("/console/activities/new").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"activity-form\"") && page.body.contains("name=\"csrf\""));
+    let r = post("/console/activities", with(&[]), false).await;
+    assert_eq!(r.status, 403, "no CSRF token");
+    let r = post("/console/activities", with(&[("title", ""), ("capacity", "-3"), ("starts_at", "next week"), ("signup_deadline", "2026-02-30T10:00")]), true).await;
+    assert_eq!(r.status, 400);
+    for msg in ["请填写活动名称", "名额须为 1 到 100000 之间的整数", "开始时间不是有效的时间", "报名截止时间不是有效的时间"] {
+        assert!(r.body.contains(msg), "{msg}: {}", r.body);
+    }
+    assert!(r.body.contains("动手修一页古籍。"), "the form keeps what was typed");
+    assert!(s.db.all_activities().await.unwrap().is_empty(), "nothing created");
+
+    let r = post("/console/activities", with(&[]), true).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = r.location.unwrap();
+    assert!(location.ends_with("?ok=created"), "{location}");
+    let a = s.db.all_activities().await.unwrap().remove(0);
+    assert!(a.qr_ticket.is_some(), "the check-in code was made");
+    let detail = lib.get(&format!("/console/activities/{}", a.id)).await;
+    assert!(detail.body.contains("qr.svg") && detail.body.contains(&format!("act:{}", a.id)) && detail.body.contains("showqrcode?ticket="), "{}", detail.body);
+    let svg = lib.get(&format!("/console/activities/{}/qr.svg", a.id)).await;
+    assert!(svg.body.starts_with("<?xml") || svg.body.contains("<svg"), "{}", &svg.body[..svg.body.len().min(80)]);
+    assert_eq!(lib.get("/console/activities/999/edit").await.status, 404);
+
+    // Two readers: one place, one waiting. Raising the capacity gives the second a place.
+    for r in ["oConA", "oConB"] {
+        app.reader(r, "follow", json!({})).await;
+        app.say(r, &format!("报名 {}", a.id)).await;
+    }
+    assert_eq!(s.db.activity_counts(a.id).await.unwrap().waiting, 1);
+    let path: &'static str = Box::leak(format!("/console/activities/{}", a.id).into_boxed_str());
+    let r = post(path, with(&[("ends_at", &when(DAY))]), true).await;
+    assert_eq!(r.status, 400, "an end before the start");
+    assert_eq!(s.db.activity(a.id).await.unwrap().unwrap().ends_at, a.ends_at, "unchanged");
+    let r = post(path, with(&[("capacity", "2")]), true).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(s.db.activity_counts(a.id).await.unwrap().confirmed, 2);
+    app.pushed("oConB", "候补成功").await;
+    let list = lib.get("/console/activities").await;
+    assert!(list.body.contains("古籍修复体验") && list.body.contains("2 / 2"), "{}", list.body);
+
+    // The report: not before the activity begins, never empty.
+    let report_path: &'static str = Box::leak(format!("/console/activities/{}/report", a.id).into_boxed_str());
+    let report = |t: &str, b: &str| vec![("title".to_owned(), t.to_owned()), ("body".to_owned(), b.to_owned())];
+    let r = post(report_path, report("回顾", "很好"), true).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("活动开始后才能发布报道"));
+    s.clock.advance(3 * DAY + 60);
+    let r = post(report_path, report("回顾", " "), true).await;
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("报道的标题和正文都要填写"));
+    let r = post(report_path, report("古籍修复回顾", "十位读者修好了十页。"), true).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(s.db.activity(a.id).await.unwrap().unwrap().report_title.as_deref(), Some("古籍修复回顾"));
+
+    let actions: Vec<String> = s.db.audit_entries("activity.", 10, 0).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(actions, ["activity.report", "activity.update", "activity.create"], "newest first");
+}
