@@ -72,6 +72,8 @@ showqrcode_url = "{base}/sim/api/cgi-bin/showqrcode"
             time.sleep(0.1)
     else:
         raise RuntimeError("wxlib did not start")
+    out = subprocess.run([BIN, "push-menu", "--config", str(config)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
     yield base, tmp
     proc.terminate()
     proc.wait(10)

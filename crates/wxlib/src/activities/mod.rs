@@ -295,6 +295,31 @@ pub fn qr_svg(url: &str) -> Option<String> {
     Some(code.render::<qrcode::render::svg::Color>().min_dimensions(320, 320).build())
 }
 
+/// For `wxlib demo`: a coming activity when there is none, and check-in codes for the current
+/// ones (the simulator keeps its codes in memory, so they are made again on every start).
+pub async fn demo(s: &crate::services::Services) -> anyhow::Result<()> {
+    let now = s.clock.now();
+    if s.db.all_activities().await?.is_empty() {
+        let start = local_midnight(now) + 2 * 86_400 + 14 * 3600;
+        let draft = store::ActivityDraft {
+            title: "新生入馆培训".into(),
+            place: "总馆一层报告厅".into(),
+            description: "介绍图书馆的空间、馆藏与检索、借还与续借、电子资源和公众号的用法。\n到场后扫描签到码签到。".into(),
+            starts_at: start,
+            ends_at: start + 90 * 60,
+            signup_opens_at: now,
+            signup_deadline: start - 3600,
+            capacity: 3,
+        };
+        s.db.create_activity(&draft, now).await?;
+    }
+    for a in s.db.current_activities(now, 50).await? {
+        let (ticket, url) = s.api.create_permanent_qr(&format!("{SCENE_PREFIX}{}", a.id)).await?;
+        s.db.set_activity_qr(a.id, &ticket, &url).await?;
+    }
+    Ok(())
+}
+
 const CST: i64 = 8 * 3600;
 
 /// "HH:MM" in China Standard Time.
