@@ -6,6 +6,7 @@
 //! [`circulation`] borrowing: binding, loans, renewals, holds, reminders, on the built-in
 //! library system or over SIP2.
 //! [`console`] the librarians' web console (sign-in, roles, CSRF, audit; each feature's pages).
+//! [`news`] library news: opening hours, new resources, the freshman guide and About us.
 //! [`activities`] library activities: announcement, sign-up, reminder, QR check-in, report,
 //! feedback.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
@@ -22,6 +23,7 @@ pub mod demo;
 pub mod followers;
 pub mod jobs;
 pub mod menu;
+pub mod news;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod layout;
 pub mod librarians;
+pub mod menu_editor;
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -74,6 +75,10 @@ pub fn routes(services: Services) -> axum::Router {
         .route("/audit", get(audit::audit_page))
         // Each feature's section, one line each, ABOVE this guard layer (a layer only wraps the
         // routes added before it).
+        .nest("/menu", menu_editor::console_routes())
+        .nest("/hours", crate::news::hours_console::console_routes())
+        .nest("/resources", crate::news::resources::console_routes())
+        .nest("/pages", crate::news::pages::console_routes())
         .nest("/activities", crate::activities::console::console_routes())
         .layer(axum::middleware::from_fn_with_state(services.clone(), auth::require_session));
     let open = axum::Router::<Services>::new().route("/login", get(auth::login_page).post(auth::login_submit));

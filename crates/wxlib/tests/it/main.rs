@@ -17,5 +17,8 @@ mod reminders;
 mod simulator;
 /// The librarians' console foundation: sign-in, sessions, CSRF, roles, audit, create-admin.
 mod console;
+/// Library news through the console and the simulated phone: menu editor, opening hours, new
+/// resources, pages and the guide series.
+mod news;
 /// Activities through their life: sign-up, waiting list, reminder, QR check-in, feedback.
 mod activities;
