@@ -24,6 +24,10 @@ struct SimApp {
 }
 
 async fn app_with_simulator() -> SimApp {
+    app_in("zh-CN").await
+}
+
+async fn app_in(lang: &str) -> SimApp {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let db = sqlite_db().await;
@@ -32,6 +36,7 @@ async fn app_with_simulator() -> SimApp {
     config.server.public_url = base.clone();
     config.wechat.oauth_base = format!("{base}/sim/api");
     config.simulator.enabled = true;
+    config.wechat.lang = lang.into();
     config.activities.showqrcode_url = format!("{base}/sim/api/cgi-bin/showqrcode");
     let app = Application::build(config).await.unwrap();
     let s = app.services().clone();
@@ -434,4 +439,24 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
 
     let actions: Vec<String> = s.db.audit_entries("activity.", 10, 0).await.unwrap().into_iter().map(|e| e.action).collect();
     assert_eq!(actions, ["activity.report", "activity.update", "activity.create"], "newest first");
+}
+
+#[tokio::test]
+async fn readers_get_english_when_the_account_speaks_english() {
+    let app = app_in("en").await;
+    let s = &app.s;
+    let now = s.clock.now();
+    let id = s.db.create_activity(&draft(now, 1), now).await.unwrap();
+    for r in ["oEnA", "oEnB"] {
+        app.reader(r, "follow", json!({})).await;
+    }
+    let notice = app.say("oEnA", "activities").await;
+    assert!(notice.starts_with("Coming up:") && notice.contains("1 place(s) left") && notice.contains("signup N"), "{notice}");
+    assert!(app.say("oEnA", &format!("sign up {id}")).await.starts_with("You are signed up"));
+    assert!(app.say("oEnB", &format!("signup {id}")).await.contains("number 1 on the waiting list"));
+    assert!(app.say("oEnB", "signup 0").await.contains("Put the activity number after it"));
+    assert!(app.say("oEnA", &format!("cancel signup {id}")).await.contains("is cancelled"));
+    app.pushed("oEnB", "Good news: a place").await;
+    let (_, page, _) = open_as(&app, "oEnB", &format!("{}/h5/activities/{id}", app.base)).await;
+    assert!(page.contains("You have a place.") && page.contains("Cancel my sign-up") && page.contains("sign-up open"), "{page}");
 }
