@@ -212,6 +212,14 @@ async fn detail(State(s): State<Services>, lib: Librarian, Path(id): Path<String
     Ok(detail_page(&s, &lib, &a, StatusCode::OK, &flash, None).await?.into_response())
 }
 
+/// A reader as librarians see them: the openid, and the campus card when bound.
+fn who(openid: &str, card: Option<&str>) -> String {
+    match card {
+        Some(c) => format!("{} <span class=\"card-no\">({})</span>", escape(openid), escape(c)),
+        None => escape(openid),
+    }
+}
+
 async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: StatusCode, flash: &str, report_input: Option<(&str, &str)>) -> Result<(StatusCode, Html<String>), ConsoleError> {
     let lang = lib.lang;
     let now = s.clock.now();
@@ -279,7 +287,7 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
             format!(
                 "<tr class=\"signup {cls}\"><td>{openid}</td><td>{state}</td><td>{via}</td><td>{at}</td><td>{reminded}</td><td>{checked}</td></tr>",
                 cls = escape(&r.status),
-                openid = escape(&r.openid),
+                openid = who(&r.openid, r.card.as_deref()),
                 via = if r.via == "web" { t(lang, "网页", "web") } else { t(lang, "聊天", "chat") },
                 at = format_time(r.queued_at),
                 reminded = r.reminded_at.map(format_time).unwrap_or_default(),
@@ -288,8 +296,9 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
         })
         .collect();
     let signups = format!(
-        "<div class=\"card\"><h2>{h}</h2><table id=\"signups\"><tr><th>openid</th><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>{rows}</table></div>",
+        "<div class=\"card\"><h2>{h}</h2><table id=\"signups\"><tr><th>{c0}</th><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>{rows}</table></div>",
         h = t(lang, "报名与候补", "Sign-ups and waiting list"),
+        c0 = t(lang, "读者（openid，一卡通）", "Reader (openid, card)"),
         c1 = t(lang, "状态", "State"),
         c2 = t(lang, "来源", "Via"),
         c3 = t(lang, "报名时间", "Signed up"),
@@ -304,15 +313,16 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
         .map(|r| {
             format!(
                 "<tr class=\"checkin\"><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&r.openid),
+                who(&r.openid, r.card.as_deref()),
                 format_time(r.at),
                 if r.signed_up == 1 { t(lang, "已报名", "signed up") } else { t(lang, "现场参加", "walk-in") }
             )
         })
         .collect();
     let checkins = format!(
-        "<div class=\"card\"><h2>{h}</h2><table id=\"checkins\"><tr><th>openid</th><th>{c1}</th><th>{c2}</th></tr>{checkin_rows}</table></div>",
+        "<div class=\"card\"><h2>{h}</h2><table id=\"checkins\"><tr><th>{c0}</th><th>{c1}</th><th>{c2}</th></tr>{checkin_rows}</table></div>",
         h = t(lang, "签到", "Check-ins"),
+        c0 = t(lang, "读者（openid，一卡通）", "Reader (openid, card)"),
         c1 = t(lang, "时间", "At"),
         c2 = t(lang, "类型", "Kind"),
     );

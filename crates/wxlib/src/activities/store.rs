@@ -38,6 +38,8 @@ pub struct SignupRow {
     pub queued_at: i64,
     pub reminded_at: Option<i64>,
     pub checked_in_at: Option<i64>,
+    /// The campus card the reader bound, if any (how librarians know who it is).
+    pub card: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -46,6 +48,7 @@ pub struct CheckinRow {
     pub at: i64,
     pub signed_up: i64,
     pub via: String,
+    pub card: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -323,14 +326,16 @@ impl Db {
     /// Every sign-up of an activity in queue order (places, then the waiting list, then
     /// cancellations), with the check-in time of those who came.
     pub async fn activity_signups(&self, id: i64) -> Result<Vec<SignupRow>, DbError> {
-        let sql = "SELECT s.openid, s.status, s.via, s.queued_at, s.reminded_at, c.at AS checked_in_at FROM activity_signups s \
-                   LEFT JOIN activity_checkins c ON c.activity_id = s.activity_id AND c.openid = s.openid WHERE s.activity_id = $1 \
+        let sql = "SELECT s.openid, s.status, s.via, s.queued_at, s.reminded_at, c.at AS checked_in_at, b.card FROM activity_signups s \
+                   LEFT JOIN activity_checkins c ON c.activity_id = s.activity_id AND c.openid = s.openid \
+                   LEFT JOIN bindings b ON b.openid = s.openid WHERE s.activity_id = $1 \
                    ORDER BY CASE s.status WHEN 'confirmed' THEN 0 WHEN 'waiting' THEN 1 ELSE 2 END, s.queued_at, s.id";
         Ok(with_pool!(self, |pool| sqlx::query_as::<_, SignupRow>(sql).bind(id).fetch_all(pool).await?))
     }
 
     pub async fn activity_checkins(&self, id: i64) -> Result<Vec<CheckinRow>, DbError> {
-        let sql = "SELECT openid, at, signed_up, via FROM activity_checkins WHERE activity_id = $1 ORDER BY at, openid";
+        let sql = "SELECT c.openid, c.at, c.signed_up, c.via, b.card FROM activity_checkins c LEFT JOIN bindings b ON b.openid = c.openid \
+                   WHERE c.activity_id = $1 ORDER BY c.at, c.openid";
         Ok(with_pool!(self, |pool| sqlx::query_as::<_, CheckinRow>(sql).bind(id).fetch_all(pool).await?))
     }
 

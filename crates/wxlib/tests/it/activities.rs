@@ -420,6 +420,9 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(s.db.activity_counts(a.id).await.unwrap().confirmed, 2);
     app.pushed("oConB", "候补成功").await;
+    s.db.bind("oConA", "2021007", s.clock.now()).await.unwrap();
+    let detail = lib.get(path).await;
+    assert!(detail.body.contains("oConA <span class=\"card-no\">(2021007)</span>") && detail.body.matches("已报名").count() >= 2, "librarians see who it is: {}", detail.body);
     let list = lib.get("/console/activities").await;
     assert!(list.body.contains("古籍修复体验") && list.body.contains("2 / 2"), "{}", list.body);
 
