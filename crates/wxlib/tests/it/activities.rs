@@ -345,6 +345,28 @@ async fn places_are_never_oversold_on_either_database() {
         db.give_activity_feedback(id, &holder, 5, "", start).await.unwrap();
         assert!(matches!(db.give_activity_feedback(id, &holder, 3, "", start).await, Err(ActivityError::FeedbackGiven)), "{backend}");
         assert!(matches!(db.cancel_activity_signup(id, &first_waiting, start, 10).await, Err(ActivityError::Started)), "{backend}");
+
+        // Every read the chat, pages, console and reminders use, on this backend.
+        assert_eq!(db.current_activities(now, 10).await.unwrap().len(), 1, "{backend}");
+        assert_eq!(db.all_activities().await.unwrap()[0].id, id, "{backend}");
+        db.set_activity_qr(id, "ticket", "http://weixin.qq.com/q/x").await.unwrap();
+        assert!(db.set_activity_report(id, "回顾", "正文", start).await.unwrap(), "{backend}");
+        let end = start + 7200;
+        assert_eq!(db.recent_reports(end, end - DAY, 5).await.unwrap()[0].qr_ticket.as_deref(), Some("ticket"), "{backend}");
+        let candidates = db.reminder_candidates(now + 2 * DAY, 2 * DAY).await.unwrap();
+        assert_eq!(candidates.len(), 5, "{backend}: the five with a place");
+        assert!(db.mark_activity_reminded(candidates[0].signup_id, now).await.unwrap(), "{backend}");
+        assert!(!db.mark_activity_reminded(candidates[0].signup_id, now).await.unwrap(), "{backend}: claimed once");
+        db.unmark_activity_reminded(candidates[0].signup_id).await.unwrap();
+        assert_eq!(db.reminder_candidates(now + 2 * DAY, 2 * DAY).await.unwrap().len(), 5, "{backend}");
+        db.bind(&holder, "2021009", now).await.unwrap();
+        let signups = db.activity_signups(id).await.unwrap();
+        assert_eq!(signups.len(), 12, "{backend}");
+        assert_eq!(signups.iter().find(|r| r.openid == holder).and_then(|r| r.card.clone()).as_deref(), Some("2021009"), "{backend}");
+        assert_eq!(db.activity_checkins(id).await.unwrap()[0].card.as_deref(), Some("2021009"), "{backend}");
+        assert_eq!(db.activity_feedback(id).await.unwrap()[0].rating, 5, "{backend}");
+        assert_eq!(db.reader_activities(&first_waiting, now).await.unwrap(), vec![(id, "confirmed".to_owned())], "{backend}");
+        assert_eq!(db.reader_feedback(id, &holder).await.unwrap(), Some(5), "{backend}");
     }
 }
 
