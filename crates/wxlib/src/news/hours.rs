@@ -340,7 +340,8 @@ pub async fn answer_for_day(db: &Db, days: i64, lang: Lang, label: &str) -> Resu
         Lang::En => format!("Opening hours {label} ({} {day}):", weekday_name(weekday(days), lang)),
     };
     for h in &hours {
-        out.push_str(&format!("\n· {}：{}", h.place.display(lang), describe_intervals(&h.intervals, lang)));
+        let colon = if lang == Lang::Zh { "：" } else { ": " };
+        out.push_str(&format!("\n· {}{colon}{}", h.place.display(lang), describe_intervals(&h.intervals, lang)));
         if let Some(r) = &h.reason {
             out.push_str(&if lang == Lang::Zh { format!("（{r}）") } else { format!(" ({r})") });
         }
@@ -354,7 +355,10 @@ pub async fn answer_for_day(db: &Db, days: i64, lang: Lang, label: &str) -> Resu
             let place = places.iter().find(|p| p.id == e.place_id).map(|p| p.display(lang).to_owned()).unwrap_or_default();
             let iv = describe_intervals(&parse_intervals(&e.intervals).unwrap_or_default(), lang);
             let days = if e.first_day == e.last_day { e.first_day.clone() } else { format!("{}–{}", e.first_day, e.last_day) };
-            out.push_str(&format!("\n· {days} {place}：{iv}（{}）", e.reason));
+            out.push_str(&match lang {
+                Lang::Zh => format!("\n· {days} {place}：{iv}（{}）", e.reason),
+                Lang::En => format!("\n· {days} {place}: {iv} ({})", e.reason),
+            });
         }
     }
     Ok(out)

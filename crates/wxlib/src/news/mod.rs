@@ -64,3 +64,17 @@ pub async fn guide(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError>
     }
     Ok(Reply::text(out))
 }
+
+/// The demo's library news: two places with their hours and one e-resource.
+pub async fn seed_demo(db: &crate::db::Db, now: i64) -> Result<(), crate::db::DbError> {
+    let weekday = hours::parse_intervals("08:00-22:00").unwrap_or_default();
+    let weekend = hours::parse_intervals("09:00-17:00").unwrap_or_default();
+    let main = db.add_place("总馆", "Main library", &weekday).await?;
+    let week: Vec<Vec<hours::Interval>> = (1..=7).map(|d| if d >= 6 { weekend.clone() } else { weekday.clone() }).collect();
+    db.set_weekly_hours(main, &week).await?;
+    db.add_place("自习室", "Study rooms", &hours::parse_intervals("07:00-23:00").unwrap_or_default()).await?;
+    let today = hours::day_string(hours::day_of(now));
+    let cnki = resources::EResource { id: 0, name: "中国知网".into(), url: "https://www.cnki.net/".into(), access_note: "校园网内直接访问；校外请先连接学校 VPN。".into(), subject: "综合".into(), added_on: today };
+    db.add_eresource(&cnki, now).await?;
+    Ok(())
+}
