@@ -485,3 +485,23 @@ async fn readers_get_english_when_the_account_speaks_english() {
     let (_, page, _) = open_as(&app, "oEnB", &format!("{}/h5/activities/{id}", app.base)).await;
     assert!(page.contains("You have a place.") && page.contains("Cancel my sign-up") && page.contains("sign-up open"), "{page}");
 }
+
+/// A waiting reader who has not written for two days cannot get a customer-service message: the
+/// place notice comes as a template message instead.
+#[tokio::test]
+async fn a_promoted_reader_outside_the_window_gets_a_template_message() {
+    let app = app_with_simulator().await;
+    let s = &app.s;
+    let now = s.clock.now();
+    let id = s.db.create_activity(&draft(now, 1), now).await.unwrap();
+    for r in ["oWinA", "oWinB"] {
+        app.reader(r, "follow", json!({})).await;
+        app.say(r, &format!("报名 {id}")).await;
+    }
+    s.clock.advance(49 * 3600);
+    assert!(app.say("oWinA", &format!("取消报名 {id}")).await.starts_with("已取消"));
+    let m = app.pushed("oWinB", "activity_promoted").await;
+    assert_eq!(m["body"]["data"]["thing1"]["value"], "真人图书馆：科幻写作");
+    assert_eq!(m["body"]["data"]["thing4"]["value"], "候补成功，已为您保留名额");
+    assert!(m["body"]["url"].as_str().unwrap().ends_with(&format!("/activities/{id}")));
+}
