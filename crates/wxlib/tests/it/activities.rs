@@ -505,3 +505,21 @@ async fn a_promoted_reader_outside_the_window_gets_a_template_message() {
     assert_eq!(m["body"]["data"]["thing4"]["value"], "候补成功，已为您保留名额");
     assert!(m["body"]["url"].as_str().unwrap().ends_with(&format!("/activities/{id}")));
 }
+
+/// Many long activities still fit one short text reply; the rest are a link away.
+#[tokio::test]
+async fn the_notice_stays_a_short_message() {
+    let app = app_with_simulator().await;
+    let s = &app.s;
+    let now = s.clock.now();
+    for i in 0..6 {
+        let mut d = draft(now + i * 3600, 30);
+        d.title = format!("{i}{}", "长".repeat(63));
+        d.place = "场".repeat(64);
+        s.db.create_activity(&d, now).await.unwrap();
+    }
+    app.reader("oLong", "follow", json!({})).await;
+    let notice = app.say("oLong", "活动").await;
+    assert!(notice.len() <= 2048, "{} bytes", notice.len());
+    assert!(notice.contains("【1】") && notice.contains("更多活动") && notice.contains("/activities\""), "{notice}");
+}
