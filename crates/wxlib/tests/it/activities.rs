@@ -202,6 +202,18 @@ async fn the_day_before_each_reader_with_a_place_is_reminded_once() {
     assert!(app.say("oRemA", &format!("取消报名 {id}")).await.starts_with("已取消"));
     app.pushed("oRemB", "候补成功").await;
     assert_eq!(reminders::run(s).await.unwrap().sent, 0);
+
+    // The librarian moves the activity a day later: the reminder is due again, the day before
+    // the new date.
+    let mut later = draft(now, 1);
+    later.starts_at += DAY;
+    later.ends_at += DAY;
+    s.db.update_activity(id, &later, s.clock.now(), s.config.activities.remind_hour).await.unwrap();
+    assert_eq!(reminders::run(s).await.unwrap().sent, 0, "not yet");
+    s.clock.advance(DAY);
+    assert_eq!(reminders::run(s).await.unwrap().sent, 1);
+    let m = app.pushed("oRemB", "activity_reminder").await;
+    assert_eq!(m["body"]["data"]["time2"]["value"], wxlib::activities::fmt_local(a.starts_at + DAY));
 }
 
 /// GET with redirects followed by hand, carrying cookies the server sets (the reader's WeChat
