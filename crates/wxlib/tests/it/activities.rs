@@ -474,8 +474,17 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     assert_eq!(r.status, 303);
     assert_eq!(s.db.activity(a.id).await.unwrap().unwrap().report_title.as_deref(), Some("古籍修复回顾"));
 
+    // The attendance sheet: both readers with their state; a walk-in too.
+    s.db.activity_checkin(a.id, "oWalkIn", "scan", s.clock.now() - 120, 3600).await.unwrap();
+    let sheet = lib.get(&format!("/console/activities/{}/signups.csv", a.id)).await;
+    assert_eq!(sheet.status, 200);
+    let lines: Vec<&str> = sheet.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[0], "openid,card,state,signed_up_at,checked_in_at,via");
+    assert!(lines.iter().any(|l| l.starts_with("oConA,2021007,confirmed,")) && lines.iter().any(|l| l.starts_with("oConB,,confirmed,")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("oWalkIn,,walk-in,,")), "{lines:?}");
+
     let actions: Vec<String> = s.db.audit_entries("activity.", 10, 0).await.unwrap().into_iter().map(|e| e.action).collect();
-    assert_eq!(actions, ["activity.report", "activity.update", "activity.create"], "newest first");
+    assert_eq!(actions, ["activity.export", "activity.report", "activity.update", "activity.create"], "newest first");
 }
 
 #[tokio::test]
