@@ -297,13 +297,10 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
         })
         .collect();
     let signups = format!(
-        "<div class=\"card\"><h2>{h}</h2><table id=\"signups\"><tr><th>{c0}</th><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>{rows}</table></div>",
-        h = format!(
-            "{} <a href=\"/console/activities/{}/signups.csv\" id=\"export\" class=\"muted\">{}</a>",
-            t(lang, "报名与候补", "Sign-ups and waiting list"),
-            a.id,
-            t(lang, "导出签到表（CSV）", "Export the attendance sheet (CSV)")
-        ),
+        "<div class=\"card\"><h2>{h} <a href=\"/console/activities/{id}/signups.csv\" id=\"export\" class=\"muted\">{export}</a></h2><table id=\"signups\"><tr><th>{c0}</th><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>{rows}</table></div>",
+        h = t(lang, "报名与候补", "Sign-ups and waiting list"),
+        id = a.id,
+        export = t(lang, "导出签到表（CSV）", "Export the attendance sheet (CSV)"),
         c0 = t(lang, "读者（openid，一卡通）", "Reader (openid, card)"),
         c1 = t(lang, "状态", "State"),
         c2 = t(lang, "来源", "Via"),
