@@ -31,6 +31,7 @@ pub fn console_routes() -> axum::Router<Services> {
         .route("/{id}/qr", post(make_qr))
         .route("/{id}/qr.svg", get(qr_image))
         .route("/{id}/signups.csv", get(signups_csv))
+        .route("/{id}/print", get(print_sheet))
 }
 
 #[derive(Deserialize, Default)]
@@ -252,7 +253,7 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
     let qr = match (&a.qr_ticket, &a.qr_url) {
         (Some(ticket), Some(url)) => format!(
             "<div class=\"card\" id=\"qr\"><h2>{h}</h2><img src=\"/console/activities/{id}/qr.svg\" alt=\"QR\" width=\"200\" height=\"200\" id=\"qr-image\">\
-             <p class=\"muted\">{hint}<br>{scene}: <code>act:{id}</code> · <a href=\"{link}\" target=\"_blank\" id=\"showqrcode\">{wx}</a> · <a href=\"/console/activities/{id}/qr.svg\" download=\"activity-{id}-qr.svg\">{dl}</a></p></div>",
+             <p class=\"muted\">{hint}<br>{scene}: <code>act:{id}</code> · <a href=\"{link}\" target=\"_blank\" id=\"showqrcode\">{wx}</a> · <a href=\"/console/activities/{id}/qr.svg\" download=\"activity-{id}-qr.svg\">{dl}</a> · <a href=\"/console/activities/{id}/print\" target=\"_blank\" id=\"print\">{print}</a></p></div>",
             h = t(lang, "签到二维码", "Check-in QR code"),
             id = a.id,
             hint = t(lang, "打印后放在活动现场。读者用微信扫码即签到（未关注的读者扫码关注后自动签到）。", "Print it for the venue. Readers scan it with WeChat to check in (non-followers follow and are checked in)."),
@@ -260,6 +261,7 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
             link = escape(&showqrcode_link(s, ticket)),
             wx = t(lang, "微信二维码图片", "WeChat's image"),
             dl = t(lang, "下载 SVG", "Download SVG"),
+            print = t(lang, "打印签到海报", "Print the check-in poster"),
         ) + &format!("<!-- {} -->", escape(url)),
         _ => format!(
             "<form method=\"post\" action=\"/console/activities/{}/qr\" class=\"card\">{}<p>{}</p><button type=\"submit\" id=\"make-qr\">{}</button></form>",
@@ -435,4 +437,23 @@ async fn signups_csv(State(s): State<Services>, lib: Librarian, Path(id): Path<S
     body.extend(bytes);
     let disposition = format!("attachment; filename=\"activity-{}-attendance.csv\"", a.id);
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+}
+
+/// `GET /console/activities/{id}/print`: a page to print and put up at the venue — the title,
+/// time and place, and the check-in code large.
+async fn print_sheet(State(s): State<Services>, _lib: Librarian, Path(id): Path<String>) -> Result<Response, ConsoleError> {
+    let a = load(&s, &id).await?;
+    let svg = a.qr_url.as_deref().and_then(qr_svg).ok_or(ConsoleError::NotFound)?;
+    let html = format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title}</title><style>\
+         body{{font-family:'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;text-align:center;margin:40px}}\
+         h1{{font-size:34px;margin:0 0 12px}}p{{font-size:20px;margin:6px}}.qr svg{{width:360px;height:360px}}.hint{{font-size:26px;margin-top:18px}}\
+         @media print{{body{{margin:10mm}}}}</style></head><body><h1>{title}</h1><p>{when}</p><p>{place}</p>\
+         <div class=\"qr\" id=\"poster-qr\">{svg}</div><p class=\"hint\">微信扫码签到 · Scan with WeChat to check in</p></body></html>",
+        title = escape(&a.title),
+        when = escape(&a.when()),
+        place = escape(&a.place),
+        svg = svg.split_once("?>").map(|(_, rest)| rest).unwrap_or(&svg),
+    );
+    Ok(Html(html).into_response())
 }

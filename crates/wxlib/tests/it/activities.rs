@@ -438,6 +438,8 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     assert!(detail.body.contains("qr.svg") && detail.body.contains(&format!("act:{}", a.id)) && detail.body.contains("showqrcode?ticket="), "{}", detail.body);
     let svg = lib.get(&format!("/console/activities/{}/qr.svg", a.id)).await;
     assert!(svg.body.starts_with("<?xml") || svg.body.contains("<svg"), "{}", &svg.body[..svg.body.len().min(80)]);
+    let poster = lib.get(&format!("/console/activities/{}/print", a.id)).await;
+    assert!(poster.status == 200 && poster.body.contains("古籍修复体验") && poster.body.contains("<svg") && !poster.body.contains("<?xml"), "{}", poster.body);
     assert_eq!(lib.get("/console/activities/999/edit").await.status, 404);
 
     // Two readers: one place, one waiting. Raising the capacity gives the second a place.
