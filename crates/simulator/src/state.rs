@@ -305,6 +305,8 @@ impl SimState {
         st.add_template("due_reminder", "借阅到期提醒", &["thing1", "time2", "thing3"]);
         st.add_template("hold_ready", "预约到馆通知", &["thing1", "thing2", "time3"]);
         st.add_template("overdue_notice", "图书逾期通知", &["thing1", "time2", "number3", "amount4"]);
+        st.add_template("activity_reminder", "活动开始提醒", &["thing1", "time2", "thing3"]);
+        st.add_template("activity_promoted", "活动报名成功通知", &["thing1", "time2", "thing3", "thing4"]);
         st
     }
 

@@ -30,6 +30,8 @@ pub struct Config {
     pub consultation: ConsultationConfig,
     #[serde(default)]
     pub partners: PartnersConfig,
+    #[serde(default)]
+    pub activities: ActivitiesConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,6 +50,34 @@ pub struct ConsultationConfig {
 impl Default for ConsultationConfig {
     fn default() -> Self {
         Self { session_minutes: 30, working_days: "1-5".into(), working_hours: "08:30-17:30".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActivitiesConfig {
+    /// Readers with a place are reminded on the day before, from this hour (China Standard Time).
+    pub remind_hour: u32,
+    /// The template message of that reminder (fields thing1 title, time2 start, thing3 place).
+    pub remind_template_id: String,
+    /// The template message telling a waiting reader they got a place, when their
+    /// customer-service window is closed (thing1, time2, thing3, thing4).
+    pub promoted_template_id: String,
+    /// Check-in by scanning the activity's code opens this many minutes before the start.
+    pub checkin_opens_minutes: i64,
+    /// WeChat's QR image address for a ticket (`?ticket=` is appended).
+    pub showqrcode_url: String,
+}
+
+impl Default for ActivitiesConfig {
+    fn default() -> Self {
+        Self {
+            remind_hour: 10,
+            remind_template_id: "activity_reminder".into(),
+            promoted_template_id: "activity_promoted".into(),
+            checkin_opens_minutes: 60,
+            showqrcode_url: "https://mp.weixin.qq.com/cgi-bin/showqrcode".into(),
+        }
     }
 }
 
@@ -395,6 +425,16 @@ impl Config {
         if !(1..=10).contains(&p.chat_hits_per_partner) {
             return invalid("partners.chat_hits_per_partner", "must be between 1 and 10");
         }
+        let a = &self.activities;
+        if a.remind_hour > 23 {
+            return invalid("activities.remind_hour", "must be 0–23");
+        }
+        if !(0..=24 * 60).contains(&a.checkin_opens_minutes) {
+            return invalid("activities.checkin_opens_minutes", "must be between 0 and 1440");
+        }
+        if !(a.showqrcode_url.starts_with("http://") || a.showqrcode_url.starts_with("https://")) {
+            return invalid("activities.showqrcode_url", "must be an http:// or https:// URL");
+        }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");
         }
@@ -436,6 +476,7 @@ impl Default for Config {
             simulator: SimulatorConfig::default(),
             consultation: ConsultationConfig::default(),
             partners: PartnersConfig::default(),
+            activities: ActivitiesConfig::default(),
         }
     }
 }
@@ -490,7 +531,7 @@ mod example_file {
         let text = include_str!("../../../config.example.toml");
         let parsed: super::Config = toml_like(text);
         parsed.validate().expect("example validates");
-        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs", "session_minutes", "working_days", "working_hours"] {
+        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs", "session_minutes", "working_days", "working_hours", "promoted_template_id", "checkin_opens_minutes", "showqrcode_url"] {
             assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
         }
     }

@@ -55,6 +55,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "partners", include_str!("../migrations/sqlite/0005_partners.sql")),
     (7, "answers and consultation", include_str!("../migrations/sqlite/0007_answers.sql")),
     (8, "news", include_str!("../migrations/sqlite/0008_news.sql")),
+    (6, "activities", include_str!("../migrations/sqlite/0006_activities.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -64,6 +65,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "partners", include_str!("../migrations/postgres/0005_partners.sql")),
     (7, "answers and consultation", include_str!("../migrations/postgres/0007_answers.sql")),
     (8, "news", include_str!("../migrations/postgres/0008_news.sql")),
+    (6, "activities", include_str!("../migrations/postgres/0006_activities.sql")),
 ];
 
 /// Current unix time in seconds.

@@ -38,6 +38,7 @@ pub fn config(listen: SocketAddr, data_dir: PathBuf) -> Config {
     c.wechat.oauth_base = format!("{public}/sim/api");
     c.library.name = "示例大学图书馆".into();
     c.simulator.enabled = true;
+    c.activities.showqrcode_url = format!("{public}/sim/api/cgi-bin/showqrcode");
     c
 }
 
@@ -109,6 +110,7 @@ pub async fn run(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<()> {
     services.api.create_menu(&menu).await?;
     // The entrance poster's code, so a follow through it carries its scene.
     services.api.create_permanent_qr("entrance").await?;
+    crate::activities::demo(&services).await?;
     let host = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
     println!();
     println!("  wxlib demo is running. Open the phone:  http://{host}:{port}/sim");

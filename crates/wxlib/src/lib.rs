@@ -8,9 +8,12 @@
 //! [`partners`] partner libraries over SRU: our catalog at `/sru`, federated search of theirs.
 //! [`console`] the librarians' web console (sign-in, roles, CSRF, audit; each feature's pages).
 //! [`news`] library news: opening hours, new resources, the freshman guide and About us.
+//! [`activities`] library activities: announcement, sign-up, reminder, QR check-in, report,
+//! feedback.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
 pub mod answers;
+pub mod activities;
 pub mod catalog;
 pub mod chat;
 pub mod circulation;

@@ -63,7 +63,8 @@ pub fn router() -> Router {
     use crate::catalog::chat as opac;
     use crate::circulation::chat as loans;
     crate::news::on_hours_words(Router::new(handler(help_handler)))
-        .on_event("subscribe", handler(welcome_handler))
+        .on_event("subscribe", handler(|s, m| crate::activities::scenes::on_subscribe(s, m, welcome_handler)))
+        .on_event("SCAN", handler(crate::activities::scenes::on_scan))
         .on_text(TextPattern::Exact("帮助".into()), handler(help_handler))
         .on_text(TextPattern::Exact("help".into()), handler(help_handler))
         .on_menu_key(opac::MENU_SEARCH_TITLE, handler(|s, m| opac::enter_mode(s, m, SearchField::Title)))
@@ -81,7 +82,7 @@ pub fn router() -> Router {
         .on_menu_key(crate::menu::MENU_ABOUT, handler(crate::news::about))
         .on_menu_key(crate::menu::MENU_HOURS, handler(crate::news::hours_today))
         .on_menu_key(crate::menu::MENU_GUIDE, handler(crate::news::guide))
-        .on_menu_key(crate::menu::MENU_ACTIVITIES, handler(activities))
+        .on_menu_key(crate::menu::MENU_ACTIVITIES, handler(crate::activities::chat::notice))
         .on_menu_key(crate::consultation::MENU_ASK, handler(crate::consultation::chat::ask))
         .on_msg_type("image", handler(crate::consultation::chat::media))
         .on_msg_type("voice", handler(crate::consultation::chat::media))
@@ -92,14 +93,17 @@ pub fn router() -> Router {
         .on_msg_type("text", handler(text))
 }
 
-/// Text in a consultation goes to the librarians; a borrowing command is one; then the keyword
-/// answers and questions for the librarians (see [`crate::consultation`]); anything else searches
-/// the catalog.
+/// Text in a consultation goes to the librarians; then borrowing commands, activity sign-ups
+/// ("报名 3"), "其他馆" (partner libraries), the keyword answers and questions for the librarians
+/// (see [`crate::consultation`]); anything else searches the catalog.
 async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     if let Some(reply) = crate::consultation::chat::in_session(&s, &m).await? {
         return Ok(reply);
     }
     if let Some(reply) = crate::circulation::chat::on_text(&s, &m).await {
+        return reply;
+    }
+    if let Some(reply) = crate::activities::chat::on_text(&s, &m).await {
         return reply;
     }
     if let wechat::InboundKind::Text { content } = &m.kind
@@ -113,6 +117,3 @@ async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     crate::catalog::chat::on_text(s, m).await
 }
 
-async fn activities(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    Ok(Reply::text(if s.lang == Lang::Zh { "近期暂无活动通知。" } else { "No upcoming activities." }))
-}

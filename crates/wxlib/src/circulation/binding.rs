@@ -115,7 +115,7 @@ impl SessionSigner {
     }
 }
 
-fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -125,10 +125,10 @@ pub fn routes(s: Services) -> axum::Router {
 
 #[derive(Debug, Deserialize)]
 pub struct CodeParams {
-    code: Option<String>,
+    pub code: Option<String>,
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
     let raw = headers.get(header::COOKIE)?.to_str().ok()?;
     raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == COOKIE).map(|(_, v)| v.to_owned())
 }
@@ -146,7 +146,7 @@ fn authorize_url(s: &Services, path: &str) -> String {
 
 /// The reader behind this request: from our session cookie, or from WeChat's `code` (which then
 /// starts a session). `Err` is the response to send instead (redirect to WeChat or an error page).
-async fn reader(s: &Services, headers: &HeaderMap, code: Option<&str>, path: &str) -> Result<(String, Option<String>), Response> {
+pub(crate) async fn reader(s: &Services, headers: &HeaderMap, code: Option<&str>, path: &str) -> Result<(String, Option<String>), Response> {
     let now = s.clock.now();
     if let Some(openid) = cookie_token(headers).and_then(|t| s.sessions.verify(&t, now)) {
         return Ok((openid, None));
@@ -164,7 +164,7 @@ async fn reader(s: &Services, headers: &HeaderMap, code: Option<&str>, path: &st
     }
 }
 
-fn with_cookie(mut resp: Response, token: Option<String>) -> Response {
+pub(crate) fn with_cookie(mut resp: Response, token: Option<String>) -> Response {
     if let Some(t) = token {
         let cookie = format!("{COOKIE}={t}; Path=/h5; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECS}");
         if let Ok(v) = HeaderValue::from_str(&cookie) {

@@ -24,3 +24,5 @@ mod news;
 mod answers;
 /// Partner libraries: one wxlib searching another over SRU, CQL ranked as our search, the console page.
 mod partners;
+/// Activities through their life: sign-up, waiting list, reminder, QR check-in, feedback.
+mod activities;

@@ -1,0 +1,149 @@
+//! Messages wxlib sends about activities on its own: the reminder the day before (at
+//! `activities.remind_hour`, China Standard Time) to every reader with a place, and the notice to
+//! a waiting reader who got a place. The reminder is a template message, because the reader's
+//! customer-service window has usually closed by then; it is claimed in the store before it is
+//! sent, so a restart or a second node never sends it twice, and given back when the send fails.
+//! The place notice goes as a customer-service message while the reader's window is open, else
+//! as a template message.
+
+use serde_json::json;
+
+use super::store::reminder_moment;
+use super::{Activity, fmt_local};
+use crate::chat::Lang;
+use crate::db::DbError;
+use crate::followers::WindowState;
+use crate::services::Services;
+use crate::wechat::api::ApiError;
+
+pub const JOB: &str = "activity_reminders";
+/// How often the reminder job looks for due reminders.
+const EVERY_SECS: i64 = 60;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+/// Template fields of type `thing` hold at most 20 characters.
+fn thing(s: &str) -> String {
+    if s.chars().count() <= 20 { s.to_owned() } else { s.chars().take(19).collect::<String>() + "…" }
+}
+
+fn page_url(s: &Services, a: &Activity) -> String {
+    format!("{}/activities/{}", s.config.server.public_url, a.id)
+}
+
+/// Errors that a retry will not fix (bad template, reader gone): the reminder is dropped.
+fn permanent(e: &ApiError) -> bool {
+    matches!(e.errcode(), Some(40003 | 40037 | 43004 | 47003))
+}
+
+/// One pass: sends every reminder that is due.
+pub async fn run(s: &Services) -> Result<RunSummary, DbError> {
+    let now = s.clock.now();
+    let hour = s.config.activities.remind_hour;
+    let mut summary = RunSummary::default();
+    // Reminders go out from `hour` on the day before, so no activity more than 2 days away.
+    for c in s.db.reminder_candidates(now, 2 * 86_400).await? {
+        let Some(a) = s.db.activity(c.activity_id).await? else { continue };
+        if now < reminder_moment(&a, hour) || !s.db.mark_activity_reminded(c.signup_id, now).await? {
+            continue;
+        }
+        let body = json!({
+            "touser": c.openid,
+            "template_id": s.config.activities.remind_template_id,
+            "url": page_url(s, &a),
+            "client_msg_id": format!("act-remind-{}", c.signup_id),
+            "data": {
+                "thing1": {"value": thing(&a.title)},
+                "time2": {"value": fmt_local(a.starts_at)},
+                "thing3": {"value": thing(&a.place)},
+            }
+        });
+        match s.api.send_template(&body).await {
+            Ok(_) => summary.sent += 1,
+            Err(e) if permanent(&e) => {
+                tracing::warn!(error = %e, activity = a.id, "activity reminder refused by WeChat; not retried");
+                summary.failed += 1;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, activity = a.id, "activity reminder failed; will retry");
+                s.db.unmark_activity_reminded(c.signup_id).await?;
+                summary.failed += 1;
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Runs the reminder job every minute, on one node at a time (the jobs table's lease).
+pub async fn scheduler(s: Services) {
+    if let Err(e) = s.db.ensure_job(JOB, s.clock.now()).await {
+        tracing::error!(error = %e, "cannot register the activity reminder job");
+        return;
+    }
+    loop {
+        if let Err(e) = tick(&s).await {
+            tracing::error!(error = %e, "activity reminder job failed");
+        }
+        tokio::time::sleep(crate::jobs::TICK).await;
+    }
+}
+
+/// Runs the job if due; returns the run's summary if it ran.
+pub async fn tick(s: &Services) -> Result<Option<RunSummary>, DbError> {
+    let now = s.clock.now();
+    if !s.db.claim_job(JOB, now).await? {
+        return Ok(None);
+    }
+    let result = run(s).await;
+    s.db.finish_job(JOB, now, now + EVERY_SECS).await?;
+    let summary = result?;
+    if summary.sent + summary.failed > 0 {
+        tracing::info!(?summary, "activity reminders");
+    }
+    Ok(Some(summary))
+}
+
+/// The text telling a waiting reader they got a place.
+pub fn promoted_text(a: &Activity, lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!("候补成功！有读者取消了报名，您已获得《{}》的名额。\n时间：{}\n地点：{}\n如不能参加，请回复“取消报名 {}”把名额让给其他读者。", a.title, a.when(), a.place, a.id),
+        Lang::En => format!("Good news: a place in \"{}\" came free and it is yours.\nWhen: {}\nWhere: {}\nIf you cannot come, reply \"cancel signup {}\" to give it to someone else.", a.title, a.when(), a.place, a.id),
+    }
+}
+
+/// Tells a reader from the waiting list that they have a place: by customer-service message
+/// while their window is open, else by template message. Failures are logged, never raised: the
+/// place is theirs either way and shows in chat and on the page.
+pub async fn notify_promoted(s: &Services, a: &Activity, openid: &str) {
+    let now = s.clock.now();
+    let key = format!("act-promoted:{}:{}", a.id, openid);
+    match s.db.window_state(openid, now).await {
+        Ok(WindowState::Open { .. }) => {
+            if let Err(e) = s.push(openid, &wechat::Reply::text(promoted_text(a, s.lang)), &format!("{key}:{now}")).await {
+                tracing::warn!(error = %e, "could not queue the waiting-list notice");
+            }
+        }
+        Ok(_) => {
+            let body = json!({
+                "touser": openid,
+                "template_id": s.config.activities.promoted_template_id,
+                "url": page_url(s, a),
+                "client_msg_id": format!("{key}:{now}"),
+                "data": {
+                    "thing1": {"value": thing(&a.title)},
+                    "time2": {"value": fmt_local(a.starts_at)},
+                    "thing3": {"value": thing(&a.place)},
+                    "thing4": {"value": if s.lang == Lang::Zh { "候补成功，已为您保留名额" } else { "You have a place" }},
+                }
+            });
+            if let Err(e) = s.api.send_template(&body).await {
+                tracing::warn!(error = %e, "could not send the waiting-list notice");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read the reader's window for the waiting-list notice"),
+    }
+}
