@@ -26,6 +26,24 @@ pub struct Config {
     pub library: LibraryConfig,
     #[serde(default)]
     pub simulator: SimulatorConfig,
+    #[serde(default)]
+    pub broadcasts: BroadcastsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BroadcastsConfig {
+    /// Openids per `mass/send` call when sending a news message (WeChat allows 2–10 000). A send
+    /// interrupted by a crash resumes at the first batch not recorded as sent.
+    pub batch_size: usize,
+    /// Mass messages the account may send a month (service accounts: 4), shown in the console.
+    pub monthly_quota: i64,
+}
+
+impl Default for BroadcastsConfig {
+    fn default() -> Self {
+        Self { batch_size: 10_000, monthly_quota: 4 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -330,6 +348,9 @@ impl Config {
         if c.remind_hour > 23 {
             return invalid("circulation.remind_hour", "must be 0–23");
         }
+        if !(2..=10_000).contains(&self.broadcasts.batch_size) {
+            return invalid("broadcasts.batch_size", "must be between 2 and 10000 (openids per mass/send call)");
+        }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");
         }
@@ -369,6 +390,7 @@ impl Default for Config {
             circulation: CirculationConfig::default(),
             library: LibraryConfig::default(),
             simulator: SimulatorConfig::default(),
+            broadcasts: BroadcastsConfig::default(),
         }
     }
 }
@@ -423,7 +445,7 @@ mod example_file {
         let text = include_str!("../../../config.example.toml");
         let parsed: super::Config = toml_like(text);
         parsed.validate().expect("example validates");
-        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs"] {
+        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs", "batch_size", "monthly_quota"] {
             assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
         }
     }

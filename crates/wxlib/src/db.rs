@@ -51,11 +51,13 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/sqlite/0001_front_door.sql")),
     (2, "catalog", include_str!("../migrations/sqlite/0002_catalog.sql")),
     (3, "circulation", include_str!("../migrations/sqlite/0003_circulation.sql")),
+    (9, "broadcasts", include_str!("../migrations/sqlite/0009_broadcasts.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
     (2, "catalog", include_str!("../migrations/postgres/0002_catalog.sql")),
     (3, "circulation", include_str!("../migrations/postgres/0003_circulation.sql")),
+    (9, "broadcasts", include_str!("../migrations/postgres/0009_broadcasts.sql")),
 ];
 
 /// Current unix time in seconds.

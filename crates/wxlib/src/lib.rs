@@ -7,6 +7,7 @@
 //! library system or over SIP2.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
+pub mod broadcasts;
 pub mod catalog;
 pub mod chat;
 pub mod circulation;

@@ -89,6 +89,7 @@ impl Application {
             .with_state(callback_state)
             .merge(catalog::http::routes(catalog))
             .merge(binding::routes(services.clone()))
+            .merge(crate::broadcasts::page::routes(services.clone()))
             .merge(simulator_routes(&services.config)?)
             .route("/healthz", get(|| async { "ok" }))
             .route("/metrics", get(move || std::future::ready(metrics.render())));
@@ -108,6 +109,7 @@ impl Application {
         let s = self.services.clone();
         tokio::spawn(self.index_sync.run());
         tokio::spawn(reminders::scheduler(s.clone()));
+        tokio::spawn(crate::broadcasts::worker(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox_wake.clone() }.run());
         tokio::spawn(async move {
             loop {

@@ -15,3 +15,6 @@ mod callback;
 mod reminders;
 /// wxlib against the simulator's WeChat API stand-in: token errors, window rules, menus.
 mod simulator;
+/// Mass news messages: the send job's store on both databases, batches with clientmsgid, a
+/// resumed send that sends nobody twice, unique readers and the read rate.
+mod broadcasts;
