@@ -93,13 +93,13 @@ impl Db {
 
     pub async fn broadcast(&self, id: i64) -> Result<Option<Broadcast>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM broadcasts WHERE id = $1");
-        Ok(with_pool!(self, |pool| sqlx::query_as::<_, Broadcast>(&sql).bind(id).fetch_optional(pool).await?))
+        Ok(with_pool!(self, |pool| sqlx::query_as::<_, Broadcast>(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(pool).await?))
     }
 
     /// Every message, newest first, with its unique readers.
     pub async fn list_broadcasts(&self) -> Result<Vec<Listed>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM broadcasts ORDER BY id DESC");
-        let rows: Vec<Broadcast> = with_pool!(self, |pool| sqlx::query_as::<_, Broadcast>(&sql).fetch_all(pool).await?);
+        let rows: Vec<Broadcast> = with_pool!(self, |pool| sqlx::query_as::<_, Broadcast>(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await?);
         let counts: Vec<(i64, i64)> = with_pool!(self, |pool| sqlx::query_as("SELECT broadcast_id, COUNT(*) FROM broadcast_reads GROUP BY broadcast_id").fetch_all(pool).await?);
         Ok(rows
             .into_iter()
