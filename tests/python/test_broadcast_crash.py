@@ -110,6 +110,7 @@ def test_a_send_killed_midway_resumes_and_nobody_gets_it_twice(tmp_path, wechat_
         server.log.close()
         taken = len(mass_jobs(wechat))
         assert 2 <= taken < 8, f"killed in the middle: {taken} of 8 batches taken"
+        print(f"killed after {taken} of 8 batches")
         state, frozen = db_row(server, "SELECT state, followers_at_send FROM broadcasts")
         assert state == "sending" and frozen == 40
 
