@@ -51,12 +51,16 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/sqlite/0001_front_door.sql")),
     (2, "catalog", include_str!("../migrations/sqlite/0002_catalog.sql")),
     (3, "circulation", include_str!("../migrations/sqlite/0003_circulation.sql")),
+    (4, "console", include_str!("../migrations/sqlite/0004_console.sql")),
+    (8, "news", include_str!("../migrations/sqlite/0008_news.sql")),
     (9, "broadcasts", include_str!("../migrations/sqlite/0009_broadcasts.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
     (2, "catalog", include_str!("../migrations/postgres/0002_catalog.sql")),
     (3, "circulation", include_str!("../migrations/postgres/0003_circulation.sql")),
+    (4, "console", include_str!("../migrations/postgres/0004_console.sql")),
+    (8, "news", include_str!("../migrations/postgres/0008_news.sql")),
     (9, "broadcasts", include_str!("../migrations/postgres/0009_broadcasts.sql")),
 ];
 

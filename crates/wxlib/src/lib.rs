@@ -5,6 +5,8 @@
 //! [`catalog`] the OPAC: MARC import, search index, chat and web search.
 //! [`circulation`] borrowing: binding, loans, renewals, holds, reminders, on the built-in
 //! library system or over SIP2.
+//! [`console`] the librarians' web console (sign-in, roles, CSRF, audit; each feature's pages).
+//! [`news`] library news: opening hours, new resources, the freshman guide and About us.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
 pub mod broadcasts;
@@ -13,11 +15,13 @@ pub mod chat;
 pub mod circulation;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod followers;
 pub mod jobs;
 pub mod menu;
+pub mod news;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

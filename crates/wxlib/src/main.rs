@@ -63,7 +63,8 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Push the menu (the study's default) to WeChat, after checking it against WeChat's limits.
+    /// Push the menu (as saved in the console; the study's menu by default) to WeChat, after
+    /// checking it against WeChat's limits.
     PushMenu {
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -81,6 +82,16 @@ enum Command {
         /// Where the demo keeps its data (created on first run).
         #[arg(long, default_value = "./demo-data")]
         data_dir: PathBuf,
+    },
+    /// Create a console admin (the first one; admins add the others in the console).
+    CreateAdmin {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        /// The admin's user name (letters, digits, '_', '.', '-').
+        username: String,
     },
     /// Compose a news message (title, cover, HTML body) and, with --send, queue it for all
     /// followers (or a tag): the running server's send worker sends it within seconds.
@@ -146,9 +157,12 @@ fn main() -> std::process::ExitCode {
             Command::Reindex { config } => reindex(Config::load(config.as_deref())?).await,
             Command::PushMenu { config } => {
                 let (services, _) = wxlib::startup::build_services(Config::load(config.as_deref())?).await?;
-                let menu = wxlib::menu::default_menu(&services.config.server.public_url);
+                // The menu saved in the console, or the study's menu if none was saved.
+                let menu = wxlib::console::menu_editor::current_menu(&services).await?;
                 wxlib::menu::validate(&menu)?;
                 services.api.create_menu(&menu).await?;
+                wxlib::console::menu_editor::record_push(&services, &menu).await?;
+                wxlib::console::audit_system(&services.db, "menu.push", &menu.to_string()).await?;
                 println!("menu pushed");
                 Ok(())
             }
@@ -159,6 +173,7 @@ fn main() -> std::process::ExitCode {
                 println!("{summary:?}");
                 Ok(())
             }
+            Command::CreateAdmin { config, password_stdin, username } => create_admin(Config::load(config.as_deref())?, &username, password_stdin).await,
             Command::Broadcast { config, title, author, digest, body, cover, tag, send } => {
                 let config = Config::load(config.as_deref())?;
                 let db = Db::connect(&config.database_url()).await?;
@@ -279,5 +294,47 @@ async fn load(config: Config, what: LoadWhat, file: &std::path::Path) -> anyhow:
     for e in &summary.errors {
         println!("  {e}");
     }
+    Ok(())
+}
+
+/// Creates a console admin; the password comes from stdin or a prompt and only its argon2 hash
+/// is stored.
+async fn create_admin(config: Config, username: &str, password_stdin: bool) -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    use wxlib::console::{Role, auth};
+    auth::validate_username(username)?;
+    let stdin = std::io::stdin();
+    let interactive = !password_stdin && stdin.is_terminal();
+    let read_line = || -> anyhow::Result<String> {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    };
+    let password = if interactive {
+        // Hide what is typed where `stty` exists (no extra dependency for one prompt).
+        let hide = |on: bool| {
+            let _ = std::process::Command::new("stty").arg(if on { "-echo" } else { "echo" }).stdin(std::process::Stdio::inherit()).status();
+        };
+        eprint!("Password for {username}: ");
+        let _ = std::io::stderr().flush();
+        hide(true);
+        let first = read_line();
+        hide(false);
+        eprint!("\nRepeat the password: ");
+        let _ = std::io::stderr().flush();
+        hide(true);
+        let second = read_line();
+        hide(false);
+        eprintln!();
+        let (first, second) = (first?, second?);
+        anyhow::ensure!(first == second, "the two passwords differ; nothing was created");
+        first
+    } else {
+        read_line()?
+    };
+    let db = Db::connect(&config.database_url()).await?;
+    let id = auth::create_librarian(&db, username, &password, Role::Admin).await?;
+    wxlib::console::audit_system(&db, "librarian.add", &format!("#{id} {username} (admin) from the command line")).await?;
+    println!("admin {username} created; sign in at {}/console", config.server.public_url);
     Ok(())
 }

@@ -9,6 +9,12 @@ use crate::circulation::chat::{MENU_HOT, MENU_LOANS, MENU_RENEW, MENU_UNBIND};
 pub const MENU_ACTIVITIES: &str = "ACTIVITIES";
 pub const MENU_NEW_BOOKS: &str = "NEW_BOOKS";
 pub const MENU_ABOUT: &str = "ABOUT_US";
+/// Opening hours for today (and the week).
+pub const MENU_HOURS: &str = "OPENING_HOURS";
+/// The freshman guide.
+pub const MENU_GUIDE: &str = "FRESHMAN_GUIDE";
+/// Ask a librarian (the consultation inbox).
+pub const MENU_ASK: &str = "ASK_LIBRARIAN";
 
 /// Why WeChat would refuse a menu (its error code and the rule).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +94,9 @@ fn leaf(b: &Value, name: &str) -> Result<(), MenuError> {
             let url = b.get("url").and_then(Value::as_str).unwrap_or_default();
             if url.is_empty() || url.len() > 1024 {
                 return err(40055, format!("{name:?}: url must be 1 to 1024 bytes"));
+            }
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return err(40055, format!("{name:?}: url must start with http:// or https://"));
             }
         }
         Some("miniprogram" | "article_id" | "article_view_limited" | "media_id" | "view_limited") => {}

@@ -89,6 +89,8 @@ impl Application {
             .with_state(callback_state)
             .merge(catalog::http::routes(catalog))
             .merge(binding::routes(services.clone()))
+            .merge(crate::console::routes(services.clone()))
+            .merge(crate::news::pages::public_routes(services.clone()))
             .merge(crate::broadcasts::page::routes(services.clone()))
             .merge(simulator_routes(&services.config)?)
             .route("/healthz", get(|| async { "ok" }))
@@ -109,6 +111,7 @@ impl Application {
         let s = self.services.clone();
         tokio::spawn(self.index_sync.run());
         tokio::spawn(reminders::scheduler(s.clone()));
+        tokio::spawn(crate::news::pages::scheduler(s.clone()));
         tokio::spawn(crate::broadcasts::worker(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox_wake.clone() }.run());
         tokio::spawn(async move {

@@ -362,17 +362,21 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
     Ok(page(lib, &format!("#{id} {}", b.title), &body))
 }
 
+/// The message's page again with a message saying why nothing was done (400).
+async fn refused(s: &Services, lib: &Librarian, id: i64, msg: &str) -> Result<Response, ConsoleError> {
+    Ok((StatusCode::BAD_REQUEST, render_detail(s, lib, id, &DetailQuery::default(), Some(msg)).await?).into_response())
+}
+
 async fn add_image(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, ConsoleError> {
     let b = s.db.broadcast(id).await?.ok_or(ConsoleError::NotFound)?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let data = simulator::multipart::parse(ct, &body).and_then(|parts| parts.into_iter().find(|p| p.name == "image").map(|p| p.data)).unwrap_or_default();
-    let refuse = |msg: &str| async move { Ok::<_, ConsoleError>((StatusCode::BAD_REQUEST, render_detail(&s, &lib, id, &DetailQuery::default(), Some(msg)).await?).into_response()) };
     if b.state != "composed" {
-        return refuse(t(lib.lang, "已发送或正在发送的消息不能修改。", "A message that is sent or being sent cannot be changed.")).await;
+        return refused(&s, &lib, id, &t(lib.lang, "已发送或正在发送的消息不能修改。", "A message that is sent or being sent cannot be changed.")).await;
     }
     let content_type = match super::check_image(&data, lib.lang) {
         Ok(ct) => ct,
-        Err(e) => return refuse(&e.to_string()).await,
+        Err(e) => return refused(&s, &lib, id, &e.to_string()).await,
     };
     let img = s.db.add_broadcast_image(id, &Image { content_type: content_type.to_owned(), bytes: data }, s.clock.now()).await?;
     audit(&s.db, &lib, "broadcast.image", &format!("#{id} image {img}")).await?;
@@ -388,9 +392,8 @@ struct PreviewForm {
 async fn preview(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Form(f): Form<PreviewForm>) -> Result<Response, ConsoleError> {
     let openids: Vec<String> = f.openids.split([',', '，', ' ', '\n']).map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
     let lang = lib.lang;
-    let refuse = |msg: String| async move { Ok::<_, ConsoleError>((StatusCode::BAD_REQUEST, render_detail(&s, &lib, id, &DetailQuery::default(), Some(&msg)).await?).into_response()) };
     if openids.is_empty() || openids.len() > 20 || openids.iter().any(|o| o.len() > 64 || !o.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
-        return refuse(t(lang, "请填写 1–20 个测试读者的 openid。", "Give 1–20 test readers' openids.").to_owned()).await;
+        return refused(&s, &lib, id, &t(lang, "请填写 1–20 个测试读者的 openid。", "Give 1–20 test readers' openids.").to_owned()).await;
     }
     if s.db.broadcast(id).await?.is_none() {
         return Err(ConsoleError::NotFound);
@@ -400,7 +403,7 @@ async fn preview(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>,
             audit(&s.db, &lib, "broadcast.preview", &format!("#{id} to {}", openids.join(","))).await?;
             Ok(Redirect::to(&format!("/console/broadcasts/{id}?previewed={n}")).into_response())
         }
-        Err(e) => refuse(format!("{} {e}", t(lang, "预览发送失败：", "The preview failed:"))).await,
+        Err(e) => refused(&s, &lib, id, &format!("{} {e}", t(lang, "预览发送失败：", "The preview failed:"))).await,
     }
 }
 
@@ -412,19 +415,15 @@ struct SendForm {
 async fn send(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Form(f): Form<SendForm>) -> Result<Response, ConsoleError> {
     let lang = lib.lang;
     let b = s.db.broadcast(id).await?.ok_or(ConsoleError::NotFound)?;
-    let refuse = |msg: &str| {
-        let msg = msg.to_owned();
-        async move { Ok::<_, ConsoleError>((StatusCode::BAD_REQUEST, render_detail(&s, &lib, id, &DetailQuery::default(), Some(&msg)).await?).into_response()) }
-    };
     if f.confirm.as_deref() != Some("yes") {
-        return refuse(t(lang, "请勾选确认后再群发。", "Tick the confirmation box to send.")).await;
+        return refused(&s, &lib, id, &t(lang, "请勾选确认后再群发。", "Tick the confirmation box to send.")).await;
     }
     let used = s.db.broadcasts_sent_since(month_start(s.clock.now())).await?;
     if b.state == "composed" && used >= s.config.broadcasts.monthly_quota {
-        return refuse(t(lang, "本月群发额度已用完。", "This month's mass-message quota is used up.")).await;
+        return refused(&s, &lib, id, &t(lang, "本月群发额度已用完。", "This month's mass-message quota is used up.")).await;
     }
     if !s.db.queue_broadcast(id, &lib.username, s.clock.now()).await? {
-        return refuse(t(lang, "这条消息已在发送或已发送。", "This message is already being sent or was sent.")).await;
+        return refused(&s, &lib, id, &t(lang, "这条消息已在发送或已发送。", "This message is already being sent or was sent.")).await;
     }
     audit(&s.db, &lib, "broadcast.send", &format!("#{id} {} to {}", b.title, b.target_tag_id.map(|t| format!("tag {t}")).unwrap_or_else(|| "all followers".into()))).await?;
     super::wake();
@@ -435,7 +434,7 @@ async fn send(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Fo
 mod tests {
     #[test]
     fn months_start_in_china_time() {
-        // 2026-11-28 08:00 CST → 2026-11-01 00:00 CST = 2026-10-31 16:00 UTC.
-        assert_eq!(super::month_start(1_795_867_200), 1_793_505_600);
+        // 2026-11-28 20:00 CST → 2026-11-01 00:00 CST = 2026-10-31 16:00 UTC.
+        assert_eq!(super::month_start(1_795_867_200), 1_793_462_400);
     }
 }

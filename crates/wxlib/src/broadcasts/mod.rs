@@ -17,6 +17,7 @@
 //! recipient list, i.e. WeChat's follower count then), so followers who come later do not change
 //! it. WeChat's own delivery figures (MASSSENDJOBFINISH) are kept beside it when they arrive.
 
+pub mod console;
 pub mod page;
 pub mod send;
 pub mod store;

@@ -42,8 +42,14 @@ pub fn sorry(lang: Lang) -> &'static str {
     }
 }
 
-async fn welcome_handler(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    Ok(Reply::text(welcome(s.lang)))
+/// The welcome, with part 1 of the freshman guide when the guide series is on.
+async fn welcome_handler(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    let mut text = welcome(s.lang).to_owned();
+    if let Some(part) = crate::news::pages::on_follow(&s, &m.from_user).await? {
+        text.push_str("\n\n");
+        text.push_str(&part);
+    }
+    Ok(Reply::text(text))
 }
 
 async fn help_handler(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
@@ -56,7 +62,7 @@ pub fn router() -> Router {
     use crate::catalog::SearchField;
     use crate::catalog::chat as opac;
     use crate::circulation::chat as loans;
-    Router::new(handler(help_handler))
+    crate::news::on_hours_words(Router::new(handler(help_handler)))
         .on_event("subscribe", handler(welcome_handler))
         .on_text(TextPattern::Exact("帮助".into()), handler(help_handler))
         .on_text(TextPattern::Exact("help".into()), handler(help_handler))
@@ -72,8 +78,10 @@ pub fn router() -> Router {
         .on_menu_key(loans::MENU_HOLDS, handler(loans::holds))
         .on_event("unsubscribe", handler(loans::on_unsubscribe))
         .on_event("MASSSENDJOBFINISH", handler(crate::broadcasts::on_job_finish))
-        .on_menu_key(crate::menu::MENU_NEW_BOOKS, handler(new_books))
-        .on_menu_key(crate::menu::MENU_ABOUT, handler(about))
+        .on_menu_key(crate::menu::MENU_NEW_BOOKS, handler(crate::news::new_resources))
+        .on_menu_key(crate::menu::MENU_ABOUT, handler(crate::news::about))
+        .on_menu_key(crate::menu::MENU_HOURS, handler(crate::news::hours_today))
+        .on_menu_key(crate::menu::MENU_GUIDE, handler(crate::news::guide))
         .on_menu_key(crate::menu::MENU_ACTIVITIES, handler(activities))
         .on_msg_type("text", handler(text))
 }
@@ -84,30 +92,6 @@ async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
         return reply;
     }
     crate::catalog::chat::on_text(s, m).await
-}
-
-/// "New resources": the records added to the catalog most recently.
-async fn new_books(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    let newest = s.db.newest_records(5).await?;
-    if newest.is_empty() {
-        return Ok(Reply::text(if s.lang == Lang::Zh { "目录中还没有新书。" } else { "No new books yet." }));
-    }
-    let mut out = String::from(if s.lang == Lang::Zh { "新书资源：" } else { "New books:" });
-    for (i, r) in newest.iter().enumerate() {
-        out.push_str(&format!(
-            "\n{}. <a href=\"{}/opac/record/{}\">{}</a>{}",
-            i + 1,
-            s.config.server.public_url,
-            crate::catalog::chat::urlencode(&r.id),
-            r.title,
-            r.year.map(|y| format!(" ({y})")).unwrap_or_default()
-        ));
-    }
-    Ok(Reply::text(out))
-}
-
-async fn about(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    Ok(Reply::text(format!("{}\n{}", s.config.library.name, s.config.library.about)))
 }
 
 async fn activities(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {

@@ -213,3 +213,81 @@ pub async fn eventually<F: FnMut() -> bool>(secs: u64, mut f: F) -> bool {
     }
     f()
 }
+
+/// A browser-less librarian in the console: the session cookie and CSRF token from signing in
+/// through `/console/login` exactly as a browser does. Redirects are not followed, so tests see
+/// them.
+pub struct ConsoleSession {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub struct ConsoleResponse {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookie: Vec<String>,
+    pub body: String,
+}
+
+/// A reqwest client that does not follow redirects.
+pub fn no_redirect_client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+pub async fn console_response(r: reqwest::Response) -> ConsoleResponse {
+    let status = r.status().as_u16();
+    let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let set_cookie = r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_owned).collect();
+    ConsoleResponse { status, location, set_cookie, body: r.text().await.unwrap_or_default() }
+}
+
+/// The value of the first `name="csrf"` hidden field in a page.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    let rest = &html[at..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+/// `name=value` of a Set-Cookie header named `name`.
+pub fn cookie_pair(set_cookie: &[String], name: &str) -> Option<String> {
+    set_cookie.iter().find(|c| c.starts_with(&format!("{name}="))).map(|c| c.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// Signs in at `/console/login`; `Err` is the sign-in answer when it did not succeed.
+pub async fn console_login(base: &str, username: &str, password: &str) -> Result<ConsoleSession, ConsoleResponse> {
+    let http = no_redirect_client();
+    let page = console_response(http.get(format!("{base}/console/login")).send().await.unwrap()).await;
+    let login_cookie = cookie_pair(&page.set_cookie, "wxlib_console_login").expect("sign-in page sets its CSRF cookie");
+    let token = csrf_in(&page.body).expect("sign-in form has a csrf field");
+    let body = serde_urlencoded::to_string([("username", username), ("password", password), ("csrf", &token)]).unwrap();
+    let r = http.post(format!("{base}/console/login")).header("cookie", login_cookie).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+    let r = console_response(r).await;
+    let Some(cookie) = cookie_pair(&r.set_cookie, "wxlib_console").filter(|c| c.len() > "wxlib_console=".len()) else { return Err(r) };
+    let mut session = ConsoleSession { base: base.to_owned(), http, cookie, csrf: String::new() };
+    let home = session.get("/console").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    session.csrf = csrf_in(&home.body).expect("console pages carry the csrf token");
+    Ok(session)
+}
+
+impl ConsoleSession {
+    pub async fn get(&self, path: &str) -> ConsoleResponse {
+        console_response(self.http.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap()).await
+    }
+
+    /// POSTs a form with the session's CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> ConsoleResponse {
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &self.csrf));
+        self.post_raw(path, &all).await
+    }
+
+    /// POSTs a form exactly as given (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> ConsoleResponse {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let r = self.http.post(format!("{}{path}", self.base)).header("cookie", &self.cookie).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+        console_response(r).await
+    }
+}

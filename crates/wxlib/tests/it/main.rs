@@ -15,6 +15,11 @@ mod callback;
 mod reminders;
 /// wxlib against the simulator's WeChat API stand-in: token errors, window rules, menus.
 mod simulator;
+/// The librarians' console foundation: sign-in, sessions, CSRF, roles, audit, create-admin.
+mod console;
+/// Library news through the console and the simulated phone: menu editor, opening hours, new
+/// resources, pages and the guide series.
+mod news;
 /// Mass news messages: the send job's store on both databases, batches with clientmsgid, a
 /// resumed send that sends nobody twice, unique readers and the read rate.
 mod broadcasts;

@@ -1,0 +1,395 @@
+//! Opening hours: a weekly schedule per place (the library, reading rooms…) and dated exceptions
+//! (holidays, exam-week extensions, closures) that win over the schedule for their days. Readers
+//! ask "开放时间" / "今天开放吗" / "hours" / "today" (or the menu) and get the answer for the
+//! app clock's date; a change can be announced to followers.
+//!
+//! Hours are intervals "HH:MM-HH:MM", several per day separated by commas ("08:00-12:00,
+//! 14:00-22:00"); empty means closed. Days are `YYYY-MM-DD` in China Standard Time.
+
+use crate::chat::Lang;
+use crate::db::{Db, DbError};
+use crate::with_pool;
+
+/// One opening interval in minutes after midnight, `open < close ≤ 24:00`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval {
+    pub open: u16,
+    pub close: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HoursError {
+    #[error("{0:?} is not a time range like 08:00-22:00")]
+    BadInterval(String),
+    #[error("{0:?}: the closing time must be after the opening time")]
+    Backwards(String),
+    #[error("{0:?} and {1:?} overlap")]
+    Overlap(String, String),
+    #[error("{0:?} is not a date like 2026-10-01")]
+    BadDay(String),
+    #[error("the last day {1} is before the first day {0}")]
+    DaysBackwards(String, String),
+    #[error("the range is longer than a year")]
+    TooLong,
+    #[error("a reason is required (shown to readers), at most 100 characters")]
+    BadReason,
+    #[error("a place name is required, at most 40 characters")]
+    BadPlaceName,
+    #[error("there is already a place named {0:?}")]
+    PlaceTaken(String),
+    #[error("{place} already has an exception from {first} to {last} ({reason}) that overlaps these days")]
+    ExceptionOverlap { place: String, first: String, last: String, reason: String },
+}
+
+impl HoursError {
+    /// The message for the console, in the librarian's language.
+    pub fn message(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return format!("{self}.");
+        }
+        match self {
+            HoursError::BadInterval(s) => format!("“{s}”不是有效的时间段，请写成 08:00-22:00，多段用逗号分隔。"),
+            HoursError::Backwards(s) => format!("“{s}”：结束时间必须晚于开始时间。"),
+            HoursError::Overlap(a, b) => format!("时间段“{a}”与“{b}”重叠。"),
+            HoursError::BadDay(s) => format!("“{s}”不是有效日期，请写成 2026-10-01。"),
+            HoursError::DaysBackwards(a, b) => format!("结束日期 {b} 早于开始日期 {a}。"),
+            HoursError::TooLong => "日期范围不能超过一年。".into(),
+            HoursError::BadReason => "请填写原因（读者可见），最多 100 个字。".into(),
+            HoursError::BadPlaceName => "请填写地点名称，最多 40 个字。".into(),
+            HoursError::PlaceTaken(n) => format!("已经有名为“{n}”的地点。"),
+            HoursError::ExceptionOverlap { place, first, last, reason } => format!("{place} 在 {first} 至 {last} 已有调整（{reason}），与这些日期重叠。请先删除或修改原有调整。"),
+        }
+    }
+}
+
+fn parse_time(s: &str) -> Option<u16> {
+    let (h, m) = s.trim().split_once(':')?;
+    if h.is_empty() || h.len() > 2 || m.len() != 2 || !h.bytes().all(|b| b.is_ascii_digit()) || !m.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
+}
+
+/// Parses "08:00-12:00, 14:00-22:00" (full-width punctuation, "–", "~" and "至" accepted);
+/// "", "闭馆" or "closed" is closed. Intervals come back sorted and never overlap.
+pub fn parse_intervals(input: &str) -> Result<Vec<Interval>, HoursError> {
+    let normal: String = input
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '：' => ':',
+            '，' | '、' | ';' | '；' => ',',
+            '–' | '—' | '－' | '~' | '～' | '至' => '-',
+            c => c,
+        })
+        .collect();
+    if normal.is_empty() || normal == "闭馆" || normal.eq_ignore_ascii_case("closed") {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<(Interval, String)> = Vec::new();
+    for part in normal.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || HoursError::BadInterval(part.to_owned());
+        let (a, b) = part.split_once('-').ok_or_else(bad)?;
+        let (open, close) = (parse_time(a).ok_or_else(bad)?, parse_time(b).ok_or_else(bad)?);
+        if open >= close || open >= 24 * 60 {
+            return Err(HoursError::Backwards(part.to_owned()));
+        }
+        out.push((Interval { open, close }, part.to_owned()));
+    }
+    out.sort_by_key(|(i, _)| i.open);
+    for w in out.windows(2) {
+        if w[1].0.open < w[0].0.close {
+            return Err(HoursError::Overlap(w[0].1.clone(), w[1].1.clone()));
+        }
+    }
+    Ok(out.into_iter().map(|(i, _)| i).collect())
+}
+
+fn hhmm(m: u16) -> String {
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+/// "08:00-12:00,14:00-22:00" (the stored form; "" is closed).
+pub fn format_intervals(intervals: &[Interval]) -> String {
+    intervals.iter().map(|i| format!("{}-{}", hhmm(i.open), hhmm(i.close))).collect::<Vec<_>>().join(",")
+}
+
+/// For readers: "08:00–12:00、14:00–22:00", or closed.
+pub fn describe_intervals(intervals: &[Interval], lang: Lang) -> String {
+    if intervals.is_empty() {
+        return if lang == Lang::Zh { "闭馆".into() } else { "closed".into() };
+    }
+    let sep = if lang == Lang::Zh { "、" } else { ", " };
+    intervals.iter().map(|i| format!("{}–{}", hhmm(i.open), hhmm(i.close))).collect::<Vec<_>>().join(sep)
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (validated, leap years included).
+pub fn parse_day(s: &str) -> Result<i64, HoursError> {
+    let bad = || HoursError::BadDay(s.to_owned());
+    let s = s.trim();
+    let mut it = s.split('-');
+    let (y, m, d) = (it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?, it.next().ok_or_else(bad)?);
+    if it.next().is_some() || y.len() != 4 || m.is_empty() || m.len() > 2 || d.is_empty() || d.len() > 2 {
+        return Err(bad());
+    }
+    let (y, m, d): (i64, u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in[(m - 1) as usize] {
+        return Err(bad());
+    }
+    Ok(days_from_civil(y, m, d))
+}
+
+/// (year, month, day) → days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD` of a day number.
+pub fn day_string(days: i64) -> String {
+    crate::clock::local_day(days * 86_400)
+}
+
+/// The day number (China Standard Time) of a unix time.
+pub fn day_of(unix: i64) -> i64 {
+    (unix + 8 * 3600).div_euclid(86_400)
+}
+
+/// 1 = Monday … 7 = Sunday (1970-01-01 was a Thursday).
+pub fn weekday(days: i64) -> i64 {
+    (days + 3).rem_euclid(7) + 1
+}
+
+pub fn weekday_name(wd: i64, lang: Lang) -> &'static str {
+    let zh = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+    let en = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+    let i = (wd.clamp(1, 7) - 1) as usize;
+    if lang == Lang::Zh { zh[i] } else { en[i] }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub id: i64,
+    pub name: String,
+    pub name_en: String,
+}
+
+impl Place {
+    pub fn display(&self, lang: Lang) -> &str {
+        if lang == Lang::En && !self.name_en.is_empty() { &self.name_en } else { &self.name }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoursException {
+    pub id: i64,
+    pub place_id: i64,
+    pub first_day: String,
+    pub last_day: String,
+    pub intervals: String,
+    pub reason: String,
+    pub announced_at: Option<i64>,
+}
+
+/// A place's hours on one day: the exception for that day if any, else the weekly schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayHours {
+    pub place: Place,
+    pub intervals: Vec<Interval>,
+    /// Why the day differs from the weekly schedule.
+    pub reason: Option<String>,
+}
+
+impl Db {
+    pub async fn places(&self) -> Result<Vec<Place>, DbError> {
+        let rows: Vec<(i64, String, String)> = with_pool!(self, |pool| sqlx::query_as("SELECT id, name, name_en FROM news_places ORDER BY position, id").fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(id, name, name_en)| Place { id, name, name_en }).collect())
+    }
+
+    /// Adds a place, open as `weekly` on every weekday to start with.
+    pub async fn add_place(&self, name: &str, name_en: &str, weekly: &[Interval]) -> Result<i64, DbError> {
+        let (id,): (i64,) = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let row: (i64,) = sqlx::query_as("INSERT INTO news_places (name, name_en, position) VALUES ($1, $2, (SELECT COALESCE(MAX(position), 0) + 1 FROM news_places)) RETURNING id")
+                .bind(name)
+                .bind(name_en)
+                .fetch_one(&mut *tx)
+                .await?;
+            for wd in 1..=7i64 {
+                sqlx::query("INSERT INTO news_weekly_hours (place_id, weekday, intervals) VALUES ($1, $2, $3)").bind(row.0).bind(wd).bind(format_intervals(weekly)).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            row
+        });
+        Ok(id)
+    }
+
+    pub async fn delete_place(&self, id: i64) -> Result<(), DbError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM news_weekly_hours WHERE place_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM news_hours_exceptions WHERE place_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM news_places WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The weekly schedule of a place: 7 entries, Monday first.
+    pub async fn weekly_hours(&self, place_id: i64) -> Result<Vec<Vec<Interval>>, DbError> {
+        let rows: Vec<(i64, String)> = with_pool!(self, |pool| sqlx::query_as("SELECT weekday, intervals FROM news_weekly_hours WHERE place_id = $1").bind(place_id).fetch_all(pool).await?);
+        let mut week = vec![Vec::new(); 7];
+        for (wd, iv) in rows {
+            if (1..=7).contains(&wd) {
+                week[(wd - 1) as usize] = parse_intervals(&iv).unwrap_or_default();
+            }
+        }
+        Ok(week)
+    }
+
+    /// Replaces a place's weekly schedule (7 days, Monday first) in one transaction.
+    pub async fn set_weekly_hours(&self, place_id: i64, week: &[Vec<Interval>]) -> Result<(), DbError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            for (i, day) in week.iter().enumerate().take(7) {
+                let sql = "INSERT INTO news_weekly_hours (place_id, weekday, intervals) VALUES ($1, $2, $3) ON CONFLICT (place_id, weekday) DO UPDATE SET intervals = excluded.intervals";
+                sqlx::query(sql).bind(place_id).bind(i as i64 + 1).bind(format_intervals(day)).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Exceptions whose last day is on or after `from_day` (`YYYY-MM-DD` compares as text).
+    pub async fn hours_exceptions(&self, from_day: &str) -> Result<Vec<HoursException>, DbError> {
+        let sql = "SELECT id, place_id, first_day, last_day, intervals, reason, announced_at FROM news_hours_exceptions WHERE last_day >= $1 ORDER BY first_day, place_id";
+        let rows: Vec<(i64, i64, String, String, String, String, Option<i64>)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(from_day).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(id, place_id, first_day, last_day, intervals, reason, announced_at)| HoursException { id, place_id, first_day, last_day, intervals, reason, announced_at }).collect())
+    }
+
+    pub async fn hours_exception(&self, id: i64) -> Result<Option<HoursException>, DbError> {
+        let sql = "SELECT id, place_id, first_day, last_day, intervals, reason, announced_at FROM news_hours_exceptions WHERE id = $1";
+        let row: Option<(i64, i64, String, String, String, String, Option<i64>)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
+        Ok(row.map(|(id, place_id, first_day, last_day, intervals, reason, announced_at)| HoursException { id, place_id, first_day, last_day, intervals, reason, announced_at }))
+    }
+
+    /// An existing exception of the place overlapping the days, if any.
+    pub async fn overlapping_exception(&self, place_id: i64, first_day: &str, last_day: &str) -> Result<Option<HoursException>, DbError> {
+        let sql = "SELECT id FROM news_hours_exceptions WHERE place_id = $1 AND first_day <= $3 AND last_day >= $2 ORDER BY first_day LIMIT 1";
+        let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(place_id).bind(first_day).bind(last_day).fetch_optional(pool).await?);
+        match row {
+            Some((id,)) => self.hours_exception(id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn add_hours_exception(&self, place_id: i64, first_day: &str, last_day: &str, intervals: &[Interval], reason: &str, now: i64) -> Result<i64, DbError> {
+        let sql = "INSERT INTO news_hours_exceptions (place_id, first_day, last_day, intervals, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql).bind(place_id).bind(first_day).bind(last_day).bind(format_intervals(intervals)).bind(reason).bind(now).fetch_one(pool).await?);
+        Ok(id)
+    }
+
+    pub async fn delete_hours_exception(&self, id: i64) -> Result<bool, DbError> {
+        let n = with_pool!(self, |pool| sqlx::query("DELETE FROM news_hours_exceptions WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    pub async fn mark_exception_announced(&self, id: i64, at: i64) -> Result<(), DbError> {
+        with_pool!(self, |pool| sqlx::query("UPDATE news_hours_exceptions SET announced_at = $2 WHERE id = $1").bind(id).bind(at).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Every place's hours on a day.
+    pub async fn hours_on(&self, days: i64) -> Result<Vec<DayHours>, DbError> {
+        let day = day_string(days);
+        let wd = weekday(days);
+        let mut out = Vec::new();
+        for place in self.places().await? {
+            let sql = "SELECT intervals, reason FROM news_hours_exceptions WHERE place_id = $1 AND first_day <= $2 AND last_day >= $2 ORDER BY id DESC LIMIT 1";
+            let exception: Option<(String, String)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(place.id).bind(&day).fetch_optional(pool).await?);
+            let (intervals, reason) = match exception {
+                Some((iv, reason)) => (parse_intervals(&iv).unwrap_or_default(), Some(reason)),
+                None => {
+                    let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT intervals FROM news_weekly_hours WHERE place_id = $1 AND weekday = $2").bind(place.id).bind(wd).fetch_optional(pool).await?);
+                    (row.map(|(iv,)| parse_intervals(&iv).unwrap_or_default()).unwrap_or_default(), None)
+                }
+            };
+            out.push(DayHours { place, intervals, reason });
+        }
+        Ok(out)
+    }
+}
+
+/// The answer to "开放时间" for a day: each place's hours, and what changes in the coming week.
+pub async fn answer_for_day(db: &Db, days: i64, lang: Lang, label: &str) -> Result<String, DbError> {
+    let hours = db.hours_on(days).await?;
+    if hours.is_empty() {
+        return Ok(if lang == Lang::Zh { "开放时间尚未公布，请咨询馆员。".into() } else { "Opening hours have not been published yet; please ask a librarian.".into() });
+    }
+    let day = day_string(days);
+    let mut out = match lang {
+        Lang::Zh => format!("{label}（{day} {}）开放时间：", weekday_name(weekday(days), lang)),
+        Lang::En => format!("Opening hours {label} ({} {day}):", weekday_name(weekday(days), lang)),
+    };
+    for h in &hours {
+        out.push_str(&format!("\n· {}：{}", h.place.display(lang), describe_intervals(&h.intervals, lang)));
+        if let Some(r) = &h.reason {
+            out.push_str(&if lang == Lang::Zh { format!("（{r}）") } else { format!(" ({r})") });
+        }
+    }
+    // Changes in the next 7 days, so readers planning ahead see them.
+    let places = db.places().await?;
+    let upcoming: Vec<HoursException> = db.hours_exceptions(&day_string(days + 1)).await?.into_iter().filter(|e| e.first_day.as_str() <= day_string(days + 7).as_str()).collect();
+    if !upcoming.is_empty() {
+        out.push_str(if lang == Lang::Zh { "\n\n近期调整：" } else { "\n\nComing changes:" });
+        for e in upcoming {
+            let place = places.iter().find(|p| p.id == e.place_id).map(|p| p.display(lang).to_owned()).unwrap_or_default();
+            let iv = describe_intervals(&parse_intervals(&e.intervals).unwrap_or_default(), lang);
+            let days = if e.first_day == e.last_day { e.first_day.clone() } else { format!("{}–{}", e.first_day, e.last_day) };
+            out.push_str(&format!("\n· {days} {place}：{iv}（{}）", e.reason));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        let iv = parse_intervals("14:00-22:00, 08:00-12:00").unwrap();
+        assert_eq!(format_intervals(&iv), "08:00-12:00,14:00-22:00");
+        assert_eq!(parse_intervals("8：00～22：00").unwrap(), vec![Interval { open: 480, close: 1320 }]);
+        assert_eq!(parse_intervals("闭馆").unwrap(), vec![]);
+        assert_eq!(parse_intervals("").unwrap(), vec![]);
+        assert_eq!(parse_intervals("00:00-24:00").unwrap(), vec![Interval { open: 0, close: 1440 }]);
+        assert!(matches!(parse_intervals("22:00-08:00"), Err(HoursError::Backwards(_))));
+        assert!(matches!(parse_intervals("08:00-12:00,11:00-13:00"), Err(HoursError::Overlap(..))));
+        assert!(matches!(parse_intervals("8am-10pm"), Err(HoursError::BadInterval(_))));
+        assert!(matches!(parse_intervals("08:60-09:00"), Err(HoursError::BadInterval(_))));
+        assert!(matches!(parse_intervals("25:00-26:00"), Err(HoursError::BadInterval(_))));
+    }
+
+    #[test]
+    fn days() {
+        assert_eq!(parse_day("1970-01-01").unwrap(), 0);
+        assert_eq!(day_string(parse_day("2026-10-01").unwrap()), "2026-10-01");
+        assert_eq!(weekday(parse_day("2026-11-28").unwrap()), 6, "a Saturday");
+        assert_eq!(weekday(parse_day("2026-11-30").unwrap()), 1, "a Monday");
+        assert!(parse_day("2026-02-29").is_err());
+        assert!(parse_day("2028-02-29").is_ok());
+        assert!(parse_day("2026-13-01").is_err());
+        assert!(parse_day("2026/10/01").is_err());
+        assert!(parse_day("next friday").is_err());
+        assert_eq!(day_of(1_795_867_200), parse_day("2026-11-28").unwrap());
+    }
+}
