@@ -184,8 +184,10 @@ fn main() -> std::process::ExitCode {
                 let draft = wxlib::broadcasts::validate(&wxlib::broadcasts::Draft { title, author, digest, body_html, target_tag_id: tag }, lang)?;
                 let image = wxlib::broadcasts::Image { content_type: content_type.to_owned(), bytes: cover_bytes };
                 let id = db.create_broadcast(&draft, Some(&image), "cli", unix_now()).await?;
+                wxlib::console::audit_system(&db, "broadcast.create", &format!("#{id} {} from the command line", draft.title)).await?;
                 if send {
                     db.queue_broadcast(id, "cli", unix_now()).await?;
+                    wxlib::console::audit_system(&db, "broadcast.send", &format!("#{id} {} to {} from the command line", draft.title, tag.map(|t| format!("tag {t}")).unwrap_or_else(|| "all followers".into()))).await?;
                     println!("news message {id} queued for sending");
                 } else {
                     println!("news message {id} composed");

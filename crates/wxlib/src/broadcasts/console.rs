@@ -372,7 +372,7 @@ async fn add_image(State(s): State<Services>, lib: Librarian, Path(id): Path<i64
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let data = simulator::multipart::parse(ct, &body).and_then(|parts| parts.into_iter().find(|p| p.name == "image").map(|p| p.data)).unwrap_or_default();
     if b.state != "composed" {
-        return refused(&s, &lib, id, &t(lib.lang, "已发送或正在发送的消息不能修改。", "A message that is sent or being sent cannot be changed.")).await;
+        return refused(&s, &lib, id, t(lib.lang, "已发送或正在发送的消息不能修改。", "A message that is sent or being sent cannot be changed.")).await;
     }
     let content_type = match super::check_image(&data, lib.lang) {
         Ok(ct) => ct,
@@ -393,7 +393,7 @@ async fn preview(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>,
     let openids: Vec<String> = f.openids.split([',', '，', ' ', '\n']).map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
     let lang = lib.lang;
     if openids.is_empty() || openids.len() > 20 || openids.iter().any(|o| o.len() > 64 || !o.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
-        return refused(&s, &lib, id, &t(lang, "请填写 1–20 个测试读者的 openid。", "Give 1–20 test readers' openids.").to_owned()).await;
+        return refused(&s, &lib, id, t(lang, "请填写 1–20 个测试读者的 openid。", "Give 1–20 test readers' openids.")).await;
     }
     if s.db.broadcast(id).await?.is_none() {
         return Err(ConsoleError::NotFound);
@@ -416,14 +416,14 @@ async fn send(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Fo
     let lang = lib.lang;
     let b = s.db.broadcast(id).await?.ok_or(ConsoleError::NotFound)?;
     if f.confirm.as_deref() != Some("yes") {
-        return refused(&s, &lib, id, &t(lang, "请勾选确认后再群发。", "Tick the confirmation box to send.")).await;
+        return refused(&s, &lib, id, t(lang, "请勾选确认后再群发。", "Tick the confirmation box to send.")).await;
     }
     let used = s.db.broadcasts_sent_since(month_start(s.clock.now())).await?;
     if b.state == "composed" && used >= s.config.broadcasts.monthly_quota {
-        return refused(&s, &lib, id, &t(lang, "本月群发额度已用完。", "This month's mass-message quota is used up.")).await;
+        return refused(&s, &lib, id, t(lang, "本月群发额度已用完。", "This month's mass-message quota is used up.")).await;
     }
     if !s.db.queue_broadcast(id, &lib.username, s.clock.now()).await? {
-        return refused(&s, &lib, id, &t(lang, "这条消息已在发送或已发送。", "This message is already being sent or was sent.")).await;
+        return refused(&s, &lib, id, t(lang, "这条消息已在发送或已发送。", "This message is already being sent or was sent.")).await;
     }
     audit(&s.db, &lib, "broadcast.send", &format!("#{id} {} to {}", b.title, b.target_tag_id.map(|t| format!("tag {t}")).unwrap_or_else(|| "all followers".into()))).await?;
     super::wake();

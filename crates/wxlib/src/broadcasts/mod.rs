@@ -344,6 +344,18 @@ pub fn read_rate(readers: i64, followers_at_send: Option<i64>) -> Option<f64> {
     }
 }
 
+/// MASSSENDJOBFINISH: WeChat's delivery figures for one of our batches (total, sent), kept beside
+/// wxlib's own reader count. Other mass jobs (sent from WeChat's admin page) are ignored.
+pub async fn on_job_finish(s: crate::services::Services, m: std::sync::Arc<wechat::Inbound>) -> Result<wechat::Reply, crate::wechat::router::HandlerError> {
+    if let (wechat::InboundKind::Event(wechat::Event::MassSendJobFinish { status, total_count, sent_count, .. }), Some(msg_id)) =
+        (&m.kind, m.msg_id.as_deref().and_then(|id| id.parse::<i64>().ok()))
+        && s.db.record_mass_job_finish(msg_id, status, *total_count, *sent_count).await?
+    {
+        tracing::info!(msg_id, status, total_count, sent_count, "mass job finished");
+    }
+    Ok(wechat::Reply::Success)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,17 +392,4 @@ mod tests {
         assert_eq!(read_rate(0, Some(0)), None);
         assert_eq!(read_rate(2, None), None);
     }
-}
-
-/// MASSSENDJOBFINISH: WeChat's delivery figures for one of our batches (total, sent), kept beside
-/// wxlib's own reader count. Other mass jobs (sent from WeChat's admin page) are ignored.
-pub async fn on_job_finish(s: crate::services::Services, m: std::sync::Arc<wechat::Inbound>) -> Result<wechat::Reply, crate::wechat::router::HandlerError> {
-    if let (wechat::InboundKind::Event(wechat::Event::MassSendJobFinish { status, total_count, sent_count, .. }), Some(msg_id)) =
-        (&m.kind, m.msg_id.as_deref().and_then(|id| id.parse::<i64>().ok()))
-    {
-        if s.db.record_mass_job_finish(msg_id, status, *total_count, *sent_count).await? {
-            tracing::info!(msg_id, status, total_count, sent_count, "mass job finished");
-        }
-    }
-    Ok(wechat::Reply::Success)
 }

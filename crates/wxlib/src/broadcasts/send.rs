@@ -156,7 +156,7 @@ async fn upload_media(s: &Services, b: &Broadcast) -> Result<Broadcast, Broadcas
             s.db.set_image_wechat_url(img_id, url).await?;
         }
     }
-    Ok(s.db.broadcast(b.id).await?.ok_or(BroadcastError::NotFound)?)
+    s.db.broadcast(b.id).await?.ok_or(BroadcastError::NotFound)
 }
 
 fn bad(endpoint: &str, reason: &str) -> BroadcastError {
