@@ -180,6 +180,10 @@ def test_a_librarian_sends_a_news_message_and_sees_its_read_rate(account, browse
     assert row.find_element(By.CSS_SELECTOR, ".readers").text == "1"
     assert row.find_element(By.CSS_SELECTOR, ".rate").text == "20.0%"
     assert d.find_element(By.ID, "rate-chart")
+    d.get_screenshot_as_file(str(tmp / "broadcasts.png"))
+    d.find_element(By.LINK_TEXT, "十二月新书通报").click()
+    assert "1" in wait_for(d, lambda: d.find_element(By.ID, "reads-by-day").text, "reads per day")
+    assert d.find_element(By.ID, "read-rate").text == "20.0%"
 
     # The send is in the audit log (admins only).
     d.find_element(By.ID, "sign-out").click()

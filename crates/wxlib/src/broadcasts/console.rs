@@ -102,6 +102,30 @@ fn rate_chart(rows: &[&Listed], lang: Lang) -> String {
     svg
 }
 
+/// New readers per day (China time) since the send, as a small table: when people read it.
+fn reads_by_day(times: &[i64], sent_at: Option<i64>, lang: Lang) -> String {
+    let mut days: Vec<(String, usize)> = Vec::new();
+    for &t in times {
+        let d = crate::clock::local_day(t);
+        match days.last_mut() {
+            Some((day, n)) if *day == d => *n += 1,
+            _ => days.push((d, 1)),
+        }
+    }
+    let max = days.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let rows: String = days
+        .iter()
+        .map(|(d, n)| format!("<tr><td>{d}</td><td>{n}</td><td><div style=\"background:#1d6f42;height:10px;width:{}px\"></div></td></tr>", n * 200 / max))
+        .collect();
+    format!(
+        "<div class=\"card\" id=\"reads-by-day\"><h2>{}</h2>{}<table><tr><th>{}</th><th>{}</th><th></th></tr>{rows}</table></div>",
+        t(lang, "每日新增读者", "New readers per day"),
+        sent_at.map(|at| format!("<p class=\"muted\">{} {}</p>", t(lang, "发送于", "Sent at"), format_time(at))).unwrap_or_default(),
+        t(lang, "日期", "Day"),
+        t(lang, "读者", "Readers"),
+    )
+}
+
 async fn list(State(s): State<Services>, lib: Librarian) -> Result<Html<String>, ConsoleError> {
     let lang = lib.lang;
     let rows = s.db.list_broadcasts().await?;
@@ -323,6 +347,10 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
         rate_text(readers, b.followers_at_send),
         b.error.as_deref().map(|e| flash_error(&format!("{} {e}", t(lang, "发送失败：", "Sending failed:")))).unwrap_or_default(),
     ));
+    let times = s.db.read_times(id).await?;
+    if !times.is_empty() {
+        body.push_str(&reads_by_day(&times, b.sent_at.or(b.queued_at), lang));
+    }
     body.push_str(&format!(
         "<div class=\"card\"><h2>{}</h2><p><b>{}</b></p><p class=\"muted\">{}</p><img src=\"/news/{id}/cover\" alt=\"\" style=\"max-width:240px\"><div>{}</div>\
          <p><a href=\"/news/{id}\" target=\"_blank\">{}</a></p></div>",
