@@ -204,3 +204,22 @@ async fn a_refused_send_fails_with_the_reason_and_resumes_when_sent_again() {
     let long = Draft { title: "题".repeat(40), ..draft("x") };
     assert!(broadcasts::validate(&long, Lang::En).unwrap_err().to_string().contains("32"));
 }
+
+#[tokio::test]
+async fn wechats_job_finish_event_records_its_delivery_figures() {
+    let api = fake_api().await;
+    let app = spawn_app_on(sqlite_db().await, &api.base, wxlib::chat::router()).await;
+    let id = app.db.create_broadcast(&draft("开馆通知"), Some(&cover()), "lib1", now()).await.unwrap();
+    app.db.freeze_recipients(id, &["oA".into(), "oB".into(), "oC".into()], &[3], 3, now()).await.unwrap();
+    assert!(app.db.mark_batch_sent(id, 0, Some(1_000_001), now()).await.unwrap());
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[{GH}]]></ToUserName><FromUserName><![CDATA[oSystem]]></FromUserName><CreateTime>{}</CreateTime>\
+         <MsgType><![CDATA[event]]></MsgType><Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>1000001</MsgID>\
+         <Status><![CDATA[send success]]></Status><TotalCount>3</TotalCount><FilterCount>3</FilterCount><SentCount>2</SentCount><ErrorCount>1</ErrorCount></xml>",
+        now()
+    );
+    let sent = app.post_encrypted(&xml, "n1", &now().to_string()).await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let b = app.db.broadcast(id).await.unwrap().unwrap();
+    assert_eq!((b.wechat_total, b.wechat_sent), (Some(3), Some(2)));
+}
