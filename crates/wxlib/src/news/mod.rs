@@ -24,7 +24,29 @@ pub const HOURS_TOMORROW_WORDS: &[&str] = &["明天开放吗", "明天开馆吗"
 /// Registers the hours words ([`HOURS_TODAY_WORDS`], [`HOURS_TOMORROW_WORDS`]) on the router.
 pub fn on_hours_words(router: Router) -> Router {
     let router = HOURS_TODAY_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(hours_today)));
-    HOURS_TOMORROW_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(hours_tomorrow)))
+    let router = HOURS_TOMORROW_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(hours_tomorrow)));
+    HOURS_DATE_PREFIXES.iter().fold(router, |r, w| r.on_text(TextPattern::Prefix((*w).into()), handler(hours_on_day)))
+}
+
+/// "开放时间 10-01", "hours 2026-10-01": the hours of the day named after the word.
+pub const HOURS_DATE_PREFIXES: &[&str] = &["开放时间", "开馆时间", "hours", "Hours"];
+
+/// The hours of a day the reader names; if the day cannot be read, today's with a hint.
+pub async fn hours_on_day(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    let text = match &m.kind {
+        wechat::InboundKind::Text { content } => content.trim().to_owned(),
+        _ => String::new(),
+    };
+    let rest = HOURS_DATE_PREFIXES.iter().find_map(|p| text.strip_prefix(p)).unwrap_or_default();
+    let today = hours::day_of(s.clock.now());
+    match hours::parse_asked_day(rest, today) {
+        Some(day) => Ok(Reply::text(hours::answer_for_day(&s.db, day, s.lang, "").await?)),
+        None => {
+            let label = if s.lang == Lang::Zh { "今天" } else { "today" };
+            let hint = if s.lang == Lang::Zh { "\n\n查询某一天：发送“开放时间 10-01”。" } else { "\n\nFor another day, send \"hours 10-01\"." };
+            Ok(Reply::text(format!("{}{hint}", hours::answer_for_day(&s.db, today, s.lang, label).await?)))
+        }
+    }
 }
 
 /// "开放时间" / "today" / the menu: the hours for the app clock's date.
