@@ -334,7 +334,7 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
     };
     body.push_str(&format!(
         "<div class=\"card\" id=\"status\"><p>{} <b id=\"state\">{}</b>{}</p><p>{}: {}</p>\
-         <p>{}: <span id=\"followers-at-send\">{}</span> · {}: <span id=\"readers\">{readers}</span> · {}: <b id=\"read-rate\">{}</b></p>{}</div>",
+         <p>{}: <span id=\"followers-at-send\">{}</span> · {}: <span id=\"readers\">{readers}</span> · {}: <b id=\"read-rate\">{}</b></p>{}{}</div>",
         t(lang, "状态：", "State:"),
         state_label(&b.state, lang),
         b.batch_count.map(|n| format!(" ({}/{n} {})", b.batches_done, t(lang, "批", "batches"))).unwrap_or_default(),
@@ -345,6 +345,19 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
         t(lang, "阅读人数", "Readers"),
         t(lang, "阅读率", "Read rate"),
         rate_text(readers, b.followers_at_send),
+        match (b.local_followers_at_send, b.wechat_total) {
+            (None, None) => String::new(),
+            (local, wx) => format!(
+                "<p class=\"muted\">{}: {} · {}: {}</p>",
+                t(lang, "wxlib 记录的发送时粉丝数", "Followers wxlib knew at send"),
+                local.map(|n| n.to_string()).unwrap_or_else(|| "—".into()),
+                t(lang, "微信报告的送达（已送达 / 总数）", "WeChat's report (delivered / total)"),
+                match (b.wechat_sent, wx) {
+                    (Some(sent), Some(total)) => format!("{sent} / {total}"),
+                    _ => "—".into(),
+                }
+            ),
+        },
         b.error.as_deref().map(|e| flash_error(&format!("{} {e}", t(lang, "发送失败：", "Sending failed:")))).unwrap_or_default(),
     ));
     let times = s.db.read_times(id).await?;
