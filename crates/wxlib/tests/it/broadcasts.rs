@@ -223,3 +223,48 @@ async fn wechats_job_finish_event_records_its_delivery_figures() {
     let b = app.db.broadcast(id).await.unwrap().unwrap();
     assert_eq!((b.wechat_total, b.wechat_sent), (Some(3), Some(2)));
 }
+
+#[tokio::test]
+async fn a_message_to_a_tag_reaches_its_members_only() {
+    let (s, base, _db) = app_with_simulator().await;
+    for i in 0..6 {
+        control(&base, "/follow", json!({"openid": format!("oTagged{i}")})).await;
+    }
+    let tag = |name: &str| {
+        let s = s.clone();
+        let name = name.to_owned();
+        async move { s.api.call("tags/create", "/cgi-bin/tags/create", Some(&json!({"tag": {"name": name}}))).await.unwrap()["tag"]["id"].as_i64().unwrap() }
+    };
+    let (grads, one) = (tag("研究生").await, tag("馆员").await);
+    let members = |tag: i64, who: Vec<String>| {
+        let s = s.clone();
+        async move { s.api.call("tags/members/batchtagging", "/cgi-bin/tags/members/batchtagging", Some(&json!({"openid_list": who, "tagid": tag}))).await.unwrap() }
+    };
+    members(grads, vec!["oTagged1".into(), "oTagged3".into(), "oTagged5".into()]).await;
+    members(one, vec!["oTagged2".into()]).await;
+
+    let to_grads = Draft { target_tag_id: Some(grads), ..draft("研究生讲座") };
+    let id = s.db.create_broadcast(&to_grads, Some(&cover()), "lib1", s.clock.now()).await.unwrap();
+    s.db.queue_broadcast(id, "lib1", s.clock.now()).await.unwrap();
+    broadcasts::wake();
+    let b = wait_state(&s, id, "sent").await;
+    assert_eq!((b.followers_at_send, b.batch_count), (Some(3), Some(1)), "the tag's 3 members at send time");
+    // A tag of one goes by sendall with the tag filter (mass/send needs 2 openids).
+    let to_one = Draft { target_tag_id: Some(one), ..draft("馆员通知") };
+    let id2 = s.db.create_broadcast(&to_one, Some(&cover()), "lib1", s.clock.now()).await.unwrap();
+    s.db.queue_broadcast(id2, "lib1", s.clock.now()).await.unwrap();
+    broadcasts::wake();
+    assert_eq!(wait_state(&s, id2, "sent").await.followers_at_send, Some(1));
+    for i in 0..6 {
+        let got: Vec<String> = mass_messages(&base, &format!("oTagged{i}")).await.iter().map(|m| m["body"]["mpnews"]["articles"][0]["title"].as_str().unwrap_or_default().to_owned()).collect();
+        let expected: Vec<&str> = match i {
+            1 | 3 | 5 => vec!["研究生讲座"],
+            2 => vec!["馆员通知"],
+            _ => vec![],
+        };
+        assert_eq!(got, expected, "oTagged{i}");
+    }
+    let jobs = get_json(&format!("{base}/sim/api/_control/mass")).await;
+    let vias: Vec<&str> = jobs["jobs"].as_array().unwrap().iter().map(|j| j["via"].as_str().unwrap_or_default()).collect();
+    assert_eq!(vias, vec!["send", "sendall"]);
+}
