@@ -312,6 +312,15 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
     let lang = lib.lang;
     let b = s.db.broadcast(id).await?.ok_or(ConsoleError::NotFound)?;
     let readers = s.db.broadcast_readers(id).await?;
+    // Earlier messages' read rates, for comparison.
+    let earlier: Vec<f64> = s
+        .db
+        .list_broadcasts()
+        .await?
+        .iter()
+        .filter(|l| l.broadcast.id < id)
+        .filter_map(|l| read_rate(l.readers, l.broadcast.followers_at_send))
+        .collect();
     let mut body = String::new();
     if let Some(e) = error {
         body.push_str(&flash_error(e));
@@ -334,7 +343,7 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
     };
     body.push_str(&format!(
         "<div class=\"card\" id=\"status\"><p>{} <b id=\"state\">{}</b>{}</p><p>{}: {}</p>\
-         <p>{}: <span id=\"followers-at-send\">{}</span> · {}: <span id=\"readers\">{readers}</span> · {}: <b id=\"read-rate\">{}</b></p>{}{}</div>",
+         <p>{}: <span id=\"followers-at-send\">{}</span> · {}: <span id=\"readers\">{readers}</span> · {}: <b id=\"read-rate\">{}</b></p>{}{}{}</div>",
         t(lang, "状态：", "State:"),
         state_label(&b.state, lang),
         b.batch_count.map(|n| format!(" ({}/{n} {})", b.batches_done, t(lang, "批", "batches"))).unwrap_or_default(),
@@ -357,6 +366,17 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
                     _ => "—".into(),
                 }
             ),
+        },
+        if earlier.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<p id=\"earlier\">{} {:.1}% ({} {})</p>",
+                t(lang, "此前消息的平均阅读率：", "Earlier messages' average read rate:"),
+                earlier.iter().sum::<f64>() / earlier.len() as f64,
+                earlier.len(),
+                t(lang, "条", "messages")
+            )
         },
         b.error.as_deref().map(|e| flash_error(&format!("{} {e}", t(lang, "发送失败：", "Sending failed:")))).unwrap_or_default(),
     ));

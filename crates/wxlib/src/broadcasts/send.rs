@@ -88,6 +88,7 @@ pub async fn run_job(s: &Services, id: i64) -> Result<(), BroadcastError> {
         Err(e) if is_permanent(&e) => {
             tracing::error!(broadcast = id, error = %e, "broadcast send failed");
             s.db.set_broadcast_state(id, "failed", Some(&e.to_string()), s.clock.now()).await?;
+            crate::console::audit_system(&s.db, "broadcast.failed", &format!("#{id}: {e}")).await?;
             Ok(())
         }
         other => other,
@@ -297,8 +298,20 @@ async fn send_batch(s: &Services, b: &Broadcast, batch: &Batch) -> Result<(), Br
     tracing::info!(broadcast = b.id, batch = batch.batch_no, recipients = openids.len(), msg_id, "broadcast batch sent");
     if finished {
         tracing::info!(broadcast = b.id, "broadcast sent");
+        let detail = format!("#{} {} to {} followers", b.id, b.title, b.followers_at_send.unwrap_or(0));
+        s.db.audit_system_quiet("broadcast.sent", &detail).await;
     }
     Ok(())
+}
+
+impl crate::db::Db {
+    /// An audit entry by the system; a failure to write it is logged, not fatal (the send
+    /// itself is already recorded).
+    async fn audit_system_quiet(&self, action: &str, detail: &str) {
+        if let Err(e) = crate::console::audit_system(self, action, detail).await {
+            tracing::warn!(error = %e, action, "could not write the audit entry");
+        }
+    }
 }
 
 /// Sends the message as a preview to chosen readers (`mass/preview`, no quota used): uploads the
