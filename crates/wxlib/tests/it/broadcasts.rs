@@ -59,9 +59,12 @@ async fn the_send_job_store_works_on_both_databases() {
 /// wxlib with the simulator on, its WeChat API and web authorisation pointed at its own
 /// `/sim/api`, sending in batches of 3.
 async fn app_with_simulator() -> (wxlib::services::Services, String, TestDb) {
+    app_with_simulator_on(sqlite_db().await).await
+}
+
+async fn app_with_simulator_on(db: TestDb) -> (wxlib::services::Services, String, TestDb) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let db = sqlite_db().await;
     let mut config = test_config(&db.url, &format!("{base}/sim/api"));
     config.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
     config.server.public_url = base.clone();
@@ -225,8 +228,14 @@ async fn wechats_job_finish_event_records_its_delivery_figures() {
 }
 
 #[tokio::test]
-async fn a_message_to_a_tag_reaches_its_members_only() {
-    let (s, base, _db) = app_with_simulator().await;
+async fn a_message_to_a_tag_reaches_its_members_only_on_both_databases() {
+    for (_, tdb) in all_dbs().await {
+        a_message_to_a_tag_reaches_its_members_only(tdb).await;
+    }
+}
+
+async fn a_message_to_a_tag_reaches_its_members_only(tdb: TestDb) {
+    let (s, base, _db) = app_with_simulator_on(tdb).await;
     for i in 0..6 {
         control(&base, "/follow", json!({"openid": format!("oTagged{i}")})).await;
     }
