@@ -38,11 +38,15 @@ pub struct BroadcastsConfig {
     pub batch_size: usize,
     /// Mass messages the account may send a month (service accounts: 4), shown in the console.
     pub monthly_quota: i64,
+    /// How a message goes out: "openid_batches" (`mass/send` to the frozen recipients,
+    /// `batch_size` a call: resumable between batches; service accounts) or "sendall" (one
+    /// `sendall` to all followers or the tag; what subscription accounts can use).
+    pub send_by: String,
 }
 
 impl Default for BroadcastsConfig {
     fn default() -> Self {
-        Self { batch_size: 10_000, monthly_quota: 4 }
+        Self { batch_size: 10_000, monthly_quota: 4, send_by: "openid_batches".into() }
     }
 }
 
@@ -351,6 +355,9 @@ impl Config {
         if !(2..=10_000).contains(&self.broadcasts.batch_size) {
             return invalid("broadcasts.batch_size", "must be between 2 and 10000 (openids per mass/send call)");
         }
+        if !matches!(self.broadcasts.send_by.as_str(), "openid_batches" | "sendall") {
+            return invalid("broadcasts.send_by", "must be \"openid_batches\" or \"sendall\"");
+        }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");
         }
@@ -445,7 +452,7 @@ mod example_file {
         let text = include_str!("../../../config.example.toml");
         let parsed: super::Config = toml_like(text);
         parsed.validate().expect("example validates");
-        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs", "batch_size", "monthly_quota"] {
+        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs", "batch_size", "monthly_quota", "send_by"] {
             assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
         }
     }

@@ -11,7 +11,8 @@
 //!    `wxlib-bc-<id>-<batch>`; the answer is recorded with the batch. 45065/45066 mean WeChat
 //!    already took this batch (our earlier call went through but we died before recording it):
 //!    it is recorded as sent. A batch of one openid (which `mass/send` refuses) goes by
-//!    `sendall` with the same filter the recipients came from.
+//!    `sendall` with the same filter the recipients came from, and so does the whole message
+//!    with `broadcasts.send_by = "sendall"` (subscription accounts): one batch, one call.
 //! 4. the last batch recorded moves the message to `sent`.
 //!
 //! One node runs a job at a time (a lease per message). Transient failures (network, WeChat
@@ -105,7 +106,12 @@ async fn advance(s: &Services, id: i64, lease: &str) -> Result<(), BroadcastErro
             Some(tag) => follower_openids(s, Some(tag)).await?,
         };
         let local = s.db.count_followers().await?;
-        let sizes = batch_sizes(recipients.len(), s.config.broadcasts.batch_size);
+        let sizes = if s.config.broadcasts.send_by == "sendall" {
+            // One call reaches everyone: a single "batch" of all recipients.
+            if recipients.is_empty() { Vec::new() } else { vec![recipients.len()] }
+        } else {
+            batch_sizes(recipients.len(), s.config.broadcasts.batch_size)
+        };
         s.db.freeze_recipients(id, &recipients, &sizes, local, s.clock.now()).await?;
         tracing::info!(broadcast = id, recipients = recipients.len(), batches = sizes.len(), "broadcast recipients frozen");
     }
@@ -270,7 +276,8 @@ async fn send_batch(s: &Services, b: &Broadcast, batch: &Batch) -> Result<(), Br
     };
     let openids = s.db.batch_recipients(b.id, batch.first_seq, batch.last_seq).await?;
     let cid = clientmsgid(b.id, batch.batch_no);
-    let (endpoint, path, body) = if openids.len() >= 2 {
+    let by_openid = openids.len() >= 2 && s.config.broadcasts.send_by != "sendall";
+    let (endpoint, path, body) = if by_openid {
         ("message/mass/send", "/cgi-bin/message/mass/send", json!({"touser": openids, "msgtype": "mpnews", "mpnews": {"media_id": media_id}, "send_ignore_reprint": 0, "clientmsgid": cid}))
     } else {
         let filter = match b.target_tag_id {

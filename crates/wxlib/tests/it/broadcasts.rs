@@ -63,6 +63,10 @@ async fn app_with_simulator() -> (wxlib::services::Services, String, TestDb) {
 }
 
 async fn app_with_simulator_on(db: TestDb) -> (wxlib::services::Services, String, TestDb) {
+    app_with_simulator_sending_by(db, "openid_batches").await
+}
+
+async fn app_with_simulator_sending_by(db: TestDb, send_by: &str) -> (wxlib::services::Services, String, TestDb) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let mut config = test_config(&db.url, &format!("{base}/sim/api"));
@@ -71,6 +75,7 @@ async fn app_with_simulator_on(db: TestDb) -> (wxlib::services::Services, String
     config.wechat.oauth_base = format!("{base}/sim/api");
     config.simulator.enabled = true;
     config.broadcasts.batch_size = 3;
+    config.broadcasts.send_by = send_by.into();
     let app = Application::build(config).await.unwrap();
     let services = app.services().clone();
     tokio::spawn(app.run_until_stopped());
@@ -276,4 +281,30 @@ async fn a_message_to_a_tag_reaches_its_members_only(tdb: TestDb) {
     let jobs = get_json(&format!("{base}/sim/api/_control/mass")).await;
     let vias: Vec<&str> = jobs["jobs"].as_array().unwrap().iter().map(|j| j["via"].as_str().unwrap_or_default()).collect();
     assert_eq!(vias, vec!["send", "sendall"]);
+}
+
+#[tokio::test]
+async fn a_subscription_account_sends_by_one_sendall_at_most_once() {
+    let (s, base, _db) = app_with_simulator_sending_by(sqlite_db().await, "sendall").await;
+    for i in 0..4 {
+        control(&base, "/follow", json!({"openid": format!("oAll{i}")})).await;
+    }
+    let id = s.db.create_broadcast(&draft("闭馆通知"), Some(&cover()), "lib1", s.clock.now()).await.unwrap();
+    s.db.queue_broadcast(id, "lib1", s.clock.now()).await.unwrap();
+    broadcasts::wake();
+    let b = wait_state(&s, id, "sent").await;
+    assert_eq!((b.followers_at_send, b.batch_count), (Some(4), Some(1)));
+    // The answer was lost (a crash): sending again is answered "already sent", nobody gets two.
+    let db_url = _db.url.clone();
+    let raw = sqlx::SqlitePool::connect(&db_url).await.unwrap();
+    sqlx::query("UPDATE broadcast_batches SET state = 'pending' WHERE broadcast_id = $1").bind(id).execute(&raw).await.unwrap();
+    sqlx::query("UPDATE broadcasts SET state = 'sending', batches_done = 0 WHERE id = $1").bind(id).execute(&raw).await.unwrap();
+    broadcasts::send::run_job(&s, id).await.unwrap();
+    assert_eq!(s.db.broadcast(id).await.unwrap().unwrap().state, "sent");
+    let jobs = get_json(&format!("{base}/sim/api/_control/mass")).await;
+    let vias: Vec<&str> = jobs["jobs"].as_array().unwrap().iter().map(|j| j["via"].as_str().unwrap_or_default()).collect();
+    assert_eq!(vias, vec!["sendall"]);
+    for i in 0..4 {
+        assert_eq!(mass_messages(&base, &format!("oAll{i}")).await.len(), 1);
+    }
 }
