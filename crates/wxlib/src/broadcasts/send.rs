@@ -45,12 +45,27 @@ pub fn wake() {
 
 /// Runs forever: resumes unfinished sends at start, then every one that is queued.
 pub async fn worker(s: Services) {
+    // Jobs that hit a transient error (WeChat busy, network) wait longer each time, up to 5
+    // minutes, so an outage is not hammered every two seconds.
+    let mut backoff: std::collections::HashMap<i64, (std::time::Instant, u32)> = std::collections::HashMap::new();
     loop {
         match s.db.active_broadcasts().await {
             Ok(ids) => {
+                backoff.retain(|id, _| ids.contains(id));
                 for id in ids {
-                    if let Err(e) = run_job(&s, id).await {
-                        tracing::warn!(broadcast = id, error = %e, "broadcast send paused; will retry");
+                    if backoff.get(&id).is_some_and(|(next, _)| *next > std::time::Instant::now()) {
+                        continue;
+                    }
+                    match run_job(&s, id).await {
+                        Ok(()) => {
+                            backoff.remove(&id);
+                        }
+                        Err(e) => {
+                            let failures = backoff.get(&id).map_or(0, |(_, n)| *n) + 1;
+                            let wait = Duration::from_secs((1u64 << failures.min(9)).min(300));
+                            tracing::warn!(broadcast = id, error = %e, retry_in_secs = wait.as_secs(), "broadcast send paused; will retry");
+                            backoff.insert(id, (std::time::Instant::now() + wait, failures));
+                        }
                     }
                 }
             }
