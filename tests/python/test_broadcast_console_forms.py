@@ -97,3 +97,21 @@ def test_wrong_input_is_refused_and_changes_nothing(console):
     assert count(server) == (1, "composed")
     page = s.get(detail, timeout=10).text
     assert "讲座通知" in page and "<script" not in page.split("<body>")[-1].split("</main>")[0]
+
+
+def test_body_images_are_uploaded_and_used(console):
+    server, s = console
+    new = server.url + "/console/broadcasts/new"
+    csrf = csrf_of(s, new)
+    r = compose(s, new, csrf)
+    detail = server.url + r.headers["location"].split("?")[0]
+    r = s.post(detail + "/images", data={"csrf": csrf}, files={"image": ("photo.png", PNG, "image/png")}, timeout=10, allow_redirects=False)
+    assert r.status_code in (302, 303)
+    image_id = int(re.search(r"image=(\d+)", r.headers["location"]).group(1))
+    assert f'&lt;img src=&quot;/news/img/{image_id}&quot;&gt;' in s.get(server.url + r.headers["location"], timeout=10).text
+    body = f'<p>讲座海报</p><img src="/news/img/{image_id}" onerror="x()"><img src="https://elsewhere.example/a.png">'
+    r = s.post(detail + "/edit", data={"csrf": csrf, "title": "讲座通知", "body": body}, files={"cover": ("", b"", "application/octet-stream")}, timeout=10, allow_redirects=False)
+    assert r.status_code in (302, 303), r.text
+    page = s.get(detail, timeout=10).text
+    assert f'<img src="/news/img/{image_id}" alt="">' in page and "elsewhere.example" not in page and "onerror" not in page
+    assert requests.get(f"{server.url}/news/img/{image_id}", timeout=10).content == PNG
