@@ -27,7 +27,28 @@ pub struct Config {
     #[serde(default)]
     pub simulator: SimulatorConfig,
     #[serde(default)]
+    pub consultation: ConsultationConfig,
+    #[serde(default)]
     pub broadcasts: BroadcastsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsultationConfig {
+    /// After "人工"/"咨询" or the 咨询馆员 menu item, every message of the reader goes to the
+    /// librarians' inbox for this many minutes (counted from the reader's last message).
+    pub session_minutes: i64,
+    /// The librarians' working days, ISO weekdays (1 = Monday … 7 = Sunday): "1-5" or "1,2,3,6".
+    pub working_days: String,
+    /// The librarians' working hours (China Standard Time), "HH:MM-HH:MM"; outside them readers
+    /// are told a librarian will answer in working hours.
+    pub working_hours: String,
+}
+
+impl Default for ConsultationConfig {
+    fn default() -> Self {
+        Self { session_minutes: 30, working_days: "1-5".into(), working_hours: "08:30-17:30".into() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -352,6 +373,12 @@ impl Config {
         if c.remind_hour > 23 {
             return invalid("circulation.remind_hour", "must be 0–23");
         }
+        if !(1..=24 * 60).contains(&self.consultation.session_minutes) {
+            return invalid("consultation.session_minutes", "must be between 1 and 1440");
+        }
+        if let Err(reason) = crate::consultation::WorkingHours::parse(&self.consultation.working_days, &self.consultation.working_hours) {
+            return invalid("consultation.working_hours", &reason);
+        }
         if !(2..=10_000).contains(&self.broadcasts.batch_size) {
             return invalid("broadcasts.batch_size", "must be between 2 and 10000 (openids per mass/send call)");
         }
@@ -397,6 +424,7 @@ impl Default for Config {
             circulation: CirculationConfig::default(),
             library: LibraryConfig::default(),
             simulator: SimulatorConfig::default(),
+            consultation: ConsultationConfig::default(),
             broadcasts: BroadcastsConfig::default(),
         }
     }
@@ -452,7 +480,7 @@ mod example_file {
         let text = include_str!("../../../config.example.toml");
         let parsed: super::Config = toml_like(text);
         parsed.validate().expect("example validates");
-        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs", "batch_size", "monthly_quota", "send_by"] {
+        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs", "session_minutes", "working_days", "working_hours", "batch_size", "monthly_quota", "send_by"] {
             assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
         }
     }

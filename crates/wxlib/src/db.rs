@@ -52,6 +52,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "catalog", include_str!("../migrations/sqlite/0002_catalog.sql")),
     (3, "circulation", include_str!("../migrations/sqlite/0003_circulation.sql")),
     (4, "console", include_str!("../migrations/sqlite/0004_console.sql")),
+    (7, "answers and consultation", include_str!("../migrations/sqlite/0007_answers.sql")),
     (8, "news", include_str!("../migrations/sqlite/0008_news.sql")),
     (9, "broadcasts", include_str!("../migrations/sqlite/0009_broadcasts.sql")),
 ];
@@ -60,6 +61,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "catalog", include_str!("../migrations/postgres/0002_catalog.sql")),
     (3, "circulation", include_str!("../migrations/postgres/0003_circulation.sql")),
     (4, "console", include_str!("../migrations/postgres/0004_console.sql")),
+    (7, "answers and consultation", include_str!("../migrations/postgres/0007_answers.sql")),
     (8, "news", include_str!("../migrations/postgres/0008_news.sql")),
     (9, "broadcasts", include_str!("../migrations/postgres/0009_broadcasts.sql")),
 ];

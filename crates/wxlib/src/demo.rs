@@ -79,6 +79,7 @@ pub async fn seed(db: &Db, config: &Config, now: i64) -> anyhow::Result<bool> {
     // The console: an admin, opening hours and an e-resource to start from.
     crate::console::auth::create_librarian(db, DEMO_ADMIN.0, DEMO_ADMIN.1, crate::console::Role::Admin).await?;
     crate::news::seed_demo(db, now).await?;
+    crate::consultation::seed_demo(db, now).await?;
     Ok(true)
 }
 

@@ -9,6 +9,7 @@
 //! [`news`] library news: opening hours, new resources, the freshman guide and About us.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
+pub mod answers;
 pub mod broadcasts;
 pub mod catalog;
 pub mod chat;
@@ -16,6 +17,7 @@ pub mod circulation;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod consultation;
 pub mod db;
 pub mod demo;
 pub mod followers;

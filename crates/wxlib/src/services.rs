@@ -31,6 +31,8 @@ pub struct Services {
     pub clock: Clock,
     /// Signs the reader sessions of the web pages opened from the menu.
     pub sessions: SessionSigner,
+    /// The keyword answer rules, compiled, reloaded when they change.
+    pub answers: crate::answers::AnswerBook,
 }
 
 impl Services {

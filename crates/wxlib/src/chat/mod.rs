@@ -83,13 +83,28 @@ pub fn router() -> Router {
         .on_menu_key(crate::menu::MENU_HOURS, handler(crate::news::hours_today))
         .on_menu_key(crate::menu::MENU_GUIDE, handler(crate::news::guide))
         .on_menu_key(crate::menu::MENU_ACTIVITIES, handler(activities))
+        .on_menu_key(crate::consultation::MENU_ASK, handler(crate::consultation::chat::ask))
+        .on_msg_type("image", handler(crate::consultation::chat::media))
+        .on_msg_type("voice", handler(crate::consultation::chat::media))
+        .on_msg_type("video", handler(crate::consultation::chat::media))
+        .on_msg_type("shortvideo", handler(crate::consultation::chat::media))
+        .on_msg_type("location", handler(crate::consultation::chat::media))
+        .on_msg_type("link", handler(crate::consultation::chat::media))
         .on_msg_type("text", handler(text))
 }
 
-/// Text that is a borrowing command is one; anything else searches the catalog.
+/// Text in a consultation goes to the librarians; a borrowing command is one; then the keyword
+/// answers and questions for the librarians (see [`crate::consultation`]); anything else searches
+/// the catalog.
 async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    if let Some(reply) = crate::consultation::chat::in_session(&s, &m).await? {
+        return Ok(reply);
+    }
     if let Some(reply) = crate::circulation::chat::on_text(&s, &m).await {
         return reply;
+    }
+    if let Some(reply) = crate::consultation::chat::route_text(&s, &m).await? {
+        return Ok(reply);
     }
     crate::catalog::chat::on_text(s, m).await
 }

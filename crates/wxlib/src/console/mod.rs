@@ -79,6 +79,8 @@ pub fn routes(services: Services) -> axum::Router {
         .nest("/hours", crate::news::hours_console::console_routes())
         .nest("/resources", crate::news::resources::console_routes())
         .nest("/pages", crate::news::pages::console_routes())
+        .nest("/answers", crate::answers::console::console_routes())
+        .nest("/inbox", crate::consultation::console::console_routes())
         .nest("/broadcasts", crate::broadcasts::console::console_routes())
         .layer(axum::middleware::from_fn_with_state(services.clone(), auth::require_session));
     let open = axum::Router::<Services>::new().route("/login", get(auth::login_page).post(auth::login_submit));

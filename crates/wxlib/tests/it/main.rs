@@ -20,6 +20,8 @@ mod console;
 /// Library news through the console and the simulated phone: menu editor, opening hours, new
 /// resources, pages and the guide series.
 mod news;
+/// Keyword answers and the consultation inbox: rules, routing, storage, the window.
+mod answers;
 /// Mass news messages: the send job's store on both databases, batches with clientmsgid, a
 /// resumed send that sends nobody twice, unique readers and the read rate.
 mod broadcasts;
