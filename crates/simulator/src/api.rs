@@ -799,10 +799,19 @@ fn check_clientmsgid(st: &SimState, v: &Value) -> Result<Option<String>, ApiErr>
     Ok(Some(cid.to_owned()))
 }
 
-fn check_quota(st: &SimState) -> Result<(), ApiErr> {
+/// The monthly mass quota of a service account is per follower (WeChat: "each user receives at
+/// most 4 a month"): a send is refused with 45028 if any of its recipients already got
+/// `mass_quota_per_month` mass messages this calendar month (China time). So a message sent in
+/// several `mass/send` batches of different followers uses one unit of everybody's quota.
+fn check_quota(st: &SimState, recipients: &[String]) -> Result<(), ApiErr> {
     let month = china_year_month(st.now_secs());
-    let used = st.mass_jobs.iter().filter(|j| j.via != "preview" && china_year_month(j.created_at) == month).count();
-    if used as u32 >= st.cfg.mass_quota_per_month {
+    let mut received: HashMap<&str, u32> = HashMap::new();
+    for j in st.mass_jobs.iter().filter(|j| j.via != "preview" && china_year_month(j.created_at) == month) {
+        for r in &j.recipients {
+            *received.entry(r.as_str()).or_default() += 1;
+        }
+    }
+    if recipients.iter().any(|r| received.get(r.as_str()).copied().unwrap_or(0) >= st.cfg.mass_quota_per_month) {
         return err(errcode::NO_MASSSEND_QUOTA);
     }
     Ok(())
@@ -868,7 +877,6 @@ fn mass_sendall(st: &mut SimState, ctx: &Ctx) -> Result<Reply, ApiErr> {
     };
     let msgtype = s(&v, "msgtype").ok_or_else(|| ApiErr::hint(errcode::INVALID_MESSAGE_TYPE, "msgtype missing"))?.to_owned();
     let delivered = mass_content(st, &msgtype, &v)?;
-    check_quota(st)?;
     let recipients: Vec<String> = st
         .follower_order
         .iter()
@@ -878,6 +886,7 @@ fn mass_sendall(st: &mut SimState, ctx: &Ctx) -> Result<Reply, ApiErr> {
         })
         .cloned()
         .collect();
+    check_quota(st, &recipients)?;
     let (msg_id, msg_data_id) = deliver_mass(st, "sendall", &msgtype, delivered, clientmsgid, recipients);
     mass_answer(msg_id, msg_data_id)
 }
@@ -901,13 +910,13 @@ fn mass_send_list(st: &mut SimState, ctx: &Ctx) -> Result<Reply, ApiErr> {
     }
     let msgtype = s(&v, "msgtype").ok_or_else(|| ApiErr::hint(errcode::INVALID_MESSAGE_TYPE, "msgtype missing"))?.to_owned();
     let delivered = mass_content(st, &msgtype, &v)?;
-    check_quota(st)?;
     let mut recipients = Vec::new();
     for o in list {
         if st.followers[&o].subscribed && !recipients.contains(&o) {
             recipients.push(o);
         }
     }
+    check_quota(st, &recipients)?;
     let (msg_id, msg_data_id) = deliver_mass(st, "send", &msgtype, delivered, clientmsgid, recipients);
     mass_answer(msg_id, msg_data_id)
 }

@@ -80,7 +80,7 @@
 //! | 45002 / 45003 / 45004 / 45005 / 45110 | content / title / description / url / author size | draft article content ≥20 000 chars or ≥1 MB, title >32 chars, digest >128, source url >1 KB, author >16 |
 //! | 45008 | article size out of limit | custom news with more than 1 article; draft with more than 8 |
 //! | 45015 | response out of time limit | custom send with no open customer-service window |
-//! | 45028 | has no masssend quota | sendall/send beyond the monthly quota (service account: 4 per calendar month, China time; [`SimConfig::mass_quota_per_month`]) |
+//! | 45028 | has no masssend quota | sendall/send to a follower who already received the monthly quota (service account: 4 mass messages per follower per calendar month, China time; [`SimConfig::mass_quota_per_month`]) |
 //! | 45029 | qrcode count out of limit | more than 100 000 permanent QR codes |
 //! | 45047 | out of response count limit | custom send when the open windows are used up (5 per 48 h after a message, 3 per minute after a click/scan/follow) |
 //! | 45056 / 45058 / 45059 | too many tags / sys tag / user tag limit | >100 tags; update/delete of tag 0, 1, 2; a 21st tag on a user |
@@ -108,7 +108,7 @@ pub mod errcode;
 mod api;
 pub mod control;
 mod menu;
-mod multipart;
+pub mod multipart;
 mod phone;
 mod state;
 
@@ -129,7 +129,8 @@ pub use state::{ApiCall, Draft, Fault, Follower, MassJob, PushKind, Pushed, QrCo
 pub struct SimConfig {
     pub app_id: String,
     pub app_secret: String,
-    /// Mass sends (sendall + send) per calendar month: 4 for a service account, as WeChat.
+    /// Mass messages (sendall + send) each follower may receive per calendar month: 4 for a
+    /// service account, as WeChat.
     pub mass_quota_per_month: u32,
     /// The public base URL of the API router (`http://host:port/sim/api`) used in URLs it hands
     /// out (uploadimg, material, draft article links). `None`: taken from each request's `Host`

@@ -1,7 +1,7 @@
 //! A minimal `multipart/form-data` reader for the media uploads (`form-data; name="media";
 //! filename="…"`), enough for what HTTP clients send.
 
-pub(crate) struct Part {
+pub struct Part {
     pub name: String,
     pub filename: Option<String>,
     pub content_type: Option<String>,
@@ -34,7 +34,7 @@ fn param(header: &str, key: &str) -> Option<String> {
 }
 
 /// The parts of a multipart body, or `None` when the body is not multipart.
-pub(crate) fn parse(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
+pub fn parse(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
     let b = boundary(content_type)?;
     let delim = format!("--{b}").into_bytes();
     let mut parts = Vec::new();

@@ -32,6 +32,8 @@ pub struct Config {
     pub partners: PartnersConfig,
     #[serde(default)]
     pub activities: ActivitiesConfig,
+    #[serde(default)]
+    pub broadcasts: BroadcastsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +80,26 @@ impl Default for ActivitiesConfig {
             checkin_opens_minutes: 60,
             showqrcode_url: "https://mp.weixin.qq.com/cgi-bin/showqrcode".into(),
         }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BroadcastsConfig {
+    /// Openids per `mass/send` call when sending a news message (WeChat allows 2–10 000). A send
+    /// interrupted by a crash resumes at the first batch not recorded as sent.
+    pub batch_size: usize,
+    /// Mass messages the account may send a month (service accounts: 4), shown in the console.
+    pub monthly_quota: i64,
+    /// How a message goes out: "openid_batches" (`mass/send` to the frozen recipients,
+    /// `batch_size` a call: resumable between batches; service accounts) or "sendall" (one
+    /// `sendall` to all followers or the tag; what subscription accounts can use).
+    pub send_by: String,
+}
+
+impl Default for BroadcastsConfig {
+    fn default() -> Self {
+        Self { batch_size: 10_000, monthly_quota: 4, send_by: "openid_batches".into() }
     }
 }
 
@@ -435,6 +457,12 @@ impl Config {
         if !(a.showqrcode_url.starts_with("http://") || a.showqrcode_url.starts_with("https://")) {
             return invalid("activities.showqrcode_url", "must be an http:// or https:// URL");
         }
+        if !(2..=10_000).contains(&self.broadcasts.batch_size) {
+            return invalid("broadcasts.batch_size", "must be between 2 and 10000 (openids per mass/send call)");
+        }
+        if !matches!(self.broadcasts.send_by.as_str(), "openid_batches" | "sendall") {
+            return invalid("broadcasts.send_by", "must be \"openid_batches\" or \"sendall\"");
+        }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");
         }
@@ -477,6 +505,7 @@ impl Default for Config {
             consultation: ConsultationConfig::default(),
             partners: PartnersConfig::default(),
             activities: ActivitiesConfig::default(),
+            broadcasts: BroadcastsConfig::default(),
         }
     }
 }
@@ -531,7 +560,7 @@ mod example_file {
         let text = include_str!("../../../config.example.toml");
         let parsed: super::Config = toml_like(text);
         parsed.validate().expect("example validates");
-        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs", "session_minutes", "working_days", "working_hours", "promoted_template_id", "checkin_opens_minutes", "showqrcode_url"] {
+        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs", "session_minutes", "working_days", "working_hours", "promoted_template_id", "checkin_opens_minutes", "showqrcode_url", "batch_size", "monthly_quota", "send_by"] {
             assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
         }
     }

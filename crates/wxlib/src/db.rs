@@ -53,9 +53,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "circulation", include_str!("../migrations/sqlite/0003_circulation.sql")),
     (4, "console", include_str!("../migrations/sqlite/0004_console.sql")),
     (5, "partners", include_str!("../migrations/sqlite/0005_partners.sql")),
+    (6, "activities", include_str!("../migrations/sqlite/0006_activities.sql")),
     (7, "answers and consultation", include_str!("../migrations/sqlite/0007_answers.sql")),
     (8, "news", include_str!("../migrations/sqlite/0008_news.sql")),
-    (6, "activities", include_str!("../migrations/sqlite/0006_activities.sql")),
+    (9, "broadcasts", include_str!("../migrations/sqlite/0009_broadcasts.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -63,9 +64,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "circulation", include_str!("../migrations/postgres/0003_circulation.sql")),
     (4, "console", include_str!("../migrations/postgres/0004_console.sql")),
     (5, "partners", include_str!("../migrations/postgres/0005_partners.sql")),
+    (6, "activities", include_str!("../migrations/postgres/0006_activities.sql")),
     (7, "answers and consultation", include_str!("../migrations/postgres/0007_answers.sql")),
     (8, "news", include_str!("../migrations/postgres/0008_news.sql")),
-    (6, "activities", include_str!("../migrations/postgres/0006_activities.sql")),
+    (9, "broadcasts", include_str!("../migrations/postgres/0009_broadcasts.sql")),
 ];
 
 /// Current unix time in seconds.

@@ -14,6 +14,7 @@
 
 pub mod answers;
 pub mod activities;
+pub mod broadcasts;
 pub mod catalog;
 pub mod chat;
 pub mod circulation;

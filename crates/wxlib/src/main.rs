@@ -110,6 +110,40 @@ enum Command {
         /// The admin's user name (letters, digits, '_', '.', '-').
         username: String,
     },
+    /// Compose a news message (title, cover, HTML body) and, with --send, queue it for all
+    /// followers (or a tag): the running server's send worker sends it within seconds.
+    Broadcast {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        author: String,
+        #[arg(long, default_value = "")]
+        digest: String,
+        /// The article body: an HTML file (restricted to simple formatting; scripts are removed).
+        #[arg(long)]
+        body: PathBuf,
+        /// The cover image (JPG or PNG, at most 1 MB).
+        #[arg(long)]
+        cover: PathBuf,
+        /// Send to this WeChat tag's members only.
+        #[arg(long)]
+        tag: Option<i64>,
+        /// Queue it for sending now.
+        #[arg(long)]
+        send: bool,
+    },
+    /// Serve only the WeChat API stand-in (the simulator, at /sim/api with /sim/api/_control), as
+    /// a process of its own: tests kill wxlib while "WeChat" keeps its state.
+    Simulator {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        #[arg(long, default_value = "wx5157ad5e0c0ffee0")]
+        app_id: String,
+        #[arg(long, default_value = "5ec7e75157ad5e0c0ffee0000000beef")]
+        app_secret: String,
+    },
     /// Check a configuration file and print the effective settings (secrets redacted).
     CheckConfig {
         #[arg(long, short)]
@@ -158,6 +192,34 @@ fn main() -> std::process::ExitCode {
             }
             Command::Partners { config, action } => partners(Config::load(config.as_deref())?, action).await,
             Command::CreateAdmin { config, password_stdin, username } => create_admin(Config::load(config.as_deref())?, &username, password_stdin).await,
+            Command::Broadcast { config, title, author, digest, body, cover, tag, send } => {
+                let config = Config::load(config.as_deref())?;
+                let db = Db::connect(&config.database_url()).await?;
+                let lang = wxlib::chat::Lang::from_config(&config.wechat.lang);
+                let body_html = std::fs::read_to_string(&body).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", body.display()))?;
+                let cover_bytes = std::fs::read(&cover).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", cover.display()))?;
+                let content_type = wxlib::broadcasts::check_image(&cover_bytes, lang)?;
+                let draft = wxlib::broadcasts::validate(&wxlib::broadcasts::Draft { title, author, digest, body_html, target_tag_id: tag }, lang)?;
+                let image = wxlib::broadcasts::Image { content_type: content_type.to_owned(), bytes: cover_bytes };
+                let id = db.create_broadcast(&draft, Some(&image), "cli", unix_now()).await?;
+                wxlib::console::audit_system(&db, "broadcast.create", &format!("#{id} {} from the command line", draft.title)).await?;
+                if send {
+                    db.queue_broadcast(id, "cli", unix_now()).await?;
+                    wxlib::console::audit_system(&db, "broadcast.send", &format!("#{id} {} to {} from the command line", draft.title, tag.map(|t| format!("tag {t}")).unwrap_or_else(|| "all followers".into()))).await?;
+                    println!("news message {id} queued for sending");
+                } else {
+                    println!("news message {id} composed");
+                }
+                Ok(())
+            }
+            Command::Simulator { listen, app_id, app_secret } => {
+                let sim = simulator::Simulator::new(simulator::SimConfig { app_id, app_secret, public_base: (listen.port() != 0).then(|| format!("http://{listen}/sim/api")), ..Default::default() });
+                let app = axum::Router::new().nest("/sim/api", sim.router());
+                let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+                println!("simulator listening on http://{}/sim/api", listener.local_addr()?);
+                axum::serve(listener, app).await?;
+                Ok(())
+            }
             Command::Demo { listen, data_dir } => wxlib::demo::run(listen, data_dir).await,
             Command::CheckConfig { config } => {
                 let config = Config::load(config.as_deref())?;

@@ -98,6 +98,7 @@ impl Application {
             .merge(crate::console::routes(services.clone()))
             .merge(crate::news::pages::public_routes(services.clone()))
             .merge(crate::activities::web::routes(services.clone()))
+            .merge(crate::broadcasts::page::routes(services.clone()))
             .merge(simulator_routes(&services.config)?)
             .route("/healthz", get(|| async { "ok" }))
             .route("/metrics", get(move || std::future::ready(metrics.render())));
@@ -119,6 +120,7 @@ impl Application {
         tokio::spawn(reminders::scheduler(s.clone()));
         tokio::spawn(crate::news::pages::scheduler(s.clone()));
         tokio::spawn(crate::activities::reminders::scheduler(s.clone()));
+        tokio::spawn(crate::broadcasts::worker(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox_wake.clone() }.run());
         tokio::spawn(async move {
             loop {

@@ -78,6 +78,7 @@ pub fn router() -> Router {
         .on_menu_key(loans::MENU_HOT, handler(loans::hot))
         .on_menu_key(loans::MENU_HOLDS, handler(loans::holds))
         .on_event("unsubscribe", handler(loans::on_unsubscribe))
+        .on_event("MASSSENDJOBFINISH", handler(crate::broadcasts::on_job_finish))
         .on_menu_key(crate::menu::MENU_NEW_BOOKS, handler(crate::news::new_resources))
         .on_menu_key(crate::menu::MENU_ABOUT, handler(crate::news::about))
         .on_menu_key(crate::menu::MENU_HOURS, handler(crate::news::hours_today))

@@ -83,6 +83,7 @@ pub fn routes(services: Services) -> axum::Router {
         .nest("/inbox", crate::consultation::console::console_routes())
         .nest("/partners", crate::partners::console_routes())
         .nest("/activities", crate::activities::console::console_routes())
+        .nest("/broadcasts", crate::broadcasts::console::console_routes())
         .layer(axum::middleware::from_fn_with_state(services.clone(), auth::require_session));
     let open = axum::Router::<Services>::new().route("/login", get(auth::login_page).post(auth::login_submit));
     axum::Router::new().nest("/console", open.merge(guarded)).with_state(services)

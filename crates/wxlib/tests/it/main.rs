@@ -26,3 +26,6 @@ mod answers;
 mod partners;
 /// Activities through their life: sign-up, waiting list, reminder, QR check-in, feedback.
 mod activities;
+/// Mass news messages: the send job's store on both databases, batches with clientmsgid, a
+/// resumed send that sends nobody twice, unique readers and the read rate.
+mod broadcasts;

@@ -1,0 +1,140 @@
+//! The article pages readers open (`/news/{id}`, its cover and images), and who counts as a
+//! reader.
+//!
+//! Inside WeChat (the web view's user agent says `MicroMessenger`) a reader without our cookie
+//! goes once through WeChat's web authorisation (`snsapi_base`, no consent screen), and is
+//! counted by openid. Any other browser gets a random id in a signed cookie. Either way the
+//! reader is remembered for a year in the `wxlib_news` cookie, so opening the page again, or
+//! from another message, is the same reader. Reads count only once the message is being sent
+//! (previews and the console's own look before that are not readers).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::services::Services;
+use crate::web::{escape, page};
+
+const COOKIE: &str = "wxlib_news";
+const COOKIE_SECS: i64 = 365 * 86_400;
+
+pub fn routes(s: Services) -> axum::Router {
+    axum::Router::new()
+        .route("/news/{id}", get(article))
+        .route("/news/{id}/cover", get(cover))
+        .route("/news/img/{id}", get(image))
+        .with_state(s)
+}
+
+#[derive(Deserialize)]
+pub struct CodeParams {
+    code: Option<String>,
+}
+
+fn cookie(headers: &HeaderMap) -> Option<String> {
+    let raw = headers.get(header::COOKIE)?.to_str().ok()?;
+    raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == COOKIE).map(|(_, v)| v.to_owned())
+}
+
+fn in_wechat(headers: &HeaderMap) -> bool {
+    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).is_some_and(|ua| ua.contains("MicroMessenger"))
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Html(page("图文消息", "<div class=\"card no\">这篇文章不存在或已删除。</div>"))).into_response()
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "news page failed");
+    (StatusCode::INTERNAL_SERVER_ERROR, Html(page("图文消息", "<div class=\"card no\">系统出错了，请稍后再试。</div>"))).into_response()
+}
+
+async fn article(State(s): State<Services>, Path(id): Path<String>, headers: HeaderMap, Query(q): Query<CodeParams>) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return not_found() };
+    let b = match s.db.broadcast(id).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return not_found(),
+        Err(e) => return internal(e),
+    };
+    let now = s.clock.now();
+    // Who is reading: our cookie, WeChat's code, WeChat's authorisation, or a new browser id.
+    let mut new_cookie = None;
+    let reader = match cookie(&headers).and_then(|t| s.sessions.verify(&t, now)) {
+        Some(r) => Some(r),
+        None => match q.code.as_deref().filter(|c| !c.is_empty()) {
+            Some(code) => match s.api.oauth_openid(code).await {
+                Ok(openid) => Some(format!("o:{openid}")),
+                Err(e) => {
+                    tracing::warn!(error = %e, "web authorisation failed on a news page; counting by browser");
+                    None
+                }
+            },
+            None if in_wechat(&headers) => return Redirect::to(&authorize_url(&s, id)).into_response(),
+            None => None,
+        },
+    };
+    let reader = reader.unwrap_or_else(|| format!("c:{:032x}", rand::random::<u128>()));
+    if cookie(&headers).and_then(|t| s.sessions.verify(&t, now)).is_none() {
+        new_cookie = Some(s.sessions.sign(&reader, now + COOKIE_SECS));
+    }
+    if matches!(b.state.as_str(), "sending" | "sent") {
+        let via = if reader.starts_with("o:") { "wechat" } else { "browser" };
+        if let Err(e) = s.db.record_read(id, &reader, via, now).await {
+            // The reader still gets the article.
+            tracing::warn!(error = %e, "could not record a read");
+        }
+    }
+    let date = crate::clock::local_day(b.sent_at.or(b.queued_at).unwrap_or(b.created_at));
+    let body = format!(
+        "<article class=\"card\" id=\"article\"><h2 style=\"margin-top:0\">{}</h2><p class=\"muted\">{}{}</p>\
+         <img src=\"/news/{id}/cover\" alt=\"\" style=\"width:100%;border-radius:6px\"><div class=\"body\">{}</div></article>",
+        escape(&b.title),
+        if b.author.is_empty() { String::new() } else { format!("{} · ", escape(&b.author)) },
+        escape(&date),
+        // Sanitized when saved (see `broadcasts::sanitize`).
+        b.body_html
+    );
+    let mut resp = Html(page(&s.config.library.name, &body)).into_response();
+    if let Some(t) = new_cookie {
+        let c = format!("{COOKIE}={t}; Path=/news; HttpOnly; SameSite=Lax; Max-Age={COOKIE_SECS}");
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+fn authorize_url(s: &Services, id: i64) -> String {
+    let w = &s.config.wechat;
+    let redirect = format!("{}/news/{id}", s.config.server.public_url);
+    format!(
+        "{}/connect/oauth2/authorize?appid={}&redirect_uri={}&response_type=code&scope=snsapi_base&state=news#wechat_redirect",
+        w.oauth_base.trim_end_matches('/'),
+        crate::catalog::chat::urlencode(&w.app_id),
+        crate::catalog::chat::urlencode(&redirect)
+    )
+}
+
+fn image_response(img: super::Image) -> Response {
+    ([(header::CONTENT_TYPE, img.content_type), (header::CACHE_CONTROL, "public, max-age=86400".to_owned())], img.bytes).into_response()
+}
+
+async fn cover(State(s): State<Services>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
+    match s.db.broadcast_cover(id).await {
+        Ok(Some(img)) => image_response(img),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn image(State(s): State<Services>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
+    match s.db.broadcast_image(id).await {
+        Ok(Some(img)) => image_response(img),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => internal(e),
+    }
+}
