@@ -28,6 +28,23 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     #[serde(default)]
     pub activities: ActivitiesConfig,
+    #[serde(default)]
+    pub reach: ReachConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReachConfig {
+    /// A TrueType font (.ttf, not .ttc) with Chinese glyphs, embedded in printable posters.
+    pub poster_font: String,
+    /// WeChat's own daily figures (datacube) are fetched and shown beside wxlib's.
+    pub datacube: bool,
+}
+
+impl Default for ReachConfig {
+    fn default() -> Self {
+        Self { poster_font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf".into(), datacube: false }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -410,6 +427,7 @@ impl Default for Config {
             library: LibraryConfig::default(),
             simulator: SimulatorConfig::default(),
             activities: ActivitiesConfig::default(),
+            reach: ReachConfig::default(),
         }
     }
 }

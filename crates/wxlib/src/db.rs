@@ -54,6 +54,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "console", include_str!("../migrations/sqlite/0004_console.sql")),
     (8, "news", include_str!("../migrations/sqlite/0008_news.sql")),
     (6, "activities", include_str!("../migrations/sqlite/0006_activities.sql")),
+    (10, "reach", include_str!("../migrations/sqlite/0010_reach.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -62,6 +63,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "console", include_str!("../migrations/postgres/0004_console.sql")),
     (8, "news", include_str!("../migrations/postgres/0008_news.sql")),
     (6, "activities", include_str!("../migrations/postgres/0006_activities.sql")),
+    (10, "reach", include_str!("../migrations/postgres/0010_reach.sql")),
 ];
 
 /// Current unix time in seconds.

@@ -94,6 +94,9 @@ async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     if let Some(reply) = crate::activities::chat::on_text(&s, &m).await {
         return reply;
     }
+    if let Some(reply) = crate::reach::on_text(&s, &m).await {
+        return reply;
+    }
     crate::catalog::chat::on_text(s, m).await
 }
 
