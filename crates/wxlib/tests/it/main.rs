@@ -22,3 +22,5 @@ mod console;
 mod news;
 /// Activities through their life: sign-up, waiting list, reminder, QR check-in, feedback.
 mod activities;
+/// Reach: channel posters, attribution funnel, referrals, analytics, the auditable draw.
+mod reach;

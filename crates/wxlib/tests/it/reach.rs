@@ -1,0 +1,238 @@
+//! Reach end to end against the real app and the simulator: readers follow through two channel
+//! posters and a referral code, scan, bind, search and unfollow, and the console's funnel, CSV
+//! and analytics numbers are exactly those; the poster PDF carries the channel's QR code and the
+//! Chinese caption (checked with poppler and zbar when installed); the draw publishes its
+//! commitment first, freezes entries at the deadline, tells the winners, and an independent
+//! Python script recomputes it — and rejects it once an entry or the seed is changed.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wxlib::console::{Role, auth};
+use wxlib::startup::Application;
+
+use crate::helpers::*;
+
+struct SimApp {
+    s: wxlib::services::Services,
+    base: String,
+    http: reqwest::Client,
+    _db: TestDb,
+}
+
+async fn app_with_simulator() -> SimApp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let db = sqlite_db().await;
+    let mut config = test_config(&db.url, &format!("{base}/sim/api"));
+    config.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.server.public_url = base.clone();
+    config.wechat.oauth_base = format!("{base}/sim/api");
+    config.simulator.enabled = true;
+    config.library.name = "清华大学图书馆".into();
+    config.activities.showqrcode_url = format!("{base}/sim/api/cgi-bin/showqrcode");
+    let app = Application::build(config).await.unwrap();
+    let s = app.services().clone();
+    tokio::spawn(app.run_until_stopped());
+    SimApp { s, base, http: reqwest::Client::new(), _db: db }
+}
+
+impl SimApp {
+    async fn reader(&self, openid: &str, action: &str, body: Value) -> Value {
+        // Two identical events in one second are one event to WeChat's de-duplication advice.
+        self.http.post(format!("{}/sim/api/_control/advance", self.base)).json(&json!({"seconds": 2})).send().await.unwrap();
+        let r = self.http.post(format!("{}/sim/readers/{openid}/{action}", self.base)).json(&body).send().await.unwrap();
+        let status = r.status();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{openid} {action}: {status} {v}");
+        v
+    }
+
+    async fn inbox(&self, openid: &str) -> String {
+        let v: Value = self.http.get(format!("{}/sim/api/_control/inbox?openid={openid}", self.base)).send().await.unwrap().json().await.unwrap();
+        v.to_string()
+    }
+}
+
+#[tokio::test]
+async fn posters_referrals_funnel_analytics_and_an_auditable_draw() {
+    let app = app_with_simulator().await;
+    let s = &app.s;
+    s.api.create_menu(&wxlib::menu::default_menu(&app.base)).await.unwrap();
+    auth::create_librarian(&s.db, "li.ming", "librarian-pw", Role::Librarian).await.unwrap();
+    let lib = console_login(&app.base, "li.ming", "librarian-pw").await.unwrap_or_else(|r| panic!("{} {}", r.status, r.body));
+
+    // Channels: a bad one is refused with a message and creates nothing.
+    let r = lib.post("/console/reach/channels", &[("name", "  "), ("caption", "")]).await;
+    assert_eq!(r.status, 303);
+    assert!(r.location.unwrap().contains("error="));
+    assert!(s.db.channels().await.unwrap().is_empty());
+    assert_eq!(lib.post_raw("/console/reach/channels", &[("name", "正门")]).await.status, 403, "no CSRF token, no channel");
+    for (name, caption) in [("图书馆正门", "扫码关注图书馆，借阅续借随手办"), ("BBS", "")] {
+        let r = lib.post("/console/reach/channels", &[("name", name), ("caption", caption)]).await;
+        assert!(r.location.as_deref().unwrap_or("").contains("ok="), "{:?} {}", r.location, r.body);
+    }
+    let channels = s.db.channels().await.unwrap();
+    let (door, bbs) = (&channels[0], &channels[1]);
+    assert!(door.scene.starts_with("ch_") && door.url.contains("/q/"), "{door:?}");
+
+    // Readers: two follow through the door poster, one through the BBS code, one directly and
+    // then scans the door poster as a follower (counted apart).
+    app.reader("oDoor1", "follow", json!({"ticket": door.ticket})).await;
+    app.reader("oDoor2", "follow", json!({"ticket": door.ticket})).await;
+    app.reader("oBbs1", "follow", json!({"ticket": bbs.ticket})).await;
+    app.reader("oPlain", "follow", json!({})).await;
+    app.reader("oPlain", "scan", json!({"ticket": door.ticket})).await;
+    app.reader("oPlain", "click", json!({"key": wxlib::menu::MENU_ABOUT})).await;
+
+    // oDoor1 binds and searches; asks for a referral code before binding (refused) and after.
+    let v = app.reader("oDoor1", "text", json!({"content": "推荐码"})).await;
+    assert!(v["reply"]["content"].as_str().unwrap().contains("绑定一卡通"), "{v}");
+    s.db.bind("oDoor1", "2023001", s.clock.now()).await.unwrap();
+    let v = app.reader("oDoor1", "text", json!({"content": "推荐码"})).await;
+    let text = v["reply"]["content"].as_str().unwrap().to_owned();
+    assert!(text.contains("专属推荐码") && text.contains("showqrcode?ticket="), "{text}");
+    let (ref_scene, ref_ticket, _) = s.db.referral_of("oDoor1").await.unwrap().unwrap();
+    assert!(ref_scene.starts_with("ref_"));
+    let again = app.reader("oDoor1", "text", json!({"content": "推荐码"})).await;
+    assert_eq!(again["reply"]["content"].as_str().unwrap(), text, "one code per reader");
+    app.reader("oDoor1", "text", json!({"content": "量子引力导论"})).await;
+    app.reader("oDoor1", "text", json!({"content": "量子引力导论"})).await;
+    // oDoor2 unfollows the next day (within 7 days).
+    app.http.post(format!("{}/sim/api/_control/advance", app.base)).json(&json!({"seconds": 86_400})).send().await.unwrap();
+    s.clock.advance(86_400);
+    app.reader("oDoor2", "unfollow", json!({})).await;
+    // A friend follows through oDoor1's referral code and binds.
+    let v = app.reader("oFriend", "follow", json!({"ticket": ref_ticket})).await;
+    assert!(v.to_string().contains("推荐码"), "the referral scene answers: {v}");
+    s.db.bind("oFriend", "2023002", s.clock.now()).await.unwrap();
+
+    // The funnel, as the console shows it (the journal writes events in batches: wait).
+    let mut data = Value::Null;
+    for _ in 0..50 {
+        data = serde_json::from_str(&lib.get("/console/analytics/data.json").await.body).unwrap();
+        if data["channels"][2][1]["follows"] == 1 && data["channels"][0][1]["lost_7d"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let funnel = |i: usize| data["channels"][i][1].clone();
+    assert_eq!(data["channels"][0][0], "图书馆正门");
+    assert_eq!(funnel(0), json!({"scans": 1, "follows": 2, "bound": 1, "active": 1, "lost_7d": 1}), "{data}");
+    assert_eq!(funnel(1), json!({"scans": 0, "follows": 1, "bound": 0, "active": 0, "lost_7d": 0}), "{data}");
+    assert_eq!(funnel(2), json!({"scans": 0, "follows": 1, "bound": 1, "active": 0, "lost_7d": 0}), "referrals: {data}");
+    assert_eq!(data["menu"], json!([[wxlib::menu::MENU_ABOUT, 1]]));
+    assert_eq!(data["top_queries"], json!([["量子引力导论", 2]]));
+    assert_eq!(data["zero_hits"], json!([["量子引力导论", 2]]), "nothing in the catalog: what to buy");
+    assert_eq!((data["followers_now"].as_i64(), data["bound_now"].as_i64()), (Some(4), Some(2)));
+    let followers = data["followers"].as_array().unwrap();
+    let new: i64 = followers.iter().map(|d| d[1].as_i64().unwrap()).sum();
+    let lost: i64 = followers.iter().map(|d| d[2].as_i64().unwrap()).sum();
+    assert_eq!((new, lost), (5, 1));
+
+    let csv = lib.get("/console/analytics/channels.csv").await;
+    assert!(csv.body.contains("图书馆正门,1,2,1,1,1") && csv.body.contains("BBS,0,1,0,0,0"), "{}", csv.body);
+    let page = lib.get("/console/analytics").await;
+    assert_eq!(page.status, 200);
+    for id in ["chart-followers", "chart-channels", "chart-menu", "chart-zero", "chart-bind"] {
+        assert!(page.body.contains(&format!("<svg id=\"{id}\"")), "{id}");
+    }
+    assert!(page.body.contains("50.0%"), "bind rate 2 of 4");
+    let reach = lib.get("/console/reach").await;
+    assert!(reach.body.contains(&format!("data-scene=\"{}\"", door.scene)) && reach.body.contains("<td class=\"follows\">2</td>"));
+
+    // The poster: real Chinese text and a QR code of the channel's URL.
+    let pdf = lib.http.get(format!("{}/console/reach/channels/{}/poster.pdf", app.base, door.id)).header("cookie", &lib.cookie).send().await.unwrap();
+    assert_eq!(pdf.status(), 200);
+    let pdf = pdf.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    check_poster(&pdf, &door.url, "扫码关注图书馆，借阅续借随手办").await;
+    let png = lib.http.get(format!("{}/console/reach/channels/{}/poster.png", app.base, door.id)).header("cookie", &lib.cookie).send().await.unwrap();
+    if which("pdftoppm") {
+        assert_eq!(png.status(), 200);
+        assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    }
+
+    // The draw: commitment first; no draw before the deadline.
+    let freeze = s.clock.now() + 3600;
+    let r = lib.post("/console/reach/draws", &[("title", "读书节抽奖"), ("freeze_at", &wxlib::activities::input_value(freeze)), ("winners", "5")]).await;
+    assert!(r.location.as_deref().unwrap_or("").contains("ok="), "{:?}", r.location);
+    let id = s.db.draws().await.unwrap()[0].id;
+    let public: Value = app.http.get(format!("{}/draws/{id}.json", app.base)).send().await.unwrap().json().await.unwrap();
+    assert!(public["seed"].is_null() && public["commitment"].as_str().unwrap().len() == 64, "{public}");
+    let r = lib.post(&format!("/console/reach/draws/{id}/run"), &[]).await;
+    assert!(r.location.as_deref().unwrap_or("").contains("error="), "not before the deadline");
+    s.clock.advance(2 * 3600);
+    // A card bound after the deadline does not enter.
+    app.reader("oLate", "follow", json!({})).await;
+    s.db.bind("oLate", "2023003", s.clock.now()).await.unwrap();
+    let r = lib.post(&format!("/console/reach/draws/{id}/run"), &[]).await;
+    assert!(r.location.as_deref().unwrap_or("").contains("ok="), "{:?}", r.location);
+    assert!(lib.post(&format!("/console/reach/draws/{id}/run"), &[]).await.location.unwrap().contains("error="), "only once");
+
+    let published: Value = app.http.get(format!("{}/draws/{id}.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let entries: Vec<&str> = published["entries"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert_eq!(entries.len(), 3, "oDoor1, oFriend, and oDoor1 again for the friend: {published}");
+    assert_eq!(entries.iter().filter(|e| e.contains(":ref:")).count(), 1);
+    assert!(!published.to_string().contains("oDoor1"), "pseudonyms only");
+    let winners = published["winners"].as_array().unwrap();
+    assert_eq!(winners.len(), 2, "two people, one prize each");
+    assert!(published["committed_at"].as_i64() < published["freeze_at"].as_i64());
+    let html = app.http.get(format!("{}/draws/{id}", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("id=\"seed\"") && html.contains("SHA-256"));
+    for who in ["oDoor1", "oFriend"] {
+        let mut told = false;
+        for _ in 0..50 {
+            if app.inbox(who).await.contains("恭喜") {
+                told = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(told, "{who} is told in chat");
+    }
+
+    // The independent check, then the same with one entry changed and with another seed.
+    let dir = tempfile::tempdir().unwrap();
+    let verify = |d: &Value| {
+        let path = dir.path().join(format!("draw-{}.json", rand::random::<u32>()));
+        std::fs::write(&path, d.to_string()).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/verify_draw.py");
+        let out = std::process::Command::new("python3").arg(script).arg(&path).output().expect("python3 runs");
+        (out.status.success(), serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null))
+    };
+    let (ok, result) = verify(&published);
+    assert!(ok, "{result}");
+    assert_eq!(&result["winners"], &published["winners"]);
+    let mut tampered = published.clone();
+    tampered["entries"][0] = json!(format!("{}x", entries[0]));
+    let (ok, result) = verify(&tampered);
+    assert!(!ok && result["problems"].to_string().contains("digest"), "{result}");
+    assert_ne!(result["digest"], published["entries_digest"]);
+    let mut reseeded = published.clone();
+    reseeded["seed"] = json!("00".repeat(32));
+    let (ok, result) = verify(&reseeded);
+    assert!(!ok && result["problems"].to_string().contains("commitment"), "{result}");
+}
+
+fn which(tool: &str) -> bool {
+    std::process::Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// Renders the PDF with poppler and decodes the QR code with zbar; reads the text back.
+async fn check_poster(pdf: &[u8], url: &str, caption: &str) {
+    if !(which("pdftoppm") && which("zbarimg") && which("pdftotext")) {
+        eprintln!("poppler-utils / zbar-tools not installed: poster not decoded");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("poster.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let text = std::process::Command::new("pdftotext").arg(&file).arg("-").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("清华大学图书馆") && text.contains(caption) && text.contains("图书馆正门"), "{text}");
+    let ok = std::process::Command::new("pdftoppm").arg("-png").arg("-r").arg("100").arg("-singlefile").arg(&file).arg(dir.path().join("poster")).status().unwrap();
+    assert!(ok.success());
+    let out = std::process::Command::new("zbarimg").arg("--raw").arg("-q").arg(dir.path().join("poster.png")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), url);
+}
