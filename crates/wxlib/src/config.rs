@@ -37,13 +37,17 @@ pub struct Config {
 pub struct ReachConfig {
     /// A TrueType font (.ttf, not .ttc) with Chinese glyphs, embedded in printable posters.
     pub poster_font: String,
+    /// A TrueType font for what the CJK font lacks (Latin letters, punctuation); empty for none.
+    pub poster_font_fallback: String,
     /// WeChat's own daily figures (datacube) are fetched and shown beside wxlib's.
     pub datacube: bool,
 }
 
 impl Default for ReachConfig {
     fn default() -> Self {
-        Self { poster_font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf".into(), datacube: false }
+        Self { poster_font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf".into(),
+            poster_font_fallback: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf".into(),
+            datacube: false }
     }
 }
 

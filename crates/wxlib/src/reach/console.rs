@@ -136,7 +136,7 @@ async fn create_channel(State(s): State<Services>, lib: Librarian, Form(f): Form
 async fn poster(s: &Services, id: &str) -> Result<Vec<u8>, ConsoleError> {
     let id: i64 = id.parse().map_err(|_| ConsoleError::NotFound)?;
     let c = s.db.channel(id).await?.ok_or(ConsoleError::NotFound)?;
-    Ok(super::poster::poster_pdf(&s.config.reach.poster_font, &s.config.library.name, &c.caption, &c.name, &c.url)?)
+    Ok(super::poster::poster_pdf(&[&s.config.reach.poster_font, &s.config.reach.poster_font_fallback], &s.config.library.name, &c.caption, &c.name, &c.url)?)
 }
 
 async fn poster_pdf(State(s): State<Services>, _lib: Librarian, Path(id): Path<String>) -> Result<Response, ConsoleError> {

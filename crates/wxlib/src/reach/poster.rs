@@ -120,36 +120,61 @@ const A4_W: f32 = 595.0;
 const A4_H: f32 = 842.0;
 
 /// The poster as a PDF: the library's name on top, the QR code of `qr_url` in the middle, the
-/// caption under it and the channel's name at the foot.
-pub fn poster_pdf(font_path: &str, library: &str, caption: &str, channel: &str, qr_url: &str) -> Result<Vec<u8>, ReachError> {
-    let data = std::fs::read(font_path).map_err(|e| ReachError::Poster(format!("cannot read the poster font {font_path}: {e}")))?;
-    let font = Font::parse(data).ok_or_else(|| ReachError::Poster(format!("{font_path} is not a TrueType font with a Unicode cmap (a .ttc collection will not do)")))?;
+/// caption under it and the channel's name at the foot. `font_paths`: the CJK font first, then
+/// fallbacks for what it lacks (CJK fallback fonts often have no Latin letters); a character
+/// takes the first font that has it.
+pub fn poster_pdf(font_paths: &[&str], library: &str, caption: &str, channel: &str, qr_url: &str) -> Result<Vec<u8>, ReachError> {
+    let mut fonts = Vec::new();
+    for (i, path) in font_paths.iter().enumerate().filter(|(_, p)| !p.trim().is_empty()) {
+        let data = match std::fs::read(path) {
+            Ok(d) => d,
+            // Only the first (CJK) font is required; a missing fallback is skipped.
+            Err(_) if i > 0 => continue,
+            Err(e) => return Err(ReachError::Poster(format!("cannot read the poster font {path}: {e}"))),
+        };
+        fonts.push(Font::parse(data).ok_or_else(|| ReachError::Poster(format!("{path} is not a TrueType font with a Unicode cmap (a .ttc collection will not do)")))?);
+    }
+    if fonts.is_empty() {
+        return Err(ReachError::Poster("no poster font configured".into()));
+    }
     let qr = qrcode::QrCode::new(qr_url.as_bytes()).map_err(|e| ReachError::Poster(format!("QR code: {e}")))?;
     let caption = if caption.trim().is_empty() { "微信扫一扫，关注图书馆" } else { caption };
     let lines = [
-        Line { text: library, size: 34.0, y: 740.0 },
-        Line { text: caption, size: 24.0, y: 200.0 },
-        Line { text: "微信扫一扫 · Scan with WeChat", size: 14.0, y: 160.0 },
+        Line { text: library, size: 34.0, y: 730.0 },
+        Line { text: caption, size: 24.0, y: 235.0 },
+        Line { text: "微信扫一扫 · Scan with WeChat", size: 14.0, y: 200.0 },
         Line { text: channel, size: 11.0, y: 60.0 },
     ];
     let mut content = String::new();
-    let mut used: BTreeMap<u16, char> = BTreeMap::new();
+    // Per font: glyph id → the character it shows (for ToUnicode).
+    let mut used: Vec<BTreeMap<u16, char>> = vec![BTreeMap::new(); fonts.len()];
     for l in &lines {
-        let glyphs: Vec<u16> = l.text.chars().map(|c| {
-            let g = font.glyph(c);
-            used.entry(g).or_insert(c);
-            g
+        // (font, glyph) per character: the first font with the glyph, else the first font's .notdef.
+        let glyphs: Vec<(usize, u16)> = l.text.chars().map(|c| {
+            let (f, g) = fonts.iter().enumerate().find_map(|(i, f)| Some((i, f.glyph(c))).filter(|(_, g)| *g != 0)).unwrap_or((0, 0));
+            used[f].entry(g).or_insert(c);
+            (f, g)
         }).collect();
-        let w: u32 = glyphs.iter().map(|g| font.width(*g)).sum();
+        let w: u32 = glyphs.iter().map(|(f, g)| fonts[*f].width(*g)).sum();
         let x = (A4_W - w as f32 * l.size / 1000.0) / 2.0;
-        let hex: String = glyphs.iter().map(|g| format!("{g:04X}")).collect();
-        let _ = writeln!(content, "BT /F1 {:.1} Tf {:.2} {:.2} Td <{hex}> Tj ET", l.size, x, l.y);
+        let _ = write!(content, "BT {:.2} {:.2} Td ", x, l.y);
+        // One Tj per run of the same font.
+        let mut i = 0;
+        while i < glyphs.len() {
+            let f = glyphs[i].0;
+            let run: Vec<u16> = glyphs[i..].iter().take_while(|(g_f, _)| *g_f == f).map(|(_, g)| *g).collect();
+            let hex: String = run.iter().map(|g| format!("{g:04X}")).collect();
+            let _ = write!(content, "/F{} {:.1} Tf <{hex}> Tj ", f + 1, l.size);
+            i += run.len();
+        }
+        content.push_str("ET\n");
     }
-    // The QR code: 4 modules of quiet zone, centred, 300 pt wide.
+    // The QR code: 4 modules of quiet zone, centred, 340 pt wide, above the caption.
     let n = qr.width();
     let colors = qr.to_colors();
-    let module = 300.0 / (n + 8) as f32;
-    let (left, top) = ((A4_W - 300.0) / 2.0 + 4.0 * module, 250.0 + 300.0 - 4.0 * module);
+    let side = 340.0;
+    let module = side / (n + 8) as f32;
+    let (left, top) = ((A4_W - side) / 2.0 + 4.0 * module, 280.0 + side - 4.0 * module);
     content.push_str("0 0 0 rg\n");
     for (i, c) in colors.iter().enumerate() {
         if *c == qrcode::Color::Dark {
@@ -159,36 +184,31 @@ pub fn poster_pdf(font_path: &str, library: &str, caption: &str, channel: &str, 
     }
     content.push_str("f\n");
 
-    let widths: String = used.keys().map(|g| format!("{g} [{}] ", font.width(*g))).collect();
-    let mut tounicode = String::from("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def /CMapName /Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <0000> <FFFF> endcodespacerange\n");
-    let pairs: Vec<_> = used.iter().filter(|(g, _)| **g != 0).collect();
-    for chunk in pairs.chunks(100) {
-        let _ = writeln!(tounicode, "{} beginbfchar", chunk.len());
-        for (g, c) in chunk {
-            let mut units = [0u16; 2];
-            let hex: String = c.encode_utf16(&mut units).iter().map(|u| format!("{u:04X}")).collect();
-            let _ = writeln!(tounicode, "<{g:04X}> <{hex}>");
-        }
-        tounicode.push_str("endbfchar\n");
-    }
-    tounicode.push_str("endcmap CMapName currentdict /CMap defineresource pop end end");
-
-    let b = font.bbox.map(|v| font.scale(v));
-    let objects: Vec<Vec<u8>> = vec![
+    // Objects: 1 catalog, 2 pages, 3 page, 4 content, then 5 per font.
+    let font_obj = |f: usize, k: usize| 5 + 5 * f + k;
+    let font_refs: String = (0..fonts.len()).map(|f| format!("/F{} {} 0 R ", f + 1, font_obj(f, 0))).collect();
+    let mut objects: Vec<Vec<u8>> = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {A4_W} {A4_H}] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>").into_bytes(),
+        format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {A4_W} {A4_H}] /Resources << /Font << {font_refs}>> >> /Contents 4 0 R >>").into_bytes(),
         stream("", content.as_bytes()),
-        b"<< /Type /Font /Subtype /Type0 /BaseFont /PosterFont /Encoding /Identity-H /DescendantFonts [6 0 R] /ToUnicode 9 0 R >>".to_vec(),
-        format!("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /PosterFont /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor 7 0 R /CIDToGIDMap /Identity /DW 1000 /W [{widths}] >>").into_bytes(),
-        format!(
-            "<< /Type /FontDescriptor /FontName /PosterFont /Flags 4 /FontBBox [{} {} {} {}] /ItalicAngle 0 /Ascent {} /Descent {} /CapHeight {} /StemV 80 /FontFile2 8 0 R >>",
-            b[0], b[1], b[2], b[3], font.scale(font.ascent), font.scale(font.descent), font.scale(font.ascent)
-        )
-        .into_bytes(),
-        stream(&format!("/Length1 {}", font.data.len()), &font.data),
-        stream("", tounicode.as_bytes()),
     ];
+    for (f, font) in fonts.iter().enumerate() {
+        let name = format!("PosterFont{}", f + 1);
+        let widths: String = used[f].keys().map(|g| format!("{g} [{}] ", font.width(*g))).collect();
+        let b = font.bbox.map(|v| font.scale(v));
+        objects.push(format!("<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H /DescendantFonts [{} 0 R] /ToUnicode {} 0 R >>", font_obj(f, 1), font_obj(f, 4)).into_bytes());
+        objects.push(format!("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{name} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor {} 0 R /CIDToGIDMap /Identity /DW 1000 /W [{widths}] >>", font_obj(f, 2)).into_bytes());
+        objects.push(
+            format!(
+                "<< /Type /FontDescriptor /FontName /{name} /Flags 4 /FontBBox [{} {} {} {}] /ItalicAngle 0 /Ascent {} /Descent {} /CapHeight {} /StemV 80 /FontFile2 {} 0 R >>",
+                b[0], b[1], b[2], b[3], font.scale(font.ascent), font.scale(font.descent), font.scale(font.ascent), font_obj(f, 3)
+            )
+            .into_bytes(),
+        );
+        objects.push(stream(&format!("/Length1 {}", font.data.len()), &font.data));
+        objects.push(stream("", to_unicode(&used[f]).as_bytes()));
+    }
     let mut pdf = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, o) in objects.iter().enumerate() {
@@ -205,6 +225,23 @@ pub fn poster_pdf(font_path: &str, library: &str, caption: &str, channel: &str, 
     let _ = write!(tail, "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1);
     pdf.extend_from_slice(tail.as_bytes());
     Ok(pdf)
+}
+
+/// The ToUnicode CMap that maps the glyph ids back to text (copying, searching, `pdftotext`).
+fn to_unicode(used: &BTreeMap<u16, char>) -> String {
+    let mut out = String::from("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def /CMapName /Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <0000> <FFFF> endcodespacerange\n");
+    let pairs: Vec<_> = used.iter().filter(|(g, _)| **g != 0).collect();
+    for chunk in pairs.chunks(100) {
+        let _ = writeln!(out, "{} beginbfchar", chunk.len());
+        for (g, c) in chunk {
+            let mut units = [0u16; 2];
+            let hex: String = c.encode_utf16(&mut units).iter().map(|u| format!("{u:04X}")).collect();
+            let _ = writeln!(out, "<{g:04X}> <{hex}>");
+        }
+        out.push_str("endbfchar\n");
+    }
+    out.push_str("endcmap CMapName currentdict /CMap defineresource pop end end");
+    out
 }
 
 fn stream(extra: &str, data: &[u8]) -> Vec<u8> {
