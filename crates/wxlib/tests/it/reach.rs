@@ -20,10 +20,9 @@ struct SimApp {
     _db: TestDb,
 }
 
-async fn app_with_simulator() -> SimApp {
+async fn app_with_simulator(db: TestDb) -> SimApp {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let db = sqlite_db().await;
     let mut config = test_config(&db.url, &format!("{base}/sim/api"));
     config.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
     config.server.public_url = base.clone();
@@ -56,7 +55,12 @@ impl SimApp {
 
 #[tokio::test]
 async fn posters_referrals_funnel_analytics_and_an_auditable_draw() {
-    let app = app_with_simulator().await;
+    for (_backend, db) in all_dbs().await {
+        story(app_with_simulator(db).await).await;
+    }
+}
+
+async fn story(app: SimApp) {
     let s = &app.s;
     s.api.create_menu(&wxlib::menu::default_menu(&app.base)).await.unwrap();
     auth::create_librarian(&s.db, "li.ming", "librarian-pw", Role::Librarian).await.unwrap();
