@@ -204,6 +204,71 @@ pub struct Analytics {
     pub bound_now: i64,
     /// (activity, confirmed sign-ups, capacity, check-ins of those signed up).
     pub activities: Vec<(String, i64, i64, i64)>,
+    /// Mass messages, newest first (None until the broadcasts feature's tables exist).
+    pub broadcasts: Option<Vec<BroadcastRead>>,
+    /// Consultation response times (None until the consultation inbox's tables exist).
+    pub consultations: Option<ResponseTimes>,
+}
+
+/// One mass message's reach: read rate = readers ÷ followers at send time.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct BroadcastRead {
+    pub title: String,
+    pub sent_at: i64,
+    pub followers_at_send: i64,
+    pub readers: i64,
+    /// Readers whose first read came within a day of the send.
+    pub read_first_day: i64,
+}
+
+/// How fast readers' questions got a librarian's answer.
+#[derive(Debug, Serialize, Default, PartialEq)]
+pub struct ResponseTimes {
+    pub questions: i64,
+    pub answered: i64,
+    /// Median seconds from a question to the next answer to that reader.
+    pub median_secs: Option<i64>,
+    pub within_1h: i64,
+    pub within_24h: i64,
+}
+
+/// Whether a table exists (other features' tables are read when their branch is merged).
+async fn has_table(db: &Db, name: &str) -> Result<bool, DbError> {
+    let sql = match db {
+        Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
+        Db::Postgres(_) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1 AND table_schema = current_schema()",
+    };
+    let (n,): (i64,) = with_pool!(db, |pool| sqlx::query_as(sql).bind(name).fetch_one(pool).await?);
+    Ok(n > 0)
+}
+
+async fn broadcast_reads(db: &Db) -> Result<Option<Vec<BroadcastRead>>, DbError> {
+    if !(has_table(db, "broadcasts").await? && has_table(db, "broadcast_reads").await?) {
+        return Ok(None);
+    }
+    let sql = "SELECT b.title, b.sent_at, COALESCE(b.followers_at_send, 0) AS followers_at_send, \
+               (SELECT COUNT(*) FROM broadcast_reads r WHERE r.broadcast_id = b.id) AS readers, \
+               (SELECT COUNT(*) FROM broadcast_reads r WHERE r.broadcast_id = b.id AND r.first_read_at <= b.sent_at + 86400) AS read_first_day \
+               FROM broadcasts b WHERE b.sent_at IS NOT NULL ORDER BY b.sent_at DESC LIMIT 10";
+    Ok(Some(with_pool!(db, |pool| sqlx::query_as::<_, BroadcastRead>(sql).fetch_all(pool).await?)))
+}
+
+async fn response_times(db: &Db) -> Result<Option<ResponseTimes>, DbError> {
+    if !has_table(db, "consult_messages").await? {
+        return Ok(None);
+    }
+    let sql = "SELECT i.created_at, (SELECT MIN(o.created_at) FROM consult_messages o WHERE o.openid = i.openid AND o.direction = 'out' AND o.created_at >= i.created_at) \
+               FROM consult_messages i WHERE i.direction = 'in'";
+    let rows: Vec<(i64, Option<i64>)> = with_pool!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
+    let mut waits: Vec<i64> = rows.iter().filter_map(|(q, a)| a.map(|a| a - q)).collect();
+    waits.sort_unstable();
+    Ok(Some(ResponseTimes {
+        questions: rows.len() as i64,
+        answered: waits.len() as i64,
+        median_secs: waits.get(waits.len() / 2).copied().filter(|_| !waits.is_empty()),
+        within_1h: waits.iter().filter(|w| **w <= 3600).count() as i64,
+        within_24h: waits.iter().filter(|w| **w <= 86_400).count() as i64,
+    }))
 }
 
 async fn pairs(db: &Db, sql: &'static str) -> Result<Vec<(String, i64)>, DbError> {
@@ -248,7 +313,9 @@ pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
         "SELECT a.title, (SELECT COUNT(*) FROM activity_signups g WHERE g.activity_id = a.id AND g.status = 'confirmed'), a.capacity, \
          (SELECT COUNT(*) FROM activity_checkins c WHERE c.activity_id = a.id AND c.signed_up = 1) FROM activities a ORDER BY a.starts_at DESC LIMIT 10"
     ).fetch_all(pool).await?);
-    Ok(Analytics { followers: days, channels, menu, top_queries, zero_hits, followers_now, bound_now, activities })
+    let broadcasts = broadcast_reads(db).await?;
+    let consultations = response_times(db).await?;
+    Ok(Analytics { followers: days, channels, menu, top_queries, zero_hits, followers_now, bound_now, activities, broadcasts, consultations })
 }
 
 /// A horizontal bar chart as inline SVG; the numbers are printed at the bars' ends.
@@ -349,11 +416,33 @@ async fn analytics_page(State(s): State<Services>, lib: Librarian) -> Result<Htm
     let act_rows = a.activities.iter().map(|(n, su, cap, ci)| vec![n.clone(), format!("{su}/{cap}"), pct(*su, *cap), pct(*ci, *su)]).collect();
     let act_chart: Vec<(String, i64)> = a.activities.iter().map(|(n, su, _, _)| (n.clone(), *su)).collect();
     body.push_str(&card(t(lang, "活动报名与签到率", "Activity sign-up and check-in rates"), bar_chart("chart-activities", &act_chart), table(&[t(lang, "活动", "Activity"), t(lang, "报名/名额", "Signed up/places"), t(lang, "报名率", "Sign-up rate"), t(lang, "签到率", "Check-in rate")], act_rows), ""));
-    body.push_str(&format!(
-        "<div class=\"card\"><h2>{}</h2><p class=\"muted\" id=\"pending-panels\">{}</p></div>",
-        t(lang, "咨询响应时间与群发阅读率", "Consultation response times and mass-message read rates"),
-        t(lang, "待“自动回复/咨询”与“图文消息”功能合入后显示（尚无数据表）。", "Shown once the inbox and broadcasts features are merged (their tables are not here yet).")
-    ));
+    let pending = |id: &str, what: &str| format!("<p class=\"muted\" id=\"{id}\">{}</p>", escape(what));
+    match &a.broadcasts {
+        None => body.push_str(&card(t(lang, "群发阅读率", "Mass-message read rates"), String::new(), pending("pending-broadcasts", t(lang, "“图文消息”功能合入后显示（尚无数据表）。", "Shown once the broadcasts feature is merged (its tables are not here yet).")), "")),
+        Some(list) => {
+            let chart: Vec<(String, i64)> = list.iter().map(|b| (b.title.clone(), if b.followers_at_send > 0 { b.readers * 1000 / b.followers_at_send } else { 0 })).collect();
+            let rows = list.iter().map(|b| vec![b.title.clone(), crate::clock::local_day(b.sent_at), format!("{}/{}", b.readers, b.followers_at_send), pct(b.readers, b.followers_at_send), pct(b.read_first_day, b.readers)]).collect();
+            body.push_str(&card(
+                t(lang, "群发阅读率（读者 ÷ 发送时关注人数，‰）", "Mass-message read rates (readers ÷ followers at send time, ‰)"),
+                bar_chart("chart-broadcasts", &chart),
+                table(&[t(lang, "消息", "Message"), t(lang, "发送日", "Sent"), t(lang, "读者/关注", "Readers/followers"), t(lang, "阅读率", "Read rate"), t(lang, "首日阅读占比", "Read on day 1")], rows),
+                "",
+            ));
+        }
+    }
+    match &a.consultations {
+        None => body.push_str(&card(t(lang, "咨询响应时间", "Consultation response times"), String::new(), pending("pending-consultations", t(lang, "“咨询”功能合入后显示（尚无数据表）。", "Shown once the consultation inbox is merged (its tables are not here yet).")), "")),
+        Some(r) => {
+            let chart = vec![
+                (t(lang, "1 小时内", "within 1 h").to_owned(), r.within_1h),
+                (t(lang, "24 小时内", "within 24 h").to_owned(), r.within_24h),
+                (t(lang, "已回复", "answered").to_owned(), r.answered),
+                (t(lang, "全部提问", "questions").to_owned(), r.questions),
+            ];
+            let median = r.median_secs.map(|s| format!("{}h{:02}m", s / 3600, s % 3600 / 60)).unwrap_or_else(|| "–".into());
+            body.push_str(&card(t(lang, "咨询响应时间", "Consultation response times"), bar_chart("chart-consultations", &chart), format!("<p id=\"response-median\">{} {median}</p>", t(lang, "中位数", "median")), ""));
+        }
+    }
     body.push_str(&format!("<div class=\"card\"><h2>{}</h2>{}</div>", t(lang, "微信官方统计（datacube）", "WeChat's own figures (datacube)"), datacube(&s, lang).await));
     Ok(page(&lib, t(lang, "数据分析", "Analytics"), &body))
 }

@@ -241,3 +241,41 @@ async fn check_poster(pdf: &[u8], url: &str, caption: &str) {
     let out = std::process::Command::new("zbarimg").arg("--raw").arg("-q").arg(dir.path().join("poster.png")).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), url);
 }
+
+/// Read rates and response times come from the broadcasts and consultation features' tables.
+/// Before those branches are merged the tables are made here with the columns analytics reads
+/// (`IF NOT EXISTS`: after the merge the real ones are used); the numbers are checked either way.
+#[tokio::test]
+async fn read_rates_and_response_times_from_the_other_features_tables() {
+    let db = sqlite_db().await;
+    let app = app_with_simulator(db).await;
+    let s = &app.s;
+    let empty = wxlib::reach::console::analytics(s).await.unwrap();
+    let ddl = [
+        "CREATE TABLE IF NOT EXISTS broadcasts (id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL, body_html TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'composed', \
+         followers_at_send INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, sent_at INTEGER)",
+        "CREATE TABLE IF NOT EXISTS broadcast_reads (broadcast_id INTEGER NOT NULL, reader TEXT NOT NULL, via TEXT NOT NULL, first_read_at INTEGER NOT NULL, last_read_at INTEGER NOT NULL, \
+         views INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (broadcast_id, reader))",
+        "CREATE TABLE IF NOT EXISTS consult_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, openid TEXT NOT NULL, direction TEXT NOT NULL, msg_type TEXT NOT NULL, \
+         content TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL)",
+    ];
+    let wxlib::db::Db::Sqlite(pool) = &s.db else { unreachable!() };
+    if empty.broadcasts.is_none() {
+        for q in ddl {
+            sqlx::query(q).execute(pool).await.unwrap();
+        }
+    }
+    let t0 = 1_800_000_000i64;
+    sqlx::query("INSERT INTO broadcasts (title, body_html, state, followers_at_send, created_at, updated_at, sent_at) VALUES ('新书推荐', '<p>x</p>', 'sent', 4, $1, $1, $1)").bind(t0).execute(pool).await.unwrap();
+    for (reader, at) in [("r1", t0 + 60), ("r2", t0 + 3600), ("r3", t0 + 3 * 86_400)] {
+        sqlx::query("INSERT INTO broadcast_reads (broadcast_id, reader, via, first_read_at, last_read_at) VALUES (1, $1, 'wechat', $2, $2)").bind(reader).bind(at).execute(pool).await.unwrap();
+    }
+    for (openid, dir, at) in [("q1", "in", t0), ("q1", "out", t0 + 600), ("q2", "in", t0), ("q2", "out", t0 + 7200), ("q3", "in", t0)] {
+        sqlx::query("INSERT INTO consult_messages (openid, direction, msg_type, content, status, created_at) VALUES ($1, $2, 'text', '?', 'read', $3)").bind(openid).bind(dir).bind(at).execute(pool).await.unwrap();
+    }
+    let a = wxlib::reach::console::analytics(s).await.unwrap();
+    let b = &a.broadcasts.as_ref().unwrap()[0];
+    assert_eq!((b.title.as_str(), b.followers_at_send, b.readers, b.read_first_day), ("新书推荐", 4, 3, 2));
+    let r = a.consultations.unwrap();
+    assert_eq!(r, wxlib::reach::console::ResponseTimes { questions: 3, answered: 2, median_secs: Some(7200), within_1h: 1, within_24h: 2 });
+}
