@@ -367,20 +367,33 @@ fn pct(a: i64, b: i64) -> String {
     if b == 0 { "–".into() } else { format!("{:.1}%", a as f64 * 100.0 / b as f64) }
 }
 
-/// WeChat's own daily figures (datacube), when configured: the last 7 days' summary rows.
-async fn datacube(s: &Services, lang: Lang) -> String {
+/// WeChat's own daily figures (datacube), when configured: the last 7 full days, WeChat's new
+/// and lost followers beside wxlib's own count of the same days.
+async fn datacube(s: &Services, lang: Lang, ours: &[(String, i64, i64, i64)]) -> String {
     if !s.config.reach.datacube {
         return format!("<p class=\"muted\">{}</p>", t(lang, "未启用微信数据统计接口（[reach] datacube = true 启用）。", "WeChat's datacube is off ([reach] datacube = true turns it on)."));
     }
+    // Yesterday is the latest day WeChat has; 7 days at most per call.
     let end = crate::clock::local_day(s.clock.now() - 86_400);
     let begin = crate::clock::local_day(s.clock.now() - 7 * 86_400);
     let body = serde_json::json!({"begin_date": begin, "end_date": end});
     match s.api.call("datacube/getusersummary", "/datacube/getusersummary", Some(&body)).await {
         Ok(v) => {
-            let rows = v["list"].as_array().cloned().unwrap_or_default().iter().map(|r| {
-                vec![r["ref_date"].as_str().unwrap_or("").to_owned(), r["user_source"].to_string(), r["new_user"].to_string(), r["cancel_user"].to_string()]
-            }).collect();
-            table(&[t(lang, "日期", "Day"), t(lang, "来源", "Source"), t(lang, "新增", "New"), t(lang, "取消", "Lost")], rows)
+            let mut days: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
+            for r in v["list"].as_array().cloned().unwrap_or_default() {
+                let e = days.entry(r["ref_date"].as_str().unwrap_or("").to_owned()).or_default();
+                e.0 += r["new_user"].as_i64().unwrap_or(0);
+                e.1 += r["cancel_user"].as_i64().unwrap_or(0);
+            }
+            let rows = ours
+                .iter()
+                .filter(|d| d.0 >= begin && d.0 <= end)
+                .map(|d| {
+                    let w = days.get(&d.0).copied().unwrap_or_default();
+                    vec![d.0.clone(), w.0.to_string(), w.1.to_string(), d.1.to_string(), d.2.to_string()]
+                })
+                .collect();
+            format!("<div id=\"datacube\">{}</div>", table(&[t(lang, "日期", "Day"), t(lang, "微信：新增", "WeChat: new"), t(lang, "微信：取关", "WeChat: lost"), t(lang, "本系统：新增", "wxlib: new"), t(lang, "本系统：取关", "wxlib: lost")], rows))
         }
         Err(e) => flash_error(&format!("datacube: {e}")),
     }
@@ -443,7 +456,7 @@ async fn analytics_page(State(s): State<Services>, lib: Librarian) -> Result<Htm
             body.push_str(&card(t(lang, "咨询响应时间", "Consultation response times"), bar_chart("chart-consultations", &chart), format!("<p id=\"response-median\">{} {median}</p>", t(lang, "中位数", "median")), ""));
         }
     }
-    body.push_str(&format!("<div class=\"card\"><h2>{}</h2>{}</div>", t(lang, "微信官方统计（datacube）", "WeChat's own figures (datacube)"), datacube(&s, lang).await));
+    body.push_str(&format!("<div class=\"card\"><h2>{}</h2>{}</div>", t(lang, "微信官方统计（datacube）", "WeChat's own figures (datacube)"), datacube(&s, lang, &a.followers).await));
     Ok(page(&lib, t(lang, "数据分析", "Analytics"), &body))
 }
 

@@ -279,3 +279,49 @@ async fn read_rates_and_response_times_from_the_other_features_tables() {
     let r = a.consultations.unwrap();
     assert_eq!(r, wxlib::reach::console::ResponseTimes { questions: 3, answered: 2, median_secs: Some(7200), within_1h: 1, within_24h: 2 });
 }
+
+/// With `reach.datacube`, WeChat's own daily figures (the simulator's `datacube/getusersummary`)
+/// stand beside wxlib's count of the same day, and they agree.
+#[tokio::test]
+async fn wechats_own_figures_beside_ours() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let db = sqlite_db().await;
+    let mut config = test_config(&db.url, &format!("{base}/sim/api"));
+    config.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.server.public_url = base.clone();
+    config.simulator.enabled = true;
+    config.reach.datacube = true;
+    let app = Application::build(config).await.unwrap();
+    let s = app.services().clone();
+    tokio::spawn(app.run_until_stopped());
+    let app = SimApp { s: s.clone(), base: base.clone(), http: reqwest::Client::new(), _db: db };
+    auth::create_librarian(&s.db, "li.ming", "librarian-pw", Role::Librarian).await.unwrap();
+    let lib = console_login(&base, "li.ming", "librarian-pw").await.unwrap_or_else(|r| panic!("{} {}", r.status, r.body));
+    let (ticket, _) = s.api.create_permanent_qr("ch_test").await.unwrap();
+    for r in ["oA", "oB", "oC"] {
+        app.reader(r, "follow", json!({"ticket": ticket})).await;
+    }
+    app.reader("oD", "follow", json!({})).await;
+    app.reader("oA", "unfollow", json!({})).await;
+    let today = wxlib::clock::local_day(s.clock.now());
+    // Tomorrow, today's figures are in.
+    app.http.post(format!("{base}/sim/api/_control/advance")).json(&json!({"seconds": 86_400})).send().await.unwrap();
+    s.clock.advance(86_400);
+    // WeChat refuses a range that ends today.
+    let err = s.api.call("datacube/getusersummary", "/datacube/getusersummary", Some(&json!({"begin_date": today, "end_date": wxlib::clock::local_day(s.clock.now())}))).await.unwrap_err();
+    assert_eq!(err.errcode(), Some(61501));
+    let mut row = None;
+    for _ in 0..50 {
+        let page = lib.get("/console/analytics").await;
+        let at = page.body.find("id=\"datacube\"").expect("the datacube panel");
+        let panel = &page.body[at..];
+        let want = format!("<tr><td>{today}</td><td>4</td><td>1</td><td>4</td><td>1</td></tr>");
+        if panel.contains(&want) {
+            row = Some(want);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(row.is_some(), "WeChat's 4 new and 1 lost beside wxlib's 4 and 1 for {today}");
+}
