@@ -170,10 +170,12 @@ pub async fn referral(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerErro
         }
     };
     let image = qr_image_url(&s, &ticket);
+    let scene = s.db.referral_of(&m.from_user).await?.map(|(scene, _, _)| scene).unwrap_or_default();
+    let poster = format!("{}/ref/{scene}/poster.pdf", s.config.server.public_url.trim_end_matches('/'));
     Ok(Reply::text(if zh {
-        format!("您的专属推荐码：\n{image}\n\n把二维码分享给同学，他们扫码关注并绑定一卡通后，您在读书节抽奖中多一次机会。\n链接：{url}")
+        format!("您的专属推荐码：\n{image}\n\n把二维码分享给同学，他们扫码关注并绑定一卡通后，您在读书节抽奖中多一次机会。\n可打印的海报：{poster}\n链接：{url}")
     } else {
-        format!("Your personal referral code:\n{image}\n\nShare it: each friend who follows through it and binds a card gives you one more entry in the Reading Day draw.\nLink: {url}")
+        format!("Your personal referral code:\n{image}\n\nShare it: each friend who follows through it and binds a card gives you one more entry in the Reading Day draw.\nA poster to print: {poster}\nLink: {url}")
     }))
 }
 
@@ -193,4 +195,33 @@ pub async fn referral_scene(s: Services, _m: Arc<Inbound>, _rest: String) -> Res
     } else {
         "A friend's referral code brought you here. Bind your campus card and both of you enter the Reading Day draw."
     }))
+}
+
+/// `GET /ref/{scene}/poster.pdf`: a reader's referral poster (the scene is random, so only those
+/// the reader shares it with know the address).
+async fn referral_poster(axum::extract::State(s): axum::extract::State<Services>, axum::extract::Path(scene): axum::extract::Path<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let sql = "SELECT url FROM reach_referrals WHERE scene = $1";
+    let found: Result<Option<(String,)>, DbError> = async { Ok(with_pool!(&s.db, |pool| sqlx::query_as(sql).bind(&scene).fetch_optional(pool).await?)) }.await;
+    let url = match found {
+        Ok(Some((url,))) => url,
+        Ok(None) => return (axum::http::StatusCode::NOT_FOUND, "没有这个推荐码 / no such referral code").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "referral poster");
+            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "系统出错了 / something went wrong").into_response();
+        }
+    };
+    let fonts = [s.config.reach.poster_font.as_str(), s.config.reach.poster_font_fallback.as_str()];
+    match poster::poster_pdf(&fonts, &s.config.library.name, "同学推荐你关注图书馆公众号", "读书节 · 推荐有礼", &url) {
+        Ok(pdf) => ([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "referral poster");
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "海报生成失败 / the poster could not be made").into_response()
+        }
+    }
+}
+
+/// Public routes of reach: draw pages and referral posters.
+pub fn routes(s: Services) -> axum::Router {
+    draw::routes(s.clone()).merge(axum::Router::new().route("/ref/{scene}/poster.pdf", axum::routing::get(referral_poster)).with_state(s))
 }
