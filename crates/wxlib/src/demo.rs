@@ -20,6 +20,8 @@ const DAY: i64 = 86_400;
 pub const TOKEN: &str = "wxlibdemo";
 pub const AES_KEY: &str = "wxlibDemoKeyForTheSimulator0123456789abcdef";
 pub const APP_ID: &str = "wxd3m0000000000001";
+/// The demo console's admin (user name, password).
+pub const DEMO_ADMIN: (&str, &str) = ("admin", "demo-admin");
 
 /// The demo's configuration: safe mode, the simulator on, WeChat's API pointed at it.
 pub fn config(listen: SocketAddr, data_dir: PathBuf) -> Config {
@@ -75,6 +77,9 @@ pub async fn seed(db: &Db, config: &Config, now: i64) -> anyhow::Result<bool> {
         ils.checkout("2021001", barcode, now + loaned * DAY, Some(now + due * DAY)).await?;
     }
     ils.checkout("2021002", "T00202-1", now - 5 * DAY, None).await?;
+    // The console: an admin, opening hours and an e-resource to start from.
+    crate::console::auth::create_librarian(db, DEMO_ADMIN.0, DEMO_ADMIN.1, crate::console::Role::Admin).await?;
+    crate::news::seed_demo(db, now).await?;
     Ok(true)
 }
 
@@ -98,7 +103,8 @@ pub async fn run(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<()> {
     let services = app.services().clone();
     let port = app.port();
     let server = tokio::spawn(app.run_until_stopped());
-    let menu = crate::menu::default_menu(&services.config.server.public_url);
+    // The menu as last saved in the console (the study's menu at first).
+    let menu = crate::console::menu_editor::current_menu(&services).await?;
     crate::menu::validate(&menu)?;
     services.api.create_menu(&menu).await?;
     // The entrance poster's code, so a follow through it carries its scene.
@@ -108,6 +114,7 @@ pub async fn run(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<()> {
     println!();
     println!("  wxlib demo is running. Open the phone:  http://{host}:{port}/sim");
     println!("  Demo readers (card / password): 2021001 / 1234 (张三, 3 loans), 2021002 / 5678, 2021003 / 0000");
+    println!("  Librarians' console: http://{host}:{port}/console  (user {} / password {})", DEMO_ADMIN.0, DEMO_ADMIN.1);
     println!("  WeChat's API stand-in: http://{host}:{port}/sim/api   Catalog: http://{host}:{port}/opac/search");
     println!();
     server.await??;

@@ -63,7 +63,8 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Push the menu (the study's default) to WeChat, after checking it against WeChat's limits.
+    /// Push the menu (as saved in the console; the study's menu by default) to WeChat, after
+    /// checking it against WeChat's limits.
     PushMenu {
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -122,9 +123,12 @@ fn main() -> std::process::ExitCode {
             Command::Reindex { config } => reindex(Config::load(config.as_deref())?).await,
             Command::PushMenu { config } => {
                 let (services, _) = wxlib::startup::build_services(Config::load(config.as_deref())?).await?;
-                let menu = wxlib::menu::default_menu(&services.config.server.public_url);
+                // The menu saved in the console, or the study's menu if none was saved.
+                let menu = wxlib::console::menu_editor::current_menu(&services).await?;
                 wxlib::menu::validate(&menu)?;
                 services.api.create_menu(&menu).await?;
+                wxlib::console::menu_editor::record_push(&services, &menu).await?;
+                wxlib::console::audit_system(&services.db, "menu.push", &menu.to_string()).await?;
                 println!("menu pushed");
                 Ok(())
             }

@@ -95,6 +95,9 @@ fn leaf(b: &Value, name: &str) -> Result<(), MenuError> {
             if url.is_empty() || url.len() > 1024 {
                 return err(40055, format!("{name:?}: url must be 1 to 1024 bytes"));
             }
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return err(40055, format!("{name:?}: url must start with http:// or https://"));
+            }
         }
         Some("miniprogram" | "article_id" | "article_view_limited" | "media_id" | "view_limited") => {}
         other => return err(40018, format!("{name:?}: unknown or missing type {other:?}")),

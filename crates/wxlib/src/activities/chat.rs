@@ -14,6 +14,9 @@ use crate::wechat::router::HandlerError;
 
 /// How many coming activities the notice lists.
 const LIST_LIMIT: i64 = 6;
+/// Bytes of activity lines in one text reply (WeChat's text messages are short; the full list is
+/// on the web page).
+const TEXT_BUDGET: usize = 1500;
 /// Reports of activities that ended within this many days are offered in the notice.
 const REPORT_DAYS: i64 = 30;
 
@@ -61,15 +64,16 @@ pub async fn notice(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError
                 Status::Upcoming => format!("sign-up opens {}", fmt_local(a.signup_opens_at)),
                 other => other.label(s.lang).to_owned(),
             };
-            out.push_str(&format!(
-                "\n\n【{}】{}\n{} · {}\n{} · {}",
-                a.id,
-                page_link(&s, a, &a.title),
-                a.when(),
-                a.place,
-                status.label(s.lang),
-                detail
-            ));
+            let entry = format!("\n\n【{}】{}\n{} · {}\n{} · {}", a.id, page_link(&s, a, &a.title), a.when(), a.place, status.label(s.lang), detail);
+            if out.len() + entry.len() > TEXT_BUDGET {
+                out.push_str(&format!(
+                    "\n\n<a href=\"{}/activities\">{}</a>",
+                    s.config.server.public_url,
+                    if zh { "更多活动" } else { "More activities" }
+                ));
+                break;
+            }
+            out.push_str(&entry);
         }
         out.push_str(if zh {
             "\n\n回复“报名 编号”报名（如“报名 "

@@ -30,6 +30,8 @@ pub fn console_routes() -> axum::Router<Services> {
         .route("/{id}/report", post(save_report))
         .route("/{id}/qr", post(make_qr))
         .route("/{id}/qr.svg", get(qr_image))
+        .route("/{id}/signups.csv", get(signups_csv))
+        .route("/{id}/print", get(print_sheet))
 }
 
 #[derive(Deserialize, Default)]
@@ -212,6 +214,14 @@ async fn detail(State(s): State<Services>, lib: Librarian, Path(id): Path<String
     Ok(detail_page(&s, &lib, &a, StatusCode::OK, &flash, None).await?.into_response())
 }
 
+/// A reader as librarians see them: the openid, and the campus card when bound.
+fn who(openid: &str, card: Option<&str>) -> String {
+    match card {
+        Some(c) => format!("{} <span class=\"card-no\">({})</span>", escape(openid), escape(c)),
+        None => escape(openid),
+    }
+}
+
 async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: StatusCode, flash: &str, report_input: Option<(&str, &str)>) -> Result<(StatusCode, Html<String>), ConsoleError> {
     let lang = lib.lang;
     let now = s.clock.now();
@@ -243,7 +253,7 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
     let qr = match (&a.qr_ticket, &a.qr_url) {
         (Some(ticket), Some(url)) => format!(
             "<div class=\"card\" id=\"qr\"><h2>{h}</h2><img src=\"/console/activities/{id}/qr.svg\" alt=\"QR\" width=\"200\" height=\"200\" id=\"qr-image\">\
-             <p class=\"muted\">{hint}<br>{scene}: <code>act:{id}</code> · <a href=\"{link}\" target=\"_blank\" id=\"showqrcode\">{wx}</a> · <a href=\"/console/activities/{id}/qr.svg\" download=\"activity-{id}-qr.svg\">{dl}</a></p></div>",
+             <p class=\"muted\">{hint}<br>{scene}: <code>act:{id}</code> · <a href=\"{link}\" target=\"_blank\" id=\"showqrcode\">{wx}</a> · <a href=\"/console/activities/{id}/qr.svg\" download=\"activity-{id}-qr.svg\">{dl}</a> · <a href=\"/console/activities/{id}/print\" target=\"_blank\" id=\"print\">{print}</a></p></div>",
             h = t(lang, "签到二维码", "Check-in QR code"),
             id = a.id,
             hint = t(lang, "打印后放在活动现场。读者用微信扫码即签到（未关注的读者扫码关注后自动签到）。", "Print it for the venue. Readers scan it with WeChat to check in (non-followers follow and are checked in)."),
@@ -251,6 +261,7 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
             link = escape(&showqrcode_link(s, ticket)),
             wx = t(lang, "微信二维码图片", "WeChat's image"),
             dl = t(lang, "下载 SVG", "Download SVG"),
+            print = t(lang, "打印签到海报", "Print the check-in poster"),
         ) + &format!("<!-- {} -->", escape(url)),
         _ => format!(
             "<form method=\"post\" action=\"/console/activities/{}/qr\" class=\"card\">{}<p>{}</p><button type=\"submit\" id=\"make-qr\">{}</button></form>",
@@ -279,7 +290,7 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
             format!(
                 "<tr class=\"signup {cls}\"><td>{openid}</td><td>{state}</td><td>{via}</td><td>{at}</td><td>{reminded}</td><td>{checked}</td></tr>",
                 cls = escape(&r.status),
-                openid = escape(&r.openid),
+                openid = who(&r.openid, r.card.as_deref()),
                 via = if r.via == "web" { t(lang, "网页", "web") } else { t(lang, "聊天", "chat") },
                 at = format_time(r.queued_at),
                 reminded = r.reminded_at.map(format_time).unwrap_or_default(),
@@ -288,8 +299,11 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
         })
         .collect();
     let signups = format!(
-        "<div class=\"card\"><h2>{h}</h2><table id=\"signups\"><tr><th>openid</th><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>{rows}</table></div>",
+        "<div class=\"card\"><h2>{h} <a href=\"/console/activities/{id}/signups.csv\" id=\"export\" class=\"muted\">{export}</a></h2><table id=\"signups\"><tr><th>{c0}</th><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th><th>{c5}</th></tr>{rows}</table></div>",
         h = t(lang, "报名与候补", "Sign-ups and waiting list"),
+        id = a.id,
+        export = t(lang, "导出签到表（CSV）", "Export the attendance sheet (CSV)"),
+        c0 = t(lang, "读者（openid，一卡通）", "Reader (openid, card)"),
         c1 = t(lang, "状态", "State"),
         c2 = t(lang, "来源", "Via"),
         c3 = t(lang, "报名时间", "Signed up"),
@@ -304,15 +318,16 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
         .map(|r| {
             format!(
                 "<tr class=\"checkin\"><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&r.openid),
+                who(&r.openid, r.card.as_deref()),
                 format_time(r.at),
                 if r.signed_up == 1 { t(lang, "已报名", "signed up") } else { t(lang, "现场参加", "walk-in") }
             )
         })
         .collect();
     let checkins = format!(
-        "<div class=\"card\"><h2>{h}</h2><table id=\"checkins\"><tr><th>openid</th><th>{c1}</th><th>{c2}</th></tr>{checkin_rows}</table></div>",
+        "<div class=\"card\"><h2>{h}</h2><table id=\"checkins\"><tr><th>{c0}</th><th>{c1}</th><th>{c2}</th></tr>{checkin_rows}</table></div>",
         h = t(lang, "签到", "Check-ins"),
+        c0 = t(lang, "读者（openid，一卡通）", "Reader (openid, card)"),
         c1 = t(lang, "时间", "At"),
         c2 = t(lang, "类型", "Kind"),
     );
@@ -398,4 +413,47 @@ async fn qr_image(State(s): State<Services>, _lib: Librarian, Path(id): Path<Str
     let a = load(&s, &id).await?;
     let svg = a.qr_url.as_deref().and_then(qr_svg).ok_or(ConsoleError::NotFound)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+/// `GET /console/activities/{id}/signups.csv`: the attendance sheet — everyone who signed up or
+/// came, with card, state, times (China Standard Time). Exporting readers' data is audited.
+async fn signups_csv(State(s): State<Services>, lib: Librarian, Path(id): Path<String>) -> Result<Response, ConsoleError> {
+    let a = load(&s, &id).await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let write = |w: &mut csv::Writer<Vec<u8>>, row: [&str; 6]| w.write_record(row).map_err(|e| ConsoleError::Other(e.to_string()));
+    write(&mut w, ["openid", "card", "state", "signed_up_at", "checked_in_at", "via"])?;
+    let signups = s.db.activity_signups(a.id).await?;
+    for r in &signups {
+        let checked = r.checked_in_at.map(fmt_local).unwrap_or_default();
+        write(&mut w, [&r.openid, r.card.as_deref().unwrap_or_default(), &r.status, &fmt_local(r.queued_at), &checked, &r.via])?;
+    }
+    for c in s.db.activity_checkins(a.id).await?.iter().filter(|c| !signups.iter().any(|r| r.openid == c.openid)) {
+        write(&mut w, [&c.openid, c.card.as_deref().unwrap_or_default(), "walk-in", "", &fmt_local(c.at), &c.via])?;
+    }
+    let bytes = w.into_inner().map_err(|e| ConsoleError::Other(e.to_string()))?;
+    audit(&s.db, &lib, "activity.export", &format!("#{} {} rows", a.id, bytes.iter().filter(|b| **b == b'\n').count().saturating_sub(1))).await?;
+    // A BOM so that spreadsheet programs read the UTF-8 (Chinese) correctly.
+    let mut body = "\u{feff}".as_bytes().to_vec();
+    body.extend(bytes);
+    let disposition = format!("attachment; filename=\"activity-{}-attendance.csv\"", a.id);
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+}
+
+/// `GET /console/activities/{id}/print`: a page to print and put up at the venue — the title,
+/// time and place, and the check-in code large.
+async fn print_sheet(State(s): State<Services>, _lib: Librarian, Path(id): Path<String>) -> Result<Response, ConsoleError> {
+    let a = load(&s, &id).await?;
+    let svg = a.qr_url.as_deref().and_then(qr_svg).ok_or(ConsoleError::NotFound)?;
+    let html = format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title}</title><style>\
+         body{{font-family:'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;text-align:center;margin:40px}}\
+         h1{{font-size:34px;margin:0 0 12px}}p{{font-size:20px;margin:6px}}.qr svg{{width:360px;height:360px}}.hint{{font-size:26px;margin-top:18px}}\
+         @media print{{body{{margin:10mm}}}}</style></head><body><h1>{title}</h1><p>{when}</p><p>{place}</p>\
+         <div class=\"qr\" id=\"poster-qr\">{svg}</div><p class=\"hint\">微信扫码签到 · Scan with WeChat to check in</p></body></html>",
+        title = escape(&a.title),
+        when = escape(&a.when()),
+        place = escape(&a.place),
+        svg = svg.split_once("?>").map(|(_, rest)| rest).unwrap_or(&svg),
+    );
+    Ok(Html(html).into_response())
 }

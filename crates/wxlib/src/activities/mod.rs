@@ -249,20 +249,20 @@ pub fn check_draft(input: &DraftInput, now: i64, lang: Lang) -> Result<store::Ac
             None
         }
     };
-    if let (Some(s), Some(e)) = (starts_at, ends_at) {
-        if e <= s {
-            errors.push(if zh { "结束时间须晚于开始时间。".into() } else { "The end must be after the start.".into() });
-        }
+    if let (Some(s), Some(e)) = (starts_at, ends_at)
+        && e <= s
+    {
+        errors.push(if zh { "结束时间须晚于开始时间。".into() } else { "The end must be after the start.".into() });
     }
-    if let (Some(s), Some(d)) = (starts_at, signup_deadline) {
-        if d > s {
-            errors.push(if zh { "报名截止时间不能晚于开始时间。".into() } else { "The sign-up deadline cannot be after the start.".into() });
-        }
+    if let (Some(s), Some(d)) = (starts_at, signup_deadline)
+        && d > s
+    {
+        errors.push(if zh { "报名截止时间不能晚于开始时间。".into() } else { "The sign-up deadline cannot be after the start.".into() });
     }
-    if let (Some(o), Some(d)) = (signup_opens_at, signup_deadline) {
-        if o >= d {
-            errors.push(if zh { "报名开始时间须早于报名截止时间。".into() } else { "Sign-up must open before its deadline.".into() });
-        }
+    if let (Some(o), Some(d)) = (signup_opens_at, signup_deadline)
+        && o >= d
+    {
+        errors.push(if zh { "报名开始时间须早于报名截止时间。".into() } else { "Sign-up must open before its deadline.".into() });
     }
     match (errors.is_empty(), starts_at, ends_at, signup_opens_at, signup_deadline, capacity) {
         (true, Some(starts_at), Some(ends_at), Some(signup_opens_at), Some(signup_deadline), Some(capacity)) => {

@@ -38,6 +38,8 @@ pub struct SignupRow {
     pub queued_at: i64,
     pub reminded_at: Option<i64>,
     pub checked_in_at: Option<i64>,
+    /// The campus card the reader bound, if any (how librarians know who it is).
+    pub card: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -46,6 +48,7 @@ pub struct CheckinRow {
     pub at: i64,
     pub signed_up: i64,
     pub via: String,
+    pub card: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -89,18 +92,22 @@ impl Db {
     }
 
     /// Changes an activity. A larger capacity gives places to waiting readers at once; returns
-    /// who got one (to be told).
+    /// who got one (to be told). A new start time makes the day-before reminder due again.
     pub async fn update_activity(&self, id: i64, d: &ActivityDraft, now: i64, remind_hour: u32) -> Result<Vec<String>, ActivityError> {
         let sql = "UPDATE activities SET title = $2, place = $3, description = $4, starts_at = $5, ends_at = $6, signup_opens_at = $7, \
-                   signup_deadline = $8, capacity = $9, updated_at = $10, version = version + 1 WHERE id = $1";
+                   signup_deadline = $8, capacity = $9, updated_at = $10 WHERE id = $1";
         Ok(with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let n = sqlx::query(sql)
+            // The activity's row first, as every sign-up change takes it first (no deadlock).
+            let old: Option<(i64,)> = sqlx::query_as("UPDATE activities SET version = version + 1 WHERE id = $1 RETURNING starts_at").bind(id).fetch_optional(&mut *tx).await?;
+            let Some((old_start,)) = old else { return Err(ActivityError::NotFound(id)) };
+            sqlx::query(sql)
                 .bind(id).bind(&d.title).bind(&d.place).bind(&d.description).bind(d.starts_at).bind(d.ends_at)
                 .bind(d.signup_opens_at).bind(d.signup_deadline).bind(d.capacity).bind(now)
-                .execute(&mut *tx).await?.rows_affected();
-            if n == 0 {
-                return Err(ActivityError::NotFound(id));
+                .execute(&mut *tx).await?;
+            if old_start != d.starts_at {
+                let n = sqlx::query("UPDATE activity_signups SET reminded_at = NULL WHERE activity_id = $1 AND status = 'confirmed'").bind(id).execute(&mut *tx).await?.rows_affected();
+                tracing::info!(activity = id, readers = n, "activity moved: its reminders are due again");
             }
             let a: Activity = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM activities WHERE id = $1"))).bind(id).fetch_one(&mut *tx).await?;
             let mut promoted = Vec::new();
@@ -323,14 +330,16 @@ impl Db {
     /// Every sign-up of an activity in queue order (places, then the waiting list, then
     /// cancellations), with the check-in time of those who came.
     pub async fn activity_signups(&self, id: i64) -> Result<Vec<SignupRow>, DbError> {
-        let sql = "SELECT s.openid, s.status, s.via, s.queued_at, s.reminded_at, c.at AS checked_in_at FROM activity_signups s \
-                   LEFT JOIN activity_checkins c ON c.activity_id = s.activity_id AND c.openid = s.openid WHERE s.activity_id = $1 \
+        let sql = "SELECT s.openid, s.status, s.via, s.queued_at, s.reminded_at, c.at AS checked_in_at, b.card FROM activity_signups s \
+                   LEFT JOIN activity_checkins c ON c.activity_id = s.activity_id AND c.openid = s.openid \
+                   LEFT JOIN bindings b ON b.openid = s.openid WHERE s.activity_id = $1 \
                    ORDER BY CASE s.status WHEN 'confirmed' THEN 0 WHEN 'waiting' THEN 1 ELSE 2 END, s.queued_at, s.id";
         Ok(with_pool!(self, |pool| sqlx::query_as::<_, SignupRow>(sql).bind(id).fetch_all(pool).await?))
     }
 
     pub async fn activity_checkins(&self, id: i64) -> Result<Vec<CheckinRow>, DbError> {
-        let sql = "SELECT openid, at, signed_up, via FROM activity_checkins WHERE activity_id = $1 ORDER BY at, openid";
+        let sql = "SELECT c.openid, c.at, c.signed_up, c.via, b.card FROM activity_checkins c LEFT JOIN bindings b ON b.openid = c.openid \
+                   WHERE c.activity_id = $1 ORDER BY c.at, c.openid";
         Ok(with_pool!(self, |pool| sqlx::query_as::<_, CheckinRow>(sql).bind(id).fetch_all(pool).await?))
     }
 

@@ -31,47 +31,60 @@ pub fn routes(s: Services) -> axum::Router {
         .with_state(s)
 }
 
+/// The reader's language's text.
+fn t<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
+    if lang == Lang::En { en } else { zh }
+}
+
+fn site_title(lang: Lang) -> &'static str {
+    t(lang, "图书馆活动", "Library activities")
+}
+
 /// Plain text with line breaks, for HTML.
 pub fn paragraphs(text: &str) -> String {
     escape(text).replace("\r\n", "\n").replace('\n', "<br>")
 }
 
-fn error_page(status: StatusCode, msg: &str) -> Response {
-    (status, Html(page("图书馆活动", &format!("<div class=\"card no\" id=\"error\">{}</div>", escape(msg))))).into_response()
+fn error_page(lang: Lang, status: StatusCode, msg: &str) -> Response {
+    (status, Html(page(site_title(lang), &format!("<div class=\"card no\" id=\"error\">{}</div>", escape(msg))))).into_response()
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
+fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "activity page failed");
-    error_page(StatusCode::INTERNAL_SERVER_ERROR, "系统出错了，请稍后再试。")
+    error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, crate::chat::sorry(lang))
 }
 
 async fn load(s: &Services, id: &str) -> Result<Activity, Response> {
-    let Ok(id) = id.parse::<i64>() else { return Err(error_page(StatusCode::NOT_FOUND, "没有这个活动。")) };
+    let missing = || error_page(s.lang, StatusCode::NOT_FOUND, t(s.lang, "没有这个活动。", "There is no such activity."));
+    let Ok(id) = id.parse::<i64>() else { return Err(missing()) };
     match s.db.activity(id).await {
         Ok(Some(a)) => Ok(a),
-        Ok(None) => Err(error_page(StatusCode::NOT_FOUND, "没有这个活动。")),
-        Err(e) => Err(internal(e)),
+        Ok(None) => Err(missing()),
+        Err(e) => Err(internal(s.lang, e)),
     }
 }
 
 /// The announcement: what, when, where, places, the description; the report after.
 async fn summary_html(s: &Services, a: &Activity) -> Result<String, crate::db::DbError> {
-    let now = s.clock.now();
+    let (now, lang) = (s.clock.now(), s.lang);
     let status = a.status(now);
     let c = s.db.activity_counts(a.id).await?;
     let places = if status == Status::SignupOpen || status == Status::Upcoming {
         let left = (a.capacity - c.confirmed).max(0);
         if left == 0 {
-            format!("<p>名额已满（共 {} 个），可报名候补，目前 {} 人候补。</p>", a.capacity, c.waiting)
+            match lang {
+                Lang::Zh => format!("<p id=\"places\">名额已满（共 {} 个），可报名候补，目前 {} 人候补。</p>", a.capacity, c.waiting),
+                Lang::En => format!("<p id=\"places\">All {} places are taken; join the waiting list ({} waiting).</p>", a.capacity, c.waiting),
+            }
         } else {
-            format!("<p id=\"places\">剩余名额 {left} / {}</p>", a.capacity)
+            format!("<p id=\"places\">{} {left} / {}</p>", t(lang, "剩余名额", "Places left"), a.capacity)
         }
     } else {
         String::new()
     };
     let signup_window = match status {
-        Status::Upcoming => format!("<p class=\"muted\">报名时间：{} 至 {}</p>", fmt_local(a.signup_opens_at), fmt_local(a.signup_deadline)),
-        Status::SignupOpen => format!("<p class=\"muted\">报名截止：{}</p>", fmt_local(a.signup_deadline)),
+        Status::Upcoming => format!("<p class=\"muted\">{} {} – {}</p>", t(lang, "报名时间：", "Sign-up:"), fmt_local(a.signup_opens_at), fmt_local(a.signup_deadline)),
+        Status::SignupOpen => format!("<p class=\"muted\">{} {}</p>", t(lang, "报名截止：", "Sign-up closes:"), fmt_local(a.signup_deadline)),
         _ => String::new(),
     };
     let report = match (&a.report_title, &a.report_body) {
@@ -79,30 +92,32 @@ async fn summary_html(s: &Services, a: &Activity) -> Result<String, crate::db::D
         _ => String::new(),
     };
     Ok(format!(
-        "<div class=\"card\"><h2 id=\"title\">{}</h2><p><span id=\"status\" class=\"status-{}\">{}</span></p><p>时间：{}</p><p>地点：{}</p>{places}{signup_window}</div>\
+        "<div class=\"card\"><h2 id=\"title\">{}</h2><p><span id=\"status\" class=\"status-{}\">{}</span></p><p>{}{}</p><p>{}{}</p>{places}{signup_window}</div>\
          <div class=\"card\" id=\"description\">{}</div>{report}",
         escape(&a.title),
         status.code(),
-        status.label(Lang::Zh),
+        status.label(lang),
+        t(lang, "时间：", "When: "),
         escape(&a.when()),
+        t(lang, "地点：", "Where: "),
         escape(&a.place),
         paragraphs(&a.description),
     ))
 }
 
 async fn list_page(State(s): State<Services>) -> Response {
-    let now = s.clock.now();
+    let (now, lang) = (s.clock.now(), s.lang);
     let coming = match s.db.current_activities(now, 50).await {
         Ok(v) => v,
-        Err(e) => return internal(e),
+        Err(e) => return internal(lang, e),
     };
     let reports = match s.db.recent_reports(now, now - 90 * 86_400, 10).await {
         Ok(v) => v,
-        Err(e) => return internal(e),
+        Err(e) => return internal(lang, e),
     };
     let mut body = String::new();
     if coming.is_empty() {
-        body.push_str("<div class=\"card\">近期暂无活动。</div>");
+        body.push_str(&format!("<div class=\"card\">{}</div>", t(lang, "近期暂无活动。", "Nothing coming up.")));
     }
     for a in &coming {
         body.push_str(&format!(
@@ -111,11 +126,11 @@ async fn list_page(State(s): State<Services>) -> Response {
             escape(&a.title),
             escape(&a.when()),
             escape(&a.place),
-            a.status(now).label(Lang::Zh)
+            a.status(now).label(lang)
         ));
     }
     if !reports.is_empty() {
-        body.push_str("<h3>活动回顾</h3>");
+        body.push_str(&format!("<h3>{}</h3>", t(lang, "活动回顾", "Reports")));
         for a in &reports {
             body.push_str(&format!(
                 "<div class=\"card\"><a href=\"/activities/{}\">{}</a><div class=\"muted\">{}</div></div>",
@@ -125,7 +140,7 @@ async fn list_page(State(s): State<Services>) -> Response {
             ));
         }
     }
-    Html(page("图书馆活动", &body)).into_response()
+    Html(page(site_title(lang), &body)).into_response()
 }
 
 async fn announcement_page(State(s): State<Services>, Path(id): Path<String>) -> Response {
@@ -133,21 +148,22 @@ async fn announcement_page(State(s): State<Services>, Path(id): Path<String>) ->
         Ok(a) => a,
         Err(r) => return r,
     };
+    let lang = s.lang;
     let summary = match summary_html(&s, &a).await {
         Ok(h) => h,
-        Err(e) => return internal(e),
+        Err(e) => return internal(lang, e),
     };
     let action = match a.status(s.clock.now()) {
-        Status::SignupOpen => format!("<p><a class=\"button\" id=\"signup-link\" href=\"/h5/activities/{}\">我要报名</a></p>", a.id),
+        Status::SignupOpen => format!("<p><a class=\"button\" id=\"signup-link\" href=\"/h5/activities/{}\">{}</a></p>", a.id, t(lang, "我要报名", "Sign up")),
         Status::Finished if a.has_report() => String::new(),
-        _ => format!("<p><a href=\"/h5/activities/{}\">我的报名与签到</a></p>", a.id),
+        _ => format!("<p><a href=\"/h5/activities/{}\">{}</a></p>", a.id, t(lang, "我的报名与签到", "My sign-up and check-in")),
     };
     Html(page(&a.title, &format!("{summary}{action}"))).into_response()
 }
 
 /// The personal page: the announcement, the reader's standing, and what they can do now.
 async fn personal(s: &Services, a: &Activity, openid: &str, token: &str, flash: Option<(bool, String)>) -> Result<String, crate::db::DbError> {
-    let now = s.clock.now();
+    let (now, lang) = (s.clock.now(), s.lang);
     let status = a.status(now);
     let mut body = String::new();
     if let Some((ok, msg)) = flash {
@@ -165,33 +181,49 @@ async fn personal(s: &Services, a: &Activity, openid: &str, token: &str, flash: 
     };
     let mut mine = String::from("<div class=\"card\" id=\"mine\">");
     match standing {
-        Some(SignupOutcome::AlreadyConfirmed) => mine.push_str("<p id=\"standing\" class=\"ok\">您已报名。</p>"),
-        Some(SignupOutcome::AlreadyWaiting { position }) => mine.push_str(&format!("<p id=\"standing\">您在候补名单中，排第 {position} 位。</p>")),
-        _ => mine.push_str("<p id=\"standing\">您尚未报名。</p>"),
+        Some(SignupOutcome::AlreadyConfirmed) => mine.push_str(&format!("<p id=\"standing\" class=\"ok\">{}</p>", t(lang, "您已报名。", "You have a place."))),
+        Some(SignupOutcome::AlreadyWaiting { position }) => mine.push_str(&match lang {
+            Lang::Zh => format!("<p id=\"standing\">您在候补名单中，排第 {position} 位。</p>"),
+            Lang::En => format!("<p id=\"standing\">You are number {position} on the waiting list.</p>"),
+        }),
+        _ => mine.push_str(&format!("<p id=\"standing\">{}</p>", t(lang, "您尚未报名。", "You have not signed up."))),
     }
     if let Some(at) = checked_in {
-        mine.push_str(&format!("<p class=\"ok\" id=\"checked-in\">已于 {} 签到。</p>", hm(at)));
+        mine.push_str(&match lang {
+            Lang::Zh => format!("<p class=\"ok\" id=\"checked-in\">已于 {} 签到。</p>", hm(at)),
+            Lang::En => format!("<p class=\"ok\" id=\"checked-in\">Checked in at {}.</p>", hm(at)),
+        });
     }
     match (standing, status) {
-        (None, Status::SignupOpen) => mine.push_str(&form("signup", "signup", "报名")),
-        (Some(_), Status::Upcoming | Status::SignupOpen | Status::SignupClosed) => mine.push_str(&form("cancel", "cancel", "取消报名")),
+        (None, Status::SignupOpen) => mine.push_str(&form("signup", "signup", t(lang, "报名", "Sign up"))),
+        (Some(_), Status::Upcoming | Status::SignupOpen | Status::SignupClosed) => mine.push_str(&form("cancel", "cancel", t(lang, "取消报名", "Cancel my sign-up"))),
         _ => {}
     }
     mine.push_str("</div>");
     body.push_str(&mine);
     if checked_in.is_some() {
         match s.db.reader_feedback(a.id, openid).await? {
-            Some(rating) => body.push_str(&format!("<div class=\"card\" id=\"feedback-given\">您的评分：{rating} / 5。感谢反馈！</div>")),
-            None => body.push_str(&format!(
-                "<form method=\"post\" action=\"/h5/activities/{}/feedback\" class=\"card\" id=\"feedback-form\"><h3>活动反馈</h3>\
-                 <input type=\"hidden\" name=\"token\" value=\"{}\"><p>评分 <select name=\"rating\"><option value=\"\">请选择</option>\
-                 <option value=\"5\">5 非常满意</option><option value=\"4\">4 满意</option><option value=\"3\">3 一般</option>\
-                 <option value=\"2\">2 不满意</option><option value=\"1\">1 非常不满意</option></select></p>\
-                 <p><textarea name=\"comment\" rows=\"4\" maxlength=\"{COMMENT_MAX}\" placeholder=\"意见和建议（选填，{COMMENT_MAX} 字以内）\"></textarea></p>\
-                 <button id=\"feedback\">提交反馈</button></form>",
-                a.id,
-                escape(token)
-            )),
+            Some(rating) => body.push_str(&match lang {
+                Lang::Zh => format!("<div class=\"card\" id=\"feedback-given\">您的评分：{rating} / 5。感谢反馈！</div>"),
+                Lang::En => format!("<div class=\"card\" id=\"feedback-given\">Your rating: {rating} / 5. Thank you!</div>"),
+            }),
+            None => {
+                let labels = [("5", t(lang, "非常满意", "excellent")), ("4", t(lang, "满意", "good")), ("3", t(lang, "一般", "fair")), ("2", t(lang, "不满意", "poor")), ("1", t(lang, "非常不满意", "very poor"))];
+                let options: String = labels.iter().map(|(v, l)| format!("<option value=\"{v}\">{v} {l}</option>")).collect();
+                body.push_str(&format!(
+                    "<form method=\"post\" action=\"/h5/activities/{}/feedback\" class=\"card\" id=\"feedback-form\"><h3>{}</h3>\
+                     <input type=\"hidden\" name=\"token\" value=\"{}\"><p>{} <select name=\"rating\"><option value=\"\">{}</option>{options}</select></p>\
+                     <p><textarea name=\"comment\" rows=\"4\" maxlength=\"{COMMENT_MAX}\" placeholder=\"{}\"></textarea></p>\
+                     <button id=\"feedback\">{}</button></form>",
+                    a.id,
+                    t(lang, "活动反馈", "Feedback"),
+                    escape(token),
+                    t(lang, "评分", "Rating"),
+                    t(lang, "请选择", "choose"),
+                    t(lang, "意见和建议（选填，500 字以内）", "Comments (optional, up to 500 characters)"),
+                    t(lang, "提交反馈", "Send feedback"),
+                ));
+            }
         }
     }
     Ok(body)
@@ -209,7 +241,7 @@ async fn reader_page(State(s): State<Services>, headers: HeaderMap, Path(id): Pa
     let token = new_token.clone().or_else(|| cookie_token(&headers)).unwrap_or_default();
     match personal(&s, &a, &openid, &token, None).await {
         Ok(body) => with_cookie(Html(page(&a.title, &body)).into_response(), new_token),
-        Err(e) => internal(e),
+        Err(e) => internal(s.lang, e),
     }
 }
 
@@ -230,19 +262,20 @@ pub struct FeedbackForm {
 }
 
 /// The reader behind a post: the form's token must be our session cookie, signed and fresh.
-fn poster(s: &Services, headers: &HeaderMap, token: &str) -> Result<String, Response> {
+fn poster(s: &Services, headers: &HeaderMap, token: &str) -> Option<String> {
     let cookie = cookie_token(headers).unwrap_or_default();
-    s.sessions
-        .verify(token, s.clock.now())
-        .filter(|_| subtle_eq(cookie.as_bytes(), token.as_bytes()))
-        .ok_or_else(|| error_page(StatusCode::FORBIDDEN, "页面已过期，请从公众号重新打开。"))
+    s.sessions.verify(token, s.clock.now()).filter(|_| subtle_eq(cookie.as_bytes(), token.as_bytes()))
+}
+
+fn expired(s: &Services) -> Response {
+    error_page(s.lang, StatusCode::FORBIDDEN, t(s.lang, "页面已过期，请从公众号重新打开。", "This page has expired; open it again from the account."))
 }
 
 /// Renders the personal page after an action, with its outcome on top.
 async fn answer(s: &Services, a: &Activity, openid: &str, token: &str, status: StatusCode, ok: bool, msg: String) -> Response {
     match personal(s, a, openid, token, Some((ok, msg))).await {
         Ok(body) => (status, Html(page(&a.title, &body))).into_response(),
-        Err(e) => internal(e),
+        Err(e) => internal(s.lang, e),
     }
 }
 
@@ -261,13 +294,10 @@ async fn signup_submit(State(s): State<Services>, headers: HeaderMap, Path(id): 
         Ok(a) => a,
         Err(r) => return r,
     };
-    let openid = match poster(&s, &headers, &f.token) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let Some(openid) = poster(&s, &headers, &f.token) else { return expired(&s) };
     match super::chat::signup(&s, a.id, &openid, "web").await {
-        Ok((a, outcome)) => answer(&s, &a, &openid, &f.token, StatusCode::OK, true, signup_text(&a, outcome, Lang::Zh)).await,
-        Err(e) => answer(&s, &a, &openid, &f.token, refusal_status(&e), false, e.reader_text(Lang::Zh)).await,
+        Ok((a, outcome)) => answer(&s, &a, &openid, &f.token, StatusCode::OK, true, signup_text(&a, outcome, s.lang)).await,
+        Err(e) => answer(&s, &a, &openid, &f.token, refusal_status(&e), false, e.reader_text(s.lang)).await,
     }
 }
 
@@ -276,25 +306,26 @@ async fn cancel_submit(State(s): State<Services>, headers: HeaderMap, Path(id): 
         Ok(a) => a,
         Err(r) => return r,
     };
-    let openid = match poster(&s, &headers, &f.token) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let Some(openid) = poster(&s, &headers, &f.token) else { return expired(&s) };
     match super::chat::cancel(&s, a.id, &openid).await {
-        Ok(a) => answer(&s, &a, &openid, &f.token, StatusCode::OK, true, cancelled_text(&a, Lang::Zh)).await,
-        Err(e) => answer(&s, &a, &openid, &f.token, refusal_status(&e), false, e.reader_text(Lang::Zh)).await,
+        Ok(a) => answer(&s, &a, &openid, &f.token, StatusCode::OK, true, cancelled_text(&a, s.lang)).await,
+        Err(e) => answer(&s, &a, &openid, &f.token, refusal_status(&e), false, e.reader_text(s.lang)).await,
     }
 }
 
 /// Checks a feedback form: a rating of 1 to 5 and a comment of at most [`COMMENT_MAX`] characters.
-pub fn check_feedback(rating: &str, comment: &str) -> Result<(i64, String), ActivityError> {
+pub fn check_feedback(rating: &str, comment: &str, lang: Lang) -> Result<(i64, String), ActivityError> {
     let rating = match rating.trim().parse::<i64>() {
         Ok(r) if (1..=5).contains(&r) => r,
-        _ => return Err(ActivityError::Invalid("请选择 1 到 5 的评分。".into())),
+        _ => return Err(ActivityError::Invalid(t(lang, "请选择 1 到 5 的评分。", "Choose a rating from 1 to 5.").into())),
     };
     let comment = comment.trim();
-    if comment.chars().count() > COMMENT_MAX {
-        return Err(ActivityError::Invalid(format!("意见请写在 {COMMENT_MAX} 字以内（现在 {} 字）。", comment.chars().count())));
+    let n = comment.chars().count();
+    if n > COMMENT_MAX {
+        return Err(ActivityError::Invalid(match lang {
+            Lang::Zh => format!("意见请写在 {COMMENT_MAX} 字以内（现在 {n} 字）。"),
+            Lang::En => format!("Comments are at most {COMMENT_MAX} characters (now {n})."),
+        }));
     }
     Ok((rating, comment.to_owned()))
 }
@@ -304,16 +335,13 @@ async fn feedback_submit(State(s): State<Services>, headers: HeaderMap, Path(id)
         Ok(a) => a,
         Err(r) => return r,
     };
-    let openid = match poster(&s, &headers, &f.token) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let result = match check_feedback(&f.rating, &f.comment) {
+    let Some(openid) = poster(&s, &headers, &f.token) else { return expired(&s) };
+    let result = match check_feedback(&f.rating, &f.comment, s.lang) {
         Ok((rating, comment)) => s.db.give_activity_feedback(a.id, &openid, rating, &comment, s.clock.now()).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => answer(&s, &a, &openid, &f.token, StatusCode::OK, true, "感谢您的反馈！".into()).await,
-        Err(e) => answer(&s, &a, &openid, &f.token, refusal_status(&e), false, e.reader_text(Lang::Zh)).await,
+        Ok(()) => answer(&s, &a, &openid, &f.token, StatusCode::OK, true, t(s.lang, "感谢您的反馈！", "Thank you for your feedback!").into()).await,
+        Err(e) => answer(&s, &a, &openid, &f.token, refusal_status(&e), false, e.reader_text(s.lang)).await,
     }
 }

@@ -258,7 +258,10 @@ pub async fn sign_in(db: &Db, username: &str, password: &str, lang: Option<Lang>
             Ok(SignIn::Ok { token })
         }
         _ => {
+            tracing::warn!(username = %username, "console sign-in failed");
             with_pool!(db, |pool| sqlx::query("INSERT INTO console_login_failures (username, at) VALUES ($1, $2)").bind(username).bind(now).execute(pool).await?.rows_affected());
+            // Old failures no longer count; keep the table small.
+            with_pool!(db, |pool| sqlx::query("DELETE FROM console_login_failures WHERE at < $1").bind(now - FAILURE_WINDOW_SECS).execute(pool).await?.rows_affected());
             Ok(SignIn::Wrong)
         }
     }

@@ -270,6 +270,11 @@ pub async fn pushed_menu(s: &Services) -> Result<Option<(Value, i64)>, DbError> 
     Ok(v.and_then(|v| Some((v.get("menu")?.clone(), v.get("at")?.as_i64()?))))
 }
 
+/// Records that `menu` is what WeChat now shows (for the editor's status line).
+pub async fn record_push(s: &Services, menu: &Value) -> Result<(), DbError> {
+    s.db.put_setting(SETTING_PUSHED, &json!({"menu": menu, "at": s.clock.now()}).to_string()).await
+}
+
 pub fn console_routes() -> axum::Router<Services> {
     axum::Router::new().route("/", get(editor).post(save)).route("/push", post(push)).route("/reset", post(reset))
 }
@@ -396,7 +401,7 @@ async fn push(State(s): State<Services>, admin: Admin) -> Result<Response, Conso
         let msg = flash_error(&format!("{}{problem}", t(lang, "发布失败，读者的菜单没有变化：", "Publishing failed; readers' menu is unchanged: ")));
         return Ok((StatusCode::BAD_GATEWAY, render(&admin, &MenuForm::from_menu(&menu, &s.config.server.public_url), &msg, pushed.as_ref(), &menu)).into_response());
     }
-    s.db.put_setting(SETTING_PUSHED, &json!({"menu": menu, "at": s.clock.now()}).to_string()).await?;
+    record_push(&s, &menu).await?;
     audit(&s.db, &admin, "menu.push", &menu.to_string()).await?;
     Ok(Redirect::to("/console/menu?ok=pushed").into_response())
 }

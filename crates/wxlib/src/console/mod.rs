@@ -87,8 +87,8 @@ pub fn routes(services: Services) -> axum::Router {
     axum::Router::new().nest("/console", open.merge(guarded)).with_state(services)
 }
 
-/// `GET /console`: where to go.
-async fn home(lib: Librarian) -> Html<String> {
+/// `GET /console`: the state of the account at a glance, and where to go.
+async fn home(axum::extract::State(s): axum::extract::State<Services>, lib: Librarian) -> Result<Html<String>, ConsoleError> {
     let lang = lib.lang;
     let items = [
         ("/console/menu", t(lang, "菜单：编辑并发布公众号菜单", "Menu: edit and publish the account's menu")),
@@ -107,5 +107,30 @@ async fn home(lib: Librarian) -> Html<String> {
         Lang::Zh => format!("你好，{}。", crate::web::escape(&lib.username)),
         Lang::En => format!("Hello, {}.", crate::web::escape(&lib.username)),
     };
-    layout::page(&lib, t(lang, "首页", "Home"), &format!("<div class=\"card\"><p id=\"hello\">{hello}</p><ul>{list}</ul></div>"))
+    // At a glance: followers, today's hours, whether the saved menu is the published one.
+    let followers = s.db.count_followers().await?;
+    let today = crate::news::hours::day_of(s.clock.now());
+    let hours: String = s
+        .db
+        .hours_on(today)
+        .await?
+        .iter()
+        .map(|h| {
+            let reason = h.reason.as_deref().map(|r| format!(" ({})", crate::web::escape(r))).unwrap_or_default();
+            format!("<li>{}: {}{reason}</li>", crate::web::escape(h.place.display(lang)), crate::news::hours::describe_intervals(&h.intervals, lang))
+        })
+        .collect();
+    let menu_state = match (menu_editor::pushed_menu(&s).await?, menu_editor::current_menu(&s).await?) {
+        (Some((pushed, _)), current) if pushed == current => t(lang, "菜单：已发布的就是最新保存的。", "Menu: the saved menu is published."),
+        (Some(_), _) => t(lang, "菜单：有已保存但尚未发布的修改。", "Menu: saved changes are not published yet."),
+        (None, _) => t(lang, "菜单：尚未从后台发布。", "Menu: not published from the console yet."),
+    };
+    let glance = format!(
+        "<div class=\"card\" id=\"glance\"><p>{} <b id=\"followers\">{followers}</b></p><p>{} {}</p><ul>{}</ul><p><a href=\"/console/menu\">{menu_state}</a></p></div>",
+        t(lang, "关注者：", "Followers:"),
+        t(lang, "今天开放时间", "Today's hours"),
+        crate::news::hours::day_string(today),
+        if hours.is_empty() { format!("<li><a href=\"/console/hours\">{}</a></li>", t(lang, "尚未设置开放时间", "Opening hours are not set yet")) } else { hours },
+    );
+    Ok(layout::page(&lib, t(lang, "首页", "Home"), &format!("<div class=\"card\"><p id=\"hello\">{hello}</p><ul>{list}</ul></div>{glance}")))
 }

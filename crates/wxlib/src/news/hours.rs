@@ -175,6 +175,27 @@ pub fn weekday_name(wd: i64, lang: Lang) -> &'static str {
     if lang == Lang::Zh { zh[i] } else { en[i] }
 }
 
+/// A day a reader names after "开放时间" / "hours": `2026-10-01`, `10-01`, `10/1`, `10月1日`
+/// or `10.1`. Without a year, the next such day from `today` (today included).
+pub fn parse_asked_day(text: &str, today: i64) -> Option<i64> {
+    let t: String = text.trim().trim_end_matches(['?', '？']).trim_end_matches("开放吗").trim_end_matches("开馆吗").trim().to_owned();
+    if let Ok(d) = parse_day(&t) {
+        return Some(d);
+    }
+    let normal = t.replace(['月', '/', '.'], "-").replace(['日', '号'], "");
+    let (m, d) = normal.split_once('-')?;
+    let (m, d): (u32, u32) = (m.trim().parse().ok()?, d.trim().parse().ok()?);
+    let year: i64 = day_string(today)[..4].parse().ok()?;
+    for y in [year, year + 1] {
+        if let Ok(day) = parse_day(&format!("{y:04}-{m:02}-{d:02}")) {
+            if day >= today {
+                return Some(day);
+            }
+        }
+    }
+    None
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
     pub id: i64,
@@ -335,12 +356,16 @@ pub async fn answer_for_day(db: &Db, days: i64, lang: Lang, label: &str) -> Resu
         return Ok(if lang == Lang::Zh { "开放时间尚未公布，请咨询馆员。".into() } else { "Opening hours have not been published yet; please ask a librarian.".into() });
     }
     let day = day_string(days);
-    let mut out = match lang {
-        Lang::Zh => format!("{label}（{day} {}）开放时间：", weekday_name(weekday(days), lang)),
-        Lang::En => format!("Opening hours {label} ({} {day}):", weekday_name(weekday(days), lang)),
+    let wd = weekday_name(weekday(days), lang);
+    let mut out = match (lang, label.is_empty()) {
+        (Lang::Zh, false) => format!("{label}（{day} {wd}）开放时间："),
+        (Lang::Zh, true) => format!("{day}（{wd}）开放时间："),
+        (Lang::En, false) => format!("Opening hours {label} ({wd} {day}):"),
+        (Lang::En, true) => format!("Opening hours on {wd} {day}:"),
     };
     for h in &hours {
-        out.push_str(&format!("\n· {}：{}", h.place.display(lang), describe_intervals(&h.intervals, lang)));
+        let colon = if lang == Lang::Zh { "：" } else { ": " };
+        out.push_str(&format!("\n· {}{colon}{}", h.place.display(lang), describe_intervals(&h.intervals, lang)));
         if let Some(r) = &h.reason {
             out.push_str(&if lang == Lang::Zh { format!("（{r}）") } else { format!(" ({r})") });
         }
@@ -354,7 +379,10 @@ pub async fn answer_for_day(db: &Db, days: i64, lang: Lang, label: &str) -> Resu
             let place = places.iter().find(|p| p.id == e.place_id).map(|p| p.display(lang).to_owned()).unwrap_or_default();
             let iv = describe_intervals(&parse_intervals(&e.intervals).unwrap_or_default(), lang);
             let days = if e.first_day == e.last_day { e.first_day.clone() } else { format!("{}–{}", e.first_day, e.last_day) };
-            out.push_str(&format!("\n· {days} {place}：{iv}（{}）", e.reason));
+            out.push_str(&match lang {
+                Lang::Zh => format!("\n· {days} {place}：{iv}（{}）", e.reason),
+                Lang::En => format!("\n· {days} {place}: {iv} ({})", e.reason),
+            });
         }
     }
     Ok(out)
@@ -377,6 +405,18 @@ mod tests {
         assert!(matches!(parse_intervals("8am-10pm"), Err(HoursError::BadInterval(_))));
         assert!(matches!(parse_intervals("08:60-09:00"), Err(HoursError::BadInterval(_))));
         assert!(matches!(parse_intervals("25:00-26:00"), Err(HoursError::BadInterval(_))));
+    }
+
+    #[test]
+    fn asked_days() {
+        let today = parse_day("2026-11-28").unwrap();
+        assert_eq!(parse_asked_day("2026-12-01", today), parse_day("2026-12-01").ok());
+        assert_eq!(parse_asked_day("12月1日", today), parse_day("2026-12-01").ok());
+        assert_eq!(parse_asked_day("1/1", today), parse_day("2027-01-01").ok(), "a day already past this year is next year's");
+        assert_eq!(parse_asked_day("11-28 开放吗？", today), Some(today));
+        assert_eq!(parse_asked_day("10.1", today), parse_day("2027-10-01").ok());
+        assert_eq!(parse_asked_day("明年", today), None);
+        assert_eq!(parse_asked_day("2-30", today), None);
     }
 
     #[test]

@@ -24,7 +24,29 @@ pub const HOURS_TOMORROW_WORDS: &[&str] = &["明天开放吗", "明天开馆吗"
 /// Registers the hours words ([`HOURS_TODAY_WORDS`], [`HOURS_TOMORROW_WORDS`]) on the router.
 pub fn on_hours_words(router: Router) -> Router {
     let router = HOURS_TODAY_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(hours_today)));
-    HOURS_TOMORROW_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(hours_tomorrow)))
+    let router = HOURS_TOMORROW_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(hours_tomorrow)));
+    HOURS_DATE_PREFIXES.iter().fold(router, |r, w| r.on_text(TextPattern::Prefix((*w).into()), handler(hours_on_day)))
+}
+
+/// "开放时间 10-01", "hours 2026-10-01": the hours of the day named after the word.
+pub const HOURS_DATE_PREFIXES: &[&str] = &["开放时间", "开馆时间", "hours", "Hours"];
+
+/// The hours of a day the reader names; if the day cannot be read, today's with a hint.
+pub async fn hours_on_day(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    let text = match &m.kind {
+        wechat::InboundKind::Text { content } => content.trim().to_owned(),
+        _ => String::new(),
+    };
+    let rest = HOURS_DATE_PREFIXES.iter().find_map(|p| text.strip_prefix(p)).unwrap_or_default();
+    let today = hours::day_of(s.clock.now());
+    match hours::parse_asked_day(rest, today) {
+        Some(day) => Ok(Reply::text(hours::answer_for_day(&s.db, day, s.lang, "").await?)),
+        None => {
+            let label = if s.lang == Lang::Zh { "今天" } else { "today" };
+            let hint = if s.lang == Lang::Zh { "\n\n查询某一天：发送“开放时间 10-01”。" } else { "\n\nFor another day, send \"hours 10-01\"." };
+            Ok(Reply::text(format!("{}{hint}", hours::answer_for_day(&s.db, today, s.lang, label).await?)))
+        }
+    }
 }
 
 /// "开放时间" / "today" / the menu: the hours for the app clock's date.
@@ -63,4 +85,18 @@ pub async fn guide(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError>
         out.push_str(&format!("\n{}. <a href=\"{base}/pages/guide#part-{}\">{}</a>", i + 1, i + 1, part.title));
     }
     Ok(Reply::text(out))
+}
+
+/// The demo's library news: two places with their hours and one e-resource.
+pub async fn seed_demo(db: &crate::db::Db, now: i64) -> Result<(), crate::db::DbError> {
+    let weekday = hours::parse_intervals("08:00-22:00").unwrap_or_default();
+    let weekend = hours::parse_intervals("09:00-17:00").unwrap_or_default();
+    let main = db.add_place("总馆", "Main library", &weekday).await?;
+    let week: Vec<Vec<hours::Interval>> = (1..=7).map(|d| if d >= 6 { weekend.clone() } else { weekday.clone() }).collect();
+    db.set_weekly_hours(main, &week).await?;
+    db.add_place("自习室", "Study rooms", &hours::parse_intervals("07:00-23:00").unwrap_or_default()).await?;
+    let today = hours::day_string(hours::day_of(now));
+    let cnki = resources::EResource { id: 0, name: "中国知网".into(), url: "https://www.cnki.net/".into(), access_note: "校园网内直接访问；校外请先连接学校 VPN。".into(), subject: "综合".into(), added_on: today };
+    db.add_eresource(&cnki, now).await?;
+    Ok(())
 }

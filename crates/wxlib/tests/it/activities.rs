@@ -24,6 +24,10 @@ struct SimApp {
 }
 
 async fn app_with_simulator() -> SimApp {
+    app_in("zh-CN").await
+}
+
+async fn app_in(lang: &str) -> SimApp {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let db = sqlite_db().await;
@@ -32,6 +36,7 @@ async fn app_with_simulator() -> SimApp {
     config.server.public_url = base.clone();
     config.wechat.oauth_base = format!("{base}/sim/api");
     config.simulator.enabled = true;
+    config.wechat.lang = lang.into();
     config.activities.showqrcode_url = format!("{base}/sim/api/cgi-bin/showqrcode");
     let app = Application::build(config).await.unwrap();
     let s = app.services().clone();
@@ -197,6 +202,18 @@ async fn the_day_before_each_reader_with_a_place_is_reminded_once() {
     assert!(app.say("oRemA", &format!("取消报名 {id}")).await.starts_with("已取消"));
     app.pushed("oRemB", "候补成功").await;
     assert_eq!(reminders::run(s).await.unwrap().sent, 0);
+
+    // The librarian moves the activity a day later: the reminder is due again, the day before
+    // the new date.
+    let mut later = draft(now, 1);
+    later.starts_at += DAY;
+    later.ends_at += DAY;
+    s.db.update_activity(id, &later, s.clock.now(), s.config.activities.remind_hour).await.unwrap();
+    assert_eq!(reminders::run(s).await.unwrap().sent, 0, "not yet");
+    s.clock.advance(DAY);
+    assert_eq!(reminders::run(s).await.unwrap().sent, 1);
+    let m = app.pushed("oRemB", "activity_reminder").await;
+    assert_eq!(m["body"]["data"]["time2"]["value"], wxlib::activities::fmt_local(a.starts_at + DAY));
 }
 
 /// GET with redirects followed by hand, carrying cookies the server sets (the reader's WeChat
@@ -340,6 +357,28 @@ async fn places_are_never_oversold_on_either_database() {
         db.give_activity_feedback(id, &holder, 5, "", start).await.unwrap();
         assert!(matches!(db.give_activity_feedback(id, &holder, 3, "", start).await, Err(ActivityError::FeedbackGiven)), "{backend}");
         assert!(matches!(db.cancel_activity_signup(id, &first_waiting, start, 10).await, Err(ActivityError::Started)), "{backend}");
+
+        // Every read the chat, pages, console and reminders use, on this backend.
+        assert_eq!(db.current_activities(now, 10).await.unwrap().len(), 1, "{backend}");
+        assert_eq!(db.all_activities().await.unwrap()[0].id, id, "{backend}");
+        db.set_activity_qr(id, "ticket", "http://weixin.qq.com/q/x").await.unwrap();
+        assert!(db.set_activity_report(id, "回顾", "正文", start).await.unwrap(), "{backend}");
+        let end = start + 7200;
+        assert_eq!(db.recent_reports(end, end - DAY, 5).await.unwrap()[0].qr_ticket.as_deref(), Some("ticket"), "{backend}");
+        let candidates = db.reminder_candidates(now + 2 * DAY, 2 * DAY).await.unwrap();
+        assert_eq!(candidates.len(), 5, "{backend}: the five with a place");
+        assert!(db.mark_activity_reminded(candidates[0].signup_id, now).await.unwrap(), "{backend}");
+        assert!(!db.mark_activity_reminded(candidates[0].signup_id, now).await.unwrap(), "{backend}: claimed once");
+        db.unmark_activity_reminded(candidates[0].signup_id).await.unwrap();
+        assert_eq!(db.reminder_candidates(now + 2 * DAY, 2 * DAY).await.unwrap().len(), 5, "{backend}");
+        db.bind(&holder, "2021009", now).await.unwrap();
+        let signups = db.activity_signups(id).await.unwrap();
+        assert_eq!(signups.len(), 12, "{backend}");
+        assert_eq!(signups.iter().find(|r| r.openid == holder).and_then(|r| r.card.clone()).as_deref(), Some("2021009"), "{backend}");
+        assert_eq!(db.activity_checkins(id).await.unwrap()[0].card.as_deref(), Some("2021009"), "{backend}");
+        assert_eq!(db.activity_feedback(id).await.unwrap()[0].rating, 5, "{backend}");
+        assert_eq!(db.reader_activities(&first_waiting, now).await.unwrap(), vec![(id, "confirmed".to_owned())], "{backend}");
+        assert_eq!(db.reader_feedback(id, &holder).await.unwrap(), Some(5), "{backend}");
     }
 }
 
@@ -399,6 +438,8 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     assert!(detail.body.contains("qr.svg") && detail.body.contains(&format!("act:{}", a.id)) && detail.body.contains("showqrcode?ticket="), "{}", detail.body);
     let svg = lib.get(&format!("/console/activities/{}/qr.svg", a.id)).await;
     assert!(svg.body.starts_with("<?xml") || svg.body.contains("<svg"), "{}", &svg.body[..svg.body.len().min(80)]);
+    let poster = lib.get(&format!("/console/activities/{}/print", a.id)).await;
+    assert!(poster.status == 200 && poster.body.contains("古籍修复体验") && poster.body.contains("<svg") && !poster.body.contains("<?xml"), "{}", poster.body);
     assert_eq!(lib.get("/console/activities/999/edit").await.status, 404);
 
     // Two readers: one place, one waiting. Raising the capacity gives the second a place.
@@ -415,6 +456,9 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(s.db.activity_counts(a.id).await.unwrap().confirmed, 2);
     app.pushed("oConB", "候补成功").await;
+    s.db.bind("oConA", "2021007", s.clock.now()).await.unwrap();
+    let detail = lib.get(path).await;
+    assert!(detail.body.contains("oConA <span class=\"card-no\">(2021007)</span>") && detail.body.matches("已报名").count() >= 2, "librarians see who it is: {}", detail.body);
     let list = lib.get("/console/activities").await;
     assert!(list.body.contains("古籍修复体验") && list.body.contains("2 / 2"), "{}", list.body);
 
@@ -432,6 +476,73 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     assert_eq!(r.status, 303);
     assert_eq!(s.db.activity(a.id).await.unwrap().unwrap().report_title.as_deref(), Some("古籍修复回顾"));
 
+    // The attendance sheet: both readers with their state; a walk-in too.
+    s.db.activity_checkin(a.id, "oWalkIn", "scan", s.clock.now() - 120, 3600).await.unwrap();
+    let sheet = lib.get(&format!("/console/activities/{}/signups.csv", a.id)).await;
+    assert_eq!(sheet.status, 200);
+    let lines: Vec<&str> = sheet.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[0], "openid,card,state,signed_up_at,checked_in_at,via");
+    assert!(lines.iter().any(|l| l.starts_with("oConA,2021007,confirmed,")) && lines.iter().any(|l| l.starts_with("oConB,,confirmed,")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("oWalkIn,,walk-in,,")), "{lines:?}");
+
     let actions: Vec<String> = s.db.audit_entries("activity.", 10, 0).await.unwrap().into_iter().map(|e| e.action).collect();
-    assert_eq!(actions, ["activity.report", "activity.update", "activity.create"], "newest first");
+    assert_eq!(actions, ["activity.export", "activity.report", "activity.update", "activity.create"], "newest first");
+}
+
+#[tokio::test]
+async fn readers_get_english_when_the_account_speaks_english() {
+    let app = app_in("en").await;
+    let s = &app.s;
+    let now = s.clock.now();
+    let id = s.db.create_activity(&draft(now, 1), now).await.unwrap();
+    for r in ["oEnA", "oEnB"] {
+        app.reader(r, "follow", json!({})).await;
+    }
+    let notice = app.say("oEnA", "activities").await;
+    assert!(notice.starts_with("Coming up:") && notice.contains("1 place(s) left") && notice.contains("signup N"), "{notice}");
+    assert!(app.say("oEnA", &format!("sign up {id}")).await.starts_with("You are signed up"));
+    assert!(app.say("oEnB", &format!("signup {id}")).await.contains("number 1 on the waiting list"));
+    assert!(app.say("oEnB", "signup 0").await.contains("Put the activity number after it"));
+    assert!(app.say("oEnA", &format!("cancel signup {id}")).await.contains("is cancelled"));
+    app.pushed("oEnB", "Good news: a place").await;
+    let (_, page, _) = open_as(&app, "oEnB", &format!("{}/h5/activities/{id}", app.base)).await;
+    assert!(page.contains("You have a place.") && page.contains("Cancel my sign-up") && page.contains("sign-up open"), "{page}");
+}
+
+/// A waiting reader who has not written for two days cannot get a customer-service message: the
+/// place notice comes as a template message instead.
+#[tokio::test]
+async fn a_promoted_reader_outside_the_window_gets_a_template_message() {
+    let app = app_with_simulator().await;
+    let s = &app.s;
+    let now = s.clock.now();
+    let id = s.db.create_activity(&draft(now, 1), now).await.unwrap();
+    for r in ["oWinA", "oWinB"] {
+        app.reader(r, "follow", json!({})).await;
+        app.say(r, &format!("报名 {id}")).await;
+    }
+    s.clock.advance(49 * 3600);
+    assert!(app.say("oWinA", &format!("取消报名 {id}")).await.starts_with("已取消"));
+    let m = app.pushed("oWinB", "activity_promoted").await;
+    assert_eq!(m["body"]["data"]["thing1"]["value"], "真人图书馆：科幻写作");
+    assert_eq!(m["body"]["data"]["thing4"]["value"], "候补成功，已为您保留名额");
+    assert!(m["body"]["url"].as_str().unwrap().ends_with(&format!("/activities/{id}")));
+}
+
+/// Many long activities still fit one short text reply; the rest are a link away.
+#[tokio::test]
+async fn the_notice_stays_a_short_message() {
+    let app = app_with_simulator().await;
+    let s = &app.s;
+    let now = s.clock.now();
+    for i in 0..6 {
+        let mut d = draft(now + i * 3600, 30);
+        d.title = format!("{i}{}", "长".repeat(63));
+        d.place = "场".repeat(64);
+        s.db.create_activity(&d, now).await.unwrap();
+    }
+    app.reader("oLong", "follow", json!({})).await;
+    let notice = app.say("oLong", "活动").await;
+    assert!(notice.len() <= 2048, "{} bytes", notice.len());
+    assert!(notice.contains("【1】") && notice.contains("更多活动") && notice.contains("/activities\""), "{notice}");
 }

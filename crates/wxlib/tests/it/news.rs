@@ -199,6 +199,9 @@ async fn opening_hours_story(w: World) {
     assert!(r.body.contains("周三") && r.body.contains("8 to 10"), "{}", r.body);
     assert_eq!(c.post(&format!("/console/hours/places/{main}"), &week).await.status, 303);
 
+    let home = w.admin.get("/console").await.body;
+    assert!(home.contains("总馆: ") && home.contains("id=\"followers\">0<"), "the home page shows today's hours: {home}");
+
     // Today's answer follows the weekly schedule.
     let today = day_of(w.s.clock.now());
     let expected_today = match weekday(today) {
@@ -232,6 +235,12 @@ async fn opening_hours_story(w: World) {
     assert_eq!(r.status, 400, "overlapping exceptions are refused");
     assert!(r.body.contains("已有调整"));
     assert_eq!(w.s.db.hours_exceptions("1970-01-01").await.unwrap().len(), 1);
+
+    // Asking for the day itself, ahead of time.
+    let a = reply_text(&act(&w.base, reader, "text", json!({"content": format!("开放时间 {holiday}")})).await);
+    assert!(a.starts_with(&holiday) && a.contains("总馆：闭馆（国庆节）"), "{a}");
+    let a = reply_text(&act(&w.base, reader, "text", json!({"content": "开放时间 明年"})).await);
+    assert!(a.contains("今天") && a.contains("开放时间 10-01"), "an unreadable day gets today's and a hint: {a}");
 
     // Asking today mentions the coming change; on the holiday the answer is "closed".
     let a = reply_text(&act(&w.base, reader, "text", json!({"content": "开放时间"})).await);
