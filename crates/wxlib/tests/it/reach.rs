@@ -165,7 +165,13 @@ async fn story(app: SimApp) {
         assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
     }
 
-    // The draw: commitment first; no draw before the deadline.
+    // The draw: bad input is refused with a message and creates nothing.
+    for (title, freeze, winners) in [("读书节抽奖", wxlib::activities::input_value(s.clock.now() - 3600), "3"), ("读书节抽奖", "tomorrow".to_owned(), "3"), ("", wxlib::activities::input_value(s.clock.now() + 3600), "3"), ("读书节抽奖", wxlib::activities::input_value(s.clock.now() + 3600), "zero")] {
+        let r = lib.post("/console/reach/draws", &[("title", title), ("freeze_at", &freeze), ("winners", winners)]).await;
+        assert!(r.location.as_deref().unwrap_or("").contains("error="), "{title:?} {freeze} {winners}: {:?}", r.location);
+    }
+    assert!(s.db.draws().await.unwrap().is_empty());
+    // Commitment first; no draw before the deadline.
     let freeze = s.clock.now() + 3600;
     let r = lib.post("/console/reach/draws", &[("title", "读书节抽奖"), ("freeze_at", &wxlib::activities::input_value(freeze)), ("winners", "5")]).await;
     assert!(r.location.as_deref().unwrap_or("").contains("ok="), "{:?}", r.location);
@@ -203,6 +209,9 @@ async fn story(app: SimApp) {
         }
         assert!(told, "{who} is told in chat");
     }
+
+    let audited: Vec<String> = s.db.audit_entries("reach.", 10, 0).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(audited, ["reach.draw.run", "reach.draw.create", "reach.channel.create", "reach.channel.create"]);
 
     // The independent check, then the same with one entry changed and with another seed.
     let dir = tempfile::tempdir().unwrap();
