@@ -167,7 +167,7 @@ def test_the_analytics_page_charts_a_seeded_history(account, browser):
         assert svg.size["width"] > 100 and svg.size["height"] > 10, (chart, svg.size)
     assert len(d.find_elements(By.CSS_SELECTOR, "#chart-followers rect.new")) >= 28, "a bar per day"
     menu = d.find_element(By.ID, "chart-menu")
-    assert "ABOUT_US" in menu.text and "2" in [t.text for t in menu.find_elements(By.CSS_SELECTOR, "text.value")]
+    assert "关于我们 (ABOUT_US)" in menu.text and "2" in [t.text for t in menu.find_elements(By.CSS_SELECTOR, "text.value")]
     zero = d.find_element(By.ID, "chart-zero")
     assert "量子引力导论" in zero.text
     total = d.find_element(By.ID, "followers-total")

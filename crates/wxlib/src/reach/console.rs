@@ -417,7 +417,18 @@ async fn analytics_page(State(s): State<Services>, lib: Librarian) -> Result<Htm
     let follows: Vec<(String, i64)> = a.channels.iter().map(|(n, f)| (n.clone(), f.follows)).collect();
     let rows = a.channels.iter().map(|(n, f)| vec![n.clone(), f.scans.to_string(), f.follows.to_string(), f.bound.to_string(), f.active.to_string(), f.lost_7d.to_string()]).collect();
     body.push_str(&card(t(lang, "各渠道关注", "Follows by channel"), bar_chart("chart-channels", &follows), table(&[t(lang, "渠道", "Channel"), t(lang, "扫码", "Scans"), t(lang, "关注", "Follows"), t(lang, "绑定", "Bound"), t(lang, "检索/续借", "Active"), t(lang, "7天内取关", "Lost ≤7d")], rows), "channels"));
-    body.push_str(&card(t(lang, "菜单点击", "Menu clicks"), bar_chart("chart-menu", &a.menu), String::new(), "menu"));
+    // Menu items by their names in the current menu, with the key (names change, keys stay).
+    let menu = crate::console::menu_editor::current_menu(&s).await?;
+    let mut names = std::collections::HashMap::new();
+    for b in menu["button"].as_array().into_iter().flatten() {
+        for item in std::iter::once(b).chain(b["sub_button"].as_array().into_iter().flatten()) {
+            if let (Some(k), Some(n)) = (item["key"].as_str(), item["name"].as_str()) {
+                names.insert(k.to_owned(), n.to_owned());
+            }
+        }
+    }
+    let clicks: Vec<(String, i64)> = a.menu.iter().map(|(k, n)| (names.get(k).map(|name| format!("{name} ({k})")).unwrap_or_else(|| k.clone()), *n)).collect();
+    body.push_str(&card(t(lang, "菜单点击", "Menu clicks"), bar_chart("chart-menu", &clicks), String::new(), "menu"));
     body.push_str(&card(t(lang, "热门检索词", "Top searches"), bar_chart("chart-queries", &a.top_queries), String::new(), "searches"));
     body.push_str(&card(t(lang, "零结果检索（建议采购）", "Zero-hit searches (what to buy)"), bar_chart("chart-zero", &a.zero_hits), String::new(), "zero_hits"));
     body.push_str(&card(
