@@ -40,3 +40,6 @@ CREATE TABLE reach_draw_winners (
     openid TEXT NOT NULL,
     PRIMARY KEY (draw_id, rank)
 );
+-- The funnel looks events up by scene, the follower chart by day.
+CREATE INDEX event_log_event_key ON event_log (event, event_key);
+CREATE INDEX event_log_event_created ON event_log (event, created_at);
