@@ -155,7 +155,7 @@ def test_the_analytics_page_charts_a_seeded_history(account, browser):
 
     def channel_row():
         d.get(base + "/console/analytics")
-        rows = d.find_elements(By.XPATH, "//td[text()='图书馆正门']/..")
+        rows = d.find_elements(By.XPATH, "//tr[td[1][text()='图书馆正门'] and count(td)=6]")
         cells = [c.text for c in rows[0].find_elements(By.TAG_NAME, "td")] if rows else []
         return cells if cells[:6] == ["图书馆正门", "1", "3", "0", "2", "1"] else None
     assert wait_for(channel_row, "the channel's funnel: 1 scan, 3 follows, 0 bound, 2 searched, 1 lost within 7 days")
@@ -166,6 +166,9 @@ def test_the_analytics_page_charts_a_seeded_history(account, browser):
         assert svg.tag_name == "svg", chart
         assert svg.size["width"] > 100 and svg.size["height"] > 10, (chart, svg.size)
     assert len(d.find_elements(By.CSS_SELECTOR, "#chart-followers rect.new")) >= 28, "a bar per day"
+    sums = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_element(By.CSS_SELECTOR, "td.sum").text for r in d.find_elements(By.CSS_SELECTOR, "#channel-days tr")}
+    assert sums["图书馆正门"] == "3" and sums["其他 / other"] == "1", sums
+    assert len(d.find_elements(By.CSS_SELECTOR, "#channel-days svg")) == 3
     menu = d.find_element(By.ID, "chart-menu")
     assert "关于我们 (ABOUT_US)" in menu.text and "2" in [t.text for t in menu.find_elements(By.CSS_SELECTOR, "text.value")]
     zero = d.find_element(By.ID, "chart-zero")

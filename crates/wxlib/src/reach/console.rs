@@ -197,6 +197,9 @@ pub struct Analytics {
     pub followers: Vec<(String, i64, i64, i64)>,
     /// (channel, funnel); referrals summed as one row.
     pub channels: Vec<(String, Funnel)>,
+    /// Follows per day and channel over the same 30 days: (channel, [follows per day]), the days
+    /// as in `followers`; the last row is every other follow (no code, or a code of no channel).
+    pub channel_days: Vec<(String, Vec<i64>)>,
     pub menu: Vec<(String, i64)>,
     pub top_queries: Vec<(String, i64)>,
     pub zero_hits: Vec<(String, i64)>,
@@ -304,6 +307,30 @@ pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
         referral.lost_7d += f.lost_7d;
     }
     channels.push(("推荐码 / referrals".into(), referral));
+    // Follows per day by channel: the scene of each follow in the window.
+    let follows: Vec<(Option<String>, i64)> = with_pool!(db, |pool| sqlx::query_as("SELECT event_key, created_at FROM event_log WHERE event = 'subscribe' AND created_at >= $1").bind(since).fetch_all(pool).await?);
+    let mut scene_row: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut channel_days: Vec<(String, Vec<i64>)> = Vec::new();
+    for c in db.channels().await? {
+        scene_row.insert(c.scene.clone(), channel_days.len());
+        channel_days.push((c.name.clone(), vec![0; days.len()]));
+    }
+    let referral_row = channel_days.len();
+    channel_days.push(("推荐码 / referrals".into(), vec![0; days.len()]));
+    let other_row = channel_days.len();
+    channel_days.push(("其他 / other".into(), vec![0; days.len()]));
+    for (key, at) in follows {
+        let scene = key.as_deref().and_then(|k| k.strip_prefix("qrscene_")).unwrap_or("");
+        let row = match scene_row.get(scene) {
+            Some(r) => *r,
+            None if scene.starts_with(super::REFERRAL_PREFIX) => referral_row,
+            None => other_row,
+        };
+        let day = crate::clock::local_day(at);
+        if let Some(i) = days.iter().position(|d| d.0 == day) {
+            channel_days[row].1[i] += 1;
+        }
+    }
     let menu = pairs(db, "SELECT event_key, COUNT(*) FROM event_log WHERE event = 'CLICK' AND event_key IS NOT NULL GROUP BY event_key ORDER BY COUNT(*) DESC, event_key LIMIT 20").await?;
     let top_queries = pairs(db, "SELECT query, COUNT(*) FROM search_log GROUP BY query ORDER BY COUNT(*) DESC, query LIMIT 10").await?;
     let zero_hits = pairs(db, "SELECT query, COUNT(*) FROM search_log WHERE hits = 0 GROUP BY query ORDER BY COUNT(*) DESC, query LIMIT 10").await?;
@@ -315,7 +342,7 @@ pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
     ).fetch_all(pool).await?);
     let broadcasts = broadcast_reads(db).await?;
     let consultations = response_times(db).await?;
-    Ok(Analytics { followers: days, channels, menu, top_queries, zero_hits, followers_now, bound_now, activities, broadcasts, consultations })
+    Ok(Analytics { followers: days, channels, channel_days, menu, top_queries, zero_hits, followers_now, bound_now, activities, broadcasts, consultations })
 }
 
 /// A horizontal bar chart as inline SVG; the numbers are printed at the bars' ends.
@@ -352,6 +379,19 @@ pub fn daily_chart(days: &[(String, i64, i64, i64)]) -> String {
         if i % 7 == 0 {
             svg.push_str(&format!("<text x=\"{x:.1}\" y=\"195\">{}</text>", &day[5..]));
         }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A small bar chart of one channel's follows per day (same days as the follower chart).
+pub fn sparkline(values: &[i64]) -> String {
+    let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = 300.0 / values.len().max(1) as f64;
+    let mut svg = String::from("<svg class=\"chart spark\" width=\"300\" height=\"30\" viewBox=\"0 0 300 30\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">");
+    for (i, v) in values.iter().enumerate() {
+        let h = *v as f64 / max * 28.0;
+        svg.push_str(&format!("<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#1d6f42\"><title>{v}</title></rect>", i as f64 * step, 30.0 - h, step * 0.8));
     }
     svg.push_str("</svg>");
     svg
@@ -416,6 +456,15 @@ async fn analytics_page(State(s): State<Services>, lib: Librarian) -> Result<Htm
     ));
     let follows: Vec<(String, i64)> = a.channels.iter().map(|(n, f)| (n.clone(), f.follows)).collect();
     let rows = a.channels.iter().map(|(n, f)| vec![n.clone(), f.scans.to_string(), f.follows.to_string(), f.bound.to_string(), f.active.to_string(), f.lost_7d.to_string()]).collect();
+    let spark_rows: String = a
+        .channel_days
+        .iter()
+        .map(|(n, v)| format!("<tr><td>{}</td><td>{}</td><td class=\"sum\">{}</td></tr>", escape(n), sparkline(v), v.iter().sum::<i64>()))
+        .collect();
+    body.push_str(&format!(
+        "<div class=\"card\"><h2>{}</h2><table id=\"channel-days\">{spark_rows}</table><p><a href=\"/console/analytics/channels_daily.csv\">CSV</a></p></div>",
+        t(lang, "各渠道每日关注（近 30 天）", "Follows per day by channel (last 30 days)")
+    ));
     body.push_str(&card(t(lang, "各渠道关注", "Follows by channel"), bar_chart("chart-channels", &follows), table(&[t(lang, "渠道", "Channel"), t(lang, "扫码", "Scans"), t(lang, "关注", "Follows"), t(lang, "绑定", "Bound"), t(lang, "检索/续借", "Active"), t(lang, "7天内取关", "Lost ≤7d")], rows), "channels"));
     // Menu items by their names in the current menu, with the key (names change, keys stay).
     let menu = crate::console::menu_editor::current_menu(&s).await?;
@@ -490,6 +539,14 @@ async fn analytics_csv(State(s): State<Services>, _lib: Librarian, Path(name): P
                 w.write_record(["channel", "scans", "follows", "bound", "searched_or_renewed", "unfollowed_7d"])?;
                 for (n, f) in &a.channels {
                     w.write_record([n.clone(), f.scans.to_string(), f.follows.to_string(), f.bound.to_string(), f.active.to_string(), f.lost_7d.to_string()])?;
+                }
+            }
+            "channels_daily.csv" => {
+                w.write_record(["day", "channel", "follows"])?;
+                for (i, d) in a.followers.iter().enumerate() {
+                    for (n, v) in &a.channel_days {
+                        w.write_record([d.0.clone(), n.clone(), v[i].to_string()])?;
+                    }
                 }
             }
             "menu.csv" | "searches.csv" | "zero_hits.csv" => {

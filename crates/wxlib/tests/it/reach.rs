@@ -141,6 +141,10 @@ async fn story(app: SimApp) {
     let lost: i64 = followers.iter().map(|d| d[2].as_i64().unwrap()).sum();
     assert_eq!((new, lost), (5, 1));
 
+    let per_day: Vec<(String, i64)> = data["channel_days"].as_array().unwrap().iter().map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum())).collect();
+    assert_eq!(per_day, [("图书馆正门".to_owned(), 2), ("BBS".to_owned(), 1), ("推荐码 / referrals".to_owned(), 1), ("其他 / other".to_owned(), 1)]);
+    let daily = lib.get("/console/analytics/channels_daily.csv").await;
+    assert!(daily.body.starts_with("day,channel,follows") && daily.body.lines().filter(|l| l.contains(",BBS,1")).count() == 1, "{}", daily.body);
     let csv = lib.get("/console/analytics/channels.csv").await;
     assert!(csv.body.contains("图书馆正门,1,2,1,1,1") && csv.body.contains("BBS,0,1,0,0,0"), "{}", csv.body);
     let page = lib.get("/console/analytics").await;
