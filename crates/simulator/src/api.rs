@@ -64,6 +64,8 @@ pub const API_PATHS: &[&str] = &[
     "/sns/oauth2/access_token",
     "/sns/userinfo",
     "/connect/oauth2/authorize",
+    "/datacube/getusersummary",
+    "/datacube/getusercumulate",
 ];
 
 const MAX_BODY: usize = 32 << 20;
@@ -376,6 +378,8 @@ fn dispatch(st: &mut SimState, path: &str, ctx: &Ctx) -> Result<Reply, ApiErr> {
             }
         }
         "/cgi-bin/qrcode/create" => qrcode_create(st, ctx),
+        "/datacube/getusersummary" => datacube_users(st, ctx, false),
+        "/datacube/getusercumulate" => datacube_users(st, ctx, true),
         "/cgi-bin/showqrcode" => showqrcode(st, ctx),
         "/cgi-bin/user/info" => {
             let openid = match ctx.q("openid") {
@@ -1388,4 +1392,65 @@ fn sns_userinfo(st: &mut SimState, ctx: &Ctx) -> Result<Reply, ApiErr> {
         "headimgurl": "https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132",
         "privilege": [],
     })))
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (proleptic Gregorian).
+fn days_of(date: &str) -> Option<i64> {
+    let mut it = date.splitn(3, '-');
+    let (y, m, d): (i64, i64, i64) = (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+    if date.len() != 10 || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    // Reject dates like 02-30 by converting back.
+    (date_of(days) == date).then_some(days)
+}
+
+fn date_of(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{m:02}-{d:02}", yoe + era * 400 + i64::from(m <= 2))
+}
+
+/// `datacube/getusersummary` (new and cancelled followers per day and source) and
+/// `getusercumulate` (followers at the end of each day), with WeChat's rules: dates in Beijing
+/// time, at most 7 days, `end_date` no later than yesterday.
+fn datacube_users(st: &mut SimState, ctx: &Ctx, cumulate: bool) -> Result<Reply, ApiErr> {
+    let v = ctx.json()?;
+    let (Some(begin), Some(end)) = (s(&v, "begin_date").and_then(days_of), s(&v, "end_date").and_then(days_of)) else {
+        return err_hint(errcode::DATE_FORMAT_ERROR, "begin_date and end_date must be YYYY-MM-DD");
+    };
+    let day_of = |secs: i64| (secs + 8 * 3600).div_euclid(86_400);
+    let today = day_of(st.now_secs());
+    if begin > end || end - begin >= 7 || end >= today {
+        return err_hint(errcode::DATE_RANGE_ERROR, "at most 7 days, ending yesterday at the latest");
+    }
+    let mut list = Vec::new();
+    for day in begin..=end {
+        if cumulate {
+            let net: i64 = st.follow_log.iter().filter(|e| day_of(e.at) <= day).map(|e| if e.follow { 1 } else { -1 }).sum();
+            list.push(json!({"ref_date": date_of(day), "cumulate_user": net}));
+        } else {
+            // One row per source with followers that day (1 search, 30 QR code).
+            for source in [1u32, 30] {
+                let of_day = st.follow_log.iter().filter(|e| day_of(e.at) == day && e.source == source);
+                let (new, cancel) = of_day.fold((0, 0), |(n, c), e| if e.follow { (n + 1, c) } else { (n, c + 1) });
+                if new + cancel > 0 {
+                    list.push(json!({"ref_date": date_of(day), "user_source": source, "new_user": new, "cancel_user": cancel}));
+                }
+            }
+        }
+    }
+    Ok(Reply::Json(json!({"list": list})))
 }

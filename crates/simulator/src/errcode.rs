@@ -86,6 +86,8 @@ pub const MENU_NO_EXIST: i64 = 46003;
 pub const DATA_FORMAT_ERROR: i64 = 47001;
 pub const ARGUMENT_INVALID: i64 = 47003;
 pub const API_UNAUTHORIZED: i64 = 48001;
+pub const DATE_FORMAT_ERROR: i64 = 61500;
+pub const DATE_RANGE_ERROR: i64 = 61501;
 
 /// WeChat's standard `errmsg` text for a code (without the ` rid: …` suffix).
 pub fn errmsg(code: i64) -> &'static str {
@@ -172,6 +174,8 @@ pub fn errmsg(code: i64) -> &'static str {
         47001 => "data format error",
         47003 => "argument invalid!",
         48001 => "api unauthorized",
+        61500 => "date format error",
+        61501 => "date range error",
         _ => "error",
     }
 }

@@ -28,6 +28,16 @@ pub const TOKEN_OVERLAP_MS: i64 = 300 * 1000;
 /// OAuth2 codes: valid 5 minutes, once.
 pub const OAUTH_CODE_TTL_MS: i64 = 300 * 1000;
 
+/// One follow or unfollow as the analytics API counts it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowLogEntry {
+    /// Unix seconds, simulated clock.
+    pub at: i64,
+    pub follow: bool,
+    /// `user_source` of the follow it belongs to: 30 through a QR code, 1 by search.
+    pub source: u32,
+}
+
 /// A follower (or, with `ever_subscribed == false`, a WeChat user who only opened an OAuth page).
 #[derive(Debug, Clone, Serialize)]
 pub struct Follower {
@@ -225,6 +235,8 @@ pub struct SimState {
     pub followers: HashMap<String, Follower>,
     /// Follow order (for `user/get`).
     pub follower_order: Vec<String>,
+    /// Every follow and unfollow, for the analytics API (`datacube`).
+    pub follow_log: Vec<FollowLogEntry>,
     pub menu: Option<Value>,
     pub templates: BTreeMap<String, Template>,
     /// (openid, client_msg_id) → (msgid, at ms) for template idempotency (10 minutes).
@@ -282,6 +294,7 @@ impl SimState {
             classic_token: None,
             followers: HashMap::new(),
             follower_order: Vec::new(),
+            follow_log: Vec::new(),
             menu: None,
             templates: BTreeMap::new(),
             template_client_ids: HashMap::new(),
@@ -467,10 +480,18 @@ impl SimState {
         }
         // A follow is an interaction: 3 customer-service sends within a minute.
         f.window = ServiceWindow { event_at: Some(now_ms), ..ServiceWindow::default() };
+        let source = if f.subscribe_scene == "ADD_SCENE_QR_CODE" { 30 } else { 1 };
+        self.follow_log.push(FollowLogEntry { at: now, follow: true, source });
     }
 
     pub fn unfollow(&mut self, openid: &str) {
+        let now = self.now_secs();
         if let Some(f) = self.followers.get_mut(openid) {
+            if f.subscribed {
+                let source = if f.subscribe_scene == "ADD_SCENE_QR_CODE" { 30 } else { 1 };
+                self.follow_log.push(FollowLogEntry { at: now, follow: false, source });
+            }
+            let f = self.followers.get_mut(openid).expect("just found");
             f.subscribed = false;
             f.window = ServiceWindow::default();
         }

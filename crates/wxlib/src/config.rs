@@ -34,6 +34,8 @@ pub struct Config {
     pub activities: ActivitiesConfig,
     #[serde(default)]
     pub broadcasts: BroadcastsConfig,
+    #[serde(default)]
+    pub reach: ReachConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +54,25 @@ pub struct ConsultationConfig {
 impl Default for ConsultationConfig {
     fn default() -> Self {
         Self { session_minutes: 30, working_days: "1-5".into(), working_hours: "08:30-17:30".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReachConfig {
+    /// A TrueType font (.ttf, not .ttc) with Chinese glyphs, embedded in printable posters.
+    pub poster_font: String,
+    /// A TrueType font for what the CJK font lacks (Latin letters, punctuation); empty for none.
+    pub poster_font_fallback: String,
+    /// WeChat's own daily figures (datacube) are fetched and shown beside wxlib's.
+    pub datacube: bool,
+}
+
+impl Default for ReachConfig {
+    fn default() -> Self {
+        Self { poster_font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf".into(),
+            poster_font_fallback: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf".into(),
+            datacube: false }
     }
 }
 
@@ -506,6 +527,7 @@ impl Default for Config {
             partners: PartnersConfig::default(),
             activities: ActivitiesConfig::default(),
             broadcasts: BroadcastsConfig::default(),
+            reach: ReachConfig::default(),
         }
     }
 }

@@ -57,6 +57,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "answers and consultation", include_str!("../migrations/sqlite/0007_answers.sql")),
     (8, "news", include_str!("../migrations/sqlite/0008_news.sql")),
     (9, "broadcasts", include_str!("../migrations/sqlite/0009_broadcasts.sql")),
+    (10, "reach", include_str!("../migrations/sqlite/0010_reach.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -68,6 +69,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "answers and consultation", include_str!("../migrations/postgres/0007_answers.sql")),
     (8, "news", include_str!("../migrations/postgres/0008_news.sql")),
     (9, "broadcasts", include_str!("../migrations/postgres/0009_broadcasts.sql")),
+    (10, "reach", include_str!("../migrations/postgres/0010_reach.sql")),
 ];
 
 /// Current unix time in seconds.

@@ -10,6 +10,7 @@
 //! [`news`] library news: opening hours, new resources, the freshman guide and About us.
 //! [`activities`] library activities: announcement, sign-up, reminder, QR check-in, report,
 //! feedback.
+//! [`reach`] channels with QR posters and attribution, referral codes, auditable draws, analytics.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
 pub mod answers;
@@ -29,6 +30,7 @@ pub mod jobs;
 pub mod menu;
 pub mod news;
 pub mod partners;
+pub mod reach;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

@@ -99,6 +99,7 @@ impl Application {
             .merge(crate::news::pages::public_routes(services.clone()))
             .merge(crate::activities::web::routes(services.clone()))
             .merge(crate::broadcasts::page::routes(services.clone()))
+            .merge(crate::reach::routes(services.clone()))
             .merge(simulator_routes(&services.config)?)
             .route("/healthz", get(|| async { "ok" }))
             .route("/metrics", get(move || std::future::ready(metrics.render())));

@@ -16,7 +16,10 @@ use crate::wechat::router::{HandlerError, HandlerFuture};
 pub type SceneHandler = fn(Services, Arc<Inbound>, String) -> HandlerFuture;
 
 /// Scene prefix → handler.
-pub const SCENES: &[(&str, SceneHandler)] = &[(super::SCENE_PREFIX, |s, m, rest| Box::pin(super::chat::checkin_scene(s, m, rest)))];
+pub const SCENES: &[(&str, SceneHandler)] = &[
+    (super::SCENE_PREFIX, |s, m, rest| Box::pin(super::chat::checkin_scene(s, m, rest))),
+    (crate::reach::REFERRAL_PREFIX, |s, m, rest| Box::pin(crate::reach::referral_scene(s, m, rest))),
+];
 
 /// The handler and the rest of the scene, for a scene some feature owns.
 fn dispatch(scene: &str) -> Option<(SceneHandler, String)> {

@@ -95,7 +95,7 @@ pub fn router() -> Router {
 }
 
 /// Text in a consultation goes to the librarians; then borrowing commands, activity sign-ups
-/// ("报名 3"), "其他馆" (partner libraries), the keyword answers and questions for the librarians
+/// ("报名 3"), "推荐码" (referral codes), "其他馆" (partner libraries), the keyword answers and questions for the librarians
 /// (see [`crate::consultation`]); anything else searches the catalog.
 async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     if let Some(reply) = crate::consultation::chat::in_session(&s, &m).await? {
@@ -105,6 +105,9 @@ async fn text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
         return reply;
     }
     if let Some(reply) = crate::activities::chat::on_text(&s, &m).await {
+        return reply;
+    }
+    if let Some(reply) = crate::reach::on_text(&s, &m).await {
         return reply;
     }
     if let wechat::InboundKind::Text { content } = &m.kind

@@ -44,6 +44,8 @@ const SECTIONS: &[Section] = &[
     Section { path: "/console/inbox", zh: "咨询", en: "Inbox", admin_only: false },
     Section { path: "/console/answers", zh: "自动回复", en: "Answers", admin_only: false },
     Section { path: "/console/broadcasts", zh: "图文消息", en: "News messages", admin_only: false },
+    Section { path: "/console/reach", zh: "推广与抽奖", en: "Reach", admin_only: false },
+    Section { path: "/console/analytics", zh: "数据分析", en: "Analytics", admin_only: false },
     Section { path: "/console/partners", zh: "合作伙伴", en: "Partners", admin_only: false },
     Section { path: "/console/librarians", zh: "馆员管理", en: "Librarians", admin_only: true },
     Section { path: "/console/audit", zh: "操作日志", en: "Audit log", admin_only: true },

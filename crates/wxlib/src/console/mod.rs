@@ -84,6 +84,8 @@ pub fn routes(services: Services) -> axum::Router {
         .nest("/partners", crate::partners::console_routes())
         .nest("/activities", crate::activities::console::console_routes())
         .nest("/broadcasts", crate::broadcasts::console::console_routes())
+        .nest("/reach", crate::reach::console::console_routes())
+        .nest("/analytics", crate::reach::console::analytics_routes())
         .layer(axum::middleware::from_fn_with_state(services.clone(), auth::require_session));
     let open = axum::Router::<Services>::new().route("/login", get(auth::login_page).post(auth::login_submit));
     axum::Router::new().nest("/console", open.merge(guarded)).with_state(services)
@@ -100,6 +102,8 @@ async fn home(axum::extract::State(s): axum::extract::State<Services>, lib: Libr
         ("/console/activities", t(lang, "活动：报名、签到、总结", "Activities: sign-up, check-in, report")),
         ("/console/inbox", t(lang, "咨询：回复读者留言", "Inbox: answer readers' questions")),
         ("/console/answers", t(lang, "自动回复：关键词规则", "Answers: keyword rules")),
+        ("/console/reach", t(lang, "推广：渠道海报、推荐码与抽奖", "Reach: channel posters, referrals and draws")),
+        ("/console/analytics", t(lang, "数据分析：关注、菜单、检索、绑定率", "Analytics: followers, menu, searches, bind rate")),
         ("/console/broadcasts", t(lang, "图文消息：群发与阅读率", "News messages: mass sends and read rates")),
         ("/console/partners", t(lang, "合作图书馆：联合检索（SRU）", "Partner libraries: federated search (SRU)")),
     ];

@@ -29,3 +29,5 @@ mod activities;
 /// Mass news messages: the send job's store on both databases, batches with clientmsgid, a
 /// resumed send that sends nobody twice, unique readers and the read rate.
 mod broadcasts;
+/// Reach: channel posters, attribution funnel, referrals, analytics, the auditable draw.
+mod reach;

@@ -1,0 +1,227 @@
+//! Reach: where followers come from and what they do next. A librarian creates a **channel** per
+//! poster location or medium, each with a permanent parametric QR code (scene `ch_…`) and a
+//! printable A4 poster ([`poster`]); a bound reader gets a personal **referral** code (scene
+//! `ref_…`). Attribution needs no extra log: the event log already holds every `SCAN` (scene in
+//! `EventKey`) and `subscribe` (`qrscene_<scene>`), so the funnel per scene is read from it, the
+//! bindings and the search log. [`draw`] runs the auditable Reading Day lucky draw; [`console`]
+//! shows channels, draws and the analytics charts.
+
+pub mod console;
+pub mod draw;
+pub mod poster;
+
+use std::sync::Arc;
+
+use rand::RngCore;
+use wechat::{Inbound, InboundKind, Reply};
+
+use crate::chat::Lang;
+use crate::db::{Db, DbError};
+use crate::services::Services;
+use crate::wechat::router::HandlerError;
+use crate::with_pool;
+
+/// Scene prefix of channel (poster) codes; those scenes only count for attribution.
+pub const CHANNEL_PREFIX: &str = "ch_";
+/// Scene prefix of readers' personal referral codes.
+pub const REFERRAL_PREFIX: &str = "ref_";
+/// An unfollow this soon after the follow counts as "lost within 7 days" in the funnel.
+pub const EARLY_UNFOLLOW_SECS: i64 = 7 * 86_400;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReachError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Api(#[from] crate::wechat::api::ApiError),
+    #[error("poster: {0}")]
+    Poster(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct Channel {
+    pub id: i64,
+    pub name: String,
+    pub caption: String,
+    pub scene: String,
+    pub ticket: String,
+    pub url: String,
+    pub created_at: i64,
+}
+
+/// The funnel of one scene: scans by followers, follows, then what those followers did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Funnel {
+    /// `SCAN` events: people who already followed scanning the code (counted apart).
+    pub scans: i64,
+    /// Distinct readers who followed through the code.
+    pub follows: i64,
+    /// …of whom bound a library card.
+    pub bound: i64,
+    /// …of whom searched the catalog or renewed.
+    pub active: i64,
+    /// …of whom unfollowed within 7 days of following.
+    pub lost_7d: i64,
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+impl Db {
+    pub async fn channels(&self) -> Result<Vec<Channel>, DbError> {
+        let sql = "SELECT id, name, caption, scene, ticket, url, created_at FROM reach_channels ORDER BY id";
+        Ok(with_pool!(self, |pool| sqlx::query_as::<_, Channel>(sql).fetch_all(pool).await?))
+    }
+
+    pub async fn channel(&self, id: i64) -> Result<Option<Channel>, DbError> {
+        let sql = "SELECT id, name, caption, scene, ticket, url, created_at FROM reach_channels WHERE id = $1";
+        Ok(with_pool!(self, |pool| sqlx::query_as::<_, Channel>(sql).bind(id).fetch_optional(pool).await?))
+    }
+
+    async fn insert_channel(&self, name: &str, caption: &str, scene: &str, ticket: &str, url: &str, now: i64) -> Result<i64, DbError> {
+        let sql = "INSERT INTO reach_channels (name, caption, scene, ticket, url, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql).bind(name).bind(caption).bind(scene).bind(ticket).bind(url).bind(now).fetch_one(pool).await?);
+        Ok(id)
+    }
+
+    /// The reader's referral code: (scene, ticket, url).
+    pub async fn referral_of(&self, openid: &str) -> Result<Option<(String, String, String)>, DbError> {
+        let sql = "SELECT scene, ticket, url FROM reach_referrals WHERE openid = $1";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(openid).fetch_optional(pool).await?))
+    }
+
+    /// The funnel of one scene (see [`Funnel`]).
+    pub async fn funnel(&self, scene: &str) -> Result<Funnel, DbError> {
+        let followed = format!("qrscene_{scene}");
+        let renew = crate::circulation::chat::MENU_RENEW;
+        let sql = "SELECT \
+            (SELECT COUNT(*) FROM event_log WHERE event = 'SCAN' AND event_key = $1), \
+            (SELECT COUNT(DISTINCT openid) FROM event_log WHERE event = 'subscribe' AND event_key = $2), \
+            (SELECT COUNT(DISTINCT e.openid) FROM event_log e JOIN bindings b ON b.openid = e.openid WHERE e.event = 'subscribe' AND e.event_key = $2), \
+            (SELECT COUNT(DISTINCT e.openid) FROM event_log e WHERE e.event = 'subscribe' AND e.event_key = $2 AND \
+                (EXISTS (SELECT 1 FROM search_log q WHERE q.openid = e.openid) \
+                 OR EXISTS (SELECT 1 FROM event_log r WHERE r.openid = e.openid AND r.event = 'CLICK' AND r.event_key = $3))), \
+            (SELECT COUNT(DISTINCT e.openid) FROM event_log e WHERE e.event = 'subscribe' AND e.event_key = $2 AND \
+                EXISTS (SELECT 1 FROM event_log u WHERE u.openid = e.openid AND u.event = 'unsubscribe' \
+                        AND u.created_at >= e.created_at AND u.created_at <= e.created_at + $4))";
+        let (scans, follows, bound, active, lost_7d): (i64, i64, i64, i64, i64) =
+            with_pool!(self, |pool| sqlx::query_as(sql).bind(scene).bind(&followed).bind(renew).bind(EARLY_UNFOLLOW_SECS).fetch_one(pool).await?);
+        Ok(Funnel { scans, follows, bound, active, lost_7d })
+    }
+
+    /// Referrers and the readers who followed through their codes and bound a card by `until`:
+    /// (referrer, referred), the first follow's scene deciding who gets the credit.
+    pub async fn referred_binders(&self, until: i64) -> Result<Vec<(String, String)>, DbError> {
+        let sql = "SELECT r.openid, f.openid FROM reach_referrals r JOIN followers f ON f.first_scene = r.scene \
+                   JOIN bindings b ON b.openid = f.openid WHERE b.bound_at <= $1 AND f.openid <> r.openid ORDER BY r.openid, f.openid";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(until).fetch_all(pool).await?))
+    }
+}
+
+/// Creates a channel with its permanent QR code. The name and caption are what the poster shows.
+pub async fn create_channel(s: &Services, name: &str, caption: &str) -> Result<Channel, ReachError> {
+    let (name, caption) = (name.trim(), caption.trim());
+    if name.is_empty() || name.chars().count() > 40 {
+        return Err(ReachError::Invalid("渠道名称必填，最多 40 字 / The name is required, at most 40 characters".into()));
+    }
+    if caption.chars().count() > 60 {
+        return Err(ReachError::Invalid("海报说明最多 60 字 / The caption is at most 60 characters".into()));
+    }
+    // A random scene, not the row id: codes survive a database restore and cannot be guessed.
+    let scene = format!("{CHANNEL_PREFIX}{}", random_hex(6));
+    let (ticket, url) = s.api.create_permanent_qr(&scene).await?;
+    let id = s.db.insert_channel(name, caption, &scene, &ticket, &url, s.clock.now()).await?;
+    s.db.channel(id).await?.ok_or_else(|| ReachError::Invalid("channel vanished".into()))
+}
+
+/// The address of a code's QR image (WeChat's `showqrcode`).
+pub fn qr_image_url(s: &Services, ticket: &str) -> String {
+    let t: String = ticket.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    format!("{}?ticket={t}", s.config.activities.showqrcode_url)
+}
+
+/// "推荐码" / "my referral": a bound reader's personal code (created on first ask).
+pub async fn referral(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    let zh = s.lang == Lang::Zh;
+    if s.db.binding(&m.from_user).await?.is_none() {
+        return Ok(Reply::text(if zh {
+            "绑定一卡通后即可获得您的专属推荐码：点击菜单“借阅信息”→“绑定”。"
+        } else {
+            "Bind your campus card first to get your personal referral code (menu \"My loans\" → \"Bind\")."
+        }));
+    }
+    let (ticket, url) = match s.db.referral_of(&m.from_user).await? {
+        Some((_, ticket, url)) => (ticket, url),
+        None => {
+            let scene = format!("{REFERRAL_PREFIX}{}", random_hex(6));
+            let (ticket, url) = s.api.create_permanent_qr(&scene).await?;
+            let sql = "INSERT INTO reach_referrals (openid, scene, ticket, url, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (openid) DO NOTHING";
+            with_pool!(&s.db, |pool| sqlx::query(sql).bind(&m.from_user).bind(&scene).bind(&ticket).bind(&url).bind(s.clock.now()).execute(pool).await.map_err(DbError::from)?.rows_affected());
+            // A concurrent ask may have won; the stored code is the reader's.
+            match s.db.referral_of(&m.from_user).await? {
+                Some((_, t, u)) => (t, u),
+                None => (ticket, url),
+            }
+        }
+    };
+    let image = qr_image_url(&s, &ticket);
+    let scene = s.db.referral_of(&m.from_user).await?.map(|(scene, _, _)| scene).unwrap_or_default();
+    let poster = format!("{}/ref/{scene}/poster.pdf", s.config.server.public_url.trim_end_matches('/'));
+    Ok(Reply::text(if zh {
+        format!("您的专属推荐码：\n{image}\n\n把二维码分享给同学，他们扫码关注并绑定一卡通后，您在读书节抽奖中多一次机会。\n可打印的海报：{poster}\n链接：{url}")
+    } else {
+        format!("Your personal referral code:\n{image}\n\nShare it: each friend who follows through it and binds a card gives you one more entry in the Reading Day draw.\nA poster to print: {poster}\nLink: {url}")
+    }))
+}
+
+/// Text commands of this module.
+pub async fn on_text(s: &Services, m: &Arc<Inbound>) -> Option<Result<Reply, HandlerError>> {
+    let InboundKind::Text { content } = &m.kind else { return None };
+    match content.trim().to_lowercase().as_str() {
+        "推荐码" | "我的推荐码" | "referral" | "my referral" => Some(referral(s.clone(), m.clone()).await),
+        _ => None,
+    }
+}
+
+/// A follow or scan through someone's referral code: a word of thanks naming no one.
+pub async fn referral_scene(s: Services, _m: Arc<Inbound>, _rest: String) -> Result<Reply, HandlerError> {
+    Ok(Reply::text(if s.lang == Lang::Zh {
+        "你是通过同学的推荐码来的。绑定一卡通后，你和推荐人都能参加读书节抽奖。"
+    } else {
+        "A friend's referral code brought you here. Bind your campus card and both of you enter the Reading Day draw."
+    }))
+}
+
+/// `GET /ref/{scene}/poster.pdf`: a reader's referral poster (the scene is random, so only those
+/// the reader shares it with know the address).
+async fn referral_poster(axum::extract::State(s): axum::extract::State<Services>, axum::extract::Path(scene): axum::extract::Path<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let sql = "SELECT url FROM reach_referrals WHERE scene = $1";
+    let found: Result<Option<(String,)>, DbError> = async { Ok(with_pool!(&s.db, |pool| sqlx::query_as(sql).bind(&scene).fetch_optional(pool).await?)) }.await;
+    let url = match found {
+        Ok(Some((url,))) => url,
+        Ok(None) => return (axum::http::StatusCode::NOT_FOUND, "没有这个推荐码 / no such referral code").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "referral poster");
+            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "系统出错了 / something went wrong").into_response();
+        }
+    };
+    let fonts = [s.config.reach.poster_font.as_str(), s.config.reach.poster_font_fallback.as_str()];
+    match poster::poster_pdf(&fonts, &s.config.library.name, "同学推荐你关注图书馆公众号", "读书节 · 推荐有礼", &url) {
+        Ok(pdf) => ([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "referral poster");
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "海报生成失败 / the poster could not be made").into_response()
+        }
+    }
+}
+
+/// Public routes of reach: draw pages and referral posters.
+pub fn routes(s: Services) -> axum::Router {
+    draw::routes(s.clone()).merge(axum::Router::new().route("/ref/{scene}/poster.pdf", axum::routing::get(referral_poster)).with_state(s))
+}
