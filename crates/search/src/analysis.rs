@@ -386,9 +386,9 @@ pub fn plural_stem(word: &str) -> Cow<'_, str> {
         Cow::Borrowed(word)
     } else if ends("ies") && !ends("eies") && !ends("aies") {
         Cow::Owned(format!("{}y", head(3)))
-    } else if ends("es") && !ends("aes") && !ends("ees") && !ends("oes") {
-        Cow::Borrowed(head(1))
     } else if ends("s") && !ends("us") && !ends("ss") {
+        // `-es` → `-e` and `-s` → `` both drop the final `s` (and `-aes`, `-ees`, `-oes`
+        // fall through to the `-s` rule in Harman's list, which does the same).
         Cow::Borrowed(head(1))
     } else {
         Cow::Borrowed(word)
