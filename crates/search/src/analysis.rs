@@ -16,9 +16,12 @@
 //!
 //! * `Mode::Words` (fields `*_w`): Han runs go to jieba in search mode with HMM off
 //!   (`图书馆学导论` → `图书 书馆 图书馆 图书馆学 导论`); a word run is one token,
-//!   then lowercased, ASCII-folded and English-stemmed (`libraries` → `librari`); two
+//!   plural-folded ([`plural_stem`]: `libraries` → `library`), then lowercased and
+//!   ASCII-folded; two
 //!   words joined by one hyphen or apostrophe also give the compound (`e-commerce` →
-//!   `e`, `commerc`, `ecommerc`), so `ecommerce` and `doujon` find them.
+//!   `e`, `commerce`, `ecommerce`), so `ecommerce` and `doujon` find them. Only plurals
+//!   fold: a full (Porter) stemmer made `informal` find every `information` and
+//!   `universities` every `universal` — poorer answers and more scoring work.
 //! * `Mode::Seq` (fields `*_s`, with positions): every Han character as a unigram *and*
 //!   every adjacent pair as a bigram at the same position (`国际关系` → `国`,`国际` @0,
 //!   `际`,`际关` @1, …); word runs as in `Words` but not stemmed. A query word is then a
@@ -34,15 +37,15 @@ use std::sync::OnceLock;
 
 use jieba_rs::Jieba;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, Stemmer,
-    TextAnalyzer, Token, TokenStream, Tokenizer,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream,
+    Tokenizer,
 };
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use crate::t2s;
 
-/// Tokenizer name of the jieba + stemmed-words analyzer.
+/// Tokenizer name of the jieba + plural-folded-words analyzer.
 pub(crate) const WORDS: &str = "wx_words";
 /// Tokenizer name of the Han unigram/bigram + unstemmed-words analyzer.
 pub(crate) const SEQ: &str = "wx_seq";
@@ -204,7 +207,13 @@ pub(crate) fn tokenize_into(mode: Mode, text: &str, out: &mut Vec<Token>) {
             if let Some((prev, prev_start, prev_end)) = prev_word.take()
                 && norm.get(prev_end..base).is_some_and(is_word_joiner)
             {
-                push(out, &format!("{prev}{word}"), prev_start, end, pos);
+                push(
+                    out,
+                    &plural_stem(&format!("{prev}{word}")),
+                    prev_start,
+                    end,
+                    pos,
+                );
                 pos += 1;
             }
             prev_word = Some((word.into_owned(), base, end));
@@ -240,6 +249,11 @@ pub(crate) fn tokenize_into(mode: Mode, text: &str, out: &mut Vec<Token>) {
             }
             (RunKind::Word, _) => {
                 let w = clean_word(run.text);
+                let w = if mode == Mode::Words {
+                    Cow::Owned(plural_stem(&w).into_owned())
+                } else {
+                    w
+                };
                 if !w.is_empty() {
                     push(out, &w, base, base + run.text.len(), pos);
                     pos += 1;
@@ -312,7 +326,6 @@ pub(crate) fn words_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
         .build()
 }
 
@@ -335,9 +348,6 @@ fn plain_analyzer() -> TextAnalyzer {
 
 thread_local! {
     static PLAIN: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(plain_analyzer());
-    static STEM: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(
-        TextAnalyzer::builder(RawTokenizer::default()).filter(Stemmer::new(Language::English)).build(),
-    );
 }
 
 /// Run an analyzer and collect the token texts.
@@ -355,14 +365,34 @@ pub(crate) fn plain_tokens(text: &str) -> Vec<String> {
     PLAIN.with(|a| token_texts(&mut a.borrow_mut(), text))
 }
 
-/// English stem of an already folded word (the last step of the `Words` analyzer).
+/// The `Words` form of an already folded query word.
 pub(crate) fn stem(word: &str) -> String {
-    STEM.with(|a| {
-        token_texts(&mut a.borrow_mut(), word)
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| word.to_string())
-    })
+    plural_stem(word).into_owned()
+}
+
+/// English plurals folded to the singular (Harman's "S" stemmer), for words of four or
+/// more characters: `-ies` → `-y` (not `-eies`, `-aies`), `-es` → `-e` (not `-aes`,
+/// `-ees`, `-oes`), `-s` → `` (not `-us`, `-ss`). The suffix is matched ignoring ASCII
+/// case (the analyzer lowercases after this step).
+pub fn plural_stem(word: &str) -> Cow<'_, str> {
+    let ends = |suffix: &str| {
+        word.len() >= suffix.len()
+            && word
+                .get(word.len() - suffix.len()..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(suffix))
+    };
+    let head = |n: usize| word.get(..word.len() - n).unwrap_or(word);
+    if word.chars().nth(3).is_none() {
+        Cow::Borrowed(word)
+    } else if ends("ies") && !ends("eies") && !ends("aies") {
+        Cow::Owned(format!("{}y", head(3)))
+    } else if ends("s") && !ends("us") && !ends("ss") {
+        // `-es` → `-e` and `-s` → `` both drop the final `s` (and `-aes`, `-ees`, `-oes`
+        // fall through to the `-s` rule in Harman's list, which does the same).
+        Cow::Borrowed(head(1))
+    } else {
+        Cow::Borrowed(word)
+    }
 }
 
 /// Exact-match key of a text: its plain tokens joined by single spaces
@@ -434,6 +464,22 @@ mod tests {
         assert_eq!(clean_word("lo\u{301}gica"), "logica");
         assert_eq!(clean_word("Qurʼān"), "Quran");
         assert_eq!(clean_word("ABC"), "ABC");
+    }
+
+    #[test]
+    fn plurals_fold_and_nothing_else() {
+        assert_eq!(plural_stem("libraries"), "library");
+        assert_eq!(plural_stem("LIBRARIES"), "LIBRARy");
+        assert_eq!(plural_stem("markets"), "market");
+        assert_eq!(plural_stem("churches"), "churche");
+        assert_eq!(plural_stem("church"), "church");
+        assert_eq!(plural_stem("informal"), "informal");
+        assert_eq!(plural_stem("computing"), "computing");
+        assert_eq!(plural_stem("class"), "class");
+        assert_eq!(plural_stem("corpus"), "corpus");
+        assert_eq!(plural_stem("heroes"), "heroe");
+        assert_eq!(plural_stem("gas"), "gas");
+        assert_eq!(plural_stem("cafés"), "café");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! The index itself: schema, opening, writing and the reader.
 //!
-//! Schema (nothing is stored; hits are returned by id from a fast field):
+//! Schema (nothing is stored; hits are returned by id from a fast field, read through an
+//! in-memory table per segment):
 //!
 //! | field | kind | for |
 //! |---|---|---|
 //! | `id` | raw term, fast | delete/upsert by id; the hit's id |
 //! | `year` | i64 fast | newest-first sort |
-//! | `title_w` `author_w` `subject_w` `any_w` | `wx_words` analyzer, freqs | jieba words, stemmed English: BM25 |
-//! | `title_s` `author_s` `subject_s` `any_s` | `wx_seq` analyzer, positions | Han unigrams+bigrams, unstemmed words: substring and phrase matching |
+//! | `title_w` `author_w` `subject_w` `any_w` | `wx_words` analyzer, freqs | jieba words, English plurals folded: BM25 |
+//! | `title_s` `author_s` `subject_s` `any_s` | `wx_seq` analyzer, positions | Han unigrams+bigrams, unstemmed words: substring and phrase matching; author words |
 //! | `exact` | u64 terms: 64-bit hashes of exact keys | exact title / name / heading boosts |
 //! | `isbn` | raw terms, ISBN-13 | ISBN search |
 //! | `callno` | raw terms, [`callno_key`] | call-number prefix search |
@@ -16,7 +17,9 @@
 //! built with another version (or schema) fails with [`Error::Incompatible`] so the
 //! caller can rebuild it from the database.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::{
@@ -29,18 +32,21 @@ use crate::doc::{SearchDoc, name_key_text, title_proper};
 use crate::error::{Error, Result};
 
 /// Version of the analysis chain and schema; bump when either changes.
-pub const ANALYSIS_VERSION: &str = "wxlib-search/2";
+pub const ANALYSIS_VERSION: &str = "wxlib-search/3";
 
 /// Default indexing heap for [`CatalogIndex::writer`] (all threads together).
 pub const DEFAULT_WRITER_HEAP: usize = 128 * 1024 * 1024;
 
-/// A pair of fields searched together (jieba/stemmed words + Han n-grams/phrases).
+/// A pair of fields searched together (jieba/plural-folded words + Han n-grams/phrases).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Group {
     pub words: TField,
     pub seq: TField,
     /// Kind of this group's keys in the `exact` field; none for `any`.
     pub exact: Option<ExactKind>,
+    /// Names: a query word matches the word as written (in `seq`), not its English stem, so
+    /// `Roberts` does not find every `Robert` (stemming is for prose).
+    pub names: bool,
 }
 
 /// Field handles.
@@ -78,6 +84,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
     let id = b.add_text_field("id", raw_basic().set_fast("raw"));
     let year = b.add_i64_field("year", FAST | INDEXED);
     let mut group = |name: &str, exact| Group {
+        names: name == "author",
         words: b.add_text_field(
             &format!("{name}_w"),
             text(WORDS, IndexRecordOption::WithFreqs),
@@ -117,7 +124,12 @@ pub struct CatalogIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// Record ids by document, per segment (see [`crate::query`]).
+    id_tables: IdTables,
 }
+
+pub(crate) type IdTables =
+    RwLock<HashMap<tantivy::index::SegmentId, Arc<crate::query::SegmentIds>>>;
 
 impl std::fmt::Debug for CatalogIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -174,6 +186,7 @@ impl CatalogIndex {
             index,
             reader,
             fields,
+            id_tables: IdTables::default(),
         })
     }
 
@@ -219,6 +232,10 @@ impl CatalogIndex {
 
     pub(crate) fn fields(&self) -> &Fields {
         &self.fields
+    }
+
+    pub(crate) fn id_tables(&self) -> &IdTables {
+        &self.id_tables
     }
 }
 

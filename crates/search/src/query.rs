@@ -9,8 +9,9 @@
 //!   more characters is a unit matched as a **substring** (a phrase of bigrams in the
 //!   `*_s` field), so it does not matter how jieba segmented the record; a lone
 //!   one-character piece between words (`与`, `的`) is a weak unit;
-//! * each word is a unit matched by its English stem in the `*_w` field; single letters
-//!   and a few function words (`the`, `of`, `de`…) are weak.
+//! * each word is a unit matched by its English stem in the `*_w` field — in author
+//!   names by the word as written in `author_s` (`Roberts` is not `Robert`); single
+//!   letters and a few function words (`the`, `of`, `de`…) are weak.
 //!
 //! Every strong unit is **required** (Must) in the field group searched: for
 //! [`Field::Any`] a unit may be in any of title (boost 3), author (2), subject (1.5) or
@@ -24,10 +25,9 @@
 //! [`Field::CallNumber`] is a prefix match on the normalised call number, exact first.
 //! An ISBN typed into [`Field::Any`] is looked up as an ISBN too.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::columnar::StrColumn;
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery,
     TermQuery,
@@ -258,6 +258,7 @@ fn unit_q(unit: &Unit, g: &Group) -> Box<dyn TQuery> {
     match unit {
         Unit::Han(s) => substring_q(g.seq, s),
         Unit::HanChar(s) => term_q(g.seq, s),
+        Unit::Word { plain, .. } if g.names => term_q(g.seq, plain),
         Unit::Word { stemmed, .. } => term_q(g.words, stemmed),
     }
 }
@@ -314,7 +315,10 @@ fn text_query(
             clauses.push((Occur::Should, boost(term_q(g.words, w), *b)));
         }
         for (unit, _) in &a.units {
-            if let Unit::Word { plain, .. } = unit {
+            // (A names group already matched the word as written.)
+            if let Unit::Word { plain, .. } = unit
+                && !g.names
+            {
                 clauses.push((Occur::Should, boost(term_q(g.seq, plain), b * 0.5)));
             }
         }
@@ -462,32 +466,92 @@ impl CatalogIndex {
     }
 
     fn ids(&self, searcher: &Searcher, docs: &[(Score, DocAddress)]) -> Result<Vec<Hit>> {
-        let mut columns: HashMap<u32, Option<StrColumn>> = HashMap::new();
+        let mut tables: Vec<(u32, Arc<SegmentIds>)> = Vec::new();
         let mut hits = Vec::with_capacity(docs.len());
-        let mut buf = String::new();
         for &(score, addr) in docs {
-            let col = match columns.get(&addr.segment_ord) {
-                Some(c) => c,
+            let table = match tables.iter().find(|(ord, _)| *ord == addr.segment_ord) {
+                Some((_, t)) => Arc::clone(t),
                 None => {
-                    let c = searcher
-                        .segment_reader(addr.segment_ord)
-                        .fast_fields()
-                        .str("id")?;
-                    columns.entry(addr.segment_ord).or_insert(c)
+                    let t = self.segment_ids(searcher, addr.segment_ord)?;
+                    tables.push((addr.segment_ord, Arc::clone(&t)));
+                    t
                 }
             };
-            let Some(col) = col else { continue };
-            let Some(ord) = col.term_ords(addr.doc_id).next() else {
-                continue;
-            };
-            buf.clear();
-            if col.ord_to_str(ord, &mut buf)? {
+            if let Some(id) = table.get(addr.doc_id) {
                 hits.push(Hit {
-                    id: buf.clone(),
+                    id: id.to_owned(),
                     score,
                 });
             }
         }
         Ok(hits)
+    }
+
+    /// The id table of one segment of `searcher`, built on first use and kept until the
+    /// segment is merged away.
+    fn segment_ids(&self, searcher: &Searcher, segment_ord: u32) -> Result<Arc<SegmentIds>> {
+        let seg = searcher.segment_reader(segment_ord);
+        let key = seg.segment_id();
+        if let Some(t) = self.id_tables().read().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(t);
+        }
+        // Built under the write lock, so many first searches at once build it once.
+        let mut tables = match self.id_tables().write() {
+            Ok(t) => t,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(t) = tables.get(&key) {
+            return Ok(Arc::clone(t));
+        }
+        let table = Arc::new(SegmentIds::build(seg)?);
+        // Forget segments this searcher no longer has (merged or deleted).
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id())
+            .collect();
+        tables.retain(|k, _| live.contains(k));
+        tables.insert(key, Arc::clone(&table));
+        Ok(table)
+    }
+}
+
+/// The record ids of one segment, by document: resolving ten hits' ids through the
+/// `id` fast field's term dictionary (`ord_to_str`, a block decode each) took about a
+/// tenth of a search's CPU; a table read is a copy.
+pub(crate) struct SegmentIds {
+    /// Term ordinal of each document's id (`u32::MAX`: none).
+    doc_ord: Vec<u32>,
+    /// The ids in term-ordinal order.
+    terms: Vec<Box<str>>,
+}
+
+impl SegmentIds {
+    fn build(seg: &SegmentReader) -> Result<SegmentIds> {
+        let Some(col) = seg.fast_fields().str("id")? else {
+            return Ok(SegmentIds {
+                doc_ord: Vec::new(),
+                terms: Vec::new(),
+            });
+        };
+        let mut terms = Vec::with_capacity(col.num_terms());
+        let mut stream = col.dictionary().stream()?;
+        while stream.advance() {
+            terms.push(Box::from(String::from_utf8_lossy(stream.key()).as_ref()));
+        }
+        let ords = col.ords();
+        let doc_ord = (0..seg.max_doc())
+            .map(|d| {
+                ords.first(d)
+                    .and_then(|o| u32::try_from(o).ok())
+                    .unwrap_or(u32::MAX)
+            })
+            .collect();
+        Ok(SegmentIds { doc_ord, terms })
+    }
+
+    fn get(&self, doc: DocId) -> Option<&str> {
+        let ord = *self.doc_ord.get(doc as usize)?;
+        self.terms.get(ord as usize).map(|t| &**t)
     }
 }
