@@ -313,8 +313,13 @@ async fn a_subscription_account_sends_by_one_sendall_at_most_once() {
 /// simulator's `datacube/getarticletotal`, from the article opens it recorded) are fetched and
 /// shown beside wxlib's readers, summed over the message's batches.
 #[tokio::test]
-async fn wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours() {
-    let db = sqlite_db().await;
+async fn wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours_on_both_databases() {
+    for (_, db) in all_dbs().await {
+        wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours(db).await;
+    }
+}
+
+async fn wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours(db: TestDb) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let mut config = test_config(&db.url, &format!("{base}/sim/api"));
