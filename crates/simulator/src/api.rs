@@ -66,6 +66,8 @@ pub const API_PATHS: &[&str] = &[
     "/connect/oauth2/authorize",
     "/datacube/getusersummary",
     "/datacube/getusercumulate",
+    "/datacube/getarticlesummary",
+    "/datacube/getarticletotal",
 ];
 
 const MAX_BODY: usize = 32 << 20;
@@ -380,6 +382,8 @@ fn dispatch(st: &mut SimState, path: &str, ctx: &Ctx) -> Result<Reply, ApiErr> {
         "/cgi-bin/qrcode/create" => qrcode_create(st, ctx),
         "/datacube/getusersummary" => datacube_users(st, ctx, false),
         "/datacube/getusercumulate" => datacube_users(st, ctx, true),
+        "/datacube/getarticlesummary" => datacube_articles(st, ctx, false),
+        "/datacube/getarticletotal" => datacube_articles(st, ctx, true),
         "/cgi-bin/showqrcode" => showqrcode(st, ctx),
         "/cgi-bin/user/info" => {
             let openid = match ctx.q("openid") {
@@ -1448,6 +1452,66 @@ fn datacube_users(st: &mut SimState, ctx: &Ctx, cumulate: bool) -> Result<Reply,
                 let (new, cancel) = of_day.fold((0, 0), |(n, c), e| if e.follow { (n + 1, c) } else { (n, c + 1) });
                 if new + cancel > 0 {
                     list.push(json!({"ref_date": date_of(day), "user_source": source, "new_user": new, "cancel_user": cancel}));
+                }
+            }
+        }
+    }
+    Ok(Reply::Json(json!({"list": list})))
+}
+
+/// Readers and reads of one article among `reads`: (in-WeChat page users, count, 阅读原文 users, count).
+fn article_figures<'a>(reads: impl Iterator<Item = &'a crate::state::ArticleRead>) -> (usize, usize, usize, usize) {
+    let (mut page, mut ori) = (Vec::new(), Vec::new());
+    for r in reads {
+        if r.original { ori.push(r.openid.as_str()) } else { page.push(r.openid.as_str()) }
+    }
+    let users = |v: &[&str]| v.iter().collect::<std::collections::HashSet<_>>().len();
+    (users(&page), page.len(), users(&ori), ori.len())
+}
+
+/// `datacube/getarticlesummary` (each sent news article's reads on one day; only articles with at
+/// least 3 readers or shares are listed) and `getarticletotal` (articles sent on `ref_date`, each
+/// with cumulative `details` per `stat_date` up to 7 days after sending and no later than
+/// yesterday). Both take one day at most, ending yesterday at the latest. Figures come from the
+/// article opens recorded by `_control/article_read`; nobody shares or favourites here, so those are 0.
+fn datacube_articles(st: &mut SimState, ctx: &Ctx, total: bool) -> Result<Reply, ApiErr> {
+    let v = ctx.json()?;
+    let (Some(begin), Some(end)) = (s(&v, "begin_date").and_then(days_of), s(&v, "end_date").and_then(days_of)) else {
+        return err_hint(errcode::DATE_FORMAT_ERROR, "begin_date and end_date must be YYYY-MM-DD");
+    };
+    let day_of = |secs: i64| (secs + 8 * 3600).div_euclid(86_400);
+    let today = day_of(st.now_secs());
+    if begin != end || end >= today {
+        return err_hint(errcode::DATE_RANGE_ERROR, "one day at most, yesterday at the latest");
+    }
+    let day = begin;
+    let mut list = Vec::new();
+    for job in st.mass_jobs.iter().filter(|j| j.via != "preview" && j.status == "SEND_SUCCESS") {
+        let Some(data_id) = job.msg_data_id else { continue };
+        let sent_day = day_of(job.created_at);
+        if total && sent_day != day {
+            continue;
+        }
+        let articles = job.body.get("mpnews").and_then(|m| m.get("articles")).and_then(Value::as_array).cloned().unwrap_or_default();
+        for (idx, a) in articles.iter().enumerate() {
+            let title = a.get("title").cloned().unwrap_or(Value::Null);
+            let msgid = format!("{data_id}_{}", idx + 1);
+            let of_article = |r: &&crate::state::ArticleRead| r.msg_id == job.msg_id && r.idx == idx;
+            if total {
+                let mut details = Vec::new();
+                for stat in sent_day..=(sent_day + 6).min(today - 1) {
+                    let (pu, pc, ou, oc) = article_figures(st.article_reads.iter().filter(of_article).filter(|r| day_of(r.at) <= stat));
+                    details.push(json!({"stat_date": date_of(stat), "target_user": job.recipients.len(),
+                        "int_page_read_user": pu, "int_page_read_count": pc, "ori_page_read_user": ou, "ori_page_read_count": oc,
+                        "share_user": 0, "share_count": 0, "add_to_fav_user": 0, "add_to_fav_count": 0}));
+                }
+                list.push(json!({"ref_date": date_of(day), "msgid": msgid, "title": title, "details": details}));
+            } else {
+                let (pu, pc, ou, oc) = article_figures(st.article_reads.iter().filter(of_article).filter(|r| day_of(r.at) == day));
+                if pu >= 3 {
+                    list.push(json!({"ref_date": date_of(day), "msgid": msgid, "title": title,
+                        "int_page_read_user": pu, "int_page_read_count": pc, "ori_page_read_user": ou, "ori_page_read_count": oc,
+                        "share_user": 0, "share_count": 0, "add_to_fav_user": 0, "add_to_fav_count": 0}));
                 }
             }
         }

@@ -10,6 +10,7 @@
 //! | `POST /unfollow` | `{openid}` | the reader unfollows |
 //! | `POST /interaction` | `{openid, kind: "message" \| "event"}` | open a customer-service window |
 //! | `POST /subscribe_grant` | `{openid, template_id}` | the reader accepts one subscription message |
+//! | `POST /article_read` | `{openid, msg_id, idx?, original?}` | the reader opens article `idx` of a mass news job (its 阅读原文 link when `original`), counted by `datacube/getarticle*` |
 //! | `GET /followers` | – | every known user with their fields |
 //! | `GET /inbox` | `?openid=` | what reached the reader, in order |
 //! | `GET /calls` | – | every API call |
@@ -60,6 +61,16 @@ struct InteractionReq {
     openid: String,
     #[serde(default)]
     kind: String,
+}
+
+#[derive(Deserialize)]
+struct ArticleReadReq {
+    openid: String,
+    msg_id: u64,
+    #[serde(default)]
+    idx: usize,
+    #[serde(default)]
+    original: bool,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +140,13 @@ async fn interaction(State(sim): State<Simulator>, Json(r): Json<InteractionReq>
     okj().into_response()
 }
 
+async fn article_read(State(sim): State<Simulator>, Json(r): Json<ArticleReadReq>) -> Response {
+    match sim.read_article(&r.openid, r.msg_id, r.idx, r.original) {
+        Ok(()) => okj().into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
 async fn grant(State(sim): State<Simulator>, Json(r): Json<GrantReq>) -> Json<Value> {
     sim.accept_subscribe_message(&r.openid, &r.template_id);
     okj()
@@ -152,6 +170,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .route("/unfollow", post(unfollow))
         .route("/interaction", post(interaction))
         .route("/subscribe_grant", post(grant))
+        .route("/article_read", post(article_read))
         .route("/followers", get(|State(sim): State<Simulator>| async move { Json(json!({"followers": sim.followers()})) }))
         .route("/inbox", get(inbox))
         .route("/calls", get(|State(sim): State<Simulator>| async move { Json(json!({"calls": sim.calls()})) }))

@@ -333,6 +333,24 @@ impl Simulator {
         self.lock().mass_jobs.clone()
     }
 
+    /// A reader opens article `idx` (0-based) of mass job `msg_id` in WeChat, or its 阅读原文 link
+    /// when `original`: what `datacube/getarticlesummary` and `getarticletotal` count. Only a
+    /// recipient of a sent (not preview) news job can open it.
+    pub fn read_article(&self, openid: &str, msg_id: u64, idx: usize, original: bool) -> Result<(), String> {
+        let mut st = self.lock();
+        let job = st.mass_jobs.iter().find(|j| j.msg_id == msg_id && j.msg_data_id.is_some()).ok_or_else(|| format!("no sent news job {msg_id}"))?;
+        if !job.recipients.iter().any(|r| r == openid) {
+            return Err(format!("{openid} did not receive job {msg_id}"));
+        }
+        let count = job.body.get("mpnews").and_then(|m| m.get("articles")).and_then(serde_json::Value::as_array).map_or(0, Vec::len);
+        if idx >= count {
+            return Err(format!("job {msg_id} has {count} articles"));
+        }
+        let at = st.now_secs();
+        st.article_reads.push(state::ArticleRead { msg_id, idx, openid: openid.to_owned(), original, at });
+        Ok(())
+    }
+
     pub fn drafts(&self) -> Vec<Draft> {
         self.lock().drafts.values().cloned().collect()
     }

@@ -160,6 +160,17 @@ pub struct MassJob {
     pub created_ms: i64,
 }
 
+/// A reader opening article `idx` (0-based) of mass job `msg_id` inside WeChat; `original` when
+/// they tapped 阅读原文 (the article's `content_source_url`) rather than the article page itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticleRead {
+    pub msg_id: u64,
+    pub idx: usize,
+    pub openid: String,
+    pub original: bool,
+    pub at: i64,
+}
+
 /// A draft (`draft/add`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Draft {
@@ -245,6 +256,8 @@ pub struct SimState {
     pub subscribe_grants: HashMap<(String, String), u32>,
     pub next_msgid: u64,
     pub mass_jobs: Vec<MassJob>,
+    /// Every time a reader opened a mass-sent article (or its 阅读原文 link), for `datacube`.
+    pub article_reads: Vec<ArticleRead>,
     pub drafts: BTreeMap<String, Draft>,
     pub media: HashMap<String, Media>,
     pub qr_codes: Vec<QrCode>,
@@ -301,6 +314,7 @@ impl SimState {
             subscribe_grants: HashMap::new(),
             next_msgid: 2_900_000_001,
             mass_jobs: Vec::new(),
+            article_reads: Vec::new(),
             drafts: BTreeMap::new(),
             media: HashMap::new(),
             qr_codes: Vec::new(),

@@ -869,3 +869,74 @@ async fn unmounted_router_and_separate_control_router() {
     let r = app.oneshot(Request::get("/ctl/now").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// `YYYY-MM-DD` of a unix time in Beijing time (the calendar WeChat's analytics use).
+fn beijing_date(secs: i64) -> String {
+    let z = (secs + 8 * 3600).div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{m:02}-{d:02}", yoe + era * 400 + i64::from(m <= 2))
+}
+
+#[tokio::test]
+async fn article_analytics_count_recorded_opens_with_wechats_date_rules() {
+    let t = T::new();
+    let readers = ["oART1", "oART2", "oART3", "oART4"];
+    for r in readers {
+        t.sim.follow(r, None);
+    }
+    let media_id = t.draft().await;
+    let sent = t.post("/cgi-bin/message/mass/sendall", json!({"filter": {"is_to_all": true}, "mpnews": {"media_id": media_id}, "msgtype": "mpnews", "send_ignore_reprint": 0})).await;
+    assert_code(&sent, 0);
+    let (msg_id, data_id) = (sent["msg_id"].as_u64().unwrap(), sent["msg_data_id"].as_u64().unwrap());
+    let sent_day = beijing_date(t.sim.now());
+    // Three readers open the article (one twice), one taps 阅读原文; a stranger cannot open it.
+    for r in ["oART1", "oART2", "oART3", "oART1"] {
+        t.sim.read_article(r, msg_id, 0, false).unwrap();
+    }
+    t.sim.read_article("oART4", msg_id, 0, true).unwrap();
+    assert!(t.sim.read_article("oSTRANGER", msg_id, 0, false).is_err());
+    assert!(t.sim.read_article("oART1", msg_id, 5, false).is_err());
+
+    // Today is not over: 61501; bad dates: 61500; two days: 61501.
+    let t = &t;
+    let ask = |path: &'static str, b: &str, e: &str| {
+        let body = json!({"begin_date": b, "end_date": e});
+        async move { t.post(path, body).await }
+    };
+    assert_code(&ask("/datacube/getarticlesummary", &sent_day, &sent_day).await, 61501);
+    assert_code(&ask("/datacube/getarticletotal", &sent_day, &sent_day).await, 61501);
+    assert_code(&ask("/datacube/getarticlesummary", "2026-02-30", "2026-02-30").await, 61500);
+    assert_code(&ask("/datacube/getarticletotal", "yesterday", &sent_day).await, 61500);
+
+    t.advance(Duration::from_secs(2 * 86_400));
+    let next_day = beijing_date(t.sim.now() - 86_400);
+    assert_code(&ask("/datacube/getarticlesummary", &sent_day, &next_day).await, 61501);
+    assert_code(&ask("/datacube/getarticletotal", &sent_day, &next_day).await, 61501);
+
+    let summary = ask("/datacube/getarticlesummary", &sent_day, &sent_day).await;
+    let row = &summary["list"][0];
+    assert_eq!(summary["list"].as_array().unwrap().len(), 1, "{summary}");
+    assert_eq!(row["msgid"], format!("{data_id}_1"));
+    assert_eq!(row["title"], "新书通报");
+    assert_eq!((row["int_page_read_user"].as_i64(), row["int_page_read_count"].as_i64()), (Some(3), Some(4)));
+    assert_eq!((row["ori_page_read_user"].as_i64(), row["ori_page_read_count"].as_i64()), (Some(1), Some(1)));
+    // Nothing read the day after: under 3 readers, not listed.
+    assert_eq!(ask("/datacube/getarticlesummary", &next_day, &next_day).await["list"], json!([]));
+
+    let total = ask("/datacube/getarticletotal", &sent_day, &sent_day).await;
+    assert_eq!(total["list"].as_array().unwrap().len(), 1, "{total}");
+    let details = total["list"][0]["details"].as_array().unwrap();
+    assert_eq!(details.len(), 2, "the send day and the day after, up to yesterday");
+    assert_eq!(details[1]["stat_date"], next_day.as_str());
+    assert_eq!(details[1]["target_user"], 4);
+    assert_eq!(details[1]["int_page_read_user"], 3);
+    assert_eq!(details[1]["ori_page_read_count"], 1);
+    // getarticletotal lists articles by their send day only.
+    assert_eq!(ask("/datacube/getarticletotal", &next_day, &next_day).await["list"], json!([]));
+}

@@ -58,6 +58,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "news", include_str!("../migrations/sqlite/0008_news.sql")),
     (9, "broadcasts", include_str!("../migrations/sqlite/0009_broadcasts.sql")),
     (10, "reach", include_str!("../migrations/sqlite/0010_reach.sql")),
+    (11, "broadcast_wechat_figures", include_str!("../migrations/sqlite/0011_broadcast_wechat_figures.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -70,6 +71,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "news", include_str!("../migrations/postgres/0008_news.sql")),
     (9, "broadcasts", include_str!("../migrations/postgres/0009_broadcasts.sql")),
     (10, "reach", include_str!("../migrations/postgres/0010_reach.sql")),
+    (11, "broadcast_wechat_figures", include_str!("../migrations/postgres/0011_broadcast_wechat_figures.sql")),
 ];
 
 /// Current unix time in seconds.

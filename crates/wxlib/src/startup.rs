@@ -122,6 +122,7 @@ impl Application {
         tokio::spawn(crate::news::pages::scheduler(s.clone()));
         tokio::spawn(crate::activities::reminders::scheduler(s.clone()));
         tokio::spawn(crate::broadcasts::worker(s.clone()));
+        tokio::spawn(crate::broadcasts::figures::daily(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox_wake.clone() }.run());
         tokio::spawn(async move {
             loop {

@@ -131,8 +131,9 @@ async fn list(State(s): State<Services>, lib: Librarian) -> Result<Html<String>,
     let rows = s.db.list_broadcasts().await?;
     let used = s.db.broadcasts_sent_since(month_start(s.clock.now())).await?;
     let quota = s.config.broadcasts.monthly_quota;
+    let figures = s.db.wechat_figures().await?;
     let mut table = format!(
-        "<table id=\"broadcasts\"><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        "<table id=\"broadcasts\"><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
         t(lang, "标题", "Title"),
         t(lang, "状态", "State"),
         t(lang, "发送时间", "Sent"),
@@ -140,12 +141,13 @@ async fn list(State(s): State<Services>, lib: Librarian) -> Result<Html<String>,
         t(lang, "阅读人数", "Readers"),
         t(lang, "阅读率", "Read rate"),
         t(lang, "微信送达", "WeChat delivered"),
+        t(lang, "微信统计：图文阅读人数 / 阅读原文人数", "WeChat's figures: article readers / 'Read more' readers"),
     );
     for l in &rows {
         let b = &l.broadcast;
         table.push_str(&format!(
             "<tr id=\"broadcast-{id}\"><td>{id}</td><td><a href=\"/console/broadcasts/{id}\">{title}</a></td><td class=\"state\">{state}</td><td>{sent}</td>\
-             <td class=\"followers\">{followers}</td><td class=\"readers\">{readers}</td><td class=\"rate\">{rate}</td><td>{wx}</td></tr>",
+             <td class=\"followers\">{followers}</td><td class=\"readers\">{readers}</td><td class=\"rate\">{rate}</td><td>{wx}</td><td class=\"wechat-figures\">{wxf}</td></tr>",
             id = b.id,
             title = escape(&b.title),
             state = state_label(&b.state, lang),
@@ -154,6 +156,7 @@ async fn list(State(s): State<Services>, lib: Librarian) -> Result<Html<String>,
             readers = l.readers,
             rate = rate_text(l.readers, b.followers_at_send),
             wx = b.wechat_sent.map(|n| n.to_string()).unwrap_or_else(|| "—".into()),
+            wxf = figures.get(&b.id).map(|f| format!("{} / {}", f.int_page_read_user, f.ori_page_read_user)).unwrap_or_else(|| "—".into()),
         ));
     }
     table.push_str("</table>");
@@ -380,6 +383,32 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
         },
         b.error.as_deref().map(|e| flash_error(&format!("{} {e}", t(lang, "发送失败：", "Sending failed:")))).unwrap_or_default(),
     ));
+    if let Some(f) = s.db.wechat_figures().await?.remove(&id) {
+        // WeChat counts opens inside WeChat and 阅读原文 taps; wxlib counts readers of its own page.
+        body.push_str(&format!(
+            "<div class=\"card\" id=\"wechat-figures\"><h2>{}</h2><table>\
+             <tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\
+             <tr><td>{}</td><td id=\"wx-int-read\">{} / {}</td><td id=\"wx-ori-read\">{} / {}</td><td id=\"wx-share\">{} / {}</td><td id=\"wx-fav\">{} / {}</td></tr></table>\
+             <p class=\"muted\">{} {}</p></div>",
+            t(lang, "微信统计", "WeChat's figures"),
+            t(lang, "截至", "As of"),
+            t(lang, "图文阅读（人 / 次）", "Article reads (readers / reads)"),
+            t(lang, "阅读原文（人 / 次）", "'Read more' (readers / reads)"),
+            t(lang, "分享（人 / 次）", "Shares (readers / times)"),
+            t(lang, "收藏（人 / 次）", "Favourites (readers / times)"),
+            escape(&f.stat_date),
+            f.int_page_read_user,
+            f.int_page_read_count,
+            f.ori_page_read_user,
+            f.ori_page_read_count,
+            f.share_user,
+            f.share_count,
+            f.add_to_fav_user,
+            f.add_to_fav_count,
+            t(lang, "送达人数（微信）：", "Reached (WeChat):"),
+            f.target_user,
+        ));
+    }
     let times = s.db.read_times(id).await?;
     if !times.is_empty() {
         body.push_str(&reads_by_day(&times, b.sent_at.or(b.queued_at), lang));

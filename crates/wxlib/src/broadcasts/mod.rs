@@ -18,6 +18,7 @@
 //! it. WeChat's own delivery figures (MASSSENDJOBFINISH) are kept beside it when they arrive.
 
 pub mod console;
+pub mod figures;
 pub mod page;
 pub mod send;
 pub mod store;

@@ -301,8 +301,12 @@ async fn send_batch(s: &Services, b: &Broadcast, batch: &Batch) -> Result<(), Br
         };
         ("message/mass/sendall", "/cgi-bin/message/mass/sendall", json!({"filter": filter, "msgtype": "mpnews", "mpnews": {"media_id": media_id}, "send_ignore_reprint": 0, "clientmsgid": cid}))
     };
+    let mut msg_data_id = None;
     let msg_id = match s.api.call(endpoint, path, Some(&body)).await {
-        Ok(v) => v.get("msg_id").and_then(Value::as_i64),
+        Ok(v) => {
+            msg_data_id = v.get("msg_data_id").and_then(Value::as_i64);
+            v.get("msg_id").and_then(Value::as_i64)
+        }
         Err(ApiError::WeChat { errcode: 45065 | 45066, .. }) => {
             // WeChat already has this batch: an earlier call went through and we did not live
             // to record it. Nobody gets it twice; the msg id is in WeChat's records.
@@ -317,6 +321,10 @@ async fn send_batch(s: &Services, b: &Broadcast, batch: &Batch) -> Result<(), Br
         Err(e) => return Err(e.into()),
     };
     let finished = s.db.mark_batch_sent(b.id, batch.batch_no, msg_id, s.clock.now()).await?;
+    if let Some(data_id) = msg_data_id {
+        // How WeChat's analytics name the article (datacube); see `figures`.
+        s.db.set_batch_msg_data_id(b.id, batch.batch_no, data_id).await?;
+    }
     tracing::info!(broadcast = b.id, batch = batch.batch_no, recipients = openids.len(), msg_id, "broadcast batch sent");
     if finished {
         tracing::info!(broadcast = b.id, "broadcast sent");

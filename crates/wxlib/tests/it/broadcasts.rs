@@ -308,3 +308,86 @@ async fn a_subscription_account_sends_by_one_sendall_at_most_once() {
         assert_eq!(mass_messages(&base, &format!("oAll{i}")).await.len(), 1);
     }
 }
+
+/// With `reach.datacube`, the day after sending, WeChat's own figures for the message (the
+/// simulator's `datacube/getarticletotal`, from the article opens it recorded) are fetched and
+/// shown beside wxlib's readers, summed over the message's batches.
+#[tokio::test]
+async fn wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours_on_both_databases() {
+    for (_, db) in all_dbs().await {
+        wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours(db).await;
+    }
+}
+
+async fn wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours(db: TestDb) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut config = test_config(&db.url, &format!("{base}/sim/api"));
+    config.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.server.public_url = base.clone();
+    config.wechat.oauth_base = format!("{base}/sim/api");
+    config.simulator.enabled = true;
+    config.broadcasts.batch_size = 3;
+    config.reach.datacube = true;
+    let app = Application::build(config).await.unwrap();
+    let s = app.services().clone();
+    tokio::spawn(app.run_until_stopped());
+    wxlib::console::auth::create_librarian(&s.db, "li.ming", "librarian-pw", wxlib::console::Role::Librarian).await.unwrap();
+    let lib = console_login(&base, "li.ming", "librarian-pw").await.unwrap_or_else(|r| panic!("{} {}", r.status, r.body));
+
+    let readers: Vec<String> = (0..5).map(|i| format!("oFigures{i}")).collect();
+    for r in &readers {
+        control(&base, "/follow", json!({"openid": r})).await;
+    }
+    let id = s.db.create_broadcast(&draft("寒假开馆时间"), Some(&cover()), "lib1", s.clock.now()).await.unwrap();
+    assert!(s.db.queue_broadcast(id, "lib1", s.clock.now()).await.unwrap());
+    broadcasts::wake();
+    assert_eq!(wait_state(&s, id, "sent").await.batch_count, Some(2), "5 followers in batches of 3 and 2");
+
+    // In WeChat: readers 0-3 open the article (reader 0 twice), reader 4 taps 阅读原文.
+    let read = |who: &str, original: bool| {
+        let (base, who) = (base.clone(), who.to_owned());
+        async move {
+            let got = mass_messages(&base, &who).await;
+            let msg_id = got[0]["msg_id"].as_u64().unwrap_or_else(|| panic!("{got:?}"));
+            let r = control(&base, "/article_read", json!({"openid": who, "msg_id": msg_id, "idx": 0, "original": original})).await;
+            assert_eq!(r["ok"], true, "{r}");
+        }
+    };
+    for r in &readers[..4] {
+        read(r, false).await;
+    }
+    read(&readers[0], false).await;
+    read(&readers[4], true).await;
+    // A stranger cannot read it.
+    let refused = reqwest::Client::new().post(format!("{base}/sim/api/_control/article_read")).json(&json!({"openid": "oStranger", "msg_id": 1, "idx": 0})).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+
+    // Today's figures are not in yet: nothing is asked for.
+    assert_eq!(broadcasts::figures::fetch_wechat_figures(&s).await.unwrap(), 0);
+    assert!(s.db.wechat_figures().await.unwrap().is_empty());
+
+    // Tomorrow, WeChat has them.
+    control(&base, "/advance", json!({"seconds": 86_400})).await;
+    s.clock.advance(86_400);
+    assert_eq!(broadcasts::figures::fetch_wechat_figures(&s).await.unwrap(), 1);
+    let f = s.db.wechat_figures().await.unwrap().remove(&id).expect("figures for the message");
+    assert_eq!((f.target_user, f.int_page_read_user, f.int_page_read_count, f.ori_page_read_user, f.ori_page_read_count), (5, 4, 5, 1, 1));
+    // They agree with what the simulator itself reports for the send day.
+    let sent_day = wxlib::clock::local_day(s.clock.now() - 86_400);
+    let wx = s.api.call("datacube/getarticletotal", "/datacube/getarticletotal", Some(&json!({"begin_date": sent_day, "end_date": sent_day}))).await.unwrap();
+    let sum = |k: &str| wx["list"].as_array().unwrap().iter().map(|a| a["details"].as_array().unwrap().last().unwrap()[k].as_i64().unwrap()).sum::<i64>();
+    assert_eq!((sum("int_page_read_user"), sum("ori_page_read_count")), (f.int_page_read_user, f.ori_page_read_count));
+
+    let list = lib.get("/console/broadcasts").await;
+    assert!(list.body.contains("微信统计"), "{}", list.body);
+    let row = &list.body[list.body.find(&format!("id=\"broadcast-{id}\"")).expect("the message's row")..];
+    assert!(row.contains("<td class=\"readers\">0</td>"), "wxlib's own readers: nobody opened /news/{id}");
+    assert!(row.contains("<td class=\"wechat-figures\">4 / 1</td>"), "{row}");
+    let detail = lib.get(&format!("/console/broadcasts/{id}")).await;
+    assert!(detail.body.contains("id=\"wx-int-read\">4 / 5<"), "{}", detail.body);
+    assert!(detail.body.contains("id=\"wx-ori-read\">1 / 1<"), "{}", detail.body);
+    // Fetching again the same day replaces, not adds.
+    assert_eq!(broadcasts::figures::fetch_wechat_figures(&s).await.unwrap(), 1);
+    assert_eq!(s.db.wechat_figures().await.unwrap()[&id].int_page_read_user, 4);
+}

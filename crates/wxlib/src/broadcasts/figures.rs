@@ -1,0 +1,162 @@
+//! WeChat's own figures for mass news messages (`datacube/getarticletotal`), fetched once a day
+//! when `[reach] datacube = true` and shown beside wxlib's own read counts. wxlib counts unique
+//! readers of its `/news/{id}` page; WeChat counts opens of the article inside WeChat
+//! (`int_page_read_*`) and taps on 阅读原文 (`ori_page_read_*`), which lead to that page.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Value, json};
+
+use super::BroadcastError;
+use crate::clock::local_day;
+use crate::db::{Db, DbError};
+use crate::services::Services;
+use crate::with_pool;
+
+/// WeChat reports an article for 7 days after it was sent.
+const REPORTED_DAYS: i64 = 7;
+
+/// WeChat's cumulative figures for one message (all its batches), as of `stat_date`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct WeChatFigures {
+    pub stat_date: String,
+    pub target_user: i64,
+    pub int_page_read_user: i64,
+    pub int_page_read_count: i64,
+    pub ori_page_read_user: i64,
+    pub ori_page_read_count: i64,
+    pub share_user: i64,
+    pub share_count: i64,
+    pub add_to_fav_user: i64,
+    pub add_to_fav_count: i64,
+}
+
+impl Db {
+    pub async fn set_batch_msg_data_id(&self, id: i64, batch_no: i64, msg_data_id: i64) -> Result<(), DbError> {
+        let sql = "UPDATE broadcast_batches SET msg_data_id = $3 WHERE broadcast_id = $1 AND batch_no = $2";
+        with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(batch_no).bind(msg_data_id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// (broadcast id, msg_data_id, sent at) of batches sent since `since`.
+    async fn batches_sent_since(&self, since: i64) -> Result<Vec<(i64, i64, i64)>, DbError> {
+        let sql = "SELECT broadcast_id, msg_data_id, sent_at FROM broadcast_batches WHERE msg_data_id IS NOT NULL AND sent_at >= $1";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(since).fetch_all(pool).await?))
+    }
+
+    pub async fn save_wechat_figures(&self, id: i64, f: &WeChatFigures, now: i64) -> Result<(), DbError> {
+        let sql = "INSERT INTO broadcast_wechat_figures (broadcast_id, stat_date, target_user, int_page_read_user, int_page_read_count, \
+                   ori_page_read_user, ori_page_read_count, share_user, share_count, add_to_fav_user, add_to_fav_count, fetched_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (broadcast_id) DO UPDATE SET \
+                   stat_date = excluded.stat_date, target_user = excluded.target_user, int_page_read_user = excluded.int_page_read_user, \
+                   int_page_read_count = excluded.int_page_read_count, ori_page_read_user = excluded.ori_page_read_user, \
+                   ori_page_read_count = excluded.ori_page_read_count, share_user = excluded.share_user, share_count = excluded.share_count, \
+                   add_to_fav_user = excluded.add_to_fav_user, add_to_fav_count = excluded.add_to_fav_count, fetched_at = excluded.fetched_at";
+        with_pool!(self, |pool| sqlx::query(sql)
+            .bind(id)
+            .bind(&f.stat_date)
+            .bind(f.target_user)
+            .bind(f.int_page_read_user)
+            .bind(f.int_page_read_count)
+            .bind(f.ori_page_read_user)
+            .bind(f.ori_page_read_count)
+            .bind(f.share_user)
+            .bind(f.share_count)
+            .bind(f.add_to_fav_user)
+            .bind(f.add_to_fav_count)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// WeChat's figures per message id, for the messages that have them.
+    pub async fn wechat_figures(&self) -> Result<HashMap<i64, WeChatFigures>, DbError> {
+        let sql = "SELECT broadcast_id, stat_date, target_user, int_page_read_user, int_page_read_count, ori_page_read_user, \
+                   ori_page_read_count, share_user, share_count, add_to_fav_user, add_to_fav_count FROM broadcast_wechat_figures";
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            broadcast_id: i64,
+            #[sqlx(flatten)]
+            f: WeChatFigures,
+        }
+        let rows: Vec<Row> = with_pool!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|r| (r.broadcast_id, r.f)).collect())
+    }
+}
+
+fn num(v: &Value, key: &str) -> i64 {
+    v.get(key).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// Asks WeChat for the figures of every message sent in the last 7 full days (one
+/// `getarticletotal` call per send day, which must be over) and stores them. Returns how many
+/// messages got figures. Does nothing unless `[reach] datacube = true`.
+pub async fn fetch_wechat_figures(s: &Services) -> Result<usize, BroadcastError> {
+    if !s.config.reach.datacube {
+        return Ok(0);
+    }
+    let now = s.clock.now();
+    let today = local_day(now);
+    let mut by_day: BTreeMap<String, HashMap<i64, i64>> = BTreeMap::new();
+    for (broadcast, data_id, sent_at) in s.db.batches_sent_since(now - (REPORTED_DAYS + 1) * 86_400).await? {
+        let day = local_day(sent_at);
+        // WeChat has no figures for today yet (end_date ≤ yesterday).
+        if day < today {
+            by_day.entry(day).or_default().insert(data_id, broadcast);
+        }
+    }
+    let mut totals: HashMap<i64, WeChatFigures> = HashMap::new();
+    for (day, ours) in &by_day {
+        let v = s.api.call("datacube/getarticletotal", "/datacube/getarticletotal", Some(&json!({"begin_date": day, "end_date": day}))).await?;
+        for article in v.get("list").and_then(Value::as_array).into_iter().flatten() {
+            // "<msg_data_id>_<index>": ours when the msg_data_id is one of our batches.
+            let msgid = article.get("msgid").and_then(Value::as_str).unwrap_or_default();
+            let Some(broadcast) = msgid.split('_').next().and_then(|d| d.parse::<i64>().ok()).and_then(|d| ours.get(&d)) else { continue };
+            // Details are cumulative per stat_date: the latest one is the figure so far.
+            let Some(latest) = article.get("details").and_then(Value::as_array).and_then(|d| d.iter().max_by_key(|x| x.get("stat_date").and_then(Value::as_str).map(str::to_owned))) else {
+                continue;
+            };
+            let t = totals.entry(*broadcast).or_default();
+            let stat = latest.get("stat_date").and_then(Value::as_str).unwrap_or_default();
+            if stat > t.stat_date.as_str() {
+                t.stat_date = stat.to_owned();
+            }
+            t.target_user += num(latest, "target_user");
+            t.int_page_read_user += num(latest, "int_page_read_user");
+            t.int_page_read_count += num(latest, "int_page_read_count");
+            t.ori_page_read_user += num(latest, "ori_page_read_user");
+            t.ori_page_read_count += num(latest, "ori_page_read_count");
+            t.share_user += num(latest, "share_user");
+            t.share_count += num(latest, "share_count");
+            t.add_to_fav_user += num(latest, "add_to_fav_user");
+            t.add_to_fav_count += num(latest, "add_to_fav_count");
+        }
+    }
+    for (id, f) in &totals {
+        s.db.save_wechat_figures(*id, f, now).await?;
+    }
+    Ok(totals.len())
+}
+
+/// Runs forever: fetches WeChat's figures once a day, after 08:00 Beijing time (WeChat's data
+/// for yesterday is ready by then).
+pub async fn daily(s: Services) {
+    let mut done_for = String::new();
+    loop {
+        let now = s.clock.now();
+        let day = local_day(now);
+        let hour = (now + 8 * 3600).rem_euclid(86_400) / 3600;
+        if s.config.reach.datacube && hour >= 8 && day != done_for {
+            match fetch_wechat_figures(&s).await {
+                Ok(n) => {
+                    tracing::info!(messages = n, "fetched WeChat's article figures");
+                    done_for = day;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot fetch WeChat's article figures; will retry"),
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    }
+}
