@@ -150,6 +150,9 @@ def test_a_librarian_sends_a_news_message_and_sees_its_read_rate(account, browse
     wait_for(d, lambda: d.find_element(By.CSS_SELECTOR, ".flash.error"), "the refusal without confirmation")
     d.find_element(By.ID, "confirm").click()
     d.find_element(By.ID, "send").click()
+    # Wait for the redirect after queueing: refreshing the refusal page earlier would re-post its
+    # unconfirmed form (and cancel the navigation of this one).
+    wait_for(d, lambda: "queued=1" in d.current_url, "the send to be queued")
 
     def sent():
         d.refresh()
