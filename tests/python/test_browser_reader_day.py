@@ -166,5 +166,6 @@ def test_a_readers_day(demo, browser):
     assert "已超期" in result.text  # the overdue loan is refused with its reason
 
     db = sqlite3.connect(tmp / "data" / "wxlib.db")
-    assert db.execute("SELECT first_scene FROM followers WHERE openid = ?", (openid,)).fetchone() == ("entrance",)
+    # Follows reach the store through the callback journal's group commit: give it a moment.
+    wait_for(d, lambda: db.execute("SELECT first_scene FROM followers WHERE openid = ?", (openid,)).fetchone() == ("entrance",), "the follow credited to the entrance poster")
     assert db.execute("SELECT card FROM bindings WHERE openid = ?", (openid,)).fetchone() == ("2021001",)
