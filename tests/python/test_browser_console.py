@@ -123,12 +123,19 @@ def choose(d, css, value):
 
 
 def click(d, css):
-    """Clicks and waits for the page that the click loads."""
-    from selenium.webdriver.support import expected_conditions
+    """Clicks and waits for the page that the click loads.
+
+    The old page is marked with a script variable; the new page is there when the mark is gone and
+    the document has loaded. (Selenium's `staleness_of` asks Chromium about the old <html> node,
+    which can fail with "Node with given id does not belong to the document" while the page swaps.)
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
-    old = d.find_element(*by("html"))
+    d.execute_script("window.__wxlibOldPage = true")
     d.find_element(*by(css)).click()
-    WebDriverWait(d, 15).until(expected_conditions.staleness_of(old))
+    WebDriverWait(d, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return window.__wxlibOldPage === undefined && document.readyState === 'complete'")
+    )
 
 
 def flash(d):
