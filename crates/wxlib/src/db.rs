@@ -59,6 +59,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "broadcasts", include_str!("../migrations/sqlite/0009_broadcasts.sql")),
     (10, "reach", include_str!("../migrations/sqlite/0010_reach.sql")),
     (11, "broadcast_wechat_figures", include_str!("../migrations/sqlite/0011_broadcast_wechat_figures.sql")),
+    (12, "lean callback journal", include_str!("../migrations/sqlite/0012_lean_journal.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -72,6 +73,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "broadcasts", include_str!("../migrations/postgres/0009_broadcasts.sql")),
     (10, "reach", include_str!("../migrations/postgres/0010_reach.sql")),
     (11, "broadcast_wechat_figures", include_str!("../migrations/postgres/0011_broadcast_wechat_figures.sql")),
+    (12, "lean callback journal", include_str!("../migrations/postgres/0012_lean_journal.sql")),
 ];
 
 /// Current unix time in seconds.
@@ -121,6 +123,20 @@ impl Db {
         };
         db.migrate().await?;
         Ok(db)
+    }
+
+    /// The SQLite database file, when this is SQLite on disk (not in memory): writers that keep
+    /// a connection of their own (the callback journal) open it.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match self {
+            Db::Sqlite(pool) => {
+                let opts = pool.connect_options();
+                let path = opts.get_filename();
+                let name = path.to_string_lossy();
+                (!(name.is_empty() || name == ":memory:" || name.starts_with("file:"))).then(|| path.to_path_buf())
+            }
+            Db::Postgres(_) => None,
+        }
     }
 
     pub fn dialect(&self) -> &'static str {

@@ -124,6 +124,7 @@ impl Application {
         tokio::spawn(crate::broadcasts::worker(s.clone()));
         tokio::spawn(crate::broadcasts::figures::daily(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox_wake.clone() }.run());
+        let journal = s.journal.clone();
         tokio::spawn(async move {
             loop {
                 match s.db.purge_callbacks(unix_now() - 24 * 3600).await {
@@ -134,7 +135,9 @@ impl Application {
                 tokio::time::sleep(Duration::from_secs(600)).await;
             }
         });
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await;
+        journal.flush();
+        served
     }
 }
 

@@ -2,9 +2,10 @@ use serde_json::json;
 use wechat::Reply;
 use wxlib::db::Db;
 use wxlib::followers::{LoggedEvent, WindowState};
-use wxlib::wechat::journal::{Begin, Claim, Finish, FollowChange, Record};
+use wxlib::wechat::journal::sqlite::SqliteJournal;
+use wxlib::wechat::journal::{Begin, Claim, Finish, FollowChange, Journal, Record};
 
-use crate::helpers::all_dbs;
+use crate::helpers::{all_dbs, sqlite_db};
 
 /// The whole front-door story against one backend. Every assertion here must hold on both.
 async fn story(db: &Db) {
@@ -47,39 +48,6 @@ async fn story(db: &Db) {
     db.record_unsubscribe("oB", 2002).await.unwrap();
     assert_eq!(db.window_state("oB", 2003).await.unwrap(), WindowState::Closed);
 
-    // Dedupe: one owner; others wait, then get the same reply; a dead owner is taken over.
-    assert_eq!(db.claim_callback("k1", 10, 8).await.unwrap(), Claim::Owner);
-    assert_eq!(db.claim_callback("k1", 11, 8).await.unwrap(), Claim::Running);
-    db.finish_callback("k1", "done", &Reply::text("馆藏 3 册")).await.unwrap();
-    assert_eq!(db.claim_callback("k1", 12, 8).await.unwrap(), Claim::Done(Reply::text("馆藏 3 册")));
-    assert_eq!(db.claim_callback("k2", 10, 8).await.unwrap(), Claim::Owner);
-    assert_eq!(db.claim_callback("k2", 19, 8).await.unwrap(), Claim::Owner, "lease expired: taken over");
-    assert_eq!(db.claim_callback("k2", 20, 8).await.unwrap(), Claim::Running);
-    db.finish_callback("k2", "deferred", &Reply::Success).await.unwrap();
-    assert_eq!(db.claim_callback("k2", 21, 8).await.unwrap(), Claim::Done(Reply::Success));
-    assert_eq!(db.purge_callbacks(11).await.unwrap(), 2);
-
-    // A batch: claims and records together; a key twice in one batch has one owner; a record is
-    // logged only for its owner; windows and follows are applied.
-    let rec = |openid: &str, t: &str, follow: FollowChange, window| Record {
-        openid: openid.into(), msg_type: t.into(), event: None, event_key: None, created_at: 50, follow, window,
-    };
-    let begins = vec![
-        Begin { key: "b1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))) },
-        Begin { key: "b1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))) },
-        Begin { key: "b2".into(), now: 50, lease_secs: 8, record: Some(rec("oD", "event", FollowChange::Subscribe { scene: Some("bbs".into()) }, Some((60, 3)))) },
-        Begin { key: "k1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, None)) },
-    ];
-    let finishes = vec![Finish { key: "k2".into(), state: "done", reply: Reply::text("late") }];
-    let claims = db.journal_batch(&begins, &finishes).await.unwrap();
-    assert_eq!(claims[0], Claim::Owner);
-    assert_eq!(claims[1], Claim::Running);
-    assert_eq!(claims[2], Claim::Owner);
-    assert!(matches!(claims[3], Claim::Owner), "k1 was purged above, so it is new again");
-    assert_eq!(db.events_of("oC").await.unwrap().len(), 2, "b1 once, k1 once");
-    assert_eq!(db.follower("oD").await.unwrap().unwrap().first_scene.as_deref(), Some("bbs"));
-    assert!(matches!(db.window_state("oC", 60).await.unwrap(), WindowState::Open { remaining: 5, .. }));
-
     // Outbox: a key is queued once.
     let body = json!({"touser": "oA", "msgtype": "text", "text": {"content": "到期提醒"}});
     assert!(db.enqueue_outbox("oA", &body, "late:1", 5).await.unwrap());
@@ -97,26 +65,100 @@ async fn story(db: &Db) {
     assert!(db.try_lease("token", "node3", 30, 142).await.unwrap());
 }
 
+
+/// The callback journal's writer under test: through the pool (PostgreSQL, in-memory SQLite), or
+/// SQLite's own connection on a thread (what `wxlib serve` uses for SQLite on disk).
+enum JournalWriter {
+    Pool(Db),
+    Own(std::sync::Mutex<SqliteJournal>),
+}
+
+impl JournalWriter {
+    async fn batch(&self, begins: &[Begin], finishes: &[Finish]) -> Vec<Claim> {
+        match self {
+            JournalWriter::Pool(db) => db.journal_batch(begins, finishes).await.unwrap(),
+            JournalWriter::Own(w) => w.lock().unwrap().batch(begins, finishes).unwrap(),
+        }
+    }
+
+    async fn claim(&self, key: &str, now: i64, lease_secs: i64) -> Claim {
+        self.batch(&[Begin { key: key.into(), now, lease_secs, record: None }], &[]).await.pop().unwrap()
+    }
+
+    async fn finish(&self, key: &str, state: &'static str, reply: &Reply) {
+        self.batch(&[], &[Finish { key: key.into(), state, reply: reply.clone() }]).await;
+    }
+}
+
+/// The journal's rules, on one writer. Every assertion here must hold on every writer.
+async fn journal_story(db: &Db, j: &JournalWriter) {
+    // Dedupe: one owner; others wait, then get the same reply; a dead owner is taken over.
+    assert_eq!(j.claim("k1", 10, 8).await, Claim::Owner);
+    assert_eq!(j.claim("k1", 11, 8).await, Claim::Running);
+    j.finish("k1", "done", &Reply::text("馆藏 3 册")).await;
+    assert_eq!(j.claim("k1", 12, 8).await, Claim::Done(Reply::text("馆藏 3 册")));
+    assert_eq!(j.claim("k2", 10, 8).await, Claim::Owner);
+    assert_eq!(j.claim("k2", 19, 8).await, Claim::Owner, "lease expired: taken over");
+    assert_eq!(j.claim("k2", 20, 8).await, Claim::Running);
+    j.finish("k2", "deferred", &Reply::Success).await;
+    assert_eq!(j.claim("k2", 21, 8).await, Claim::Done(Reply::Success));
+    assert_eq!(db.purge_callbacks(11).await.unwrap(), 2);
+
+    // A batch: claims and records together; a key twice in one batch has one owner; a record is
+    // logged only for its owner; windows and follows are applied.
+    let rec = |openid: &str, t: &str, follow: FollowChange, window| Record {
+        openid: openid.into(), msg_type: t.into(), event: None, event_key: None, created_at: 50, follow, window,
+    };
+    let begins = vec![
+        Begin { key: "b1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))) },
+        Begin { key: "b1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))) },
+        Begin { key: "b2".into(), now: 50, lease_secs: 8, record: Some(rec("oD", "event", FollowChange::Subscribe { scene: Some("bbs".into()) }, Some((60, 3)))) },
+        Begin { key: "k1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, None)) },
+    ];
+    let finishes = vec![Finish { key: "k2".into(), state: "done", reply: Reply::text("late") }];
+    let claims = j.batch(&begins, &finishes).await;
+    assert_eq!(claims[0], Claim::Owner);
+    assert_eq!(claims[1], Claim::Running);
+    assert_eq!(claims[2], Claim::Owner);
+    assert!(matches!(claims[3], Claim::Owner), "k1 was purged above, so it is new again");
+    assert_eq!(db.events_of("oC").await.unwrap().len(), 2, "b1 once, k1 once");
+    assert_eq!(db.follower("oD").await.unwrap().unwrap().first_scene.as_deref(), Some("bbs"));
+    assert!(matches!(db.window_state("oC", 60).await.unwrap(), WindowState::Open { remaining: 5, .. }));
+
+}
+
 #[tokio::test]
 async fn storage_conformance_on_every_backend() {
     for (name, test_db) in all_dbs().await {
         let db = Db::connect(&test_db.url).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         story(&db).await;
+        journal_story(&db, &JournalWriter::Pool(db.clone())).await;
         // Migrations are idempotent: connecting again applies nothing and keeps the data.
         let again = Db::connect(&test_db.url).await.unwrap();
         assert_eq!(again.count_followers().await.unwrap(), 3, "{name}: oA, oC, oD");
         eprintln!("storage conformance passed on {name}");
     }
+    // SQLite on disk: the journal's own connection keeps the same rules.
+    let test_db = sqlite_db().await;
+    let db = Db::connect(&test_db.url).await.unwrap();
+    let own = SqliteJournal::open(&db.sqlite_file().expect("a file")).unwrap();
+    journal_story(&db, &JournalWriter::Own(std::sync::Mutex::new(own))).await;
+    eprintln!("journal conformance passed on SQLite's own connection");
 }
 
+/// Several requests (and several writers, as several processes would have) claim the same
+/// callback at once: exactly one owns it.
 #[tokio::test]
 async fn concurrent_claims_have_exactly_one_owner() {
     for (name, test_db) in all_dbs().await {
         let db = Db::connect(&test_db.url).await.unwrap();
+        // Two writers on one store: the default one (SQLite: its own thread) and one on the pool.
+        let journals = [Journal::start(db.clone()), Journal::start_on_pool(db.clone())];
         let mut tasks = Vec::new();
-        for _ in 0..8 {
-            let db = db.clone();
-            tasks.push(tokio::spawn(async move { db.claim_callback("same", 10, 8).await.unwrap() }));
+        for i in 0..16 {
+            let journal = journals[i % 2].clone();
+            let begin = Begin { key: "same".into(), now: 10, lease_secs: 8, record: None };
+            tasks.push(tokio::spawn(async move { journal.begin(begin).await.unwrap() }));
         }
         let mut owners = 0;
         for t in tasks {
@@ -126,4 +168,47 @@ async fn concurrent_claims_have_exactly_one_owner() {
         }
         assert_eq!(owners, 1, "{name}");
     }
+}
+
+/// SQLite's group commit (requests lead in turn, finishes ride with later claims): under many
+/// concurrent callbacks every claim is answered, none is stranded in the queue, and every finish
+/// is stored, so a retry of any of them gets its reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_group_commit_answers_every_callback() {
+    let test_db = sqlite_db().await;
+    let db = Db::connect(&test_db.url).await.unwrap();
+    let journal = Journal::start(db.clone());
+    let record = |i: usize| Record {
+        openid: format!("oReader{}", i % 7),
+        msg_type: "text".into(),
+        event: None,
+        event_key: None,
+        created_at: 10,
+        follow: FollowChange::Unchanged,
+        window: Some((48 * 3600, 5)),
+    };
+    let mut tasks = Vec::new();
+    for i in 0..400 {
+        let (journal, record) = (journal.clone(), record(i));
+        tasks.push(tokio::spawn(async move {
+            let begin = Begin { key: format!("m{i}"), now: 10, lease_secs: 8, record: Some(record) };
+            assert_eq!(journal.begin(begin).await.unwrap(), Claim::Owner);
+            tokio::task::yield_now().await;
+            journal.finish(Finish { key: format!("m{i}"), state: "done", reply: Reply::text(format!("答复 {i}")) }).await.unwrap();
+        }));
+    }
+    let all = futures::future::join_all(tasks);
+    for t in tokio::time::timeout(std::time::Duration::from_secs(30), all).await.expect("a claim was stranded") {
+        t.unwrap();
+    }
+    journal.flush();
+    for i in (0..400).step_by(37) {
+        let retry = Begin { key: format!("m{i}"), now: 11, lease_secs: 8, record: Some(record(i)) };
+        assert_eq!(journal.begin(retry).await.unwrap(), Claim::Done(Reply::text(format!("答复 {i}"))));
+    }
+    let mut logged = 0;
+    for r in 0..7 {
+        logged += db.events_of(&format!("oReader{r}")).await.unwrap().len();
+    }
+    assert_eq!(logged, 400, "each callback logged once, retries not at all");
 }

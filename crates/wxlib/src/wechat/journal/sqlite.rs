@@ -1,0 +1,131 @@
+//! The callback journal's writer for the embedded SQLite store: one connection of its own,
+//! prepared statements kept across batches, one `BEGIN IMMEDIATE` transaction per batch. It is
+//! driven by the request that leads the group commit ([`super::Leader`]).
+//!
+//! Why not the sqlx pool the rest of the app uses: every statement through sqlx's SQLite driver
+//! is a hand-off to its worker thread and back, and a multi-row statement built per batch is a
+//! new SQL text (so a fresh `prepare`) for each batch size. At callback rates those hand-offs and
+//! prepares were most of the front door's cost (BENCHMARKS.md). Here a batch is a loop of
+//! single-row statements already prepared, run directly by the thread that leads.
+//!
+//! The semantics are exactly those of [`Db::journal_batch`](crate::db::Db::journal_batch), which
+//! the PostgreSQL store (and an in-memory SQLite) use; the storage conformance tests run both.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use wechat::Reply;
+
+use super::{Begin, Claim, Finish, FollowChange};
+use crate::followers::{OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL};
+
+const CLAIM_SQL: &str = "INSERT INTO callback_dedupe (key, state, lease_until, created_at) VALUES (?1, 'running', ?2, ?3) ON CONFLICT (key) DO NOTHING";
+const LOOKUP_SQL: &str = "SELECT state, reply, lease_until FROM callback_dedupe WHERE key = ?1";
+const TAKEOVER_SQL: &str = "UPDATE callback_dedupe SET lease_until = ?2 WHERE key = ?1 AND state = 'running' AND lease_until < ?3";
+const LOG_SQL: &str = "INSERT INTO event_log (openid, msg_type, event, event_key, created_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const FINISH_SQL: &str = "INSERT INTO callback_dedupe (key, state, reply, lease_until, created_at) VALUES (?1, ?2, ?3, 0, 0) \
+    ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = excluded.reply";
+
+/// One SQLite connection that writes journal batches.
+pub struct SqliteJournal {
+    conn: Connection,
+    window_sql: String,
+}
+
+impl SqliteJournal {
+    /// Opens the (already migrated) database file.
+    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        // WAL is a property of the file (set by the pool when it created it); synchronous is
+        // per connection: NORMAL, as the pool's, so a commit is a WAL append without fsync.
+        conn.pragma_update(None, "journal_mode", "wal")?;
+        conn.pragma_update(None, "synchronous", "normal")?;
+        conn.pragma_update(None, "foreign_keys", "on")?;
+        // Checkpoint less often than SQLite's default (1,000 pages): the journal's hot pages (the
+        // tails of the log and its indexes) are copied into the database once per checkpoint,
+        // not once per few hundred commits. The WAL grows to about 40 MB between checkpoints.
+        // (A checkpointer thread of its own, off the commit path, measured slower on 2 cores.)
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        // Keep the journal's working set (the tables' tails, the dedupe keys, the followers) in
+        // memory: 32 MB of page cache instead of SQLite's default 2 MB.
+        conn.pragma_update(None, "cache_size", -32_000)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        let window_sql = format!("{OPEN_WINDOW_INSERT} VALUES (?1, 1, ?2, ?3, 0) {OPEN_WINDOW_CONFLICT}");
+        Ok(Self { conn, window_sql })
+    }
+
+    /// Claims and records `begins`, and stores `finishes`, in one transaction (see
+    /// [`Db::journal_batch`](crate::db::Db::journal_batch) for the rules).
+    pub fn batch(&mut self, begins: &[Begin], finishes: &[Finish]) -> rusqlite::Result<Vec<Claim>> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut claims = Vec::with_capacity(begins.len());
+        let mut seen: HashSet<&str> = HashSet::with_capacity(begins.len());
+        // One window per reader: the longest-lasting one in the batch.
+        let mut windows: HashMap<&str, (i64, i64)> = HashMap::new();
+        {
+            let mut claim = tx.prepare_cached(CLAIM_SQL)?;
+            let mut log = tx.prepare_cached(LOG_SQL)?;
+            for b in begins {
+                if !seen.insert(b.key.as_str()) {
+                    claims.push(Claim::Running);
+                    continue;
+                }
+                if claim.execute(params![b.key, b.now + b.lease_secs, b.now])? == 1 {
+                    claims.push(Claim::Owner);
+                    // Recorded by the first owner only; a takeover below was recorded already.
+                    let Some(r) = &b.record else { continue };
+                    log.execute(params![r.openid, r.msg_type, r.event, r.event_key, r.created_at, b.now])?;
+                    match &r.follow {
+                        FollowChange::Unchanged => {}
+                        FollowChange::Subscribe { scene } => {
+                            tx.prepare_cached(SUBSCRIBE_SQL)?.execute(params![r.openid, r.created_at, scene])?;
+                        }
+                        FollowChange::Unsubscribe => {
+                            tx.prepare_cached(UNSUBSCRIBE_SQL)?.execute(params![r.openid, r.created_at])?;
+                        }
+                    }
+                    if let Some((secs, quota)) = r.window {
+                        let expires = b.now + secs;
+                        let w = windows.entry(r.openid.as_str()).or_insert((expires, quota));
+                        if expires > w.0 {
+                            *w = (expires, quota);
+                        }
+                    }
+                    continue;
+                }
+                // A retry: rare, so looked up one by one.
+                let row: Option<(String, Option<String>, i64)> =
+                    tx.prepare_cached(LOOKUP_SQL)?.query_row(params![b.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+                claims.push(match row {
+                    Some((state, reply, _)) if state != "running" => {
+                        Claim::Done(reply.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or(Reply::Success))
+                    }
+                    Some((_, _, lease_until)) if lease_until < b.now => {
+                        let n = tx.prepare_cached(TAKEOVER_SQL)?.execute(params![b.key, b.now + b.lease_secs, b.now])?;
+                        if n == 1 { Claim::Owner } else { Claim::Running }
+                    }
+                    _ => Claim::Running,
+                });
+            }
+        }
+        if !windows.is_empty() {
+            let mut open = tx.prepare_cached(&self.window_sql)?;
+            for (openid, (expires, quota)) in &windows {
+                open.execute(params![openid, expires, quota])?;
+            }
+        }
+        if !finishes.is_empty() {
+            let mut finish = tx.prepare_cached(FINISH_SQL)?;
+            for f in finishes {
+                let json = serde_json::to_string(&f.reply).unwrap_or_else(|_| "{\"type\":\"success\"}".into());
+                finish.execute(params![f.key, f.state, json])?;
+            }
+        }
+        tx.commit()?;
+        Ok(claims)
+    }
+}
+
