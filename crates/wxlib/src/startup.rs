@@ -136,7 +136,7 @@ impl Application {
             }
         });
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await;
-        journal.flush();
+        journal.flush().await;
         served
     }
 }

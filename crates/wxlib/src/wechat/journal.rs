@@ -16,8 +16,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use std::sync::{Arc, Mutex};
-
 use tokio::sync::{mpsc, oneshot};
 use wechat::Reply;
 
@@ -198,6 +196,8 @@ pub struct JournalError(String);
 enum Op {
     Begin(Begin, oneshot::Sender<Result<Claim, JournalError>>),
     Finish(Finish, oneshot::Sender<Result<(), JournalError>>),
+    /// Answered once everything queued before it is written.
+    Flush(oneshot::Sender<()>),
 }
 
 /// The batching front of the journal, one per process.
@@ -210,85 +210,8 @@ pub struct Journal {
 enum Writer {
     /// A task writing through the pool ([`Db::journal_batch`]): PostgreSQL, in-memory SQLite.
     Pool(mpsc::Sender<Op>),
-    /// SQLite on disk: whoever submits writes ([`Leader`]).
-    Sqlite(Arc<Leader>),
-}
-
-/// Group commit without a writer thread of its own: a request queues its op and, if nobody is
-/// writing, becomes the leader and writes everything queued, in batches, on its own thread; the
-/// others just wait for their answer. A separate writer thread was measured first: on 2 cores
-/// it competed with the request threads for CPU and every batch paid a thread wake-up.
-pub struct Leader {
-    queue: Mutex<Vec<Op>>,
-    writer: Mutex<sqlite::SqliteJournal>,
-    /// A finish does not lead (it rides with the next claims); this flush writes it when no
-    /// claim comes soon.
-    flush_scheduled: std::sync::atomic::AtomicBool,
-}
-
-/// How long a finish may wait for claims to ride with.
-const FINISH_FLUSH: std::time::Duration = std::time::Duration::from_millis(2);
-
-/// A leader writes at most this many batches before handing the rest to a fresh task, so that a
-/// request thread never stays stuck writing under sustained load.
-const LEADER_ROUNDS: usize = 4;
-
-impl Leader {
-    fn submit(self: &Arc<Self>, op: Op) {
-        let claim = matches!(op, Op::Begin(..));
-        self.queue.lock().unwrap_or_else(|p| p.into_inner()).push(op);
-        if claim {
-            // The submitter leads after letting others queue theirs (Journal::submit).
-        } else if !self.flush_scheduled.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            let me = self.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(FINISH_FLUSH).await;
-                me.flush_scheduled.store(false, std::sync::atomic::Ordering::Release);
-                me.lead();
-            });
-        }
-    }
-
-    /// Writes what is queued unless someone else is writing. An op is never stranded: a
-    /// submitter that finds the writer locked leaves its op to the leader, and the leader looks
-    /// at the queue again each time after unlocking.
-    fn lead(self: &Arc<Self>) {
-        for _ in 0..LEADER_ROUNDS {
-            let Ok(mut writer) = self.writer.try_lock() else { return };
-            let mut ops = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
-            if ops.len() > MAX_BATCH {
-                let rest = ops.split_off(MAX_BATCH);
-                self.queue.lock().unwrap_or_else(|p| p.into_inner()).splice(0..0, rest);
-            }
-            if !ops.is_empty() {
-                let batch = Batch::of(&mut ops);
-                let result = writer.batch(&batch.begins, &batch.finishes);
-                drop(writer);
-                batch.answer(result);
-            } else {
-                drop(writer);
-            }
-            if self.queue.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
-                return;
-            }
-        }
-        let me = self.clone();
-        tokio::spawn(async move { me.lead() });
-    }
-
-    /// Writes everything queued, waiting for the writer if it is busy (at shutdown).
-    fn flush(&self) {
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            let mut ops = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()));
-            if ops.is_empty() {
-                return;
-            }
-            let batch = Batch::of(&mut ops);
-            let result = writer.batch(&batch.begins, &batch.finishes);
-            batch.answer(result);
-        }
-    }
+    /// SQLite on disk: a thread of its own with its own connection ([`Journal::start_sqlite`]).
+    Sqlite(mpsc::Sender<Op>),
 }
 
 /// A drained set of ops, split into the batch to write and whom to answer.
@@ -298,6 +221,7 @@ struct Batch {
     finishes: Vec<Finish>,
     begin_tx: Vec<oneshot::Sender<Result<Claim, JournalError>>>,
     finish_tx: Vec<oneshot::Sender<Result<(), JournalError>>>,
+    flush_tx: Vec<oneshot::Sender<()>>,
 }
 
 impl Batch {
@@ -313,6 +237,7 @@ impl Batch {
                     batch.finishes.push(f);
                     batch.finish_tx.push(t);
                 }
+                Op::Flush(t) => batch.flush_tx.push(t),
             }
         }
         metrics::histogram!("wxlib_journal_batch_size").record((batch.begins.len() + batch.finishes.len()) as f64);
@@ -321,6 +246,9 @@ impl Batch {
 
     /// Answers every op with the batch's outcome (a failed batch fails them all; WeChat retries).
     fn answer<E: std::fmt::Display>(self, result: Result<Vec<Claim>, E>) {
+        for t in self.flush_tx {
+            let _ = t.send(());
+        }
         match result {
             Ok(claims) => {
                 for (t, c) in self.begin_tx.into_iter().zip(claims) {
@@ -345,8 +273,8 @@ impl Batch {
 }
 
 impl Journal {
-    /// Starts the writer: for SQLite on disk a connection of its own written by the leading
-    /// request, else a task on the current runtime writing through the pool.
+    /// Starts the writer: for SQLite on disk a thread with a connection of its own, else a task
+    /// on the current runtime writing through the pool.
     pub fn start(db: Db) -> Self {
         if let Some(path) = db.sqlite_file() {
             match sqlite::SqliteJournal::open(&path) {
@@ -371,37 +299,46 @@ impl Journal {
         Self { writer: Writer::Pool(tx) }
     }
 
-    /// The writer for SQLite on disk: its own connection, written by whichever request leads.
-    pub fn start_sqlite(writer: sqlite::SqliteJournal) -> Self {
-        let leader = Leader {
-            queue: Mutex::new(Vec::with_capacity(MAX_BATCH)),
-            writer: Mutex::new(writer),
-            flush_scheduled: std::sync::atomic::AtomicBool::new(false),
-        };
-        Self { writer: Writer::Sqlite(Arc::new(leader)) }
+    /// The writer for SQLite on disk: a thread with its own connection. It blocks in SQLite
+    /// (a commit, a busy wait on another process's lock) without holding up the async runtime,
+    /// which the pool's own transactions need to make progress.
+    pub fn start_sqlite(mut writer: sqlite::SqliteJournal) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Op>(4096);
+        let spawned = std::thread::Builder::new().name("wxlib-journal".into()).spawn(move || {
+            let mut ops = Vec::with_capacity(MAX_BATCH);
+            while let Some(op) = rx.blocking_recv() {
+                ops.push(op);
+                while ops.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(op) => ops.push(op),
+                        Err(_) => break,
+                    }
+                }
+                let batch = Batch::of(&mut ops);
+                let result = writer.batch(&batch.begins, &batch.finishes);
+                batch.answer(result);
+            }
+        });
+        if let Err(e) = spawned {
+            // Without the thread every callback would wait for ever; fail loudly at startup.
+            panic!("cannot start the callback journal thread: {e}");
+        }
+        Self { writer: Writer::Sqlite(tx) }
     }
 
     async fn submit(&self, op: Op) -> Result<(), JournalError> {
-        match &self.writer {
-            Writer::Pool(tx) => tx.send(op).await.map_err(|_| JournalError("writer stopped".into())),
-            Writer::Sqlite(leader) => {
-                let claim = matches!(op, Op::Begin(..));
-                leader.submit(op);
-                if claim {
-                    // Let the other requests ready on this thread queue their claims first: a
-                    // commit costs about the same for 2 callbacks as for 30.
-                    tokio::task::yield_now().await;
-                    leader.lead();
-                }
-                Ok(())
-            }
-        }
+        let tx = match &self.writer {
+            Writer::Pool(tx) | Writer::Sqlite(tx) => tx,
+        };
+        tx.send(op).await.map_err(|_| JournalError("writer stopped".into()))
     }
 
-    /// Writes the finishes still waiting for a batch (called when the server stops).
-    pub fn flush(&self) {
-        if let Writer::Sqlite(leader) = &self.writer {
-            leader.flush();
+    /// Waits until everything queued so far is written (called when the server stops, so that
+    /// finishes not yet written are not lost).
+    pub async fn flush(&self) {
+        let (t, r) = oneshot::channel();
+        if self.submit(Op::Flush(t)).await.is_ok() {
+            let _ = r.await;
         }
     }
 
@@ -412,9 +349,8 @@ impl Journal {
     }
 
     /// Records how a callback ended. On SQLite the reply does not wait for it: it is written with
-    /// the next batch of claims, within [`FINISH_FLUSH`]. (A retry only comes when WeChat missed
-    /// our reply, seconds later; one that comes sooner waits for the claimant, as for any running
-    /// callback.)
+    /// the next batch. (A retry only comes when WeChat missed our reply, seconds later; one that
+    /// comes sooner waits for the claimant, as for any running callback.)
     pub async fn finish(&self, finish: Finish) -> Result<(), JournalError> {
         let (t, r) = oneshot::channel();
         self.submit(Op::Finish(finish, t)).await?;

@@ -82,6 +82,19 @@ impl Db {
         Ok(())
     }
 
+    /// A message went out: its row becomes `sent` and the reader's window counts it, in one
+    /// transaction, so nobody reading the window (the consultation inbox shows "sends left" as
+    /// the window's remaining count minus what is still pending) sees it counted twice.
+    async fn mark_outbox_sent(&self, id: i64, openid: &str, now: i64) -> Result<(), DbError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE followers SET window_sent = window_sent + 1 WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = $2, claimed_until = 0 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     async fn retry_outbox(&self, id: i64, attempts: i64, error: &str, next_at: i64) -> Result<(), DbError> {
         let sql = "UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = $4, claimed_until = 0 WHERE id = $1";
         with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(attempts).bind(error).bind(next_at).execute(pool).await?.rows_affected());
@@ -147,9 +160,8 @@ impl OutboxWorker {
         };
         match self.api.send_custom_message(&payload).await {
             Ok(()) => {
-                self.db.count_window_send(&row.openid).await?;
                 metrics::counter!("wxlib_outbox_total", "outcome" => "sent").increment(1);
-                self.db.finish_outbox(row.id, "sent", None, now).await
+                self.db.mark_outbox_sent(row.id, &row.openid, now).await
             }
             Err(e @ ApiError::WeChat { errcode: 45015 | 45047 | 43004 | 40003, .. }) => {
                 metrics::counter!("wxlib_outbox_total", "outcome" => "expired").increment(1);

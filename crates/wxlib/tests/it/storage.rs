@@ -170,9 +170,9 @@ async fn concurrent_claims_have_exactly_one_owner() {
     }
 }
 
-/// SQLite's group commit (requests lead in turn, finishes ride with later claims): under many
-/// concurrent callbacks every claim is answered, none is stranded in the queue, and every finish
-/// is stored, so a retry of any of them gets its reply.
+/// SQLite's group commit (a writer thread; finishes are not waited for): under many concurrent
+/// callbacks every claim is answered, and every finish is stored, so a retry of any of them gets
+/// its reply.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_group_commit_answers_every_callback() {
     let test_db = sqlite_db().await;
@@ -201,7 +201,7 @@ async fn sqlite_group_commit_answers_every_callback() {
     for t in tokio::time::timeout(std::time::Duration::from_secs(30), all).await.expect("a claim was stranded") {
         t.unwrap();
     }
-    journal.flush();
+    journal.flush().await;
     for i in (0..400).step_by(37) {
         let retry = Begin { key: format!("m{i}"), now: 11, lease_secs: 8, record: Some(record(i)) };
         assert_eq!(journal.begin(retry).await.unwrap(), Claim::Done(Reply::text(format!("答复 {i}"))));

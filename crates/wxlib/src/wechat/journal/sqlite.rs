@@ -1,12 +1,12 @@
 //! The callback journal's writer for the embedded SQLite store: one connection of its own,
-//! prepared statements kept across batches, one `BEGIN IMMEDIATE` transaction per batch. It is
-//! driven by the request that leads the group commit ([`super::Leader`]).
+//! prepared statements kept across batches, one `BEGIN IMMEDIATE` transaction per batch, on the
+//! journal's own thread ([`super::Journal::start_sqlite`]).
 //!
 //! Why not the sqlx pool the rest of the app uses: every statement through sqlx's SQLite driver
 //! is a hand-off to its worker thread and back, and a multi-row statement built per batch is a
 //! new SQL text (so a fresh `prepare`) for each batch size. At callback rates those hand-offs and
 //! prepares were most of the front door's cost (BENCHMARKS.md). Here a batch is a loop of
-//! single-row statements already prepared, run directly by the thread that leads.
+//! single-row statements already prepared, on a thread that does nothing else.
 //!
 //! The semantics are exactly those of [`Db::journal_batch`](crate::db::Db::journal_batch), which
 //! the PostgreSQL store (and an in-memory SQLite) use; the storage conformance tests run both.
