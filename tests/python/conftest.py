@@ -185,3 +185,12 @@ def pg_database():
     psql(url, "postgres", f"CREATE DATABASE {name}")
     yield url, name
     subprocess.run(["psql", f"{url}/postgres", "-tAc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], capture_output=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Records each phase's report on the test item, so that fixtures can tell whether the test
+    failed (the browser tests then save a screenshot)."""
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)

@@ -4,15 +4,12 @@ saved), compose with a cover, preview to one test reader, send to all followers;
 phone shows the message once; one reader opens it and taps "阅读原文" (wxlib's page, where readers
 are counted); the console then shows 1 reader of 5 followers at send time = 20.0%, and a
 follower who came later does not change it."""
-import os
-import subprocess
-import time
 
 import pytest
 import requests
 
-from conftest import APPID, AESKEY, BIN, TOKEN, free_port
-from test_browser_reader_day import CHROMEDRIVER, CHROMIUM, in_overlay, wait_for
+from browser import chrome, close, require_chromium, wxlib_site
+from test_browser_reader_day import in_overlay, wait_for
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -23,67 +20,20 @@ READERS = [f"oBcastReader{i}" for i in range(5)]
 
 @pytest.fixture(scope="module")
 def account(tmp_path_factory):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromium-driver are required in CI (scripts/test installs them)")
-        pytest.skip("!!! chromium / chromedriver not installed: browser tests skipped")
+    require_chromium()
     tmp = tmp_path_factory.mktemp("bcast")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    config = tmp / "wxlib.toml"
-    config.write_text(
-        f"""
-[server]
-listen = "127.0.0.1:{port}"
-data_dir = "{tmp / 'data'}"
-public_url = "{base}"
-[wechat]
-app_id = "{APPID}"
-app_secret = "secret"
-token = "{TOKEN}"
-encoding_aes_key = "{AESKEY}"
-api_base = "{base}/sim/api"
-oauth_base = "{base}/sim/api"
-[simulator]
-enabled = true
-"""
-    )
-    out = subprocess.run([BIN, "create-admin", "--config", str(config), "--password-stdin", "admin1"], input="admin-pass-2026\n", capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([BIN, "serve", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, RUST_LOG="info"))
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError((tmp / "server.log").read_text())
-        try:
-            if requests.get(base + "/healthz", timeout=0.5).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    for openid in READERS:
-        r = requests.post(f"{base}/sim/readers/{openid}/follow", json={}, timeout=10)
-        assert r.ok, r.text
-    yield base, tmp
-    proc.terminate()
-    proc.wait(10)
+    with wxlib_site(tmp, "admin1", "admin-pass-2026") as base:
+        for openid in READERS:
+            r = requests.post(f"{base}/sim/readers/{openid}/follow", json={}, timeout=10)
+            assert r.ok, r.text
+        yield base, tmp
 
 
 @pytest.fixture
 def browser(account, request):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1000,1000", "--lang=zh-CN"]:
-        opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={account[1] / ('chrome-' + request.node.name)}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.implicitly_wait(0)
+    driver = chrome(account[1], request.node.name, window="1000,1000")
     yield driver
-    driver.get_screenshot_as_file(str(account[1] / f"last-{request.node.name}.png"))
-    driver.quit()
+    close(driver, request, account[1])
 
 
 def sign_in(d, base, username, password):

@@ -5,79 +5,27 @@ exception; simulated readers (the simulator's JSON API) see the new menu and get
 answer. Wrong input in each form gets a clear message and changes nothing; a librarian cannot do
 admin-only things; requests without a session or CSRF token are refused."""
 import datetime
-import os
-import shutil
 import subprocess
 import time
 
 import pytest
 import requests
 
-from conftest import APPID, AESKEY, BIN, TOKEN, free_port
+from browser import chrome, close, require_chromium, wxlib_site
+from conftest import BIN
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 CST = datetime.timezone(datetime.timedelta(hours=8))
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    require_chromium()
     tmp = tmp_path_factory.mktemp("console")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    config = tmp / "wxlib.toml"
-    config.write_text(f"""
-[server]
-listen = "127.0.0.1:{port}"
-data_dir = "{tmp / 'data'}"
-public_url = "{base}"
-[wechat]
-app_id = "{APPID}"
-app_secret = "secret"
-token = "{TOKEN}"
-encoding_aes_key = "{AESKEY}"
-api_base = "{base}/sim/api"
-oauth_base = "{base}/sim/api"
-[simulator]
-enabled = true
-""")
     # The first admin, from the command line (the password on stdin, never stored in clear).
-    out = subprocess.run([BIN, "create-admin", "--config", str(config), "--password-stdin", "chief"], input="chief-password\n", capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    bad = subprocess.run([BIN, "create-admin", "--config", str(config), "--password-stdin", "deputy"], input="short\n", capture_output=True, text=True, timeout=120)
-    assert bad.returncode != 0 and "8 to 128" in bad.stderr
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([BIN, "serve", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, RUST_LOG="info"))
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError((tmp / "server.log").read_text())
-        try:
-            if requests.get(base + "/healthz", timeout=0.5).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("wxlib did not start")
-    yield base, tmp
-    proc.terminate()
-    proc.wait(10)
-
-
-def chrome(tmp, name):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromium-driver are required in CI (scripts/test installs them)")
-        pytest.skip("!!! chromium / chromedriver not installed: browser tests skipped")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1200,1400", "--lang=zh-CN"]:
-        opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={tmp / ('chrome-' + name)}")
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    with wxlib_site(tmp, "chief", "chief-password") as base:
+        bad = subprocess.run([BIN, "create-admin", "--config", str(tmp / "wxlib.toml"), "--password-stdin", "deputy"], input="short\n", capture_output=True, text=True, timeout=120)
+        assert bad.returncode != 0 and "8 to 128" in bad.stderr
+        yield base, tmp
 
 
 @pytest.fixture
@@ -85,25 +33,13 @@ def browsers(server, request):
     drivers = []
 
     def new(name):
-        d = chrome(server[1], f"{request.node.name}-{name}")
+        d = chrome(server[1], f"{request.node.name}-{name}", window="1200,1400")
         drivers.append((name, d))
         return d
 
     yield new
-    failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
     for name, d in drivers:
-        if failed:
-            path = server[1] / f"failure-{request.node.name}-{name}.png"
-            d.get_screenshot_as_file(str(path))
-            print(f"screenshot of the failure: {path}")
-        d.quit()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, "rep_" + rep.when, rep)
+        close(d, request, server[1], label=name)
 
 
 def by(css):

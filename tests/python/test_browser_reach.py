@@ -7,108 +7,28 @@ exactly those numbers beside them, and the CSV export says the same. Screenshots
 saved under the test's temporary directory."""
 import csv
 import io
-import os
-import shutil
-import subprocess
-import time
 
 import pytest
 import requests
 
-from conftest import APPID, AESKEY, BIN, TOKEN, free_port
+from browser import chrome, close, require_chromium, wait_for, wxlib_site
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
 def account(tmp_path_factory):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromium-driver are required in CI (scripts/test installs them)")
-        pytest.skip("!!! chromium / chromedriver not installed: browser tests skipped")
+    require_chromium()
     tmp = tmp_path_factory.mktemp("reach")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    config = tmp / "wxlib.toml"
-    config.write_text(f"""
-[server]
-listen = "127.0.0.1:{port}"
-data_dir = "{tmp / 'data'}"
-public_url = "{base}"
-[wechat]
-app_id = "{APPID}"
-app_secret = "secret"
-token = "{TOKEN}"
-encoding_aes_key = "{AESKEY}"
-api_base = "{base}/sim/api"
-oauth_base = "{base}/sim/api"
-[simulator]
-enabled = true
-[activities]
-showqrcode_url = "{base}/sim/api/cgi-bin/showqrcode"
-""")
-    out = subprocess.run([BIN, "create-admin", "--config", str(config), "--password-stdin", "curator"], input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stdout + out.stderr
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([BIN, "serve", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, RUST_LOG="info"))
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError((tmp / "server.log").read_text())
-        try:
-            if requests.get(base + "/healthz", timeout=0.5).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError("wxlib did not start")
-    out = subprocess.run([BIN, "push-menu", "--config", str(config)], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stdout + out.stderr
-    yield base, tmp
-    proc.terminate()
-    proc.wait(10)
+    with wxlib_site(tmp, "curator", PASSWORD, push_menu=True) as base:
+        yield base, tmp
 
 
 @pytest.fixture
 def browser(account, request):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1100,1200", "--lang=zh-CN"]:
-        opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={account[1] / ('chrome-' + request.node.name)}")
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.implicitly_wait(0)
+    driver = chrome(account[1], request.node.name, window="1100,1200")
     yield driver
-    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-        path = account[1] / f"failure-{request.node.name}.png"
-        driver.get_screenshot_as_file(str(path))
-        print(f"screenshot of the failure: {path}")
-    driver.quit()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, "rep_" + rep.when, rep)
-
-
-def wait_for(predicate, what, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception:  # the page is mid-update
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    close(driver, request, account[1])
 
 
 def act(base, openid, action, body=None):

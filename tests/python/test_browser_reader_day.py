@@ -2,6 +2,7 @@
 entrance poster and follow, search by title and open a record, bind the card on the web page
 opened from the menu, see loans and renew, and read a message pushed later. Screenshots of any
 failure are saved under the test's temporary directory (the path is printed)."""
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -165,7 +166,12 @@ def test_a_readers_day(demo, browser):
     result = account_bubble(d, "续借结果")
     assert "已超期" in result.text  # the overdue loan is refused with its reason
 
+    def first_scene():
+        # A fresh connection for each look: a connection kept open can stay on an old snapshot of
+        # the WAL while the server writes.
+        with contextlib.closing(sqlite3.connect(tmp / "data" / "wxlib.db")) as c:
+            return c.execute("SELECT first_scene FROM followers WHERE openid = ?", (openid,)).fetchone()
+
+    wait_for(d, lambda: first_scene() == ("entrance",), "the follow credited to the entrance poster", timeout=30)
     db = sqlite3.connect(tmp / "data" / "wxlib.db")
-    # Follows reach the store through the callback journal's group commit: give it a moment.
-    wait_for(d, lambda: db.execute("SELECT first_scene FROM followers WHERE openid = ?", (openid,)).fetchone() == ("entrance",), "the follow credited to the entrance poster")
     assert db.execute("SELECT card FROM bindings WHERE openid = ?", (openid,)).fetchone() == ("2021001",)
