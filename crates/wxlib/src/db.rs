@@ -115,9 +115,10 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                // As the callback journal's own connection: checkpoint every 10,000 pages, not
-                // SQLite's 1,000, so the pool does not checkpoint the journal's WAL in its place.
-                .pragma("wal_autocheckpoint", "10000")
+                // As the callback journal's own connection: the WAL checkpointer thread
+                // (`wechat::journal::sqlite::Checkpointer`) copies the WAL back, off every commit
+                // path; a commit checkpoints only past 100,000 pages, when it cannot keep up.
+                .pragma("wal_autocheckpoint", "100000")
                 .foreign_keys(true);
             // Few connections: each one is a thread, and on 2 cores thread switches cost more
             // than they buy (measured on the catalog benchmark).

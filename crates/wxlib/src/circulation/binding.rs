@@ -49,8 +49,12 @@ impl Db {
             }
             sqlx::query("UPDATE search_log SET openid = NULL WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             // Stored answers (dedupe replays) and messages to the reader may quote loans.
-            for prefix in [format!("msg:{openid}:"), format!("evt:{openid}:")] {
-                sqlx::query("DELETE FROM callback_dedupe WHERE substr(key, 1, length($1)) = $1").bind(prefix).execute(&mut *tx).await?;
+            // The sender is one `:`-separated part of the key (see `Inbound::dedupe_key`); LIKE
+            // narrows the rows down, the exact match is made here (SQLite's LIKE ignores case).
+            let pattern = format!("%{}%", openid.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let keys: Vec<(String,)> = sqlx::query_as("SELECT key FROM callback_dedupe WHERE key LIKE $1 ESCAPE '\\'").bind(pattern).fetch_all(&mut *tx).await?;
+            for (key,) in keys.iter().filter(|(k,)| k.split(':').any(|part| part == openid)) {
+                sqlx::query("DELETE FROM callback_dedupe WHERE key = $1").bind(key).execute(&mut *tx).await?;
             }
             sqlx::query("DELETE FROM outbox WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             tx.commit().await?;

@@ -6,7 +6,7 @@
 //! the log and in the body, and never a panic. A handler still running at the deadline keeps
 //! running; the reader gets its answer through the outbox.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -15,7 +15,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use serde::Deserialize;
-use tokio::sync::Notify;
 use wechat::crypto::CryptoError;
 use wechat::{Event, Inbound, InboundKind, MessageCrypto, Reply, signature};
 
@@ -170,9 +169,9 @@ pub async fn receive(
         let enc = wechat::envelope::encrypt_field(&outer).ok_or(Rejection::NoEncrypt)?;
         let d = crypto.open(msg_sig, ts, nonce, enc)?;
         let inbound = Inbound::parse(d.xml.as_bytes()).map_err(|e| Rejection::BadMessage(e.to_string()))?;
-        (inbound, d.key_index)
+        (Arc::new(inbound), d.key_index)
     } else {
-        (Inbound::from_element(outer).map_err(|e| Rejection::BadMessage(e.to_string()))?, 0)
+        (Arc::new(Inbound::from_element(outer).map_err(|e| Rejection::BadMessage(e.to_string()))?), 0)
     };
     let kind = match inbound.event() {
         Some(e) => e.name().to_owned(),
@@ -180,7 +179,7 @@ pub async fn receive(
     };
 
     let deadline = Duration::from_millis(cfg.reply_deadline_ms);
-    let (reply, outcome) = handle_once(&st, Arc::new(inbound.clone()), started, deadline).await?;
+    let (reply, outcome) = handle_once(&st, inbound.clone(), started, deadline).await?;
     metrics::counter!("wxlib_callbacks_total", "type" => kind, "outcome" => outcome).increment(1);
     metrics::histogram!("wxlib_callback_seconds").record(started.elapsed().as_secs_f64());
 
@@ -202,13 +201,6 @@ pub async fn receive(
     }
 }
 
-/// Shared between the request and the spawned handler, so that exactly one of them delivers the
-/// answer: the request (in time) or the outbox (late).
-struct Handoff {
-    deferred: bool,
-    result: Option<Reply>,
-}
-
 /// Claims the callback and either runs it, waits for the claimant, or replays its answer.
 async fn handle_once(st: &CallbackState, msg: Arc<Inbound>, started: Instant, deadline: Duration) -> Result<(Reply, &'static str), Rejection> {
     let journal = &st.services.journal;
@@ -225,56 +217,84 @@ async fn handle_once(st: &CallbackState, msg: Arc<Inbound>, started: Instant, de
         }
     }
 
-    let handoff = Arc::new(Mutex::new(Handoff { deferred: false, result: None }));
-    let ready = Arc::new(Notify::new());
-    {
-        let (st, msg, key, handoff, ready) = (st.clone(), msg.clone(), key.clone(), handoff.clone(), ready.clone());
-        tokio::spawn(async move {
-            let reply = run_handler(&st, msg.clone()).await;
-            let late = {
-                let mut h = handoff.lock().unwrap_or_else(|p| p.into_inner());
-                if h.deferred {
-                    true
-                } else {
-                    h.result = Some(reply.clone());
-                    false
-                }
-            };
-            if late {
-                if let Err(e) = st.services.push(&msg.from_user, &reply, &key).await {
-                    tracing::error!(error = %e, "could not queue a late answer");
-                }
-            } else {
-                ready.notify_one();
-            }
-        });
-    }
+    // The handler runs right here, in the request's task (no task of its own, no hand-off: most
+    // handlers answer in microseconds). If it is still running at the deadline, or the request
+    // goes away first (WeChat hung up), it is moved to a task of its own that finishes it and
+    // sends the answer through the outbox.
+    let mut running = LateGuard { st: st.clone(), msg: msg.clone(), key: key.clone(), handler: Some(Box::pin(run_handler(st.clone(), msg.clone()))) };
     let remaining = deadline.saturating_sub(started.elapsed());
-    let _ = tokio::time::timeout(remaining, ready.notified()).await;
-    let finished = {
-        let mut h = handoff.lock().unwrap_or_else(|p| p.into_inner());
-        let r = h.result.take();
-        if r.is_none() {
-            h.deferred = true;
-        }
-        r
+    let in_time = match running.handler.as_mut() {
+        Some(handler) => tokio::time::timeout(remaining, handler).await.ok(),
+        None => None,
     };
-    match finished {
+    match in_time {
         Some(reply) => {
+            running.handler = None;
             journal.finish(Finish { key, state: "done", reply: reply.clone() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((reply, "replied"))
         }
         None => {
             tracing::info!(key, "handler passed the reply deadline; answering success, the answer follows by customer-service message");
+            running.defer();
             journal.finish(Finish { key: key.clone(), state: "deferred", reply: Reply::Success }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((Reply::Success, "deferred"))
         }
     }
 }
 
+type RunningHandler = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>>;
+
+/// A handler that has not answered yet. Deferring it (deadline passed) or dropping it (the
+/// request was cancelled) moves it to a task of its own, so that a started handler always
+/// finishes and its answer reaches the reader exactly once, by the outbox.
+struct LateGuard {
+    st: CallbackState,
+    msg: Arc<Inbound>,
+    key: String,
+    handler: Option<RunningHandler>,
+}
+
+impl LateGuard {
+    fn defer(&mut self) {
+        let Some(handler) = self.handler.take() else { return };
+        let (st, msg, key) = (self.st.clone(), self.msg.clone(), self.key.clone());
+        let late = async move {
+            let reply = handler.await;
+            if let Err(e) = st.services.push(&msg.from_user, &reply, &key).await {
+                tracing::error!(error = %e, "could not queue a late answer");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(late);
+            }
+            Err(_) => tracing::error!(key = %self.key, "runtime gone: a late answer is lost"),
+        }
+    }
+}
+
+impl Drop for LateGuard {
+    fn drop(&mut self) {
+        if self.handler.is_some() {
+            // The request was cancelled mid-handler (the connection closed): record the callback
+            // as deferred so a retry does not run it again, and let the handler finish.
+            let journal = self.st.services.journal.clone();
+            let key = self.key.clone();
+            self.defer();
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    if let Err(e) = journal.finish(Finish { key, state: "deferred", reply: Reply::Success }).await {
+                        tracing::error!(error = %e, "could not record a cancelled callback as deferred");
+                    }
+                });
+            }
+        }
+    }
+}
+
 /// Runs the message's handler. Failures and panics become an apology to the reader and an error
 /// in the log.
-async fn run_handler(st: &CallbackState, msg: Arc<Inbound>) -> Reply {
+async fn run_handler(st: CallbackState, msg: Arc<Inbound>) -> Reply {
     let s = &st.services;
     let Some(h) = st.router.route(&msg) else { return Reply::Success };
     let started = Instant::now();

@@ -15,6 +15,8 @@
 //! the storage conformance tests hold both to the same story.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use wechat::Reply;
@@ -211,8 +213,14 @@ enum Writer {
     /// A task writing through the pool ([`Db::journal_batch`]): PostgreSQL, in-memory SQLite.
     Pool(mpsc::Sender<Op>),
     /// SQLite on disk: a thread of its own with its own connection ([`Journal::start_sqlite`]).
-    Sqlite(mpsc::Sender<Op>),
+    /// Finishes do not wake it: they wait in `finishes` for the next batch of claims (or at
+    /// most [`FINISH_LINGER`]), so they never cost a commit of their own.
+    Sqlite { ops: std::sync::mpsc::Sender<Op>, finishes: Arc<Mutex<Vec<Finish>>> },
 }
+
+/// How long a finish may wait for a batch of claims to ride along with. A retry that comes in
+/// the meantime finds the callback running and waits for it, as for any running callback.
+const FINISH_LINGER: Duration = Duration::from_millis(20);
 
 /// A drained set of ops, split into the batch to write and whom to answer.
 #[derive(Default)]
@@ -240,7 +248,6 @@ impl Batch {
                 Op::Flush(t) => batch.flush_tx.push(t),
             }
         }
-        metrics::histogram!("wxlib_journal_batch_size").record((batch.begins.len() + batch.finishes.len()) as f64);
         batch
     }
 
@@ -278,7 +285,12 @@ impl Journal {
     pub fn start(db: Db) -> Self {
         if let Some(path) = db.sqlite_file() {
             match sqlite::SqliteJournal::open(&path) {
-                Ok(writer) => return Self::start_sqlite(writer),
+                Ok(writer) => {
+                    let checkpointer = sqlite::Checkpointer::start(path.clone())
+                        .map_err(|e| tracing::warn!(error = %e, "cannot start the WAL checkpointer thread; the WAL is checkpointed only every 100,000 pages"))
+                        .ok();
+                    return Self::start_sqlite(writer, checkpointer);
+                }
                 Err(e) => tracing::warn!(error = %e, path = %path.display(), "callback journal: cannot open its own SQLite connection; writing through the pool"),
             }
         }
@@ -292,6 +304,7 @@ impl Journal {
             let mut ops = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut ops, MAX_BATCH).await > 0 {
                 let batch = Batch::of(&mut ops);
+                metrics::histogram!("wxlib_journal_batch_size").record((batch.begins.len() + batch.finishes.len()) as f64);
                 let result = db.journal_batch(&batch.begins, &batch.finishes).await;
                 batch.answer(result);
             }
@@ -302,35 +315,62 @@ impl Journal {
     /// The writer for SQLite on disk: a thread with its own connection. It blocks in SQLite
     /// (a commit, a busy wait on another process's lock) without holding up the async runtime,
     /// which the pool's own transactions need to make progress.
-    pub fn start_sqlite(mut writer: sqlite::SqliteJournal) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Op>(4096);
+    pub fn start_sqlite(mut writer: sqlite::SqliteJournal, checkpointer: Option<sqlite::Checkpointer>) -> Self {
+        use std::sync::mpsc::RecvTimeoutError;
+        let (tx, rx) = std::sync::mpsc::channel::<Op>();
+        let finishes: Arc<Mutex<Vec<Finish>>> = Arc::default();
+        let pending = finishes.clone();
+        let take_pending = move || std::mem::take(&mut *pending.lock().unwrap_or_else(|p| p.into_inner()));
         let spawned = std::thread::Builder::new().name("wxlib-journal".into()).spawn(move || {
+            // Lives as long as the writer: the checkpointer stops when the journal does.
+            let _checkpointer = checkpointer;
             let mut ops = Vec::with_capacity(MAX_BATCH);
-            while let Some(op) = rx.blocking_recv() {
-                ops.push(op);
+            let mut waiting: Vec<Finish> = Vec::new();
+            loop {
+                // Wait for a claim, but no longer than FINISH_LINGER: finishes do not wake the
+                // thread, so it looks for them this often (an idle journal wakes 50 times a
+                // second and finds nothing to do).
+                waiting.append(&mut take_pending());
+                let first = rx.recv_timeout(FINISH_LINGER);
+                let stopping = match first {
+                    Ok(op) => {
+                        ops.push(op);
+                        false
+                    }
+                    Err(RecvTimeoutError::Timeout) => false,
+                    Err(RecvTimeoutError::Disconnected) => true,
+                };
                 while ops.len() < MAX_BATCH {
                     match rx.try_recv() {
                         Ok(op) => ops.push(op),
                         Err(_) => break,
                     }
                 }
-                let batch = Batch::of(&mut ops);
-                let result = writer.batch(&batch.begins, &batch.finishes);
-                batch.answer(result);
+                let mut batch = Batch::of(&mut ops);
+                batch.finishes.append(&mut waiting);
+                batch.finishes.append(&mut take_pending());
+                if !(batch.begins.is_empty() && batch.finishes.is_empty() && batch.flush_tx.is_empty()) {
+                    metrics::histogram!("wxlib_journal_batch_size").record((batch.begins.len() + batch.finishes.len()) as f64);
+                    let result = writer.batch(&batch.begins, &batch.finishes);
+                    batch.answer(result);
+                }
+                if stopping {
+                    return;
+                }
             }
         });
         if let Err(e) = spawned {
             // Without the thread every callback would wait for ever; fail loudly at startup.
             panic!("cannot start the callback journal thread: {e}");
         }
-        Self { writer: Writer::Sqlite(tx) }
+        Self { writer: Writer::Sqlite { ops: tx, finishes } }
     }
 
     async fn submit(&self, op: Op) -> Result<(), JournalError> {
-        let tx = match &self.writer {
-            Writer::Pool(tx) | Writer::Sqlite(tx) => tx,
-        };
-        tx.send(op).await.map_err(|_| JournalError("writer stopped".into()))
+        match &self.writer {
+            Writer::Pool(tx) => tx.send(op).await.map_err(|_| JournalError("writer stopped".into())),
+            Writer::Sqlite { ops, .. } => ops.send(op).map_err(|_| JournalError("writer stopped".into())),
+        }
     }
 
     /// Waits until everything queued so far is written (called when the server stops, so that
@@ -348,15 +388,21 @@ impl Journal {
         r.await.map_err(|_| JournalError("writer stopped".into()))?
     }
 
-    /// Records how a callback ended. On SQLite the reply does not wait for it: it is written with
-    /// the next batch. (A retry only comes when WeChat missed our reply, seconds later; one that
+    /// Records how a callback ended. On SQLite the reply does not wait for it, and it does not
+    /// wake the writer: it is written with the next batch of claims, or within [`FINISH_LINGER`]
+    /// when none comes. (A retry only comes when WeChat missed our reply, seconds later; one that
     /// comes sooner waits for the claimant, as for any running callback.)
     pub async fn finish(&self, finish: Finish) -> Result<(), JournalError> {
-        let (t, r) = oneshot::channel();
-        self.submit(Op::Finish(finish, t)).await?;
         match &self.writer {
-            Writer::Sqlite(_) => Ok(()),
-            Writer::Pool(_) => r.await.map_err(|_| JournalError("writer stopped".into()))?,
+            Writer::Sqlite { finishes, .. } => {
+                finishes.lock().unwrap_or_else(|p| p.into_inner()).push(finish);
+                Ok(())
+            }
+            Writer::Pool(_) => {
+                let (t, r) = oneshot::channel();
+                self.submit(Op::Finish(finish, t)).await?;
+                r.await.map_err(|_| JournalError("writer stopped".into()))?
+            }
         }
     }
 }
