@@ -60,3 +60,49 @@ async fn a_late_answer_outside_the_window_is_not_sent_and_says_why() {
     assert!(db.outbox_rows().await.unwrap()[0].last_error.as_deref().unwrap_or_default().contains("45015"));
     assert!(api.calls("custom/send").is_empty());
 }
+
+async fn two_seconds(_s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Ok(Reply::text(format!("查完了: {}", m.from_user)))
+}
+
+/// The handler runs in the request's own task; when the caller hangs up before the answer is
+/// ready (a network blip, WeChat giving up), the handler must not be cancelled half-way: it is
+/// moved to a task of its own, its answer goes out once by customer-service message, and the
+/// callback is recorded so that WeChat's retry starts nothing new.
+#[tokio::test]
+async fn a_handler_whose_caller_hangs_up_still_answers_once() {
+    let api = fake_api().await;
+    let router = chat::router().on_text(TextPattern::Exact("two".into()), handler(two_seconds));
+    let app = spawn_app_on(sqlite_db().await, &api.base, router).await;
+    let ts = now().to_string();
+    let message = text_message("oHangUp", 77, "two");
+    assert!(hang_up_after_300ms(&app.base, &app.crypto, &message, &ts).await, "the client gave up before the answer");
+
+    assert!(eventually(10, || !api.calls("custom/send").is_empty()).await, "the answer reached the customer-service API");
+    let sends = api.calls("custom/send");
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert_eq!(sends[0]["touser"], "oHangUp");
+    assert_eq!(sends[0]["text"]["content"], "查完了: oHangUp");
+
+    // WeChat retries the callback it saw fail: `success`, and the handler does not run again.
+    let retry = app.post_encrypted(&message, "222", &ts).await;
+    assert_eq!((retry.status, retry.body.as_str()), (200, "success"));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(api.calls("custom/send").len(), 1, "delivered exactly once");
+}
+
+async fn hang_up_after_300ms(base: &str, crypto: &wechat::MessageCrypto, plain: &str, ts: &str) -> bool {
+    let nonce = "222";
+    let enc = crypto.encrypt(0, plain, [9; 16]);
+    let body = wechat::envelope::encrypted_request(GH, &enc);
+    let q = [
+        ("signature", wechat::signature::sign(&[TOKEN, ts, nonce])),
+        ("timestamp", ts.to_owned()),
+        ("nonce", nonce.to_owned()),
+        ("encrypt_type", "aes".into()),
+        ("msg_signature", crypto.msg_signature(ts, nonce, &enc)),
+    ];
+    let client = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    client.post(format!("{base}/wechat")).query(&q).body(body).send().await.is_err()
+}
