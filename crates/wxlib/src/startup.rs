@@ -86,7 +86,7 @@ impl Application {
             tracing::info!(partners = seeded, "partner libraries seeded from partners.seed_file");
         }
         let listener = TcpListener::bind(services.config.server.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
-        let callback_state = CallbackState { services: services.clone(), router: Arc::new(chat_router), crypto };
+        let callback_state = Arc::new(CallbackState { services: services.clone(), router: Arc::new(chat_router), crypto });
         let metrics = telemetry::metrics_handle();
         let router = axum::Router::new()
             .route("/wechat", get(callback::verify_url).post(callback::receive))

@@ -10,11 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
-use serde::Deserialize;
 use wechat::crypto::CryptoError;
 use wechat::{Event, Inbound, InboundKind, MessageCrypto, Reply, signature};
 
@@ -36,7 +35,11 @@ pub struct CallbackState {
     pub crypto: Option<Arc<MessageCrypto>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The callback's query parameters. Read by hand from the raw query (`RawQuery`) rather than
+/// through serde: on the hot path the generic deserializer with axum's error-path tracking cost
+/// several percent of the whole round trip (BENCHMARKS.md, run E). Unknown parameters (WeChat
+/// also sends `openid`) are ignored; a repeated one keeps its first value.
+#[derive(Debug, Default)]
 pub struct CallbackQuery {
     signature: Option<String>,
     timestamp: Option<String>,
@@ -44,6 +47,27 @@ pub struct CallbackQuery {
     echostr: Option<String>,
     encrypt_type: Option<String>,
     msg_signature: Option<String>,
+}
+
+impl CallbackQuery {
+    pub fn parse(raw: Option<&str>) -> Self {
+        let mut q = Self::default();
+        for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            let slot = match name.as_ref() {
+                "signature" => &mut q.signature,
+                "timestamp" => &mut q.timestamp,
+                "nonce" => &mut q.nonce,
+                "echostr" => &mut q.echostr,
+                "encrypt_type" => &mut q.encrypt_type,
+                "msg_signature" => &mut q.msg_signature,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value.into_owned());
+            }
+        }
+        q
+    }
 }
 
 /// Why a callback was refused. Each maps to a status and a log line.
@@ -115,7 +139,8 @@ fn require<'a>(v: &'a Option<String>, name: &'static str) -> Result<&'a str, Rej
 
 /// GET /wechat: the URL check. The OA form echoes `echostr` after the 3-part signature; the
 /// WeCom form (with `msg_signature`) decrypts it.
-pub async fn verify_url(State(st): State<CallbackState>, Query(q): Query<CallbackQuery>) -> Result<Response, Rejection> {
+pub async fn verify_url(State(st): State<Arc<CallbackState>>, RawQuery(raw): RawQuery) -> Result<Response, Rejection> {
+    let q = CallbackQuery::parse(raw.as_deref());
     let ts = require(&q.timestamp, "timestamp")?;
     let nonce = require(&q.nonce, "nonce")?;
     let echostr = require(&q.echostr, "echostr")?;
@@ -141,10 +166,11 @@ fn xml_response(body: String) -> Response {
 
 /// POST /wechat.
 pub async fn receive(
-    State(st): State<CallbackState>,
-    Query(q): Query<CallbackQuery>,
+    State(st): State<Arc<CallbackState>>,
+    RawQuery(raw): RawQuery,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, Rejection> {
+    let q = CallbackQuery::parse(raw.as_deref());
     let started = Instant::now();
     let body = body.map_err(|e| Rejection::Body(e.body_text()))?;
     let cfg = &st.services.config.wechat;
@@ -202,7 +228,7 @@ pub async fn receive(
 }
 
 /// Claims the callback and either runs it, waits for the claimant, or replays its answer.
-async fn handle_once(st: &CallbackState, msg: Arc<Inbound>, started: Instant, deadline: Duration) -> Result<(Reply, &'static str), Rejection> {
+async fn handle_once(st: &Arc<CallbackState>, msg: Arc<Inbound>, started: Instant, deadline: Duration) -> Result<(Reply, &'static str), Rejection> {
     let journal = &st.services.journal;
     let key = msg.dedupe_key();
     let record = record_of(&msg);
@@ -248,7 +274,7 @@ type RunningHandler = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> 
 /// request was cancelled) moves it to a task of its own, so that a started handler always
 /// finishes and its answer reaches the reader exactly once, by the outbox.
 struct LateGuard {
-    st: CallbackState,
+    st: Arc<CallbackState>,
     msg: Arc<Inbound>,
     key: String,
     handler: Option<RunningHandler>,
@@ -294,7 +320,7 @@ impl Drop for LateGuard {
 
 /// Runs the message's handler. Failures and panics become an apology to the reader and an error
 /// in the log.
-async fn run_handler(st: CallbackState, msg: Arc<Inbound>) -> Reply {
+async fn run_handler(st: Arc<CallbackState>, msg: Arc<Inbound>) -> Reply {
     let s = &st.services;
     let Some(h) = st.router.route(&msg) else { return Reply::Success };
     let started = Instant::now();
