@@ -8,8 +8,8 @@ follower who came later does not change it."""
 import pytest
 import requests
 
-from browser import chrome, close, require_chromium, wxlib_site
-from test_browser_reader_day import in_overlay, wait_for
+from browser import chrome, close, require_chromium, wait_for, wxlib_site
+from test_browser_reader_day import in_overlay
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -42,7 +42,7 @@ def sign_in(d, base, username, password):
     d.find_element(By.ID, "username").send_keys(username)
     d.find_element(By.ID, "password").send_keys(password)
     d.find_element(By.ID, "sign-in").click()
-    wait_for(d, lambda: d.find_element(By.ID, "sign-out"), "the console after sign-in")
+    wait_for(lambda: d.find_element(By.ID, "sign-out"), "the console after sign-in")
 
 
 def mass_count(base, openid):
@@ -63,7 +63,7 @@ def test_a_librarian_sends_a_news_message_and_sees_its_read_rate(account, browse
     form.find_element(By.NAME, "username").send_keys("lib1")
     form.find_element(By.NAME, "password").send_keys("lib-pass-2026")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_for(d, lambda: "lib1" in d.find_element(By.ID, "librarians").text, "the new librarian")
+    wait_for(lambda: "lib1" in d.find_element(By.ID, "librarians").text, "the new librarian")
     d.find_element(By.ID, "sign-out").click()
     sign_in(d, base, "lib1", "lib-pass-2026")
 
@@ -73,7 +73,7 @@ def test_a_librarian_sends_a_news_message_and_sees_its_read_rate(account, browse
     d.find_element(By.ID, "title").send_keys("标" * 40)
     d.find_element(By.ID, "body").send_keys("<p>正文</p>")
     d.find_element(By.ID, "save").click()
-    assert "32" in wait_for(d, lambda: d.find_element(By.CSS_SELECTOR, ".flash.error").text, "the error")
+    assert "32" in wait_for(lambda: d.find_element(By.CSS_SELECTOR, ".flash.error").text, "the error")
     d.get(base + "/console/broadcasts")
     assert "#1" not in d.find_element(By.ID, "broadcasts").text and len(d.find_elements(By.CSS_SELECTOR, "#broadcasts tr")) == 1
 
@@ -86,56 +86,56 @@ def test_a_librarian_sends_a_news_message_and_sees_its_read_rate(account, browse
     d.find_element(By.ID, "cover").send_keys(str(cover))
     d.find_element(By.ID, "body").send_keys("<p>本月新书已上架，欢迎借阅。</p><script>alert(1)</script>")
     d.find_element(By.ID, "save").click()
-    wait_for(d, lambda: d.find_element(By.ID, "state"), "the message page")
+    wait_for(lambda: d.find_element(By.ID, "state"), "the message page")
     assert "alert" not in d.page_source
 
     # Preview to one test reader: only they get it.
     d.find_element(By.ID, "preview-openids").send_keys(READERS[0])
     d.find_element(By.ID, "preview").click()
-    wait_for(d, lambda: d.find_element(By.CSS_SELECTOR, ".flash.ok"), "the preview confirmation")
+    wait_for(lambda: d.find_element(By.CSS_SELECTOR, ".flash.ok"), "the preview confirmation")
     assert mass_count(base, READERS[1]) == 0
 
     # Send to all followers (the confirmation box is required).
     d.find_element(By.ID, "send").click()
-    wait_for(d, lambda: d.find_element(By.CSS_SELECTOR, ".flash.error"), "the refusal without confirmation")
+    wait_for(lambda: d.find_element(By.CSS_SELECTOR, ".flash.error"), "the refusal without confirmation")
     d.find_element(By.ID, "confirm").click()
     d.find_element(By.ID, "send").click()
     # Wait for the redirect after queueing: refreshing the refusal page earlier would re-post its
     # unconfirmed form (and cancel the navigation of this one).
-    wait_for(d, lambda: "queued=1" in d.current_url, "the send to be queued")
+    wait_for(lambda: "queued=1" in d.current_url, "the send to be queued")
 
     def sent():
         d.refresh()
         return d.find_element(By.ID, "state").text in ("已发送", "Sent")
-    wait_for(d, sent, "the message to be sent", timeout=30)
+    wait_for(sent, "the message to be sent", timeout=30)
     assert d.find_element(By.ID, "followers-at-send").text == "5"
     for openid in READERS:
-        assert wait_for(d, lambda: mass_count(base, openid) == 1, f"{openid} to get it once")
+        assert wait_for(lambda: mass_count(base, openid) == 1, f"{openid} to get it once")
 
     # A reader opens the message on the phone and taps "阅读原文".
     d.get(base + "/sim")
-    wait_for(d, lambda: d.find_element(By.ID, "reader-select"), "the phone")
+    wait_for(lambda: d.find_element(By.ID, "reader-select"), "the phone")
     from selenium.webdriver.support.ui import Select
     Select(d.find_element(By.ID, "reader-select")).select_by_value(READERS[2])
-    card = wait_for(d, lambda: next((c for c in d.find_elements(By.CSS_SELECTOR, ".card.news") if "十二月新书通报" in c.text), None), "the news card")
+    card = wait_for(lambda: next((c for c in d.find_elements(By.CSS_SELECTOR, ".card.news") if "十二月新书通报" in c.text), None), "the news card")
     card.find_element(By.CSS_SELECTOR, ".lead").click()
 
     def read_original():
-        wait_for(d, lambda: d.find_element(By.ID, "read-original"), "the 阅读原文 link").click()
-        return wait_for(d, lambda: d.find_element(By.ID, "article").text, "wxlib's article page")
+        wait_for(lambda: d.find_element(By.ID, "read-original"), "the 阅读原文 link").click()
+        return wait_for(lambda: d.find_element(By.ID, "article").text, "wxlib's article page")
     assert "本月新书已上架" in in_overlay(d, read_original)
 
     # A follower who comes later does not change the denominator.
     requests.post(f"{base}/sim/readers/oBcastLate/follow", json={}, timeout=10)
     d.get(base + "/console/broadcasts")
-    row = wait_for(d, lambda: d.find_element(By.ID, "broadcast-1"), "the list row")
+    row = wait_for(lambda: d.find_element(By.ID, "broadcast-1"), "the list row")
     assert row.find_element(By.CSS_SELECTOR, ".followers").text == "5"
     assert row.find_element(By.CSS_SELECTOR, ".readers").text == "1"
     assert row.find_element(By.CSS_SELECTOR, ".rate").text == "20.0%"
     assert d.find_element(By.ID, "rate-chart")
     d.get_screenshot_as_file(str(tmp / "broadcasts.png"))
     d.find_element(By.LINK_TEXT, "十二月新书通报").click()
-    assert "1" in wait_for(d, lambda: d.find_element(By.ID, "reads-by-day").text, "reads per day")
+    assert "1" in wait_for(lambda: d.find_element(By.ID, "reads-by-day").text, "reads per day")
     assert d.find_element(By.ID, "read-rate").text == "20.0%"
 
     # The send is in the audit log (admins only).

@@ -12,6 +12,7 @@ import time
 import pytest
 import requests
 
+from browser import wait_for
 from conftest import BIN, ROOT, free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -75,22 +76,9 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
-def wait_for(driver, predicate, what, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception:  # the page is mid-update
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def account_bubble(driver, text):
     from selenium.webdriver.common.by import By
-    return wait_for(driver, lambda: next((b for b in driver.find_elements(By.CSS_SELECTOR, ".bubble.account") if text in b.text), None), f"a reply containing {text!r}")
+    return wait_for(lambda: next((b for b in driver.find_elements(By.CSS_SELECTOR, ".bubble.account") if text in b.text), None), f"a reply containing {text!r}")
 
 
 def send(driver, text):
@@ -103,14 +91,14 @@ def send(driver, text):
 
 def menu(driver, group, item):
     from selenium.webdriver.common.by import By
-    g = wait_for(driver, lambda: next((b for b in driver.find_elements(By.CSS_SELECTOR, ".menu-group") if b.text.strip().endswith(group) and b.is_enabled()), None), f"menu group {group}")
+    g = wait_for(lambda: next((b for b in driver.find_elements(By.CSS_SELECTOR, ".menu-group") if b.text.strip().endswith(group) and b.is_enabled()), None), f"menu group {group}")
     g.click()
-    wait_for(driver, lambda: next((b for b in driver.find_elements(By.CSS_SELECTOR, ".menu-item") if b.text.strip() == item and b.is_displayed()), None), f"menu item {item}").click()
+    wait_for(lambda: next((b for b in driver.find_elements(By.CSS_SELECTOR, ".menu-item") if b.text.strip() == item and b.is_displayed()), None), f"menu item {item}").click()
 
 
 def in_overlay(driver, fn):
     from selenium.webdriver.common.by import By
-    wait_for(driver, lambda: "open" in driver.find_element(By.ID, "overlay").get_attribute("class"), "the web view to open")
+    wait_for(lambda: "open" in driver.find_element(By.ID, "overlay").get_attribute("class"), "the web view to open")
     driver.switch_to.frame(driver.find_element(By.ID, "webview"))
     try:
         return fn()
@@ -124,11 +112,11 @@ def test_a_readers_day(demo, browser):
     d = browser
     d.get(base + "/sim")
     d.find_element(By.ID, "new-reader").click()
-    openid = wait_for(d, lambda: d.find_element(By.ID, "reader-select").get_attribute("value"), "a new reader")
+    openid = wait_for(lambda: d.find_element(By.ID, "reader-select").get_attribute("value"), "a new reader")
 
     # Scan the entrance poster: a follow that carries its scene.
     d.find_element(By.ID, "scan").click()
-    wait_for(d, lambda: next((q for q in d.find_elements(By.CSS_SELECTOR, ".qr-item") if "entrance" in q.text), None), "the entrance code").click()
+    wait_for(lambda: next((q for q in d.find_elements(By.CSS_SELECTOR, ".qr-item") if "entrance" in q.text), None), "the entrance code").click()
     account_bubble(d, "欢迎关注")
 
     # Search by title and open the record.
@@ -139,7 +127,7 @@ def test_a_readers_day(demo, browser):
     send(d, "1")
     detail = account_bubble(d, "《明代政治制度")
     detail.find_element(By.LINK_TEXT, "查看完整记录").click()
-    body = in_overlay(d, lambda: wait_for(d, lambda: d.find_element(By.TAG_NAME, "body").text if "馆藏" in d.find_element(By.TAG_NAME, "body").text else None, "the record page"))
+    body = in_overlay(d, lambda: wait_for(lambda: d.find_element(By.TAG_NAME, "body").text if "馆藏" in d.find_element(By.TAG_NAME, "body").text else None, "the record page"))
     assert "明代政治制度" in body
     d.find_element(By.ID, "overlay-close").click()
 
@@ -147,11 +135,11 @@ def test_a_readers_day(demo, browser):
     menu(d, "借阅信息", "绑定一卡通")
 
     def fill_and_bind():
-        wait_for(d, lambda: d.find_element(By.NAME, "card"), "the binding form")
+        wait_for(lambda: d.find_element(By.NAME, "card"), "the binding form")
         d.find_element(By.NAME, "card").send_keys("2021001")
         d.find_element(By.NAME, "password").send_keys("1234")
         d.find_element(By.ID, "bind").click()
-        return wait_for(d, lambda: d.find_element(By.ID, "bound").text, "the binding to succeed")
+        return wait_for(lambda: d.find_element(By.ID, "bound").text, "the binding to succeed")
 
     assert "张三" in in_overlay(d, fill_and_bind)
     d.find_element(By.ID, "overlay-close").click()
@@ -172,6 +160,6 @@ def test_a_readers_day(demo, browser):
         with contextlib.closing(sqlite3.connect(tmp / "data" / "wxlib.db")) as c:
             return c.execute("SELECT first_scene FROM followers WHERE openid = ?", (openid,)).fetchone()
 
-    wait_for(d, lambda: first_scene() == ("entrance",), "the follow credited to the entrance poster", timeout=30)
+    wait_for(lambda: first_scene() == ("entrance",), "the follow credited to the entrance poster", timeout=30)
     db = sqlite3.connect(tmp / "data" / "wxlib.db")
     assert db.execute("SELECT card FROM bindings WHERE openid = ?", (openid,)).fetchone() == ("2021001",)

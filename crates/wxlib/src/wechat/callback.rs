@@ -248,14 +248,8 @@ async fn handle_once(st: &Arc<CallbackState>, msg: Arc<Inbound>, started: Instan
     // goes away first (WeChat hung up), it is moved to a task of its own that finishes it and
     // sends the answer through the outbox.
     let mut running = LateGuard { st: st.clone(), msg: msg.clone(), key: key.clone(), handler: Some(Box::pin(run_handler(st.clone(), msg.clone()))) };
-    let remaining = deadline.saturating_sub(started.elapsed());
-    let in_time = match running.handler.as_mut() {
-        Some(handler) => tokio::time::timeout(remaining, handler).await.ok(),
-        None => None,
-    };
-    match in_time {
+    match running.answer_within(deadline.saturating_sub(started.elapsed())).await {
         Some(reply) => {
-            running.handler = None;
             journal.finish(Finish { key, state: "done", reply: reply.clone() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((reply, "replied"))
         }
@@ -281,6 +275,15 @@ struct LateGuard {
 }
 
 impl LateGuard {
+    /// Runs the handler until it answers or `within` has passed (then `None`, and it is still
+    /// there to defer).
+    async fn answer_within(&mut self, within: Duration) -> Option<Reply> {
+        let handler = self.handler.as_mut()?;
+        let reply = tokio::time::timeout(within, handler).await.ok()?;
+        self.handler = None;
+        Some(reply)
+    }
+
     fn defer(&mut self) {
         let Some(handler) = self.handler.take() else { return };
         let (st, msg, key) = (self.st.clone(), self.msg.clone(), self.key.clone());

@@ -325,12 +325,10 @@ impl Journal {
             // Lives as long as the writer: the checkpointer stops when the journal does.
             let _checkpointer = checkpointer;
             let mut ops = Vec::with_capacity(MAX_BATCH);
-            let mut waiting: Vec<Finish> = Vec::new();
             loop {
                 // Wait for a claim, but no longer than FINISH_LINGER: finishes do not wake the
                 // thread, so it looks for them this often (an idle journal wakes 50 times a
                 // second and finds nothing to do).
-                waiting.append(&mut take_pending());
                 let first = rx.recv_timeout(FINISH_LINGER);
                 let stopping = match first {
                     Ok(op) => {
@@ -347,7 +345,6 @@ impl Journal {
                     }
                 }
                 let mut batch = Batch::of(&mut ops);
-                batch.finishes.append(&mut waiting);
                 batch.finishes.append(&mut take_pending());
                 if !(batch.begins.is_empty() && batch.finishes.is_empty() && batch.flush_tx.is_empty()) {
                     metrics::histogram!("wxlib_journal_batch_size").record((batch.begins.len() + batch.finishes.len()) as f64);

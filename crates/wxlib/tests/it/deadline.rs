@@ -77,7 +77,9 @@ async fn a_handler_whose_caller_hangs_up_still_answers_once() {
     let app = spawn_app_on(sqlite_db().await, &api.base, router).await;
     let ts = now().to_string();
     let message = text_message("oHangUp", 77, "two");
-    assert!(hang_up_after_300ms(&app.base, &app.crypto, &message, &ts).await, "the client gave up before the answer");
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    let gave_up = app.encrypted_request(&impatient, &message, "222", &ts).send().await;
+    assert!(gave_up.is_err(), "the client gave up before the answer: {gave_up:?}");
 
     assert!(eventually(10, || !api.calls("custom/send").is_empty()).await, "the answer reached the customer-service API");
     let sends = api.calls("custom/send");
@@ -92,17 +94,3 @@ async fn a_handler_whose_caller_hangs_up_still_answers_once() {
     assert_eq!(api.calls("custom/send").len(), 1, "delivered exactly once");
 }
 
-async fn hang_up_after_300ms(base: &str, crypto: &wechat::MessageCrypto, plain: &str, ts: &str) -> bool {
-    let nonce = "222";
-    let enc = crypto.encrypt(0, plain, [9; 16]);
-    let body = wechat::envelope::encrypted_request(GH, &enc);
-    let q = [
-        ("signature", wechat::signature::sign(&[TOKEN, ts, nonce])),
-        ("timestamp", ts.to_owned()),
-        ("nonce", nonce.to_owned()),
-        ("encrypt_type", "aes".into()),
-        ("msg_signature", crypto.msg_signature(ts, nonce, &enc)),
-    ];
-    let client = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
-    client.post(format!("{base}/wechat")).query(&q).body(body).send().await.is_err()
-}

@@ -178,6 +178,15 @@ impl TestApp {
     /// Sends `plain` as WeChat does in safe mode, with a fixed nonce per message so retries are
     /// byte-identical.
     pub async fn post_encrypted(&self, plain: &str, nonce: &str, ts: &str) -> Sent {
+        let started = std::time::Instant::now();
+        let r = self.encrypted_request(&self.http, plain, nonce, ts).send().await.expect("request");
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap_or_default();
+        Sent { status, body, elapsed: started.elapsed() }
+    }
+
+    /// The POST WeChat sends for `plain` in safe mode, on `client`, ready to send.
+    pub fn encrypted_request(&self, client: &reqwest::Client, plain: &str, nonce: &str, ts: &str) -> reqwest::RequestBuilder {
         let enc = self.crypto.encrypt(0, plain, [9; 16]);
         let body = wechat::envelope::encrypted_request(GH, &enc);
         let q = [
@@ -188,11 +197,7 @@ impl TestApp {
             ("encrypt_type", "aes".into()),
             ("msg_signature", self.crypto.msg_signature(ts, nonce, &enc)),
         ];
-        let started = std::time::Instant::now();
-        let r = self.http.post(format!("{}/wechat", self.base)).query(&q).body(body).send().await.expect("request");
-        let status = r.status().as_u16();
-        let body = r.text().await.unwrap_or_default();
-        Sent { status, body, elapsed: started.elapsed() }
+        client.post(format!("{}/wechat", self.base)).query(&q).body(body)
     }
 
     /// Decrypts an encrypted reply body and returns the reply XML.
