@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench/callback: the WeChat safe-mode callback round trip, side by side in one run:
 #   ceiling   a bare axum 0.8 handler that reads the body and answers `success` (bench/callback/ceiling)
-#   wxlib     `wxlib serve` (release), SQLite in a fresh data dir, dedupe + event log on, RUST_LOG=warn;
-#             the texts are titles/authors/keywords, so wxlib's text handler searches the catalog
-#   wxlib-help the same server, every text is 帮助 (help): the front door without the catalog search
+#   wxlib-help `wxlib serve` (release), SQLite in a fresh data dir, dedupe + event log on, RUST_LOG=warn;
+#             every text is 帮助 (help), answered with a fixed text: the front door's round trip, the
+#             like-for-like of the peers, and the row the targets are judged on (report.py)
+#   wxlib     the same server with titles/authors/keywords: each text is also searched in the
+#             catalog and logged (what a search costs on top of the round trip)
 #   gunicorn  Flask + wechatpy 1.8.18 under gunicorn (sync workers, -w 2 and -w 4), echo reply
 # Each server gets thousands of distinct encrypted text messages made by wechatpy exactly as WeChat
 # sends them (gen_messages.py, generated fresh right before each wxlib run), replayed with wrk.
@@ -13,6 +15,8 @@
 #   DURATION=15      seconds per wrk run            CONNS="32 8"    wrk connections, one pass each
 #   COUNT=200000     messages generated per run     THREADS=1       wrk threads
 #   WORKERS="2 4"    gunicorn worker counts          SERVERS="ceiling wxlib wxlib-help gunicorn"
+#   ROUNDS=3         passes over every server, one after the other; the report takes each server's
+#                    median (a VM's speed drifts by 10 % or more within minutes)
 #   SETTLE=90        after building, wait up to this many seconds for the 1-min load average to drop below 1
 #   SKIP_BUILD=1     use the binaries already built  OUT=DIR        logs and raw output (bench/out/...)
 #   WXLIB_REV=HEAD   benchmark a committed revision instead of the working tree (git archive into
@@ -26,6 +30,7 @@ DURATION="${DURATION:-15}"
 CONNS="${CONNS:-32 8}"
 COUNT="${COUNT:-200000}"
 THREADS="${THREADS:-1}"
+ROUNDS="${ROUNDS:-3}"
 WORKERS="${WORKERS:-2 4}"
 SERVERS="${SERVERS:-ceiling wxlib wxlib-help gunicorn}"
 VENV="$ROOT/bench/.venv"
@@ -127,9 +132,9 @@ start_server() { # name port logfile datadir
 MSGS="$OUT/messages.txt"
 HAVE_MSGS=""
 
-bench_one() { # name conns
-  local name="$1" conns="$2"
-  local tag="$name-c$conns" port url data expect check metrics_before metrics_after extra=""
+bench_one() { # name conns round
+  local name="$1" conns="$2" round="$3"
+  local tag="$name-c$conns-r$round" port url data expect check metrics_before metrics_after extra=""
   port="$("$PY" "$HERE/check.py" port)"
   url="http://127.0.0.1:$port"
   data="$OUT/$tag-data"
@@ -176,7 +181,7 @@ bench_one() { # name conns
     extra="$extra; db: $("$PY" "$HERE/check.py" dbcount "$data/wxlib.db")"
     echo "   $extra" >&2
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$result" "$load" "$check" "$extra" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$result" "$load" "$check" "$extra" "$round" >>"$RESULTS"
 }
 
 settle() {
@@ -196,13 +201,15 @@ WXLIB_DESC="$WXLIB_DESC, binary $WXLIB_BIN built $(date -r "$WXLIB_BIN" '+%Y-%m-
 log "wxlib: $WXLIB_DESC; output in $OUT"
 echo "wxlib: $WXLIB_DESC" >"$OUT/wxlib-version.txt"
 
-for conns in $CONNS; do
-  for s in $SERVERS; do
-    if [[ "$s" == gunicorn ]]; then
-      for w in $WORKERS; do bench_one "gunicorn-w$w" "$conns"; done
-    else
-      bench_one "$s" "$conns"
-    fi
+for round in $(seq "$ROUNDS"); do
+  for conns in $CONNS; do
+    for s in $SERVERS; do
+      if [[ "$s" == gunicorn ]]; then
+        for w in $WORKERS; do bench_one "gunicorn-w$w" "$conns" "$round"; done
+      else
+        bench_one "$s" "$conns" "$round"
+      fi
+    done
   done
 done
 

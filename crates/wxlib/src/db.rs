@@ -60,6 +60,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "reach", include_str!("../migrations/sqlite/0010_reach.sql")),
     (11, "broadcast_wechat_figures", include_str!("../migrations/sqlite/0011_broadcast_wechat_figures.sql")),
     (12, "lean callback journal", include_str!("../migrations/sqlite/0012_lean_journal.sql")),
+    (13, "dedupe without time index", include_str!("../migrations/sqlite/0013_dedupe_without_time_index.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -74,6 +75,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "reach", include_str!("../migrations/postgres/0010_reach.sql")),
     (11, "broadcast_wechat_figures", include_str!("../migrations/postgres/0011_broadcast_wechat_figures.sql")),
     (12, "lean callback journal", include_str!("../migrations/postgres/0012_lean_journal.sql")),
+    (13, "dedupe without time index", include_str!("../migrations/postgres/0013_dedupe_without_time_index.sql")),
 ];
 
 /// Current unix time in seconds.

@@ -56,12 +56,43 @@ pub const UNSUBSCRIBE_SQL: &str = "INSERT INTO followers (openid, subscribed, un
     ON CONFLICT (openid) DO UPDATE SET subscribed = 0, unsubscribed_at = $2, window_expires_at = 0";
 
 /// Opening customer-service windows, for one or many rows (`VALUES (openid, 1, expires, quota, 0), …`):
-/// the window that lasts longer wins; a new, longer window resets the send count.
+/// the window that lasts longer wins; a new, longer window resets the send count. A window that
+/// would not change is not written (the `WHERE`), so its page stays clean.
 pub const OPEN_WINDOW_INSERT: &str = "INSERT INTO followers (openid, subscribed, window_expires_at, window_quota, window_sent) ";
-pub const OPEN_WINDOW_CONFLICT: &str = " ON CONFLICT (openid) DO UPDATE SET \
-    window_quota = CASE WHEN followers.window_expires_at > excluded.window_expires_at THEN followers.window_quota ELSE excluded.window_quota END, \
-    window_sent = CASE WHEN followers.window_expires_at > excluded.window_expires_at THEN followers.window_sent ELSE 0 END, \
-    window_expires_at = CASE WHEN followers.window_expires_at > excluded.window_expires_at THEN followers.window_expires_at ELSE excluded.window_expires_at END";
+macro_rules! open_window_conflict {
+    ($($extra:literal)?) => {
+        concat!(
+            " ON CONFLICT (openid) DO UPDATE SET \
+            window_quota = CASE WHEN followers.window_expires_at > excluded.window_expires_at THEN followers.window_quota ELSE excluded.window_quota END, \
+            window_sent = CASE WHEN followers.window_expires_at > excluded.window_expires_at THEN followers.window_sent ELSE 0 END, \
+            window_expires_at = CASE WHEN followers.window_expires_at > excluded.window_expires_at THEN followers.window_expires_at ELSE excluded.window_expires_at END \
+            WHERE followers.window_expires_at <= excluded.window_expires_at",
+            $($extra)?
+        )
+    };
+}
+pub const OPEN_WINDOW_CONFLICT: &str = open_window_conflict!();
+
+/// How much earlier than 48 h a message window may end, so that a reader's every message need not
+/// rewrite their follower row: a message refreshes an unused window only when it gains more than
+/// this. Chat comes in bursts (a search, then another), and each rewrite dirties a page of the
+/// followers table in the callback journal's commit, where it was most of the bytes written per
+/// message (BENCHMARKS.md, run G). The window stays on the safe side: it can only end early.
+pub const WINDOW_REFRESH_SLACK_SECS: i64 = 120;
+
+/// [`OPEN_WINDOW_CONFLICT`] for message windows (48 h): also skips a refresh that gains at most
+/// [`WINDOW_REFRESH_SLACK_SECS`] of a window with no sends counted yet and the same quota. A window
+/// with sends counted is always refreshed (the new message resets the count).
+pub const OPEN_MESSAGE_WINDOW_CONFLICT: &str = open_window_conflict!(
+    " AND (followers.window_sent > 0 OR followers.window_quota <> excluded.window_quota \
+     OR followers.window_expires_at < excluded.window_expires_at - 120)"
+);
+
+/// Whether a window of this length is refreshed lazily ([`OPEN_MESSAGE_WINDOW_CONFLICT`]); the
+/// short event windows always are exact.
+pub fn lazy_window(secs: i64) -> bool {
+    secs >= MESSAGE_WINDOW_SECS
+}
 
 impl Db {
     /// A follow: creates the follower or marks them subscribed again. The first scene is kept for
@@ -141,3 +172,16 @@ impl Db {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lazy_refresh_uses_the_documented_slack() {
+        // concat! needs a literal, so the SQL spells the slack out; keep the two in step.
+        assert!(OPEN_MESSAGE_WINDOW_CONFLICT.contains(&format!("excluded.window_expires_at - {WINDOW_REFRESH_SLACK_SECS})")));
+        assert!(OPEN_MESSAGE_WINDOW_CONFLICT.starts_with(OPEN_WINDOW_CONFLICT));
+        assert!(lazy_window(MESSAGE_WINDOW_SECS) && !lazy_window(EVENT_WINDOW_SECS));
+    }
+}

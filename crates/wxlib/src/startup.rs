@@ -125,14 +125,15 @@ impl Application {
         tokio::spawn(crate::broadcasts::figures::daily(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox_wake.clone() }.run());
         let journal = s.journal.clone();
+        let retention = crate::wechat::journal::callback_retention_secs(s.config.wechat.timestamp_tolerance_secs);
         tokio::spawn(async move {
             loop {
-                match s.db.purge_callbacks(unix_now() - 24 * 3600).await {
+                match s.db.purge_callbacks(unix_now() - retention).await {
                     Ok(n) if n > 0 => tracing::debug!(n, "purged old callback records"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "purge of old callback records failed"),
                 }
-                tokio::time::sleep(Duration::from_secs(600)).await;
+                tokio::time::sleep(Duration::from_secs(60)).await;
             }
         });
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await;

@@ -22,12 +22,20 @@ use tokio::sync::{mpsc, oneshot};
 use wechat::Reply;
 
 use crate::db::{Db, DbError, builder};
-use crate::followers::{OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL};
+use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL, lazy_window};
 use crate::with_pool;
 
 pub mod sqlite;
 
 const MAX_BATCH: usize = 256;
+
+/// How long handled callbacks are kept for retries (with their stored answers, which may quote a
+/// reader's loans): an hour, or twice the timestamp window when that is longer. WeChat retries
+/// within about 15 s, and a replay outside the window is refused before the journal is asked.
+/// With the window switched off (0) a replay can come any time; then a day, as before.
+pub fn callback_retention_secs(timestamp_tolerance_secs: i64) -> i64 {
+    if timestamp_tolerance_secs <= 0 { 24 * 3600 } else { (2 * timestamp_tolerance_secs).max(3600) }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -148,23 +156,28 @@ impl Db {
                         }
                     }
                 }
-                // One window row per reader: the longest-lasting one in the batch.
-                let mut windows: HashMap<&str, (i64, i64)> = HashMap::new();
+                // One window row per reader: the longest-lasting one in the batch; message
+                // windows are refreshed lazily (followers::OPEN_MESSAGE_WINDOW_CONFLICT).
+                let mut windows: HashMap<&str, (i64, i64, bool)> = HashMap::new();
                 for (r, received_at) in &fresh {
                     if let Some((secs, quota)) = r.window {
                         let expires = received_at + secs;
-                        let e = windows.entry(r.openid.as_str()).or_insert((expires, quota));
+                        let e = windows.entry(r.openid.as_str()).or_insert((expires, quota, lazy_window(secs)));
                         if expires > e.0 {
-                            *e = (expires, quota);
+                            *e = (expires, quota, lazy_window(secs));
                         }
                     }
                 }
-                if !windows.is_empty() {
+                for (lazy, conflict) in [(false, OPEN_WINDOW_CONFLICT), (true, OPEN_MESSAGE_WINDOW_CONFLICT)] {
+                    let rows: Vec<_> = windows.iter().filter(|(_, w)| w.2 == lazy).collect();
+                    if rows.is_empty() {
+                        continue;
+                    }
                     let mut qb = builder(pool, OPEN_WINDOW_INSERT);
-                    qb.push_values(windows.iter(), |mut row, (openid, (expires, quota))| {
+                    qb.push_values(rows, |mut row, (openid, (expires, quota, _))| {
                         row.push_bind(openid.to_string()).push_bind(1i64).push_bind(*expires).push_bind(*quota).push_bind(0i64);
                     });
-                    qb.push(OPEN_WINDOW_CONFLICT);
+                    qb.push(conflict);
                     qb.build().execute(&mut *tx).await?;
                 }
             }
@@ -184,7 +197,8 @@ impl Db {
         Ok(claims)
     }
 
-    /// Forgets callbacks older than `before` (WeChat's retries end within seconds).
+    /// Forgets callbacks older than `before` (WeChat's retries end within seconds). A scan: the
+    /// table holds about [`callback_retention_secs`] of callbacks and has no index on time.
     pub async fn purge_callbacks(&self, before: i64) -> Result<u64, DbError> {
         Ok(with_pool!(self, |pool| sqlx::query("DELETE FROM callback_dedupe WHERE created_at < $1").bind(before).execute(pool).await?.rows_affected()))
     }

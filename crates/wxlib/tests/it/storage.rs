@@ -1,8 +1,8 @@
 use serde_json::json;
 use wechat::Reply;
 use wxlib::db::Db;
-use wxlib::followers::{LoggedEvent, WindowState};
-use wxlib::wechat::journal::sqlite::SqliteJournal;
+use wxlib::followers::{LoggedEvent, WINDOW_REFRESH_SLACK_SECS, WindowState};
+use wxlib::wechat::journal::sqlite::{Checkpointer, SqliteJournal};
 use wxlib::wechat::journal::{Begin, Claim, Finish, FollowChange, Journal, Record};
 
 use crate::helpers::{all_dbs, sqlite_db};
@@ -125,6 +125,23 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
     assert_eq!(db.follower("oD").await.unwrap().unwrap().first_scene.as_deref(), Some("bbs"));
     assert!(matches!(db.window_state("oC", 60).await.unwrap(), WindowState::Open { remaining: 5, .. }));
 
+    // Message windows are refreshed lazily: a message that would gain at most
+    // WINDOW_REFRESH_SLACK_SECS of an unused window leaves the row alone; one after a send, or
+    // one that gains more, refreshes it (and resets the count).
+    let text_from_c = |key: &str, now: i64| Begin { key: key.into(), now, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))) };
+    let h48 = 48 * 3600;
+    assert_eq!(j.batch(&[text_from_c("w1", 50 + WINDOW_REFRESH_SLACK_SECS)], &[]).await, vec![Claim::Owner]);
+    assert_eq!(db.window_state("oC", 200).await.unwrap(), WindowState::Open { remaining: 5, expires_at: 50 + h48 }, "within the slack: not rewritten");
+    db.count_window_send("oC").await.unwrap();
+    j.batch(&[text_from_c("w2", 180)], &[]).await;
+    assert_eq!(db.window_state("oC", 200).await.unwrap(), WindowState::Open { remaining: 5, expires_at: 180 + h48 }, "a send was counted: refreshed");
+    j.batch(&[text_from_c("w3", 180 + WINDOW_REFRESH_SLACK_SECS + 1)], &[]).await;
+    assert_eq!(db.window_state("oC", 400).await.unwrap(), WindowState::Open { remaining: 5, expires_at: 301 + h48 }, "gains more than the slack: refreshed");
+    // Event windows (a minute) are exact.
+    let click_from_e = |key: &str, now: i64| Begin { key: key.into(), now, lease_secs: 8, record: Some(rec("oE", "event", FollowChange::Unchanged, Some((60, 3)))) };
+    j.batch(&[click_from_e("e1", 1000)], &[]).await;
+    j.batch(&[click_from_e("e2", 1030)], &[]).await;
+    assert_eq!(db.window_state("oE", 1080).await.unwrap(), WindowState::Open { remaining: 3, expires_at: 1090 });
 }
 
 #[tokio::test]
@@ -135,7 +152,7 @@ async fn storage_conformance_on_every_backend() {
         journal_story(&db, &JournalWriter::Pool(db.clone())).await;
         // Migrations are idempotent: connecting again applies nothing and keeps the data.
         let again = Db::connect(&test_db.url).await.unwrap();
-        assert_eq!(again.count_followers().await.unwrap(), 3, "{name}: oA, oC, oD");
+        assert_eq!(again.count_followers().await.unwrap(), 4, "{name}: oA, oC, oD, oE");
         eprintln!("storage conformance passed on {name}");
     }
     // SQLite on disk: the journal's own connection keeps the same rules.
@@ -211,4 +228,44 @@ async fn sqlite_group_commit_answers_every_callback() {
         logged += db.events_of(&format!("oReader{r}")).await.unwrap().len();
     }
     assert_eq!(logged, 400, "each callback logged once, retries not at all");
+}
+
+/// Under callbacks that never pause, the WAL is still started over now and then (the
+/// checkpointer's RESTART round), instead of growing by the whole stream of callbacks. The WAL
+/// header's checkpoint sequence number (bytes 12..16) counts the restarts. (In a release build at
+/// bench rates a PASSIVE checkpoint alone never found a moment without a commit, BENCHMARKS.md run
+/// G; a debug build commits slowly enough that it sometimes does, so this shows the property.)
+#[tokio::test]
+async fn the_wal_starts_over_under_sustained_callbacks() {
+    let test_db = sqlite_db().await;
+    let db = Db::connect(&test_db.url).await.unwrap();
+    let path = db.sqlite_file().expect("a file");
+    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+    let writer_path = path.clone();
+    let (restarts, commits) = tokio::task::spawn_blocking(move || {
+        let restarts = || std::fs::read(&wal).ok().and_then(|b| b.get(12..16).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))).unwrap_or(0);
+        let mut writer = SqliteJournal::open(&writer_path).unwrap();
+        let _checkpointer = Checkpointer::start(writer_path.clone()).unwrap();
+        let before = restarts();
+        let started = std::time::Instant::now();
+        let mut commits = 0u64;
+        // One commit right after another, for up to 20 s, until the WAL has started over twice.
+        while started.elapsed() < std::time::Duration::from_secs(20) && restarts() < before + 2 {
+            let begins: Vec<Begin> = (0..8)
+                .map(|n| Begin {
+                    key: format!("msg:{:020}:oSteady", commits * 8 + n),
+                    now: 10,
+                    lease_secs: 8,
+                    record: Some(Record { openid: "oSteady".into(), msg_type: "text".into(), event: None, event_key: None, created_at: 10, follow: FollowChange::Unchanged, window: Some((48 * 3600, 5)) }),
+                })
+                .collect();
+            let finishes: Vec<Finish> = begins.iter().map(|b| Finish { key: b.key.clone(), state: "done", reply: Reply::text("您可以：发送书名、作者或关键词检索馆藏") }).collect();
+            assert!(writer.batch(&begins, &finishes).unwrap().iter().all(|c| *c == Claim::Owner));
+            commits += 1;
+        }
+        (restarts() - before, commits)
+    })
+    .await
+    .unwrap();
+    assert!(restarts >= 2, "the WAL started over {restarts} times in {commits} back-to-back commits");
 }

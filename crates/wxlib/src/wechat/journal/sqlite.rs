@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use wechat::Reply;
 
 use super::{Begin, Claim, Finish, FollowChange};
-use crate::followers::{OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL};
+use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL, lazy_window};
 
 const CLAIM_SQL: &str = "INSERT INTO callback_dedupe (key, state, lease_until, created_at) VALUES (?1, 'running', ?2, ?3) ON CONFLICT (key) DO NOTHING";
 const LOOKUP_SQL: &str = "SELECT state, reply, lease_until FROM callback_dedupe WHERE key = ?1";
@@ -32,14 +32,25 @@ const FINISH_SQL: &str = "INSERT INTO callback_dedupe (key, state, reply, lease_
 /// One SQLite connection that writes journal batches.
 pub struct SqliteJournal {
     conn: Connection,
+    /// Opening a window: exact (event windows), and lazy for message windows.
     window_sql: String,
+    message_window_sql: String,
 }
 
 impl SqliteJournal {
     /// Opens the (already migrated) database file.
     pub fn open(path: &Path) -> rusqlite::Result<Self> {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        // Waiting for the write lock (another process's write, or the checkpointer restarting the
+        // WAL): in 100 µs steps for up to 10 s. SQLite's own busy handler sleeps 1, 2, 5, 10 …
+        // ms, far longer than the lock is usually held, and every callback in the batch waits.
+        conn.busy_handler(Some(|attempt: i32| {
+            if attempt >= 100_000 {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(100));
+            true
+        }))?;
         // WAL is a property of the file (set by the pool when it created it); synchronous is
         // per connection: NORMAL, as the pool's, so a commit is a WAL append without fsync.
         conn.pragma_update(None, "journal_mode", "wal")?;
@@ -48,13 +59,13 @@ impl SqliteJournal {
         // Checkpoints are the checkpointer's job ([`Checkpointer`]), on a connection and thread of
         // its own: a checkpoint ends in an fsync of the database file (tens of milliseconds on a
         // VM disk), which inside a commit would hold up every callback in the batch. This bound
-        // only matters under load so steady that the checkpointer never catches up with the
-        // WAL's end (SQLite restarts the WAL only once it has all been copied back): then every
-        // 100,000 pages (~400 MB) the journal checkpoints itself once.
+        // is a backstop for when the checkpointer cannot run (it could not open the file): then
+        // every 100,000 pages (~400 MB) the journal checkpoints itself once.
         conn.pragma_update(None, "wal_autocheckpoint", 100_000)?;
         conn.set_prepared_statement_cache_capacity(32);
         let window_sql = format!("{OPEN_WINDOW_INSERT} VALUES (?1, 1, ?2, ?3, 0) {OPEN_WINDOW_CONFLICT}");
-        Ok(Self { conn, window_sql })
+        let message_window_sql = format!("{OPEN_WINDOW_INSERT} VALUES (?1, 1, ?2, ?3, 0) {OPEN_MESSAGE_WINDOW_CONFLICT}");
+        Ok(Self { conn, window_sql, message_window_sql })
     }
 
     /// Claims and records `begins`, and stores `finishes`, in one transaction (see
@@ -64,7 +75,7 @@ impl SqliteJournal {
         let mut claims = Vec::with_capacity(begins.len());
         let mut seen: HashSet<&str> = HashSet::with_capacity(begins.len());
         // One window per reader: the longest-lasting one in the batch.
-        let mut windows: HashMap<&str, (i64, i64)> = HashMap::new();
+        let mut windows: HashMap<&str, (i64, i64, bool)> = HashMap::new();
         {
             let mut claim = tx.prepare_cached(CLAIM_SQL)?;
             let mut log = tx.prepare_cached(LOG_SQL)?;
@@ -89,9 +100,9 @@ impl SqliteJournal {
                     }
                     if let Some((secs, quota)) = r.window {
                         let expires = b.now + secs;
-                        let w = windows.entry(r.openid.as_str()).or_insert((expires, quota));
+                        let w = windows.entry(r.openid.as_str()).or_insert((expires, quota, lazy_window(secs)));
                         if expires > w.0 {
-                            *w = (expires, quota);
+                            *w = (expires, quota, lazy_window(secs));
                         }
                     }
                     continue;
@@ -111,11 +122,9 @@ impl SqliteJournal {
                 });
             }
         }
-        if !windows.is_empty() {
-            let mut open = tx.prepare_cached(&self.window_sql)?;
-            for (openid, (expires, quota)) in &windows {
-                open.execute(params![openid, expires, quota])?;
-            }
+        for (openid, (expires, quota, lazy)) in &windows {
+            let sql = if *lazy { &self.message_window_sql } else { &self.window_sql };
+            tx.prepare_cached(sql)?.execute(params![openid, expires, quota])?;
         }
         if !finishes.is_empty() {
             let mut finish = tx.prepare_cached(FINISH_SQL)?;
@@ -129,12 +138,25 @@ impl SqliteJournal {
     }
 }
 
-/// Copies the WAL back into the database file in the background (SQLite's PASSIVE checkpoint:
-/// it never blocks the journal's commits, and they never wait for its fsync).
+/// Copies the WAL back into the database file in the background, and keeps the WAL from growing
+/// without end under sustained load.
+///
+/// Each round is two checkpoints. A PASSIVE one copies what the WAL holds without blocking the
+/// journal's commits (they never wait for its fsync). SQLite reuses the WAL from its start only
+/// once every frame has been copied back, which a PASSIVE checkpoint racing a busy journal never
+/// achieves: the WAL then grew by the whole callback stream (hundreds of MB a minute), and growing a
+/// file costs the kernel zero-filling every new page (a sixth of the server's CPU, BENCHMARKS.md
+/// run G). So a RESTART checkpoint follows: it holds off writers while it copies the few frames
+/// written during the PASSIVE one and then lets the next commit start the WAL over. It waits at
+/// most [`RESTART_PATIENCE`] for readers (a long console query) and otherwise gives up until the
+/// next round, so a commit is held up by milliseconds at worst.
 pub struct Checkpointer {
     /// Dropped when the journal stops; the checkpointer then checkpoints once more and ends.
     _stop: mpsc::Sender<()>,
 }
+
+/// How long the RESTART checkpoint waits for the write lock and for readers.
+const RESTART_PATIENCE: Duration = Duration::from_millis(20);
 
 /// How often the checkpointer looks at the WAL. At callback rates the WAL grows by a few MB in
 /// this time; a checkpoint with nothing to copy costs next to nothing.
@@ -151,14 +173,18 @@ impl Checkpointer {
                     return;
                 }
             };
-            let _ = conn.busy_timeout(Duration::from_secs(5));
+            let _ = conn.busy_timeout(RESTART_PATIENCE);
             // As every connection to this file: the WAL is synced before a checkpoint copies it,
             // the database file after.
             let _ = conn.pragma_update(None, "synchronous", "normal");
             loop {
                 let last = matches!(stopped.recv_timeout(CHECKPOINT_EVERY), Err(mpsc::RecvTimeoutError::Disconnected));
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; will try again");
+                for mode in ["PASSIVE", "RESTART"] {
+                    // A RESTART that runs out of patience reports busy (first column 1); the next
+                    // round tries again.
+                    if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
+                        tracing::warn!(error = %e, mode, "WAL checkpoint failed; will try again");
+                    }
                 }
                 if last {
                     return;
