@@ -7,7 +7,7 @@
 //! We therefore decode with a lenient engine and pad/unpad by hand around `NoPadding`.
 
 use aes::Aes256;
-use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, block_padding::NoPadding};
+use aes::cipher::{BlockDecryptMut, BlockEncryptMut, InnerIvInit, KeyInit, block_padding::NoPadding};
 use base64::Engine;
 use base64::alphabet::STANDARD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -45,9 +45,21 @@ pub enum CryptoError {
     Signature,
 }
 
-/// A 32-byte AES key decoded from a 43-character EncodingAESKey.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AesKey([u8; 32]);
+/// A 32-byte AES key decoded from a 43-character EncodingAESKey, with its key schedule expanded
+/// once (every message used to expand it twice, to decrypt and to encrypt the reply).
+#[derive(Clone)]
+pub struct AesKey {
+    bytes: [u8; 32],
+    cipher: Aes256,
+}
+
+impl PartialEq for AesKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for AesKey {}
 
 impl std::fmt::Debug for AesKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -66,16 +78,16 @@ impl AesKey {
         }
         let bytes = LENIENT.decode(key).map_err(|_| CryptoError::IllegalKey("not base64"))?;
         let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::IllegalKey("does not decode to 32 bytes"))?;
-        Ok(Self(arr))
+        Ok(Self::from_bytes(arr))
     }
 
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        Self { cipher: Aes256::new(&bytes.into()), bytes }
     }
 
     fn iv(&self) -> [u8; 16] {
         let mut iv = [0u8; 16];
-        iv.copy_from_slice(&self.0[..16]);
+        iv.copy_from_slice(&self.bytes[..16]);
         iv
     }
 
@@ -90,9 +102,9 @@ impl AesKey {
         buf.extend_from_slice(app_id.as_bytes());
         buf.extend(std::iter::repeat_n(pad as u8, pad));
         let len = buf.len();
-        let enc = cbc::Encryptor::<Aes256>::new(&self.0.into(), &self.iv().into());
+        let enc = cbc::Encryptor::<Aes256>::inner_iv_init(self.cipher.clone(), &self.iv().into());
         // The buffer is a multiple of 32, hence of the 16-byte block: NoPadding cannot fail.
-        let out = enc.encrypt_padded_mut::<NoPadding>(&mut buf, len).map(|c| c.to_vec()).unwrap_or_default();
+        let out = enc.encrypt_padded_mut::<NoPadding>(&mut buf, len).unwrap_or_default();
         STRICT.encode(out)
     }
 
@@ -102,7 +114,7 @@ impl AesKey {
         if buf.is_empty() || buf.len() % 16 != 0 {
             return Err(CryptoError::CipherLength(buf.len()));
         }
-        let dec = cbc::Decryptor::<Aes256>::new(&self.0.into(), &self.iv().into());
+        let dec = cbc::Decryptor::<Aes256>::inner_iv_init(self.cipher.clone(), &self.iv().into());
         let plain = dec.decrypt_padded_mut::<NoPadding>(&mut buf).map_err(|_| CryptoError::Padding)?;
         let pad = *plain.last().ok_or(CryptoError::Padding)? as usize;
         if !(1..=BLOCK).contains(&pad) || pad > plain.len() {
