@@ -76,8 +76,8 @@ pub const OPEN_WINDOW_CONFLICT: &str = open_window_conflict!();
 /// How much earlier than 48 h a message window may end, so that a reader's every message need not
 /// rewrite their follower row: a message refreshes an unused window only when it gains more than
 /// this. Chat comes in bursts (a search, then another), and each rewrite dirties a page of the
-/// followers table in the callback journal's commit, where it was most of the bytes written per
-/// message (BENCHMARKS.md, run G). The window stays on the safe side: it can only end early.
+/// followers table in the callback journal's commit (BENCHMARKS.md, run G). The window stays on
+/// the safe side: it can only end early.
 pub const WINDOW_REFRESH_SLACK_SECS: i64 = 120;
 
 /// [`OPEN_WINDOW_CONFLICT`] for message windows (48 h): also skips a refresh that gains at most

@@ -144,7 +144,7 @@ impl SqliteJournal {
 /// Each round is two checkpoints. A PASSIVE one copies what the WAL holds without blocking the
 /// journal's commits (they never wait for its fsync). SQLite reuses the WAL from its start only
 /// once every frame has been copied back, which a PASSIVE checkpoint racing a busy journal never
-/// achieves: the WAL then grew by the whole callback stream (hundreds of MB a minute), and growing a
+/// achieves: the WAL then grew by the whole callback stream (about 4 KB a callback), and growing a
 /// file costs the kernel zero-filling every new page (a sixth of the server's CPU, BENCHMARKS.md
 /// run G). So a RESTART checkpoint follows: it holds off writers while it copies the few frames
 /// written during the PASSIVE one and then lets the next commit start the WAL over. It waits at
