@@ -68,6 +68,33 @@ pub struct Record {
     pub window: Option<(i64, i64)>,
 }
 
+/// A customer-service window a batch opens for one reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenWindow<'a> {
+    pub openid: &'a str,
+    pub expires_at: i64,
+    pub quota: i64,
+    /// A message window, refreshed lazily ([`crate::followers::OPEN_MESSAGE_WINDOW_CONFLICT`]).
+    pub lazy: bool,
+}
+
+impl<'a> OpenWindow<'a> {
+    /// The windows the newly claimed callbacks `(record, received_at)` open: one per reader, the
+    /// longest-lasting one in the batch.
+    pub fn longest_per_reader(fresh: impl IntoIterator<Item = (&'a Record, i64)>) -> Vec<Self> {
+        let mut by_reader: HashMap<&'a str, Self> = HashMap::new();
+        for (r, received_at) in fresh {
+            let Some((secs, quota)) = r.window else { continue };
+            let w = Self { openid: &r.openid, expires_at: received_at + secs, quota, lazy: lazy_window(secs) };
+            let e = by_reader.entry(w.openid).or_insert(w);
+            if w.expires_at > e.expires_at {
+                *e = w;
+            }
+        }
+        by_reader.into_values().collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Begin {
     pub key: String,
@@ -156,26 +183,15 @@ impl Db {
                         }
                     }
                 }
-                // One window row per reader: the longest-lasting one in the batch; message
-                // windows are refreshed lazily (followers::OPEN_MESSAGE_WINDOW_CONFLICT).
-                let mut windows: HashMap<&str, (i64, i64, bool)> = HashMap::new();
-                for (r, received_at) in &fresh {
-                    if let Some((secs, quota)) = r.window {
-                        let expires = received_at + secs;
-                        let e = windows.entry(r.openid.as_str()).or_insert((expires, quota, lazy_window(secs)));
-                        if expires > e.0 {
-                            *e = (expires, quota, lazy_window(secs));
-                        }
-                    }
-                }
+                let windows = OpenWindow::longest_per_reader(fresh.iter().copied());
                 for (lazy, conflict) in [(false, OPEN_WINDOW_CONFLICT), (true, OPEN_MESSAGE_WINDOW_CONFLICT)] {
-                    let rows: Vec<_> = windows.iter().filter(|(_, w)| w.2 == lazy).collect();
+                    let rows: Vec<_> = windows.iter().filter(|w| w.lazy == lazy).collect();
                     if rows.is_empty() {
                         continue;
                     }
                     let mut qb = builder(pool, OPEN_WINDOW_INSERT);
-                    qb.push_values(rows, |mut row, (openid, (expires, quota, _))| {
-                        row.push_bind(openid.to_string()).push_bind(1i64).push_bind(*expires).push_bind(*quota).push_bind(0i64);
+                    qb.push_values(rows, |mut row, w| {
+                        row.push_bind(w.openid.to_owned()).push_bind(1i64).push_bind(w.expires_at).push_bind(w.quota).push_bind(0i64);
                     });
                     qb.push(conflict);
                     qb.build().execute(&mut *tx).await?;

@@ -4,20 +4,26 @@ use std::time::Duration;
 use wechat::{Inbound, Reply};
 use wxlib::chat;
 use wxlib::services::Services;
-use wxlib::wechat::router::{HandlerError, TextPattern, handler};
+use wxlib::wechat::router::{HandlerError, Router, TextPattern, handler};
 
 use crate::helpers::*;
 
-async fn slow(_s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    Ok(Reply::text(format!("慢慢查完了: {}", m.from_user)))
+/// The account's router, plus a text `word` whose handler takes `secs` and then answers
+/// "查完了: <sender>".
+fn router_with_slow(word: &str, secs: u64) -> Router {
+    chat::router().on_text(
+        TextPattern::Exact(word.into()),
+        handler(move |_s: Services, m: Arc<Inbound>| async move {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            Ok::<_, HandlerError>(Reply::text(format!("查完了: {}", m.from_user)))
+        }),
+    )
 }
 
 #[tokio::test]
 async fn a_slow_handler_is_answered_in_time_and_delivered_by_customer_service() {
     let api = fake_api().await;
-    let router = chat::router().on_text(TextPattern::Exact("slow".into()), handler(slow));
-    let app = spawn_app_on(sqlite_db().await, &api.base, router).await;
+    let app = spawn_app_on(sqlite_db().await, &api.base, router_with_slow("slow", 10)).await;
     let ts = now().to_string();
     let sent = app.post_encrypted(&text_message("oSlow", 42, "slow"), "111", &ts).await;
     assert_eq!(sent.status, 200);
@@ -34,7 +40,7 @@ async fn a_slow_handler_is_answered_in_time_and_delivered_by_customer_service() 
     assert_eq!(sends.len(), 1, "delivered exactly once: {sends:?}");
     assert_eq!(sends[0]["touser"], "oSlow");
     assert_eq!(sends[0]["msgtype"], "text");
-    assert_eq!(sends[0]["text"]["content"], "慢慢查完了: oSlow");
+    assert_eq!(sends[0]["text"]["content"], "查完了: oSlow");
     let rows = app.db.outbox_rows().await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, "sent");
@@ -61,11 +67,6 @@ async fn a_late_answer_outside_the_window_is_not_sent_and_says_why() {
     assert!(api.calls("custom/send").is_empty());
 }
 
-async fn two_seconds(_s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    Ok(Reply::text(format!("查完了: {}", m.from_user)))
-}
-
 /// The handler runs in the request's own task; when the caller hangs up before the answer is
 /// ready (a network blip, WeChat giving up), the handler must not be cancelled half-way: it is
 /// moved to a task of its own, its answer goes out once by customer-service message, and the
@@ -73,8 +74,7 @@ async fn two_seconds(_s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerErro
 #[tokio::test]
 async fn a_handler_whose_caller_hangs_up_still_answers_once() {
     let api = fake_api().await;
-    let router = chat::router().on_text(TextPattern::Exact("two".into()), handler(two_seconds));
-    let app = spawn_app_on(sqlite_db().await, &api.base, router).await;
+    let app = spawn_app_on(sqlite_db().await, &api.base, router_with_slow("two", 2)).await;
     let ts = now().to_string();
     let message = text_message("oHangUp", 77, "two");
     let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();

@@ -11,7 +11,7 @@
 //! The semantics are exactly those of [`Db::journal_batch`](crate::db::Db::journal_batch), which
 //! the PostgreSQL store (and an in-memory SQLite) use; the storage conformance tests run both.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -19,8 +19,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use wechat::Reply;
 
-use super::{Begin, Claim, Finish, FollowChange};
-use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL, lazy_window};
+use super::{Begin, Claim, Finish, FollowChange, OpenWindow, Record};
+use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL};
 
 const CLAIM_SQL: &str = "INSERT INTO callback_dedupe (key, state, lease_until, created_at) VALUES (?1, 'running', ?2, ?3) ON CONFLICT (key) DO NOTHING";
 const LOOKUP_SQL: &str = "SELECT state, reply, lease_until FROM callback_dedupe WHERE key = ?1";
@@ -74,8 +74,8 @@ impl SqliteJournal {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut claims = Vec::with_capacity(begins.len());
         let mut seen: HashSet<&str> = HashSet::with_capacity(begins.len());
-        // One window per reader: the longest-lasting one in the batch.
-        let mut windows: HashMap<&str, (i64, i64, bool)> = HashMap::new();
+        // What the new owners received, for the windows they open.
+        let mut fresh: Vec<(&Record, i64)> = Vec::with_capacity(begins.len());
         {
             let mut claim = tx.prepare_cached(CLAIM_SQL)?;
             let mut log = tx.prepare_cached(LOG_SQL)?;
@@ -98,13 +98,7 @@ impl SqliteJournal {
                             tx.prepare_cached(UNSUBSCRIBE_SQL)?.execute(params![r.openid, r.created_at])?;
                         }
                     }
-                    if let Some((secs, quota)) = r.window {
-                        let expires = b.now + secs;
-                        let w = windows.entry(r.openid.as_str()).or_insert((expires, quota, lazy_window(secs)));
-                        if expires > w.0 {
-                            *w = (expires, quota, lazy_window(secs));
-                        }
-                    }
+                    fresh.push((r, b.now));
                     continue;
                 }
                 // A retry: rare, so looked up one by one.
@@ -122,9 +116,9 @@ impl SqliteJournal {
                 });
             }
         }
-        for (openid, (expires, quota, lazy)) in &windows {
-            let sql = if *lazy { &self.message_window_sql } else { &self.window_sql };
-            tx.prepare_cached(sql)?.execute(params![openid, expires, quota])?;
+        for w in OpenWindow::longest_per_reader(fresh) {
+            let sql = if w.lazy { &self.message_window_sql } else { &self.window_sql };
+            tx.prepare_cached(sql)?.execute(params![w.openid, w.expires_at, w.quota])?;
         }
         if !finishes.is_empty() {
             let mut finish = tx.prepare_cached(FINISH_SQL)?;
@@ -141,19 +135,24 @@ impl SqliteJournal {
 /// Copies the WAL back into the database file in the background, and keeps the WAL from growing
 /// without end under sustained load.
 ///
-/// Each round is two checkpoints. A PASSIVE one copies what the WAL holds without blocking the
+/// Each round is a PASSIVE checkpoint, then a RESTART one once the WAL is large. PASSIVE copies what the WAL holds without blocking the
 /// journal's commits (they never wait for its fsync). SQLite reuses the WAL from its start only
 /// once every frame has been copied back, which a PASSIVE checkpoint racing a busy journal never
 /// achieves: the WAL then grew by the whole callback stream (about 4 KB a callback), and growing a
 /// file costs the kernel zero-filling every new page (a sixth of the server's CPU, BENCHMARKS.md
-/// run G). So a RESTART checkpoint follows: it holds off writers while it copies the few frames
-/// written during the PASSIVE one and then lets the next commit start the WAL over. It waits at
-/// most [`RESTART_PATIENCE`] for readers (a long console query) and otherwise gives up until the
+/// run G). So once the WAL holds [`RESTART_AFTER_FRAMES`] pages (about 16 MB), a RESTART
+/// checkpoint follows: it holds off writers while it copies the few frames written during the
+/// PASSIVE one and then lets the next commit start the WAL over. It waits at most
+/// [`RESTART_PATIENCE`] for readers (a long console query) and otherwise gives up until the
 /// next round, so a commit is held up by milliseconds at worst.
 pub struct Checkpointer {
     /// Dropped when the journal stops; the checkpointer then checkpoints once more and ends.
     _stop: mpsc::Sender<()>,
 }
+
+/// The WAL size (in pages) from which a round also restarts the WAL. Below it the WAL is left to
+/// grow: a RESTART holds off writers, which a quiet account need not pay every round.
+const RESTART_AFTER_FRAMES: i64 = 4096;
 
 /// How long the RESTART checkpoint waits for the write lock and for readers.
 const RESTART_PATIENCE: Duration = Duration::from_millis(20);
@@ -179,12 +178,17 @@ impl Checkpointer {
             let _ = conn.pragma_update(None, "synchronous", "normal");
             loop {
                 let last = matches!(stopped.recv_timeout(CHECKPOINT_EVERY), Err(mpsc::RecvTimeoutError::Disconnected));
-                for mode in ["PASSIVE", "RESTART"] {
-                    // A RESTART that runs out of patience reports busy (first column 1); the next
-                    // round tries again.
-                    if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
-                        tracing::warn!(error = %e, mode, "WAL checkpoint failed; will try again");
+                // (busy, frames in the WAL, frames copied back)
+                let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+                match passive {
+                    Ok((_, frames, _)) if frames >= RESTART_AFTER_FRAMES => {
+                        // A RESTART that runs out of patience reports busy; the next round tries again.
+                        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+                            tracing::warn!(error = %e, "WAL restart checkpoint failed; will try again");
+                        }
                     }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will try again"),
                 }
                 if last {
                     return;
