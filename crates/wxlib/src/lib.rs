@@ -31,6 +31,7 @@ pub mod menu;
 pub mod news;
 pub mod partners;
 pub mod reach;
+pub mod recent;
 pub mod services;
 pub mod startup;
 pub mod telemetry;

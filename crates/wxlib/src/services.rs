@@ -33,9 +33,18 @@ pub struct Services {
     pub sessions: SessionSigner,
     /// The keyword answer rules, compiled, reloaded when they change.
     pub answers: crate::answers::AnswerBook,
+    /// The partner libraries, as the readers' searches use them (see [`Services::partners`]).
+    pub partners: crate::recent::Recent<Vec<crate::partners::Partner>>,
 }
 
 impl Services {
+    /// The partner libraries in the librarians' order, read from the store at most once a
+    /// [`crate::recent::FRESH_FOR`]: a zero-hit search asks for them on every text. The console
+    /// forgets them when it changes them.
+    pub async fn partners(&self) -> Result<Arc<Vec<crate::partners::Partner>>, crate::db::DbError> {
+        self.partners.get_or_load(|| self.db.partners()).await
+    }
+
     /// Queues a customer-service message and wakes the outbox worker.
     pub async fn push(&self, openid: &str, reply: &wechat::Reply, dedupe_key: &str) -> Result<bool, crate::db::DbError> {
         let Some(body) = crate::wechat::outbox::custom_message(openid, reply) else { return Ok(false) };

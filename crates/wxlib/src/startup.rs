@@ -58,6 +58,7 @@ pub async fn build_services(config: Config) -> anyhow::Result<(Services, IndexSy
         clock,
         sessions: SessionSigner::new(&session_key),
         answers: crate::answers::AnswerBook::default(),
+        partners: Default::default(),
         lang: Lang::from_config(&config.wechat.lang),
         config: Arc::new(config),
         outbox_wake: Arc::new(Notify::new()),

@@ -193,6 +193,7 @@ async fn create(State(s): State<Services>, lib: Librarian, Form(f): Form<RuleInp
     match f.validate() {
         Ok(rule) => {
             let id = s.db.insert_answer_rule(&rule, unix_now()).await?;
+            s.answers.forget();
             audit(&s.db, &lib, "answers.create", &format!("#{id} {}", describe_rule(&rule))).await?;
             Ok(Redirect::to("/console/answers?done=created").into_response())
         }
@@ -222,6 +223,7 @@ async fn update(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, 
     match f.validate() {
         Ok(rule) => {
             s.db.update_answer_rule(id, &rule, unix_now()).await?;
+            s.answers.forget();
             audit(&s.db, &lib, "answers.update", &format!("#{id} {}", describe_rule(&rule))).await?;
             Ok(Redirect::to("/console/answers?done=updated").into_response())
         }
@@ -232,6 +234,7 @@ async fn update(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, 
 async fn delete(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>) -> Result<Response, ConsoleError> {
     let rule = s.db.answer_rule(id).await?.ok_or(ConsoleError::NotFound)?;
     s.db.delete_answer_rule(id).await?;
+    s.answers.forget();
     audit(&s.db, &lib, "answers.delete", &format!("#{id} {}", describe_rule(&rule))).await?;
     Ok(Redirect::to("/console/answers?done=deleted").into_response())
 }

@@ -274,18 +274,22 @@ impl RuleSet {
 #[derive(Clone)]
 pub struct AnswerBook {
     current: Arc<RwLock<Arc<RuleSet>>>,
+    /// The rules' version in the store, looked at once a [`crate::recent::FRESH_FOR`] rather
+    /// than for every text.
+    version: crate::recent::Recent<i64>,
 }
 
 impl Default for AnswerBook {
     fn default() -> Self {
-        Self { current: Arc::new(RwLock::new(Arc::new(RuleSet::new(-1, Vec::new())))) }
+        Self { current: Arc::new(RwLock::new(Arc::new(RuleSet::new(-1, Vec::new())))), version: Default::default() }
     }
 }
 
 impl AnswerBook {
-    /// The rules as of now: reloaded if another node (or this one) changed them.
+    /// The rules as of now: reloaded when their version moved. This node's edits are seen at
+    /// once (they call [`AnswerBook::forget`]); another node's within [`crate::recent::FRESH_FOR`].
     pub async fn rules(&self, db: &Db) -> Result<Arc<RuleSet>, DbError> {
-        let version = db.answer_rules_version().await?;
+        let version = *self.version.get_or_load(|| db.answer_rules_version()).await?;
         let cached = self.current.read().map(|g| g.clone()).unwrap_or_else(|p| p.into_inner().clone());
         if cached.version == version {
             return Ok(cached);
@@ -296,6 +300,11 @@ impl AnswerBook {
             Err(p) => *p.into_inner() = fresh.clone(),
         }
         Ok(fresh)
+    }
+
+    /// The rules changed here: the next text reads their version again.
+    pub fn forget(&self) {
+        self.version.forget();
     }
 
     /// The answer for a reader's text, if a rule has one.

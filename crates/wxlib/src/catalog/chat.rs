@@ -9,7 +9,9 @@ use wechat::{Inbound, InboundKind, Reply};
 
 use super::{Catalog, RecordView, SearchField, SearchPage, Sort, field_name, parse_field};
 use crate::chat::Lang;
+use super::store::search_log_write;
 use crate::db::{Db, DbError, unix_now};
+use crate::wechat::journal::Write;
 use crate::services::Services;
 use crate::wechat::router::HandlerError;
 use crate::with_pool;
@@ -47,17 +49,22 @@ impl Db {
     }
 
     pub async fn save_dialog(&self, openid: &str, d: &Dialog, expires_at: i64) -> Result<(), DbError> {
-        let hits = serde_json::to_string(&d.hits).unwrap_or_else(|_| "[]".into());
-        let sql = "INSERT INTO dialog_state (openid, mode, query, page, hits, expires_at, record_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                   ON CONFLICT (openid) DO UPDATE SET mode = $2, query = $3, page = $4, hits = $5, expires_at = $6, record_id = $7";
-        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(&d.mode).bind(&d.query).bind(d.page).bind(hits).bind(expires_at).bind(&d.record_id).execute(pool).await?.rows_affected());
-        Ok(())
+        self.run_writes(&[dialog_write(openid, d, expires_at)]).await
     }
 
     pub async fn clear_dialog(&self, openid: &str) -> Result<(), DbError> {
         with_pool!(self, |pool| sqlx::query("DELETE FROM dialog_state WHERE openid = $1").bind(openid).execute(pool).await?.rows_affected());
         Ok(())
     }
+}
+
+/// Stores a reader's dialog until `expires_at`. The chat hands it to the journal
+/// ([`Services::journal`]) with the search log, so both ride in its next commit.
+pub fn dialog_write(openid: &str, d: &Dialog, expires_at: i64) -> Write {
+    let hits = serde_json::to_string(&d.hits).unwrap_or_else(|_| "[]".into());
+    let sql = "INSERT INTO dialog_state (openid, mode, query, page, hits, expires_at, record_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+               ON CONFLICT (openid) DO UPDATE SET mode = $2, query = $3, page = $4, hits = $5, expires_at = $6, record_id = $7";
+    Write::new(sql, vec![openid.into(), d.mode.clone().into(), d.query.clone().into(), d.page.into(), hits.into(), expires_at.into(), d.record_id.clone().into()])
 }
 
 fn field_label(f: SearchField, lang: Lang) -> &'static str {
@@ -196,7 +203,7 @@ fn dialog_expiry(s: &Services, now: i64) -> i64 {
 pub async fn enter_mode(s: Services, m: Arc<Inbound>, field: SearchField) -> Result<Reply, HandlerError> {
     let now = unix_now();
     let d = Dialog { mode: Some(field_name(field).to_owned()), ..Default::default() };
-    s.db.save_dialog(&m.from_user, &d, dialog_expiry(&s, now)).await?;
+    s.journal.write(vec![dialog_write(&m.from_user, &d, dialog_expiry(&s, now))]).await?;
     Ok(Reply::text(prompt(field, s.lang)))
 }
 
@@ -220,7 +227,7 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
         if n >= 1 && n <= d.hits.len() {
             let id = d.hits[n - 1].clone();
             let viewed = Dialog { record_id: Some(id.clone()), ..d.clone() };
-            s.db.save_dialog(openid, &viewed, dialog_expiry(&s, now)).await?;
+            s.journal.write(vec![dialog_write(openid, &viewed, dialog_expiry(&s, now))]).await?;
             return Ok(match catalog.record(&id).await.map_err(|e| HandlerError::Other(e.to_string()))? {
                 Some(v) => {
                     let mut text = render_detail(&v, lang, &s.config.server.public_url);
@@ -248,10 +255,10 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
         (None, _) => (text.to_owned(), 1, field),
     };
     let page_result = catalog.search(&query, field, Sort::Relevance, page as usize, size).await.map_err(|e| HandlerError::Other(e.to_string()))?;
-    s.db.log_search(Some(openid), field_name(field), &query, page_result.total as i64, now).await?;
+    let logged = search_log_write(Some(openid), field_name(field), &query, page_result.total as i64, now);
     if page_result.total == 0 {
         let d = Dialog { mode: Some(field_name(field).to_owned()), query: Some(query.clone()), page: 1, hits: vec![], record_id: None };
-        s.db.save_dialog(openid, &d, dialog_expiry(&s, now)).await?;
+        s.journal.write(vec![logged, dialog_write(openid, &d, dialog_expiry(&s, now))]).await?;
         let mut text = render_zero(&query, field, lang, &s.config.server.public_url);
         if let Some(partners) = crate::partners::chat::zero_hits_addendum(&s, &query, field).await {
             text = format!("{text}\n\n{partners}");
@@ -259,6 +266,7 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
         return Ok(Reply::text(text));
     }
     if page_result.hits.is_empty() {
+        s.journal.write(vec![logged]).await?;
         return Ok(Reply::text(if lang == Lang::Zh { "已经是最后一页了。" } else { "That was the last page." }));
     }
     let d = Dialog {
@@ -268,7 +276,7 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
         hits: page_result.hits.iter().map(|h| h.id.clone()).collect(),
         record_id: d.record_id.clone(),
     };
-    s.db.save_dialog(openid, &d, dialog_expiry(&s, now)).await?;
+    s.journal.write(vec![logged, dialog_write(openid, &d, dialog_expiry(&s, now))]).await?;
     let mut text = render_page(&page_result, field, lang);
     if page_result.page == 1 {
         text.push_str(&crate::partners::chat::hint(&s).await);

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::db::{Db, DbError, builder};
 use crate::with_pool;
+use crate::wechat::journal::Write;
 
 /// One record to store, as prepared by the importer.
 #[derive(Debug, Clone)]
@@ -50,6 +51,13 @@ pub struct Availability {
 pub struct UpsertCounts {
     pub added: usize,
     pub updated: usize,
+}
+
+/// Logs a search (for the top and zero-hit searches in the analytics; a reader's own entries are
+/// cut loose from them when the reader unbinds). Chat searches hand it to the journal.
+pub fn search_log_write(openid: Option<&str>, field: &str, query: &str, hits: i64, now: i64) -> Write {
+    let sql = "INSERT INTO search_log (openid, field, query, hits, created_at) VALUES ($1, $2, $3, $4, $5)";
+    Write::new(sql, vec![openid.into(), field.into(), query.into(), hits.into(), now.into()])
 }
 
 impl Db {
@@ -251,9 +259,7 @@ impl Db {
     }
 
     pub async fn log_search(&self, openid: Option<&str>, field: &str, query: &str, hits: i64, now: i64) -> Result<(), DbError> {
-        let sql = "INSERT INTO search_log (openid, field, query, hits, created_at) VALUES ($1, $2, $3, $4, $5)";
-        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(field).bind(query).bind(hits).bind(now).execute(pool).await?.rows_affected());
-        Ok(())
+        self.run_writes(&[search_log_write(openid, field, query, hits, now)]).await
     }
 
     pub async fn add_purchase_suggestion(&self, openid: Option<&str>, title: &str, author: Option<&str>, isbn: Option<&str>, note: Option<&str>, now: i64) -> Result<(), DbError> {

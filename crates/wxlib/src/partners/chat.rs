@@ -61,7 +61,7 @@ pub fn render_partners(answers: &[PartnerAnswer], lang: Lang, per_partner: usize
 
 /// Appended to the first page of local results when partners are set up: how to ask them.
 pub async fn hint(s: &Services) -> String {
-    match s.db.partners().await {
+    match s.partners().await {
         Ok(p) if p.iter().any(|p| p.enabled) => match s.lang {
             Lang::Zh => "\n回复“其他馆”查看合作图书馆的馆藏。".to_owned(),
             Lang::En => "\nReply \"other libraries\" for partner libraries' holdings.".to_owned(),

@@ -175,6 +175,7 @@ async fn add(State(s): State<Services>, admin: Admin, Form(f): Form<Fields>) -> 
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
     let id = s.db.upsert_partner(&p).await?;
+    s.partners.forget();
     audit(&s.db, &admin, "partner.add", &format!("#{id} {} {}", p.name, p.endpoint())).await?;
     Ok(Redirect::to("/console/partners").into_response())
 }
@@ -192,6 +193,7 @@ async fn update(State(s): State<Services>, admin: Admin, Path(id): Path<i64>, Fo
         return Ok((StatusCode::BAD_REQUEST, page(&admin, t(admin.lang, "编辑合作馆", "Edit partner"), &body)).into_response());
     }
     s.db.update_partner(id, &p).await?;
+    s.partners.forget();
     audit(&s.db, &admin, "partner.update", &format!("#{id} {} {} [{}] {} ms {}", p.name, p.endpoint(), p.indexes.join(","), p.timeout_ms, if p.enabled { "enabled" } else { "disabled" })).await?;
     Ok(Redirect::to("/console/partners").into_response())
 }
@@ -199,6 +201,7 @@ async fn update(State(s): State<Services>, admin: Admin, Path(id): Path<i64>, Fo
 async fn delete(State(s): State<Services>, admin: Admin, Path(id): Path<i64>) -> Result<Response, ConsoleError> {
     let p = s.db.partner(id).await?.ok_or(ConsoleError::NotFound)?;
     s.db.delete_partner(id).await?;
+    s.partners.forget();
     audit(&s.db, &admin, "partner.delete", &format!("#{id} {}", p.name)).await?;
     Ok(Redirect::to("/console/partners").into_response())
 }

@@ -86,7 +86,7 @@ pub fn cql_for(field: SearchField, text: &str, indexes: &[String]) -> Option<Str
 
 /// Asks every enabled partner in parallel for up to `max` records each.
 pub async fn search_partners(s: &Services, text: &str, field: SearchField, max: usize) -> Vec<PartnerAnswer> {
-    let partners = match s.db.partners().await {
+    let partners = match s.partners().await {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %e, "cannot load the partner list");
@@ -94,7 +94,7 @@ pub async fn search_partners(s: &Services, text: &str, field: SearchField, max: 
         }
     };
     let cap = s.config.partners.max_timeout_ms;
-    let asks = partners.into_iter().filter(|p| p.enabled).map(|mut p| {
+    let asks = partners.iter().filter(|p| p.enabled).cloned().map(|mut p| {
         p.timeout_ms = p.timeout_ms.clamp(100, cap);
         async move { ask(&p, text, field, max).await }
     });

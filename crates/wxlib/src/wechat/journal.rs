@@ -13,6 +13,9 @@
 //! [`Db::journal_batch`] through the pool (PostgreSQL, in-memory SQLite) and
 //! [`sqlite::SqliteJournal`] on a connection and thread of its own (SQLite on disk, the default);
 //! the storage conformance tests hold both to the same story.
+//!
+//! Handlers' own small writes (the search dialog, the search log) can ride in a batch too
+//! ([`Journal::write`], [`writes`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -26,6 +29,9 @@ use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_
 use crate::with_pool;
 
 pub mod sqlite;
+pub mod writes;
+
+pub use writes::{Param, Write};
 
 const MAX_BATCH: usize = 256;
 
@@ -228,6 +234,8 @@ pub struct JournalError(String);
 enum Op {
     Begin(Begin, oneshot::Sender<Result<Claim, JournalError>>),
     Finish(Finish, oneshot::Sender<Result<(), JournalError>>),
+    /// A handler's writes, all or none.
+    Writes(Vec<Write>, oneshot::Sender<Result<(), JournalError>>),
     /// Answered once everything queued before it is written.
     Flush(oneshot::Sender<()>),
 }
@@ -259,6 +267,8 @@ struct Batch {
     finishes: Vec<Finish>,
     begin_tx: Vec<oneshot::Sender<Result<Claim, JournalError>>>,
     finish_tx: Vec<oneshot::Sender<Result<(), JournalError>>>,
+    writes: Vec<Vec<Write>>,
+    write_tx: Vec<oneshot::Sender<Result<(), JournalError>>>,
     flush_tx: Vec<oneshot::Sender<()>>,
 }
 
@@ -275,24 +285,36 @@ impl Batch {
                     batch.finishes.push(f);
                     batch.finish_tx.push(t);
                 }
+                Op::Writes(w, t) => {
+                    batch.writes.push(w);
+                    batch.write_tx.push(t);
+                }
                 Op::Flush(t) => batch.flush_tx.push(t),
             }
         }
         batch
     }
 
-    /// Answers every op with the batch's outcome (a failed batch fails them all; WeChat retries).
-    fn answer<E: std::fmt::Display>(self, result: Result<Vec<Claim>, E>) {
+    fn is_empty(&self) -> bool {
+        self.begins.is_empty() && self.finishes.is_empty() && self.writes.is_empty() && self.flush_tx.is_empty()
+    }
+
+    /// Answers every op with the batch's outcome: the claims, and each handler's writes (a
+    /// failed batch fails them all; WeChat retries).
+    fn answer<E: std::fmt::Display>(self, result: Result<(Vec<Claim>, Vec<Result<(), String>>), E>) {
         for t in self.flush_tx {
             let _ = t.send(());
         }
         match result {
-            Ok(claims) => {
+            Ok((claims, writes)) => {
                 for (t, c) in self.begin_tx.into_iter().zip(claims) {
                     let _ = t.send(Ok(c));
                 }
                 for t in self.finish_tx {
                     let _ = t.send(Ok(()));
+                }
+                for (t, w) in self.write_tx.into_iter().zip(writes) {
+                    let _ = t.send(w.map_err(JournalError));
                 }
             }
             Err(e) => {
@@ -301,7 +323,7 @@ impl Batch {
                 for t in self.begin_tx {
                     let _ = t.send(Err(err.clone()));
                 }
-                for t in self.finish_tx {
+                for t in self.finish_tx.into_iter().chain(self.write_tx) {
                     let _ = t.send(Err(err.clone()));
                 }
             }
@@ -335,7 +357,17 @@ impl Journal {
             while rx.recv_many(&mut ops, MAX_BATCH).await > 0 {
                 let batch = Batch::of(&mut ops);
                 metrics::histogram!("wxlib_journal_batch_size").record((batch.begins.len() + batch.finishes.len()) as f64);
-                let result = db.journal_batch(&batch.begins, &batch.finishes).await;
+                let result = match db.journal_batch(&batch.begins, &batch.finishes).await {
+                    // Each handler's writes in a transaction of their own, after the batch's.
+                    Ok(claims) => {
+                        let mut outcomes = Vec::with_capacity(batch.writes.len());
+                        for w in &batch.writes {
+                            outcomes.push(db.run_writes(w).await.map_err(|e| e.to_string()));
+                        }
+                        Ok((claims, outcomes))
+                    }
+                    Err(e) => Err(e),
+                };
                 batch.answer(result);
             }
         });
@@ -376,9 +408,9 @@ impl Journal {
                 }
                 let mut batch = Batch::of(&mut ops);
                 batch.finishes.append(&mut take_pending());
-                if !(batch.begins.is_empty() && batch.finishes.is_empty() && batch.flush_tx.is_empty()) {
+                if !batch.is_empty() {
                     metrics::histogram!("wxlib_journal_batch_size").record((batch.begins.len() + batch.finishes.len()) as f64);
-                    let result = writer.batch(&batch.begins, &batch.finishes);
+                    let result = writer.batch_with_writes(&batch.begins, &batch.finishes, &batch.writes);
                     batch.answer(result);
                 }
                 if stopping {
@@ -407,6 +439,15 @@ impl Journal {
         if self.submit(Op::Flush(t)).await.is_ok() {
             let _ = r.await;
         }
+    }
+
+    /// Stores a handler's `writes` (all or none) with the next batch, and returns once they are
+    /// committed: the handler answers only after what it wrote is stored, so the reader's next
+    /// message reads it.
+    pub async fn write(&self, writes: Vec<Write>) -> Result<(), JournalError> {
+        let (t, r) = oneshot::channel();
+        self.submit(Op::Writes(writes, t)).await?;
+        r.await.map_err(|_| JournalError("writer stopped".into()))?
     }
 
     pub async fn begin(&self, begin: Begin) -> Result<Claim, JournalError> {

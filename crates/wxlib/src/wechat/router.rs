@@ -18,6 +18,8 @@ pub enum HandlerError {
     Db(#[from] crate::db::DbError),
     #[error(transparent)]
     Api(#[from] super::api::ApiError),
+    #[error(transparent)]
+    Journal(#[from] super::journal::JournalError),
     #[error("{0}")]
     Other(String),
 }

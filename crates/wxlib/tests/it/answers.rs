@@ -74,7 +74,7 @@ async fn keyword_rules_answer_by_priority_and_edits_are_live() {
     let db = sqlite_db().await;
     let (s, base) = app(&db, None, |_| {}).await;
     follow(&base, "oRules1").await;
-    s.db.insert_answer_rule(&rule("contains", "打印", 0, "自助打印机在一楼大厅"), now()).await.unwrap();
+    let first_contains = s.db.insert_answer_rule(&rule("contains", "打印", 0, "自助打印机在一楼大厅"), now()).await.unwrap();
     let exact = s.db.insert_answer_rule(&rule("exact", "打印价格", 10, "黑白 0.1 元/页"), now()).await.unwrap();
     let article = RuleInput {
         match_kind: "pattern".into(),
@@ -97,11 +97,18 @@ async fn keyword_rules_answer_by_priority_and_edits_are_live() {
     // Not a rule: the catalog answers as before.
     assert!(reply_text(&say(&base, "oRules1", "三体").await).contains("没有找到"));
 
-    // An edit is seen by the next message (the version counter moved), a delete too.
+    // An edit on this node (the console calls forget) is seen by the next message, a delete too.
     s.db.update_answer_rule(exact, &rule("exact", "打印价格", 10, "黑白 0.1 元/页，彩色 1 元/页"), now()).await.unwrap();
+    s.answers.forget();
     assert_eq!(reply_text(&say(&base, "oRules1", "打印价格").await), "黑白 0.1 元/页，彩色 1 元/页");
     s.db.delete_answer_rule(exact).await.unwrap();
+    s.answers.forget();
     assert_eq!(reply_text(&say(&base, "oRules1", "打印价格").await), "自助打印机在一楼大厅");
+    // An edit made elsewhere (another node, the command line) moves the version in the store;
+    // it is seen once this node looks at the version again, within a second.
+    s.db.update_answer_rule(first_contains, &rule("contains", "打印", 0, "自助打印机在二楼"), now()).await.unwrap();
+    tokio::time::sleep(wxlib::recent::FRESH_FOR + std::time::Duration::from_millis(50)).await;
+    assert_eq!(reply_text(&say(&base, "oRules1", "打印价格").await), "自助打印机在二楼");
 
     // A bad pattern never reaches the store.
     let before = s.db.answer_rules().await.unwrap().len();

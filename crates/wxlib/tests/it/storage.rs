@@ -269,3 +269,40 @@ async fn the_wal_starts_over_under_sustained_callbacks() {
     .unwrap();
     assert!(restarts >= 2, "the WAL started over {restarts} times in {commits} back-to-back commits");
 }
+
+/// Handlers' own writes handed to the journal (the search dialog and the search log) are stored
+/// before `write` returns, on every backend and writer; a group that fails is rolled back alone
+/// and says why, and the callbacks it rode with are not harmed.
+#[tokio::test]
+async fn handlers_writes_ride_the_journal_on_every_backend() {
+    use wxlib::catalog::chat::{Dialog, dialog_write};
+    use wxlib::catalog::store::search_log_write;
+    use wxlib::wechat::journal::Write;
+    for (name, test_db) in all_dbs().await {
+        let db = Db::connect(&test_db.url).await.unwrap();
+        // The default writer (SQLite on disk: its own thread) and the pool's.
+        for journal in [Journal::start(db.clone()), Journal::start_on_pool(db.clone())] {
+            let first = Dialog { mode: Some("title".into()), query: Some("三体".into()), page: 1, hits: vec!["r1".into(), "r2".into()], record_id: None };
+            journal.write(vec![search_log_write(Some("oW"), "title", "三体", 2, 100), dialog_write("oW", &first, 1000)]).await.unwrap();
+            assert_eq!(db.dialog("oW", 500).await.unwrap(), first, "{name}: read back at once");
+            // An upsert that names a parameter twice ($2 … mode = $2) binds it by its number.
+            let second = Dialog { record_id: Some("r2".into()), page: 2, ..first.clone() };
+            journal.write(vec![dialog_write("oW", &second, 2000)]).await.unwrap();
+            assert_eq!(db.dialog("oW", 1500).await.unwrap(), second, "{name}");
+
+            // A failing group beside a callback's claim: the claim stands, the group is undone.
+            let bad = vec![search_log_write(Some("oW"), "any", "不该留下", 0, 101), Write::new("INSERT INTO no_such_table (x) VALUES ($1)", vec![1.into()])];
+            let key = format!("w-{name}-{}", rand_suffix());
+            let (claim, failed) = tokio::join!(journal.begin(Begin { key, now: 10, lease_secs: 8, record: None }), journal.write(bad));
+            assert_eq!(claim.unwrap(), Claim::Owner, "{name}");
+            assert!(failed.unwrap_err().to_string().contains("no_such_table"), "{name}: the error names the cause");
+            let searches = db.reader_context("oW", 0).await.unwrap().searches;
+            assert!(searches.iter().all(|s| s.1 != "不该留下"), "{name}: rolled back: {searches:?}");
+            assert!(searches.iter().any(|s| s.1 == "三体"), "{name}");
+        }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+}

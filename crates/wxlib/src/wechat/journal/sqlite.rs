@@ -19,6 +19,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use wechat::Reply;
 
+use super::writes::{Param, Write, param_number};
 use super::{Begin, Claim, Finish, FollowChange, OpenWindow, Record};
 use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL};
 
@@ -71,7 +72,14 @@ impl SqliteJournal {
     /// Claims and records `begins`, and stores `finishes`, in one transaction (see
     /// [`Db::journal_batch`](crate::db::Db::journal_batch) for the rules).
     pub fn batch(&mut self, begins: &[Begin], finishes: &[Finish]) -> rusqlite::Result<Vec<Claim>> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Ok(self.batch_with_writes(begins, finishes, &[])?.0)
+    }
+
+    /// [`SqliteJournal::batch`], and in the same transaction each group of handlers' `writes`
+    /// under a savepoint of its own: a group that fails is rolled back alone, and its slot in
+    /// the second list says why.
+    pub fn batch_with_writes(&mut self, begins: &[Begin], finishes: &[Finish], writes: &[Vec<Write>]) -> rusqlite::Result<(Vec<Claim>, Vec<Result<(), String>>)> {
+        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut claims = Vec::with_capacity(begins.len());
         let mut seen: HashSet<&str> = HashSet::with_capacity(begins.len());
         // What the new owners received, for the windows they open.
@@ -127,9 +135,37 @@ impl SqliteJournal {
                 finish.execute(params![f.key, f.state, json])?;
             }
         }
+        let mut outcomes = Vec::with_capacity(writes.len());
+        for group in writes {
+            let savepoint = tx.savepoint()?;
+            match run_writes(&savepoint, group) {
+                Ok(()) => {
+                    savepoint.commit()?;
+                    outcomes.push(Ok(()));
+                }
+                // Dropping the savepoint rolls the group back.
+                Err(e) => outcomes.push(Err(e.to_string())),
+            }
+        }
         tx.commit()?;
-        Ok(claims)
+        Ok((claims, outcomes))
     }
+}
+
+/// Runs one handler's writes, binding `$N` to the write's N-th parameter.
+fn run_writes(conn: &Connection, group: &[Write]) -> rusqlite::Result<()> {
+    for w in group {
+        let mut stmt = conn.prepare_cached(w.sql)?;
+        for i in 1..=stmt.parameter_count() {
+            match stmt.parameter_name(i).and_then(param_number).and_then(|n| n.checked_sub(1)).and_then(|n| w.params.get(n)) {
+                Some(Param::Int(v)) => stmt.raw_bind_parameter(i, v)?,
+                Some(Param::Text(v)) => stmt.raw_bind_parameter(i, v)?,
+                None => return Err(rusqlite::Error::InvalidParameterCount(i, w.params.len())),
+            }
+        }
+        stmt.raw_execute()?;
+    }
+    Ok(())
 }
 
 /// Copies the WAL back into the database file in the background, and keeps the WAL from growing
