@@ -28,6 +28,8 @@ pub fn builder<DB: sqlx::Database>(_pool: &sqlx::Pool<DB>, init: &str) -> sqlx::
     sqlx::QueryBuilder::new(init.to_owned())
 }
 
+mod here;
+
 #[derive(Debug, Clone)]
 pub enum Db {
     Sqlite(SqlitePool),
@@ -44,6 +46,9 @@ pub enum DbError {
     Migrate { version: i64, source: sqlx::Error },
     #[error(transparent)]
     Query(#[from] sqlx::Error),
+    /// A read on the thread's own SQLite connection ([`Db::read_row_here`]).
+    #[error("reading the database: {0}")]
+    Local(String),
 }
 
 /// (version, description, SQL) for each dialect, embedded in the binary.

@@ -40,9 +40,13 @@ pub struct Dialog {
 
 impl Db {
     pub async fn dialog(&self, openid: &str, now: i64) -> Result<Dialog, DbError> {
-        let row: Option<(Option<String>, Option<String>, i64, Option<String>, Option<String>)> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT mode, query, page, hits, record_id FROM dialog_state WHERE openid = $1 AND expires_at > $2").bind(openid).bind(now).fetch_optional(pool).await?
-        });
+        const SQL: &str = "SELECT mode, query, page, hits, record_id FROM dialog_state WHERE openid = $1 AND expires_at > $2";
+        type Row = (Option<String>, Option<String>, i64, Option<String>, Option<String>);
+        let here = self.read_row_here(SQL, &[openid.into(), now.into()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)));
+        let row: Option<Row> = match here {
+            Some(row) => row?,
+            None => with_pool!(self, |pool| sqlx::query_as(SQL).bind(openid).bind(now).fetch_optional(pool).await?),
+        };
         Ok(row
             .map(|(mode, query, page, hits, record_id)| Dialog { mode, query, page, hits: hits.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(), record_id })
             .unwrap_or_default())

@@ -266,7 +266,12 @@ impl Db {
 
     /// The session's last acknowledgement time, if the reader is in an open session.
     pub async fn consult_session(&self, openid: &str, now: i64) -> Result<Option<i64>, DbError> {
-        let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as("SELECT acked_at FROM consult_sessions WHERE openid = $1 AND open_until > $2").bind(openid).bind(now).fetch_optional(pool).await?);
+        const SQL: &str = "SELECT acked_at FROM consult_sessions WHERE openid = $1 AND open_until > $2";
+        // Every text asks this: read on the calling thread when SQLite allows (crate::db::here).
+        if let Some(row) = self.read_row_here(SQL, &[openid.into(), now.into()], |r| r.get::<_, i64>(0)) {
+            return row;
+        }
+        let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(SQL).bind(openid).bind(now).fetch_optional(pool).await?);
         Ok(row.map(|(a,)| a))
     }
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use wechat::Reply;
 
-use super::writes::{Param, Write, param_number};
+use super::writes::{Write, bind_params};
 use super::{Begin, Claim, Finish, FollowChange, OpenWindow, Record};
 use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL};
 
@@ -156,13 +156,7 @@ impl SqliteJournal {
 fn run_writes(conn: &Connection, group: &[Write]) -> rusqlite::Result<()> {
     for w in group {
         let mut stmt = conn.prepare_cached(w.sql)?;
-        for i in 1..=stmt.parameter_count() {
-            match stmt.parameter_name(i).and_then(param_number).and_then(|n| n.checked_sub(1)).and_then(|n| w.params.get(n)) {
-                Some(Param::Int(v)) => stmt.raw_bind_parameter(i, v)?,
-                Some(Param::Text(v)) => stmt.raw_bind_parameter(i, v)?,
-                None => return Err(rusqlite::Error::InvalidParameterCount(i, w.params.len())),
-            }
-        }
+        bind_params(&mut stmt, &w.params)?;
         stmt.raw_execute()?;
     }
     Ok(())

@@ -86,8 +86,20 @@ impl Db {
 
 /// The 1-based index into a write's parameters for SQLite's parameter `name` (`$3` → 3), as
 /// sqlx reads it: SQLite numbers a `$N` parameter by where it first appears, not by `N`.
-pub(super) fn param_number(name: &str) -> Option<usize> {
+fn param_number(name: &str) -> Option<usize> {
     name.strip_prefix('$').or_else(|| name.strip_prefix('?')).and_then(|n| n.parse().ok())
+}
+
+/// Binds `$N` in a rusqlite statement to `params[N - 1]`.
+pub(crate) fn bind_params(stmt: &mut rusqlite::Statement<'_>, params: &[Param]) -> rusqlite::Result<()> {
+    for i in 1..=stmt.parameter_count() {
+        match stmt.parameter_name(i).and_then(param_number).and_then(|n| n.checked_sub(1)).and_then(|n| params.get(n)) {
+            Some(Param::Int(v)) => stmt.raw_bind_parameter(i, v)?,
+            Some(Param::Text(v)) => stmt.raw_bind_parameter(i, v)?,
+            None => return Err(rusqlite::Error::InvalidParameterCount(i, params.len())),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

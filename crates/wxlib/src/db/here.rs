@@ -1,0 +1,68 @@
+//! Small reads answered on the calling thread, for SQLite on disk: a reader's state that every
+//! text looks at (the search dialog, an open consultation).
+//!
+//! Why: through the pool each statement on SQLite is a hand-off to a connection's own thread and
+//! back (two thread wake-ups), which costs far more CPU than an indexed read of one row; catalog
+//! texts spent most of their time in those wake-ups (BENCHMARKS.md). In WAL mode a reader never
+//! waits for the writer, so a one-row read by primary key can run right on the async worker
+//! thread, on a connection kept per thread. Each read sees everything committed before it
+//! starts, as a pool read does. PostgreSQL and in-memory SQLite get `None` and use the pool.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::{Db, DbError};
+use crate::wechat::journal::Param;
+use crate::wechat::journal::writes::bind_params;
+
+/// Connections kept per thread, one per database file (tests run several apps in one process).
+const KEEP: usize = 4;
+
+/// A read that finds the file locked (a crash recovery) waits this long, then fails.
+const PATIENCE: Duration = Duration::from_millis(250);
+
+thread_local! {
+    static CONNECTIONS: RefCell<Vec<(PathBuf, Connection)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(PATIENCE)?;
+    // Only reads go through here.
+    conn.pragma_update(None, "query_only", true)?;
+    conn.set_prepared_statement_cache_capacity(16);
+    Ok(conn)
+}
+
+fn query_row<T>(conn: &Connection, sql: &str, params: &[Param], map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<Option<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind_params(&mut stmt, params)?;
+    stmt.raw_query().next()?.map(map).transpose()
+}
+
+impl Db {
+    /// The first row of `sql` (portable SQL, `$N` parameters) mapped by `map`, read on this
+    /// thread's own connection when the store is SQLite on disk; `None` otherwise, and the
+    /// caller asks the pool. Only for one-row reads by key: it runs on the async worker thread.
+    pub fn read_row_here<T>(&self, sql: &str, params: &[Param], map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>) -> Option<Result<Option<T>, DbError>> {
+        let path = self.sqlite_file()?;
+        Some(CONNECTIONS.with(|cell| {
+            let mut conns = cell.borrow_mut();
+            let at = match conns.iter().position(|(p, _)| *p == path) {
+                Some(i) => i,
+                None => {
+                    let conn = open(&path).map_err(|e| DbError::Local(e.to_string()))?;
+                    if conns.len() >= KEEP {
+                        conns.remove(0);
+                    }
+                    conns.push((path, conn));
+                    conns.len() - 1
+                }
+            };
+            query_row(&conns[at].1, sql, params, map).map_err(|e| DbError::Local(e.to_string()))
+        }))
+    }
+}
