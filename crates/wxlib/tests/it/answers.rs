@@ -380,9 +380,13 @@ async fn an_edit_on_one_node_answers_on_another() {
         let (_b, base_b) = app(&db, None, |_| {}).await;
         follow(&base_b, "oTwoNodes").await;
         assert!(!reply_text(&say(&base_b, "oTwoNodes", "校园卡充值").await).contains("圈存机"), "{name}: no rule yet");
+        // Node B looks at the rules' version at most once a second (wxlib::recent::FRESH_FOR).
+        let b_looks_again = || tokio::time::sleep(wxlib::recent::FRESH_FOR + std::time::Duration::from_millis(100));
         let id = a.db.insert_answer_rule(&rule("contains", "充值", 0, "校园卡可在一楼圈存机充值。"), now()).await.unwrap();
+        b_looks_again().await;
         assert_eq!(reply_text(&say(&base_b, "oTwoNodes", "校园卡充值").await), "校园卡可在一楼圈存机充值。", "{name}");
         a.db.update_answer_rule(id, &rule("contains", "充值", 0, "校园卡请在微信“校园卡”小程序充值。"), now()).await.unwrap();
+        b_looks_again().await;
         assert_eq!(reply_text(&say(&base_b, "oTwoNodes", "校园卡充值").await), "校园卡请在微信“校园卡”小程序充值。", "{name}");
     }
 }
