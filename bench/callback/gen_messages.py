@@ -33,6 +33,12 @@ TEXTS = ["三体", "借阅 三体", "刘慈欣", "百年孤独", "Python 编程"
          "人类简史", "红楼梦", "machine learning", "线性代数", "明朝那些事儿", "平凡的世界", "经济学原理", "围城"]
 
 
+# Words that find records in the catalog bench/callback imports for wxlib-catalog (the 4,000
+# Chinese LC records of ../shared/data/marc): from a few dozen hits to over a thousand.
+CATALOG_TEXTS = ["中国", "经济", "香港", "文化", "社会", "法律", "科学", "历史", "地方志", "上海", "文学", "艺术",
+                 "中国共产党", "世纪", "教育", "台湾"]
+
+
 def openid(reader):
     # 28 characters like real OpenIDs: o + 27.
     return "oLIB" + hashlib.sha1(str(reader).encode()).hexdigest()[:24]
@@ -44,9 +50,15 @@ def sha1_sorted(*parts):
 
 def make(i, readers, msgid_base, ts, text="titles"):
     """The i-th message: (query dict, body str, openid, content). text="titles": a title, author
-    or keyword plus a number (wxlib searches the catalog); text="help": "帮助" (wxlib's help text)."""
+    or keyword plus a number (wxlib searches the catalog); text="help": "帮助" (wxlib's help text);
+    text="catalog": a word with hits in the bench's catalog."""
     sender = openid(i % readers)
-    content = "帮助" if text == "help" else f"{TEXTS[i % len(TEXTS)]} {i}"
+    if text == "help":
+        content = "帮助"
+    elif text == "catalog":
+        content = CATALOG_TEXTS[i % len(CATALOG_TEXTS)]
+    else:
+        content = f"{TEXTS[i % len(TEXTS)]} {i}"
     msgid = msgid_base + i
     plain = (f"<xml><ToUserName><![CDATA[{GH}]]></ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
              f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
@@ -75,8 +87,9 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--msgid-base", type=int, default=None, help="first MsgId (default: from the clock, so runs never collide)")
     ap.add_argument("--out", default="-")
-    ap.add_argument("--text", choices=["titles", "help"], default="titles",
-                    help="message content: book titles/authors/keywords (default) or 帮助 (help)")
+    ap.add_argument("--text", choices=["titles", "help", "catalog"], default="titles",
+                    help="message content: book titles/authors/keywords with a number (default; no hits), "
+                         "帮助 (help), or words with hits in the bench's catalog (catalog)")
     ap.add_argument("--one", action="store_true", help="print one message as JSON (for the correctness check)")
     a = ap.parse_args()
     ts = str(int(time.time()))

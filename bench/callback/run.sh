@@ -5,7 +5,10 @@
 #             every text is 帮助 (help), answered with a fixed text: the front door's round trip, the
 #             like-for-like of the peers, and the row the targets are judged on (report.py)
 #   wxlib     the same server with titles/authors/keywords: each text is also searched in the
-#             catalog and logged (what a search costs on top of the round trip)
+#             catalog and logged (what a search costs on top of the round trip); the catalog is
+#             empty, so every search finds nothing
+#   wxlib-catalog  the same with a real catalog (CATALOG_MARC, imported before the run) and words
+#             that find records in it (中国, 经济, 香港…): the search ranks hits and the reply lists a page
 #   gunicorn  Flask + wechatpy 1.8.18 under gunicorn (sync workers, -w 2 and -w 4), echo reply
 # Each server gets thousands of distinct encrypted text messages made by wechatpy exactly as WeChat
 # sends them (gen_messages.py, generated fresh right before each wxlib run), replayed with wrk.
@@ -15,6 +18,8 @@
 #   DURATION=15      seconds per wrk run            CONNS="32 8"    wrk connections, one pass each
 #   COUNT=200000     messages generated per run     THREADS=1       wrk threads
 #   WORKERS="2 4"    gunicorn worker counts          SERVERS="ceiling wxlib wxlib-help gunicorn"
+#                    (add wxlib-catalog for searches that find records in a real catalog)
+#   CATALOG_MARC=$ROOT/../shared/data/marc/lc-books2016-zh-4000.mrc   what wxlib-catalog imports
 #   ROUNDS=3         passes over every server, one after the other; the report takes each server's
 #                    median (a VM's speed drifts by 10 % or more within minutes)
 #   SETTLE=90        after building, wait up to this many seconds for the 1-min load average to drop below 1
@@ -33,6 +38,7 @@ THREADS="${THREADS:-1}"
 ROUNDS="${ROUNDS:-3}"
 WORKERS="${WORKERS:-2 4}"
 SERVERS="${SERVERS:-ceiling wxlib wxlib-help gunicorn}"
+CATALOG_MARC="${CATALOG_MARC:-$ROOT/../shared/data/marc/lc-books2016-zh-4000.mrc}"
 VENV="$ROOT/bench/.venv"
 PY="$VENV/bin/python"
 CEILING_TARGET="${CEILING_TARGET:-$ROOT/target/bench-ceiling}"
@@ -117,7 +123,7 @@ start_server() { # name port logfile datadir
     ceiling)
       "$CEILING_TARGET/release/wxlib-bench-ceiling" "127.0.0.1:$port" >"$logf" 2>&1 &
       ;;
-    wxlib|wxlib-help)
+    wxlib|wxlib-help|wxlib-catalog)
       RUST_LOG=warn WXLIB_SERVER__LISTEN="127.0.0.1:$port" WXLIB_SERVER__DATA_DIR="$data" \
         "$WXLIB_BIN" serve --config "$HERE/wxlib.toml" >"$logf" 2>&1 &
       ;;
@@ -143,10 +149,15 @@ bench_one() { # name conns round
   # MsgIds never seen by this store); the others do not look at either, so they reuse a file.
   local text=titles
   [[ "$name" == wxlib-help ]] && text=help
+  [[ "$name" == wxlib-catalog ]] && text=catalog
   if [[ "$name" == wxlib* || "$HAVE_MSGS" != "$text" ]]; then
     log "generating $COUNT messages ($text)"
     (cd "$HERE" && "$PY" gen_messages.py --count "$COUNT" --text "$text" --out "$MSGS")
     HAVE_MSGS="$text"
+  fi
+  if [[ "$name" == wxlib-catalog ]]; then
+    log "$tag: importing $CATALOG_MARC"
+    WXLIB_SERVER__DATA_DIR="$data" "$WXLIB_BIN" import --config "$HERE/wxlib.toml" "$CATALOG_MARC" | tail -2 >&2
   fi
   log "$tag: starting on $url"
   start_server "$name" "$port" "$OUT/$tag.log" "$data"
