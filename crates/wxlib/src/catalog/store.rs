@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::db::{Db, DbError, builder};
 use crate::with_pool;
-use crate::wechat::journal::Write;
+use crate::wechat::journal::{Param, Write};
 
 /// One record to store, as prepared by the importer.
 #[derive(Debug, Clone)]
@@ -189,11 +189,22 @@ impl Db {
         const COLUMNS: &str = "r.id, r.title, r.author, r.year, r.call_number, \
              (SELECT COUNT(*) FROM catalog_items i WHERE i.record_id = r.id), \
              (SELECT COUNT(*) FROM catalog_items i WHERE i.record_id = r.id AND i.status = 'available')";
-        let rows: Vec<Row> = match self {
-            // SQLite runs each connection on its own thread and hands every result row over a
-            // channel, waking the searching task per row: the page comes back as ONE row (a JSON
-            // array of rows) instead, which measurably cuts the thread switching per search.
-            Db::Sqlite(pool) => {
+        // SQLite on disk: the page comes back as ONE row (a JSON array of rows), read on the
+        // calling thread (crate::db::here): a search page is a handful of rows by key.
+        let here = match self {
+            Db::Sqlite(_) => {
+                let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let sql = format!("SELECT json_group_array(json_array({COLUMNS})) FROM catalog_records r WHERE r.deleted = 0 AND r.id IN ({placeholders})");
+                let params: Vec<Param> = ids.iter().map(|id| id.as_str().into()).collect();
+                self.read_row_here(&sql, &params, |r| r.get::<_, String>(0))
+            }
+            Db::Postgres(_) => None,
+        };
+        let rows: Vec<Row> = match (here, self) {
+            (Some(json), _) => serde_json::from_str(&json?.unwrap_or_else(|| "[]".into())).map_err(|e| DbError::Query(sqlx::Error::Decode(Box::new(e))))?,
+            // In-memory SQLite (or a busy file) through the pool, which runs each connection on
+            // its own thread and hands every result row over a channel: the same one JSON row.
+            (None, Db::Sqlite(pool)) => {
                 let mut qb = builder(pool, &format!("SELECT json_group_array(json_array({COLUMNS})) FROM catalog_records r WHERE r.deleted = 0 AND r.id IN ("));
                 let mut sep = qb.separated(", ");
                 for id in ids {
@@ -203,7 +214,7 @@ impl Db {
                 let (json,): (String,) = qb.build_query_as().fetch_one(pool).await?;
                 serde_json::from_str(&json).map_err(|e| DbError::Query(sqlx::Error::Decode(Box::new(e))))?
             }
-            Db::Postgres(pool) => {
+            (None, Db::Postgres(pool)) => {
                 let mut qb = builder(pool, &format!("SELECT {COLUMNS} FROM catalog_records r WHERE r.deleted = 0 AND r.id IN ("));
                 let mut sep = qb.separated(", ");
                 for id in ids {

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::{Db, DbError};
 use crate::wechat::journal::Param;
@@ -21,8 +21,6 @@ use crate::wechat::journal::writes::bind_params;
 /// Connections kept per thread, one per database file (tests run several apps in one process).
 const KEEP: usize = 4;
 
-/// A read that finds the file locked (a crash recovery) waits this long, then fails.
-const PATIENCE: Duration = Duration::from_millis(250);
 
 thread_local! {
     static CONNECTIONS: RefCell<Vec<(PathBuf, Connection)>> = const { RefCell::new(Vec::new()) };
@@ -30,7 +28,9 @@ thread_local! {
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(PATIENCE)?;
+    // Never wait for a lock here: that would hold up every task on this worker thread. A read
+    // that finds the database busy goes to the pool instead, which waits on its own thread.
+    conn.busy_timeout(Duration::ZERO)?;
     // Only reads go through here.
     conn.pragma_update(None, "query_only", true)?;
     conn.set_prepared_statement_cache_capacity(16);
@@ -45,16 +45,17 @@ fn query_row<T>(conn: &Connection, sql: &str, params: &[Param], map: impl FnOnce
 
 impl Db {
     /// The first row of `sql` (portable SQL, `$N` parameters) mapped by `map`, read on this
-    /// thread's own connection when the store is SQLite on disk; `None` otherwise, and the
-    /// caller asks the pool. Only for one-row reads by key: it runs on the async worker thread.
+    /// thread's own connection when the store is SQLite on disk. `None` when it is not, or when
+    /// the file is busy: then the caller asks the pool. Only for small reads by key: it runs on
+    /// the async worker thread.
     pub fn read_row_here<T>(&self, sql: &str, params: &[Param], map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>) -> Option<Result<Option<T>, DbError>> {
         let path = self.sqlite_file()?;
-        Some(CONNECTIONS.with(|cell| {
+        let result = CONNECTIONS.with(|cell| {
             let mut conns = cell.borrow_mut();
             let at = match conns.iter().position(|(p, _)| *p == path) {
                 Some(i) => i,
                 None => {
-                    let conn = open(&path).map_err(|e| DbError::Local(e.to_string()))?;
+                    let conn = open(&path).map_err(|e| Some(DbError::Local(e.to_string())))?;
                     if conns.len() >= KEEP {
                         conns.remove(0);
                     }
@@ -62,7 +63,21 @@ impl Db {
                     conns.len() - 1
                 }
             };
-            query_row(&conns[at].1, sql, params, map).map_err(|e| DbError::Local(e.to_string()))
-        }))
+            query_row(&conns[at].1, sql, params, map).map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => None,
+                e => Some(DbError::Local(e.to_string())),
+            })
+        });
+        match result {
+            Ok(row) => {
+                metrics::counter!("wxlib_local_reads_total", "outcome" => "read").increment(1);
+                Some(Ok(row))
+            }
+            Err(Some(e)) => Some(Err(e)),
+            Err(None) => {
+                metrics::counter!("wxlib_local_reads_total", "outcome" => "busy").increment(1);
+                None
+            }
+        }
     }
 }
