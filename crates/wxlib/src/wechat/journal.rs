@@ -249,7 +249,7 @@ pub struct Journal {
 #[derive(Clone)]
 enum Writer {
     /// A task writing through the pool ([`Db::journal_batch`]): PostgreSQL, in-memory SQLite.
-    Pool(mpsc::Sender<Op>),
+    Pool { ops: mpsc::Sender<Op>, db: Db },
     /// SQLite on disk: a thread of its own with its own connection ([`Journal::start_sqlite`]).
     /// Finishes do not wake it: they wait in `finishes` for the next batch of claims (or at
     /// most [`FINISH_LINGER`]), so they never cost a commit of their own.
@@ -352,26 +352,18 @@ impl Journal {
     /// The writer as a task over the pool ([`Db::journal_batch`]).
     pub fn start_on_pool(db: Db) -> Self {
         let (tx, mut rx) = mpsc::channel::<Op>(4096);
+        let pool = db.clone();
         tokio::spawn(async move {
             let mut ops = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut ops, MAX_BATCH).await > 0 {
                 let batch = Batch::of(&mut ops);
                 metrics::histogram!("wxlib_journal_batch_size").record((batch.begins.len() + batch.finishes.len()) as f64);
-                let result = match db.journal_batch(&batch.begins, &batch.finishes).await {
-                    // Each handler's writes in a transaction of their own, after the batch's.
-                    Ok(claims) => {
-                        let mut outcomes = Vec::with_capacity(batch.writes.len());
-                        for w in &batch.writes {
-                            outcomes.push(db.run_writes(w).await.map_err(|e| e.to_string()));
-                        }
-                        Ok((claims, outcomes))
-                    }
-                    Err(e) => Err(e),
-                };
+                // Handlers' writes never come here: on the pool they run at once (Journal::write).
+                let result = db.journal_batch(&batch.begins, &batch.finishes).await.map(|claims| (claims, Vec::new()));
                 batch.answer(result);
             }
         });
-        Self { writer: Writer::Pool(tx) }
+        Self { writer: Writer::Pool { ops: tx, db: pool } }
     }
 
     /// The writer for SQLite on disk: a thread with its own connection. It blocks in SQLite
@@ -427,7 +419,7 @@ impl Journal {
 
     async fn submit(&self, op: Op) -> Result<(), JournalError> {
         match &self.writer {
-            Writer::Pool(tx) => tx.send(op).await.map_err(|_| JournalError("writer stopped".into())),
+            Writer::Pool { ops, .. } => ops.send(op).await.map_err(|_| JournalError("writer stopped".into())),
             Writer::Sqlite { ops, .. } => ops.send(op).map_err(|_| JournalError("writer stopped".into())),
         }
     }
@@ -441,13 +433,19 @@ impl Journal {
         }
     }
 
-    /// Stores a handler's `writes` (all or none) with the next batch, and returns once they are
-    /// committed: the handler answers only after what it wrote is stored, so the reader's next
-    /// message reads it.
+    /// Stores a handler's `writes` (all or none) and returns once they are committed: the
+    /// handler answers only after what it wrote is stored, so the reader's next message reads it.
+    /// On SQLite on disk they ride in the journal's next batch; on the pool (PostgreSQL, whose
+    /// connections write side by side) they run at once in a transaction of their own.
     pub async fn write(&self, writes: Vec<Write>) -> Result<(), JournalError> {
-        let (t, r) = oneshot::channel();
-        self.submit(Op::Writes(writes, t)).await?;
-        r.await.map_err(|_| JournalError("writer stopped".into()))?
+        match &self.writer {
+            Writer::Pool { db, .. } => db.run_writes(&writes).await.map_err(|e| JournalError(e.to_string())),
+            Writer::Sqlite { .. } => {
+                let (t, r) = oneshot::channel();
+                self.submit(Op::Writes(writes, t)).await?;
+                r.await.map_err(|_| JournalError("writer stopped".into()))?
+            }
+        }
     }
 
     pub async fn begin(&self, begin: Begin) -> Result<Claim, JournalError> {
@@ -466,7 +464,7 @@ impl Journal {
                 finishes.lock().unwrap_or_else(|p| p.into_inner()).push(finish);
                 Ok(())
             }
-            Writer::Pool(_) => {
+            Writer::Pool { .. } => {
                 let (t, r) = oneshot::channel();
                 self.submit(Op::Finish(finish, t)).await?;
                 r.await.map_err(|_| JournalError("writer stopped".into()))?
