@@ -8,11 +8,11 @@ use std::sync::Arc;
 use wechat::{Inbound, InboundKind, Reply};
 
 use super::{Catalog, RecordView, SearchField, SearchPage, Sort, field_name, parse_field};
-use crate::chat::Lang;
 use super::store::search_log_write;
+use crate::chat::Lang;
 use crate::db::{Db, DbError, unix_now};
-use crate::wechat::journal::Write;
 use crate::services::Services;
+use crate::wechat::journal::Write;
 use crate::wechat::router::HandlerError;
 use crate::with_pool;
 
@@ -50,10 +50,6 @@ impl Db {
         Ok(row
             .map(|(mode, query, page, hits, record_id)| Dialog { mode, query, page, hits: hits.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(), record_id })
             .unwrap_or_default())
-    }
-
-    pub async fn save_dialog(&self, openid: &str, d: &Dialog, expires_at: i64) -> Result<(), DbError> {
-        self.run_writes(&[dialog_write(openid, d, expires_at)]).await
     }
 
     pub async fn clear_dialog(&self, openid: &str) -> Result<(), DbError> {

@@ -53,8 +53,8 @@ pub struct UpsertCounts {
     pub updated: usize,
 }
 
-/// Logs a search (for the top and zero-hit searches in the analytics; a reader's own entries are
-/// cut loose from them when the reader unbinds). Chat searches hand it to the journal.
+/// Logs a chat search (for the top and zero-hit searches in the analytics; a reader's own entries
+/// are cut loose from them when the reader unbinds), handed to the journal with the dialog.
 pub fn search_log_write(openid: Option<&str>, field: &str, query: &str, hits: i64, now: i64) -> Write {
     let sql = "INSERT INTO search_log (openid, field, query, hits, created_at) VALUES ($1, $2, $3, $4, $5)";
     Write::new(sql, vec![openid.into(), field.into(), query.into(), hits.into(), now.into()])
@@ -267,10 +267,6 @@ impl Db {
     pub async fn count_records(&self) -> Result<i64, DbError> {
         let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM catalog_records WHERE deleted = 0").fetch_one(pool).await?);
         Ok(n)
-    }
-
-    pub async fn log_search(&self, openid: Option<&str>, field: &str, query: &str, hits: i64, now: i64) -> Result<(), DbError> {
-        self.run_writes(&[search_log_write(openid, field, query, hits, now)]).await
     }
 
     pub async fn add_purchase_suggestion(&self, openid: Option<&str>, title: &str, author: Option<&str>, isbn: Option<&str>, note: Option<&str>, now: i64) -> Result<(), DbError> {

@@ -1,5 +1,5 @@
-//! Small reads answered on the calling thread, for SQLite on disk: a reader's state that every
-//! text looks at (the search dialog, an open consultation).
+//! Small reads answered on the calling thread, for SQLite on disk: what nearly every text reads
+//! (the reader's search dialog, an open consultation, a result page's summaries).
 //!
 //! Why: through the pool each statement on SQLite is a hand-off to a connection's own thread and
 //! back (two thread wake-ups), which costs far more CPU than an indexed read of one row; catalog
@@ -20,7 +20,6 @@ use crate::wechat::journal::writes::bind_params;
 
 /// Connections kept per thread, one per database file (tests run several apps in one process).
 const KEEP: usize = 4;
-
 
 thread_local! {
     static CONNECTIONS: RefCell<Vec<(PathBuf, Connection)>> = const { RefCell::new(Vec::new()) };

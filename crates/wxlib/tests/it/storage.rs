@@ -281,7 +281,7 @@ async fn handlers_writes_ride_the_journal_on_every_backend() {
     for (name, test_db) in all_dbs().await {
         let db = Db::connect(&test_db.url).await.unwrap();
         // The default writer (SQLite on disk: its own thread) and the pool's.
-        for journal in [Journal::start(db.clone()), Journal::start_on_pool(db.clone())] {
+        for (i, journal) in [Journal::start(db.clone()), Journal::start_on_pool(db.clone())].into_iter().enumerate() {
             let first = Dialog { mode: Some("title".into()), query: Some("三体".into()), page: 1, hits: vec!["r1".into(), "r2".into()], record_id: None };
             journal.write(vec![search_log_write(Some("oW"), "title", "三体", 2, 100), dialog_write("oW", &first, 1000)]).await.unwrap();
             assert_eq!(db.dialog("oW", 500).await.unwrap(), first, "{name}: read back at once");
@@ -292,7 +292,7 @@ async fn handlers_writes_ride_the_journal_on_every_backend() {
 
             // A failing group beside a callback's claim: the claim stands, the group is undone.
             let bad = vec![search_log_write(Some("oW"), "any", "不该留下", 0, 101), Write::new("INSERT INTO no_such_table (x) VALUES ($1)", vec![1.into()])];
-            let key = format!("w-{name}-{}", rand_suffix());
+            let key = format!("w-{name}-{i}");
             let (claim, failed) = tokio::join!(journal.begin(Begin { key, now: 10, lease_secs: 8, record: None }), journal.write(bad));
             assert_eq!(claim.unwrap(), Claim::Owner, "{name}");
             assert!(failed.unwrap_err().to_string().contains("no_such_table"), "{name}: the error names the cause");
@@ -301,8 +301,4 @@ async fn handlers_writes_ride_the_journal_on_every_backend() {
             assert!(searches.iter().any(|s| s.1 == "三体"), "{name}");
         }
     }
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
 }
