@@ -111,8 +111,15 @@ def test_a_readers_day(demo, browser):
     base, tmp = demo
     d = browser
     d.get(base + "/sim")
+
+    # The page starts on a reader of its own (the first known one, or a new one). Wait for it, so
+    # that the reader taken below is the one "新读者" makes and not the one the page started on.
+    def current_reader():
+        return d.find_element(By.ID, "who").get_attribute("title")
+
+    first = wait_for(current_reader, "the page to start on a reader")
     d.find_element(By.ID, "new-reader").click()
-    openid = wait_for(lambda: d.find_element(By.ID, "reader-select").get_attribute("value"), "a new reader")
+    openid = wait_for(lambda: (r := current_reader()) != first and r == d.find_element(By.ID, "reader-select").get_attribute("value") and r, "a new reader")
 
     # Scan the entrance poster: a follow that carries its scene.
     d.find_element(By.ID, "scan").click()
