@@ -264,7 +264,7 @@ def test_unbind_leaves_no_copies_of_answers(world):
     server, _, _ = world
     db = sqlite3.connect(server.dir / "data" / "wxlib.db")
     assert db.execute("SELECT COUNT(*) FROM bindings WHERE openid = ?", (READER,)).fetchone() == (0,)
-    for table, column in [("callback_dedupe", "reply"), ("outbox", "payload")]:
+    for table, column in [("callback_dedupe", "reply"), ("callback_replies", "reply"), ("outbox", "payload")]:
         rows = db.execute(f"SELECT COUNT(*) FROM {table} WHERE {column} LIKE '%张三%'").fetchone()[0]
         assert rows == 0, f"{rows} rows of {table} still show the unbound reader's name and loans"
 

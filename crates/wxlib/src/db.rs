@@ -66,6 +66,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "broadcast_wechat_figures", include_str!("../migrations/sqlite/0011_broadcast_wechat_figures.sql")),
     (12, "lean callback journal", include_str!("../migrations/sqlite/0012_lean_journal.sql")),
     (13, "dedupe without time index", include_str!("../migrations/sqlite/0013_dedupe_without_time_index.sql")),
+    (14, "shared stored replies", include_str!("../migrations/sqlite/0014_shared_stored_replies.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -81,6 +82,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "broadcast_wechat_figures", include_str!("../migrations/postgres/0011_broadcast_wechat_figures.sql")),
     (12, "lean callback journal", include_str!("../migrations/postgres/0012_lean_journal.sql")),
     (13, "dedupe without time index", include_str!("../migrations/postgres/0013_dedupe_without_time_index.sql")),
+    (14, "shared stored replies", include_str!("../migrations/postgres/0014_shared_stored_replies.sql")),
 ];
 
 /// Current unix time in seconds.

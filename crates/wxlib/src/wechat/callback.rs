@@ -250,13 +250,13 @@ async fn handle_once(st: &Arc<CallbackState>, msg: Arc<Inbound>, started: Instan
     let mut running = LateGuard { st: st.clone(), msg: msg.clone(), key: key.clone(), handler: Some(Box::pin(run_handler(st.clone(), msg.clone()))) };
     match running.answer_within(deadline.saturating_sub(started.elapsed())).await {
         Some(reply) => {
-            journal.finish(Finish { key, state: "done", reply: reply.clone() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+            journal.finish(Finish { key, state: "done", reply: reply.clone(), now: unix_now() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((reply, "replied"))
         }
         None => {
             tracing::info!(key, "handler passed the reply deadline; answering success, the answer follows by customer-service message");
             running.defer();
-            journal.finish(Finish { key: key.clone(), state: "deferred", reply: Reply::Success }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+            journal.finish(Finish { key: key.clone(), state: "deferred", reply: Reply::Success, now: unix_now() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((Reply::Success, "deferred"))
         }
     }
@@ -312,7 +312,7 @@ impl Drop for LateGuard {
             self.defer();
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
-                    if let Err(e) = journal.finish(Finish { key, state: "deferred", reply: Reply::Success }).await {
+                    if let Err(e) = journal.finish(Finish { key, state: "deferred", reply: Reply::Success, now: unix_now() }).await {
                         tracing::error!(error = %e, "could not record a cancelled callback as deferred");
                     }
                 });

@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use wechat::Reply;
 
@@ -115,7 +116,47 @@ pub struct Finish {
     /// `done` (answered in the callback) or `deferred` (answer goes by the outbox).
     pub state: &'static str,
     pub reply: Reply,
+    /// When the callback ended: the stored answer's `used_at` (see [`REPLY_USE_SLACK_SECS`]).
+    pub now: i64,
 }
+
+/// An answer as the journal stores it for retries: its JSON, kept once in `callback_replies`
+/// however many callbacks it answered, and the SHA-256 of that JSON, which names it from their
+/// rows (migration 0014). A cryptographic digest, because the text can echo what a reader typed:
+/// no one must be able to make two answers share a name, and so be given another's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReply {
+    pub digest: [u8; 32],
+    pub json: String,
+}
+
+impl StoredReply {
+    pub fn of(reply: &Reply) -> Self {
+        let json = serde_json::to_string(reply).unwrap_or_else(|_| "{\"type\":\"success\"}".into());
+        let digest = Sha256::digest(json.as_bytes()).into();
+        Self { digest, json }
+    }
+
+    /// The answer back from its JSON (`Success` if it cannot be read, which only a hand-edited
+    /// row could cause).
+    pub fn parse(json: Option<String>) -> Reply {
+        json.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or(Reply::Success)
+    }
+}
+
+/// How stale a stored answer's `used_at` may be before a callback that takes it rewrites it. The
+/// same few answers (help, the welcome) are taken by most callbacks; rewriting their row each
+/// time would cost a page in every commit. The purge allows for this slack.
+pub const REPLY_USE_SLACK_SECS: i64 = 60;
+
+/// Keeps an answer, or marks it used (binds digest, JSON, now, and `now - REPLY_USE_SLACK_SECS`).
+pub const KEEP_REPLY_SQL: &str = "INSERT INTO callback_replies (digest, reply, used_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (digest) DO UPDATE SET used_at = excluded.used_at WHERE callback_replies.used_at < $4";
+
+/// What a retry reads: the callback's state, its answer (shared, or in its own row if stored
+/// before migration 0014) and its lease. Binds the key.
+pub const LOOKUP_SQL: &str = "SELECT d.state, COALESCE(r.reply, d.reply), d.lease_until FROM callback_dedupe d \
+    LEFT JOIN callback_replies r ON r.digest = d.reply_digest WHERE d.key = $1";
 
 impl Db {
     /// Claims and records `begins`, and stores `finishes`, in one transaction. Returns the claim
@@ -149,12 +190,9 @@ impl Db {
                         continue;
                     }
                     // A retry: rare, so one query each.
-                    let row: Option<(String, Option<String>, i64)> =
-                        sqlx::query_as("SELECT state, reply, lease_until FROM callback_dedupe WHERE key = $1").bind(&b.key).fetch_optional(&mut *tx).await?;
+                    let row: Option<(String, Option<String>, i64)> = sqlx::query_as(LOOKUP_SQL).bind(&b.key).fetch_optional(&mut *tx).await?;
                     claims[i] = match row {
-                        Some((state, reply, _)) if state != "running" => {
-                            Claim::Done(reply.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or(Reply::Success))
-                        }
+                        Some((state, reply, _)) if state != "running" => Claim::Done(StoredReply::parse(reply)),
                         Some((_, _, lease_until)) if lease_until < b.now => {
                             let take = "UPDATE callback_dedupe SET lease_until = $2 WHERE key = $1 AND state = 'running' AND lease_until < $3";
                             let n = sqlx::query(take).bind(&b.key).bind(b.now + b.lease_secs).bind(b.now).execute(&mut *tx).await?.rows_affected();
@@ -205,13 +243,27 @@ impl Db {
             }
 
             if !finishes.is_empty() {
-                // An upsert on existing rows: the dummy lease/created_at are ignored on conflict.
-                let mut qb = builder(pool, "INSERT INTO callback_dedupe (key, state, reply, lease_until, created_at) ");
-                qb.push_values(finishes, |mut row, f| {
-                    let json = serde_json::to_string(&f.reply).unwrap_or_else(|_| "{\"type\":\"success\"}".into());
-                    row.push_bind(f.key.clone()).push_bind(f.state).push_bind(json).push_bind(0i64).push_bind(0i64);
+                let stored: Vec<StoredReply> = finishes.iter().map(|f| StoredReply::of(&f.reply)).collect();
+                // Each answer once per statement (PostgreSQL refuses to upsert a row twice in one),
+                // with the latest time it was taken.
+                let mut kept: HashMap<[u8; 32], (&str, i64)> = HashMap::new();
+                for (f, r) in finishes.iter().zip(&stored) {
+                    let e = kept.entry(r.digest).or_insert((&r.json, f.now));
+                    e.1 = e.1.max(f.now);
+                }
+                let mut qb = builder(pool, "INSERT INTO callback_replies (digest, reply, used_at) ");
+                qb.push_values(&kept, |mut row, (digest, (json, now))| {
+                    row.push_bind(digest.to_vec()).push_bind(json.to_string()).push_bind(*now);
                 });
-                qb.push(" ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = excluded.reply");
+                qb.push(" ON CONFLICT (digest) DO UPDATE SET used_at = excluded.used_at WHERE callback_replies.used_at < excluded.used_at - ");
+                qb.push_bind(REPLY_USE_SLACK_SECS);
+                qb.build().execute(&mut *tx).await?;
+                // An upsert on existing rows: the dummy lease/created_at are ignored on conflict.
+                let mut qb = builder(pool, "INSERT INTO callback_dedupe (key, state, reply_digest, lease_until, created_at) ");
+                qb.push_values(finishes.iter().zip(&stored), |mut row, (f, r)| {
+                    row.push_bind(f.key.clone()).push_bind(f.state).push_bind(r.digest.to_vec()).push_bind(0i64).push_bind(0i64);
+                });
+                qb.push(" ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = NULL, reply_digest = excluded.reply_digest");
                 qb.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -219,10 +271,25 @@ impl Db {
         Ok(claims)
     }
 
-    /// Forgets callbacks older than `before` (WeChat's retries end within seconds). A scan: the
-    /// table holds about [`callback_retention_secs`] of callbacks and has no index on time.
+    /// How many distinct answers are stored for retries.
+    pub async fn count_stored_replies(&self) -> Result<i64, DbError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM callback_replies").fetch_one(pool).await?);
+        Ok(n)
+    }
+
+    /// Forgets callbacks older than `before` (WeChat's retries end within seconds), and the
+    /// stored answers no remaining callback can name: a callback's answer was taken when it
+    /// finished, after it began, and marks its `used_at` at most [`REPLY_USE_SLACK_SECS`] late.
+    /// Returns how many callbacks were forgotten. A scan: the table holds about
+    /// [`callback_retention_secs`] of callbacks and has no index on time.
     pub async fn purge_callbacks(&self, before: i64) -> Result<u64, DbError> {
-        Ok(with_pool!(self, |pool| sqlx::query("DELETE FROM callback_dedupe WHERE created_at < $1").bind(before).execute(pool).await?.rows_affected()))
+        Ok(with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("DELETE FROM callback_dedupe WHERE created_at < $1").bind(before).execute(&mut *tx).await?.rows_affected();
+            sqlx::query("DELETE FROM callback_replies WHERE used_at < $1").bind(before - REPLY_USE_SLACK_SECS).execute(&mut *tx).await?;
+            tx.commit().await?;
+            n
+        }))
     }
 }
 

@@ -85,8 +85,8 @@ impl JournalWriter {
         self.batch(&[Begin { key: key.into(), now, lease_secs, record: None }], &[]).await.pop().unwrap()
     }
 
-    async fn finish(&self, key: &str, state: &'static str, reply: &Reply) {
-        self.batch(&[], &[Finish { key: key.into(), state, reply: reply.clone() }]).await;
+    async fn finish(&self, key: &str, state: &'static str, reply: &Reply, now: i64) {
+        self.batch(&[], &[Finish { key: key.into(), state, reply: reply.clone(), now }]).await;
     }
 }
 
@@ -95,12 +95,12 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
     // Dedupe: one owner; others wait, then get the same reply; a dead owner is taken over.
     assert_eq!(j.claim("k1", 10, 8).await, Claim::Owner);
     assert_eq!(j.claim("k1", 11, 8).await, Claim::Running);
-    j.finish("k1", "done", &Reply::text("馆藏 3 册")).await;
+    j.finish("k1", "done", &Reply::text("馆藏 3 册"), 11).await;
     assert_eq!(j.claim("k1", 12, 8).await, Claim::Done(Reply::text("馆藏 3 册")));
     assert_eq!(j.claim("k2", 10, 8).await, Claim::Owner);
     assert_eq!(j.claim("k2", 19, 8).await, Claim::Owner, "lease expired: taken over");
     assert_eq!(j.claim("k2", 20, 8).await, Claim::Running);
-    j.finish("k2", "deferred", &Reply::Success).await;
+    j.finish("k2", "deferred", &Reply::Success, 20).await;
     assert_eq!(j.claim("k2", 21, 8).await, Claim::Done(Reply::Success));
     assert_eq!(db.purge_callbacks(11).await.unwrap(), 2);
 
@@ -115,7 +115,7 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
         Begin { key: "b2".into(), now: 50, lease_secs: 8, record: Some(rec("oD", "event", FollowChange::Subscribe { scene: Some("bbs".into()) }, Some((60, 3)))) },
         Begin { key: "k1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, None)) },
     ];
-    let finishes = vec![Finish { key: "k2".into(), state: "done", reply: Reply::text("late") }];
+    let finishes = vec![Finish { key: "k2".into(), state: "done", reply: Reply::text("late"), now: 50 }];
     let claims = j.batch(&begins, &finishes).await;
     assert_eq!(claims[0], Claim::Owner);
     assert_eq!(claims[1], Claim::Running);
@@ -142,6 +142,31 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
     j.batch(&[click_from_e("e1", 1000)], &[]).await;
     j.batch(&[click_from_e("e2", 1030)], &[]).await;
     assert_eq!(db.window_state("oE", 1080).await.unwrap(), WindowState::Open { remaining: 3, expires_at: 1090 });
+
+    // Stored answers are kept once however many callbacks they answered, and every retry still
+    // gets its own callback's answer, the shared one or one of its own, in one batch or several.
+    let help = Reply::text("您可以：发送书名、作者或关键词检索馆藏");
+    let stored_before = db.count_stored_replies().await.unwrap();
+    let begins: Vec<Begin> = (0..6).map(|i| Begin { key: format!("s{i}"), now: 2000, lease_secs: 8, record: None }).collect();
+    assert!(j.batch(&begins, &[]).await.iter().all(|c| *c == Claim::Owner));
+    let finishes: Vec<Finish> = (0..6)
+        .map(|i| Finish { key: format!("s{i}"), state: "done", reply: if i == 4 { Reply::text("您当前借阅 2 册") } else { help.clone() }, now: 2001 })
+        .collect();
+    j.batch(&[], &finishes[..3]).await;
+    j.batch(&[], &finishes[3..]).await;
+    for (i, f) in finishes.iter().enumerate() {
+        assert_eq!(j.claim(&format!("s{i}"), 2002, 8).await, Claim::Done(f.reply.clone()), "s{i}");
+    }
+    assert_eq!(db.count_stored_replies().await.unwrap(), stored_before + 2, "help once, the loans once");
+    // The purge keeps what a remaining callback names and drops the rest. An answer's used_at is
+    // refreshed at most once a minute (REPLY_USE_SLACK_SECS), and the purge allows for that.
+    j.batch(&[Begin { key: "s6".into(), now: 2100, lease_secs: 8, record: None }], &[]).await;
+    j.batch(&[], &[Finish { key: "s6".into(), state: "done", reply: help.clone(), now: 2100 }]).await;
+    db.purge_callbacks(2070).await.unwrap();
+    assert_eq!(j.claim("s6", 2101, 8).await, Claim::Done(help.clone()), "s6 took help at 2100, which kept it");
+    assert_eq!(db.count_stored_replies().await.unwrap(), 1, "the loans answer went with s4, the older answers with theirs");
+    db.purge_callbacks(2200).await.unwrap();
+    assert_eq!(db.count_stored_replies().await.unwrap(), 0, "no callback names an answer any more");
 }
 
 #[tokio::test]
@@ -211,7 +236,7 @@ async fn sqlite_group_commit_answers_every_callback() {
             let begin = Begin { key: format!("m{i}"), now: 10, lease_secs: 8, record: Some(record) };
             assert_eq!(journal.begin(begin).await.unwrap(), Claim::Owner);
             tokio::task::yield_now().await;
-            journal.finish(Finish { key: format!("m{i}"), state: "done", reply: Reply::text(format!("答复 {i}")) }).await.unwrap();
+            journal.finish(Finish { key: format!("m{i}"), state: "done", reply: Reply::text(format!("答复 {i}")), now: 10 }).await.unwrap();
         }));
     }
     let all = futures::future::join_all(tasks);
@@ -259,7 +284,7 @@ async fn the_wal_starts_over_under_sustained_callbacks() {
                     record: Some(Record { openid: "oSteady".into(), msg_type: "text".into(), event: None, event_key: None, created_at: 10, follow: FollowChange::Unchanged, window: Some((48 * 3600, 5)) }),
                 })
                 .collect();
-            let finishes: Vec<Finish> = begins.iter().map(|b| Finish { key: b.key.clone(), state: "done", reply: Reply::text("您可以：发送书名、作者或关键词检索馆藏") }).collect();
+            let finishes: Vec<Finish> = begins.iter().map(|b| Finish { key: b.key.clone(), state: "done", reply: Reply::text("您可以：发送书名、作者或关键词检索馆藏"), now: 10 }).collect();
             assert!(writer.batch(&begins, &finishes).unwrap().iter().all(|c| *c == Claim::Owner));
             commits += 1;
         }

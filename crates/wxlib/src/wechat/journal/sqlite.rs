@@ -17,18 +17,16 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use wechat::Reply;
 
 use super::writes::{Write, bind_params};
-use super::{Begin, Claim, Finish, FollowChange, OpenWindow, Record};
+use super::{Begin, Claim, Finish, FollowChange, KEEP_REPLY_SQL, LOOKUP_SQL, OpenWindow, REPLY_USE_SLACK_SECS, Record, StoredReply};
 use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL};
 
 const CLAIM_SQL: &str = "INSERT INTO callback_dedupe (key, state, lease_until, created_at) VALUES (?1, 'running', ?2, ?3) ON CONFLICT (key) DO NOTHING";
-const LOOKUP_SQL: &str = "SELECT state, reply, lease_until FROM callback_dedupe WHERE key = ?1";
 const TAKEOVER_SQL: &str = "UPDATE callback_dedupe SET lease_until = ?2 WHERE key = ?1 AND state = 'running' AND lease_until < ?3";
 const LOG_SQL: &str = "INSERT INTO event_log (openid, msg_type, event, event_key, created_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-const FINISH_SQL: &str = "INSERT INTO callback_dedupe (key, state, reply, lease_until, created_at) VALUES (?1, ?2, ?3, 0, 0) \
-    ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = excluded.reply";
+const FINISH_SQL: &str = "INSERT INTO callback_dedupe (key, state, reply_digest, lease_until, created_at) VALUES (?1, ?2, ?3, 0, 0) \
+    ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = NULL, reply_digest = excluded.reply_digest";
 
 /// One SQLite connection that writes journal batches.
 pub struct SqliteJournal {
@@ -113,9 +111,7 @@ impl SqliteJournal {
                 let row: Option<(String, Option<String>, i64)> =
                     tx.prepare_cached(LOOKUP_SQL)?.query_row(params![b.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
                 claims.push(match row {
-                    Some((state, reply, _)) if state != "running" => {
-                        Claim::Done(reply.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or(Reply::Success))
-                    }
+                    Some((state, reply, _)) if state != "running" => Claim::Done(StoredReply::parse(reply)),
                     Some((_, _, lease_until)) if lease_until < b.now => {
                         let n = tx.prepare_cached(TAKEOVER_SQL)?.execute(params![b.key, b.now + b.lease_secs, b.now])?;
                         if n == 1 { Claim::Owner } else { Claim::Running }
@@ -129,10 +125,16 @@ impl SqliteJournal {
             tx.prepare_cached(sql)?.execute(params![w.openid, w.expires_at, w.quota])?;
         }
         if !finishes.is_empty() {
+            let mut keep = tx.prepare_cached(KEEP_REPLY_SQL)?;
             let mut finish = tx.prepare_cached(FINISH_SQL)?;
+            // Answers kept by this batch already (most callbacks in a batch share a few answers).
+            let mut kept: HashSet<[u8; 32]> = HashSet::new();
             for f in finishes {
-                let json = serde_json::to_string(&f.reply).unwrap_or_else(|_| "{\"type\":\"success\"}".into());
-                finish.execute(params![f.key, f.state, json])?;
+                let r = StoredReply::of(&f.reply);
+                if kept.insert(r.digest) {
+                    keep.execute(params![&r.digest[..], r.json, f.now, f.now - REPLY_USE_SLACK_SECS])?;
+                }
+                finish.execute(params![f.key, f.state, &r.digest[..]])?;
             }
         }
         let mut outcomes = Vec::with_capacity(writes.len());
