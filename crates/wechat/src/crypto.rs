@@ -130,12 +130,17 @@ impl AesKey {
             .ok_or(CryptoError::IllegalBuffer("shorter than the 20-byte header"))?;
         let msg_len = u32::from_be_bytes(len_bytes) as usize;
         let msg_end = 20usize.checked_add(msg_len).ok_or(CryptoError::IllegalBuffer("length overflows"))?;
-        let msg = content.get(20..msg_end).ok_or(CryptoError::IllegalBuffer("length field exceeds the data"))?;
+        if msg_end > content.len() {
+            return Err(CryptoError::IllegalBuffer("length field exceeds the data"));
+        }
         let found = &content[msg_end..];
         if found != app_id.as_bytes() {
             return Err(CryptoError::AppIdMismatch { found: String::from_utf8_lossy(found).into_owned() });
         }
-        Ok(msg.to_vec())
+        // The message, in the buffer it was decrypted in.
+        buf.truncate(msg_end);
+        buf.drain(..20);
+        Ok(buf)
     }
 }
 

@@ -102,6 +102,41 @@ impl Event {
 }
 
 impl Inbound {
+    /// What kind of callback this is, from a fixed set of names: the event's wire name, or the
+    /// message type; `unknown_event` and `unknown` for names WeChat may add later (a metric's
+    /// label, which must not take any value a sender makes up).
+    pub fn kind_label(&self) -> &'static str {
+        match &self.kind {
+            InboundKind::Text { .. } => "text",
+            InboundKind::Image { .. } => "image",
+            InboundKind::Voice { .. } => "voice",
+            InboundKind::Video { .. } => "video",
+            InboundKind::ShortVideo { .. } => "shortvideo",
+            InboundKind::Location { .. } => "location",
+            InboundKind::Link { .. } => "link",
+            InboundKind::Unknown => "unknown",
+            InboundKind::Event(e) => match e {
+                Event::Subscribe { .. } => "subscribe",
+                Event::Unsubscribe => "unsubscribe",
+                Event::Scan { .. } => "SCAN",
+                Event::Location { .. } => "LOCATION",
+                Event::Click { .. } => "CLICK",
+                Event::View { .. } => "VIEW",
+                Event::ScanCodePush { .. } => "scancode_push",
+                Event::ScanCodeWaitMsg { .. } => "scancode_waitmsg",
+                Event::PicSysPhoto { .. } => "pic_sysphoto",
+                Event::PicPhotoOrAlbum { .. } => "pic_photo_or_album",
+                Event::PicWeixin { .. } => "pic_weixin",
+                Event::LocationSelect { .. } => "location_select",
+                Event::ViewMiniprogram { .. } => "view_miniprogram",
+                Event::TemplateSendJobFinish { .. } => "TEMPLATESENDJOBFINISH",
+                Event::MassSendJobFinish { .. } => "MASSSENDJOBFINISH",
+                Event::PublishJobFinish { .. } => "PUBLISHJOBFINISH",
+                Event::Unknown { .. } => "unknown_event",
+            },
+        }
+    }
+
     /// Parses a plaintext (decrypted) callback body.
     pub fn parse(body: &[u8]) -> Result<Self, ParseError> {
         let root = xml::parse(body)?;
@@ -304,6 +339,7 @@ mod tests {
         assert_eq!(m.kind, InboundKind::Link { title: "t".into(), description: "d".into(), url: "u".into() });
         let m = parse("<MsgType>miniprogrampage</MsgType><MsgId>1</MsgId>");
         assert_eq!(m.kind, InboundKind::Unknown);
+        assert_eq!(m.kind_label(), "unknown", "a label from a fixed set, not the type sent");
         assert!(m.is_user_message());
     }
 
@@ -345,11 +381,13 @@ mod tests {
         assert_eq!(m.dedupe_key(), "job:TEMPLATESENDJOBFINISH:200163836");
         let m = parse("<MsgType>event</MsgType><Event>MASSSENDJOBFINISH</Event><MsgID>1988</MsgID><Status>send success</Status><TotalCount>100</TotalCount><FilterCount>80</FilterCount><SentCount>75</SentCount><ErrorCount>5</ErrorCount>");
         assert!(matches!(m.event(), Some(Event::MassSendJobFinish { sent_count: 75, .. })));
+        assert_eq!(m.kind_label(), "MASSSENDJOBFINISH");
         assert!(matches!(
             e("<Event>PUBLISHJOBFINISH</Event><PublishEventInfo><publish_id>2247503051</publish_id><publish_status>0</publish_status><article_id>b5O2</article_id></PublishEventInfo>"),
             Event::PublishJobFinish { publish_status: 0, .. }
         ));
         assert_eq!(e("<Event>debug_demo</Event>"), Event::Unknown { event: "debug_demo".into(), key: None });
+        assert_eq!(parse("<MsgType>event</MsgType><Event>debug_demo</Event>").kind_label(), "unknown_event");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! a reply to a reader's *message* may carry one news article (8 for events); an empty text reply
 //! shows readers an error, so it is refused; "no reply" is the literal body `success`.
 
+use std::fmt::Write as _;
+
 use crate::xml::cdata;
 
 pub const MAX_ARTICLES_FOR_MESSAGE: usize = 1;
@@ -77,7 +79,7 @@ impl Reply {
         x.push_str("</ToUserName><FromUserName>");
         cdata(&mut x, from_user);
         x.push_str("</FromUserName><CreateTime>");
-        x.push_str(&create_time.to_string());
+        let _ = write!(x, "{create_time}"); // writing to a String cannot fail
         x.push_str("</CreateTime><MsgType>");
         cdata(&mut x, msg_type);
         x.push_str("</MsgType>");

@@ -58,10 +58,10 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
-    let mut buf = Vec::new();
     let malformed = |reader: &Reader<&[u8]>, reason: String| XmlError::Malformed { position: reader.buffer_position(), reason };
     loop {
-        let event = reader.read_event_into(&mut buf).map_err(|e| malformed(&reader, e.to_string()))?;
+        // Events borrow from the input: nothing is copied until it lands in an element.
+        let event = reader.read_event().map_err(|e| malformed(&reader, e.to_string()))?;
         match event {
             Event::Start(start) | Event::Empty(start) if root.is_some() => {
                 let _ = start;
@@ -116,7 +116,6 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             Event::Eof => break,
         }
-        buf.clear();
     }
     if !stack.is_empty() {
         return Err(malformed(&reader, "unclosed element at end of input".into()));
@@ -127,7 +126,14 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
 /// Writes `s` as CDATA, splitting any `]]>` so the section cannot be closed early.
 pub fn cdata(out: &mut String, s: &str) {
     out.push_str("<![CDATA[");
-    out.push_str(&s.replace("]]>", "]]]]><![CDATA[>"));
+    let mut rest = s;
+    // `]]>` is ASCII, so the index found is a char boundary.
+    while let Some(i) = memchr::memmem::find(rest.as_bytes(), b"]]>") {
+        out.push_str(&rest[..i]);
+        out.push_str("]]]]><![CDATA[>");
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
     out.push_str("]]>");
 }
 
@@ -166,5 +172,10 @@ mod tests {
         cdata(&mut s, "a]]>b");
         let el = parse(format!("<x>{s}</x>").as_bytes()).unwrap();
         assert_eq!(el.text, "a]]>b");
+        for text in ["]]>", "]]>]]>", "x]]]>y", "中]]>文", ""] {
+            let mut s = String::new();
+            cdata(&mut s, text);
+            assert_eq!(parse(format!("<x>{s}</x>").as_bytes()).unwrap().text, text);
+        }
     }
 }

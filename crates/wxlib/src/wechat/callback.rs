@@ -199,10 +199,7 @@ pub async fn receive(
     } else {
         (Arc::new(Inbound::from_element(outer).map_err(|e| Rejection::BadMessage(e.to_string()))?), 0)
     };
-    let kind = match inbound.event() {
-        Some(e) => e.name().to_owned(),
-        None => inbound.msg_type.clone(),
-    };
+    let kind = inbound.kind_label();
 
     let deadline = Duration::from_millis(cfg.reply_deadline_ms);
     let (reply, outcome) = handle_once(&st, inbound.clone(), started, deadline).await?;
@@ -250,13 +247,13 @@ async fn handle_once(st: &Arc<CallbackState>, msg: Arc<Inbound>, started: Instan
     let mut running = LateGuard { st: st.clone(), msg: msg.clone(), key: key.clone(), handler: Some(Box::pin(run_handler(st.clone(), msg.clone()))) };
     match running.answer_within(deadline.saturating_sub(started.elapsed())).await {
         Some(reply) => {
-            journal.finish(Finish { key, state: "done", reply: reply.clone(), now: unix_now() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+            journal.finish(Finish { key, state: "done", reply: journal.stored(&reply), now: unix_now() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((reply, "replied"))
         }
         None => {
             tracing::info!(key, "handler passed the reply deadline; answering success, the answer follows by customer-service message");
             running.defer();
-            journal.finish(Finish { key: key.clone(), state: "deferred", reply: Reply::Success, now: unix_now() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+            journal.finish(Finish { key: key.clone(), state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((Reply::Success, "deferred"))
         }
     }
@@ -312,7 +309,7 @@ impl Drop for LateGuard {
             self.defer();
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
-                    if let Err(e) = journal.finish(Finish { key, state: "deferred", reply: Reply::Success, now: unix_now() }).await {
+                    if let Err(e) = journal.finish(Finish { key, state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await {
                         tracing::error!(error = %e, "could not record a cancelled callback as deferred");
                     }
                 });

@@ -17,7 +17,7 @@
 //! Handlers' own small writes (the search dialog, the search log) can ride in a batch too
 //! ([`Journal::write`], [`writes`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -115,7 +115,7 @@ pub struct Finish {
     pub key: String,
     /// `done` (answered in the callback) or `deferred` (answer goes by the outbox).
     pub state: &'static str,
-    pub reply: Reply,
+    pub reply: StoredReply,
     /// When the callback ended: the stored answer's `used_at` (see [`REPLY_USE_SLACK_SECS`]).
     pub now: i64,
 }
@@ -127,14 +127,14 @@ pub struct Finish {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredReply {
     pub digest: [u8; 32],
-    pub json: String,
+    pub json: Arc<str>,
 }
 
 impl StoredReply {
     pub fn of(reply: &Reply) -> Self {
         let json = serde_json::to_string(reply).unwrap_or_else(|_| "{\"type\":\"success\"}".into());
         let digest = Sha256::digest(json.as_bytes()).into();
-        Self { digest, json }
+        Self { digest, json: json.into() }
     }
 
     /// The answer back from its JSON (`Success` if it cannot be read, which only a hand-edited
@@ -243,12 +243,11 @@ impl Db {
             }
 
             if !finishes.is_empty() {
-                let stored: Vec<StoredReply> = finishes.iter().map(|f| StoredReply::of(&f.reply)).collect();
                 // Each answer once per statement (PostgreSQL refuses to upsert a row twice in one),
                 // with the latest time it was taken.
                 let mut kept: HashMap<[u8; 32], (&str, i64)> = HashMap::new();
-                for (f, r) in finishes.iter().zip(&stored) {
-                    let e = kept.entry(r.digest).or_insert((&r.json, f.now));
+                for f in finishes {
+                    let e = kept.entry(f.reply.digest).or_insert((&f.reply.json, f.now));
                     e.1 = e.1.max(f.now);
                 }
                 let mut qb = builder(pool, "INSERT INTO callback_replies (digest, reply, used_at) ");
@@ -260,8 +259,8 @@ impl Db {
                 qb.build().execute(&mut *tx).await?;
                 // An upsert on existing rows: the dummy lease/created_at are ignored on conflict.
                 let mut qb = builder(pool, "INSERT INTO callback_dedupe (key, state, reply_digest, lease_until, created_at) ");
-                qb.push_values(finishes.iter().zip(&stored), |mut row, (f, r)| {
-                    row.push_bind(f.key.clone()).push_bind(f.state).push_bind(r.digest.to_vec()).push_bind(0i64).push_bind(0i64);
+                qb.push_values(finishes, |mut row, f| {
+                    row.push_bind(f.key.clone()).push_bind(f.state).push_bind(f.reply.digest.to_vec()).push_bind(0i64).push_bind(0i64);
                 });
                 qb.push(" ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = NULL, reply_digest = excluded.reply_digest");
                 qb.build().execute(&mut *tx).await?;
@@ -311,7 +310,13 @@ enum Op {
 #[derive(Clone)]
 pub struct Journal {
     writer: Writer,
+    /// The answers stored last, so that a repeated one (help, the welcome) is not serialised and
+    /// hashed again for every callback.
+    recent_replies: Arc<Mutex<VecDeque<(Reply, StoredReply)>>>,
 }
+
+/// How many recent answers [`Journal::stored`] remembers.
+const RECENT_REPLIES: usize = 8;
 
 #[derive(Clone)]
 enum Writer {
@@ -430,7 +435,7 @@ impl Journal {
                 batch.answer(result);
             }
         });
-        Self { writer: Writer::Pool { ops: tx, db: pool } }
+        Self { writer: Writer::Pool { ops: tx, db: pool }, recent_replies: Arc::default() }
     }
 
     /// The writer for SQLite on disk: a thread with its own connection. It blocks in SQLite
@@ -481,7 +486,7 @@ impl Journal {
             // Without the thread every callback would wait for ever; fail loudly at startup.
             panic!("cannot start the callback journal thread: {e}");
         }
-        Self { writer: Writer::Sqlite { ops: tx, finishes } }
+        Self { writer: Writer::Sqlite { ops: tx, finishes }, recent_replies: Arc::default() }
     }
 
     async fn submit(&self, op: Op) -> Result<(), JournalError> {
@@ -513,6 +518,20 @@ impl Journal {
                 r.await.map_err(|_| JournalError("writer stopped".into()))?
             }
         }
+    }
+
+    /// `reply` as the journal stores it ([`StoredReply`]), from the recent answers when it is one.
+    pub fn stored(&self, reply: &Reply) -> StoredReply {
+        let mut recent = self.recent_replies.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, stored)) = recent.iter().find(|(r, _)| r == reply) {
+            return stored.clone();
+        }
+        let stored = StoredReply::of(reply);
+        if recent.len() == RECENT_REPLIES {
+            recent.pop_back();
+        }
+        recent.push_front((reply.clone(), stored.clone()));
+        stored
     }
 
     pub async fn begin(&self, begin: Begin) -> Result<Claim, JournalError> {

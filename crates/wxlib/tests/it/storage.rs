@@ -3,7 +3,7 @@ use wechat::Reply;
 use wxlib::db::Db;
 use wxlib::followers::{LoggedEvent, WINDOW_REFRESH_SLACK_SECS, WindowState};
 use wxlib::wechat::journal::sqlite::{Checkpointer, SqliteJournal};
-use wxlib::wechat::journal::{Begin, Claim, Finish, FollowChange, Journal, Record};
+use wxlib::wechat::journal::{Begin, Claim, Finish, FollowChange, Journal, Record, StoredReply};
 
 use crate::helpers::{all_dbs, sqlite_db};
 
@@ -86,7 +86,7 @@ impl JournalWriter {
     }
 
     async fn finish(&self, key: &str, state: &'static str, reply: &Reply, now: i64) {
-        self.batch(&[], &[Finish { key: key.into(), state, reply: reply.clone(), now }]).await;
+        self.batch(&[], &[Finish { key: key.into(), state, reply: StoredReply::of(reply), now }]).await;
     }
 }
 
@@ -115,7 +115,7 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
         Begin { key: "b2".into(), now: 50, lease_secs: 8, record: Some(rec("oD", "event", FollowChange::Subscribe { scene: Some("bbs".into()) }, Some((60, 3)))) },
         Begin { key: "k1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, None)) },
     ];
-    let finishes = vec![Finish { key: "k2".into(), state: "done", reply: Reply::text("late"), now: 50 }];
+    let finishes = vec![Finish { key: "k2".into(), state: "done", reply: StoredReply::of(&Reply::text("late")), now: 50 }];
     let claims = j.batch(&begins, &finishes).await;
     assert_eq!(claims[0], Claim::Owner);
     assert_eq!(claims[1], Claim::Running);
@@ -150,18 +150,19 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
     let begins: Vec<Begin> = (0..6).map(|i| Begin { key: format!("s{i}"), now: 2000, lease_secs: 8, record: None }).collect();
     assert!(j.batch(&begins, &[]).await.iter().all(|c| *c == Claim::Owner));
     let finishes: Vec<Finish> = (0..6)
-        .map(|i| Finish { key: format!("s{i}"), state: "done", reply: if i == 4 { Reply::text("您当前借阅 2 册") } else { help.clone() }, now: 2001 })
+        .map(|i| Finish { key: format!("s{i}"), state: "done", reply: StoredReply::of(&if i == 4 { Reply::text("您当前借阅 2 册") } else { help.clone() }), now: 2001 })
         .collect();
     j.batch(&[], &finishes[..3]).await;
     j.batch(&[], &finishes[3..]).await;
     for (i, f) in finishes.iter().enumerate() {
-        assert_eq!(j.claim(&format!("s{i}"), 2002, 8).await, Claim::Done(f.reply.clone()), "s{i}");
+        let expected = if i == 4 { Reply::text("您当前借阅 2 册") } else { help.clone() };
+        assert_eq!(j.claim(&format!("s{i}"), 2002, 8).await, Claim::Done(expected), "s{i}: {:?}", f.key);
     }
     assert_eq!(db.count_stored_replies().await.unwrap(), stored_before + 2, "help once, the loans once");
     // The purge keeps what a remaining callback names and drops the rest. An answer's used_at is
     // refreshed at most once a minute (REPLY_USE_SLACK_SECS), and the purge allows for that.
     j.batch(&[Begin { key: "s6".into(), now: 2100, lease_secs: 8, record: None }], &[]).await;
-    j.batch(&[], &[Finish { key: "s6".into(), state: "done", reply: help.clone(), now: 2100 }]).await;
+    j.batch(&[], &[Finish { key: "s6".into(), state: "done", reply: StoredReply::of(&help), now: 2100 }]).await;
     db.purge_callbacks(2070).await.unwrap();
     assert_eq!(j.claim("s6", 2101, 8).await, Claim::Done(help.clone()), "s6 took help at 2100, which kept it");
     assert_eq!(db.count_stored_replies().await.unwrap(), 1, "the loans answer went with s4, the older answers with theirs");
@@ -236,7 +237,7 @@ async fn sqlite_group_commit_answers_every_callback() {
             let begin = Begin { key: format!("m{i}"), now: 10, lease_secs: 8, record: Some(record) };
             assert_eq!(journal.begin(begin).await.unwrap(), Claim::Owner);
             tokio::task::yield_now().await;
-            journal.finish(Finish { key: format!("m{i}"), state: "done", reply: Reply::text(format!("答复 {i}")), now: 10 }).await.unwrap();
+            journal.finish(Finish { key: format!("m{i}"), state: "done", reply: StoredReply::of(&Reply::text(format!("答复 {i}"))), now: 10 }).await.unwrap();
         }));
     }
     let all = futures::future::join_all(tasks);
@@ -284,7 +285,7 @@ async fn the_wal_starts_over_under_sustained_callbacks() {
                     record: Some(Record { openid: "oSteady".into(), msg_type: "text".into(), event: None, event_key: None, created_at: 10, follow: FollowChange::Unchanged, window: Some((48 * 3600, 5)) }),
                 })
                 .collect();
-            let finishes: Vec<Finish> = begins.iter().map(|b| Finish { key: b.key.clone(), state: "done", reply: Reply::text("您可以：发送书名、作者或关键词检索馆藏"), now: 10 }).collect();
+            let finishes: Vec<Finish> = begins.iter().map(|b| Finish { key: b.key.clone(), state: "done", reply: StoredReply::of(&Reply::text("您可以：发送书名、作者或关键词检索馆藏")), now: 10 }).collect();
             assert!(writer.batch(&begins, &finishes).unwrap().iter().all(|c| *c == Claim::Owner));
             commits += 1;
         }

@@ -130,9 +130,9 @@ impl SqliteJournal {
             // Answers kept by this batch already (most callbacks in a batch share a few answers).
             let mut kept: HashSet<[u8; 32]> = HashSet::new();
             for f in finishes {
-                let r = StoredReply::of(&f.reply);
+                let r = &f.reply;
                 if kept.insert(r.digest) {
-                    keep.execute(params![&r.digest[..], r.json, f.now, f.now - REPLY_USE_SLACK_SECS])?;
+                    keep.execute(params![&r.digest[..], &*r.json, f.now, f.now - REPLY_USE_SLACK_SECS])?;
                 }
                 finish.execute(params![f.key, f.state, &r.digest[..]])?;
             }
