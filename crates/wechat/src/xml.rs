@@ -126,14 +126,19 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
 /// Writes `s` as CDATA, splitting any `]]>` so the section cannot be closed early.
 pub fn cdata(out: &mut String, s: &str) {
     out.push_str("<![CDATA[");
-    let mut rest = s;
-    // `]]>` is ASCII, so the index found is a char boundary.
-    while let Some(i) = memchr::memmem::find(rest.as_bytes(), b"]]>") {
-        out.push_str(&rest[..i]);
-        out.push_str("]]]]><![CDATA[>");
-        rest = &rest[i + 3..];
+    // Copied in runs between the `]]>`s found, which are rare; the scan is memchr's for `]`
+    // (`]]>` is ASCII, so every index is a char boundary).
+    let bytes = s.as_bytes();
+    let (mut copied, mut from) = (0, 0);
+    while let Some(i) = memchr::memchr(b']', &bytes[from..]).map(|j| from + j) {
+        if bytes[i..].starts_with(b"]]>") {
+            out.push_str(&s[copied..i]);
+            out.push_str("]]]]><![CDATA[>");
+            copied = i + 3;
+        }
+        from = i + 1;
     }
-    out.push_str(rest);
+    out.push_str(&s[copied..]);
     out.push_str("]]>");
 }
 

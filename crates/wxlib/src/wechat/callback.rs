@@ -52,8 +52,9 @@ pub struct CallbackQuery {
 impl CallbackQuery {
     pub fn parse(raw: Option<&str>) -> Self {
         let mut q = Self::default();
-        for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-            let slot = match name.as_ref() {
+        for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match form_decode(name).as_ref() {
                 "signature" => &mut q.signature,
                 "timestamp" => &mut q.timestamp,
                 "nonce" => &mut q.nonce,
@@ -63,11 +64,22 @@ impl CallbackQuery {
                 _ => continue,
             };
             if slot.is_none() {
-                *slot = Some(value.into_owned());
+                *slot = Some(form_decode(value).into_owned());
             }
         }
         q
     }
+}
+
+/// Decodes one `application/x-www-form-urlencoded` name or value. WeChat's are plain letters
+/// and digits, taken as they are; only one with `%` or `+` goes through the decoder (which
+/// replaces bad UTF-8, as `form_urlencoded::parse` does).
+fn form_decode(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return s.into();
+    }
+    let pair = format!("_={s}");
+    form_urlencoded::parse(pair.as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default().into()
 }
 
 /// Why a callback was refused. Each maps to a status and a log line.
@@ -360,5 +372,33 @@ fn record_of(msg: &Inbound) -> Record {
         created_at: msg.create_time,
         follow,
         window,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written query reader agrees with `form_urlencoded` (first value wins).
+    #[test]
+    fn query_reads_as_form_urlencoded_does() {
+        let cases = [
+            "signature=abc&timestamp=1700000000&nonce=42&openid=oX&encrypt_type=aes&msg_signature=def",
+            "nonce=a%2Bb&nonce=second&timestamp=+12&echostr=x%3Dy=z",
+            "&&signature&timestamp=&=v&msg_signature=%E4%B8%AD%FF",
+            "encrypt%5Ftype=aes&sig+nature=1",
+            "",
+        ];
+        for raw in cases {
+            let q = CallbackQuery::parse(Some(raw));
+            let first = |name: &str| form_urlencoded::parse(raw.as_bytes()).find(|(n, _)| n == name).map(|(_, v)| v.into_owned());
+            assert_eq!(q.signature, first("signature"), "{raw}");
+            assert_eq!(q.timestamp, first("timestamp"), "{raw}");
+            assert_eq!(q.nonce, first("nonce"), "{raw}");
+            assert_eq!(q.echostr, first("echostr"), "{raw}");
+            assert_eq!(q.encrypt_type, first("encrypt_type"), "{raw}");
+            assert_eq!(q.msg_signature, first("msg_signature"), "{raw}");
+        }
+        assert_eq!(CallbackQuery::parse(None).nonce, None);
     }
 }

@@ -120,9 +120,18 @@ impl SqliteJournal {
                 });
             }
         }
-        for w in OpenWindow::longest_per_reader(fresh) {
-            let sql = if w.lazy { &self.message_window_sql } else { &self.window_sql };
-            tx.prepare_cached(sql)?.execute(params![w.openid, w.expires_at, w.quota])?;
+        {
+            // Prepared once a batch: the cache looks a statement up by hashing its text, and
+            // these are long.
+            let (mut exact, mut lazy) = (None, None);
+            for w in OpenWindow::longest_per_reader(fresh) {
+                let stmt = match (w.lazy, &mut lazy, &mut exact) {
+                    (true, Some(s), _) | (false, _, Some(s)) => s,
+                    (true, slot, _) => slot.insert(tx.prepare_cached(&self.message_window_sql)?),
+                    (false, _, slot) => slot.insert(tx.prepare_cached(&self.window_sql)?),
+                };
+                stmt.execute(params![w.openid, w.expires_at, w.quota])?;
+            }
         }
         if !finishes.is_empty() {
             let mut keep = tx.prepare_cached(KEEP_REPLY_SQL)?;
