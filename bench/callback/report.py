@@ -64,6 +64,7 @@ def main():
 
     print("\n### Ratios (medians)\n")
     ok_all = True
+    judged_against = 0  # how many targets this run could judge (a run without the peers judges none)
     for conns in sorted({c for _, c in keys}, reverse=True):
         ceiling = median.get(("ceiling", conns))
         guns = [(v, n) for (n, c), v in median.items() if c == conns and n.startswith("gunicorn")]
@@ -78,17 +79,23 @@ def main():
                 q = wx / ceiling
                 if judged:
                     ok_all &= q >= 0.5
+                    judged_against += 1
                 parts.append(f"{variant}/ceiling = {q:.2f}" + (f" (target >= 0.5: {'met' if q >= 0.5 else 'NOT met'})" if judged else ""))
             if best and best[0]:
                 q = wx / best[0]
                 if judged:
                     ok_all &= q >= 10
+                    judged_against += 1
                 parts.append(f"{variant}/{best[1]} = {q:.1f}" + (f" (target >= 10: {'met' if q >= 10 else 'NOT met'})" if judged else ""))
-            print(f"- -c{conns}: " + "; ".join(parts) + ("" if judged else " (catalog search on top; not the round-trip target)"))
+            if parts:
+                print(f"- -c{conns}: " + "; ".join(parts) + ("" if judged else " (catalog search on top; not the round-trip target)"))
     bad = [x for x in rows if not x["check"].startswith("ok")]
     for x in bad:
         print(f"- reply check FAILED for {x['name']} -c{x['conns']} round {x['round']}: {x['check']}")
-    print(f"\nTargets (judged on `{JUDGED}`, the front door's round trip) {'met' if ok_all and not bad else 'NOT all met'} in this run.")
+    if judged_against == 0:
+        print(f"\nTargets not judged: this run has no ceiling or gunicorn beside `{JUDGED}`.")
+    else:
+        print(f"\nTargets (judged on `{JUDGED}`, the front door's round trip) {'met' if ok_all and not bad else 'NOT all met'} in this run.")
 
 
 if __name__ == "__main__":
