@@ -120,21 +120,37 @@ pub struct Finish {
     pub now: i64,
 }
 
-/// An answer as the journal stores it for retries: its JSON, kept once in `callback_replies`
-/// however many callbacks it answered, and the SHA-256 of that JSON, which names it from their
-/// rows (migration 0014). A cryptographic digest, because the text can echo what a reader typed:
-/// no one must be able to make two answers share a name, and so be given another's answer.
+/// An answer as the journal stores it for retries: its JSON, either in the callback's own row
+/// or, for an answer given again and again (help, the welcome, a menu's answer), kept once in
+/// `callback_replies` and named from the callbacks' rows by the SHA-256 of that JSON (migration
+/// 0014). A cryptographic digest, because the text can echo what a reader typed: no one must be
+/// able to make two answers share a name, and so be given another's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredReply {
-    pub digest: [u8; 32],
     pub json: Arc<str>,
+    /// `Some` when the answer is kept once and shared.
+    pub digest: Option<[u8; 32]>,
 }
 
 impl StoredReply {
-    pub fn of(reply: &Reply) -> Self {
+    /// Kept in the callback's own row: an answer given once (a search's) would otherwise be a
+    /// row in a second table, keyed by a random digest, and one more page in the commit.
+    pub fn own(reply: &Reply) -> Self {
         let json = serde_json::to_string(reply).unwrap_or_else(|_| "{\"type\":\"success\"}".into());
-        let digest = Sha256::digest(json.as_bytes()).into();
-        Self { digest, json: json.into() }
+        Self { json: json.into(), digest: None }
+    }
+
+    /// Kept once and named by its digest: an answer given many times, whose text in every
+    /// callback's row made the rows big and the commits write more pages (BENCHMARKS.md, run J).
+    pub fn shared(reply: &Reply) -> Self {
+        Self::own(reply).into_shared()
+    }
+
+    fn into_shared(mut self) -> Self {
+        if self.digest.is_none() {
+            self.digest = Some(Sha256::digest(self.json.as_bytes()).into());
+        }
+        self
     }
 
     /// The answer back from its JSON (`Success` if it cannot be read, which only a hand-edited
@@ -247,22 +263,30 @@ impl Db {
                 // with the latest time it was taken.
                 let mut kept: HashMap<[u8; 32], (&str, i64)> = HashMap::new();
                 for f in finishes {
-                    let e = kept.entry(f.reply.digest).or_insert((&f.reply.json, f.now));
-                    e.1 = e.1.max(f.now);
+                    if let Some(digest) = f.reply.digest {
+                        let e = kept.entry(digest).or_insert((&f.reply.json, f.now));
+                        e.1 = e.1.max(f.now);
+                    }
                 }
-                let mut qb = builder(pool, "INSERT INTO callback_replies (digest, reply, used_at) ");
-                qb.push_values(&kept, |mut row, (digest, (json, now))| {
-                    row.push_bind(digest.to_vec()).push_bind(json.to_string()).push_bind(*now);
-                });
-                qb.push(" ON CONFLICT (digest) DO UPDATE SET used_at = excluded.used_at WHERE callback_replies.used_at < excluded.used_at - ");
-                qb.push_bind(REPLY_USE_SLACK_SECS);
-                qb.build().execute(&mut *tx).await?;
+                if !kept.is_empty() {
+                    let mut qb = builder(pool, "INSERT INTO callback_replies (digest, reply, used_at) ");
+                    qb.push_values(&kept, |mut row, (digest, (json, now))| {
+                        row.push_bind(digest.to_vec()).push_bind(json.to_string()).push_bind(*now);
+                    });
+                    qb.push(" ON CONFLICT (digest) DO UPDATE SET used_at = excluded.used_at WHERE callback_replies.used_at < excluded.used_at - ");
+                    qb.push_bind(REPLY_USE_SLACK_SECS);
+                    qb.build().execute(&mut *tx).await?;
+                }
                 // An upsert on existing rows: the dummy lease/created_at are ignored on conflict.
-                let mut qb = builder(pool, "INSERT INTO callback_dedupe (key, state, reply_digest, lease_until, created_at) ");
+                let mut qb = builder(pool, "INSERT INTO callback_dedupe (key, state, reply, reply_digest, lease_until, created_at) ");
                 qb.push_values(finishes, |mut row, f| {
-                    row.push_bind(f.key.clone()).push_bind(f.state).push_bind(f.reply.digest.to_vec()).push_bind(0i64).push_bind(0i64);
+                    let (own, digest) = match f.reply.digest {
+                        Some(d) => (None, Some(d.to_vec())),
+                        None => (Some(f.reply.json.to_string()), None),
+                    };
+                    row.push_bind(f.key.clone()).push_bind(f.state).push_bind(own).push_bind(digest).push_bind(0i64).push_bind(0i64);
                 });
-                qb.push(" ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = NULL, reply_digest = excluded.reply_digest");
+                qb.push(" ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = excluded.reply, reply_digest = excluded.reply_digest");
                 qb.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -310,13 +334,12 @@ enum Op {
 #[derive(Clone)]
 pub struct Journal {
     writer: Writer,
-    /// The answers stored last, so that a repeated one (help, the welcome) is not serialised and
-    /// hashed again for every callback.
+    /// The answers given last ([`Journal::stored`]).
     recent_replies: Arc<Mutex<VecDeque<(Reply, StoredReply)>>>,
 }
 
 /// How many recent answers [`Journal::stored`] remembers.
-const RECENT_REPLIES: usize = 8;
+const RECENT_REPLIES: usize = 32;
 
 #[derive(Clone)]
 enum Writer {
@@ -520,13 +543,18 @@ impl Journal {
         }
     }
 
-    /// `reply` as the journal stores it ([`StoredReply`]), from the recent answers when it is one.
+    /// `reply` as the journal stores it ([`StoredReply`]). An answer among the last
+    /// [`RECENT_REPLIES`] this process gave is given again and again: it is shared, and not
+    /// serialised and hashed once more. Any other is kept in its callback's own row.
     pub fn stored(&self, reply: &Reply) -> StoredReply {
         let mut recent = self.recent_replies.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, stored)) = recent.iter().find(|(r, _)| r == reply) {
+        if let Some((_, stored)) = recent.iter_mut().find(|(r, _)| r == reply) {
+            if stored.digest.is_none() {
+                *stored = stored.clone().into_shared();
+            }
             return stored.clone();
         }
-        let stored = StoredReply::of(reply);
+        let stored = StoredReply::own(reply);
         if recent.len() == RECENT_REPLIES {
             recent.pop_back();
         }

@@ -86,7 +86,7 @@ impl JournalWriter {
     }
 
     async fn finish(&self, key: &str, state: &'static str, reply: &Reply, now: i64) {
-        self.batch(&[], &[Finish { key: key.into(), state, reply: StoredReply::of(reply), now }]).await;
+        self.batch(&[], &[Finish { key: key.into(), state, reply: StoredReply::own(reply), now }]).await;
     }
 }
 
@@ -115,7 +115,7 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
         Begin { key: "b2".into(), now: 50, lease_secs: 8, record: Some(rec("oD", "event", FollowChange::Subscribe { scene: Some("bbs".into()) }, Some((60, 3)))) },
         Begin { key: "k1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, None)) },
     ];
-    let finishes = vec![Finish { key: "k2".into(), state: "done", reply: StoredReply::of(&Reply::text("late")), now: 50 }];
+    let finishes = vec![Finish { key: "k2".into(), state: "done", reply: StoredReply::own(&Reply::text("late")), now: 50 }];
     let claims = j.batch(&begins, &finishes).await;
     assert_eq!(claims[0], Claim::Owner);
     assert_eq!(claims[1], Claim::Running);
@@ -143,14 +143,15 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
     j.batch(&[click_from_e("e2", 1030)], &[]).await;
     assert_eq!(db.window_state("oE", 1080).await.unwrap(), WindowState::Open { remaining: 3, expires_at: 1090 });
 
-    // Stored answers are kept once however many callbacks they answered, and every retry still
-    // gets its own callback's answer, the shared one or one of its own, in one batch or several.
+    // An answer given again and again is kept once however many callbacks it answered; one given
+    // once stays in its callback's row. Every retry gets its own callback's answer, in one batch
+    // or several.
     let help = Reply::text("您可以：发送书名、作者或关键词检索馆藏");
     let stored_before = db.count_stored_replies().await.unwrap();
     let begins: Vec<Begin> = (0..6).map(|i| Begin { key: format!("s{i}"), now: 2000, lease_secs: 8, record: None }).collect();
     assert!(j.batch(&begins, &[]).await.iter().all(|c| *c == Claim::Owner));
     let finishes: Vec<Finish> = (0..6)
-        .map(|i| Finish { key: format!("s{i}"), state: "done", reply: StoredReply::of(&if i == 4 { Reply::text("您当前借阅 2 册") } else { help.clone() }), now: 2001 })
+        .map(|i| Finish { key: format!("s{i}"), state: "done", reply: if i == 4 { StoredReply::own(&Reply::text("您当前借阅 2 册")) } else { StoredReply::shared(&help) }, now: 2001 })
         .collect();
     j.batch(&[], &finishes[..3]).await;
     j.batch(&[], &finishes[3..]).await;
@@ -158,14 +159,15 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
         let expected = if i == 4 { Reply::text("您当前借阅 2 册") } else { help.clone() };
         assert_eq!(j.claim(&format!("s{i}"), 2002, 8).await, Claim::Done(expected), "s{i}: {:?}", f.key);
     }
-    assert_eq!(db.count_stored_replies().await.unwrap(), stored_before + 2, "help once, the loans once");
+    assert_eq!(db.count_stored_replies().await.unwrap(), stored_before + 1, "help once; the loans in s4's own row");
     // The purge keeps what a remaining callback names and drops the rest. An answer's used_at is
     // refreshed at most once a minute (REPLY_USE_SLACK_SECS), and the purge allows for that.
     j.batch(&[Begin { key: "s6".into(), now: 2100, lease_secs: 8, record: None }], &[]).await;
-    j.batch(&[], &[Finish { key: "s6".into(), state: "done", reply: StoredReply::of(&help), now: 2100 }]).await;
+    j.batch(&[], &[Finish { key: "s6".into(), state: "done", reply: StoredReply::shared(&help), now: 2100 }]).await;
     db.purge_callbacks(2070).await.unwrap();
     assert_eq!(j.claim("s6", 2101, 8).await, Claim::Done(help.clone()), "s6 took help at 2100, which kept it");
-    assert_eq!(db.count_stored_replies().await.unwrap(), 1, "the loans answer went with s4, the older answers with theirs");
+    assert_eq!(db.count_stored_replies().await.unwrap(), 1, "help stays");
+    assert_eq!(j.claim("s4", 2101, 8).await, Claim::Owner, "s4 and its answer are gone");
     db.purge_callbacks(2200).await.unwrap();
     assert_eq!(db.count_stored_replies().await.unwrap(), 0, "no callback names an answer any more");
 }
@@ -237,7 +239,7 @@ async fn sqlite_group_commit_answers_every_callback() {
             let begin = Begin { key: format!("m{i}"), now: 10, lease_secs: 8, record: Some(record) };
             assert_eq!(journal.begin(begin).await.unwrap(), Claim::Owner);
             tokio::task::yield_now().await;
-            journal.finish(Finish { key: format!("m{i}"), state: "done", reply: StoredReply::of(&Reply::text(format!("答复 {i}"))), now: 10 }).await.unwrap();
+            journal.finish(Finish { key: format!("m{i}"), state: "done", reply: StoredReply::own(&Reply::text(format!("答复 {i}"))), now: 10 }).await.unwrap();
         }));
     }
     let all = futures::future::join_all(tasks);
@@ -254,6 +256,22 @@ async fn sqlite_group_commit_answers_every_callback() {
         logged += db.events_of(&format!("oReader{r}")).await.unwrap().len();
     }
     assert_eq!(logged, 400, "each callback logged once, retries not at all");
+}
+
+/// The journal shares an answer from the second time it is given; the first stays in its row.
+#[tokio::test]
+async fn an_answer_is_shared_once_it_is_given_again() {
+    let test_db = sqlite_db().await;
+    let db = Db::connect(&test_db.url).await.unwrap();
+    let journal = Journal::start(db.clone());
+    let help = Reply::text("您可以：发送书名、作者或关键词检索馆藏");
+    let first = journal.stored(&help);
+    assert_eq!(first.digest, None, "given once: kept in the callback's row");
+    let again = journal.stored(&help);
+    assert!(again.digest.is_some(), "given again: shared");
+    assert_eq!(again, StoredReply::shared(&help));
+    assert_eq!(journal.stored(&Reply::text("没有找到题名包含“三体”的图书")).digest, None);
+    assert_eq!(journal.stored(&help), again, "still shared");
 }
 
 /// Under callbacks that never pause, the WAL is still started over now and then (the
@@ -285,7 +303,7 @@ async fn the_wal_starts_over_under_sustained_callbacks() {
                     record: Some(Record { openid: "oSteady".into(), msg_type: "text".into(), event: None, event_key: None, created_at: 10, follow: FollowChange::Unchanged, window: Some((48 * 3600, 5)) }),
                 })
                 .collect();
-            let finishes: Vec<Finish> = begins.iter().map(|b| Finish { key: b.key.clone(), state: "done", reply: StoredReply::of(&Reply::text("您可以：发送书名、作者或关键词检索馆藏")), now: 10 }).collect();
+            let finishes: Vec<Finish> = begins.iter().map(|b| Finish { key: b.key.clone(), state: "done", reply: StoredReply::shared(&Reply::text("您可以：发送书名、作者或关键词检索馆藏")), now: 10 }).collect();
             assert!(writer.batch(&begins, &finishes).unwrap().iter().all(|c| *c == Claim::Owner));
             commits += 1;
         }

@@ -25,8 +25,9 @@ use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_
 const CLAIM_SQL: &str = "INSERT INTO callback_dedupe (key, state, lease_until, created_at) VALUES (?1, 'running', ?2, ?3) ON CONFLICT (key) DO NOTHING";
 const TAKEOVER_SQL: &str = "UPDATE callback_dedupe SET lease_until = ?2 WHERE key = ?1 AND state = 'running' AND lease_until < ?3";
 const LOG_SQL: &str = "INSERT INTO event_log (openid, msg_type, event, event_key, created_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-const FINISH_SQL: &str = "INSERT INTO callback_dedupe (key, state, reply_digest, lease_until, created_at) VALUES (?1, ?2, ?3, 0, 0) \
-    ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = NULL, reply_digest = excluded.reply_digest";
+/// Binds the answer's JSON when it is kept in the row, or its digest when it is shared.
+const FINISH_SQL: &str = "INSERT INTO callback_dedupe (key, state, reply, reply_digest, lease_until, created_at) VALUES (?1, ?2, ?3, ?4, 0, 0) \
+    ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = excluded.reply, reply_digest = excluded.reply_digest";
 
 /// One SQLite connection that writes journal batches.
 pub struct SqliteJournal {
@@ -140,10 +141,17 @@ impl SqliteJournal {
             let mut kept: HashSet<[u8; 32]> = HashSet::new();
             for f in finishes {
                 let r = &f.reply;
-                if kept.insert(r.digest) {
-                    keep.execute(params![&r.digest[..], &*r.json, f.now, f.now - REPLY_USE_SLACK_SECS])?;
+                match &r.digest {
+                    Some(digest) => {
+                        if kept.insert(*digest) {
+                            keep.execute(params![&digest[..], &*r.json, f.now, f.now - REPLY_USE_SLACK_SECS])?;
+                        }
+                        finish.execute(params![f.key, f.state, None::<&str>, &digest[..]])?;
+                    }
+                    None => {
+                        finish.execute(params![f.key, f.state, &*r.json, None::<&[u8]>])?;
+                    }
                 }
-                finish.execute(params![f.key, f.state, &r.digest[..]])?;
             }
         }
         let mut outcomes = Vec::with_capacity(writes.len());
