@@ -80,6 +80,14 @@ impl Event {
     /// The wire name of the event, as WeChat spells it.
     pub fn name(&self) -> &str {
         match self {
+            Event::Unknown { event, .. } => event,
+            known => known.known_name().unwrap_or_default(),
+        }
+    }
+
+    /// The wire name of an event this crate knows; `None` for one WeChat may add later.
+    pub fn known_name(&self) -> Option<&'static str> {
+        Some(match self {
             Event::Subscribe { .. } => "subscribe",
             Event::Unsubscribe => "unsubscribe",
             Event::Scan { .. } => "SCAN",
@@ -96,8 +104,8 @@ impl Event {
             Event::TemplateSendJobFinish { .. } => "TEMPLATESENDJOBFINISH",
             Event::MassSendJobFinish { .. } => "MASSSENDJOBFINISH",
             Event::PublishJobFinish { .. } => "PUBLISHJOBFINISH",
-            Event::Unknown { event, .. } => event,
-        }
+            Event::Unknown { .. } => return None,
+        })
     }
 }
 
@@ -115,25 +123,7 @@ impl Inbound {
             InboundKind::Location { .. } => "location",
             InboundKind::Link { .. } => "link",
             InboundKind::Unknown => "unknown",
-            InboundKind::Event(e) => match e {
-                Event::Subscribe { .. } => "subscribe",
-                Event::Unsubscribe => "unsubscribe",
-                Event::Scan { .. } => "SCAN",
-                Event::Location { .. } => "LOCATION",
-                Event::Click { .. } => "CLICK",
-                Event::View { .. } => "VIEW",
-                Event::ScanCodePush { .. } => "scancode_push",
-                Event::ScanCodeWaitMsg { .. } => "scancode_waitmsg",
-                Event::PicSysPhoto { .. } => "pic_sysphoto",
-                Event::PicPhotoOrAlbum { .. } => "pic_photo_or_album",
-                Event::PicWeixin { .. } => "pic_weixin",
-                Event::LocationSelect { .. } => "location_select",
-                Event::ViewMiniprogram { .. } => "view_miniprogram",
-                Event::TemplateSendJobFinish { .. } => "TEMPLATESENDJOBFINISH",
-                Event::MassSendJobFinish { .. } => "MASSSENDJOBFINISH",
-                Event::PublishJobFinish { .. } => "PUBLISHJOBFINISH",
-                Event::Unknown { .. } => "unknown_event",
-            },
+            InboundKind::Event(e) => e.known_name().unwrap_or("unknown_event"),
         }
     }
 
