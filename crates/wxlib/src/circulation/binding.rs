@@ -55,9 +55,8 @@ impl Db {
             let keys: Vec<(String,)> = sqlx::query_as("SELECT key FROM callback_dedupe WHERE key LIKE $1 ESCAPE '\\'").bind(pattern).fetch_all(&mut *tx).await?;
             for (key,) in keys.iter().filter(|(k,)| k.split(':').any(|part| part == openid)) {
                 let named: Option<(Option<Vec<u8>>,)> = sqlx::query_as("DELETE FROM callback_dedupe WHERE key = $1 RETURNING reply_digest").bind(key).fetch_optional(&mut *tx).await?;
-                // The answer is shared by every callback given the same text (migration 0014):
-                // it goes when no other callback names it (an answer quoting loans is the
-                // reader's alone; the help text stays).
+                // An answer given once went with its row. A shared one (migration 0014) goes
+                // when no other callback names it: the help text stays.
                 if let Some((Some(digest),)) = named {
                     let orphan = "DELETE FROM callback_replies WHERE digest = $1 AND NOT EXISTS (SELECT 1 FROM callback_dedupe WHERE reply_digest = $1)";
                     sqlx::query(orphan).bind(digest).execute(&mut *tx).await?;

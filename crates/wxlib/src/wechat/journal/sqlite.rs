@@ -121,16 +121,14 @@ impl SqliteJournal {
                 });
             }
         }
-        {
-            // Prepared once a batch: the cache looks a statement up by hashing its text, and
-            // these are long.
-            let (mut exact, mut lazy) = (None, None);
-            for w in OpenWindow::longest_per_reader(fresh) {
-                let stmt = match (w.lazy, &mut lazy, &mut exact) {
-                    (true, Some(s), _) | (false, _, Some(s)) => s,
-                    (true, slot, _) => slot.insert(tx.prepare_cached(&self.message_window_sql)?),
-                    (false, _, slot) => slot.insert(tx.prepare_cached(&self.window_sql)?),
-                };
+        let windows = OpenWindow::longest_per_reader(fresh);
+        if !windows.is_empty() {
+            // Looked up once a batch, not once a window: the statement cache hashes the SQL
+            // text, and these are long.
+            let mut exact = tx.prepare_cached(&self.window_sql)?;
+            let mut lazy = tx.prepare_cached(&self.message_window_sql)?;
+            for w in windows {
+                let stmt = if w.lazy { &mut lazy } else { &mut exact };
                 stmt.execute(params![w.openid, w.expires_at, w.quota])?;
             }
         }
