@@ -79,35 +79,21 @@ pub struct SortKey {
 impl SearchClause {
     /// A bare term (`cql.serverChoice`).
     pub fn term(term: impl Into<String>) -> Self {
-        SearchClause {
-            index: None,
-            relation: None,
-            term: term.into(),
-        }
+        SearchClause { index: None, relation: None, term: term.into() }
     }
 
     pub fn new(index: impl Into<String>, relation: Relation, term: impl Into<String>) -> Self {
-        SearchClause {
-            index: Some(index.into()),
-            relation: Some(relation),
-            term: term.into(),
-        }
+        SearchClause { index: Some(index.into()), relation: Some(relation), term: term.into() }
     }
 }
 
 impl Relation {
     pub fn symbol(s: &'static str) -> Self {
-        Relation {
-            comparitor: Comparitor::Symbol(s),
-            modifiers: vec![],
-        }
+        Relation { comparitor: Comparitor::Symbol(s), modifiers: vec![] }
     }
 
     pub fn named(name: &str) -> Self {
-        Relation {
-            comparitor: Comparitor::Named(name.to_ascii_lowercase()),
-            modifiers: vec![],
-        }
+        Relation { comparitor: Comparitor::Named(name.to_ascii_lowercase()), modifiers: vec![] }
     }
 
     /// The relation's name as written (`=`, `all`…).
@@ -180,10 +166,7 @@ impl Query {
 
 /// Whether `s` must be quoted to read back as one term.
 fn needs_quotes(s: &str) -> bool {
-    s.is_empty()
-        || !s.chars().all(is_word_char)
-        || BoolOp::from_word(s).is_some()
-        || s.eq_ignore_ascii_case("sortby")
+    s.is_empty() || !s.chars().all(is_word_char) || BoolOp::from_word(s).is_some() || s.eq_ignore_ascii_case("sortby")
 }
 
 /// A term (or modifier value, or URI), quoted when needed.
@@ -247,12 +230,7 @@ enum Place {
 fn write_node(n: &Node, place: Place, f: &mut Formatter<'_>) -> fmt::Result {
     match n {
         Node::Clause(c) => write!(f, "{c}"),
-        Node::Boolean {
-            op,
-            modifiers,
-            left,
-            right,
-        } => {
+        Node::Boolean { op, modifiers, left, right } => {
             let parens = place == Place::Right;
             if parens {
                 f.write_str("(")?;

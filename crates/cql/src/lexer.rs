@@ -60,11 +60,7 @@ pub fn tokenize(input: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
             }
             '=' => {
                 chars.next();
-                if chars.next_if(|&(_, c)| c == '=').is_some() {
-                    Tok::Symbol("==")
-                } else {
-                    Tok::Symbol("=")
-                }
+                if chars.next_if(|&(_, c)| c == '=').is_some() { Tok::Symbol("==") } else { Tok::Symbol("=") }
             }
             '<' => {
                 chars.next();
@@ -78,11 +74,7 @@ pub fn tokenize(input: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
             }
             '>' => {
                 chars.next();
-                if chars.next_if(|&(_, c)| c == '=').is_some() {
-                    Tok::Symbol(">=")
-                } else {
-                    Tok::Symbol(">")
-                }
+                if chars.next_if(|&(_, c)| c == '=').is_some() { Tok::Symbol(">=") } else { Tok::Symbol(">") }
             }
             '"' => {
                 chars.next();
@@ -90,18 +82,12 @@ pub fn tokenize(input: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                 loop {
                     match chars.next() {
                         None => {
-                            return Err(ParseError {
-                                pos,
-                                kind: ErrorKind::UnterminatedQuote,
-                            });
+                            return Err(ParseError { pos, kind: ErrorKind::UnterminatedQuote });
                         }
                         Some((_, '"')) => break,
                         Some((_, '\\')) => match chars.next() {
                             None => {
-                                return Err(ParseError {
-                                    pos,
-                                    kind: ErrorKind::UnterminatedQuote,
-                                });
+                                return Err(ParseError { pos, kind: ErrorKind::UnterminatedQuote });
                             }
                             Some((_, '"')) => s.push('"'),
                             Some((_, '\\')) => s.push('\\'),

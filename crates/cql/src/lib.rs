@@ -22,10 +22,7 @@ mod ast;
 mod lexer;
 mod parser;
 
-pub use ast::{
-    Binding, BoolOp, Comparitor, Modifier, Node, Query, Relation, ScopedClause, SearchClause,
-    SortKey,
-};
+pub use ast::{Binding, BoolOp, Comparitor, Modifier, Node, Query, Relation, ScopedClause, SearchClause, SortKey};
 pub use parser::{MAX_DEPTH, parse};
 
 /// Why a query is not CQL, and where (`pos` is a byte offset into the query).

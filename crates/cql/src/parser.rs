@@ -14,16 +14,9 @@ pub const MAX_CLAUSES: usize = 256;
 /// Parses one CQL query.
 pub fn parse(input: &str) -> Result<Query, ParseError> {
     let toks = tokenize(input)?;
-    let mut p = Parser {
-        toks,
-        at: 0,
-        clauses: 0,
-    };
+    let mut p = Parser { toks, at: 0, clauses: 0 };
     if p.peek() == &Tok::Eof {
-        return Err(ParseError {
-            pos: 0,
-            kind: ErrorKind::Empty,
-        });
+        return Err(ParseError { pos: 0, kind: ErrorKind::Empty });
     }
     let root = p.query(0)?;
     let mut sort = Vec::new();
@@ -44,10 +37,9 @@ pub fn parse(input: &str) -> Result<Query, ParseError> {
     match p.peek() {
         Tok::Eof => Ok(Query { root, sort }),
         Tok::RParen => Err(p.err(ErrorKind::Trailing("')' without a matching '('".into()))),
-        other => Err(p.err(ErrorKind::Trailing(format!(
-            "unexpected {} after a complete query (a boolean: and, or, not, prox?)",
-            other.describe()
-        )))),
+        other => Err(
+            p.err(ErrorKind::Trailing(format!("unexpected {} after a complete query (a boolean: and, or, not, prox?)", other.describe())))
+        ),
     }
 }
 
@@ -84,10 +76,7 @@ impl Parser {
     }
 
     fn err(&self, kind: ErrorKind) -> ParseError {
-        ParseError {
-            pos: self.pos(),
-            kind,
-        }
+        ParseError { pos: self.pos(), kind }
     }
 
     /// `prefixAssignment query | scopedClause`
@@ -117,11 +106,7 @@ impl Parser {
                 (None, first)
             };
             let node = self.query(depth + 1)?;
-            return Ok(Node::Prefix {
-                prefix,
-                uri,
-                node: Box::new(node),
-            });
+            return Ok(Node::Prefix { prefix, uri, node: Box::new(node) });
         }
         let mut left = self.search_clause(depth)?;
         while let Tok::Word(w) = self.peek() {
@@ -131,12 +116,7 @@ impl Parser {
             self.next();
             let modifiers = self.modifiers()?;
             let right = self.search_clause(depth)?;
-            left = Node::Boolean {
-                op,
-                modifiers,
-                left: Box::new(left),
-                right: Box::new(right),
-            };
+            left = Node::Boolean { op, modifiers, left: Box::new(left), right: Box::new(right) };
         }
         Ok(left)
     }
@@ -182,14 +162,7 @@ impl Parser {
             other => return Err(self.err(ErrorKind::ExpectedTerm(other.describe()))),
         };
         self.next();
-        Ok(Node::Clause(SearchClause {
-            index: Some(first),
-            relation: Some(Relation {
-                comparitor,
-                modifiers,
-            }),
-            term,
-        }))
+        Ok(Node::Clause(SearchClause { index: Some(first), relation: Some(Relation { comparitor, modifiers }), term }))
     }
 
     /// `('/' name [symbol value])*`

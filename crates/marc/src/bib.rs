@@ -154,8 +154,7 @@ pub fn clean_isbd(s: &str) -> String {
     };
     loop {
         t = t.trim_end();
-        if let Some(x) = t.strip_suffix(['/', ':', ';', '=', ',', '／', '：', '；', '＝', '，'])
-        {
+        if let Some(x) = t.strip_suffix(['/', ':', ';', '=', ',', '／', '：', '；', '＝', '，']) {
             t = x;
             continue;
         }
@@ -226,11 +225,7 @@ fn non_empty(s: String) -> Option<String> {
 
 /// Join the given subfields (field order), trimmed, with single spaces; then clean.
 fn join_clean(f: &DataField, codes: &str) -> Option<String> {
-    let parts: Vec<&str> = f
-        .subfields_in(codes)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
+    let parts: Vec<&str> = f.subfields_in(codes).map(str::trim).filter(|s| !s.is_empty()).collect();
     non_empty(clean_isbd(&parts.join(" ")))
 }
 
@@ -252,26 +247,19 @@ fn push_unique(list: &mut Vec<String>, v: Option<String>) {
 fn find_880<'a>(rec: &'a Record, field: &DataField) -> Option<&'a DataField> {
     rec.linked_880(field).or_else(|| {
         field.subfield('6')?;
-        rec.data_fields("880")
-            .find(|f| f.linkage().is_some_and(|l| l.tag == field.tag))
+        rec.data_fields("880").find(|f| f.linkage().is_some_and(|l| l.tag == field.tag))
     })
 }
 
 /// First four consecutive ASCII digits in `s`.
 pub fn first_year(s: &str) -> Option<u16> {
     let b = s.as_bytes();
-    b.windows(4)
-        .find(|w| w.iter().all(u8::is_ascii_digit))
-        .and_then(|w| std::str::from_utf8(w).ok()?.parse().ok())
+    b.windows(4).find(|w| w.iter().all(u8::is_ascii_digit)).and_then(|w| std::str::from_utf8(w).ok()?.parse().ok())
 }
 
 fn year_at(s: &str, start: usize) -> Option<u16> {
     let w = s.get(start..start + 4)?;
-    if w.bytes().all(|b| b.is_ascii_digit()) {
-        w.parse().ok()
-    } else {
-        None
-    }
+    if w.bytes().all(|b| b.is_ascii_digit()) { w.parse().ok() } else { None }
 }
 
 /// Subject heading: main part (non-subdivision subfields) + " -- " subdivisions.
@@ -286,11 +274,7 @@ fn subject(f: &DataField, subdivisions: &str) -> Option<String> {
         if v.is_empty() {
             continue;
         }
-        if subdivisions.contains(s.code) {
-            subs.push(v)
-        } else {
-            main.push(v)
-        }
+        if subdivisions.contains(s.code) { subs.push(v) } else { main.push(v) }
     }
     let mut out = main.join(" ");
     for s in subs {
@@ -340,10 +324,7 @@ fn map_marc21(rec: &Record, bib: &mut Bib) {
             "240" | "130" | "730" | "740" => join_clean(f, "anp"),
             _ => continue,
         };
-        push_unique(
-            &mut bib.titles_all,
-            if is880 { vernacular(value) } else { value },
-        );
+        push_unique(&mut bib.titles_all, if is880 { vernacular(value) } else { value });
     }
 
     // Names.
@@ -367,17 +348,10 @@ fn map_marc21(rec: &Record, bib: &mut Bib) {
 
     // Subjects (6xx and their 880s).
     for f in rec.all_data_fields() {
-        let tag = if f.tag == "880" {
-            f.linkage().map(|l| l.tag)
-        } else {
-            Some(f.tag.clone())
-        };
+        let tag = if f.tag == "880" { f.linkage().map(|l| l.tag) } else { Some(f.tag.clone()) };
         if tag.is_some_and(|t| t.starts_with('6')) {
             let s = subject(f, "vxyz");
-            push_unique(
-                &mut bib.subjects,
-                if f.tag == "880" { vernacular(s) } else { s },
-            );
+            push_unique(&mut bib.subjects, if f.tag == "880" { vernacular(s) } else { s });
         }
     }
 
@@ -386,15 +360,11 @@ fn map_marc21(rec: &Record, bib: &mut Bib) {
     bib.edition = rec.data_field("250").and_then(|f| join_clean(f, "ab"));
 
     // Publication: 260, else 264 with ind2 = 1 (publication), else any 264.
-    let pubf = rec
-        .data_field("260")
-        .or_else(|| rec.data_fields("264").find(|f| f.ind2 == '1'))
-        .or_else(|| rec.data_field("264"));
+    let pubf = rec.data_field("260").or_else(|| rec.data_fields("264").find(|f| f.ind2 == '1')).or_else(|| rec.data_field("264"));
     if let Some(f) = pubf {
         bib.place = f.subfield('a').map(clean_isbd).and_then(non_empty);
         bib.publisher = f.subfield('b').map(clean_isbd).and_then(non_empty);
-        bib.publisher_vernacular =
-            find_880(rec, f).and_then(|v| vernacular(v.subfield('b').map(clean_isbd)));
+        bib.publisher_vernacular = find_880(rec, f).and_then(|v| vernacular(v.subfield('b').map(clean_isbd)));
     }
     let f008 = rec.control("008").unwrap_or("");
     bib.year = year_at(f008, 7).or_else(|| pubf.and_then(|f| f.subfield('c')).and_then(first_year));
@@ -403,47 +373,29 @@ fn map_marc21(rec: &Record, bib: &mut Bib) {
         .get(35..38)
         .filter(|l| l.bytes().all(|b| b.is_ascii_alphabetic()))
         .map(str::to_string)
-        .or_else(|| {
-            rec.subfield("041", 'a')
-                .and_then(|a| a.get(..3))
-                .map(str::to_string)
-        });
+        .or_else(|| rec.subfield("041", 'a').and_then(|a| a.get(..3)).map(str::to_string));
 
     // Classification.
     let cn = &mut bib.call_numbers;
     for f in rec.data_fields("050") {
-        let v = [f.subfield('a'), f.subfield('b')]
-            .into_iter()
-            .flatten()
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let v = [f.subfield('a'), f.subfield('b')].into_iter().flatten().map(str::trim).collect::<Vec<_>>().join(" ");
         push_unique(&mut cn.lc, non_empty(v));
     }
     for a in rec.subfields("082", 'a') {
-        push_unique(
-            &mut cn.dewey,
-            non_empty(a.replace(['/', '\''], "").trim().to_string()),
-        );
+        push_unique(&mut cn.dewey, non_empty(a.replace(['/', '\''], "").trim().to_string()));
     }
     for a in rec.subfields("093", 'a') {
         push_unique(&mut cn.clc, non_empty(a.trim().to_string()));
     }
     for f in rec.data_fields("084") {
-        if f.subfield('2')
-            .is_some_and(|s| s.to_ascii_lowercase().contains("clc"))
-        {
+        if f.subfield('2').is_some_and(|s| s.to_ascii_lowercase().contains("clc")) {
             for a in f.subfields_of('a') {
                 push_unique(&mut cn.clc, non_empty(a.trim().to_string()));
             }
         }
     }
     for f in rec.data_fields("090").chain(rec.data_fields("099")) {
-        let v = f
-            .subfields_in("ab")
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let v = f.subfields_in("ab").map(str::trim).collect::<Vec<_>>().join(" ");
         push_unique(&mut cn.local, non_empty(v));
     }
 }
@@ -466,33 +418,18 @@ fn unimarc_name(f: &DataField) -> Option<String> {
 
 fn map_unimarc(rec: &Record, bib: &mut Bib) {
     if let Some(f) = rec.data_field("200") {
-        let a: Vec<String> = f
-            .subfields_of('a')
-            .map(clean_isbd)
-            .filter(|s| !s.is_empty())
-            .collect();
+        let a: Vec<String> = f.subfields_of('a').map(clean_isbd).filter(|s| !s.is_empty()).collect();
         let mut t = a.join(" ; ");
-        for e in f
-            .subfields_of('e')
-            .map(clean_isbd)
-            .filter(|s| !s.is_empty())
-        {
+        for e in f.subfields_of('e').map(clean_isbd).filter(|s| !s.is_empty()) {
             t.push_str(" : ");
             t.push_str(&e);
         }
         bib.title = non_empty(t);
-        let resp: Vec<String> = f
-            .subfields_in("fg")
-            .map(clean_isbd)
-            .filter(|s| !s.is_empty())
-            .collect();
+        let resp: Vec<String> = f.subfields_in("fg").map(clean_isbd).filter(|s| !s.is_empty()).collect();
         bib.responsibility = non_empty(resp.join(" ; "));
         push_unique(&mut bib.titles_all, bib.title.clone());
         for v in f.subfields_in("d9") {
-            push_unique(
-                &mut bib.titles_all,
-                non_empty(clean_isbd(v.trim_start_matches('='))),
-            );
+            push_unique(&mut bib.titles_all, non_empty(clean_isbd(v.trim_start_matches('='))));
         }
     }
     for tag in ["500", "510", "517", "540", "541"] {
@@ -501,17 +438,10 @@ fn map_unimarc(rec: &Record, bib: &mut Bib) {
         }
     }
 
-    let main = ["700", "701", "710", "711"]
-        .iter()
-        .find_map(|t| rec.data_field(t));
+    let main = ["700", "701", "710", "711"].iter().find_map(|t| rec.data_field(t));
     bib.main_author = main.and_then(unimarc_name);
-    const NAME_TAGS: [&str; 9] = [
-        "700", "701", "702", "710", "711", "712", "720", "721", "722",
-    ];
-    for f in rec
-        .all_data_fields()
-        .filter(|f| NAME_TAGS.contains(&f.tag.as_str()))
-    {
+    const NAME_TAGS: [&str; 9] = ["700", "701", "702", "710", "711", "712", "720", "721", "722"];
+    for f in rec.all_data_fields().filter(|f| NAME_TAGS.contains(&f.tag.as_str())) {
         push_unique(&mut bib.authors, unimarc_name(f));
     }
 
@@ -530,35 +460,18 @@ fn map_unimarc(rec: &Record, bib: &mut Bib) {
         bib.place = f.subfield('a').map(clean_isbd).and_then(non_empty);
         bib.publisher = f.subfield('c').map(clean_isbd).and_then(non_empty);
     }
-    bib.year = rec
-        .subfield("100", 'a')
-        .and_then(|a| year_at(a, 9))
-        .or_else(|| pubf.and_then(|f| f.subfield('d')).and_then(first_year));
-    bib.language = rec
-        .subfield("101", 'a')
-        .map(|s| s.trim().to_string())
-        .and_then(non_empty);
+    bib.year = rec.subfield("100", 'a').and_then(|a| year_at(a, 9)).or_else(|| pubf.and_then(|f| f.subfield('d')).and_then(first_year));
+    bib.language = rec.subfield("101", 'a').map(|s| s.trim().to_string()).and_then(non_empty);
 
     let cn = &mut bib.call_numbers;
     for a in rec.subfields("690", 'a') {
         push_unique(&mut cn.clc, non_empty(a.trim().to_string()));
     }
     for a in rec.subfields("676", 'a') {
-        push_unique(
-            &mut cn.dewey,
-            non_empty(a.replace(['/', '\''], "").trim().to_string()),
-        );
+        push_unique(&mut cn.dewey, non_empty(a.replace(['/', '\''], "").trim().to_string()));
     }
     for f in rec.data_fields("680") {
-        push_unique(
-            &mut cn.lc,
-            non_empty(
-                f.subfields_in("ab")
-                    .map(str::trim)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-        );
+        push_unique(&mut cn.lc, non_empty(f.subfields_in("ab").map(str::trim).collect::<Vec<_>>().join(" ")));
     }
 }
 
@@ -575,27 +488,13 @@ fn isbns<'a>(values: impl Iterator<Item = &'a str>, bib: &mut Bib) {
 }
 
 fn items(rec: &Record) -> Vec<Item> {
-    let sub = |f: &DataField, c: char| {
-        f.subfield(c)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
+    let sub = |f: &DataField, c: char| f.subfield(c).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let joined = |f: &DataField, codes: &str, sep: &str| {
-        non_empty(
-            f.subfields_in(codes)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(sep),
-        )
+        non_empty(f.subfields_in(codes).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(sep))
     };
     let mut out = Vec::new();
     for f in rec.all_data_fields() {
-        let mut it = Item {
-            source: f.tag.clone(),
-            ..Item::default()
-        };
+        let mut it = Item { source: f.tag.clone(), ..Item::default() };
         match f.tag.as_str() {
             "852" => {
                 it.institution = sub(f, 'a');
@@ -656,23 +555,11 @@ mod tests {
 
     #[test]
     fn han_spaces() {
-        assert_eq!(
-            collapse_han_spaces("鲁  迅  与  浙东  文化"),
-            "鲁迅与浙东文化"
-        );
-        assert_eq!(
-            collapse_han_spaces("敎育部\u{3000}人文 (China) x"),
-            "敎育部人文 (China) x"
-        );
+        assert_eq!(collapse_han_spaces("鲁  迅  与  浙东  文化"), "鲁迅与浙东文化");
+        assert_eq!(collapse_han_spaces("敎育部\u{3000}人文 (China) x"), "敎育部人文 (China) x");
         assert_eq!(collapse_han_spaces("Lu Xun"), "Lu Xun");
-        assert_eq!(
-            collapse_han_spaces("金田一京助 と アイヌ語"),
-            "金田一京助とアイヌ語"
-        );
-        assert_eq!(
-            collapse_han_spaces("한글\u{3000}대장경"),
-            "한글\u{3000}대장경"
-        );
+        assert_eq!(collapse_han_spaces("金田一京助 と アイヌ語"), "金田一京助とアイヌ語");
+        assert_eq!(collapse_han_spaces("한글\u{3000}대장경"), "한글\u{3000}대장경");
         assert_eq!(clean_isbd("四分律／"), "四分律");
     }
 
@@ -683,21 +570,10 @@ mod tests {
         r.push_control("008", "020503s1999    cc       b   f000 0 chi d");
         r.push_data(DataField::new("020", ' ', ' ').with('a', "7560123139"));
         r.push_data(DataField::new("020", ' ', ' ').with('a', "123 (bad)"));
+        r.push_data(DataField::new("050", '0', '0').with('a', "PL2754.S5").with('b', "Z58627 1999"));
+        r.push_data(DataField::new("100", '1', ' ').with('6', "880-01").with('a', "Chen, Fangjing."));
         r.push_data(
-            DataField::new("050", '0', '0')
-                .with('a', "PL2754.S5")
-                .with('b', "Z58627 1999"),
-        );
-        r.push_data(
-            DataField::new("100", '1', ' ')
-                .with('6', "880-01")
-                .with('a', "Chen, Fangjing."),
-        );
-        r.push_data(
-            DataField::new("245", '1', '0')
-                .with('6', "880-02")
-                .with('a', "Lu Xun yu Zhe dong wen hua /")
-                .with('c', "Chen Fangjing zhu."),
+            DataField::new("245", '1', '0').with('6', "880-02").with('a', "Lu Xun yu Zhe dong wen hua /").with('c', "Chen Fangjing zhu."),
         );
         r.push_data(
             DataField::new("260", ' ', ' ')
@@ -706,21 +582,10 @@ mod tests {
                 .with('b', "Jilin da xue chu ban she,")
                 .with('c', "1999."),
         );
+        r.push_data(DataField::new("651", ' ', '0').with('a', "Zhejiang Sheng (China)").with('x', "Civilization."));
+        r.push_data(DataField::new("880", '1', ' ').with('6', "100-01/$1").with('a', "陈  方竞."));
         r.push_data(
-            DataField::new("651", ' ', '0')
-                .with('a', "Zhejiang Sheng (China)")
-                .with('x', "Civilization."),
-        );
-        r.push_data(
-            DataField::new("880", '1', ' ')
-                .with('6', "100-01/$1")
-                .with('a', "陈  方竞."),
-        );
-        r.push_data(
-            DataField::new("880", '1', '0')
-                .with('6', "245-02/$1")
-                .with('a', "鲁  迅  与  浙东  文化 /")
-                .with('c', "陈  方竞  著."),
+            DataField::new("880", '1', '0').with('6', "245-02/$1").with('a', "鲁  迅  与  浙东  文化 /").with('c', "陈  方竞  著."),
         );
         r.push_data(
             DataField::new("880", ' ', ' ')
@@ -729,13 +594,7 @@ mod tests {
                 .with('b', "吉林  大学  出版社,")
                 .with('c', "1999."),
         );
-        r.push_data(
-            DataField::new("952", ' ', ' ')
-                .with('a', "MAIN")
-                .with('o', "I210.96/C5")
-                .with('p', "0001234")
-                .with('y', "BK"),
-        );
+        r.push_data(DataField::new("952", ' ', ' ').with('a', "MAIN").with('o', "I210.96/C5").with('p', "0001234").with('y', "BK"));
         let b = Bib::from_record(&r);
         assert_eq!(b.flavour, Flavour::Marc21);
         assert_eq!(b.id.as_deref(), Some("DCLP02-B5315"));
@@ -751,10 +610,7 @@ mod tests {
         assert_eq!(b.language.as_deref(), Some("chi"));
         assert_eq!(b.publisher.as_deref(), Some("Jilin da xue chu ban she"));
         assert_eq!(b.publisher_vernacular.as_deref(), Some("吉林大学出版社"));
-        assert_eq!(
-            b.subjects,
-            vec!["Zhejiang Sheng (China) -- Civilization".to_string()]
-        );
+        assert_eq!(b.subjects, vec!["Zhejiang Sheng (China) -- Civilization".to_string()]);
         assert_eq!(b.call_numbers.lc, vec!["PL2754.S5 Z58627 1999".to_string()]);
         assert_eq!(b.items.len(), 1);
         assert_eq!(b.items[0].call_number.as_deref(), Some("I210.96/C5"));
@@ -764,50 +620,16 @@ mod tests {
     fn cnmarc_mapping() {
         let mut r = Record::new(Leader::from_bytes_lossy(b"00000nam0 2200000   450 "));
         r.push_control("001", "012004002367");
-        r.push_data(
-            DataField::new("010", ' ', ' ')
-                .with('a', "978-7-02-000220-7")
-                .with('d', "CNY79.00"),
-        );
-        r.push_data(
-            DataField::new("100", ' ', ' ').with('a', "20040506d2004    em y0chiy50      ea"),
-        );
+        r.push_data(DataField::new("010", ' ', ' ').with('a', "978-7-02-000220-7").with('d', "CNY79.00"));
+        r.push_data(DataField::new("100", ' ', ' ').with('a', "20040506d2004    em y0chiy50      ea"));
         r.push_data(DataField::new("101", '0', ' ').with('a', "chi"));
+        r.push_data(DataField::new("200", '1', ' ').with('a', "红楼梦").with('9', "hong lou meng").with('f', "曹雪芹著"));
+        r.push_data(DataField::new("210", ' ', ' ').with('a', "北京").with('c', "人民文学出版社").with('d', "2004"));
+        r.push_data(DataField::new("606", '0', ' ').with('a', "章回小说").with('y', "中国").with('z', "清代"));
+        r.push_data(DataField::new("690", ' ', ' ').with('a', "I242.47").with('v', "4"));
+        r.push_data(DataField::new("701", ' ', '0').with('a', "曹雪芹").with('4', "著"));
         r.push_data(
-            DataField::new("200", '1', ' ')
-                .with('a', "红楼梦")
-                .with('9', "hong lou meng")
-                .with('f', "曹雪芹著"),
-        );
-        r.push_data(
-            DataField::new("210", ' ', ' ')
-                .with('a', "北京")
-                .with('c', "人民文学出版社")
-                .with('d', "2004"),
-        );
-        r.push_data(
-            DataField::new("606", '0', ' ')
-                .with('a', "章回小说")
-                .with('y', "中国")
-                .with('z', "清代"),
-        );
-        r.push_data(
-            DataField::new("690", ' ', ' ')
-                .with('a', "I242.47")
-                .with('v', "4"),
-        );
-        r.push_data(
-            DataField::new("701", ' ', '0')
-                .with('a', "曹雪芹")
-                .with('4', "著"),
-        );
-        r.push_data(
-            DataField::new("905", ' ', ' ')
-                .with('a', "SZU")
-                .with('b', "C0012345")
-                .with('d', "I242.47")
-                .with('e', "123")
-                .with('f', "1"),
+            DataField::new("905", ' ', ' ').with('a', "SZU").with('b', "C0012345").with('d', "I242.47").with('e', "123").with('f', "1"),
         );
         let b = Bib::from_record(&r);
         assert_eq!(b.flavour, Flavour::Unimarc);

@@ -80,15 +80,9 @@ pub(crate) fn detect(e: &Evidence<'_>) -> (Charset, Option<String>) {
     }
     if e.unimarc_100a.is_some() {
         if e.unimarc_chinese {
-            return (
-                Charset::Gb18030,
-                Some("non-Unicode Chinese UNIMARC; decoded as GB18030".into()),
-            );
+            return (Charset::Gb18030, Some("non-Unicode Chinese UNIMARC; decoded as GB18030".into()));
         }
-        return (
-            Charset::Latin1,
-            Some("non-Unicode UNIMARC; decoded as Latin-1 (ISO 5426 unsupported)".into()),
-        );
+        return (Charset::Latin1, Some("non-Unicode UNIMARC; decoded as Latin-1 (ISO 5426 unsupported)".into()));
     }
     (Charset::Marc8, None)
 }
@@ -123,10 +117,7 @@ mod tests {
     #[test]
     fn gb18030_decodes() {
         let (bytes, _, _) = encoding_rs::GB18030.encode("鲁迅与浙东文化");
-        assert_eq!(
-            decode(&bytes, Charset::Gb18030),
-            ("鲁迅与浙东文化".to_string(), false)
-        );
+        assert_eq!(decode(&bytes, Charset::Gb18030), ("鲁迅与浙东文化".to_string(), false));
     }
 
     #[test]

@@ -50,11 +50,7 @@ pub struct Warning {
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "record #{} at byte offset {}: {}",
-            self.index, self.offset, self.message
-        )
+        write!(f, "record #{} at byte offset {}: {}", self.index, self.offset, self.message)
     }
 }
 

@@ -81,22 +81,10 @@ mod tests {
     #[test]
     fn cases() {
         assert_eq!(normalize("7560123139").as_deref(), Some("9787560123134"));
-        assert_eq!(
-            normalize("0-596-00027-8 (pbk.)").as_deref(),
-            Some("9780596000271")
-        );
-        assert_eq!(
-            normalize("ISBN 0-596-00027-8").as_deref(),
-            Some("9780596000271")
-        );
-        assert_eq!(
-            normalize("isbn: 9780596000271 7101003044").as_deref(),
-            Some("9780596000271")
-        );
-        assert_eq!(
-            normalize("9780596000271 :").as_deref(),
-            Some("9780596000271")
-        );
+        assert_eq!(normalize("0-596-00027-8 (pbk.)").as_deref(), Some("9780596000271"));
+        assert_eq!(normalize("ISBN 0-596-00027-8").as_deref(), Some("9780596000271"));
+        assert_eq!(normalize("isbn: 9780596000271 7101003044").as_deref(), Some("9780596000271"));
+        assert_eq!(normalize("9780596000271 :").as_deref(), Some("9780596000271"));
         assert_eq!(normalize("088730866x").as_deref(), Some("9780887308666"));
         assert_eq!(normalize("7560123130"), None); // bad check digit
         assert_eq!(normalize("(pbk.)"), None);

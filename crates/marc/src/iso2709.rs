@@ -19,9 +19,7 @@
 
 use crate::charset::{self, Charset, Evidence};
 use crate::error::{ErrorReason, MarcError, RecordError, Warning};
-use crate::record::{
-    ControlField, DataField, Field, Flavour, Leader, Record, Subfield, is_control_tag, parse_digits,
-};
+use crate::record::{ControlField, DataField, Field, Flavour, Leader, Record, Subfield, is_control_tag, parse_digits};
 
 const RT: u8 = 0x1D; // record terminator
 const FT: u8 = 0x1E; // field terminator
@@ -71,18 +69,8 @@ impl<'a> Reader<'a> {
     /// Reader that decodes every record with `charset` (unless `Auto`).
     pub fn with_charset(data: &'a [u8], charset: Charset) -> Reader<'a> {
         // A UTF-8 byte order mark at the start is an export artefact, not junk.
-        let pos = if data.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
-        Reader {
-            data,
-            pos,
-            index: 0,
-            charset,
-            warnings: Vec::new(),
-        }
+        let pos = if data.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        Reader { data, pos, index: 0, charset, warnings: Vec::new() }
     }
 
     /// Warnings collected by the plain `Iterator` interface so far.
@@ -119,28 +107,15 @@ impl<'a> Reader<'a> {
         if !plausible_leader(data, start) {
             let rest = data.get(start..).unwrap_or(&[]);
             // A record cut off inside its leader at the end of input.
-            if rest.len() < 24
-                && rest.len() >= 5
-                && parse_digits(rest.get(..5).unwrap_or(&[])).is_some()
-            {
+            if rest.len() < 24 && rest.len() >= 5 && parse_digits(rest.get(..5).unwrap_or(&[])).is_some() {
                 self.pos = data.len();
                 let declared = parse_digits(rest.get(..5).unwrap_or(&[])).unwrap_or(0);
-                return Some(Err(self.error(
-                    start,
-                    ErrorReason::Truncated {
-                        declared,
-                        available: rest.len(),
-                    },
-                )));
+                return Some(Err(self.error(start, ErrorReason::Truncated { declared, available: rest.len() })));
             }
             let next = find_leader(data, start + 1).unwrap_or(data.len());
             self.pos = next;
             // Junk does not consume a record index: it belongs to no record.
-            return Some(Err(RecordError {
-                offset: start,
-                index: self.index,
-                reason: ErrorReason::Junk { len: next - start },
-            }));
+            return Some(Err(RecordError { offset: start, index: self.index, reason: ErrorReason::Junk { len: next - start } }));
         }
         let mut warnings = Vec::new();
         let declared = parse_digits(data.get(start..start + 5).unwrap_or(&[])).unwrap_or(0);
@@ -150,40 +125,23 @@ impl<'a> Reader<'a> {
         } else {
             // Fallback: first terminator, unless a new leader starts before it
             // (this record was cut short and the next one follows directly).
-            let term = data
-                .get(start + 24..)
-                .and_then(|s| s.iter().position(|&b| b == RT))
-                .map(|i| start + 24 + i);
+            let term = data.get(start + 24..).and_then(|s| s.iter().position(|&b| b == RT)).map(|i| start + 24 + i);
             let limit = term.unwrap_or(data.len());
             let cut = (start + 24..limit).find(|&q| plausible_leader(data, q));
             match (term, cut) {
                 (_, Some(c)) => {
                     self.pos = c;
-                    return Some(Err(self.error(
-                        start,
-                        ErrorReason::Truncated {
-                            declared,
-                            available: c - start,
-                        },
-                    )));
+                    return Some(Err(self.error(start, ErrorReason::Truncated { declared, available: c - start })));
                 }
                 (Some(t), None) => {
-                    warnings.push(format!(
-                        "leader record length {declared} is wrong; record terminator found after {} bytes",
-                        t + 1 - start
-                    ));
+                    warnings
+                        .push(format!("leader record length {declared} is wrong; record terminator found after {} bytes", t + 1 - start));
                     t + 1
                 }
                 (None, None) => {
                     self.pos = data.len();
                     let available = data.len() - start;
-                    return Some(Err(self.error(
-                        start,
-                        ErrorReason::Truncated {
-                            declared,
-                            available,
-                        },
-                    )));
+                    return Some(Err(self.error(start, ErrorReason::Truncated { declared, available })));
                 }
             }
         };
@@ -192,30 +150,15 @@ impl<'a> Reader<'a> {
         let index = self.index;
         self.index += 1;
         match parse_record(bytes, self.charset, &mut warnings) {
-            Ok((record, charset)) => Some(Ok(ReadRecord {
-                record,
-                offset: start,
-                index,
-                length: end - start,
-                charset,
-                warnings,
-            })),
-            Err(reason) => Some(Err(RecordError {
-                offset: start,
-                index,
-                reason,
-            })),
+            Ok((record, charset)) => Some(Ok(ReadRecord { record, offset: start, index, length: end - start, charset, warnings })),
+            Err(reason) => Some(Err(RecordError { offset: start, index, reason })),
         }
     }
 
     fn error(&mut self, offset: usize, reason: ErrorReason) -> RecordError {
         let index = self.index;
         self.index += 1;
-        RecordError {
-            offset,
-            index,
-            reason,
-        }
+        RecordError { offset, index, reason }
     }
 }
 
@@ -226,12 +169,7 @@ impl Iterator for Reader<'_> {
         let item = self.next_detailed()?;
         Some(item.map(|r| {
             let (offset, index) = (r.offset, r.index);
-            self.warnings
-                .extend(r.warnings.into_iter().map(|message| Warning {
-                    offset,
-                    index,
-                    message,
-                }));
+            self.warnings.extend(r.warnings.into_iter().map(|message| Warning { offset, index, message }));
             r.record
         }))
     }
@@ -245,8 +183,7 @@ fn plausible_leader(data: &[u8], p: usize) -> bool {
     let Some(l) = data.get(p..p + 24) else {
         return false;
     };
-    let digits =
-        |r: std::ops::Range<usize>| l.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let digits = |r: std::ops::Range<usize>| l.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
     let at = |i: usize| l.get(i).copied().unwrap_or(0);
     digits(0..5)
         && digits(12..17)
@@ -261,49 +198,26 @@ fn find_leader(data: &[u8], from: usize) -> Option<usize> {
 
 /// A field as laid out in the record, before decoding.
 enum RawField<'a> {
-    Control {
-        tag: String,
-        value: &'a [u8],
-    },
-    Data {
-        tag: String,
-        ind1: u8,
-        ind2: u8,
-        body: &'a [u8],
-    },
+    Control { tag: String, value: &'a [u8] },
+    Data { tag: String, ind1: u8, ind2: u8, body: &'a [u8] },
 }
 
 /// Parse one record (`bytes` = leader .. terminator) and decode it.
-fn parse_record(
-    bytes: &[u8],
-    cs: Charset,
-    warnings: &mut Vec<String>,
-) -> Result<(Record, Charset), ErrorReason> {
+fn parse_record(bytes: &[u8], cs: Charset, warnings: &mut Vec<String>) -> Result<(Record, Charset), ErrorReason> {
     let leader = Leader::from_bytes_lossy(bytes.get(..24).unwrap_or(&[]));
     // Data area ends before the record terminator.
-    let body_end = if bytes.last() == Some(&RT) {
-        bytes.len() - 1
-    } else {
-        bytes.len()
-    };
+    let body_end = if bytes.last() == Some(&RT) { bytes.len() - 1 } else { bytes.len() };
     let base = match leader.number(12, 17) {
         Some(b) if b > 24 && b <= body_end && bytes.get(b - 1) == Some(&FT) => b,
         other => {
-            let found = bytes
-                .get(24..body_end)
-                .and_then(|s| s.iter().position(|&b| b == FT))
-                .map(|i| 24 + i + 1);
+            let found = bytes.get(24..body_end).and_then(|s| s.iter().position(|&b| b == FT)).map(|i| 24 + i + 1);
             match found {
                 Some(b) => {
-                    warnings.push(format!(
-                        "base address {other:?} is wrong; directory ends at byte {b}"
-                    ));
+                    warnings.push(format!("base address {other:?} is wrong; directory ends at byte {b}"));
                     b
                 }
                 None => {
-                    return Err(ErrorReason::BadLeader(
-                        "no field terminator after the directory".into(),
-                    ));
+                    return Err(ErrorReason::BadLeader("no field terminator after the directory".into()));
                 }
             }
         }
@@ -321,16 +235,9 @@ fn parse_record(
                 if bad {
                     warnings.push(format!("{tag}: undecodable {charset:?} bytes replaced"));
                 }
-                record
-                    .fields
-                    .push(Field::Control(ControlField { tag, value }));
+                record.fields.push(Field::Control(ControlField { tag, value }));
             }
-            RawField::Data {
-                tag,
-                ind1,
-                ind2,
-                body,
-            } => {
+            RawField::Data { tag, ind1, ind2, body } => {
                 let df = decode_data_field(tag, ind1, ind2, body, charset, warnings);
                 record.fields.push(Field::Data(df));
             }
@@ -344,12 +251,7 @@ fn ascii_graphic_tag(t: &[u8]) -> bool {
 }
 
 /// Read the directory; fall back to terminator splitting when entries are damaged.
-fn parse_directory<'a>(
-    leader: &Leader,
-    dir: &[u8],
-    area: &'a [u8],
-    warnings: &mut Vec<String>,
-) -> Result<Vec<RawField<'a>>, ErrorReason> {
+fn parse_directory<'a>(leader: &Leader, dir: &[u8], area: &'a [u8], warnings: &mut Vec<String>) -> Result<Vec<RawField<'a>>, ErrorReason> {
     // Entry map from leader/20-21 (always 4 and 5 in practice).
     let width = |pos: usize, default: usize| match leader.get(pos) {
         d @ b'1'..=b'9' => usize::from(d - b'0'),
@@ -361,10 +263,7 @@ fn parse_directory<'a>(
     }
     let esize = 3 + ll + sl;
     if !dir.len().is_multiple_of(esize) {
-        warnings.push(format!(
-            "directory length {} is not a multiple of {esize}; trailing bytes ignored",
-            dir.len()
-        ));
+        warnings.push(format!("directory length {} is not a multiple of {esize}; trailing bytes ignored", dir.len()));
     }
     let entries: Vec<&[u8]> = dir.chunks_exact(esize).collect();
 
@@ -383,10 +282,7 @@ fn parse_directory<'a>(
                 fields.push(make_raw(tag, s.get(..s.len() - 1).unwrap_or(&[])));
             }
             _ => {
-                problem = Some(format!(
-                    "entry {n} {:?} does not point at a field",
-                    String::from_utf8_lossy(e)
-                ));
+                problem = Some(format!("entry {n} {:?} does not point at a field", String::from_utf8_lossy(e)));
                 break;
             }
         }
@@ -411,15 +307,11 @@ fn parse_directory<'a>(
     for (n, (e, piece)) in entries.iter().zip(pieces).enumerate() {
         let tag = e.get(..3).unwrap_or(&[]);
         if !ascii_graphic_tag(tag) {
-            return Err(ErrorReason::BadDirectory(format!(
-                "{problem}; entry {n} has an invalid tag"
-            )));
+            return Err(ErrorReason::BadDirectory(format!("{problem}; entry {n} has an invalid tag")));
         }
         fields.push(make_raw(tag, piece));
     }
-    warnings.push(format!(
-        "{problem}; fields recovered by splitting on field terminators"
-    ));
+    warnings.push(format!("{problem}; fields recovered by splitting on field terminators"));
     Ok(fields)
 }
 
@@ -429,10 +321,7 @@ fn make_raw<'a>(tag: &[u8], content: &'a [u8]) -> RawField<'a> {
     // subfields; like YAZ, treat a 00X field as a data field when a subfield
     // delimiter follows the two indicator positions.
     if is_control_tag(&tag) && content.get(2) != Some(&SD) {
-        return RawField::Control {
-            tag,
-            value: content,
-        };
+        return RawField::Control { tag, value: content };
     }
     // Tolerate missing indicators: a delimiter where an indicator should be.
     let (ind1, ind2, body) = match content {
@@ -442,33 +331,19 @@ fn make_raw<'a>(tag: &[u8], content: &'a [u8]) -> RawField<'a> {
         [a] => (*a, b' ', &[][..]),
         [] => (b' ', b' ', &[][..]),
     };
-    RawField::Data {
-        tag,
-        ind1,
-        ind2,
-        body,
-    }
+    RawField::Data { tag, ind1, ind2, body }
 }
 
 fn indicator(b: u8, tag: &str, warnings: &mut Vec<String>) -> char {
     if (0x20..0x7f).contains(&b) {
         char::from(b)
     } else {
-        warnings.push(format!(
-            "{tag}: invalid indicator byte 0x{b:02X} replaced by blank"
-        ));
+        warnings.push(format!("{tag}: invalid indicator byte 0x{b:02X} replaced by blank"));
         ' '
     }
 }
 
-fn decode_data_field(
-    tag: String,
-    ind1: u8,
-    ind2: u8,
-    body: &[u8],
-    cs: Charset,
-    warnings: &mut Vec<String>,
-) -> DataField {
+fn decode_data_field(tag: String, ind1: u8, ind2: u8, body: &[u8], cs: Charset, warnings: &mut Vec<String>) -> DataField {
     let ind1 = indicator(ind1, &tag, warnings);
     let ind2 = indicator(ind2, &tag, warnings);
     let mut subfields = Vec::new();
@@ -476,10 +351,7 @@ fn decode_data_field(
     if let Some(lead) = parts.next()
         && !lead.is_empty()
     {
-        warnings.push(format!(
-            "{tag}: {} bytes before the first subfield delimiter ignored",
-            lead.len()
-        ));
+        warnings.push(format!("{tag}: {} bytes before the first subfield delimiter ignored", lead.len()));
     }
     for part in parts {
         let Some((&code, value)) = part.split_first() else {
@@ -488,9 +360,7 @@ fn decode_data_field(
         let code = if code.is_ascii_graphic() {
             char::from(code)
         } else {
-            warnings.push(format!(
-                "{tag}: invalid subfield code 0x{code:02X} replaced by '?'"
-            ));
+            warnings.push(format!("{tag}: invalid subfield code 0x{code:02X} replaced by '?'"));
             '?'
         };
         let (value, bad) = charset::decode(value, cs);
@@ -499,51 +369,30 @@ fn decode_data_field(
         }
         subfields.push(Subfield { code, value });
     }
-    DataField {
-        tag,
-        ind1,
-        ind2,
-        subfields,
-    }
+    DataField { tag, ind1, ind2, subfields }
 }
 
 /// Subfield `$code` of the first raw data field `tag`.
 fn raw_subfield<'a>(fields: &[RawField<'a>], tag: &str, code: u8) -> Option<&'a [u8]> {
     fields.iter().find_map(|f| match f {
-        RawField::Data { tag: t, body, .. } if t == tag => body
-            .split(|&b| b == SD)
-            .find(|p| p.first() == Some(&code))
-            .and_then(|p| p.get(1..)),
+        RawField::Data { tag: t, body, .. } if t == tag => {
+            body.split(|&b| b == SD).find(|p| p.first() == Some(&code)).and_then(|p| p.get(1..))
+        }
         _ => None,
     })
 }
 
-fn resolve_charset(
-    cs: Charset,
-    leader: &Leader,
-    fields: &[RawField<'_>],
-    area: &[u8],
-    warnings: &mut Vec<String>,
-) -> Charset {
+fn resolve_charset(cs: Charset, leader: &Leader, fields: &[RawField<'_>], area: &[u8], warnings: &mut Vec<String>) -> Charset {
     if cs != Charset::Auto {
         return cs;
     }
-    let has = |tag: &str| {
-        fields
-            .iter()
-            .any(|f| matches!(f, RawField::Data { tag: t, .. } if t == tag))
-    };
+    let has = |tag: &str| fields.iter().any(|f| matches!(f, RawField::Data { tag: t, .. } if t == tag));
     let unimarc = has("200") && !has("245");
-    let chinese = raw_subfield(fields, "101", b'a')
-        .is_some_and(|a| a.windows(3).any(|w| w == b"chi"))
+    let chinese = raw_subfield(fields, "101", b'a').is_some_and(|a| a.windows(3).any(|w| w == b"chi"))
         || raw_subfield(fields, "102", b'a').is_some_and(|a| a.trim_ascii() == b"CN");
     let ev = Evidence {
         leader09: leader.get(9),
-        unimarc_100a: if unimarc {
-            Some(raw_subfield(fields, "100", b'a').unwrap_or(&[]))
-        } else {
-            None
-        },
+        unimarc_100a: if unimarc { Some(raw_subfield(fields, "100", b'a').unwrap_or(&[])) } else { None },
         unimarc_chinese: chinese,
         has_esc: area.contains(&0x1B),
         all_ascii: area.is_ascii(),
@@ -561,9 +410,7 @@ fn resolve_charset(
 
 fn check_value(v: &str, what: &str) -> Result<(), MarcError> {
     if v.bytes().any(|b| b == RT || b == FT || b == SD) {
-        return Err(MarcError::Write(format!(
-            "{what} contains a MARC delimiter byte"
-        )));
+        return Err(MarcError::Write(format!("{what} contains a MARC delimiter byte")));
     }
     Ok(())
 }
@@ -585,9 +432,7 @@ pub fn write_iso2709(rec: &Record, out: &mut Vec<u8>) -> Result<(), MarcError> {
         match f {
             Field::Control(c) => {
                 if !is_control_tag(tag) {
-                    return Err(MarcError::Write(format!(
-                        "control field with data-field tag {tag}"
-                    )));
+                    return Err(MarcError::Write(format!("control field with data-field tag {tag}")));
                 }
                 check_value(&c.value, tag)?;
                 area.extend_from_slice(c.value.as_bytes());
@@ -596,24 +441,17 @@ pub fn write_iso2709(rec: &Record, out: &mut Vec<u8>) -> Result<(), MarcError> {
                 // A 00X data field (danMARC2) reads back as data only if a subfield
                 // delimiter follows the indicators.
                 if is_control_tag(tag) && d.subfields.is_empty() {
-                    return Err(MarcError::Write(format!(
-                        "data field with control-field tag {tag} and no subfields"
-                    )));
+                    return Err(MarcError::Write(format!("data field with control-field tag {tag} and no subfields")));
                 }
                 for ind in [d.ind1, d.ind2] {
                     if !(' '..='~').contains(&ind) {
-                        return Err(MarcError::Write(format!(
-                            "{tag}: indicator {ind:?} is not printable ASCII"
-                        )));
+                        return Err(MarcError::Write(format!("{tag}: indicator {ind:?} is not printable ASCII")));
                     }
                     area.push(ind as u8);
                 }
                 for s in &d.subfields {
                     if !s.code.is_ascii_graphic() {
-                        return Err(MarcError::Write(format!(
-                            "{tag}: subfield code {:?} is not ASCII",
-                            s.code
-                        )));
+                        return Err(MarcError::Write(format!("{tag}: subfield code {:?} is not ASCII", s.code)));
                     }
                     check_value(&s.value, tag)?;
                     area.push(SD);
@@ -625,9 +463,7 @@ pub fn write_iso2709(rec: &Record, out: &mut Vec<u8>) -> Result<(), MarcError> {
         area.push(FT);
         let len = area.len() - start;
         if len > 9999 || start > 99999 {
-            return Err(MarcError::Write(format!(
-                "{tag}: field too long for ISO 2709 ({len} bytes)"
-            )));
+            return Err(MarcError::Write(format!("{tag}: field too long for ISO 2709 ({len} bytes)")));
         }
         dir.extend_from_slice(format!("{tag}{len:04}{start:05}").as_bytes());
     }
@@ -636,9 +472,7 @@ pub fn write_iso2709(rec: &Record, out: &mut Vec<u8>) -> Result<(), MarcError> {
     let base = 24 + dir.len();
     let total = base + area.len();
     if total > 99999 {
-        return Err(MarcError::Write(format!(
-            "record too long for ISO 2709 ({total} bytes)"
-        )));
+        return Err(MarcError::Write(format!("record too long for ISO 2709 ({total} bytes)")));
     }
     let mut leader = rec.leader;
     let set_num = |l: &mut Leader, start: usize, width: usize, n: usize| {
@@ -677,11 +511,7 @@ mod tests {
     fn sample() -> Record {
         let mut r = Record::new(Leader::new_marc21());
         r.push_control("001", "42");
-        r.push_data(
-            DataField::new("245", '1', '0')
-                .with('a', "鲁迅与浙东文化 /")
-                .with('c', "陈方竞著."),
-        );
+        r.push_data(DataField::new("245", '1', '0').with('a', "鲁迅与浙东文化 /").with('c', "陈方竞著."));
         r
     }
 
@@ -700,12 +530,7 @@ mod tests {
     fn empty_and_garbage_inputs() {
         assert_eq!(Reader::new(b"").count(), 0);
         assert_eq!(Reader::new(b"\n\r\n  ").count(), 0);
-        for junk in [
-            &b"hello"[..],
-            b"00024",
-            b"99999nam a2200000   4500",
-            b"00030nam a2200025   4500\x1e\x1d",
-        ] {
+        for junk in [&b"hello"[..], b"00024", b"99999nam a2200000   4500", b"00030nam a2200025   4500\x1e\x1d"] {
             for item in Reader::new(junk) {
                 let _ = item;
             }
@@ -726,10 +551,7 @@ mod tests {
         // …but a danMARC2-style 001 with subfields round-trips as a data field.
         let mut r = Record::default();
         r.push_data(DataField::new("001", '0', '0').with('a', "D000015937"));
-        let back = Reader::new(&to_iso2709(&r).expect("write"))
-            .next()
-            .and_then(Result::ok)
-            .expect("read");
+        let back = Reader::new(&to_iso2709(&r).expect("write")).next().and_then(Result::ok).expect("read");
         assert_eq!(back.fields, r.fields);
     }
 

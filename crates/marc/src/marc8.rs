@@ -131,33 +131,19 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     }
     // Dangling combining marks (diacritic at end of string) are kept, not lost.
     out.extend(pending.drain(..));
-    let text = if out.is_ascii() {
-        out
-    } else {
-        out.nfc().collect()
-    };
+    let text = if out.is_ascii() { out } else { out.nfc().collect() };
     Decoded { text, errors }
 }
 
 /// Look up the character at `bytes[i]` in `set`; `high` is 0x80 for G1 bytes.
 /// Returns (char, is_combining, bytes consumed).
-fn lookup(
-    set: Set,
-    bytes: &[u8],
-    i: usize,
-    _high: u8,
-    errors: &mut usize,
-) -> (Option<char>, bool, usize) {
+fn lookup(set: Set, bytes: &[u8], i: usize, _high: u8, errors: &mut usize) -> (Option<char>, bool, usize) {
     let b = bytes.get(i).copied().unwrap_or(0) & 0x7F;
     match set {
         // ASCII designated as G1 (ESC ) B): high bytes are ASCII + 0x80.
         Set::Ascii => (Some(char::from(b)), false, 1),
         Set::Single(table) => {
-            let v = usize::from(b)
-                .checked_sub(0x21)
-                .and_then(|idx| table.get(idx))
-                .copied()
-                .unwrap_or(0);
+            let v = usize::from(b).checked_sub(0x21).and_then(|idx| table.get(idx)).copied().unwrap_or(0);
             if v == 0 {
                 *errors += 1;
                 return (Some('\u{FFFD}'), false, 1);
@@ -174,11 +160,7 @@ fn lookup(
         Set::Eacc => {
             let (Some(b1), Some(b2)) = (bytes.get(i + 1), bytes.get(i + 2)) else {
                 *errors += 1;
-                return (
-                    Some('\u{FFFD}'),
-                    false,
-                    bytes.len().saturating_sub(i).max(1),
-                );
+                return (Some('\u{FFFD}'), false, bytes.len().saturating_sub(i).max(1));
             };
             let (b1, b2) = (b1 & 0x7F, b2 & 0x7F);
             if !(0x21..=0x7E).contains(&b1) || !(0x21..=0x7E).contains(&b2) {
@@ -207,10 +189,7 @@ fn lookup(
 pub fn eacc(code: u32) -> Option<char> {
     let v = match t::EACC.binary_search_by_key(&code, |&(k, _)| k) {
         Ok(idx) => t::EACC.get(idx).map(|&(_, v)| v),
-        Err(_) => t::EACC_ODD
-            .iter()
-            .find(|&&(k, _)| k == code)
-            .map(|&(_, v)| v),
+        Err(_) => t::EACC_ODD.iter().find(|&&(k, _)| k == code).map(|&(_, v)| v),
     }?;
     char::from_u32(u32::from(v))
 }
@@ -290,15 +269,7 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for input in [
-            &b"\x1b"[..],
-            b"\x1b$",
-            b"\x1b$1!",
-            b"\x1b$1!!",
-            b"\xe2",
-            b"\x1b(",
-            b"\xff\xfe\x80",
-        ] {
+        for input in [&b"\x1b"[..], b"\x1b$", b"\x1b$1!", b"\x1b$1!!", b"\xe2", b"\x1b(", b"\xff\xfe\x80"] {
             let _ = decode(input);
         }
     }

@@ -35,11 +35,7 @@ impl<'a> XmlReader<'a> {
         let cfg = reader.config_mut();
         cfg.expand_empty_elements = true;
         cfg.trim_text(false);
-        XmlReader {
-            reader,
-            index: 0,
-            done: false,
-        }
+        XmlReader { reader, index: 0, done: false }
     }
 
     fn pos(&self) -> usize {
@@ -49,11 +45,7 @@ impl<'a> XmlReader<'a> {
     fn fail(&mut self, offset: usize, msg: String) -> RecordError {
         let index = self.index;
         self.index += 1;
-        RecordError {
-            offset,
-            index,
-            reason: ErrorReason::Xml(msg),
-        }
+        RecordError { offset, index, reason: ErrorReason::Xml(msg) }
     }
 
     /// Read the body of one `<record>` (its start tag already consumed).
@@ -75,9 +67,7 @@ impl<'a> XmlReader<'a> {
                 Ok(ev) => ev,
                 Err(e) => {
                     self.done = true;
-                    return Err(
-                        self.fail(offset, format!("malformed XML at byte {}: {e}", self.pos()))
-                    );
+                    return Err(self.fail(offset, format!("malformed XML at byte {}: {e}", self.pos())));
                 }
             };
             match ev {
@@ -101,9 +91,7 @@ impl<'a> XmlReader<'a> {
                             if tag.is_none() {
                                 problem.get_or_insert_with(|| "datafield without tag".into());
                             }
-                            let ind = |n: &[u8]| {
-                                attr(&e, n).and_then(|s| s.chars().next()).unwrap_or(' ')
-                            };
+                            let ind = |n: &[u8]| attr(&e, n).and_then(|s| s.chars().next()).unwrap_or(' ');
                             current = Some(DataField {
                                 tag: tag.unwrap_or_default(),
                                 ind1: ind(b"ind1"),
@@ -142,20 +130,14 @@ impl<'a> XmlReader<'a> {
                         }
                         b"controlfield" => {
                             if let Ctx::Control(tag) = std::mem::replace(&mut ctx, Ctx::None) {
-                                record.fields.push(Field::Control(ControlField {
-                                    tag,
-                                    value: std::mem::take(&mut text),
-                                }));
+                                record.fields.push(Field::Control(ControlField { tag, value: std::mem::take(&mut text) }));
                             }
                         }
                         b"subfield" => {
                             if let Ctx::Sub(code) = std::mem::replace(&mut ctx, Ctx::None)
                                 && let Some(df) = current.as_mut()
                             {
-                                df.subfields.push(Subfield {
-                                    code,
-                                    value: std::mem::take(&mut text),
-                                });
+                                df.subfields.push(Subfield { code, value: std::mem::take(&mut text) });
                             }
                         }
                         b"datafield" => {
@@ -185,10 +167,7 @@ impl<'a> XmlReader<'a> {
 }
 
 fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.local_name().as_ref() == name)
-        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+    e.attributes().flatten().find(|a| a.key.local_name().as_ref() == name).and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
 }
 
 impl Iterator for XmlReader<'_> {
@@ -212,9 +191,7 @@ impl Iterator for XmlReader<'_> {
                 Err(e) => {
                     self.done = true;
                     let pos = self.pos();
-                    return Some(Err(
-                        self.fail(before, format!("malformed XML at byte {pos}: {e}"))
-                    ));
+                    return Some(Err(self.fail(before, format!("malformed XML at byte {pos}: {e}"))));
                 }
             }
         }
@@ -335,10 +312,7 @@ mod tests {
         let recs: Vec<_> = XmlReader::new(xml.as_bytes()).collect();
         assert_eq!(recs.len(), 2);
         assert!(recs[0].is_err(), "{:?}", recs[0]);
-        assert_eq!(
-            recs[1].as_ref().ok().and_then(|r| r.control("001")),
-            Some("ok")
-        );
+        assert_eq!(recs[1].as_ref().ok().and_then(|r| r.control("001")), Some("ok"));
     }
 
     #[test]
@@ -355,9 +329,6 @@ mod tests {
         let x = to_marcxml_collection(std::slice::from_ref(&r));
         assert!(x.contains("a&amp;b&lt;c&gt;\"&#13;\u{FFFD}"));
         let back: Vec<_> = XmlReader::new(x.as_bytes()).collect();
-        assert_eq!(
-            back[0].as_ref().ok().and_then(|r| r.subfield("245", 'a')),
-            Some("a&b<c>\"\r\u{FFFD}")
-        );
+        assert_eq!(back[0].as_ref().ok().and_then(|r| r.subfield("245", 'a')), Some("a&b<c>\"\r\u{FFFD}"));
     }
 }

@@ -34,9 +34,7 @@ impl Leader {
     pub fn parse(s: &str) -> Result<Leader, MarcError> {
         let b = s.as_bytes();
         if b.len() != 24 || !b.iter().all(|c| (0x20..0x7f).contains(c)) {
-            return Err(MarcError::Leader(format!(
-                "need 24 printable ASCII bytes, got {s:?}"
-            )));
+            return Err(MarcError::Leader(format!("need 24 printable ASCII bytes, got {s:?}")));
         }
         Ok(Leader::from_bytes_lossy(b))
     }
@@ -178,45 +176,28 @@ pub struct Linkage {
 
 impl DataField {
     pub fn new(tag: &str, ind1: char, ind2: char) -> DataField {
-        DataField {
-            tag: tag.to_string(),
-            ind1,
-            ind2,
-            subfields: Vec::new(),
-        }
+        DataField { tag: tag.to_string(), ind1, ind2, subfields: Vec::new() }
     }
 
     /// Builder-style append of a subfield.
     pub fn with(mut self, code: char, value: &str) -> DataField {
-        self.subfields.push(Subfield {
-            code,
-            value: value.to_string(),
-        });
+        self.subfields.push(Subfield { code, value: value.to_string() });
         self
     }
 
     /// First value of subfield `code`.
     pub fn subfield(&self, code: char) -> Option<&str> {
-        self.subfields
-            .iter()
-            .find(|s| s.code == code)
-            .map(|s| s.value.as_str())
+        self.subfields.iter().find(|s| s.code == code).map(|s| s.value.as_str())
     }
 
     /// All values of subfield `code`, in order.
     pub fn subfields_of(&self, code: char) -> impl Iterator<Item = &str> + '_ {
-        self.subfields
-            .iter()
-            .filter(move |s| s.code == code)
-            .map(|s| s.value.as_str())
+        self.subfields.iter().filter(move |s| s.code == code).map(|s| s.value.as_str())
     }
 
     /// Values of the subfields whose code is in `codes`, in field order.
     pub fn subfields_in<'a>(&'a self, codes: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.subfields
-            .iter()
-            .filter(move |s| codes.contains(s.code))
-            .map(|s| s.value.as_str())
+        self.subfields.iter().filter(move |s| codes.contains(s.code)).map(|s| s.value.as_str())
     }
 
     /// Parsed `$6` linkage, if present and well-formed enough to name a tag.
@@ -230,14 +211,8 @@ impl DataField {
         if tag.len() != 3 {
             return None;
         }
-        let script = rest
-            .map(|r| r.split('/').next().unwrap_or("").to_string())
-            .filter(|s| !s.is_empty());
-        Some(Linkage {
-            tag: tag.to_string(),
-            occurrence: occ.to_string(),
-            script,
-        })
+        let script = rest.map(|r| r.split('/').next().unwrap_or("").to_string()).filter(|s| !s.is_empty());
+        Some(Linkage { tag: tag.to_string(), occurrence: occ.to_string(), script })
     }
 }
 
@@ -287,17 +262,11 @@ pub struct Record {
 
 impl Record {
     pub fn new(leader: Leader) -> Record {
-        Record {
-            leader,
-            fields: Vec::new(),
-        }
+        Record { leader, fields: Vec::new() }
     }
 
     pub fn push_control(&mut self, tag: &str, value: &str) {
-        self.fields.push(Field::Control(ControlField {
-            tag: tag.to_string(),
-            value: value.to_string(),
-        }));
+        self.fields.push(Field::Control(ControlField { tag: tag.to_string(), value: value.to_string() }));
     }
 
     pub fn push_data(&mut self, field: DataField) {
@@ -316,27 +285,17 @@ impl Record {
 
     /// Value of the first control field with this tag.
     pub fn control(&self, tag: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .filter_map(Field::as_control)
-            .find(|c| c.tag == tag)
-            .map(|c| c.value.as_str())
+        self.fields.iter().filter_map(Field::as_control).find(|c| c.tag == tag).map(|c| c.value.as_str())
     }
 
     /// First data field with this tag.
     pub fn data_field(&self, tag: &str) -> Option<&DataField> {
-        self.fields
-            .iter()
-            .filter_map(Field::as_data)
-            .find(|d| d.tag == tag)
+        self.fields.iter().filter_map(Field::as_data).find(|d| d.tag == tag)
     }
 
     /// All data fields with this tag.
     pub fn data_fields<'a>(&'a self, tag: &'a str) -> impl Iterator<Item = &'a DataField> + 'a {
-        self.fields
-            .iter()
-            .filter_map(Field::as_data)
-            .filter(move |d| d.tag == tag)
+        self.fields.iter().filter_map(Field::as_data).filter(move |d| d.tag == tag)
     }
 
     /// All data fields, in order.
@@ -346,17 +305,12 @@ impl Record {
 
     /// First `$code` of the first `tag` field that has one.
     pub fn subfield(&self, tag: &str, code: char) -> Option<&str> {
-        self.fields
-            .iter()
-            .filter_map(Field::as_data)
-            .filter(|d| d.tag == tag)
-            .find_map(|d| d.subfield(code))
+        self.fields.iter().filter_map(Field::as_data).filter(|d| d.tag == tag).find_map(|d| d.subfield(code))
     }
 
     /// Every `$code` value across all `tag` fields.
     pub fn subfields<'a>(&'a self, tag: &'a str, code: char) -> impl Iterator<Item = &'a str> + 'a {
-        self.data_fields(tag)
-            .flat_map(move |d| d.subfields_of(code))
+        self.data_fields(tag).flat_map(move |d| d.subfields_of(code))
     }
 
     /// 001 control number, trimmed.
@@ -370,19 +324,12 @@ impl Record {
         if link.tag != "880" || link.occurrence == "00" || link.occurrence.is_empty() {
             return None;
         }
-        self.data_fields("880").find(|f| {
-            f.linkage()
-                .is_some_and(|l| l.tag == field.tag && l.occurrence == link.occurrence)
-        })
+        self.data_fields("880").find(|f| f.linkage().is_some_and(|l| l.tag == field.tag && l.occurrence == link.occurrence))
     }
 
     /// Guess the dialect: UNIMARC has a 200 title field and no 245.
     pub fn flavour(&self) -> Flavour {
-        if self.data_field("245").is_none() && self.data_field("200").is_some() {
-            Flavour::Unimarc
-        } else {
-            Flavour::Marc21
-        }
+        if self.data_field("245").is_none() && self.data_field("200").is_some() { Flavour::Unimarc } else { Flavour::Marc21 }
     }
 }
 
@@ -402,20 +349,11 @@ mod tests {
 
     #[test]
     fn linkage_parses() {
-        let f = DataField::new("880", '1', '0')
-            .with('6', "245-02/$1")
-            .with('a', "x");
+        let f = DataField::new("880", '1', '0').with('6', "245-02/$1").with('a', "x");
         let l = f.linkage().expect("linkage");
-        assert_eq!(
-            (l.tag.as_str(), l.occurrence.as_str(), l.script.as_deref()),
-            ("245", "02", Some("$1"))
-        );
+        assert_eq!((l.tag.as_str(), l.occurrence.as_str(), l.script.as_deref()), ("245", "02", Some("$1")));
         let mut r = Record::default();
-        r.push_data(
-            DataField::new("245", '1', '0')
-                .with('6', "880-02")
-                .with('a', "t"),
-        );
+        r.push_data(DataField::new("245", '1', '0').with('6', "880-02").with('a', "t"));
         r.push_data(f);
         let t = r.data_field("245").expect("245");
         assert_eq!(r.linked_880(t).and_then(|f| f.subfield('a')), Some("x"));

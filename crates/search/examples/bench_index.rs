@@ -23,24 +23,13 @@ use search::{CatalogIndex, Field, Query, SearchDoc};
 fn rss_kb(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }
 
 fn dir_size(p: &Path) -> u64 {
     std::fs::read_dir(p)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-                .sum()
-        })
+        .map(|rd| rd.filter_map(|e| e.ok()).filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum())
         .unwrap_or(0)
 }
 
@@ -52,13 +41,7 @@ fn space_by_field(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let usage = searcher.space_usage()?;
     let mut per: std::collections::BTreeMap<String, u64> = Default::default();
     for seg in usage.segments() {
-        for part in [
-            seg.termdict(),
-            seg.postings(),
-            seg.positions(),
-            seg.fast_fields(),
-            seg.fieldnorms(),
-        ] {
+        for part in [seg.termdict(), seg.postings(), seg.positions(), seg.fast_fields(), seg.fieldnorms()] {
             for f in part.fields() {
                 *per.entry(f.field_name().to_string()).or_default() += f.total().get_bytes();
             }
@@ -66,10 +49,7 @@ fn space_by_field(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut v: Vec<_> = per.into_iter().collect();
     v.sort_by_key(|b| std::cmp::Reverse(b.1));
-    let parts: Vec<String> = v
-        .iter()
-        .map(|(f, b)| format!("{f} {:.1}", *b as f64 / 1e6))
-        .collect();
+    let parts: Vec<String> = v.iter().map(|(f, b)| format!("{f} {:.1}", *b as f64 / 1e6)).collect();
     println!("space by field (MB): {}", parts.join(", "));
     Ok(())
 }
@@ -123,12 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     run_queries(&dir, &queries_path, reps)
 }
 
-fn index_files(
-    dir: &Path,
-    files: &[PathBuf],
-    threads: usize,
-    heap_mb: usize,
-) -> Result<(), Box<dyn std::error::Error>> {
+fn index_files(dir: &Path, files: &[PathBuf], threads: usize, heap_mb: usize) -> Result<(), Box<dyn std::error::Error>> {
     let t0 = Instant::now();
     search::analysis::jieba(); // load the dictionary outside the timed loop's first record
     let jieba_s = t0.elapsed().as_secs_f64();
@@ -180,18 +155,10 @@ fn index_files(
     Ok(())
 }
 
-fn run_queries(
-    dir: &Path,
-    queries_path: &Path,
-    reps: usize,
-) -> Result<(), Box<dyn std::error::Error>> {
+fn run_queries(dir: &Path, queries_path: &Path, reps: usize) -> Result<(), Box<dyn std::error::Error>> {
     // A fresh reader, like a server start.
     let index = CatalogIndex::open(dir)?;
-    println!(
-        "reopened: {} docs, RSS {:.0} MB",
-        index.doc_count(),
-        rss_kb("VmRSS:") as f64 / 1024.0
-    );
+    println!("reopened: {} docs, RSS {:.0} MB", index.doc_count(), rss_kb("VmRSS:") as f64 / 1024.0);
     let text = std::fs::read_to_string(queries_path)?;
     let mut qs: Vec<(String, Query)> = Vec::new();
     for line in text.lines() {
@@ -211,8 +178,7 @@ fn run_queries(
         qs.push((group, Query::new(field, qtext)));
     }
     let mut all: Vec<f64> = Vec::new();
-    let mut by_group: std::collections::BTreeMap<String, (Vec<f64>, usize, usize)> =
-        Default::default();
+    let mut by_group: std::collections::BTreeMap<String, (Vec<f64>, usize, usize)> = Default::default();
     for (group, q) in &qs {
         let r = index.search(q)?; // warm-up
         let e = by_group.entry(group.clone()).or_default();
@@ -237,20 +203,10 @@ fn run_queries(
         pct(&all, 0.99),
         all.last().copied().unwrap_or(0.0)
     );
-    println!(
-        "  {:<14} {:>3} {:>5} {:>9} {:>9}",
-        "group", "n", "zero", "p50 ms", "p99 ms"
-    );
+    println!("  {:<14} {:>3} {:>5} {:>9} {:>9}", "group", "n", "zero", "p50 ms", "p99 ms");
     for (g, (mut v, cnt, zero)) in by_group {
         v.sort_by(f64::total_cmp);
-        println!(
-            "  {:<14} {:>3} {:>5} {:>9.3} {:>9.3}",
-            g,
-            cnt,
-            zero,
-            pct(&v, 0.5),
-            pct(&v, 0.99)
-        );
+        println!("  {:<14} {:>3} {:>5} {:>9.3} {:>9.3}", g, cnt, zero, pct(&v, 0.5), pct(&v, 0.99));
     }
     println!("peak RSS {:.0} MB", rss_kb("VmHWM:") as f64 / 1024.0);
     Ok(())

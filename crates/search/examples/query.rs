@@ -18,26 +18,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let index = CatalogIndex::open_in_ram()?;
     let mut w = index.writer()?;
     let mut titles: HashMap<String, String> = HashMap::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     files.sort();
-    for f in files
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "mrc"))
-    {
+    for f in files.iter().filter(|p| p.extension().is_some_and(|e| e == "mrc")) {
         let data = std::fs::read(f)?;
         for rec in marc::Reader::new(&data).flatten() {
             let bib = marc::Bib::from_record(&rec);
             if let Some(d) = SearchDoc::from_bib(&bib) {
-                let t = format!(
-                    "{} | {} | {} | {:?}",
-                    d.title_vernacular.clone().unwrap_or_default(),
-                    d.title,
-                    d.authors.join("; "),
-                    d.year
-                );
+                let t =
+                    format!("{} | {} | {} | {:?}", d.title_vernacular.clone().unwrap_or_default(), d.title, d.authors.join("; "), d.year);
                 titles.insert(d.id.clone(), t);
                 w.upsert(&d)?;
             }
@@ -66,19 +55,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let t = std::time::Instant::now();
         let r = index.search(&q)?;
-        println!(
-            "== {arg}  total {}  ({:.2} ms)",
-            r.total,
-            t.elapsed().as_secs_f64() * 1e3
-        );
+        println!("== {arg}  total {}  ({:.2} ms)", r.total, t.elapsed().as_secs_f64() * 1e3);
         for h in &r.hits {
             let t = titles.get(&h.id).map(String::as_str).unwrap_or("?");
-            println!(
-                "  {:>8.2} {:<14} {}",
-                h.score,
-                h.id,
-                t.chars().take(150).collect::<String>()
-            );
+            println!("  {:>8.2} {:<14} {}", h.score, h.id, t.chars().take(150).collect::<String>());
         }
     }
     Ok(())

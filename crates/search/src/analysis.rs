@@ -36,10 +36,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use jieba_rs::Jieba;
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream,
-    Tokenizer,
-};
+use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
@@ -76,19 +73,13 @@ fn is_ignorable(c: char) -> bool {
 
 /// NFKC, traditional → simplified, variation selectors and zero-width characters removed.
 pub fn normalize(text: &str) -> Cow<'_, str> {
-    let nfkc: Cow<'_, str> = if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes
-    {
+    let nfkc: Cow<'_, str> = if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
         Cow::Borrowed(text)
     } else {
         Cow::Owned(text.nfkc().collect())
     };
     if nfkc.chars().any(|c| t2s::folds(c) || is_ignorable(c)) {
-        Cow::Owned(
-            nfkc.chars()
-                .filter(|&c| !is_ignorable(c))
-                .map(t2s::fold_char)
-                .collect(),
-        )
+        Cow::Owned(nfkc.chars().filter(|&c| !is_ignorable(c)).map(t2s::fold_char).collect())
     } else {
         nfkc
     }
@@ -130,11 +121,7 @@ pub(crate) fn runs(s: &str) -> Vec<Run<'_>> {
             (Some((ck, _)), Some(k)) if ck == k => {}
             (Some((ck, st)), _) => {
                 if let Some(text) = s.get(st..i) {
-                    out.push(Run {
-                        kind: ck,
-                        text,
-                        start: st,
-                    });
+                    out.push(Run { kind: ck, text, start: st });
                 }
                 cur = k.map(|k| (k, i));
             }
@@ -144,11 +131,7 @@ pub(crate) fn runs(s: &str) -> Vec<Run<'_>> {
     if let Some((ck, st)) = cur
         && let Some(text) = s.get(st..)
     {
-        out.push(Run {
-            kind: ck,
-            text,
-            start: st,
-        });
+        out.push(Run { kind: ck, text, start: st });
     }
     out
 }
@@ -159,12 +142,7 @@ pub(crate) fn clean_word(run: &str) -> Cow<'_, str> {
     if run.is_ascii() {
         return Cow::Borrowed(run);
     }
-    Cow::Owned(
-        run.nfd()
-            .filter(|&c| !is_combining_mark(c) && !is_joiner(c))
-            .nfc()
-            .collect(),
-    )
+    Cow::Owned(run.nfd().filter(|&c| !is_combining_mark(c) && !is_joiner(c)).nfc().collect())
 }
 
 /// A single hyphen or apostrophe between two word runs.
@@ -181,13 +159,7 @@ pub(crate) enum Mode {
 }
 
 fn push(out: &mut Vec<Token>, text: &str, from: usize, to: usize, position: usize) {
-    out.push(Token {
-        offset_from: from,
-        offset_to: to,
-        position,
-        text: text.to_string(),
-        position_length: 1,
-    });
+    out.push(Token { offset_from: from, offset_to: to, position, text: text.to_string(), position_length: 1 });
 }
 
 /// Tokenize `text` (normalising it first) in the given mode. Offsets refer to the
@@ -207,13 +179,7 @@ pub(crate) fn tokenize_into(mode: Mode, text: &str, out: &mut Vec<Token>) {
             if let Some((prev, prev_start, prev_end)) = prev_word.take()
                 && norm.get(prev_end..base).is_some_and(is_word_joiner)
             {
-                push(
-                    out,
-                    &plural_stem(&format!("{prev}{word}")),
-                    prev_start,
-                    end,
-                    pos,
-                );
+                push(out, &plural_stem(&format!("{prev}{word}")), prev_start, end, pos);
                 pos += 1;
             }
             prev_word = Some((word.into_owned(), base, end));
@@ -249,11 +215,7 @@ pub(crate) fn tokenize_into(mode: Mode, text: &str, out: &mut Vec<Token>) {
             }
             (RunKind::Word, _) => {
                 let w = clean_word(run.text);
-                let w = if mode == Mode::Words {
-                    Cow::Owned(plural_stem(&w).into_owned())
-                } else {
-                    w
-                };
+                let w = if mode == Mode::Words { Cow::Owned(plural_stem(&w).into_owned()) } else { w };
                 if !w.is_empty() {
                     push(out, &w, base, base + run.text.len(), pos);
                     pos += 1;
@@ -272,10 +234,7 @@ pub(crate) struct CatalogTokenizer {
 
 impl CatalogTokenizer {
     pub(crate) fn new(mode: Mode) -> CatalogTokenizer {
-        CatalogTokenizer {
-            mode,
-            tokens: Vec::new(),
-        }
+        CatalogTokenizer { mode, tokens: Vec::new() }
     }
 }
 
@@ -292,10 +251,7 @@ impl Tokenizer for CatalogTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> CatalogTokenStream<'a> {
         self.tokens.clear();
         tokenize_into(self.mode, text, &mut self.tokens);
-        CatalogTokenStream {
-            tokens: &mut self.tokens,
-            next: 0,
-        }
+        CatalogTokenStream { tokens: &mut self.tokens, next: 0 }
     }
 }
 
@@ -340,10 +296,7 @@ pub(crate) fn seq_analyzer() -> TextAnalyzer {
 
 /// Han runs whole, word runs folded (lowercase, ASCII), not stemmed.
 fn plain_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(CatalogTokenizer::new(Mode::Plain))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .build()
+    TextAnalyzer::builder(CatalogTokenizer::new(Mode::Plain)).filter(LowerCaser).filter(AsciiFoldingFilter).build()
 }
 
 thread_local! {
@@ -375,12 +328,8 @@ pub(crate) fn stem(word: &str) -> String {
 /// `-ees`, `-oes`), `-s` → `` (not `-us`, `-ss`). The suffix is matched ignoring ASCII
 /// case (the analyzer lowercases after this step).
 pub fn plural_stem(word: &str) -> Cow<'_, str> {
-    let ends = |suffix: &str| {
-        word.len() >= suffix.len()
-            && word
-                .get(word.len() - suffix.len()..)
-                .is_some_and(|t| t.eq_ignore_ascii_case(suffix))
-    };
+    let ends =
+        |suffix: &str| word.len() >= suffix.len() && word.get(word.len() - suffix.len()..).is_some_and(|t| t.eq_ignore_ascii_case(suffix));
     let head = |n: usize| word.get(..word.len() - n).unwrap_or(word);
     if word.chars().nth(3).is_none() {
         Cow::Borrowed(word)
@@ -444,19 +393,8 @@ mod tests {
 
     #[test]
     fn runs_split_scripts() {
-        let r: Vec<(RunKind, &str)> = runs("C语言程序设计 2版")
-            .iter()
-            .map(|r| (r.kind, r.text))
-            .collect();
-        assert_eq!(
-            r,
-            vec![
-                (RunKind::Word, "C"),
-                (RunKind::Han, "语言程序设计"),
-                (RunKind::Word, "2"),
-                (RunKind::Han, "版")
-            ]
-        );
+        let r: Vec<(RunKind, &str)> = runs("C语言程序设计 2版").iter().map(|r| (r.kind, r.text)).collect();
+        assert_eq!(r, vec![(RunKind::Word, "C"), (RunKind::Han, "语言程序设计"), (RunKind::Word, "2"), (RunKind::Han, "版")]);
     }
 
     #[test]

@@ -80,13 +80,7 @@ impl SearchDoc {
 
         let cn = &bib.call_numbers;
         let mut call_numbers = Vec::new();
-        for c in cn
-            .lc
-            .iter()
-            .chain(&cn.dewey)
-            .chain(&cn.clc)
-            .chain(&cn.local)
-        {
+        for c in cn.lc.iter().chain(&cn.dewey).chain(&cn.clc).chain(&cn.local) {
             push_unique(&mut call_numbers, Some(c));
         }
         for item in &bib.items {
@@ -100,11 +94,7 @@ impl SearchDoc {
 
         SearchDoc {
             id: id.into(),
-            title: bib
-                .title
-                .clone()
-                .or_else(|| bib.title_vernacular.clone())
-                .unwrap_or_default(),
+            title: bib.title.clone().or_else(|| bib.title_vernacular.clone()).unwrap_or_default(),
             title_vernacular: bib.title_vernacular.clone(),
             titles_all: bib.titles_all.clone(),
             authors,
@@ -121,9 +111,8 @@ impl SearchDoc {
     /// Distinct title strings (title, vernacular title, titles_all).
     pub(crate) fn title_values(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
-        let all = std::iter::once(self.title.as_str())
-            .chain(self.title_vernacular.as_deref())
-            .chain(self.titles_all.iter().map(String::as_str));
+        let all =
+            std::iter::once(self.title.as_str()).chain(self.title_vernacular.as_deref()).chain(self.titles_all.iter().map(String::as_str));
         for t in all {
             if !t.trim().is_empty() && !out.contains(&t) {
                 out.push(t);
@@ -157,11 +146,7 @@ pub(crate) fn name_key_text(name: &str) -> Option<String> {
         }
         parts.push(p);
     }
-    if parts.is_empty() {
-        None
-    } else {
-        Some(parts.join(" "))
-    }
+    if parts.is_empty() { None } else { Some(parts.join(" ")) }
 }
 
 #[cfg(test)]
@@ -170,27 +155,15 @@ mod tests {
 
     #[test]
     fn title_proper_cuts_at_isbd() {
-        assert_eq!(
-            title_proper("明代政治制度 / 張治安著"),
-            Some("明代政治制度")
-        );
-        assert_eq!(
-            title_proper("Logic : an introduction / by X"),
-            Some("Logic")
-        );
+        assert_eq!(title_proper("明代政治制度 / 張治安著"), Some("明代政治制度"));
+        assert_eq!(title_proper("Logic : an introduction / by X"), Some("Logic"));
         assert_eq!(title_proper("Just a title"), None);
     }
 
     #[test]
     fn name_key_texts() {
-        assert_eq!(
-            name_key_text("Smith, John, 1950-").as_deref(),
-            Some("Smith John")
-        );
-        assert_eq!(
-            name_key_text("Smith, John, Sir, 1950-").as_deref(),
-            Some("Smith John")
-        );
+        assert_eq!(name_key_text("Smith, John, 1950-").as_deref(), Some("Smith John"));
+        assert_eq!(name_key_text("Smith, John, Sir, 1950-").as_deref(), Some("Smith John"));
         assert_eq!(name_key_text("鲁迅, 1881-1936").as_deref(), Some("鲁迅"));
         assert_eq!(name_key_text("吳正德").as_deref(), Some("吳正德"));
         assert_eq!(name_key_text("1950-"), None);

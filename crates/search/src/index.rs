@@ -22,9 +22,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use tantivy::directory::MmapDirectory;
-use tantivy::schema::{
-    FAST, Field as TField, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
-};
+use tantivy::schema::{FAST, Field as TField, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis::{SEQ, WORDS, callno_key, plain_tokens, seq_analyzer, words_analyzer};
@@ -64,35 +62,22 @@ pub(crate) struct Fields {
 }
 
 fn text(tokenizer: &str, option: IndexRecordOption) -> TextOptions {
-    TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(tokenizer)
-            .set_index_option(option),
-    )
+    TextOptions::default().set_indexing_options(TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(option))
 }
 
 pub(crate) fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let raw_basic = || {
         TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer("raw")
-                .set_index_option(IndexRecordOption::Basic)
-                .set_fieldnorms(false),
+            TextFieldIndexing::default().set_tokenizer("raw").set_index_option(IndexRecordOption::Basic).set_fieldnorms(false),
         )
     };
     let id = b.add_text_field("id", raw_basic().set_fast("raw"));
     let year = b.add_i64_field("year", FAST | INDEXED);
     let mut group = |name: &str, exact| Group {
         names: name == "author",
-        words: b.add_text_field(
-            &format!("{name}_w"),
-            text(WORDS, IndexRecordOption::WithFreqs),
-        ),
-        seq: b.add_text_field(
-            &format!("{name}_s"),
-            text(SEQ, IndexRecordOption::WithFreqsAndPositions),
-        ),
+        words: b.add_text_field(&format!("{name}_w"), text(WORDS, IndexRecordOption::WithFreqs)),
+        seq: b.add_text_field(&format!("{name}_s"), text(SEQ, IndexRecordOption::WithFreqsAndPositions)),
         exact,
     };
     let title = group("title", Some(ExactKind::Title));
@@ -102,20 +87,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
     let exact = b.add_u64_field("exact", INDEXED);
     let isbn = b.add_text_field("isbn", raw_basic());
     let callno = b.add_text_field("callno", raw_basic());
-    (
-        b.build(),
-        Fields {
-            id,
-            year,
-            title,
-            author,
-            subject,
-            any,
-            exact,
-            isbn,
-            callno,
-        },
-    )
+    (b.build(), Fields { id, year, title, author, subject, any, exact, isbn, callno })
 }
 
 /// The catalogue index: open it once, share it (`Arc<CatalogIndex>`), search from any
@@ -128,14 +100,11 @@ pub struct CatalogIndex {
     id_tables: IdTables,
 }
 
-pub(crate) type IdTables =
-    RwLock<HashMap<tantivy::index::SegmentId, Arc<crate::query::SegmentIds>>>;
+pub(crate) type IdTables = RwLock<HashMap<tantivy::index::SegmentId, Arc<crate::query::SegmentIds>>>;
 
 impl std::fmt::Debug for CatalogIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CatalogIndex")
-            .field("docs", &self.doc_count())
-            .finish()
+        f.debug_struct("CatalogIndex").field("docs", &self.doc_count()).finish()
     }
 }
 
@@ -168,34 +137,22 @@ impl CatalogIndex {
     fn wrap(index: Index, policy: ReloadPolicy) -> Result<CatalogIndex> {
         let (schema, fields) = schema();
         if index.schema() != schema {
-            return Err(Error::Incompatible(
-                "schema differs from this version's".into(),
-            ));
+            return Err(Error::Incompatible("schema differs from this version's".into()));
         }
         if let Some(p) = index.load_metas()?.payload
             && p != ANALYSIS_VERSION
         {
-            return Err(Error::Incompatible(format!(
-                "built by {p}, this is {ANALYSIS_VERSION}"
-            )));
+            return Err(Error::Incompatible(format!("built by {p}, this is {ANALYSIS_VERSION}")));
         }
         index.tokenizers().register(WORDS, words_analyzer());
         index.tokenizers().register(SEQ, seq_analyzer());
         let reader = index.reader_builder().reload_policy(policy).try_into()?;
-        Ok(CatalogIndex {
-            index,
-            reader,
-            fields,
-            id_tables: IdTables::default(),
-        })
+        Ok(CatalogIndex { index, reader, fields, id_tables: IdTables::default() })
     }
 
     /// A writer with the default heap ([`DEFAULT_WRITER_HEAP`]) and up to 2 threads.
     pub fn writer(&self) -> Result<CatalogWriter> {
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(2);
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(2);
         self.writer_with(threads, DEFAULT_WRITER_HEAP)
     }
 
@@ -209,11 +166,7 @@ impl CatalogIndex {
             Err(tantivy::TantivyError::LockFailure(..)) => return Err(Error::WriterBusy),
             Err(e) => return Err(e.into()),
         };
-        Ok(CatalogWriter {
-            writer,
-            reader: self.reader.clone(),
-            fields: self.fields.clone(),
-        })
+        Ok(CatalogWriter { writer, reader: self.reader.clone(), fields: self.fields.clone() })
     }
 
     /// Number of (live) records in the index as of the last reload.
@@ -250,8 +203,7 @@ pub struct CatalogWriter {
 impl CatalogWriter {
     /// Add or replace the record with `doc.id`.
     pub fn upsert(&self, doc: &SearchDoc) -> Result<()> {
-        self.writer
-            .delete_term(Term::from_field_text(self.fields.id, &doc.id));
+        self.writer.delete_term(Term::from_field_text(self.fields.id, &doc.id));
         self.writer.add_document(to_document(&self.fields, doc))?;
         Ok(())
     }
@@ -265,8 +217,7 @@ impl CatalogWriter {
 
     /// Remove the record with this id (if any).
     pub fn delete(&self, id: &str) {
-        self.writer
-            .delete_term(Term::from_field_text(self.fields.id, id));
+        self.writer.delete_term(Term::from_field_text(self.fields.id, id));
     }
 
     /// Remove every record (e.g. before a full rebuild; takes effect on commit).
@@ -335,12 +286,7 @@ fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
             add_exact(ExactKind::Heading, main);
         }
     }
-    let other = d
-        .publisher
-        .iter()
-        .chain(&d.isbns)
-        .chain(&d.call_numbers)
-        .chain(&d.any_extra);
+    let other = d.publisher.iter().chain(&d.isbns).chain(&d.call_numbers).chain(&d.any_extra);
     for o in other {
         doc.add_text(f.any.words, o);
         doc.add_text(f.any.seq, o);

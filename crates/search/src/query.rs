@@ -28,10 +28,7 @@
 use std::sync::Arc;
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery,
-    TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery, TermQuery};
 use tantivy::schema::{Field as TField, IndexRecordOption};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 
@@ -86,13 +83,7 @@ pub const MAX_WINDOW: usize = 10_000;
 impl Query {
     /// Relevance-ranked first page of 10.
     pub fn new(field: Field, text: impl Into<String>) -> Query {
-        Query {
-            text: text.into(),
-            field,
-            sort: Sort::Relevance,
-            offset: 0,
-            limit: 10,
-        }
+        Query { text: text.into(), field, sort: Sort::Relevance, offset: 0, limit: 10 }
     }
 }
 
@@ -121,8 +112,8 @@ const EXACT_SCORE: Score = 60.0;
 const ISBN_BOOST: Score = 8.0;
 
 const WEAK_WORDS: [&str; 24] = [
-    "a", "an", "the", "of", "and", "in", "on", "for", "to", "with", "by", "at", "from", "or", "de",
-    "la", "le", "les", "et", "der", "die", "das", "und", "el",
+    "a", "an", "the", "of", "and", "in", "on", "for", "to", "with", "by", "at", "from", "or", "de", "la", "le", "les", "et", "der", "die",
+    "das", "und", "el",
 ];
 
 /// One unit of a query (see the module docs).
@@ -161,12 +152,11 @@ fn analyse(text: &str) -> Analysed {
             }
             pos += chars.len();
             let mut single = String::new();
-            let flush =
-                |single: &mut String, units: &mut Vec<(Unit, bool)>| match single.chars().count() {
-                    0 => {}
-                    1 => units.push((Unit::HanChar(std::mem::take(single)), true)),
-                    _ => units.push((Unit::Han(std::mem::take(single)), false)),
-                };
+            let flush = |single: &mut String, units: &mut Vec<(Unit, bool)>| match single.chars().count() {
+                0 => {}
+                1 => units.push((Unit::HanChar(std::mem::take(single)), true)),
+                _ => units.push((Unit::Han(std::mem::take(single)), false)),
+            };
             for w in jieba().cut(&tok, false) {
                 if w.word.chars().count() == 1 {
                     single.push_str(w.word);
@@ -190,13 +180,7 @@ fn analyse(text: &str) -> Analysed {
             pos += 1;
             let weak = tok.chars().count() == 1 || WEAK_WORDS.contains(&tok.as_str());
             let stemmed = stem(&tok);
-            a.units.push((
-                Unit::Word {
-                    plain: tok,
-                    stemmed,
-                },
-                weak,
-            ));
+            a.units.push((Unit::Word { plain: tok, stemmed }, weak));
             dedup_units(&mut a.units);
         }
     }
@@ -221,18 +205,11 @@ fn dedup_units(units: &mut Vec<(Unit, bool)>) {
 }
 
 fn term_q(field: TField, text: &str) -> Box<dyn TQuery> {
-    Box::new(TermQuery::new(
-        Term::from_field_text(field, text),
-        IndexRecordOption::WithFreqs,
-    ))
+    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs))
 }
 
 fn boost(q: Box<dyn TQuery>, b: Score) -> Box<dyn TQuery> {
-    if (b - 1.0).abs() < f32::EPSILON {
-        q
-    } else {
-        Box::new(BoostQuery::new(q, b))
-    }
+    if (b - 1.0).abs() < f32::EPSILON { q } else { Box::new(BoostQuery::new(q, b)) }
 }
 
 /// Han text as a substring of the `*_s` field: its bigram, or a phrase of its bigrams.
@@ -241,16 +218,8 @@ fn substring_q(field: TField, han: &str) -> Box<dyn TQuery> {
     if chars.len() <= 2 {
         return term_q(field, han);
     }
-    let terms: Vec<(usize, Term)> = chars
-        .windows(2)
-        .enumerate()
-        .map(|(i, w)| {
-            (
-                i,
-                Term::from_field_text(field, &w.iter().collect::<String>()),
-            )
-        })
-        .collect();
+    let terms: Vec<(usize, Term)> =
+        chars.windows(2).enumerate().map(|(i, w)| (i, Term::from_field_text(field, &w.iter().collect::<String>()))).collect();
     Box::new(PhraseQuery::new_with_offset(terms))
 }
 
@@ -269,46 +238,26 @@ fn any_of(mut qs: Vec<Box<dyn TQuery>>) -> Box<dyn TQuery> {
     {
         return q;
     }
-    Box::new(BooleanQuery::new(
-        qs.into_iter().map(|q| (Occur::Should, q)).collect(),
-    ))
+    Box::new(BooleanQuery::new(qs.into_iter().map(|q| (Occur::Should, q)).collect()))
 }
 
 /// The text query over some field groups with their boosts; `None` if the text has
 /// nothing searchable.
-fn text_query(
-    a: &Analysed,
-    groups: &[(Group, Score)],
-    exact: TField,
-    text: &str,
-) -> Option<Box<dyn TQuery>> {
+fn text_query(a: &Analysed, groups: &[(Group, Score)], exact: TField, text: &str) -> Option<Box<dyn TQuery>> {
     if a.units.is_empty() {
         return None;
     }
     let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
     for (unit, weak) in &a.units {
-        let per_group: Vec<Box<dyn TQuery>> = groups
-            .iter()
-            .map(|(g, b)| boost(unit_q(unit, g), *b))
-            .collect();
+        let per_group: Vec<Box<dyn TQuery>> = groups.iter().map(|(g, b)| boost(unit_q(unit, g), *b)).collect();
         let occur = if *weak { Occur::Should } else { Occur::Must };
         clauses.push((occur, any_of(per_group)));
     }
     for (g, b) in groups {
         // Whole-query phrase.
         if a.seq.len() >= 2 {
-            let terms: Vec<(usize, Term)> = a
-                .seq
-                .iter()
-                .map(|(p, t)| (*p, Term::from_field_text(g.seq, t)))
-                .collect();
-            clauses.push((
-                Occur::Should,
-                boost(
-                    Box::new(PhraseQuery::new_with_offset(terms)),
-                    b * PHRASE_BOOST,
-                ),
-            ));
+            let terms: Vec<(usize, Term)> = a.seq.iter().map(|(p, t)| (*p, Term::from_field_text(g.seq, t))).collect();
+            clauses.push((Occur::Should, boost(Box::new(PhraseQuery::new_with_offset(terms)), b * PHRASE_BOOST)));
         }
         // jieba words (BM25 on words rather than n-grams) and unstemmed word forms.
         for w in &a.han_words {
@@ -326,10 +275,7 @@ fn text_query(
             && let Some(key) = exact_key(kind, text)
         {
             let q = TermQuery::new(Term::from_field_u64(exact, key), IndexRecordOption::Basic);
-            clauses.push((
-                Occur::Should,
-                Box::new(ConstScoreQuery::new(Box::new(q), b * EXACT_SCORE)),
-            ));
+            clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(q), b * EXACT_SCORE))));
         }
     }
     Some(Box::new(BooleanQuery::new(clauses)))
@@ -342,17 +288,14 @@ fn isbn_term(text: &str) -> Option<String> {
     }
     marc::isbn::normalize(t).or_else(|| {
         let d = digits(t);
-        (d.len() >= 8 && d.len() == t.chars().filter(|c| c.is_ascii_alphanumeric()).count())
-            .then_some(d)
+        (d.len() >= 8 && d.len() == t.chars().filter(|c| c.is_ascii_alphanumeric()).count()).then_some(d)
     })
 }
 
 /// Does the text look like an ISBN (digits, X, hyphens, spaces only)?
 fn looks_like_isbn(text: &str) -> bool {
     let t = text.trim();
-    t.len() >= 10
-        && t.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | 'X' | 'x'))
+    t.len() >= 10 && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | 'X' | 'x'))
 }
 
 fn regex_escape(s: &str) -> String {
@@ -377,9 +320,7 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
         // Cut at a space if there is one, so no word is cut in half.
         Some((cut, _)) => {
             let head = q.text.get(..cut).unwrap_or("");
-            head.rfind(char::is_whitespace)
-                .and_then(|i| head.get(..i))
-                .unwrap_or(head)
+            head.rfind(char::is_whitespace).and_then(|i| head.get(..i)).unwrap_or(head)
         }
         None => q.text.as_str(),
     };
@@ -390,8 +331,7 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
             if key.is_empty() {
                 None
             } else {
-                let prefix =
-                    RegexQuery::from_pattern(&format!("{}.*", regex_escape(&key)), f.callno)?;
+                let prefix = RegexQuery::from_pattern(&format!("{}.*", regex_escape(&key)), f.callno)?;
                 Some(Box::new(BooleanQuery::new(vec![
                     (Occur::Should, Box::new(prefix) as Box<dyn TQuery>),
                     (Occur::Should, boost(term_q(f.callno, &key), 2.0)),
@@ -403,12 +343,7 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
                 Field::Title => vec![(f.title, 1.0)],
                 Field::Author => vec![(f.author, 1.0)],
                 Field::Subject => vec![(f.subject, 1.0)],
-                _ => vec![
-                    (f.title, TITLE_BOOST),
-                    (f.author, AUTHOR_BOOST),
-                    (f.subject, SUBJECT_BOOST),
-                    (f.any, OTHER_BOOST),
-                ],
+                _ => vec![(f.title, TITLE_BOOST), (f.author, AUTHOR_BOOST), (f.subject, SUBJECT_BOOST), (f.any, OTHER_BOOST)],
             };
             // "鲁 迅" typed with a space (or copied from RLIN-style data) is one name.
             let text = marc::bib::collapse_han_spaces(text);
@@ -438,10 +373,7 @@ impl CatalogIndex {
         let limit = q.limit.min(MAX_WINDOW - offset);
         if limit == 0 {
             let total = searcher.search(&tq, &Count)?;
-            return Ok(SearchResults {
-                total,
-                hits: Vec::new(),
-            });
+            return Ok(SearchResults { total, hits: Vec::new() });
         }
         let top = TopDocs::with_limit(limit).and_offset(offset);
         let (total, docs): (usize, Vec<(Score, DocAddress)>) = match q.sort {
@@ -450,10 +382,7 @@ impl CatalogIndex {
                 let c = top.tweak_score(|seg: &SegmentReader| {
                     let years = seg.fast_fields().i64("year").ok();
                     move |doc: DocId, score: Score| {
-                        let y = years
-                            .as_ref()
-                            .and_then(|c| c.first(doc))
-                            .unwrap_or(i64::MIN);
+                        let y = years.as_ref().and_then(|c| c.first(doc)).unwrap_or(i64::MIN);
                         (y, score)
                     }
                 });
@@ -478,10 +407,7 @@ impl CatalogIndex {
                 }
             };
             if let Some(id) = table.get(addr.doc_id) {
-                hits.push(Hit {
-                    id: id.to_owned(),
-                    score,
-                });
+                hits.push(Hit { id: id.to_owned(), score });
             }
         }
         Ok(hits)
@@ -505,11 +431,7 @@ impl CatalogIndex {
         }
         let table = Arc::new(SegmentIds::build(seg)?);
         // Forget segments this searcher no longer has (merged or deleted).
-        let live: Vec<_> = searcher
-            .segment_readers()
-            .iter()
-            .map(|s| s.segment_id())
-            .collect();
+        let live: Vec<_> = searcher.segment_readers().iter().map(|s| s.segment_id()).collect();
         tables.retain(|k, _| live.contains(k));
         tables.insert(key, Arc::clone(&table));
         Ok(table)
@@ -529,10 +451,7 @@ pub(crate) struct SegmentIds {
 impl SegmentIds {
     fn build(seg: &SegmentReader) -> Result<SegmentIds> {
         let Some(col) = seg.fast_fields().str("id")? else {
-            return Ok(SegmentIds {
-                doc_ord: Vec::new(),
-                terms: Vec::new(),
-            });
+            return Ok(SegmentIds { doc_ord: Vec::new(), terms: Vec::new() });
         };
         let mut terms = Vec::with_capacity(col.num_terms());
         let mut stream = col.dictionary().stream()?;
@@ -540,13 +459,7 @@ impl SegmentIds {
             terms.push(Box::from(String::from_utf8_lossy(stream.key()).as_ref()));
         }
         let ords = col.ords();
-        let doc_ord = (0..seg.max_doc())
-            .map(|d| {
-                ords.first(d)
-                    .and_then(|o| u32::try_from(o).ok())
-                    .unwrap_or(u32::MAX)
-            })
-            .collect();
+        let doc_ord = (0..seg.max_doc()).map(|d| ords.first(d).and_then(|o| u32::try_from(o).ok()).unwrap_or(u32::MAX)).collect();
         Ok(SegmentIds { doc_ord, terms })
     }
 

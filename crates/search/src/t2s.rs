@@ -23,10 +23,7 @@ pub fn fold_char(c: char) -> char {
         return c;
     }
     match table::T2S.binary_search_by_key(&cp, |&(t, _)| t) {
-        Ok(i) => table::T2S
-            .get(i)
-            .and_then(|&(_, s)| char::from_u32(s))
-            .unwrap_or(c),
+        Ok(i) => table::T2S.get(i).and_then(|&(_, s)| char::from_u32(s)).unwrap_or(c),
         Err(_) => c,
     }
 }

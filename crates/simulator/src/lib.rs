@@ -338,7 +338,11 @@ impl Simulator {
     /// recipient of a sent (not preview) news job can open it.
     pub fn read_article(&self, openid: &str, msg_id: u64, idx: usize, original: bool) -> Result<(), String> {
         let mut st = self.lock();
-        let job = st.mass_jobs.iter().find(|j| j.msg_id == msg_id && j.msg_data_id.is_some()).ok_or_else(|| format!("no sent news job {msg_id}"))?;
+        let job = st
+            .mass_jobs
+            .iter()
+            .find(|j| j.msg_id == msg_id && j.msg_data_id.is_some())
+            .ok_or_else(|| format!("no sent news job {msg_id}"))?;
         if !job.recipients.iter().any(|r| r == openid) {
             return Err(format!("{openid} did not receive job {msg_id}"));
         }

@@ -891,7 +891,12 @@ async fn article_analytics_count_recorded_opens_with_wechats_date_rules() {
         t.sim.follow(r, None);
     }
     let media_id = t.draft().await;
-    let sent = t.post("/cgi-bin/message/mass/sendall", json!({"filter": {"is_to_all": true}, "mpnews": {"media_id": media_id}, "msgtype": "mpnews", "send_ignore_reprint": 0})).await;
+    let sent = t
+        .post(
+            "/cgi-bin/message/mass/sendall",
+            json!({"filter": {"is_to_all": true}, "mpnews": {"media_id": media_id}, "msgtype": "mpnews", "send_ignore_reprint": 0}),
+        )
+        .await;
     assert_code(&sent, 0);
     let (msg_id, data_id) = (sent["msg_id"].as_u64().unwrap(), sent["msg_data_id"].as_u64().unwrap());
     let sent_day = beijing_date(t.sim.now());

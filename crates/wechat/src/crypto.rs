@@ -17,9 +17,7 @@ use crate::signature;
 /// Standard alphabet; accepts the EncodingAESKey's trailing bits and optional `=` padding.
 const LENIENT: GeneralPurpose = GeneralPurpose::new(
     &STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_allow_trailing_bits(true)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true).with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 /// Strict standard base64 with padding, as WeChat emits and expects.
 const STRICT: GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -124,10 +122,8 @@ impl AesKey {
             return Err(CryptoError::Padding);
         }
         let content = &plain[..plain.len() - pad];
-        let len_bytes: [u8; 4] = content
-            .get(16..20)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(CryptoError::IllegalBuffer("shorter than the 20-byte header"))?;
+        let len_bytes: [u8; 4] =
+            content.get(16..20).and_then(|s| s.try_into().ok()).ok_or(CryptoError::IllegalBuffer("shorter than the 20-byte header"))?;
         let msg_len = u32::from_be_bytes(len_bytes) as usize;
         let msg_end = 20usize.checked_add(msg_len).ok_or(CryptoError::IllegalBuffer("length overflows"))?;
         if msg_end > content.len() {
@@ -286,7 +282,10 @@ mod tests {
         assert_eq!(d.xml.len(), 292);
         assert!(d.xml.contains("<debug_str><![CDATA[hello world]]></debug_str>"));
         let reply = c.encrypt(0, "<xml><demo_resp>[CDATA[good luck]]</demo_resp></xml>", *b"999951349e8ee746");
-        assert_eq!(reply, "hE8R6mGXHkJJjU72KxzKUd1GEkKJaEZq7vRL8XgK3o+00k8JGq6+pZJUIlTSyhsX+bxIBQ72g3GyvDdIZcr6+3HAZbSvPT9t/o11MI7d6WELwqrGd7jMnV0zv3Zc9Nq7");
+        assert_eq!(
+            reply,
+            "hE8R6mGXHkJJjU72KxzKUd1GEkKJaEZq7vRL8XgK3o+00k8JGq6+pZJUIlTSyhsX+bxIBQ72g3GyvDdIZcr6+3HAZbSvPT9t/o11MI7d6WELwqrGd7jMnV0zv3Zc9Nq7"
+        );
         assert_eq!(c.msg_signature("1713424427", "415670741", &reply), "03e0812039325c2712ef5f0f980fd14c70d6e307");
     }
 
@@ -310,7 +309,10 @@ mod tests {
         let c = MessageCrypto::new("123456", "wx49f0ab532d5d035a", key("kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"), None);
         let reply = "<xml>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[test]]></Content>\n<FromUserName><![CDATA[wx49f0ab532d5d035a]]></FromUserName>\n<ToUserName><![CDATA[messense]]></ToUserName>\n<AgentID>1</AgentID>\n<CreateTime>1411525903</CreateTime>\n</xml>";
         let enc = c.encrypt(0, reply, *b"1234567890123456");
-        assert_eq!(enc, "9s4gMv99m88kKTh/H8IdkOiMg6bisoy3ypwy9H4hvSPe9nsGaqyw5hhSjdYbcrKk+j3nba4HMOTzHrluLBYqxgNcBqGsL8GqxlhZgURnAtObvesEl5nZ+uBE8bviY0LWke8Zy9V/QYKxNV2FqllNXcfmstttyIkMKCCmVbCFM2JTF5wY0nFhHZSjPUL2Q1qvSUCUld+/WIXrx0oyKQmpB6o8NRrrNrsDf03oxI1p9FxUgMnwKKZeOA/uu+2IEvEBtb7muXsVbwbgX05UPPJvFurDXafG0RQyPR+mf1nDnAtQmmNOuiR5MIkdQ39xn1vWwi1O5oazPoQJz0nTYjxxEE8kv3kFxtAGVRe3ypD3WeK2XeFYFMNMpatF9XiKzHo3");
+        assert_eq!(
+            enc,
+            "9s4gMv99m88kKTh/H8IdkOiMg6bisoy3ypwy9H4hvSPe9nsGaqyw5hhSjdYbcrKk+j3nba4HMOTzHrluLBYqxgNcBqGsL8GqxlhZgURnAtObvesEl5nZ+uBE8bviY0LWke8Zy9V/QYKxNV2FqllNXcfmstttyIkMKCCmVbCFM2JTF5wY0nFhHZSjPUL2Q1qvSUCUld+/WIXrx0oyKQmpB6o8NRrrNrsDf03oxI1p9FxUgMnwKKZeOA/uu+2IEvEBtb7muXsVbwbgX05UPPJvFurDXafG0RQyPR+mf1nDnAtQmmNOuiR5MIkdQ39xn1vWwi1O5oazPoQJz0nTYjxxEE8kv3kFxtAGVRe3ypD3WeK2XeFYFMNMpatF9XiKzHo3"
+        );
         assert_eq!(c.msg_signature("1411525903", "461056294", &enc), "407518b7649e86ef23978113f92d27afa9296533");
         let inbound = "RgqEoJj5A4EMYlLvWO1F86ioRjZfaex/gePD0gOXTxpsq5Yj4GNglrBb8I2BAJVODGajiFnXBu7mCPatfjsu6IHCrsTyeDXzF6Bv283dGymzxh6ydJRvZsryDyZbLTE7rhnus50qGPMfp2wASFlzEgMW9z1ef/RD8XzaFYgm7iTdaXpXaG4+BiYyolBug/gYNx410cvkKR2/nPwBiT+P4hIiOAQqGp/TywZBtDh1yCF2KOd0gpiMZ5jSw3e29mTvmUHzkVQiMS6td7vXUaWOMZnYZlF3So2SjHnwh4jYFxdgpkHHqIrH/54SNdshoQgWYEvccTKe7FS709/5t6NMxuGhcUGAPOQipvWTT4dShyqio7mlsl5noTrb++x6En749zCpQVhDpbV6GDnTbcX2e8K9QaNWHp91eBdCRxthuL0=";
         let d = c.open("74d92dfeb87ba7c714f89d98870ae5eb62dff26d", "1411525903", "461056294", inbound).unwrap();

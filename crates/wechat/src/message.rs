@@ -56,24 +56,80 @@ pub struct ScanCodeInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A follow. `scene` is set only when EventKey starts with `qrscene_` (stripped once).
-    Subscribe { scene: Option<String>, ticket: Option<String>, event_key: String },
+    Subscribe {
+        scene: Option<String>,
+        ticket: Option<String>,
+        event_key: String,
+    },
     Unsubscribe,
     /// An existing follower scanned a parametric QR code (no prefix on the key).
-    Scan { scene: String, ticket: Option<String> },
-    Location { latitude: f64, longitude: f64, precision: f64 },
-    Click { key: String },
-    View { url: String, menu_id: Option<String> },
-    ScanCodePush { key: String, info: ScanCodeInfo },
-    ScanCodeWaitMsg { key: String, info: ScanCodeInfo },
-    PicSysPhoto { key: String, pic_md5s: Vec<String> },
-    PicPhotoOrAlbum { key: String, pic_md5s: Vec<String> },
-    PicWeixin { key: String, pic_md5s: Vec<String> },
-    LocationSelect { key: String, latitude: f64, longitude: f64, scale: i64, label: String, poiname: String },
-    ViewMiniprogram { pagepath: String, menu_id: Option<String> },
-    TemplateSendJobFinish { status: String },
-    MassSendJobFinish { status: String, total_count: i64, filter_count: i64, sent_count: i64, error_count: i64 },
-    PublishJobFinish { publish_id: String, publish_status: i64, article_id: Option<String> },
-    Unknown { event: String, key: Option<String> },
+    Scan {
+        scene: String,
+        ticket: Option<String>,
+    },
+    Location {
+        latitude: f64,
+        longitude: f64,
+        precision: f64,
+    },
+    Click {
+        key: String,
+    },
+    View {
+        url: String,
+        menu_id: Option<String>,
+    },
+    ScanCodePush {
+        key: String,
+        info: ScanCodeInfo,
+    },
+    ScanCodeWaitMsg {
+        key: String,
+        info: ScanCodeInfo,
+    },
+    PicSysPhoto {
+        key: String,
+        pic_md5s: Vec<String>,
+    },
+    PicPhotoOrAlbum {
+        key: String,
+        pic_md5s: Vec<String>,
+    },
+    PicWeixin {
+        key: String,
+        pic_md5s: Vec<String>,
+    },
+    LocationSelect {
+        key: String,
+        latitude: f64,
+        longitude: f64,
+        scale: i64,
+        label: String,
+        poiname: String,
+    },
+    ViewMiniprogram {
+        pagepath: String,
+        menu_id: Option<String>,
+    },
+    TemplateSendJobFinish {
+        status: String,
+    },
+    MassSendJobFinish {
+        status: String,
+        total_count: i64,
+        filter_count: i64,
+        sent_count: i64,
+        error_count: i64,
+    },
+    PublishJobFinish {
+        publish_id: String,
+        publish_status: i64,
+        article_id: Option<String>,
+    },
+    Unknown {
+        event: String,
+        key: Option<String>,
+    },
 }
 
 impl Event {
@@ -148,7 +204,12 @@ impl Inbound {
         let kind = match msg_type.as_str() {
             "text" => InboundKind::Text { content: text("Content") },
             "image" => InboundKind::Image { pic_url: text("PicUrl"), media_id: text("MediaId") },
-            "voice" => InboundKind::Voice { media_id: text("MediaId"), format: text("Format"), recognition: opt("Recognition"), media_id_16k: opt("MediaId16K") },
+            "voice" => InboundKind::Voice {
+                media_id: text("MediaId"),
+                format: text("Format"),
+                recognition: opt("Recognition"),
+                media_id_16k: opt("MediaId16K"),
+            },
             "video" => InboundKind::Video { media_id: text("MediaId"), thumb_media_id: text("ThumbMediaId") },
             "shortvideo" => InboundKind::ShortVideo { media_id: text("MediaId"), thumb_media_id: text("ThumbMediaId") },
             "location" => InboundKind::Location {
@@ -302,7 +363,9 @@ mod tests {
     use super::*;
 
     fn wrap(inner: &str) -> String {
-        format!("<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[oUser]]></FromUserName><CreateTime>1700000000</CreateTime>{inner}</xml>")
+        format!(
+            "<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[oUser]]></FromUserName><CreateTime>1700000000</CreateTime>{inner}</xml>"
+        )
     }
 
     fn parse(inner: &str) -> Inbound {
@@ -318,12 +381,16 @@ mod tests {
         let m = parse("<MsgType>image</MsgType><PicUrl>http://p</PicUrl><MediaId>m</MediaId><MsgId>1</MsgId>");
         assert_eq!(m.kind, InboundKind::Image { pic_url: "http://p".into(), media_id: "m".into() });
         let m = parse("<MsgType>voice</MsgType><MediaId>m</MediaId><Format>amr</Format><MediaId16K>k</MediaId16K><MsgId>1</MsgId>");
-        assert!(matches!(m.kind, InboundKind::Voice { ref format, ref media_id_16k, .. } if format == "amr" && media_id_16k.as_deref() == Some("k")));
+        assert!(
+            matches!(m.kind, InboundKind::Voice { ref format, ref media_id_16k, .. } if format == "amr" && media_id_16k.as_deref() == Some("k"))
+        );
         let m = parse("<MsgType>video</MsgType><MediaId>m</MediaId><ThumbMediaId>t</ThumbMediaId><MsgId>1</MsgId>");
         assert_eq!(m.kind, InboundKind::Video { media_id: "m".into(), thumb_media_id: "t".into() });
         let m = parse("<MsgType>shortvideo</MsgType><MediaId>m</MediaId><ThumbMediaId>t</ThumbMediaId><MsgId>1</MsgId>");
         assert!(matches!(m.kind, InboundKind::ShortVideo { .. }));
-        let m = parse("<MsgType>location</MsgType><Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y><Scale>20</Scale><Label>位置</Label><MsgId>1</MsgId>");
+        let m = parse(
+            "<MsgType>location</MsgType><Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y><Scale>20</Scale><Label>位置</Label><MsgId>1</MsgId>",
+        );
         assert!(matches!(m.kind, InboundKind::Location { scale: 20, .. }));
         let m = parse("<MsgType>link</MsgType><Title>t</Title><Description>d</Description><Url>u</Url><MsgId>1</MsgId>");
         assert_eq!(m.kind, InboundKind::Link { title: "t".into(), description: "d".into(), url: "u".into() });
@@ -335,7 +402,9 @@ mod tests {
 
     #[test]
     fn subscribe_scene_rules() {
-        let ev = |k: &str| parse(&format!("<MsgType>event</MsgType><Event>subscribe</Event><EventKey>{k}</EventKey><Ticket>T</Ticket>")).event().cloned();
+        let ev = |k: &str| {
+            parse(&format!("<MsgType>event</MsgType><Event>subscribe</Event><EventKey>{k}</EventKey><Ticket>T</Ticket>")).event().cloned()
+        };
         assert!(matches!(ev("qrscene_123"), Some(Event::Subscribe { scene: Some(s), .. }) if s == "123"));
         assert!(matches!(ev("qrscene_qrscene_x"), Some(Event::Subscribe { scene: Some(s), .. }) if s == "qrscene_x"));
         assert!(matches!(ev("last_trade_no_4200"), Some(Event::Subscribe { scene: None, .. })));
@@ -348,32 +417,58 @@ mod tests {
     fn every_event() {
         let e = |inner: &str| parse(&format!("<MsgType>event</MsgType>{inner}")).event().cloned().unwrap();
         assert_eq!(e("<Event>unsubscribe</Event>"), Event::Unsubscribe);
-        assert_eq!(e("<Event>SCAN</Event><EventKey>42</EventKey><Ticket>T</Ticket>"), Event::Scan { scene: "42".into(), ticket: Some("T".into()) });
-        assert!(matches!(e("<Event>LOCATION</Event><Latitude>23.1</Latitude><Longitude>113.3</Longitude><Precision>119.3</Precision>"), Event::Location { .. }));
-        assert_eq!(e("<Event>CLICK</Event><EventKey>SEARCH_TITLE</EventKey>"), Event::Click { key: "SEARCH_TITLE".into() });
-        assert_eq!(e("<Event>VIEW</Event><EventKey>http://x</EventKey><MenuId>7</MenuId>"), Event::View { url: "http://x".into(), menu_id: Some("7".into()) });
         assert_eq!(
-            e("<Event>scancode_push</Event><EventKey>k</EventKey><ScanCodeInfo><ScanType>qrcode</ScanType><ScanResult>r</ScanResult></ScanCodeInfo>"),
+            e("<Event>SCAN</Event><EventKey>42</EventKey><Ticket>T</Ticket>"),
+            Event::Scan { scene: "42".into(), ticket: Some("T".into()) }
+        );
+        assert!(matches!(
+            e("<Event>LOCATION</Event><Latitude>23.1</Latitude><Longitude>113.3</Longitude><Precision>119.3</Precision>"),
+            Event::Location { .. }
+        ));
+        assert_eq!(e("<Event>CLICK</Event><EventKey>SEARCH_TITLE</EventKey>"), Event::Click { key: "SEARCH_TITLE".into() });
+        assert_eq!(
+            e("<Event>VIEW</Event><EventKey>http://x</EventKey><MenuId>7</MenuId>"),
+            Event::View { url: "http://x".into(), menu_id: Some("7".into()) }
+        );
+        assert_eq!(
+            e(
+                "<Event>scancode_push</Event><EventKey>k</EventKey><ScanCodeInfo><ScanType>qrcode</ScanType><ScanResult>r</ScanResult></ScanCodeInfo>"
+            ),
             Event::ScanCodePush { key: "k".into(), info: ScanCodeInfo { scan_type: "qrcode".into(), scan_result: "r".into() } }
         );
-        assert!(matches!(e("<Event>scancode_waitmsg</Event><EventKey>k</EventKey><ScanCodeInfo><ScanType>barcode</ScanType><ScanResult>9787</ScanResult></ScanCodeInfo>"), Event::ScanCodeWaitMsg { .. }));
+        assert!(matches!(
+            e(
+                "<Event>scancode_waitmsg</Event><EventKey>k</EventKey><ScanCodeInfo><ScanType>barcode</ScanType><ScanResult>9787</ScanResult></ScanCodeInfo>"
+            ),
+            Event::ScanCodeWaitMsg { .. }
+        ));
         let pics = "<SendPicsInfo><Count>2</Count><PicList><item><PicMd5Sum>a</PicMd5Sum></item><item><PicMd5Sum>b</PicMd5Sum></item></PicList></SendPicsInfo>";
-        assert_eq!(e(&format!("<Event>pic_sysphoto</Event><EventKey>k</EventKey>{pics}")), Event::PicSysPhoto { key: "k".into(), pic_md5s: vec!["a".into(), "b".into()] });
+        assert_eq!(
+            e(&format!("<Event>pic_sysphoto</Event><EventKey>k</EventKey>{pics}")),
+            Event::PicSysPhoto { key: "k".into(), pic_md5s: vec!["a".into(), "b".into()] }
+        );
         assert!(matches!(e(&format!("<Event>pic_photo_or_album</Event><EventKey>k</EventKey>{pics}")), Event::PicPhotoOrAlbum { .. }));
         assert!(matches!(e(&format!("<Event>pic_weixin</Event><EventKey>k</EventKey>{pics}")), Event::PicWeixin { .. }));
         assert!(matches!(
             e("<Event>location_select</Event><EventKey>k</EventKey><SendLocationInfo><Location_X>23</Location_X><Location_Y>113</Location_Y><Scale>15</Scale><Label>L</Label><Poiname>P</Poiname></SendLocationInfo>"),
             Event::LocationSelect { scale: 15, ref poiname, .. } if poiname == "P"
         ));
-        assert_eq!(e("<Event>view_miniprogram</Event><EventKey>pages/index</EventKey><MenuId>1</MenuId>"), Event::ViewMiniprogram { pagepath: "pages/index".into(), menu_id: Some("1".into()) });
+        assert_eq!(
+            e("<Event>view_miniprogram</Event><EventKey>pages/index</EventKey><MenuId>1</MenuId>"),
+            Event::ViewMiniprogram { pagepath: "pages/index".into(), menu_id: Some("1".into()) }
+        );
         let m = parse("<MsgType>event</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>200163836</MsgID><Status>success</Status>");
         assert_eq!(m.msg_id.as_deref(), Some("200163836"));
         assert_eq!(m.dedupe_key(), "job:TEMPLATESENDJOBFINISH:200163836");
-        let m = parse("<MsgType>event</MsgType><Event>MASSSENDJOBFINISH</Event><MsgID>1988</MsgID><Status>send success</Status><TotalCount>100</TotalCount><FilterCount>80</FilterCount><SentCount>75</SentCount><ErrorCount>5</ErrorCount>");
+        let m = parse(
+            "<MsgType>event</MsgType><Event>MASSSENDJOBFINISH</Event><MsgID>1988</MsgID><Status>send success</Status><TotalCount>100</TotalCount><FilterCount>80</FilterCount><SentCount>75</SentCount><ErrorCount>5</ErrorCount>",
+        );
         assert!(matches!(m.event(), Some(Event::MassSendJobFinish { sent_count: 75, .. })));
         assert_eq!(m.kind_label(), "MASSSENDJOBFINISH");
         assert!(matches!(
-            e("<Event>PUBLISHJOBFINISH</Event><PublishEventInfo><publish_id>2247503051</publish_id><publish_status>0</publish_status><article_id>b5O2</article_id></PublishEventInfo>"),
+            e(
+                "<Event>PUBLISHJOBFINISH</Event><PublishEventInfo><publish_id>2247503051</publish_id><publish_status>0</publish_status><article_id>b5O2</article_id></PublishEventInfo>"
+            ),
             Event::PublishJobFinish { publish_status: 0, .. }
         ));
         assert_eq!(e("<Event>debug_demo</Event>"), Event::Unknown { event: "debug_demo".into(), key: None });
@@ -390,7 +485,13 @@ mod tests {
     #[test]
     fn clear_errors() {
         assert_eq!(Inbound::parse(b"<root/>"), Err(ParseError::Root("root".into())));
-        assert_eq!(Inbound::parse(b"<xml><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>"), Err(ParseError::Missing("FromUserName")));
-        assert!(matches!(Inbound::parse(wrap("<MsgType>location</MsgType><Location_X>north</Location_X>").as_bytes()), Err(ParseError::NotANumber { field: "Location_X", .. })));
+        assert_eq!(
+            Inbound::parse(b"<xml><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>"),
+            Err(ParseError::Missing("FromUserName"))
+        );
+        assert!(matches!(
+            Inbound::parse(wrap("<MsgType>location</MsgType><Location_X>north</Location_X>").as_bytes()),
+            Err(ParseError::NotANumber { field: "Location_X", .. })
+        ));
     }
 }

@@ -23,14 +23,34 @@ pub struct Article {
 pub enum Reply {
     /// No passive reply: the body `success`.
     Success,
-    Text { content: String },
-    Image { media_id: String },
-    Voice { media_id: String },
-    Video { media_id: String, title: String, description: String },
-    Music { title: String, description: String, music_url: String, hq_music_url: String, thumb_media_id: String },
-    News { articles: Vec<Article> },
+    Text {
+        content: String,
+    },
+    Image {
+        media_id: String,
+    },
+    Voice {
+        media_id: String,
+    },
+    Video {
+        media_id: String,
+        title: String,
+        description: String,
+    },
+    Music {
+        title: String,
+        description: String,
+        music_url: String,
+        hq_music_url: String,
+        thumb_media_id: String,
+    },
+    News {
+        articles: Vec<Article>,
+    },
     /// Hand the conversation to WeChat's customer-service system.
-    TransferCustomerService { kf_account: Option<String> },
+    TransferCustomerService {
+        kf_account: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,7 +193,13 @@ mod tests {
             Reply::Image { media_id: "m".into() },
             Reply::Voice { media_id: "m".into() },
             Reply::Video { media_id: "m".into(), title: "t".into(), description: "d".into() },
-            Reply::Music { title: "t".into(), description: "d".into(), music_url: "u".into(), hq_music_url: "h".into(), thumb_media_id: "th".into() },
+            Reply::Music {
+                title: "t".into(),
+                description: "d".into(),
+                music_url: "u".into(),
+                hq_music_url: "h".into(),
+                thumb_media_id: "th".into(),
+            },
             Reply::News { articles: vec![article(1), article(2)] },
             Reply::TransferCustomerService { kf_account: Some("kf@lib".into()) },
             Reply::TransferCustomerService { kf_account: None },

@@ -75,7 +75,8 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep);
                 }
-                let name = String::from_utf8(start.name().as_ref().to_vec()).map_err(|_| malformed(&reader, "element name is not UTF-8".into()))?;
+                let name = String::from_utf8(start.name().as_ref().to_vec())
+                    .map_err(|_| malformed(&reader, "element name is not UTF-8".into()))?;
                 stack.push(Element { name, ..Default::default() });
             }
             Event::Empty(start) => {
@@ -83,7 +84,8 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                 if count > MAX_ELEMENTS {
                     return Err(XmlError::TooManyElements);
                 }
-                let name = String::from_utf8(start.name().as_ref().to_vec()).map_err(|_| malformed(&reader, "element name is not UTF-8".into()))?;
+                let name = String::from_utf8(start.name().as_ref().to_vec())
+                    .map_err(|_| malformed(&reader, "element name is not UTF-8".into()))?;
                 let el = Element { name, ..Default::default() };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
@@ -102,7 +104,13 @@ pub fn parse(input: &[u8]) -> Result<Element, XmlError> {
                 match stack.last_mut() {
                     Some(el) => el.text.push_str(&unescaped),
                     None if unescaped.trim().is_empty() => {}
-                    None => return Err(if root.is_some() { XmlError::TrailingContent } else { malformed(&reader, "text outside the root element".into()) }),
+                    None => {
+                        return Err(if root.is_some() {
+                            XmlError::TrailingContent
+                        } else {
+                            malformed(&reader, "text outside the root element".into())
+                        });
+                    }
                 }
             }
             Event::CData(data) => {

@@ -70,9 +70,11 @@ pub struct ReachConfig {
 
 impl Default for ReachConfig {
     fn default() -> Self {
-        Self { poster_font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf".into(),
+        Self {
+            poster_font: "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf".into(),
             poster_font_fallback: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf".into(),
-            datacube: false }
+            datacube: false,
+        }
     }
 }
 
@@ -135,7 +137,9 @@ pub struct LibraryConfig {
 
 impl Default for LibraryConfig {
     fn default() -> Self {
-        Self { name: "大学图书馆".into(), about: "大学图书馆微信公众号：馆藏检索、借阅查询与续借、活动与资源通知。".into() }
+        Self {
+            name: "大学图书馆".into(), about: "大学图书馆微信公众号：馆藏检索、借阅查询与续借、活动与资源通知。".into()
+        }
     }
 }
 
@@ -262,7 +266,14 @@ pub struct PartnersConfig {
 
 impl Default for PartnersConfig {
     fn default() -> Self {
-        Self { seed_file: String::new(), sru_enabled: true, sru_default_records: 10, sru_max_records: 50, max_timeout_ms: 3000, chat_hits_per_partner: 3 }
+        Self {
+            seed_file: String::new(),
+            sru_enabled: true,
+            sru_default_records: 10,
+            sru_max_records: 50,
+            max_timeout_ms: 3000,
+            chat_hits_per_partner: 3,
+        }
     }
 }
 
@@ -298,7 +309,12 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))), data_dir: PathBuf::from("./data"), max_body_bytes: 64 * 1024, public_url: "http://127.0.0.1:8080".into() }
+        Self {
+            listen: "127.0.0.1:8080".parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: PathBuf::from("./data"),
+            max_body_bytes: 64 * 1024,
+            public_url: "http://127.0.0.1:8080".into(),
+        }
     }
 }
 
@@ -383,7 +399,10 @@ impl Config {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(p) = path {
             if !p.exists() {
-                return Err(ConfigError::File { path: p.to_owned(), source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found") });
+                return Err(ConfigError::File {
+                    path: p.to_owned(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found"),
+                });
             }
             fig = fig.merge(Toml::file_exact(p));
         }
@@ -401,7 +420,9 @@ impl Config {
         if !(3..=32).contains(&w.token.len()) || !w.token.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return invalid("wechat.token", "must be 3–32 letters or digits, as in the account's server settings");
         }
-        for (key, value) in [("wechat.encoding_aes_key", &w.encoding_aes_key), ("wechat.previous_encoding_aes_key", &w.previous_encoding_aes_key)] {
+        for (key, value) in
+            [("wechat.encoding_aes_key", &w.encoding_aes_key), ("wechat.previous_encoding_aes_key", &w.previous_encoding_aes_key)]
+        {
             if !value.is_empty() {
                 if let Err(e) = wechat::AesKey::from_encoding_aes_key(value) {
                     return invalid(key, &e.to_string());
@@ -457,7 +478,10 @@ impl Config {
         }
         let p = &self.partners;
         if !(100..=4000).contains(&p.max_timeout_ms) {
-            return invalid("partners.max_timeout_ms", "must be between 100 and 4000, so chat answers still leave within WeChat's 5 seconds");
+            return invalid(
+                "partners.max_timeout_ms",
+                "must be between 100 and 4000, so chat answers still leave within WeChat's 5 seconds",
+            );
         }
         if !(1..=1000).contains(&p.sru_max_records) {
             return invalid("partners.sru_max_records", "must be between 1 and 1000");
@@ -582,7 +606,46 @@ mod example_file {
         let text = include_str!("../../../config.example.toml");
         let parsed: super::Config = toml_like(text);
         parsed.validate().expect("example validates");
-        for key in ["listen", "data_dir", "max_body_bytes", "app_id", "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", "api_base", "reply_deadline_ms", "timestamp_tolerance_secs", "lang", "url", "oauth_base", "system", "loan_days", "renew_days", "max_renewals", "remind_template_id", "address", "charset", "name", "about", "enabled", "gh_id", "public_url", "index_dir", "chat_page_size", "dialog_timeout_secs", "session_minutes", "working_days", "working_hours", "promoted_template_id", "checkin_opens_minutes", "showqrcode_url", "batch_size", "monthly_quota", "send_by"] {
+        for key in [
+            "listen",
+            "data_dir",
+            "max_body_bytes",
+            "app_id",
+            "app_secret",
+            "token",
+            "encoding_aes_key",
+            "previous_encoding_aes_key",
+            "api_base",
+            "reply_deadline_ms",
+            "timestamp_tolerance_secs",
+            "lang",
+            "url",
+            "oauth_base",
+            "system",
+            "loan_days",
+            "renew_days",
+            "max_renewals",
+            "remind_template_id",
+            "address",
+            "charset",
+            "name",
+            "about",
+            "enabled",
+            "gh_id",
+            "public_url",
+            "index_dir",
+            "chat_page_size",
+            "dialog_timeout_secs",
+            "session_minutes",
+            "working_days",
+            "working_hours",
+            "promoted_template_id",
+            "checkin_opens_minutes",
+            "showqrcode_url",
+            "batch_size",
+            "monthly_quota",
+            "send_by",
+        ] {
             assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{key} ="))), "config.example.toml lacks {key}");
         }
     }

@@ -109,7 +109,8 @@ impl Db {
     pub async fn connect(url: &str) -> Result<Self, DbError> {
         let connect_err = |source| DbError::Connect { url: redact_url(url), source };
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(url).await.map_err(connect_err)?;
+            let pool =
+                PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(url).await.map_err(connect_err)?;
             Db::Postgres(pool)
         } else {
             if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
@@ -168,10 +169,18 @@ impl Db {
                 sqlx::query(CREATE).execute(pool).await?;
                 for &(version, description, sql) in SQLITE_MIGRATIONS {
                     let mut tx = pool.begin().await?;
-                    let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1").bind(version).fetch_optional(&mut *tx).await?;
+                    let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                        .bind(version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                     if done.is_none() {
                         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|source| DbError::Migrate { version, source })?;
-                        sqlx::query("INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)").bind(version).bind(description).bind(unix_now()).execute(&mut *tx).await?;
+                        sqlx::query("INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
+                            .bind(version)
+                            .bind(description)
+                            .bind(unix_now())
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     tx.commit().await?;
                 }
@@ -183,10 +192,18 @@ impl Db {
                     sqlx::query(CREATE).execute(&mut *conn).await?;
                     for &(version, description, sql) in POSTGRES_MIGRATIONS {
                         let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-                        let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1").bind(version).fetch_optional(&mut *tx).await?;
+                        let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                            .bind(version)
+                            .fetch_optional(&mut *tx)
+                            .await?;
                         if done.is_none() {
                             sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|source| DbError::Migrate { version, source })?;
-                            sqlx::query("INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)").bind(version).bind(description).bind(unix_now()).execute(&mut *tx).await?;
+                            sqlx::query("INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
+                                .bind(version)
+                                .bind(description)
+                                .bind(unix_now())
+                                .execute(&mut *tx)
+                                .await?;
                         }
                         tx.commit().await?;
                     }
@@ -206,13 +223,25 @@ impl Db {
         let sql = "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
                    ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
                    WHERE leases.expires_at < $4 OR leases.holder = $2";
-        let done = with_pool!(self, |pool| sqlx::query(sql).bind(name).bind(holder).bind(now + ttl_secs).bind(now).execute(pool).await?.rows_affected());
+        let done = with_pool!(self, |pool| sqlx::query(sql)
+            .bind(name)
+            .bind(holder)
+            .bind(now + ttl_secs)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(done == 1)
     }
 
     /// Gives a lease back early.
     pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2").bind(name).bind(holder).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 }

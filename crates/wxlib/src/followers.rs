@@ -117,13 +117,23 @@ impl Db {
     }
 
     pub async fn count_followers(&self) -> Result<i64, DbError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM followers WHERE subscribed = 1").fetch_one(pool).await?);
+        let (n,): (i64,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM followers WHERE subscribed = 1").fetch_one(pool).await?);
         Ok(n)
     }
 
     pub async fn log_event(&self, e: &LoggedEvent<'_>, received_at: i64) -> Result<(), DbError> {
         let sql = "INSERT INTO event_log (openid, msg_type, event, event_key, created_at, received_at) VALUES ($1, $2, $3, $4, $5, $6)";
-        with_pool!(self, |pool| sqlx::query(sql).bind(e.openid).bind(e.msg_type).bind(e.event).bind(e.event_key).bind(e.created_at).bind(received_at).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query(sql)
+            .bind(e.openid)
+            .bind(e.msg_type)
+            .bind(e.event)
+            .bind(e.event_key)
+            .bind(e.created_at)
+            .bind(received_at)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -167,11 +177,14 @@ impl Db {
 
     /// Counts one customer-service send against the window.
     pub async fn count_window_send(&self, openid: &str) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE followers SET window_sent = window_sent + 1 WHERE openid = $1").bind(openid).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE followers SET window_sent = window_sent + 1 WHERE openid = $1")
+            .bind(openid)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 }
-
 
 #[cfg(test)]
 mod tests {

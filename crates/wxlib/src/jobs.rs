@@ -11,7 +11,12 @@ const LEASE_SECS: i64 = 600;
 impl Db {
     /// Registers a job (first run at `first_run_at`) unless it exists.
     pub async fn ensure_job(&self, name: &str, first_run_at: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("INSERT INTO jobs (name, next_run_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING").bind(name).bind(first_run_at).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("INSERT INTO jobs (name, next_run_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(first_run_at)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 

@@ -13,8 +13,8 @@
 //! [`reach`] channels with QR posters and attribution, referral codes, auditable draws, analytics.
 //! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
 
-pub mod answers;
 pub mod activities;
+pub mod answers;
 pub mod broadcasts;
 pub mod catalog;
 pub mod chat;

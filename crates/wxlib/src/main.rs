@@ -196,7 +196,9 @@ fn main() -> std::process::ExitCode {
                 Ok(())
             }
             Command::Partners { config, action } => partners(Config::load(config.as_deref())?, action).await,
-            Command::CreateAdmin { config, password_stdin, username } => create_admin(Config::load(config.as_deref())?, &username, password_stdin).await,
+            Command::CreateAdmin { config, password_stdin, username } => {
+                create_admin(Config::load(config.as_deref())?, &username, password_stdin).await
+            }
             Command::Broadcast { config, title, author, digest, body, cover, tag, send } => {
                 let config = Config::load(config.as_deref())?;
                 let db = Db::connect(&config.database_url()).await?;
@@ -204,13 +206,23 @@ fn main() -> std::process::ExitCode {
                 let body_html = std::fs::read_to_string(&body).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", body.display()))?;
                 let cover_bytes = std::fs::read(&cover).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", cover.display()))?;
                 let content_type = wxlib::broadcasts::check_image(&cover_bytes, lang)?;
-                let draft = wxlib::broadcasts::validate(&wxlib::broadcasts::Draft { title, author, digest, body_html, target_tag_id: tag }, lang)?;
+                let draft =
+                    wxlib::broadcasts::validate(&wxlib::broadcasts::Draft { title, author, digest, body_html, target_tag_id: tag }, lang)?;
                 let image = wxlib::broadcasts::Image { content_type: content_type.to_owned(), bytes: cover_bytes };
                 let id = db.create_broadcast(&draft, Some(&image), "cli", unix_now()).await?;
                 wxlib::console::audit_system(&db, "broadcast.create", &format!("#{id} {} from the command line", draft.title)).await?;
                 if send {
                     db.queue_broadcast(id, "cli", unix_now()).await?;
-                    wxlib::console::audit_system(&db, "broadcast.send", &format!("#{id} {} to {} from the command line", draft.title, tag.map(|t| format!("tag {t}")).unwrap_or_else(|| "all followers".into()))).await?;
+                    wxlib::console::audit_system(
+                        &db,
+                        "broadcast.send",
+                        &format!(
+                            "#{id} {} to {} from the command line",
+                            draft.title,
+                            tag.map(|t| format!("tag {t}")).unwrap_or_else(|| "all followers".into())
+                        ),
+                    )
+                    .await?;
                     println!("news message {id} queued for sending");
                 } else {
                     println!("news message {id} composed");
@@ -218,9 +230,15 @@ fn main() -> std::process::ExitCode {
                 Ok(())
             }
             Command::Simulator { listen, app_id, app_secret } => {
-                let sim = simulator::Simulator::new(simulator::SimConfig { app_id, app_secret, public_base: (listen.port() != 0).then(|| format!("http://{listen}/sim/api")), ..Default::default() });
+                let sim = simulator::Simulator::new(simulator::SimConfig {
+                    app_id,
+                    app_secret,
+                    public_base: (listen.port() != 0).then(|| format!("http://{listen}/sim/api")),
+                    ..Default::default()
+                });
                 let app = axum::Router::new().nest("/sim/api", sim.router());
-                let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+                let listener =
+                    tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
                 println!("simulator listening on http://{}/sim/api", listener.local_addr()?);
                 axum::serve(listener, app).await?;
                 Ok(())
@@ -250,12 +268,23 @@ async fn import(config: Config, format: InputFormat, charset: InputCharset, file
     for file in files {
         let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
         let bar = indicatif::ProgressBar::new(bytes.len() as u64 / 1000);
-        bar.set_style(indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos} records").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos} records")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
         bar.set_message(file.display().to_string());
         let name = file.display().to_string();
         let summary = import_bytes(&db, &name, &bytes, format, charset, unix_now(), &|n| bar.set_position(n as u64)).await?;
         bar.finish_and_clear();
-        println!("{}: read {}, added {}, updated {}, deleted {}, skipped {}", name, summary.read, summary.added, summary.updated, summary.deleted, summary.skipped.len());
+        println!(
+            "{}: read {}, added {}, updated {}, deleted {}, skipped {}",
+            name,
+            summary.read,
+            summary.added,
+            summary.updated,
+            summary.deleted,
+            summary.skipped.len()
+        );
         for s in &summary.skipped {
             match s.offset {
                 Some(o) => println!("  skipped record #{} at byte {}: {}", s.index, o, s.reason),
@@ -267,7 +296,14 @@ async fn import(config: Config, format: InputFormat, charset: InputCharset, file
     let secs = started.elapsed().as_secs_f64();
     println!(
         "total: read {}, added {}, updated {}, deleted {}, skipped {}, warnings {} in {:.1} s ({:.0} records/s)",
-        total.read, total.added, total.updated, total.deleted, total.skipped.len(), total.warnings, secs, total.read as f64 / secs.max(0.001)
+        total.read,
+        total.added,
+        total.updated,
+        total.deleted,
+        total.skipped.len(),
+        total.warnings,
+        secs,
+        total.read as f64 / secs.max(0.001)
     );
     update_index(&config, db, false).await
 }
@@ -327,7 +363,15 @@ async fn partners(config: Config, action: PartnersAction) -> anyhow::Result<()> 
     match action {
         PartnersAction::List => {
             for p in db.partners().await? {
-                println!("{}\t{}\t{}\t{}\t{} ms\t{}", p.id, p.name, p.endpoint(), p.indexes.join(","), p.timeout_ms, if p.enabled { "enabled" } else { "disabled" });
+                println!(
+                    "{}\t{}\t{}\t{}\t{} ms\t{}",
+                    p.id,
+                    p.name,
+                    p.endpoint(),
+                    p.indexes.join(","),
+                    p.timeout_ms,
+                    if p.enabled { "enabled" } else { "disabled" }
+                );
             }
         }
         PartnersAction::Add { file } => {
@@ -362,7 +406,8 @@ async fn create_admin(config: Config, username: &str, password_stdin: bool) -> a
     let password = if interactive {
         // Hide what is typed where `stty` exists (no extra dependency for one prompt).
         let hide = |on: bool| {
-            let _ = std::process::Command::new("stty").arg(if on { "-echo" } else { "echo" }).stdin(std::process::Stdio::inherit()).status();
+            let _ =
+                std::process::Command::new("stty").arg(if on { "-echo" } else { "echo" }).stdin(std::process::Stdio::inherit()).status();
         };
         eprint!("Password for {username}: ");
         let _ = std::io::stderr().flush();

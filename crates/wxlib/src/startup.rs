@@ -43,12 +43,16 @@ pub async fn build_services(config: Config) -> anyhow::Result<(Services, IndexSy
     let api = WeChatApi::new(&config.wechat.api_base, &config.wechat.app_id, &config.wechat.app_secret, db.clone(), node_id)?;
     let journal = Journal::start(db.clone());
     let index_dir = config.index_dir();
-    let index = Arc::new(crate::catalog::sync::open_index(&index_dir).map_err(|e| anyhow::anyhow!("cannot open the search index at {}: {e}", index_dir.display()))?);
+    let index = Arc::new(
+        crate::catalog::sync::open_index(&index_dir)
+            .map_err(|e| anyhow::anyhow!("cannot open the search index at {}: {e}", index_dir.display()))?,
+    );
     let catalog = Catalog { db: db.clone(), index: index.clone() };
     let index_sync = IndexSync { db: db.clone(), index, seq_file: index_dir.join("wxlib-seq"), wake: Arc::new(Notify::new()) };
     let clock = Clock::default();
     let ils = library_system(&config, &db, &clock)?;
-    let session_key = db.setting_or_init("session_key", || format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())).await?;
+    let session_key =
+        db.setting_or_init("session_key", || format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())).await?;
     let services = Services {
         db,
         api,
@@ -86,7 +90,9 @@ impl Application {
         if seeded > 0 {
             tracing::info!(partners = seeded, "partner libraries seeded from partners.seed_file");
         }
-        let listener = TcpListener::bind(services.config.server.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
+        let listener = TcpListener::bind(services.config.server.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
         let callback_state = Arc::new(CallbackState { services: services.clone(), router: Arc::new(chat_router), crypto });
         let metrics = telemetry::metrics_handle();
         let router = axum::Router::new()

@@ -45,60 +45,14 @@ fn cnmarc_gbk(charset_code: &str) -> Vec<u8> {
         b"nam0 ",
         &[
             ("001", b"012004002367".to_vec()),
-            (
-                "010",
-                data(
-                    "  ",
-                    &[('a', b"7-02-000220-X".to_vec()), ('d', gbk("CNY79.00"))],
-                ),
-            ),
-            (
-                "100",
-                data(
-                    "  ",
-                    &[(
-                        'a',
-                        format!("20040506d2004    em y0chiy{charset_code}      ea").into_bytes(),
-                    )],
-                ),
-            ),
+            ("010", data("  ", &[('a', b"7-02-000220-X".to_vec()), ('d', gbk("CNY79.00"))])),
+            ("100", data("  ", &[('a', format!("20040506d2004    em y0chiy{charset_code}      ea").into_bytes())])),
             ("101", data("0 ", &[('a', b"chi".to_vec())])),
-            (
-                "200",
-                data(
-                    "1 ",
-                    &[
-                        ('a', gbk("红楼梦")),
-                        ('9', b"hong lou meng".to_vec()),
-                        ('f', gbk("曹雪芹著")),
-                    ],
-                ),
-            ),
-            (
-                "210",
-                data(
-                    "  ",
-                    &[
-                        ('a', gbk("北京")),
-                        ('c', gbk("人民文学出版社")),
-                        ('d', b"2004".to_vec()),
-                    ],
-                ),
-            ),
+            ("200", data("1 ", &[('a', gbk("红楼梦")), ('9', b"hong lou meng".to_vec()), ('f', gbk("曹雪芹著"))])),
+            ("210", data("  ", &[('a', gbk("北京")), ('c', gbk("人民文学出版社")), ('d', b"2004".to_vec())])),
             ("690", data("  ", &[('a', b"I242.47".to_vec())])),
             ("701", data(" 0", &[('a', gbk("曹雪芹"))])),
-            (
-                "905",
-                data(
-                    "  ",
-                    &[
-                        ('a', b"SZU".to_vec()),
-                        ('b', b"C0012345".to_vec()),
-                        ('d', b"I242.47".to_vec()),
-                        ('e', b"123".to_vec()),
-                    ],
-                ),
-            ),
+            ("905", data("  ", &[('a', b"SZU".to_vec()), ('b', b"C0012345".to_vec()), ('d', b"I242.47".to_vec()), ('e', b"123".to_vec())])),
         ],
     )
 }
@@ -130,53 +84,26 @@ fn unimarc_50_is_utf8_and_mislabelled_utf8_is_detected() {
     let utf8 = |s: &str| s.as_bytes().to_vec();
     let rec = raw_record(
         b"nam0 ",
-        &[
-            (
-                "100",
-                data(
-                    "  ",
-                    &[('a', b"20040506d2004    em y0chiy50      ea".to_vec())],
-                ),
-            ),
-            ("200", data("1 ", &[('a', utf8("红楼梦"))])),
-        ],
+        &[("100", data("  ", &[('a', b"20040506d2004    em y0chiy50      ea".to_vec())])), ("200", data("1 ", &[('a', utf8("红楼梦"))]))],
     );
-    let r = Reader::new(&rec)
-        .next_detailed()
-        .expect("item")
-        .expect("record");
+    let r = Reader::new(&rec).next_detailed().expect("item").expect("record");
     assert_eq!((r.charset, r.warnings.len()), (Charset::Utf8, 0));
     assert_eq!(r.record.subfield("200", 'a'), Some("红楼梦"));
 
     // MARC 21 with a blank leader/09 but UTF-8 data (common export bug).
-    let rec = raw_record(
-        b"nam  ",
-        &[("245", data("10", &[('a', utf8("Café society"))]))],
-    );
-    let r = Reader::new(&rec)
-        .next_detailed()
-        .expect("item")
-        .expect("record");
+    let rec = raw_record(b"nam  ", &[("245", data("10", &[('a', utf8("Café society"))]))]);
+    let r = Reader::new(&rec).next_detailed().expect("item").expect("record");
     assert_eq!(r.charset, Charset::Utf8);
     assert_eq!(r.warnings.len(), 1);
     assert_eq!(r.record.subfield("245", 'a'), Some("Café society"));
 
     // Real MARC-8 ANSEL (acute 0xE2 before the base letter) stays MARC-8.
-    let rec = raw_record(
-        b"nam  ",
-        &[("245", data("10", &[('a', b"Caf\xe2e society".to_vec())]))],
-    );
-    let r = Reader::new(&rec)
-        .next_detailed()
-        .expect("item")
-        .expect("record");
+    let rec = raw_record(b"nam  ", &[("245", data("10", &[('a', b"Caf\xe2e society".to_vec())]))]);
+    let r = Reader::new(&rec).next_detailed().expect("item").expect("record");
     assert_eq!(r.charset, Charset::Marc8);
     assert_eq!(r.record.subfield("245", 'a'), Some("Café society"));
 
     // The caller can override the label.
-    let r = Reader::with_charset(&rec, Charset::Latin1)
-        .next_detailed()
-        .expect("item")
-        .expect("record");
+    let r = Reader::with_charset(&rec, Charset::Latin1).next_detailed().expect("item").expect("record");
     assert_eq!(r.record.subfield("245", 'a'), Some("Caf\u{e2}e society"));
 }

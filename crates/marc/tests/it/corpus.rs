@@ -21,11 +21,7 @@ fn all_8058_records_parse_without_errors_or_warnings() {
         }
         assert!(errors.is_empty(), "{name}: {errors:?}");
         assert_eq!(ok, expected, "{name}");
-        assert!(
-            reader.warnings().is_empty(),
-            "{name}: {:?}",
-            reader.warnings()
-        );
+        assert!(reader.warnings().is_empty(), "{name}: {:?}", reader.warnings());
         total += ok;
     }
     assert_eq!(total, 8058);
@@ -38,11 +34,7 @@ fn charset_detection_per_file() {
         let mut reader = Reader::new(&data);
         while let Some(item) = reader.next_detailed() {
             let r = item.expect("record");
-            let want = if name.contains("marc8") {
-                Charset::Marc8
-            } else {
-                Charset::Utf8
-            };
+            let want = if name.contains("marc8") { Charset::Marc8 } else { Charset::Utf8 };
             assert_eq!(r.charset, want, "{name} record {}", r.index);
         }
     }
@@ -54,30 +46,21 @@ fn real_records_roundtrip_through_iso2709_and_marcxml() {
         let data = read(name);
         let records: Vec<_> = Reader::new(&data).map(|r| r.expect("record")).collect();
         for r in &records {
-            let bytes =
-                to_iso2709(r).unwrap_or_else(|e| panic!("{name} {:?}: {e}", r.control_number()));
+            let bytes = to_iso2709(r).unwrap_or_else(|e| panic!("{name} {:?}: {e}", r.control_number()));
             let back: Vec<_> = Reader::new(&bytes).collect();
             assert_eq!(back.len(), 1);
-            let back = back
-                .into_iter()
-                .next()
-                .and_then(Result::ok)
-                .expect("re-read");
+            let back = back.into_iter().next().and_then(Result::ok).expect("re-read");
             assert_eq!(back.fields, r.fields, "{name} {:?}", r.control_number());
         }
         let xml = to_marcxml_collection(&records);
-        let back: Vec<_> = XmlReader::new(xml.as_bytes())
-            .map(|r| r.expect("xml record"))
-            .collect();
+        let back: Vec<_> = XmlReader::new(xml.as_bytes()).map(|r| r.expect("xml record")).collect();
         assert_eq!(back, records, "{name} via MARCXML");
     }
 }
 
 fn bibs(name: &str) -> Vec<Bib> {
     let data = read(name);
-    Reader::new(&data)
-        .map(|r| Bib::from_record(&r.expect("record")))
-        .collect()
+    Reader::new(&data).map(|r| Bib::from_record(&r.expect("record"))).collect()
 }
 
 #[test]
@@ -85,19 +68,13 @@ fn chinese_lc_records_map() {
     let bibs = bibs("lc-books2016-zh-4000.mrc");
     let n = |f: &dyn Fn(&Bib) -> bool| bibs.iter().filter(|b| f(b)).count();
     assert_eq!(n(&|b| b.title.is_some()), 4000);
-    let vern = n(&|b| {
-        b.title_vernacular
-            .as_deref()
-            .is_some_and(|t| t.chars().any(marc::bib::is_han))
-    });
+    let vern = n(&|b| b.title_vernacular.as_deref().is_some_and(|t| t.chars().any(marc::bib::is_han)));
     let isbn = n(&|b| !b.isbn13.is_empty());
     let year = n(&|b| b.year.is_some());
     let lc = n(&|b| !b.call_numbers.lc.is_empty());
     let chi = n(&|b| b.language.as_deref() == Some("chi"));
     let subj = n(&|b| !b.subjects.is_empty());
-    eprintln!(
-        "zh: vernacular title {vern}, isbn13 {isbn}, year {year}, LC call no. {lc}, subjects {subj}"
-    );
+    eprintln!("zh: vernacular title {vern}, isbn13 {isbn}, year {year}, LC call no. {lc}, subjects {subj}");
     assert!(vern >= 3990, "vernacular titles: {vern}");
     assert!(isbn >= 3900, "isbn: {isbn}");
     assert_eq!(year, 4000);
@@ -108,8 +85,7 @@ fn chinese_lc_records_map() {
     let spaced = n(&|b| {
         b.title_vernacular.as_deref().is_some_and(|t| {
             let c: Vec<char> = t.chars().collect();
-            c.windows(3)
-                .any(|w| marc::bib::is_han(w[0]) && w[1].is_whitespace() && marc::bib::is_han(w[2]))
+            c.windows(3).any(|w| marc::bib::is_han(w[0]) && w[1].is_whitespace() && marc::bib::is_han(w[2]))
         })
     });
     assert_eq!(spaced, 0);
@@ -139,13 +115,7 @@ fn marc8_cjk_record_maps() {
     assert_eq!(b.year, Some(1999));
     assert_eq!(b.call_numbers.lc, ["PL2754.S5 Z58627 1999"]);
     assert!(b.titles_all.iter().any(|t| t == "Lu Xun"));
-    assert!(
-        b.subjects
-            .iter()
-            .any(|s| s == "鲁迅 1881-1936 -- Criticism and interpretation"),
-        "{:?}",
-        b.subjects
-    );
+    assert!(b.subjects.iter().any(|s| s == "鲁迅 1881-1936 -- Criticism and interpretation"), "{:?}", b.subjects);
     let k = &bibs("marc-charset-cjk4-marc8.mrc")[0];
     assert_eq!(k.title_vernacular.as_deref(), Some("四分律"));
     let j = &bibs("marc-charset-cjk1-marc8.mrc")[0];
@@ -159,10 +129,7 @@ fn unimarc_record_maps() {
     assert_eq!(b.flavour, marc::Flavour::Unimarc);
     assert_eq!(b.id.as_deref(), Some("IT\\ICCU\\ANA\\0019370"));
     assert_eq!(b.title.as_deref(), Some("L'altra faccia della spirale"));
-    assert_eq!(
-        b.responsibility.as_deref(),
-        Some("Isaac Asimov ; traduzione di Cesare Scaglia ; introduzione di Fruttero & Lucentini")
-    );
+    assert_eq!(b.responsibility.as_deref(), Some("Isaac Asimov ; traduzione di Cesare Scaglia ; introduzione di Fruttero & Lucentini"));
     assert_eq!(b.main_author.as_deref(), Some("Asimov, Isaac"));
     assert_eq!(b.authors.len(), 4);
     assert_eq!(b.isbn13, ["9788804406822"]);

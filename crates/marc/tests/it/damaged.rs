@@ -43,9 +43,7 @@ fn read_all(data: &[u8]) -> (Vec<Record>, Vec<RecordError>, Vec<marc::Warning>) 
 }
 
 fn ids(recs: &[Record]) -> Vec<String> {
-    recs.iter()
-        .map(|r| r.control_number().unwrap_or("").to_string())
-        .collect()
+    recs.iter().map(|r| r.control_number().unwrap_or("").to_string()).collect()
 }
 
 fn clean_ids(recs: &[Vec<u8>]) -> Vec<String> {
@@ -76,10 +74,7 @@ fn junk_between_records_is_reported_and_skipped() {
     assert_eq!(ids(&ok), clean_ids(&recs));
     assert_eq!(err.len(), 1);
     assert_eq!(err[0].offset, offs[3]);
-    assert_eq!(
-        err[0].index, 3,
-        "junk carries the index of the record it precedes"
-    );
+    assert_eq!(err[0].index, 3, "junk carries the index of the record it precedes");
     assert_eq!(err[0].reason, ErrorReason::Junk { len: 10 });
     assert!(err[0].to_string().contains(&format!("offset {}", offs[3])));
 }
@@ -95,22 +90,11 @@ fn truncated_last_record() {
     assert_eq!(ids(&ok), clean_ids(&recs[..5]));
     assert_eq!(err.len(), 1);
     assert_eq!((err[0].offset, err[0].index), (offs[5], 5));
-    assert!(
-        matches!(err[0].reason, ErrorReason::Truncated { available, .. } if available == cut - offs[5])
-    );
+    assert!(matches!(err[0].reason, ErrorReason::Truncated { available, .. } if available == cut - offs[5]));
     // Cut inside the leader too.
     let (ok, err, _) = read_all(&data[..offs[5] + 10]);
     assert_eq!(ok.len(), 5);
-    assert!(
-        matches!(
-            err[..],
-            [RecordError {
-                reason: ErrorReason::Truncated { .. },
-                ..
-            }]
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err[..], [RecordError { reason: ErrorReason::Truncated { .. }, .. }]), "{err:?}");
 }
 
 #[test]
@@ -164,11 +148,7 @@ fn corrupt_directory_entry() {
     let (ok, err, warn) = read_all(&data);
     assert!(err.is_empty(), "{err:?}");
     assert_eq!(ok.len(), 10);
-    assert_eq!(
-        ok[6],
-        read_all(&recs[6]).0[0],
-        "recovered record is identical"
-    );
+    assert_eq!(ok[6], read_all(&recs[6]).0[0], "recovered record is identical");
     assert_eq!((warn.len(), warn[0].offset, warn[0].index), (1, offs[6], 6));
     assert!(warn[0].message.contains("entry 2"), "{}", warn[0]);
 
@@ -181,10 +161,7 @@ fn corrupt_directory_entry() {
     want.remove(6);
     assert_eq!(ids(&ok), want);
     assert_eq!((err.len(), err[0].offset, err[0].index), (1, offs[6], 6));
-    assert!(
-        matches!(&err[0].reason, ErrorReason::BadDirectory(m) if m.contains("entry 2")),
-        "{err:?}"
-    );
+    assert!(matches!(&err[0].reason, ErrorReason::BadDirectory(m) if m.contains("entry 2")), "{err:?}");
 
     // Directory/data mismatch (one field terminator removed): unrecoverable.
     let mut data = recs.concat();
@@ -213,10 +190,7 @@ fn invalid_utf8_is_lossy_with_warning() {
     let recs = sample(1);
     let mut data = recs[0].clone();
     // First "$a" followed by a letter.
-    let pos = data
-        .windows(3)
-        .position(|w| w[0] == 0x1f && w[1] == b'a' && w[2].is_ascii_alphabetic())
-        .unwrap_or(0);
+    let pos = data.windows(3).position(|w| w[0] == 0x1f && w[1] == b'a' && w[2].is_ascii_alphabetic()).unwrap_or(0);
     assert!(pos > 0);
     // Overwrite one character of some subfield value with an invalid byte.
     let mut rd = Reader::new(&data);
@@ -227,15 +201,7 @@ fn invalid_utf8_is_lossy_with_warning() {
     let after = rd.next_detailed().unwrap().unwrap();
     assert_eq!(after.charset, marc::Charset::Utf8);
     assert_eq!(after.warnings.len(), 1, "{:?}", after.warnings);
-    assert!(
-        after
-            .record
-            .fields
-            .iter()
-            .flat_map(|f| f.as_data())
-            .flat_map(|d| &d.subfields)
-            .any(|s| s.value.contains('\u{FFFD}'))
-    );
+    assert!(after.record.fields.iter().flat_map(|f| f.as_data()).flat_map(|d| &d.subfields).any(|s| s.value.contains('\u{FFFD}')));
 }
 
 proptest! {

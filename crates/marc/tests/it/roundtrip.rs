@@ -6,11 +6,7 @@ use proptest::prelude::*;
 fn text() -> impl Strategy<Value = String> {
     // Any printable Unicode (no control characters, which neither format carries),
     // biased towards CJK and Latin with diacritics.
-    prop_oneof![
-        "\\PC{0,30}",
-        "[鲁迅与浙东文化中国图书馆 ]{0,12}",
-        "[a-zA-Z0-9éüøåçÅ .,:;/=()\\[\\]&<>\"']{0,30}",
-    ]
+    prop_oneof!["\\PC{0,30}", "[鲁迅与浙东文化中国图书馆 ]{0,12}", "[a-zA-Z0-9éüøåçÅ .,:;/=()\\[\\]&<>\"']{0,30}",]
 }
 
 fn leader() -> impl Strategy<Value = Leader> {
@@ -25,40 +21,27 @@ fn leader() -> impl Strategy<Value = Leader> {
 fn field() -> impl Strategy<Value = Field> {
     prop_oneof![
         ("00[1-9]", text()).prop_map(|(tag, value)| Field::Control(ControlField { tag, value })),
-        (
-            "[1-9][0-9]{2}|[0-9][1-9A-Z][0-9A-Z]",
-            "[ 0-9a-z]",
-            "[ 0-9a-z]",
-            proptest::collection::vec(("[a-z0-9]", text()), 0..6),
-        )
-            .prop_map(|(tag, i1, i2, subs)| {
+        ("[1-9][0-9]{2}|[0-9][1-9A-Z][0-9A-Z]", "[ 0-9a-z]", "[ 0-9a-z]", proptest::collection::vec(("[a-z0-9]", text()), 0..6),).prop_map(
+            |(tag, i1, i2, subs)| {
                 Field::Data(DataField {
                     tag,
                     ind1: i1.chars().next().unwrap_or(' '),
                     ind2: i2.chars().next().unwrap_or(' '),
-                    subfields: subs
-                        .into_iter()
-                        .map(|(c, value)| Subfield {
-                            code: c.chars().next().unwrap_or('a'),
-                            value,
-                        })
-                        .collect(),
+                    subfields: subs.into_iter().map(|(c, value)| Subfield { code: c.chars().next().unwrap_or('a'), value }).collect(),
                 })
-            }),
+            }
+        ),
     ]
 }
 
 fn record() -> impl Strategy<Value = Record> {
-    (leader(), proptest::collection::vec(field(), 0..12))
-        .prop_map(|(leader, fields)| Record { leader, fields })
+    (leader(), proptest::collection::vec(field(), 0..12)).prop_map(|(leader, fields)| Record { leader, fields })
 }
 
 /// What the ISO 2709 writer does to a leader: lengths, base address, 10-11, 20-23
 /// (and 09 = 'a', which the generator already sets).
 fn same_leader_ignoring_lengths(a: &Leader, b: &Leader) -> bool {
-    (0..24)
-        .filter(|i| !(0..5).contains(i) && !(12..17).contains(i))
-        .all(|i| a.get(i) == b.get(i))
+    (0..24).filter(|i| !(0..5).contains(i) && !(12..17).contains(i)).all(|i| a.get(i) == b.get(i))
 }
 
 proptest! {

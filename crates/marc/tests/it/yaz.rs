@@ -30,11 +30,7 @@ fn yaz_lines(name: &str, marc8: bool) -> Option<Vec<Vec<String>>> {
             return None;
         }
     };
-    assert!(
-        out.status.success(),
-        "yaz-marcdump failed on {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "yaz-marcdump failed on {name}: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).expect("yaz output is UTF-8");
     // Records are separated by blank lines; yaz diagnostics ("(Length implementation
     // … Assuming 0)") come first, then the leader line, then one line per field.
@@ -45,13 +41,7 @@ fn yaz_lines(name: &str, marc8: bool) -> Option<Vec<Vec<String>>> {
             r.lines()
                 .skip_while(|l| l.starts_with('('))
                 .skip(1)
-                .map(|l| {
-                    if marc8 {
-                        l.nfc().collect::<String>()
-                    } else {
-                        l.to_string()
-                    }
-                })
+                .map(|l| if marc8 { l.nfc().collect::<String>() } else { l.to_string() })
                 .collect()
         })
         .collect();
@@ -89,11 +79,7 @@ fn decoding_matches_yaz_marcdump() {
         assert_eq!(yaz.len(), ours.len(), "{name}: record count");
         for (i, (y, o)) in yaz.iter().zip(&ours).enumerate() {
             let o = our_lines(o);
-            assert_eq!(
-                y.len(),
-                o.len(),
-                "{name} record {i}: field count\nyaz:  {y:#?}\nours: {o:#?}"
-            );
+            assert_eq!(y.len(), o.len(), "{name} record {i}: field count\nyaz:  {y:#?}\nours: {o:#?}");
             for (yl, ol) in y.iter().zip(&o) {
                 assert_eq!(yl, ol, "{name} record {i}");
                 if yl.starts_with("245 ") || yl.starts_with("880 ") {
@@ -103,9 +89,7 @@ fn decoding_matches_yaz_marcdump() {
             }
         }
     }
-    eprintln!(
-        "yaz cross-check: {compared_lines} field lines equal ({compared_245_880} of them 245/880)"
-    );
+    eprintln!("yaz cross-check: {compared_lines} field lines equal ({compared_245_880} of them 245/880)");
 }
 
 /// yaz's MARCXML output, read by our XML reader, equals our ISO 2709 reading.
@@ -121,16 +105,12 @@ fn yaz_marcxml_reads_back_identically() {
         let out = match cmd.args(["-o", "marcxml"]).arg(path(name)).output() {
             Ok(o) => o,
             Err(e) => {
-                eprintln!(
-                    "\n!!!!!!!! SKIPPING yaz MARCXML cross-check: cannot run yaz-marcdump ({e}).\n"
-                );
+                eprintln!("\n!!!!!!!! SKIPPING yaz MARCXML cross-check: cannot run yaz-marcdump ({e}).\n");
                 return;
             }
         };
         assert!(out.status.success(), "{name}");
-        let from_xml: Vec<Record> = XmlReader::new(&out.stdout)
-            .map(|r| r.expect("yaz MARCXML record"))
-            .collect();
+        let from_xml: Vec<Record> = XmlReader::new(&out.stdout).map(|r| r.expect("yaz MARCXML record")).collect();
         let data = read(name);
         let ours: Vec<Record> = Reader::new(&data).map(|r| r.expect("record")).collect();
         assert_eq!(from_xml.len(), ours.len(), "{name}");
@@ -140,10 +120,7 @@ fn yaz_marcxml_reads_back_identically() {
                 for f in &mut x.fields {
                     match f {
                         Field::Control(c) => c.value = c.value.nfc().collect(),
-                        Field::Data(d) => d
-                            .subfields
-                            .iter_mut()
-                            .for_each(|s| s.value = s.value.nfc().collect()),
+                        Field::Data(d) => d.subfields.iter_mut().for_each(|s| s.value = s.value.nfc().collect()),
                     }
                 }
             }

@@ -11,30 +11,18 @@ fn traditional_folds_to_simplified_at_index_and_query_time() {
 
 #[test]
 fn jieba_search_mode_without_hmm() {
-    assert_eq!(
-        words_tokens("图书馆学导论"),
-        vec!["图书", "书馆", "图书馆", "图书馆学", "导论"]
-    );
+    assert_eq!(words_tokens("图书馆学导论"), vec!["图书", "书馆", "图书馆", "图书馆学", "导论"]);
 }
 
 #[test]
 fn han_unigrams_and_bigrams_share_positions() {
-    assert_eq!(
-        seq_tokens("国际关系"),
-        vec!["国", "国际", "际", "际关", "关", "关系", "系"]
-    );
+    assert_eq!(seq_tokens("国际关系"), vec!["国", "国际", "际", "际关", "关", "关系", "系"]);
 }
 
 #[test]
 fn mixed_chinese_english_title() {
-    assert_eq!(
-        words_tokens("C语言程序设计（第2版）"),
-        vec!["c", "语言", "程序", "设计", "程序设计", "第", "2", "版"]
-    );
-    assert_eq!(
-        words_tokens("Java编程思想 = Thinking in Java"),
-        vec!["java", "编程", "思想", "thinking", "in", "java"]
-    );
+    assert_eq!(words_tokens("C语言程序设计（第2版）"), vec!["c", "语言", "程序", "设计", "程序设计", "第", "2", "版"]);
+    assert_eq!(words_tokens("Java编程思想 = Thinking in Java"), vec!["java", "编程", "思想", "thinking", "in", "java"]);
 }
 
 #[test]
@@ -63,21 +51,9 @@ fn apostrophes_split() {
 fn punctuation_and_whitespace_only_separate() {
     assert_eq!(
         seq_tokens("Logic : an introduction / by J. Smith. -- 2nd ed."),
-        vec![
-            "logic",
-            "an",
-            "introduction",
-            "by",
-            "j",
-            "smith",
-            "2nd",
-            "ed"
-        ]
+        vec!["logic", "an", "introduction", "by", "j", "smith", "2nd", "ed"]
     );
-    assert_eq!(
-        words_tokens("《红楼梦》：研究！"),
-        vec!["红楼", "红楼梦", "研究"]
-    );
+    assert_eq!(words_tokens("《红楼梦》：研究！"), vec!["红楼", "红楼梦", "研究"]);
     assert!(words_tokens(" ,.;: ——「」 ").is_empty());
 }
 

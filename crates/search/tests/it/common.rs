@@ -7,9 +7,7 @@ use search::{CatalogIndex, SearchDoc};
 
 /// `$WXLIB_SHARED`, default `<crate>/../../../shared`.
 pub fn shared_dir() -> PathBuf {
-    std::env::var("WXLIB_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+    std::env::var("WXLIB_SHARED").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
 }
 
 /// Every record of every `.mrc` file in `shared/data/marc`, as SearchDocs.

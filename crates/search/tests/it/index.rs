@@ -3,22 +3,11 @@
 use search::{CatalogIndex, Field, Query, SearchDoc, Sort};
 
 fn doc(id: &str, title: &str, year: i32) -> SearchDoc {
-    SearchDoc {
-        id: id.into(),
-        title: title.into(),
-        year: Some(year),
-        ..SearchDoc::default()
-    }
+    SearchDoc { id: id.into(), title: title.into(), year: Some(year), ..SearchDoc::default() }
 }
 
 fn ids(index: &CatalogIndex, q: &Query) -> Vec<String> {
-    index
-        .search(q)
-        .expect("search")
-        .hits
-        .into_iter()
-        .map(|h| h.id)
-        .collect()
+    index.search(q).expect("search").hits.into_iter().map(|h| h.id).collect()
 }
 
 #[test]
@@ -28,8 +17,7 @@ fn upsert_replaces_and_delete_removes() {
     w.upsert(&doc("1", "Old title about whales", 1990)).unwrap();
     w.commit().unwrap();
     assert_eq!(index.doc_count(), 1);
-    w.upsert(&doc("1", "New title about dolphins", 1990))
-        .unwrap();
+    w.upsert(&doc("1", "New title about dolphins", 1990)).unwrap();
     w.commit().unwrap();
     assert_eq!(index.doc_count(), 1);
     assert!(ids(&index, &Query::new(Field::Title, "whales")).is_empty());
@@ -63,10 +51,7 @@ fn persists_on_disk_and_reopens() {
     }
     let index = CatalogIndex::open(dir.path()).unwrap();
     assert_eq!(index.doc_count(), 1);
-    assert_eq!(
-        ids(&index, &Query::new(Field::Title, "台湾经济")),
-        vec!["b1"]
-    );
+    assert_eq!(ids(&index, &Query::new(Field::Title, "台湾经济")), vec!["b1"]);
     // A second writer on the same directory is refused while one is open.
     let _w = index.writer().unwrap();
     let other = CatalogIndex::open(dir.path()).unwrap();
@@ -83,18 +68,10 @@ fn open_missing_directory_fails_cleanly() {
 fn relevance_by_default_newest_on_request_and_paging() {
     let index = CatalogIndex::open_in_ram().unwrap();
     let mut w = index.writer().unwrap();
-    w.upsert(&doc("old-exact", "Chinese history", 1950))
-        .unwrap();
-    w.upsert(&doc(
-        "new-long",
-        "A very long survey of many things including Chinese economic history and more",
-        2020,
-    ))
-    .unwrap();
-    w.upsert(&doc("mid", "Chinese history : a survey", 2000))
-        .unwrap();
-    w.upsert(&doc("noyear", "Chinese history again", 1900))
-        .unwrap();
+    w.upsert(&doc("old-exact", "Chinese history", 1950)).unwrap();
+    w.upsert(&doc("new-long", "A very long survey of many things including Chinese economic history and more", 2020)).unwrap();
+    w.upsert(&doc("mid", "Chinese history : a survey", 2000)).unwrap();
+    w.upsert(&doc("noyear", "Chinese history again", 1900)).unwrap();
     let mut no_year = doc("undated", "Chinese history notes", 0);
     no_year.year = None;
     w.upsert(&no_year).unwrap();
@@ -107,20 +84,14 @@ fn relevance_by_default_newest_on_request_and_paging() {
 
     let mut newest = q.clone();
     newest.sort = Sort::Newest;
-    assert_eq!(
-        ids(&index, &newest),
-        vec!["new-long", "mid", "old-exact", "noyear", "undated"]
-    );
+    assert_eq!(ids(&index, &newest), vec!["new-long", "mid", "old-exact", "noyear", "undated"]);
 
     let mut page = newest.clone();
     page.offset = 1;
     page.limit = 2;
     let r = index.search(&page).unwrap();
     assert_eq!(r.total, 5);
-    assert_eq!(
-        r.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
-        vec!["mid", "old-exact"]
-    );
+    assert_eq!(r.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), vec!["mid", "old-exact"]);
 
     let mut count_only = q.clone();
     count_only.limit = 0;
@@ -132,19 +103,10 @@ fn relevance_by_default_newest_on_request_and_paging() {
 fn phrase_beats_scattered_words() {
     let index = CatalogIndex::open_in_ram().unwrap();
     let mut w = index.writer().unwrap();
-    w.upsert(&doc(
-        "scattered",
-        "War and peace in the modern world: a civil history",
-        2000,
-    ))
-    .unwrap();
-    w.upsert(&doc("phrase", "Civil war and society", 2000))
-        .unwrap();
+    w.upsert(&doc("scattered", "War and peace in the modern world: a civil history", 2000)).unwrap();
+    w.upsert(&doc("phrase", "Civil war and society", 2000)).unwrap();
     w.commit().unwrap();
-    assert_eq!(
-        ids(&index, &Query::new(Field::Title, "civil war"))[0],
-        "phrase"
-    );
+    assert_eq!(ids(&index, &Query::new(Field::Title, "civil war"))[0], "phrase");
 }
 
 #[test]
@@ -155,10 +117,7 @@ fn han_substring_matches_whatever_the_segmentation() {
     w.upsert(&doc("b", "國際經濟關係", 1998)).unwrap();
     w.upsert(&doc("c", "经济学原理", 1998)).unwrap();
     w.commit().unwrap();
-    assert_eq!(
-        ids(&index, &Query::new(Field::Title, "经济发展")),
-        vec!["a"]
-    );
+    assert_eq!(ids(&index, &Query::new(Field::Title, "经济发展")), vec!["a"]);
     assert_eq!(ids(&index, &Query::new(Field::Title, "域经")), vec!["a"]);
     assert_eq!(ids(&index, &Query::new(Field::Title, "国际")), vec!["b"]);
     let mut r = ids(&index, &Query::new(Field::Title, "經濟"));
@@ -189,11 +148,7 @@ fn author_name_forms() {
         assert_eq!(ids(&index, &Query::new(Field::Author, q)), vec!["s"], "{q}");
     }
     for q in ["鲁迅", "魯迅", "鲁 迅", "Lu Xun", "Lu, Xun"] {
-        assert_eq!(
-            ids(&index, &Query::new(Field::Author, q)),
-            vec!["lx"],
-            "{q}"
-        );
+        assert_eq!(ids(&index, &Query::new(Field::Author, q)), vec!["lx"], "{q}");
     }
 }
 
@@ -209,26 +164,13 @@ fn isbn_and_call_number() {
     d.call_numbers = vec!["PL2304 .A1 1999".into()];
     w.upsert(&d).unwrap();
     w.commit().unwrap();
-    for q in [
-        "7560123139",
-        "7-5601-2313-9",
-        "9787560123134",
-        "978-7-5601-2313-4",
-    ] {
+    for q in ["7560123139", "7-5601-2313-9", "9787560123134", "978-7-5601-2313-4"] {
         assert_eq!(ids(&index, &Query::new(Field::Isbn, q)), vec!["x"], "{q}");
-        assert_eq!(
-            ids(&index, &Query::new(Field::Any, q)),
-            vec!["x"],
-            "any {q}"
-        );
+        assert_eq!(ids(&index, &Query::new(Field::Any, q)), vec!["x"], "any {q}");
     }
     assert!(ids(&index, &Query::new(Field::Isbn, "7560123130")).is_empty());
     for q in ["PL2303", "pl2303 .l8", "PL 2303 L8 2001", "I247"] {
-        assert_eq!(
-            ids(&index, &Query::new(Field::CallNumber, q)),
-            vec!["x"],
-            "{q}"
-        );
+        assert_eq!(ids(&index, &Query::new(Field::CallNumber, q)), vec!["x"], "{q}");
     }
     let mut both = ids(&index, &Query::new(Field::CallNumber, "PL230"));
     both.sort();
@@ -248,28 +190,16 @@ fn any_searches_every_field_title_first() {
     d.publisher = Some("Whales Press".into());
     w.upsert(&d).unwrap();
     w.commit().unwrap();
-    assert_eq!(
-        ids(&index, &Query::new(Field::Any, "whales")),
-        vec!["title", "subj", "pub"]
-    );
-    assert_eq!(
-        ids(&index, &Query::new(Field::Subject, "whale")),
-        vec!["subj"]
-    );
+    assert_eq!(ids(&index, &Query::new(Field::Any, "whales")), vec!["title", "subj", "pub"]);
+    assert_eq!(ids(&index, &Query::new(Field::Subject, "whale")), vec!["subj"]);
 }
 
 #[test]
 fn from_bib_maps_a_real_record() {
     let docs = crate::common::shared_docs();
     assert!(docs.len() > 8000);
-    let d = docs
-        .iter()
-        .find(|d| d.id == "00049916")
-        .expect("record 00049916");
-    assert_eq!(
-        d.title_vernacular.as_deref(),
-        Some("明代政治制度 / 張治安著")
-    );
+    let d = docs.iter().find(|d| d.id == "00049916").expect("record 00049916");
+    assert_eq!(d.title_vernacular.as_deref(), Some("明代政治制度 / 張治安著"));
     assert!(d.authors.iter().any(|a| a == "張治安"));
     assert_eq!(d.year, Some(1999));
     assert!(d.call_numbers.iter().any(|c| c == "DS753 .Z444 1999"));
@@ -280,12 +210,7 @@ fn concurrent_searches() {
     let index = std::sync::Arc::new(CatalogIndex::open_in_ram().unwrap());
     let mut w = index.writer().unwrap();
     for i in 0..100 {
-        w.upsert(&doc(
-            &i.to_string(),
-            &format!("title number {i} 图书馆"),
-            2000,
-        ))
-        .unwrap();
+        w.upsert(&doc(&i.to_string(), &format!("title number {i} 图书馆"), 2000)).unwrap();
     }
     w.commit().unwrap();
     let threads: Vec<_> = (0..4)
@@ -293,13 +218,7 @@ fn concurrent_searches() {
             let index = index.clone();
             std::thread::spawn(move || {
                 for _ in 0..50 {
-                    assert_eq!(
-                        index
-                            .search(&Query::new(Field::Title, "图书馆"))
-                            .unwrap()
-                            .total,
-                        100
-                    );
+                    assert_eq!(index.search(&Query::new(Field::Title, "图书馆")).unwrap().total, 100);
                 }
             })
         })
@@ -313,28 +232,11 @@ fn concurrent_searches() {
 fn huge_and_odd_queries_do_not_fail() {
     let index = CatalogIndex::open_in_ram().unwrap();
     let mut w = index.writer().unwrap();
-    w.upsert(&doc("1", "图书馆学导论 Library science", 2000))
-        .unwrap();
+    w.upsert(&doc("1", "图书馆学导论 Library science", 2000)).unwrap();
     w.commit().unwrap();
     let long = "图书馆 library ".repeat(2000);
-    for field in [
-        Field::Title,
-        Field::Author,
-        Field::Subject,
-        Field::Any,
-        Field::Isbn,
-        Field::CallNumber,
-    ] {
-        for text in [
-            long.as_str(),
-            "",
-            "\u{0}",
-            "(((",
-            ".*",
-            "a\\b",
-            "\u{FFFF}\u{10FFFF}",
-            "x".repeat(300).as_str(),
-        ] {
+    for field in [Field::Title, Field::Author, Field::Subject, Field::Any, Field::Isbn, Field::CallNumber] {
+        for text in [long.as_str(), "", "\u{0}", "(((", ".*", "a\\b", "\u{FFFF}\u{10FFFF}", "x".repeat(300).as_str()] {
             let mut q = Query::new(field, text);
             q.offset = usize::MAX;
             q.limit = usize::MAX;
@@ -343,12 +245,5 @@ fn huge_and_odd_queries_do_not_fail() {
             index.search(&q).unwrap();
         }
     }
-    assert_eq!(
-        index
-            .search(&Query::new(Field::Title, long.as_str()))
-            .unwrap()
-            .hits
-            .len(),
-        1
-    );
+    assert_eq!(index.search(&Query::new(Field::Title, long.as_str())).unwrap().hits.len(), 1);
 }

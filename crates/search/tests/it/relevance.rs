@@ -26,11 +26,7 @@ fn load() -> Vec<Judged> {
             continue;
         }
         let cols: Vec<&str> = line.split('\t').collect();
-        assert!(
-            cols.len() >= 3,
-            "line {}: need field, query, expected",
-            i + 1
-        );
+        assert!(cols.len() >= 3, "line {}: need field, query, expected", i + 1);
         let (hard, name) = match cols[0].strip_prefix('!') {
             Some(n) => (true, n),
             None => (false, cols[0]),
@@ -71,11 +67,7 @@ fn judged_queries_find_expected_records_in_top_3() {
         let mut q = Query::new(j.field, j.query.clone());
         q.limit = 10;
         let r = index.search(&q).expect("search");
-        let rank = r
-            .hits
-            .iter()
-            .position(|h| j.expected.contains(&h.id))
-            .map(|p| p + 1);
+        let rank = r.hits.iter().position(|h| j.expected.contains(&h.id)).map(|p| p + 1);
         let top: Vec<&str> = r.hits.iter().take(3).map(|h| h.id.as_str()).collect();
         let ok = rank.is_some_and(|r| r <= 3);
         let line = format!(
@@ -106,11 +98,7 @@ fn judged_queries_find_expected_records_in_top_3() {
         }
         rr_sum += rank.map_or(0.0, |r| 1.0 / r as f64);
     }
-    println!(
-        "relevance: {n} judged queries, success@3 {:.3} ({hits3}/{n}), MRR@10 {:.3}",
-        hits3 as f64 / n as f64,
-        rr_sum / n as f64
-    );
+    println!("relevance: {n} judged queries, success@3 {:.3} ({hits3}/{n}), MRR@10 {:.3}", hits3 as f64 / n as f64, rr_sum / n as f64);
     for (f, (t, ok)) in &by_field {
         println!("  {f:<8} {ok}/{t}");
     }
@@ -120,10 +108,5 @@ fn judged_queries_find_expected_records_in_top_3() {
             println!("  {l}");
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} judged queries miss the top 3:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} judged queries miss the top 3:\n{}", failures.len(), failures.join("\n"));
 }

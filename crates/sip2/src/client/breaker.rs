@@ -57,11 +57,7 @@ impl CircuitBreaker {
     /// Open after `threshold` (≥ 1) consecutive failures, for `open_for`.
     pub fn new(threshold: u32, open_for: Duration) -> Self {
         CircuitBreaker {
-            inner: Arc::new(Inner {
-                state: Mutex::new(State::Closed { failures: 0 }),
-                threshold: threshold.max(1),
-                open_for,
-            }),
+            inner: Arc::new(Inner { state: Mutex::new(State::Closed { failures: 0 }), threshold: threshold.max(1), open_for }),
         }
     }
 
@@ -86,11 +82,7 @@ impl CircuitBreaker {
                 true
             }
         };
-        Ok(Permit {
-            breaker: self.clone(),
-            probe,
-            done: false,
-        })
+        Ok(Permit { breaker: self.clone(), probe, done: false })
     }
 
     /// Current state.
@@ -99,11 +91,7 @@ impl CircuitBreaker {
             State::Closed { failures } => BreakerState::Closed { failures },
             State::Open { until } => {
                 let remaining = until.saturating_duration_since(Instant::now());
-                if remaining.is_zero() {
-                    BreakerState::HalfOpen
-                } else {
-                    BreakerState::Open { remaining }
-                }
+                if remaining.is_zero() { BreakerState::HalfOpen } else { BreakerState::Open { remaining } }
             }
             State::HalfOpen { .. } => BreakerState::HalfOpen,
         }
@@ -115,17 +103,11 @@ impl CircuitBreaker {
 
     fn on_failure(&self, probe: bool) {
         let mut st = self.lock();
-        let open = State::Open {
-            until: Instant::now() + self.inner.open_for,
-        };
+        let open = State::Open { until: Instant::now() + self.inner.open_for };
         match *st {
             State::Closed { failures } => {
                 let failures = failures.saturating_add(1);
-                *st = if failures >= self.inner.threshold {
-                    open
-                } else {
-                    State::Closed { failures }
-                };
+                *st = if failures >= self.inner.threshold { open } else { State::Closed { failures } };
             }
             State::HalfOpen { .. } if probe => *st = open,
             // A straggler from before the breaker opened: already open / probing.

@@ -9,10 +9,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 
 use super::{ClientConfig, Error};
-use crate::codec::{
-    Codec, DecodeError, Frame, LoginRequest, Message, RequestAcsResend, ScStatusRequest,
-    split_frame,
-};
+use crate::codec::{Codec, DecodeError, Frame, LoginRequest, Message, RequestAcsResend, ScStatusRequest, split_frame};
 
 /// An open, logged-in connection.
 #[derive(Debug)]
@@ -30,18 +27,12 @@ pub(crate) struct Connection {
 impl Connection {
     /// Connect, then log in (`93`) and/or send SC status (`99`) as configured.
     pub(crate) async fn open(cfg: &ClientConfig) -> Result<Connection, Error> {
-        let stream = match timeout(cfg.connect_timeout, TcpStream::connect(cfg.addr.as_str())).await
-        {
+        let stream = match timeout(cfg.connect_timeout, TcpStream::connect(cfg.addr.as_str())).await {
             Err(_) => {
-                return Err(Error::ConnectTimeout {
-                    addr: cfg.addr.clone(),
-                });
+                return Err(Error::ConnectTimeout { addr: cfg.addr.clone() });
             }
             Ok(Err(source)) => {
-                return Err(Error::Connect {
-                    addr: cfg.addr.clone(),
-                    source,
-                });
+                return Err(Error::Connect { addr: cfg.addr.clone(), source });
             }
             Ok(Ok(s)) => s,
         };
@@ -71,12 +62,7 @@ impl Connection {
             }
         }
         if cfg.sc_status_on_connect {
-            let req = ScStatusRequest {
-                status_code: 0,
-                max_print_width: 80,
-                protocol_version: "2.00".into(),
-                extra: Vec::new(),
-            };
+            let req = ScStatusRequest { status_code: 0, max_print_width: 80, protocol_version: "2.00".into(), extra: Vec::new() };
             conn.exchange(&req.into()).await?;
         }
         Ok(conn)
@@ -111,10 +97,7 @@ impl Connection {
         loop {
             let raw = self.read_frame(deadline).await?;
             match self.codec.decode(&raw) {
-                Ok(Frame {
-                    message: Message::RequestScResend(_),
-                    ..
-                }) => {
+                Ok(Frame { message: Message::RequestScResend(_), .. }) => {
                     if resends >= self.max_resends {
                         return Err(Error::ResendLimit(resends));
                     }
@@ -126,10 +109,7 @@ impl Connection {
                     if let Some(want) = msg.expected_response()
                         && frame.message.code() != want
                     {
-                        return Err(Error::UnexpectedResponse {
-                            sent: msg.code(),
-                            got: frame.message.code(),
-                        });
+                        return Err(Error::UnexpectedResponse { sent: msg.code(), got: frame.message.code() });
                     }
                     if let (Some(sent), Some(got)) = (seq, frame.sequence)
                         && sent != got
@@ -144,9 +124,7 @@ impl Connection {
                     }
                     resends += 1;
                     tracing::debug!(resends, error = %e, "bad checksum from SIP2 server, sending 97");
-                    let ask = self
-                        .codec
-                        .encode(&RequestAcsResend::default().into(), seq.map(|_| 0))?;
+                    let ask = self.codec.encode(&RequestAcsResend::default().into(), seq.map(|_| 0))?;
                     self.write(&ask, deadline).await?;
                 }
                 Err(e) => return Err(Error::Decode(e)),

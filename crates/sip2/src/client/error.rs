@@ -73,10 +73,7 @@ impl Error {
     /// Whether this failure says something about the server's health (and so counts towards
     /// opening the circuit breaker). Our own encoding errors and a saturated pool do not.
     pub fn is_server_failure(&self) -> bool {
-        !matches!(
-            self,
-            Error::Encode(_) | Error::CircuitOpen { .. } | Error::PoolTimeout(_)
-        )
+        !matches!(self, Error::Encode(_) | Error::CircuitOpen { .. } | Error::PoolTimeout(_))
     }
 
     /// A failure on a reused connection that means it was already dead before we used it:

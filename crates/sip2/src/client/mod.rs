@@ -31,10 +31,9 @@ pub use error::Error;
 
 use crate::codec::message::yes;
 use crate::codec::{
-    AcsStatusResponse, Charset, CirculationStatus, EndPatronSessionRequest, HoldMode, HoldRequest,
-    ItemInformationRequest, Message, PatronFlag, PatronInformationRequest, PatronStatus,
-    PatronStatusRequest, RenewAllRequest, RenewRequest, ScStatusRequest, SipDate, Summary,
-    SummaryKind, Timestamp, parse_due_date,
+    AcsStatusResponse, Charset, CirculationStatus, EndPatronSessionRequest, HoldMode, HoldRequest, ItemInformationRequest, Message,
+    PatronFlag, PatronInformationRequest, PatronStatus, PatronStatusRequest, RenewAllRequest, RenewRequest, ScStatusRequest, SipDate,
+    Summary, SummaryKind, Timestamp, parse_due_date,
 };
 use conn::Connection;
 use pool::Pool;
@@ -125,17 +124,8 @@ impl ClientConfig {
     }
 
     /// Set the SC login.
-    pub fn with_login(
-        mut self,
-        user: impl Into<String>,
-        password: impl Into<String>,
-        location: Option<String>,
-    ) -> Self {
-        self.login = Some(Login {
-            user: user.into(),
-            password: password.into(),
-            location_code: location,
-        });
+    pub fn with_login(mut self, user: impl Into<String>, password: impl Into<String>, location: Option<String>) -> Self {
+        self.login = Some(Login { user: user.into(), password: password.into(), location_code: location });
         self
     }
 }
@@ -244,10 +234,7 @@ impl DueDate {
         if raw.trim().is_empty() {
             return None;
         }
-        Some(DueDate {
-            raw: raw.to_owned(),
-            parsed: parse_due_date(raw),
-        })
+        Some(DueDate { raw: raw.to_owned(), parsed: parse_due_date(raw) })
     }
 }
 
@@ -347,20 +334,11 @@ pub struct Hold {
 impl Hold {
     /// Place a hold on `target`.
     pub fn place(target: HoldTarget) -> Hold {
-        Hold {
-            mode: HoldMode::Add,
-            target,
-            pickup_location: None,
-            expires: None,
-            hold_type: None,
-        }
+        Hold { mode: HoldMode::Add, target, pickup_location: None, expires: None, hold_type: None }
     }
     /// Cancel the hold on `target`.
     pub fn cancel(target: HoldTarget) -> Hold {
-        Hold {
-            mode: HoldMode::Delete,
-            ..Hold::place(target)
-        }
+        Hold { mode: HoldMode::Delete, ..Hold::place(target) }
     }
     /// With a pickup location.
     pub fn at(mut self, pickup_location: impl Into<String>) -> Hold {
@@ -391,12 +369,7 @@ pub struct HoldResult {
 }
 
 fn joined(messages: &[String]) -> Option<String> {
-    let s = messages
-        .iter()
-        .map(|m| m.trim())
-        .filter(|m| !m.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let s = messages.iter().map(|m| m.trim()).filter(|m| !m.is_empty()).collect::<Vec<_>>().join(" ");
     (!s.is_empty()).then_some(s)
 }
 
@@ -434,12 +407,7 @@ macro_rules! expect {
     ($msg:expr, $variant:ident, $sent:expr) => {
         match $msg {
             Message::$variant(r) => r,
-            other => {
-                return Err(Error::UnexpectedResponse {
-                    sent: $sent,
-                    got: other.code(),
-                })
-            }
+            other => return Err(Error::UnexpectedResponse { sent: $sent, got: other.code() }),
         }
     };
 }
@@ -449,9 +417,7 @@ impl Client {
     pub fn new(cfg: ClientConfig) -> Client {
         let pool = Pool::new(cfg.pool_size);
         let breaker = CircuitBreaker::new(cfg.breaker_threshold, cfg.breaker_open_for);
-        Client {
-            inner: Arc::new(Inner { cfg, pool, breaker }),
-        }
+        Client { inner: Arc::new(Inner { cfg, pool, breaker }) }
     }
 
     /// The configuration.
@@ -484,11 +450,7 @@ impl Client {
 
     /// Send any request and return the answer (low level; the breaker, pool and timeouts apply).
     pub async fn call(&self, msg: Message) -> Result<Message, Error> {
-        let permit = self
-            .inner
-            .breaker
-            .try_acquire()
-            .map_err(|retry_in| Error::CircuitOpen { retry_in })?;
+        let permit = self.inner.breaker.try_acquire().map_err(|retry_in| Error::CircuitOpen { retry_in })?;
         let limit = self.inner.cfg.call_timeout;
         let result = match tokio::time::timeout(limit, self.call_inner(&msg, limit)).await {
             Ok(r) => r,
@@ -536,17 +498,8 @@ impl Client {
 
     /// SC Status (`99`) → the ACS status (`98`): a cheap health probe.
     pub async fn sc_status(&self) -> Result<AcsStatusResponse, Error> {
-        let req = ScStatusRequest {
-            status_code: 0,
-            max_print_width: 80,
-            protocol_version: "2.00".into(),
-            extra: Vec::new(),
-        };
-        Ok(expect!(
-            self.call(req.into()).await?,
-            AcsStatusResponse,
-            "99"
-        ))
+        let req = ScStatusRequest { status_code: 0, max_print_width: 80, protocol_version: "2.00".into(), extra: Vec::new() };
+        Ok(expect!(self.call(req.into()).await?, AcsStatusResponse, "99"))
     }
 
     /// Check a card number and password with Patron Status (`23` with `AD`).
@@ -575,14 +528,8 @@ impl Client {
     }
 
     /// Patron Information (`63`) asking for one item list (`summary`); all items.
-    pub async fn patron_information(
-        &self,
-        card: &str,
-        password: Option<&str>,
-        summary: Option<SummaryKind>,
-    ) -> Result<PatronInfo, Error> {
-        self.patron_information_page(card, password, summary, None)
-            .await
+    pub async fn patron_information(&self, card: &str, password: Option<&str>, summary: Option<SummaryKind>) -> Result<PatronInfo, Error> {
+        self.patron_information_page(card, password, summary, None).await
     }
 
     /// Patron Information with `BP`/`BQ` paging (1-based, inclusive).
@@ -606,11 +553,7 @@ impl Client {
             end_item: range.map(|r| r.1.to_string()),
             extra: Vec::new(),
         };
-        let r = expect!(
-            self.call(req.into()).await?,
-            PatronInformationResponse,
-            "63"
-        );
+        let r = expect!(self.call(req.into()).await?, PatronInformationResponse, "63");
         Ok(PatronInfo {
             card: r.patron_identifier,
             name: r.personal_name,
@@ -671,9 +614,7 @@ impl Client {
     /// The patron's charged items with their item information (one `63`, then one `17` per
     /// item): what a "my loans" page shows.
     pub async fn loans(&self, card: &str, password: Option<&str>) -> Result<Vec<ItemInfo>, Error> {
-        let info = self
-            .patron_information(card, password, Some(SummaryKind::Charged))
-            .await?;
+        let info = self.patron_information(card, password, Some(SummaryKind::Charged)).await?;
         let mut out = Vec::with_capacity(info.charged_items.len());
         for barcode in &info.charged_items {
             out.push(self.item_information(barcode).await?);
@@ -682,12 +623,7 @@ impl Client {
     }
 
     /// Renew (`29`) one item.
-    pub async fn renew(
-        &self,
-        card: &str,
-        password: Option<&str>,
-        barcode: &str,
-    ) -> Result<RenewResult, Error> {
+    pub async fn renew(&self, card: &str, password: Option<&str>, barcode: &str) -> Result<RenewResult, Error> {
         let cfg = &self.inner.cfg;
         let now = self.now();
         let req = RenewRequest {
@@ -720,11 +656,7 @@ impl Client {
     }
 
     /// Renew All (`65`).
-    pub async fn renew_all(
-        &self,
-        card: &str,
-        password: Option<&str>,
-    ) -> Result<RenewAllResult, Error> {
+    pub async fn renew_all(&self, card: &str, password: Option<&str>) -> Result<RenewAllResult, Error> {
         let cfg = &self.inner.cfg;
         let req = RenewAllRequest {
             transaction_date: self.now(),
@@ -747,12 +679,7 @@ impl Client {
     }
 
     /// Hold (`15`): place, cancel or change.
-    pub async fn hold(
-        &self,
-        card: &str,
-        password: Option<&str>,
-        hold: &Hold,
-    ) -> Result<HoldResult, Error> {
+    pub async fn hold(&self, card: &str, password: Option<&str>, hold: &Hold) -> Result<HoldResult, Error> {
         let cfg = &self.inner.cfg;
         let (item, title) = match &hold.target {
             HoldTarget::Item(b) => (Some(b.clone()), None),

@@ -20,11 +20,7 @@ pub(crate) struct Pool {
 impl Pool {
     pub(crate) fn new(size: usize) -> Pool {
         let size = size.max(1);
-        Pool {
-            idle: Mutex::new(Vec::with_capacity(size)),
-            slots: Arc::new(Semaphore::new(size)),
-            size,
-        }
+        Pool { idle: Mutex::new(Vec::with_capacity(size)), slots: Arc::new(Semaphore::new(size)), size }
     }
 
     /// Wait (at most `wait`) for a free slot.

@@ -70,29 +70,18 @@ impl Charset {
         }
         let (bytes, _, unmappable) = self.encoding().encode(value);
         if unmappable {
-            return Err(EncodeError::Unencodable {
-                field: field.to_owned(),
-                charset: self.name(),
-            });
+            return Err(EncodeError::Unencodable { field: field.to_owned(), charset: self.name() });
         }
         Ok(bytes)
     }
 
     /// Decode a value strictly: malformed bytes are an error, not U+FFFD.
     pub fn decode(self, field: &str, bytes: &[u8]) -> Result<String, DecodeError> {
-        let bad = || DecodeError::BadCharset {
-            field: field.to_owned(),
-            charset: self.name(),
-        };
+        let bad = || DecodeError::BadCharset { field: field.to_owned(), charset: self.name() };
         if self == Charset::Utf8 {
-            return std::str::from_utf8(bytes)
-                .map(str::to_owned)
-                .map_err(|_| bad());
+            return std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| bad());
         }
-        self.encoding()
-            .decode_without_bom_handling_and_without_replacement(bytes)
-            .map(Cow::into_owned)
-            .ok_or_else(bad)
+        self.encoding().decode_without_bom_handling_and_without_replacement(bytes).map(Cow::into_owned).ok_or_else(bad)
     }
 
     /// Index of the first `delim` byte in `bytes` that is a character of its own (not the
@@ -149,10 +138,7 @@ mod tests {
 
     #[test]
     fn gbk_refuses_what_it_cannot_encode_gb18030_takes_it() {
-        assert!(matches!(
-            Charset::Gbk.encode("AE", "😀"),
-            Err(EncodeError::Unencodable { .. })
-        ));
+        assert!(matches!(Charset::Gbk.encode("AE", "😀"), Err(EncodeError::Unencodable { .. })));
         let b = Charset::Gb18030.encode("AE", "😀").unwrap();
         assert_eq!(b.len(), 4);
         assert_eq!(Charset::Gb18030.decode("AE", &b).unwrap(), "😀");

@@ -4,9 +4,7 @@
 
 /// The checksum for `prefix` (every byte from the start of the message through `AZ`).
 pub fn checksum(prefix: &[u8]) -> u16 {
-    let sum = prefix
-        .iter()
-        .fold(0u16, |acc, &b| acc.wrapping_add(u16::from(b)));
+    let sum = prefix.iter().fold(0u16, |acc, &b| acc.wrapping_add(u16::from(b)));
     sum.wrapping_neg()
 }
 
@@ -14,11 +12,7 @@ pub fn checksum(prefix: &[u8]) -> u16 {
 pub fn checksum_hex(prefix: &[u8]) -> [u8; 4] {
     let c = checksum(prefix);
     let hex = b"0123456789ABCDEF";
-    let digit = |shift: u16| {
-        hex.get(usize::from((c >> shift) & 0xF))
-            .copied()
-            .unwrap_or(b'0')
-    };
+    let digit = |shift: u16| hex.get(usize::from((c >> shift) & 0xF)).copied().unwrap_or(b'0');
     [digit(12), digit(8), digit(4), digit(0)]
 }
 
@@ -38,16 +32,8 @@ mod tests {
     #[test]
     fn reference_vectors() {
         assert_eq!(&checksum_hex(b"9900802.00AY1AZ"), b"FCA0");
-        assert_eq!(
-            &checksum_hex(b"9300CNinfo@test.org|COtester|CPselfcheck_location|AY0AZ"),
-            b"EB8C"
-        );
-        assert_eq!(
-            &checksum_hex(
-                b"09N20160419    12200820160419    122008APReading Room 1|AO830|AB830$28170815|AC|AY2AZ"
-            ),
-            b"EB80"
-        );
+        assert_eq!(&checksum_hex(b"9300CNinfo@test.org|COtester|CPselfcheck_location|AY0AZ"), b"EB8C");
+        assert_eq!(&checksum_hex(b"09N20160419    12200820160419    122008APReading Room 1|AO830|AB830$28170815|AC|AY2AZ"), b"EB80");
         assert_eq!(&checksum_hex(b"96AZ"), b"FEF6");
     }
 }

@@ -21,14 +21,7 @@ impl SipDate {
     pub const BLANK: SipDate = SipDate([b' '; 18]);
 
     /// A local-time date (zone = four spaces). `None` if a part is out of range.
-    pub fn local(
-        year: u16,
-        month: u8,
-        day: u8,
-        hour: u8,
-        minute: u8,
-        second: u8,
-    ) -> Option<SipDate> {
+    pub fn local(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> Option<SipDate> {
         Self::with_zone(year, month, day, *b"    ", hour, minute, second)
     }
 
@@ -37,28 +30,11 @@ impl SipDate {
         Self::with_zone(year, month, day, *b"   Z", hour, minute, second)
     }
 
-    fn with_zone(
-        year: u16,
-        month: u8,
-        day: u8,
-        zone: [u8; 4],
-        hour: u8,
-        minute: u8,
-        second: u8,
-    ) -> Option<SipDate> {
-        if year > 9999
-            || !(1..=12).contains(&month)
-            || !(1..=31).contains(&day)
-            || hour > 23
-            || minute > 59
-            || second > 60
-        {
+    fn with_zone(year: u16, month: u8, day: u8, zone: [u8; 4], hour: u8, minute: u8, second: u8) -> Option<SipDate> {
+        if year > 9999 || !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
             return None;
         }
-        let s = format!(
-            "{year:04}{month:02}{day:02}{}{hour:02}{minute:02}{second:02}",
-            String::from_utf8_lossy(&zone)
-        );
+        let s = format!("{year:04}{month:02}{day:02}{}{hour:02}{minute:02}{second:02}", String::from_utf8_lossy(&zone));
         Self::from_bytes(s.as_bytes())
     }
 
@@ -78,30 +54,19 @@ impl SipDate {
         let days = t.div_euclid(86_400);
         let sod = t.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        let (hh, mm, ss) = (
-            (sod / 3600) as u8,
-            ((sod % 3600) / 60) as u8,
-            (sod % 60) as u8,
-        );
+        let (hh, mm, ss) = ((sod / 3600) as u8, ((sod % 3600) / 60) as u8, (sod % 60) as u8);
         let year = u16::try_from(y.clamp(0, 9999)).unwrap_or(0);
-        let made = if utc_offset_secs.is_some() {
-            Self::local(year, m, d, hh, mm, ss)
-        } else {
-            Self::utc(year, m, d, hh, mm, ss)
-        };
+        let made = if utc_offset_secs.is_some() { Self::local(year, m, d, hh, mm, ss) } else { Self::utc(year, m, d, hh, mm, ss) };
         made.unwrap_or(Self::BLANK)
     }
 
     /// Validate 18 bytes as a SIP2 date.
     pub fn from_bytes(bytes: &[u8]) -> Option<SipDate> {
         let arr: [u8; 18] = bytes.try_into().ok()?;
-        let ok = arr.iter().enumerate().all(|(i, &b)| {
-            if (8..12).contains(&i) {
-                b == b' ' || b.is_ascii_uppercase()
-            } else {
-                b == b' ' || b.is_ascii_digit()
-            }
-        });
+        let ok = arr
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| if (8..12).contains(&i) { b == b' ' || b.is_ascii_uppercase() } else { b == b' ' || b.is_ascii_digit() });
         ok.then_some(SipDate(arr))
     }
 
@@ -135,11 +100,7 @@ impl SipDate {
             month: u8::try_from(n(4..6)?).ok()?,
             day: u8::try_from(n(6..8)?).ok()?,
             time: match (n(12..14), n(14..16), n(16..18)) {
-                (Some(h), Some(m), Some(sec)) => Some((
-                    u8::try_from(h).ok()?,
-                    u8::try_from(m).ok()?,
-                    u8::try_from(sec).ok()?,
-                )),
+                (Some(h), Some(m), Some(sec)) => Some((u8::try_from(h).ok()?, u8::try_from(m).ok()?, u8::try_from(sec).ok()?)),
                 _ => None,
             },
         };
@@ -196,9 +157,7 @@ impl Timestamp {
         };
         (1000..=9999).contains(&self.year)
             && (1..=days_in_month).contains(&self.day)
-            && self
-                .time
-                .is_none_or(|(h, m, s)| h <= 23 && m <= 59 && s <= 60)
+            && self.time.is_none_or(|(h, m, s)| h <= 23 && m <= 59 && s <= 60)
     }
 
     /// `YYYY-MM-DD`, plus ` HH:MM:SS` when there is a time.
@@ -289,30 +248,17 @@ pub fn parse_due_date(text: &str) -> Option<Timestamp> {
         let d = u8n(first.get(6..8)?)?;
         let time = if first.len() >= 12 {
             let t = first.get(8..)?;
-            Some((
-                u8n(t.get(0..2)?)?,
-                u8n(t.get(2..4)?)?,
-                t.get(4..6).and_then(u8n).unwrap_or(0),
-            ))
+            Some((u8n(t.get(0..2)?)?, u8n(t.get(2..4)?)?, t.get(4..6).and_then(u8n).unwrap_or(0)))
         } else if let Some(t) = runs.get(1) {
             if t.len() >= 4 {
-                Some((
-                    u8n(t.get(0..2)?)?,
-                    u8n(t.get(2..4)?)?,
-                    t.get(4..6).and_then(u8n).unwrap_or(0),
-                ))
+                Some((u8n(t.get(0..2)?)?, u8n(t.get(2..4)?)?, t.get(4..6).and_then(u8n).unwrap_or(0)))
             } else {
                 time_from(runs.get(1..)?)
             }
         } else {
             None
         };
-        Timestamp {
-            year: y,
-            month: mo,
-            day: d,
-            time,
-        }
+        Timestamp { year: y, month: mo, day: d, time }
     } else if first.len() == 4 && runs.len() >= 3 {
         // Y M D [h m s]
         Timestamp {
@@ -327,12 +273,7 @@ pub fn parse_due_date(text: &str) -> Option<Timestamp> {
         let b = u8n(runs.get(1)?)?;
         let dotted = seps.get(1).is_some_and(|x| x.contains('.'));
         let (month, day) = if dotted || a > 12 { (b, a) } else { (a, b) };
-        Timestamp {
-            year: u16::try_from(num(runs.get(2)?)?).ok()?,
-            month,
-            day,
-            time: runs.get(3..).and_then(time_from),
-        }
+        Timestamp { year: u16::try_from(num(runs.get(2)?)?).ok()?, month, day, time: runs.get(3..).and_then(time_from) }
     } else {
         return None;
     };
@@ -371,41 +312,21 @@ mod tests {
     use super::*;
 
     fn ts(y: u16, m: u8, d: u8, t: Option<(u8, u8, u8)>) -> Timestamp {
-        Timestamp {
-            year: y,
-            month: m,
-            day: d,
-            time: t,
-        }
+        Timestamp { year: y, month: m, day: d, time: t }
     }
 
     #[test]
     fn due_dates() {
         let cases: &[(&str, Option<Timestamp>)] = &[
-            (
-                "20261228    235900",
-                Some(ts(2026, 12, 28, Some((23, 59, 0)))),
-            ),
-            (
-                "20261228   Z235900",
-                Some(ts(2026, 12, 28, Some((23, 59, 0)))),
-            ),
+            ("20261228    235900", Some(ts(2026, 12, 28, Some((23, 59, 0))))),
+            ("20261228   Z235900", Some(ts(2026, 12, 28, Some((23, 59, 0))))),
             ("20261228", Some(ts(2026, 12, 28, None))),
             ("20261228235901", Some(ts(2026, 12, 28, Some((23, 59, 1))))),
             ("2026-12-28", Some(ts(2026, 12, 28, None))),
-            (
-                "2026-12-28T23:59:00",
-                Some(ts(2026, 12, 28, Some((23, 59, 0)))),
-            ),
-            (
-                "2026/12/28 23:59",
-                Some(ts(2026, 12, 28, Some((23, 59, 0)))),
-            ),
+            ("2026-12-28T23:59:00", Some(ts(2026, 12, 28, Some((23, 59, 0))))),
+            ("2026/12/28 23:59", Some(ts(2026, 12, 28, Some((23, 59, 0))))),
             ("12/28/2026", Some(ts(2026, 12, 28, None))),
-            (
-                "12/28/2026 11:59 PM",
-                Some(ts(2026, 12, 28, Some((23, 59, 0)))),
-            ),
+            ("12/28/2026 11:59 PM", Some(ts(2026, 12, 28, Some((23, 59, 0))))),
             ("28/12/2026", Some(ts(2026, 12, 28, None))),
             ("28.12.2026", Some(ts(2026, 12, 28, None))),
             ("03.04.2026", Some(ts(2026, 4, 3, None))),
@@ -430,10 +351,7 @@ mod tests {
         assert!(SipDate::BLANK.timestamp().is_none());
         assert!(SipDate::from_bytes(b"2026112x    125723").is_none());
         assert!(SipDate::from_bytes(b"20261128    12572").is_none());
-        assert_eq!(
-            SipDate::utc(2026, 11, 28, 4, 57, 23).unwrap().as_str(),
-            "20261128   Z045723"
-        );
+        assert_eq!(SipDate::utc(2026, 11, 28, 4, 57, 23).unwrap().as_str(), "20261128   Z045723");
     }
 
     #[test]
@@ -441,10 +359,7 @@ mod tests {
         // 2026-11-28 04:57:23 UTC
         let t = 1_795_841_843;
         assert_eq!(SipDate::from_unix(t, None).as_str(), "20261128   Z045723");
-        assert_eq!(
-            SipDate::from_unix(t, Some(8 * 3600)).as_str(),
-            "20261128    125723"
-        );
+        assert_eq!(SipDate::from_unix(t, Some(8 * 3600)).as_str(), "20261128    125723");
         assert_eq!(SipDate::from_unix(0, None).as_str(), "19700101   Z000000");
         let back = ts(2026, 11, 28, None).days_since_epoch();
         assert_eq!(back, t / 86_400);

@@ -21,9 +21,7 @@ pub enum DecodeError {
     #[error("unknown command {0:?}")]
     UnknownCommand(String),
     /// The frame ends inside the fixed-length part of the message.
-    #[error(
-        "truncated {command} message: fixed field `{field}` needs {needed} bytes, {available} left"
-    )]
+    #[error("truncated {command} message: fixed field `{field}` needs {needed} bytes, {available} left")]
     Truncated {
         /// Command id of the message.
         command: &'static str,

@@ -20,10 +20,7 @@ pub trait FixedCodec<T> {
 }
 
 fn bad(field: &'static str, value: impl std::fmt::Debug) -> EncodeError {
-    EncodeError::BadFixed {
-        field,
-        value: format!("{value:?}"),
-    }
+    EncodeError::BadFixed { field, value: format!("{value:?}") }
 }
 
 /// `Y` / `N` flag as `bool` (reads `y`, `n` and a blank as well; a blank is "no").
@@ -265,10 +262,7 @@ impl PatronStatus {
     }
     /// The flags that are set, in wire order.
     pub fn flags(&self) -> Vec<PatronFlag> {
-        PatronFlag::ALL
-            .into_iter()
-            .filter(|f| self.has(*f))
-            .collect()
+        PatronFlag::ALL.into_iter().filter(|f| self.has(*f)).collect()
     }
 }
 
@@ -435,22 +429,13 @@ impl CirculationStatus {
 
     /// Whether the item is on loan (charged or recalled).
     pub fn is_on_loan(self) -> bool {
-        matches!(
-            self,
-            CirculationStatus::Charged
-                | CirculationStatus::ChargedNotToBeRecalled
-                | CirculationStatus::Recalled
-        )
+        matches!(self, CirculationStatus::Charged | CirculationStatus::ChargedNotToBeRecalled | CirculationStatus::Recalled)
     }
 }
 
 impl FixedCodec<CirculationStatus> for CirculationStatus {
     const WIDTH: usize = 2;
-    fn write(
-        field: &'static str,
-        v: &CirculationStatus,
-        out: &mut Vec<u8>,
-    ) -> Result<(), EncodeError> {
+    fn write(field: &'static str, v: &CirculationStatus, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         Digits::<2>::write(field, &u16::from(v.code()), out)
     }
     fn read(b: &[u8]) -> Option<CirculationStatus> {
@@ -513,12 +498,7 @@ pub(crate) mod arb {
     }
     impl ArbFixed<Tristate> for Tristate {
         fn arb() -> BoxedStrategy<Tristate> {
-            prop_oneof![
-                Just(Tristate::Yes),
-                Just(Tristate::No),
-                Just(Tristate::Unknown)
-            ]
-            .boxed()
+            prop_oneof![Just(Tristate::Yes), Just(Tristate::No), Just(Tristate::Unknown)].boxed()
         }
     }
     impl<const N: usize> ArbFixed<u16> for Digits<N> {
@@ -549,16 +529,12 @@ pub(crate) mod arb {
     }
     impl<const N: usize> ArbFixed<String> for Text<N> {
         fn arb() -> BoxedStrategy<String> {
-            proptest::string::string_regex(&format!("[A-Z0-9.]{{{N}}}"))
-                .unwrap()
-                .boxed()
+            proptest::string::string_regex(&format!("[A-Z0-9.]{{{N}}}")).unwrap().boxed()
         }
     }
     impl ArbFixed<char> for AsciiChar {
         fn arb() -> BoxedStrategy<char> {
-            proptest::char::range(' ', '~')
-                .prop_filter("no delimiter", |c| *c != '|')
-                .boxed()
+            proptest::char::range(' ', '~').prop_filter("no delimiter", |c| *c != '|').boxed()
         }
     }
     impl ArbFixed<PatronStatus> for PatronStatus {
@@ -578,12 +554,7 @@ pub(crate) mod arb {
     }
     impl ArbFixed<HoldMode> for HoldMode {
         fn arb() -> BoxedStrategy<HoldMode> {
-            prop_oneof![
-                Just(HoldMode::Add),
-                Just(HoldMode::Delete),
-                Just(HoldMode::Change)
-            ]
-            .boxed()
+            prop_oneof![Just(HoldMode::Add), Just(HoldMode::Delete), Just(HoldMode::Change)].boxed()
         }
     }
 }

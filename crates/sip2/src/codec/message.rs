@@ -15,8 +15,7 @@ use super::charset::Charset;
 use super::date::SipDate;
 use super::error::{DecodeError, EncodeError};
 use super::fixed::{
-    AsciiChar, CirculationStatus, Count4, Date18, Digits, FixedCodec, HoldMode, OkFlag,
-    PatronStatus, Summary, Text, Tristate, YesNo,
+    AsciiChar, CirculationStatus, Count4, Date18, Digits, FixedCodec, HoldMode, OkFlag, PatronStatus, Summary, Text, Tristate, YesNo,
 };
 
 /// `Some(true)` for `Y`/`y`, `Some(false)` for `N`/`n`, `None` for absent or anything else.
@@ -36,34 +35,22 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn new(charset: Charset) -> Self {
-        Writer {
-            out: Vec::with_capacity(128),
-            charset,
-        }
+        Writer { out: Vec::with_capacity(128), charset }
     }
 
-    fn fixed<T, C: FixedCodec<T>>(
-        &mut self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
+    fn fixed<T, C: FixedCodec<T>>(&mut self, name: &'static str, value: &T) -> Result<(), EncodeError> {
         let before = self.out.len();
         C::write(name, value, &mut self.out)?;
         if self.out.len() - before != C::WIDTH {
             self.out.truncate(before);
-            return Err(EncodeError::BadFixed {
-                field: name,
-                value: "wrong width".into(),
-            });
+            return Err(EncodeError::BadFixed { field: name, value: "wrong width".into() });
         }
         Ok(())
     }
 
     fn var(&mut self, id: &str, value: &str) -> Result<(), EncodeError> {
         if value.contains(['|', '\r', '\0']) {
-            return Err(EncodeError::ForbiddenCharacter {
-                field: id.to_owned(),
-            });
+            return Err(EncodeError::ForbiddenCharacter { field: id.to_owned() });
         }
         let bytes = self.charset.encode(id, value)?;
         self.out.extend_from_slice(id.as_bytes());
@@ -97,12 +84,7 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(buf: &'a [u8], charset: Charset, command: &'static str) -> Self {
-        Reader {
-            buf,
-            pos: 0,
-            charset,
-            command,
-        }
+        Reader { buf, pos: 0, charset, command }
     }
 
     fn fixed<T, C: FixedCodec<T>>(&mut self, name: &'static str) -> Result<T, DecodeError> {
@@ -225,9 +207,7 @@ pub(crate) mod arb {
     /// Values: printable ASCII without `|`, CJK (encodable in GBK; 亅 and 墊 have `|` as their
     /// GBK trail byte), some Latin-1.
     pub fn value() -> BoxedStrategy<String> {
-        proptest::string::string_regex("[ -{}~\u{4e00}-\u{4e20}张三数据结构语言版亅億墊é\t]{0,12}")
-            .unwrap()
-            .boxed()
+        proptest::string::string_regex("[ -{}~\u{4e00}-\u{4e20}张三数据结构语言版亅億墊é\t]{0,12}").unwrap().boxed()
     }
 
     pub trait ArbVar: Sized {
@@ -253,9 +233,7 @@ pub(crate) mod arb {
     pub fn extras(known: &'static [&'static str]) -> BoxedStrategy<Vec<(String, String)>> {
         let id = proptest::string::string_regex("[A-Z][A-Z0-9]")
             .unwrap()
-            .prop_filter("unknown id", move |id| {
-                !known.contains(&id.as_str()) && id != "AY" && id != "AZ"
-            });
+            .prop_filter("unknown id", move |id| !known.contains(&id.as_str()) && id != "AY" && id != "AZ");
         proptest::collection::vec((id, value()), 0..3).boxed()
     }
 }

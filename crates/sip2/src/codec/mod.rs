@@ -22,9 +22,7 @@ mod tests;
 pub use charset::Charset;
 pub use date::{SipDate, Timestamp, parse_due_date};
 pub use error::{DecodeError, EncodeError};
-pub use fixed::{
-    CirculationStatus, HoldMode, PatronFlag, PatronStatus, Summary, SummaryKind, Tristate,
-};
+pub use fixed::{CirculationStatus, HoldMode, PatronFlag, PatronStatus, Summary, SummaryKind, Tristate};
 pub use message::*;
 
 /// A decoded frame: the message and its error-detection trailer.
@@ -63,10 +61,7 @@ impl Codec {
             if seq > 9 {
                 return Err(EncodeError::BadSequence(seq));
             }
-            if !matches!(
-                message,
-                Message::RequestAcsResend(_) | Message::RequestScResend(_)
-            ) {
+            if !matches!(message, Message::RequestAcsResend(_) | Message::RequestScResend(_)) {
                 out.extend_from_slice(b"AY");
                 out.push(b'0' + seq);
             }
@@ -106,11 +101,7 @@ impl Codec {
             return Err(DecodeError::Garbage("shorter than a command id"));
         };
         let message = Message::read_body(code, rest, self.charset)?;
-        Ok(Frame {
-            message,
-            sequence,
-            checksum,
-        })
+        Ok(Frame { message, sequence, checksum })
     }
 }
 

@@ -18,9 +18,7 @@ pub fn manifest_dir() -> PathBuf {
 }
 
 pub fn python() -> PathBuf {
-    std::env::var_os("WXLIB_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join("../../.venv/bin/python"))
+    std::env::var_os("WXLIB_PYTHON").map(PathBuf::from).unwrap_or_else(|| manifest_dir().join("../../.venv/bin/python"))
 }
 
 /// The unmodified toy server shipped with the peers: `$WXLIB_SIP2_TOY`, else
@@ -67,10 +65,7 @@ pub fn peer_available(script: &std::path::Path) -> bool {
 }
 
 pub fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// A running Python SIP2 server.
@@ -84,23 +79,14 @@ pub struct Peer {
 
 impl Peer {
     pub fn start(script: PathBuf, args: &[&str]) -> Peer {
-        let mut p = Peer {
-            port: free_port(),
-            script,
-            args: args.iter().map(|s| s.to_string()).collect(),
-            child: None,
-            log: PathBuf::new(),
-        };
+        let mut p =
+            Peer { port: free_port(), script, args: args.iter().map(|s| s.to_string()).collect(), child: None, log: PathBuf::new() };
         p.spawn();
         p
     }
 
     fn spawn(&mut self) {
-        let log = std::env::temp_dir().join(format!(
-            "sip2-peer-{}-{}.log",
-            self.port,
-            std::process::id()
-        ));
+        let log = std::env::temp_dir().join(format!("sip2-peer-{}-{}.log", self.port, std::process::id()));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(python())
             .arg(&self.script)
@@ -118,16 +104,9 @@ impl Peer {
             if let Some(c) = self.child.as_mut()
                 && let Ok(Some(status)) = c.try_wait()
             {
-                panic!(
-                    "SIP2 peer exited ({status}):\n{}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
+                panic!("SIP2 peer exited ({status}):\n{}", std::fs::read_to_string(&self.log).unwrap_or_default());
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "SIP2 peer did not open port {}",
-                self.port
-            );
+            assert!(start.elapsed() < Duration::from_secs(30), "SIP2 peer did not open port {}", self.port);
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -150,11 +129,7 @@ impl Peer {
 
     /// SIGSTOP / SIGCONT: a hung server that keeps its sockets open.
     pub fn signal(&self, sig: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(self.pid().to_string())
-            .status()
-            .expect("kill");
+        let status = Command::new("kill").arg(format!("-{sig}")).arg(self.pid().to_string()).status().expect("kill");
         assert!(status.success());
     }
 
@@ -172,10 +147,7 @@ impl Peer {
 impl Drop for Peer {
     fn drop(&mut self) {
         if let Some(c) = self.child.as_ref() {
-            let _ = Command::new("kill")
-                .arg("-CONT")
-                .arg(c.id().to_string())
-                .status();
+            let _ = Command::new("kill").arg("-CONT").arg(c.id().to_string()).status();
         }
         self.kill();
         let _ = std::fs::remove_file(&self.log);
@@ -221,21 +193,14 @@ pub struct FakeAcs {
 
 impl FakeAcs {
     pub async fn start(script: impl Fn(&[u8], usize) -> Action + Send + Sync + 'static) -> FakeAcs {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr").to_string();
         let frames = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
         let live = Arc::new(AtomicUsize::new(0));
         let max_concurrent = Arc::new(AtomicUsize::new(0));
         let script: Arc<Script> = Arc::new(script);
-        let (f, c, l, m) = (
-            frames.clone(),
-            connections.clone(),
-            live.clone(),
-            max_concurrent.clone(),
-        );
+        let (f, c, l, m) = (frames.clone(), connections.clone(), live.clone(), max_concurrent.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((mut sock, _)) = listener.accept().await else {
@@ -284,13 +249,7 @@ impl FakeAcs {
                 });
             }
         });
-        FakeAcs {
-            addr,
-            frames,
-            connections,
-            max_concurrent,
-            task,
-        }
+        FakeAcs { addr, frames, connections, max_concurrent, task }
     }
 
     pub fn frames(&self) -> Vec<Vec<u8>> {
@@ -342,8 +301,7 @@ pub fn py_bytes(lit: &str) -> Vec<u8> {
 
 /// `(direction, bytes)` for every line of the raw exchange fixture.
 pub fn raw_exchange() -> Vec<(char, Vec<u8>)> {
-    let text = std::fs::read_to_string(manifest_dir().join("tests/fixtures/raw_exchange.txt"))
-        .expect("fixture");
+    let text = std::fs::read_to_string(manifest_dir().join("tests/fixtures/raw_exchange.txt")).expect("fixture");
     text.lines()
         .filter_map(|l| {
             let dir = if l.starts_with(">> ") {

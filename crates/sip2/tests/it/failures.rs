@@ -5,9 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use sip2::client::{BreakerState, Error};
-use sip2::codec::{
-    CirculationStatus, DecodeError, ItemInformationResponse, Message, PatronStatusResponse,
-};
+use sip2::codec::{CirculationStatus, DecodeError, ItemInformationResponse, Message, PatronStatusResponse};
 use sip2::{Charset, Client, Codec, SipDate};
 
 use crate::common::{Action, FakeAcs, Peer, answer, backend_script, peer_available, test_config};
@@ -22,9 +20,7 @@ fn item_answer(request: &[u8]) -> Vec<u8> {
 
 /// The same answer with sequence number `seq` and a checksum.
 fn item_answer_seq(seq: u8) -> Vec<u8> {
-    Codec::new(Charset::Utf8)
-        .encode(&item().into(), Some(seq))
-        .unwrap()
+    Codec::new(Charset::Utf8).encode(&item().into(), Some(seq)).unwrap()
 }
 
 fn item() -> ItemInformationResponse {
@@ -50,11 +46,7 @@ async fn wait_until_open(client: &Client, max_calls: usize) -> Instant {
     for _ in 0..max_calls {
         let t = Instant::now();
         let r = client.item_information("3901").await;
-        assert!(
-            t.elapsed() < READER_LIMIT,
-            "a failing call took {:?}",
-            t.elapsed()
-        );
+        assert!(t.elapsed() < READER_LIMIT, "a failing call took {:?}", t.elapsed());
         match r {
             Err(Error::CircuitOpen { .. }) => return Instant::now(),
             Err(_) => {}
@@ -90,14 +82,8 @@ async fn killing_the_server_mid_request_answers_fast_and_the_breaker_recovers() 
     let after_kill = killed.elapsed();
     assert!(result.is_err(), "{result:?}");
     assert!(took < READER_LIMIT, "in-flight call took {took:?}");
-    assert!(
-        after_kill < Duration::from_secs(2),
-        "answer {after_kill:?} after the kill: {result:?}"
-    );
-    eprintln!(
-        "in-flight call after kill: {after_kill:?}: {}",
-        result.unwrap_err()
-    );
+    assert!(after_kill < Duration::from_secs(2), "answer {after_kill:?} after the kill: {result:?}");
+    eprintln!("in-flight call after kill: {after_kill:?}: {}", result.unwrap_err());
 
     // More failures open the breaker (threshold 3); then calls fail at once.
     let opened = wait_until_open(&client, 5).await;
@@ -111,18 +97,12 @@ async fn killing_the_server_mid_request_answers_fast_and_the_breaker_recovers() 
     // The server comes back on the same port.
     peer.restart();
     if opened.elapsed() < Duration::from_millis(1500) {
-        assert!(matches!(
-            client.sc_status().await,
-            Err(Error::CircuitOpen { .. })
-        ));
+        assert!(matches!(client.sc_status().await, Err(Error::CircuitOpen { .. })));
     }
     let reopen = opened + Duration::from_millis(2100);
     tokio::time::sleep_until(reopen.into()).await;
     assert_eq!(client.breaker_state(), BreakerState::HalfOpen);
-    let item = client
-        .item_information("3901")
-        .await
-        .expect("half-open probe succeeds");
+    let item = client.item_information("3901").await.expect("half-open probe succeeds");
     assert_eq!(item.title, "数据结构 (C语言版)");
     assert_eq!(client.breaker_state(), BreakerState::Closed { failures: 0 });
     assert!(client.authenticate("2021001", "1234").await.unwrap().ok());
@@ -141,10 +121,7 @@ async fn a_hung_server_times_out_and_opens_the_breaker() {
     let err = client.item_information("3901").await.unwrap_err();
     let took = t.elapsed();
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
-    assert!(
-        took >= Duration::from_millis(1900) && took < READER_LIMIT,
-        "{took:?}"
-    );
+    assert!(took >= Duration::from_millis(1900) && took < READER_LIMIT, "{took:?}");
     let opened = wait_until_open(&client, 4).await;
     peer.signal("CONT");
     tokio::time::sleep_until((opened + Duration::from_millis(2100)).into()).await;
@@ -164,28 +141,18 @@ async fn garbage_reply_is_a_typed_error() {
     let client = Client::new(test_config(acs.addr.clone()));
     assert!(matches!(
         client.item_information("3901").await,
-        Err(Error::Decode(DecodeError::MalformedFixed {
-            field: "circulation_status",
-            ..
-        }))
+        Err(Error::Decode(DecodeError::MalformedFixed { field: "circulation_status", .. }))
     ));
     let acs = FakeAcs::start(|_, _| Action::Reply(b"\x00\xff\xfe\r\n".to_vec())).await;
     let client = Client::new(test_config(acs.addr.clone()));
-    assert!(matches!(
-        client.item_information("3901").await,
-        Err(Error::Decode(DecodeError::Garbage(_)))
-    ));
+    assert!(matches!(client.item_information("3901").await, Err(Error::Decode(DecodeError::Garbage(_)))));
 }
 
 #[tokio::test]
 async fn bad_checksum_asks_for_a_resend_then_gives_up() {
     // Always bad: 1 request + 3 × 97, then a typed error.
     let acs = FakeAcs::start(|frame, _| {
-        let good = if frame.starts_with(b"97") {
-            item_answer_seq(0)
-        } else {
-            item_answer(frame)
-        };
+        let good = if frame.starts_with(b"97") { item_answer_seq(0) } else { item_answer(frame) };
         Action::Reply(corrupt(good))
     })
     .await;
@@ -216,19 +183,10 @@ async fn bad_checksum_asks_for_a_resend_then_gives_up() {
 
 #[tokio::test]
 async fn resend_on_96() {
-    let acs = FakeAcs::start(|frame, n| {
-        if n == 0 {
-            Action::Reply(b"96AZFEF6\r".to_vec())
-        } else {
-            Action::Reply(item_answer(frame))
-        }
-    })
-    .await;
+    let acs =
+        FakeAcs::start(|frame, n| if n == 0 { Action::Reply(b"96AZFEF6\r".to_vec()) } else { Action::Reply(item_answer(frame)) }).await;
     let client = Client::new(test_config(acs.addr.clone()));
-    assert_eq!(
-        client.item_information("3901").await.unwrap().title,
-        "数据结构"
-    );
+    assert_eq!(client.item_information("3901").await.unwrap().title, "数据结构");
     let frames = acs.frames();
     assert_eq!(frames.len(), 2);
     assert_eq!(frames[0], frames[1], "resent as is");
@@ -236,10 +194,7 @@ async fn resend_on_96() {
 
     let acs = FakeAcs::start(|_, _| Action::Reply(b"96AZFEF6\r".to_vec())).await;
     let client = Client::new(test_config(acs.addr.clone()));
-    assert!(matches!(
-        client.item_information("3901").await,
-        Err(Error::ResendLimit(3))
-    ));
+    assert!(matches!(client.item_information("3901").await, Err(Error::ResendLimit(3))));
     assert_eq!(acs.frames().len(), 4);
 }
 
@@ -247,64 +202,37 @@ async fn resend_on_96() {
 async fn disconnects_hangs_and_wrong_answers() {
     let acs = FakeAcs::start(|_, _| Action::Close).await;
     let client = Client::new(test_config(acs.addr.clone()));
-    assert!(matches!(
-        client.item_information("3901").await,
-        Err(Error::Closed)
-    ));
+    assert!(matches!(client.item_information("3901").await, Err(Error::Closed)));
 
     // Half a frame, then silence.
     let acs = FakeAcs::start(|_, _| Action::Reply(b"1803020120261128".to_vec())).await;
     let client = Client::new(test_config(acs.addr.clone()));
     let t = Instant::now();
-    assert!(matches!(
-        client.item_information("3901").await,
-        Err(Error::Timeout(_))
-    ));
+    assert!(matches!(client.item_information("3901").await, Err(Error::Timeout(_))));
     assert!(t.elapsed() < READER_LIMIT);
 
     let acs = FakeAcs::start(|_, _| Action::Hang).await;
     let client = Client::new(test_config(acs.addr.clone()));
     let t = Instant::now();
-    assert!(matches!(
-        client.item_information("3901").await,
-        Err(Error::Timeout(_))
-    ));
+    assert!(matches!(client.item_information("3901").await, Err(Error::Timeout(_))));
     assert!(t.elapsed() < READER_LIMIT);
 
     let acs = FakeAcs::start(|frame, _| {
-        Action::Reply(answer(
-            frame,
-            PatronStatusResponse {
-                transaction_date: SipDate::now(None),
-                ..Default::default()
-            },
-        ))
+        Action::Reply(answer(frame, PatronStatusResponse { transaction_date: SipDate::now(None), ..Default::default() }))
     })
     .await;
     let client = Client::new(test_config(acs.addr.clone()));
-    assert!(matches!(
-        client.item_information("3901").await,
-        Err(Error::UnexpectedResponse {
-            sent: "17",
-            got: "24"
-        })
-    ));
+    assert!(matches!(client.item_information("3901").await, Err(Error::UnexpectedResponse { sent: "17", got: "24" })));
 
     let acs = FakeAcs::start(|_, _| Action::Reply(vec![b'A'; 70_000])).await;
     let client = Client::new(test_config(acs.addr.clone()));
-    assert!(matches!(
-        client.item_information("3901").await,
-        Err(Error::FrameTooLong(65_536))
-    ));
+    assert!(matches!(client.item_information("3901").await, Err(Error::FrameTooLong(65_536))));
 
     // Nothing listening.
     let port = crate::common::free_port();
     let client = Client::new(test_config(format!("127.0.0.1:{port}")));
     let t = Instant::now();
-    assert!(matches!(
-        client.item_information("3901").await,
-        Err(Error::Connect { .. })
-    ));
+    assert!(matches!(client.item_information("3901").await, Err(Error::Connect { .. })));
     assert!(t.elapsed() < FAST * 5);
 }
 
@@ -314,14 +242,8 @@ async fn bad_input_is_not_a_server_failure() {
     let mut cfg = test_config(acs.addr.clone());
     cfg.breaker_threshold = 1;
     let client = Client::new(cfg);
-    assert!(matches!(
-        client.item_information("39|01").await,
-        Err(Error::Encode(_))
-    ));
-    assert!(matches!(
-        client.renew("2021|001", None, "1").await,
-        Err(Error::Encode(_))
-    ));
+    assert!(matches!(client.item_information("39|01").await, Err(Error::Encode(_))));
+    assert!(matches!(client.renew("2021|001", None, "1").await, Err(Error::Encode(_))));
     assert_eq!(client.breaker_state(), BreakerState::Closed { failures: 0 });
     assert!(acs.frames().is_empty());
     client.item_information("3901").await.unwrap();
@@ -330,11 +252,7 @@ async fn bad_input_is_not_a_server_failure() {
 #[tokio::test]
 async fn a_broken_connection_is_not_reused() {
     let acs = FakeAcs::start(|frame, _| {
-        if frame.windows(6).any(|w| w == b"ABbad|") {
-            Action::Reply(b"garbage\r".to_vec())
-        } else {
-            Action::Reply(item_answer(frame))
-        }
+        if frame.windows(6).any(|w| w == b"ABbad|") { Action::Reply(b"garbage\r".to_vec()) } else { Action::Reply(item_answer(frame)) }
     })
     .await;
     let client = Client::new(test_config(acs.addr.clone()));
@@ -361,10 +279,7 @@ async fn a_connection_closed_while_idle_is_replaced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pool_bounds_connections() {
-    let acs = FakeAcs::start(|frame, _| {
-        Action::ReplyAfter(Duration::from_millis(200), item_answer(frame))
-    })
-    .await;
+    let acs = FakeAcs::start(|frame, _| Action::ReplyAfter(Duration::from_millis(200), item_answer(frame))).await;
     let mut cfg = test_config(acs.addr.clone());
     cfg.pool_size = 2;
     let client = Client::new(cfg);
@@ -380,10 +295,5 @@ async fn the_pool_bounds_connections() {
     assert!(acs.max_concurrent.load(Ordering::SeqCst) <= 2);
     assert_eq!(acs.connections.load(Ordering::SeqCst), 2);
     assert_eq!(client.idle_connections(), 2);
-    assert!(matches!(
-        client
-            .call(Message::RequestAcsResend(Default::default()))
-            .await,
-        Ok(Message::ItemInformationResponse(_))
-    ));
+    assert!(matches!(client.call(Message::RequestAcsResend(Default::default())).await, Ok(Message::ItemInformationResponse(_))));
 }

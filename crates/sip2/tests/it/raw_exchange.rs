@@ -30,16 +30,7 @@ fn requests() -> Vec<(Message, u8)> {
             .into(),
             0,
         ),
-        (
-            ScStatusRequest {
-                status_code: 0,
-                max_print_width: 80,
-                protocol_version: s("2.00"),
-                extra: vec![],
-            }
-            .into(),
-            1,
-        ),
+        (ScStatusRequest { status_code: 0, max_print_width: 80, protocol_version: s("2.00"), extra: vec![] }.into(), 1),
         (
             PatronStatusRequest {
                 language: 1,
@@ -195,22 +186,13 @@ fn fee_paid(d: SipDate) -> Message {
 #[test]
 fn hand_built_requests_encode_to_the_same_bytes() {
     let codec = Codec::new(Charset::Utf8);
-    let wire: Vec<Vec<u8>> = raw_exchange()
-        .into_iter()
-        .filter(|(d, _)| *d == '>')
-        .map(|(_, b)| b)
-        .collect();
+    let wire: Vec<Vec<u8>> = raw_exchange().into_iter().filter(|(d, _)| *d == '>').map(|(_, b)| b).collect();
     let built = requests();
     assert_eq!(wire.len(), 13);
     assert_eq!(built.len(), wire.len());
     for ((msg, seq), bytes) in built.iter().zip(&wire) {
         let ours = codec.encode(msg, Some(*seq)).unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&ours),
-            String::from_utf8_lossy(bytes),
-            "{} differs",
-            msg.name()
-        );
+        assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(bytes), "{} differs", msg.name());
         assert_eq!(&ours, bytes);
         // And the wire bytes decode to the same value.
         let frame = codec.decode(bytes).unwrap();
@@ -225,136 +207,58 @@ fn every_frame_decodes_and_re_encodes_identically() {
     let all = raw_exchange();
     assert_eq!(all.len(), 26);
     for (dir, bytes) in &all {
-        let frame = codec
-            .decode(bytes)
-            .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(bytes)));
+        let frame = codec.decode(bytes).unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(bytes)));
         assert!(frame.checksum.is_some());
         assert_eq!(frame.message.is_request(), *dir == '>');
-        assert!(
-            frame.message.extra().is_empty(),
-            "no unknown fields in {}",
-            frame.message.name()
-        );
-        assert_eq!(
-            &codec.encode(&frame.message, frame.sequence).unwrap(),
-            bytes
-        );
+        assert!(frame.message.extra().is_empty(), "no unknown fields in {}", frame.message.name());
+        assert_eq!(&codec.encode(&frame.message, frame.sequence).unwrap(), bytes);
     }
 }
 
 #[test]
 fn responses_read_right() {
     let codec = Codec::new(Charset::Utf8);
-    let responses: Vec<Message> = raw_exchange()
-        .into_iter()
-        .filter(|(d, _)| *d == '<')
-        .map(|(_, b)| codec.decode(&b).unwrap().message)
-        .collect();
-    let [
-        login,
-        status,
-        pstatus,
-        pinfo,
-        item,
-        renew_ok,
-        renew_no,
-        renew_all,
-        checkout,
-        checkin,
-        hold,
-        fee,
-        end,
-    ] = responses.try_into().unwrap();
-    assert!(matches!(
-        login,
-        Message::LoginResponse(LoginResponse { ok: true, .. })
-    ));
-    let Message::AcsStatusResponse(s) = status else {
-        panic!()
-    };
+    let responses: Vec<Message> =
+        raw_exchange().into_iter().filter(|(d, _)| *d == '<').map(|(_, b)| codec.decode(&b).unwrap().message).collect();
+    let [login, status, pstatus, pinfo, item, renew_ok, renew_no, renew_all, checkout, checkin, hold, fee, end] =
+        responses.try_into().unwrap();
+    assert!(matches!(login, Message::LoginResponse(LoginResponse { ok: true, .. })));
+    let Message::AcsStatusResponse(s) = status else { panic!() };
     assert!(s.online_status && s.checkin_ok && !s.status_update_ok);
     assert_eq!((s.timeout_period, s.retries_allowed), (30, 3));
     assert_eq!(s.supported_messages, "YYYNYYYYYYYNNYYY");
     assert_eq!(s.library_name.as_deref(), Some("Univ Library"));
-    let Message::PatronStatusResponse(p) = pstatus else {
-        panic!()
-    };
+    let Message::PatronStatusResponse(p) = pstatus else { panic!() };
     assert_eq!(p.personal_name, "张三");
     assert_eq!(yes(&p.valid_patron), Some(true));
     assert_eq!(yes(&p.valid_patron_password), Some(true));
     assert_eq!(p.fee_amount.as_deref(), Some("0.00"));
-    let Message::PatronInformationResponse(p) = pinfo else {
-        panic!()
-    };
+    let Message::PatronInformationResponse(p) = pinfo else { panic!() };
     assert_eq!(p.charged_items, ["3901", "3902"]);
     assert_eq!(p.charged_items_count, Some(2));
     assert_eq!(p.overdue_items_count, Some(2));
     assert_eq!(p.email_address.as_deref(), Some("zhangsan@example.edu"));
     assert!(p.patron_status.flags().is_empty());
-    let Message::ItemInformationResponse(i) = item else {
-        panic!()
-    };
+    let Message::ItemInformationResponse(i) = item else { panic!() };
     assert_eq!(i.circulation_status, CirculationStatus::Charged);
     assert_eq!(i.title_identifier, "数据结构 (C语言版)");
-    assert_eq!(
-        parse_due_date(i.due_date.as_deref().unwrap())
-            .unwrap()
-            .to_iso(),
-        "2026-01-10 23:59:00"
-    );
-    let Message::RenewResponse(r) = renew_ok else {
-        panic!()
-    };
+    assert_eq!(parse_due_date(i.due_date.as_deref().unwrap()).unwrap().to_iso(), "2026-01-10 23:59:00");
+    let Message::RenewResponse(r) = renew_ok else { panic!() };
     assert!(r.ok && r.renewal_ok);
     assert_eq!(r.due_date, "20261228    235900");
     assert_eq!(r.screen_message, ["Renewed"]);
-    let Message::RenewResponse(r) = renew_no else {
-        panic!()
-    };
+    let Message::RenewResponse(r) = renew_no else { panic!() };
     assert!(!r.ok && !r.renewal_ok);
     assert_eq!(r.screen_message, ["Item is on hold for another patron"]);
-    let Message::RenewAllResponse(r) = renew_all else {
-        panic!()
-    };
-    assert_eq!(
-        (r.renewed_items, r.unrenewed_items),
-        (vec!["3901".to_string()], vec!["3902".to_string()])
-    );
-    assert!(matches!(
-        checkout,
-        Message::CheckoutResponse(CheckoutResponse {
-            ok: true,
-            desensitize: Tristate::Yes,
-            ..
-        })
-    ));
-    assert!(matches!(
-        checkin,
-        Message::CheckinResponse(CheckinResponse {
-            ok: true,
-            resensitize: true,
-            ..
-        })
-    ));
-    let Message::HoldResponse(h) = hold else {
-        panic!()
-    };
+    let Message::RenewAllResponse(r) = renew_all else { panic!() };
+    assert_eq!((r.renewed_items, r.unrenewed_items), (vec!["3901".to_string()], vec!["3902".to_string()]));
+    assert!(matches!(checkout, Message::CheckoutResponse(CheckoutResponse { ok: true, desensitize: Tristate::Yes, .. })));
+    assert!(matches!(checkin, Message::CheckinResponse(CheckinResponse { ok: true, resensitize: true, .. })));
+    let Message::HoldResponse(h) = hold else { panic!() };
     assert!(h.ok && !h.available);
     assert_eq!(h.queue_position.as_deref(), Some("1"));
-    assert!(matches!(
-        fee,
-        Message::FeePaidResponse(FeePaidResponse {
-            payment_accepted: true,
-            ..
-        })
-    ));
-    assert!(matches!(
-        end,
-        Message::EndSessionResponse(EndSessionResponse {
-            end_session: true,
-            ..
-        })
-    ));
+    assert!(matches!(fee, Message::FeePaidResponse(FeePaidResponse { payment_accepted: true, .. })));
+    assert!(matches!(end, Message::EndSessionResponse(EndSessionResponse { end_session: true, .. })));
 }
 
 /// Replace every local date the client wrote with the fixture's, and recompute the checksum
@@ -369,10 +273,7 @@ fn normalise(frame: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while i + 18 <= body.len() {
         let w = &body[i..i + 18];
-        if w[..8].iter().all(u8::is_ascii_digit)
-            && &w[8..12] == b"    "
-            && w[12..].iter().all(u8::is_ascii_digit)
-        {
+        if w[..8].iter().all(u8::is_ascii_digit) && &w[8..12] == b"    " && w[12..].iter().all(u8::is_ascii_digit) {
             body[i..i + 18].copy_from_slice(b"20261128    125723");
             i += 18;
         } else {
@@ -390,16 +291,8 @@ fn normalise(frame: &[u8]) -> Vec<u8> {
 #[tokio::test]
 async fn client_speaks_like_the_reference() {
     let exchange = raw_exchange();
-    let expected: Vec<Vec<u8>> = exchange
-        .iter()
-        .filter(|(d, _)| *d == '>')
-        .map(|(_, b)| b.clone())
-        .collect();
-    let replies: Vec<Vec<u8>> = exchange
-        .iter()
-        .filter(|(d, _)| *d == '<')
-        .map(|(_, b)| b.clone())
-        .collect();
+    let expected: Vec<Vec<u8>> = exchange.iter().filter(|(d, _)| *d == '>').map(|(_, b)| b.clone()).collect();
+    let replies: Vec<Vec<u8>> = exchange.iter().filter(|(d, _)| *d == '<').map(|(_, b)| b.clone()).collect();
     let got = Arc::new(Mutex::new(Vec::new()));
     let g = got.clone();
     let acs = FakeAcs::start(move |frame, n| {
@@ -421,46 +314,22 @@ async fn client_speaks_like_the_reference() {
     let auth = client.authenticate("2021001", "1234").await.unwrap();
     assert!(auth.ok());
     assert_eq!(auth.name, "张三");
-    let info = client
-        .patron_information_page(
-            "2021001",
-            Some("1234"),
-            Some(SummaryKind::Charged),
-            Some((1, 5)),
-        )
-        .await
-        .unwrap();
+    let info = client.patron_information_page("2021001", Some("1234"), Some(SummaryKind::Charged), Some((1, 5))).await.unwrap();
     assert_eq!(info.charged_items, ["3901", "3902"]);
     let item = client.item_information("3901").await.unwrap();
     assert_eq!(item.title, "数据结构 (C语言版)");
     assert_eq!(item.hold_queue_length, Some(0));
     let r = client.renew("2021001", Some("1234"), "3901").await.unwrap();
     assert!(r.ok);
-    assert_eq!(
-        r.due_date.unwrap().parsed.unwrap().to_iso(),
-        "2026-12-28 23:59:00"
-    );
+    assert_eq!(r.due_date.unwrap().parsed.unwrap().to_iso(), "2026-12-28 23:59:00");
     let r = client.renew("2021001", Some("1234"), "3902").await.unwrap();
     assert!(!r.ok && !r.renewal_ok);
-    assert_eq!(
-        r.message.as_deref(),
-        Some("Item is on hold for another patron")
-    );
+    assert_eq!(r.message.as_deref(), Some("Item is on hold for another patron"));
     let all = client.renew_all("2021001", Some("1234")).await.unwrap();
-    assert_eq!(
-        (all.renewed, all.unrenewed),
-        (vec!["3901".to_string()], vec!["3902".to_string()])
-    );
+    assert_eq!((all.renewed, all.unrenewed), (vec!["3901".to_string()], vec!["3902".to_string()]));
     client.call(checkout(d)).await.unwrap();
     client.call(checkin(d)).await.unwrap();
-    let h = client
-        .hold(
-            "2021001",
-            Some("1234"),
-            &Hold::place(HoldTarget::Item("3903".into())),
-        )
-        .await
-        .unwrap();
+    let h = client.hold("2021001", Some("1234"), &Hold::place(HoldTarget::Item("3903".into()))).await.unwrap();
     assert_eq!((h.ok, h.queue_position), (true, Some(1)));
     client.call(fee_paid(d)).await.unwrap();
     assert!(client.end_session("2021001", Some("1234")).await.unwrap());
@@ -469,9 +338,6 @@ async fn client_speaks_like_the_reference() {
     assert_eq!(acs.connections.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(got.len(), expected.len());
     for (ours, theirs) in got.iter().zip(&expected) {
-        assert_eq!(
-            String::from_utf8_lossy(&normalise(ours)),
-            String::from_utf8_lossy(theirs)
-        );
+        assert_eq!(String::from_utf8_lossy(&normalise(ours)), String::from_utf8_lossy(theirs));
     }
 }

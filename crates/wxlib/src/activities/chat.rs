@@ -64,7 +64,15 @@ pub async fn notice(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError
                 Status::Upcoming => format!("sign-up opens {}", fmt_local(a.signup_opens_at)),
                 other => other.label(s.lang).to_owned(),
             };
-            let entry = format!("\n\n【{}】{}\n{} · {}\n{} · {}", a.id, page_link(&s, a, &a.title), a.when(), a.place, status.label(s.lang), detail);
+            let entry = format!(
+                "\n\n【{}】{}\n{} · {}\n{} · {}",
+                a.id,
+                page_link(&s, a, &a.title),
+                a.when(),
+                a.place,
+                status.label(s.lang),
+                detail
+            );
             if out.len() + entry.len() > TEXT_BUDGET {
                 out.push_str(&format!(
                     "\n\n<a href=\"{}/activities\">{}</a>",
@@ -81,7 +89,11 @@ pub async fn notice(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError
             "\n\nReply \"signup N\" to sign up (e.g. \"signup "
         });
         out.push_str(&coming[0].id.to_string());
-        out.push_str(if zh { "”），“取消报名 编号”取消，“我的活动”查看已报名的活动。" } else { "\"), \"cancel signup N\" to cancel, \"my activities\" for yours." });
+        out.push_str(if zh {
+            "”），“取消报名 编号”取消，“我的活动”查看已报名的活动。"
+        } else {
+            "\"), \"cancel signup N\" to cancel, \"my activities\" for yours."
+        });
     }
     if !reports.is_empty() {
         out.push_str(if zh { "\n\n活动回顾：" } else { "\n\nReports:" });
@@ -98,24 +110,35 @@ pub fn signup_text(a: &Activity, outcome: SignupOutcome, lang: Lang) -> String {
     match (outcome, lang) {
         (SignupOutcome::Confirmed, Lang::Zh) => format!(
             "报名成功：《{}》\n时间：{}\n地点：{}\n活动前一天会提醒您；到场后用微信扫描现场的签到码签到。不能参加请回复“取消报名 {}”。",
-            a.title, a.when(), a.place, a.id
+            a.title,
+            a.when(),
+            a.place,
+            a.id
         ),
         (SignupOutcome::Confirmed, Lang::En) => format!(
             "You are signed up for \"{}\".\nWhen: {}\nWhere: {}\nWe will remind you the day before; scan the check-in code when you arrive. If you cannot come, reply \"cancel signup {}\".",
-            a.title, a.when(), a.place, a.id
+            a.title,
+            a.when(),
+            a.place,
+            a.id
         ),
-        (SignupOutcome::Waiting { position }, Lang::Zh) => format!(
-            "《{}》名额已满，您已进入候补名单，排第 {position} 位。有人取消时按顺序递补，递补成功会通知您。",
-            a.title
-        ),
+        (SignupOutcome::Waiting { position }, Lang::Zh) => {
+            format!("《{}》名额已满，您已进入候补名单，排第 {position} 位。有人取消时按顺序递补，递补成功会通知您。", a.title)
+        }
         (SignupOutcome::Waiting { position }, Lang::En) => format!(
             "\"{}\" is full; you are number {position} on the waiting list. If a place comes free it goes to the next in line, and we will tell you.",
             a.title
         ),
-        (SignupOutcome::AlreadyConfirmed, Lang::Zh) => format!("您已报名《{}》，无需重复报名。时间：{}，地点：{}。", a.title, a.when(), a.place),
-        (SignupOutcome::AlreadyConfirmed, Lang::En) => format!("You are already signed up for \"{}\" ({}, {}).", a.title, a.when(), a.place),
+        (SignupOutcome::AlreadyConfirmed, Lang::Zh) => {
+            format!("您已报名《{}》，无需重复报名。时间：{}，地点：{}。", a.title, a.when(), a.place)
+        }
+        (SignupOutcome::AlreadyConfirmed, Lang::En) => {
+            format!("You are already signed up for \"{}\" ({}, {}).", a.title, a.when(), a.place)
+        }
         (SignupOutcome::AlreadyWaiting { position }, Lang::Zh) => format!("您已在《{}》的候补名单中，目前排第 {position} 位。", a.title),
-        (SignupOutcome::AlreadyWaiting { position }, Lang::En) => format!("You are already on the waiting list for \"{}\", number {position}.", a.title),
+        (SignupOutcome::AlreadyWaiting { position }, Lang::En) => {
+            format!("You are already on the waiting list for \"{}\", number {position}.", a.title)
+        }
     }
 }
 
@@ -162,7 +185,11 @@ pub async fn mine(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     let zh = s.lang == Lang::Zh;
     let rows = s.db.reader_activities(&m.from_user, now).await?;
     if rows.is_empty() {
-        return Ok(Reply::text(if zh { "您还没有报名活动。回复“活动”查看近期活动。" } else { "You have not signed up for anything. Reply \"activities\" to see what is coming." }));
+        return Ok(Reply::text(if zh {
+            "您还没有报名活动。回复“活动”查看近期活动。"
+        } else {
+            "You have not signed up for anything. Reply \"activities\" to see what is coming."
+        }));
     }
     let mut out = String::from(if zh { "您报名的活动：" } else { "Your activities:" });
     for (id, _) in rows {
@@ -201,12 +228,22 @@ pub async fn on_text(s: &Services, m: &Arc<Inbound>) -> Option<Result<Reply, Han
     // Cancel first: "取消报名 3" must not be read as a sign-up.
     match numbered(&lower, &["取消报名", "cancel signup", "cancel sign-up", "cancel sign up"]) {
         Some(Ok(id)) => return Some(cancel_reply(s, m, id).await),
-        Some(Err(())) => return usage(&s, "请在“取消报名”后写活动编号，如“取消报名 3”。回复“我的活动”查看编号。", "Put the activity number after it, e.g. \"cancel signup 3\". Reply \"my activities\" to see the numbers."),
+        Some(Err(())) => {
+            return usage(
+                &s,
+                "请在“取消报名”后写活动编号，如“取消报名 3”。回复“我的活动”查看编号。",
+                "Put the activity number after it, e.g. \"cancel signup 3\". Reply \"my activities\" to see the numbers.",
+            );
+        }
         None => {}
     }
     match numbered(&lower, &["报名", "signup", "sign-up", "sign up"]) {
         Some(Ok(id)) => Some(signup_reply(s, m, id).await),
-        Some(Err(())) => usage(&s, "请在“报名”后写活动编号，如“报名 3”。回复“活动”查看近期活动和编号。", "Put the activity number after it, e.g. \"signup 3\". Reply \"activities\" for what is coming and the numbers."),
+        Some(Err(())) => usage(
+            &s,
+            "请在“报名”后写活动编号，如“报名 3”。回复“活动”查看近期活动和编号。",
+            "Put the activity number after it, e.g. \"signup 3\". Reply \"activities\" for what is coming and the numbers.",
+        ),
         None => None,
     }
 }
@@ -215,7 +252,11 @@ pub async fn on_text(s: &Services, m: &Arc<Inbound>) -> Option<Result<Reply, Han
 pub async fn checkin_scene(s: Services, m: Arc<Inbound>, rest: String) -> Result<Reply, HandlerError> {
     let zh = s.lang == Lang::Zh;
     let Ok(id) = rest.parse::<i64>() else {
-        return Ok(Reply::text(if zh { "这个二维码不是有效的活动签到码。" } else { "This QR code is not a valid activity check-in code." }));
+        return Ok(Reply::text(if zh {
+            "这个二维码不是有效的活动签到码。"
+        } else {
+            "This QR code is not a valid activity check-in code."
+        }));
     };
     let via = match &m.kind {
         InboundKind::Event(wechat::Event::Subscribe { .. }) => "subscribe",
@@ -227,9 +268,16 @@ pub async fn checkin_scene(s: Services, m: Arc<Inbound>, rest: String) -> Result
             let feedback = format!("{}/h5/activities/{}", s.config.server.public_url, a.id);
             Ok(Reply::text(match (zh, signed_up) {
                 (true, true) => format!("签到成功：《{}》\n欢迎参加！活动结束后欢迎<a href=\"{feedback}\">填写反馈</a>。", a.title),
-                (true, false) => format!("签到成功：《{}》（现场参加）\n欢迎参加！活动结束后欢迎<a href=\"{feedback}\">填写反馈</a>。", a.title),
-                (false, true) => format!("Checked in: \"{}\". Welcome! Afterwards, please <a href=\"{feedback}\">tell us how it was</a>.", a.title),
-                (false, false) => format!("Checked in (walk-in): \"{}\". Welcome! Afterwards, please <a href=\"{feedback}\">tell us how it was</a>.", a.title),
+                (true, false) => {
+                    format!("签到成功：《{}》（现场参加）\n欢迎参加！活动结束后欢迎<a href=\"{feedback}\">填写反馈</a>。", a.title)
+                }
+                (false, true) => {
+                    format!("Checked in: \"{}\". Welcome! Afterwards, please <a href=\"{feedback}\">tell us how it was</a>.", a.title)
+                }
+                (false, false) => format!(
+                    "Checked in (walk-in): \"{}\". Welcome! Afterwards, please <a href=\"{feedback}\">tell us how it was</a>.",
+                    a.title
+                ),
             }))
         }
         Ok((a, CheckinOutcome::AlreadyCheckedIn { at })) => Ok(Reply::text(if zh {

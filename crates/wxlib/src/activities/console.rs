@@ -95,7 +95,10 @@ fn form_html(lib: &Librarian, action: &str, input: &DraftInput, errors: &[String
     let lang = lib.lang;
     let errors: String = errors.iter().map(|e| flash_error(e)).collect();
     let field = |name: &str, label: &str, kind: &str, value: &str| {
-        format!("<p><label>{label}<br><input type=\"{kind}\" name=\"{name}\" id=\"f-{name}\" value=\"{}\" style=\"min-width:320px\"></label></p>", escape(value))
+        format!(
+            "<p><label>{label}<br><input type=\"{kind}\" name=\"{name}\" id=\"f-{name}\" value=\"{}\" style=\"min-width:320px\"></label></p>",
+            escape(value)
+        )
     };
     format!(
         "{errors}<form method=\"post\" action=\"{action}\" class=\"card\" id=\"activity-form\">{csrf}{title}{place}\
@@ -108,10 +111,19 @@ fn form_html(lib: &Librarian, action: &str, input: &DraftInput, errors: &[String
         desc = escape(&input.description),
         starts = field("starts_at", t(lang, "开始时间", "Starts"), "datetime-local", &input.starts_at),
         ends = field("ends_at", t(lang, "结束时间", "Ends"), "datetime-local", &input.ends_at),
-        opens = field("signup_opens_at", t(lang, "报名开始（留空为立即）", "Sign-up opens (empty: now)"), "datetime-local", &input.signup_opens_at),
+        opens = field(
+            "signup_opens_at",
+            t(lang, "报名开始（留空为立即）", "Sign-up opens (empty: now)"),
+            "datetime-local",
+            &input.signup_opens_at
+        ),
         deadline = field("signup_deadline", t(lang, "报名截止", "Sign-up deadline"), "datetime-local", &input.signup_deadline),
         cap = field("capacity", t(lang, "名额", "Places"), "number", &input.capacity),
-        hint = t(lang, "时间均为北京时间。名额满后读者进入候补，有人取消时按顺序递补并通知读者。", "Times are China Standard Time. When the places are taken readers join a waiting list, promoted in order when someone cancels (and told)."),
+        hint = t(
+            lang,
+            "时间均为北京时间。名额满后读者进入候补，有人取消时按顺序递补并通知读者。",
+            "Times are China Standard Time. When the places are taken readers join a waiting list, promoted in order when someone cancels (and told)."
+        ),
         save = t(lang, "保存", "Save"),
     )
 }
@@ -137,7 +149,16 @@ async fn new_form(lib: Librarian) -> Response {
 
 /// A short record of the fields, for the audit log.
 fn describe(d: &ActivityDraft) -> String {
-    format!("{} | {} | {} – {} | places {} | sign-up {} – {}", d.title, d.place, fmt_local(d.starts_at), fmt_local(d.ends_at), d.capacity, fmt_local(d.signup_opens_at), fmt_local(d.signup_deadline))
+    format!(
+        "{} | {} | {} – {} | places {} | sign-up {} – {}",
+        d.title,
+        d.place,
+        fmt_local(d.starts_at),
+        fmt_local(d.ends_at),
+        d.capacity,
+        fmt_local(d.signup_opens_at),
+        fmt_local(d.signup_deadline)
+    )
 }
 
 /// `POST /console/activities`: creates it and its check-in code.
@@ -175,14 +196,23 @@ async fn edit_form(State(s): State<Services>, lib: Librarian, Path(id): Path<Str
 
 /// `POST /console/activities/{id}`: saves changes; a larger capacity promotes waiting readers,
 /// who are told.
-async fn update(State(s): State<Services>, lib: Librarian, Path(id): Path<String>, Form(input): Form<DraftInput>) -> Result<Response, ConsoleError> {
+async fn update(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(id): Path<String>,
+    Form(input): Form<DraftInput>,
+) -> Result<Response, ConsoleError> {
     let a = load(&s, &id).await?;
     let now = s.clock.now();
     let draft = match check_draft(&input, a.created_at.min(now), lib.lang) {
         Ok(d) => d,
         Err(errors) => {
             let body = form_html(&lib, &format!("/console/activities/{}", a.id), &input, &errors);
-            return Ok((StatusCode::BAD_REQUEST, page(&lib, &format!("{} · {}", t(lib.lang, "编辑活动", "Edit activity"), a.title), &body)).into_response());
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                page(&lib, &format!("{} · {}", t(lib.lang, "编辑活动", "Edit activity"), a.title), &body),
+            )
+                .into_response());
         }
     };
     let promoted = match s.db.update_activity(a.id, &draft, now, s.config.activities.remind_hour).await {
@@ -190,7 +220,18 @@ async fn update(State(s): State<Services>, lib: Librarian, Path(id): Path<String
         Err(super::ActivityError::Db(e)) => return Err(e.into()),
         Err(_) => return Err(ConsoleError::NotFound),
     };
-    audit(&s.db, &lib, "activity.update", &format!("#{} {}{}", a.id, describe(&draft), if promoted.is_empty() { String::new() } else { format!(" | promoted {}", promoted.join(",")) })).await?;
+    audit(
+        &s.db,
+        &lib,
+        "activity.update",
+        &format!(
+            "#{} {}{}",
+            a.id,
+            describe(&draft),
+            if promoted.is_empty() { String::new() } else { format!(" | promoted {}", promoted.join(",")) }
+        ),
+    )
+    .await?;
     if let Some(updated) = s.db.activity(a.id).await? {
         for openid in promoted {
             let (s2, a2) = (s.clone(), updated.clone());
@@ -201,11 +242,20 @@ async fn update(State(s): State<Services>, lib: Librarian, Path(id): Path<String
 }
 
 /// `GET /console/activities/{id}`: everything about one activity.
-async fn detail(State(s): State<Services>, lib: Librarian, Path(id): Path<String>, Query(f): Query<Flash>) -> Result<Response, ConsoleError> {
+async fn detail(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(id): Path<String>,
+    Query(f): Query<Flash>,
+) -> Result<Response, ConsoleError> {
     let a = load(&s, &id).await?;
     let flash = match f.ok.as_deref() {
         Some("created") => flash_ok(t(lib.lang, "活动已创建，签到二维码已生成。", "Activity created, with its check-in QR code.")),
-        Some("created-noqr") => flash_error(t(lib.lang, "活动已创建，但签到二维码生成失败（微信接口无响应），请稍后点击“生成签到二维码”。", "Activity created, but WeChat did not make the check-in QR code; press \"Make the check-in code\" later.")),
+        Some("created-noqr") => flash_error(t(
+            lib.lang,
+            "活动已创建，但签到二维码生成失败（微信接口无响应），请稍后点击“生成签到二维码”。",
+            "Activity created, but WeChat did not make the check-in QR code; press \"Make the check-in code\" later.",
+        )),
         Some("saved") => flash_ok(t(lib.lang, "已保存。", "Saved.")),
         Some("report") => flash_ok(t(lib.lang, "活动报道已发布。", "Report published.")),
         Some("qr") => flash_ok(t(lib.lang, "签到二维码已生成。", "Check-in code made.")),
@@ -222,7 +272,14 @@ fn who(openid: &str, card: Option<&str>) -> String {
     }
 }
 
-async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: StatusCode, flash: &str, report_input: Option<(&str, &str)>) -> Result<(StatusCode, Html<String>), ConsoleError> {
+async fn detail_page(
+    s: &Services,
+    lib: &Librarian,
+    a: &Activity,
+    status: StatusCode,
+    flash: &str,
+    report_input: Option<(&str, &str)>,
+) -> Result<(StatusCode, Html<String>), ConsoleError> {
     let lang = lib.lang;
     let now = s.clock.now();
     let c = s.db.activity_counts(a.id).await?;
@@ -251,18 +308,24 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
         desc = super::web::paragraphs(&a.description),
     );
     let qr = match (&a.qr_ticket, &a.qr_url) {
-        (Some(ticket), Some(url)) => format!(
-            "<div class=\"card\" id=\"qr\"><h2>{h}</h2><img src=\"/console/activities/{id}/qr.svg\" alt=\"QR\" width=\"200\" height=\"200\" id=\"qr-image\">\
+        (Some(ticket), Some(url)) => {
+            format!(
+                "<div class=\"card\" id=\"qr\"><h2>{h}</h2><img src=\"/console/activities/{id}/qr.svg\" alt=\"QR\" width=\"200\" height=\"200\" id=\"qr-image\">\
              <p class=\"muted\">{hint}<br>{scene}: <code>act:{id}</code> · <a href=\"{link}\" target=\"_blank\" id=\"showqrcode\">{wx}</a> · <a href=\"/console/activities/{id}/qr.svg\" download=\"activity-{id}-qr.svg\">{dl}</a> · <a href=\"/console/activities/{id}/print\" target=\"_blank\" id=\"print\">{print}</a></p></div>",
-            h = t(lang, "签到二维码", "Check-in QR code"),
-            id = a.id,
-            hint = t(lang, "打印后放在活动现场。读者用微信扫码即签到（未关注的读者扫码关注后自动签到）。", "Print it for the venue. Readers scan it with WeChat to check in (non-followers follow and are checked in)."),
-            scene = t(lang, "场景值", "Scene"),
-            link = escape(&showqrcode_link(s, ticket)),
-            wx = t(lang, "微信二维码图片", "WeChat's image"),
-            dl = t(lang, "下载 SVG", "Download SVG"),
-            print = t(lang, "打印签到海报", "Print the check-in poster"),
-        ) + &format!("<!-- {} -->", escape(url)),
+                h = t(lang, "签到二维码", "Check-in QR code"),
+                id = a.id,
+                hint = t(
+                    lang,
+                    "打印后放在活动现场。读者用微信扫码即签到（未关注的读者扫码关注后自动签到）。",
+                    "Print it for the venue. Readers scan it with WeChat to check in (non-followers follow and are checked in)."
+                ),
+                scene = t(lang, "场景值", "Scene"),
+                link = escape(&showqrcode_link(s, ticket)),
+                wx = t(lang, "微信二维码图片", "WeChat's image"),
+                dl = t(lang, "下载 SVG", "Download SVG"),
+                print = t(lang, "打印签到海报", "Print the check-in poster"),
+            ) + &format!("<!-- {} -->", escape(url))
+        }
         _ => format!(
             "<form method=\"post\" action=\"/console/activities/{}/qr\" class=\"card\">{}<p>{}</p><button type=\"submit\" id=\"make-qr\">{}</button></form>",
             a.id,
@@ -310,20 +373,19 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
         c4 = t(lang, "已提醒", "Reminded"),
         c5 = t(lang, "签到", "Checked in"),
     );
-    let checkin_rows: String = s
-        .db
-        .activity_checkins(a.id)
-        .await?
-        .iter()
-        .map(|r| {
-            format!(
-                "<tr class=\"checkin\"><td>{}</td><td>{}</td><td>{}</td></tr>",
-                who(&r.openid, r.card.as_deref()),
-                format_time(r.at),
-                if r.signed_up == 1 { t(lang, "已报名", "signed up") } else { t(lang, "现场参加", "walk-in") }
-            )
-        })
-        .collect();
+    let checkin_rows: String =
+        s.db.activity_checkins(a.id)
+            .await?
+            .iter()
+            .map(|r| {
+                format!(
+                    "<tr class=\"checkin\"><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    who(&r.openid, r.card.as_deref()),
+                    format_time(r.at),
+                    if r.signed_up == 1 { t(lang, "已报名", "signed up") } else { t(lang, "现场参加", "walk-in") }
+                )
+            })
+            .collect();
     let checkins = format!(
         "<div class=\"card\"><h2>{h}</h2><table id=\"checkins\"><tr><th>{c0}</th><th>{c1}</th><th>{c2}</th></tr>{checkin_rows}</table></div>",
         h = t(lang, "签到", "Check-ins"),
@@ -358,7 +420,11 @@ async fn detail_page(s: &Services, lib: &Librarian, a: &Activity, status: Status
         id = a.id,
         csrf = csrf_field(lib),
         h = t(lang, "活动报道", "Report"),
-        hint = t(lang, "活动结束后发布：显示在公告页，并在聊天的“活动通知”中作为活动回顾提供给读者。", "Published after the event: shown on the announcement page and offered in chat under the activity notice."),
+        hint = t(
+            lang,
+            "活动结束后发布：显示在公告页，并在聊天的“活动通知”中作为活动回顾提供给读者。",
+            "Published after the event: shown on the announcement page and offered in chat under the activity notice."
+        ),
         rt = escape(rt),
         pt = t(lang, "标题", "Title"),
         rb = escape(rb),
@@ -377,7 +443,12 @@ pub struct ReportForm {
 }
 
 /// `POST /console/activities/{id}/report`
-async fn save_report(State(s): State<Services>, lib: Librarian, Path(id): Path<String>, Form(f): Form<ReportForm>) -> Result<Response, ConsoleError> {
+async fn save_report(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(id): Path<String>,
+    Form(f): Form<ReportForm>,
+) -> Result<Response, ConsoleError> {
     let a = load(&s, &id).await?;
     let lang = lib.lang;
     let (title, body) = (f.title.trim(), f.body.trim());
@@ -431,7 +502,8 @@ async fn signups_csv(State(s): State<Services>, lib: Librarian, Path(id): Path<S
         write(&mut w, [&c.openid, c.card.as_deref().unwrap_or_default(), "walk-in", "", &fmt_local(c.at), &c.via])?;
     }
     let bytes = w.into_inner().map_err(|e| ConsoleError::Other(e.to_string()))?;
-    audit(&s.db, &lib, "activity.export", &format!("#{} {} rows", a.id, bytes.iter().filter(|b| **b == b'\n').count().saturating_sub(1))).await?;
+    audit(&s.db, &lib, "activity.export", &format!("#{} {} rows", a.id, bytes.iter().filter(|b| **b == b'\n').count().saturating_sub(1)))
+        .await?;
     // A BOM so that spreadsheet programs read the UTF-8 (Chinese) correctly.
     let mut body = "\u{feff}".as_bytes().to_vec();
     body.extend(bytes);

@@ -118,9 +118,13 @@ impl Status {
 pub enum SignupOutcome {
     Confirmed,
     /// On the waiting list, at this position (1 = next to get a place).
-    Waiting { position: i64 },
+    Waiting {
+        position: i64,
+    },
     AlreadyConfirmed,
-    AlreadyWaiting { position: i64 },
+    AlreadyWaiting {
+        position: i64,
+    },
 }
 
 /// What a cancellation did: the reader who got the place, if one was waiting.
@@ -134,8 +138,12 @@ pub struct Cancelled {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckinOutcome {
     /// `signed_up`: the reader had a confirmed place (otherwise a walk-in).
-    CheckedIn { signed_up: bool },
-    AlreadyCheckedIn { at: i64 },
+    CheckedIn {
+        signed_up: bool,
+    },
+    AlreadyCheckedIn {
+        at: i64,
+    },
 }
 
 /// Why a reader's request about an activity was refused, or the store failed.
@@ -171,7 +179,9 @@ impl ActivityError {
     pub fn reader_text(&self, lang: Lang) -> String {
         match (self, lang) {
             (ActivityError::NotFound(id), Lang::Zh) => format!("没有编号为 {id} 的活动。回复“活动”查看近期活动。"),
-            (ActivityError::NotFound(id), Lang::En) => format!("There is no activity number {id}. Reply \"activities\" to see what is coming."),
+            (ActivityError::NotFound(id), Lang::En) => {
+                format!("There is no activity number {id}. Reply \"activities\" to see what is coming.")
+            }
             (ActivityError::SignupNotOpen(at), Lang::Zh) => format!("报名尚未开始，将于 {} 开放。", fmt_local(*at)),
             (ActivityError::SignupNotOpen(at), Lang::En) => format!("Sign-up opens at {}.", fmt_local(*at)),
             (ActivityError::SignupClosed, Lang::Zh) => "报名已截止。".into(),
@@ -224,7 +234,11 @@ pub fn check_draft(input: &DraftInput, now: i64, lang: Lang) -> Result<store::Ac
         if n == 0 {
             errors.push(if zh { format!("请填写{zh_name}。") } else { format!("{en_name} is required.") });
         } else if n > max {
-            errors.push(if zh { format!("{zh_name}最多 {max} 字（现在 {n} 字）。") } else { format!("{en_name} is at most {max} characters (now {n}).") });
+            errors.push(if zh {
+                format!("{zh_name}最多 {max} 字（现在 {n} 字）。")
+            } else {
+                format!("{en_name} is at most {max} characters (now {n}).")
+            });
         }
         v
     };
@@ -234,18 +248,30 @@ pub fn check_draft(input: &DraftInput, now: i64, lang: Lang) -> Result<store::Ac
     let time = |value: &str, zh_name: &str, en_name: &str, errors: &mut Vec<String>| match parse_local(value) {
         Some(t) => Some(t),
         None => {
-            errors.push(if zh { format!("{zh_name}不是有效的时间（格式 2026-12-01 14:00）。") } else { format!("{en_name} is not a valid time (like 2026-12-01 14:00).") });
+            errors.push(if zh {
+                format!("{zh_name}不是有效的时间（格式 2026-12-01 14:00）。")
+            } else {
+                format!("{en_name} is not a valid time (like 2026-12-01 14:00).")
+            });
             None
         }
     };
     let starts_at = time(&input.starts_at, "开始时间", "Start", &mut errors);
     let ends_at = time(&input.ends_at, "结束时间", "End", &mut errors);
     let signup_deadline = time(&input.signup_deadline, "报名截止时间", "Sign-up deadline", &mut errors);
-    let signup_opens_at = if input.signup_opens_at.trim().is_empty() { Some(now) } else { time(&input.signup_opens_at, "报名开始时间", "Sign-up opening", &mut errors) };
+    let signup_opens_at = if input.signup_opens_at.trim().is_empty() {
+        Some(now)
+    } else {
+        time(&input.signup_opens_at, "报名开始时间", "Sign-up opening", &mut errors)
+    };
     let capacity = match input.capacity.trim().parse::<i64>() {
         Ok(n) if (1..=CAPACITY_MAX).contains(&n) => Some(n),
         _ => {
-            errors.push(if zh { format!("名额须为 1 到 {CAPACITY_MAX} 之间的整数。") } else { format!("Capacity must be a whole number from 1 to {CAPACITY_MAX}.") });
+            errors.push(if zh {
+                format!("名额须为 1 到 {CAPACITY_MAX} 之间的整数。")
+            } else {
+                format!("Capacity must be a whole number from 1 to {CAPACITY_MAX}.")
+            });
             None
         }
     };
@@ -257,12 +283,20 @@ pub fn check_draft(input: &DraftInput, now: i64, lang: Lang) -> Result<store::Ac
     if let (Some(s), Some(d)) = (starts_at, signup_deadline)
         && d > s
     {
-        errors.push(if zh { "报名截止时间不能晚于开始时间。".into() } else { "The sign-up deadline cannot be after the start.".into() });
+        errors.push(if zh {
+            "报名截止时间不能晚于开始时间。".into()
+        } else {
+            "The sign-up deadline cannot be after the start.".into()
+        });
     }
     if let (Some(o), Some(d)) = (signup_opens_at, signup_deadline)
         && o >= d
     {
-        errors.push(if zh { "报名开始时间须早于报名截止时间。".into() } else { "Sign-up must open before its deadline.".into() });
+        errors.push(if zh {
+            "报名开始时间须早于报名截止时间。".into()
+        } else {
+            "Sign-up must open before its deadline.".into()
+        });
     }
     match (errors.is_empty(), starts_at, ends_at, signup_opens_at, signup_deadline, capacity) {
         (true, Some(starts_at), Some(ends_at), Some(signup_opens_at), Some(signup_deadline), Some(capacity)) => {
@@ -398,7 +432,16 @@ mod tests {
         assert_eq!(input_value(1_795_824_000), "2026-11-28T08:00");
         assert_eq!(parse_local("2024-02-29T23:59").map(fmt_local).as_deref(), Some("2024-02-29 23:59"));
         assert_eq!(local_midnight(1_795_824_000), 1_795_824_000 - 8 * 3600);
-        for bad in ["", "2026-11-28", "2026-13-01T10:00", "2025-02-29T10:00", "2026-11-28T24:00", "2026-11-28T10:60", "x-1-1T1:1", "2026-11-28T10:00:00:00"] {
+        for bad in [
+            "",
+            "2026-11-28",
+            "2026-13-01T10:00",
+            "2025-02-29T10:00",
+            "2026-11-28T24:00",
+            "2026-11-28T10:60",
+            "x-1-1T1:1",
+            "2026-11-28T10:00:00:00",
+        ] {
             assert_eq!(parse_local(bad), None, "{bad}");
         }
     }
@@ -418,7 +461,13 @@ mod tests {
         };
         let d = check_draft(&good, now, Lang::Zh).unwrap();
         assert_eq!((d.capacity, d.signup_opens_at, d.ends_at - d.starts_at), (30, now, 7200));
-        let bad = DraftInput { title: " ".into(), capacity: "0".into(), ends_at: "2026-12-05T13:00".into(), signup_deadline: "2026-12-06T10:00".into(), ..good.clone() };
+        let bad = DraftInput {
+            title: " ".into(),
+            capacity: "0".into(),
+            ends_at: "2026-12-05T13:00".into(),
+            signup_deadline: "2026-12-06T10:00".into(),
+            ..good.clone()
+        };
         let errors = check_draft(&bad, now, Lang::Zh).unwrap_err();
         assert_eq!(errors.len(), 4, "{errors:?}");
         assert!(errors.iter().any(|e| e.contains("活动名称")));

@@ -110,8 +110,20 @@ pub async fn tick(s: &Services) -> Result<Option<RunSummary>, DbError> {
 /// The text telling a waiting reader they got a place.
 pub fn promoted_text(a: &Activity, lang: Lang) -> String {
     match lang {
-        Lang::Zh => format!("候补成功！有读者取消了报名，您已获得《{}》的名额。\n时间：{}\n地点：{}\n如不能参加，请回复“取消报名 {}”把名额让给其他读者。", a.title, a.when(), a.place, a.id),
-        Lang::En => format!("Good news: a place in \"{}\" came free and it is yours.\nWhen: {}\nWhere: {}\nIf you cannot come, reply \"cancel signup {}\" to give it to someone else.", a.title, a.when(), a.place, a.id),
+        Lang::Zh => format!(
+            "候补成功！有读者取消了报名，您已获得《{}》的名额。\n时间：{}\n地点：{}\n如不能参加，请回复“取消报名 {}”把名额让给其他读者。",
+            a.title,
+            a.when(),
+            a.place,
+            a.id
+        ),
+        Lang::En => format!(
+            "Good news: a place in \"{}\" came free and it is yours.\nWhen: {}\nWhere: {}\nIf you cannot come, reply \"cancel signup {}\" to give it to someone else.",
+            a.title,
+            a.when(),
+            a.place,
+            a.id
+        ),
     }
 }
 

@@ -85,9 +85,17 @@ impl Db {
         let sql = "INSERT INTO activities (title, place, description, starts_at, ends_at, signup_opens_at, signup_deadline, capacity, created_at, updated_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
         let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
-            .bind(&d.title).bind(&d.place).bind(&d.description).bind(d.starts_at).bind(d.ends_at)
-            .bind(d.signup_opens_at).bind(d.signup_deadline).bind(d.capacity).bind(now)
-            .fetch_one(pool).await?);
+            .bind(&d.title)
+            .bind(&d.place)
+            .bind(&d.description)
+            .bind(d.starts_at)
+            .bind(d.ends_at)
+            .bind(d.signup_opens_at)
+            .bind(d.signup_deadline)
+            .bind(d.capacity)
+            .bind(now)
+            .fetch_one(pool)
+            .await?);
         Ok(id)
     }
 
@@ -99,29 +107,57 @@ impl Db {
         Ok(with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             // The activity's row first, as every sign-up change takes it first (no deadlock).
-            let old: Option<(i64,)> = sqlx::query_as("UPDATE activities SET version = version + 1 WHERE id = $1 RETURNING starts_at").bind(id).fetch_optional(&mut *tx).await?;
+            let old: Option<(i64,)> = sqlx::query_as("UPDATE activities SET version = version + 1 WHERE id = $1 RETURNING starts_at")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
             let Some((old_start,)) = old else { return Err(ActivityError::NotFound(id)) };
             sqlx::query(sql)
-                .bind(id).bind(&d.title).bind(&d.place).bind(&d.description).bind(d.starts_at).bind(d.ends_at)
-                .bind(d.signup_opens_at).bind(d.signup_deadline).bind(d.capacity).bind(now)
-                .execute(&mut *tx).await?;
+                .bind(id)
+                .bind(&d.title)
+                .bind(&d.place)
+                .bind(&d.description)
+                .bind(d.starts_at)
+                .bind(d.ends_at)
+                .bind(d.signup_opens_at)
+                .bind(d.signup_deadline)
+                .bind(d.capacity)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             if old_start != d.starts_at {
-                let n = sqlx::query("UPDATE activity_signups SET reminded_at = NULL WHERE activity_id = $1 AND status = 'confirmed'").bind(id).execute(&mut *tx).await?.rows_affected();
+                let n = sqlx::query("UPDATE activity_signups SET reminded_at = NULL WHERE activity_id = $1 AND status = 'confirmed'")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 tracing::info!(activity = id, readers = n, "activity moved: its reminders are due again");
             }
-            let a: Activity = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM activities WHERE id = $1"))).bind(id).fetch_one(&mut *tx).await?;
+            let a: Activity = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM activities WHERE id = $1")))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
             let mut promoted = Vec::new();
             if now < a.starts_at {
                 let reminded = (now >= reminder_moment(&a, remind_hour)).then_some(now);
                 loop {
-                    let (confirmed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM activity_signups WHERE activity_id = $1 AND status = 'confirmed'").bind(id).fetch_one(&mut *tx).await?;
+                    let (confirmed,): (i64,) =
+                        sqlx::query_as("SELECT COUNT(*) FROM activity_signups WHERE activity_id = $1 AND status = 'confirmed'")
+                            .bind(id)
+                            .fetch_one(&mut *tx)
+                            .await?;
                     if confirmed >= a.capacity {
                         break;
                     }
                     let next: Option<(i64, String)> = sqlx::query_as("SELECT id, openid FROM activity_signups WHERE activity_id = $1 AND status = 'waiting' ORDER BY queued_at, id LIMIT 1")
                         .bind(id).fetch_optional(&mut *tx).await?;
                     let Some((sid, openid)) = next else { break };
-                    sqlx::query("UPDATE activity_signups SET status = 'confirmed', updated_at = $2, reminded_at = $3 WHERE id = $1").bind(sid).bind(now).bind(reminded).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE activity_signups SET status = 'confirmed', updated_at = $2, reminded_at = $3 WHERE id = $1")
+                        .bind(sid)
+                        .bind(now)
+                        .bind(reminded)
+                        .execute(&mut *tx)
+                        .await?;
                     promoted.push(openid);
                 }
             }
@@ -156,7 +192,13 @@ impl Db {
     }
 
     pub async fn set_activity_qr(&self, id: i64, ticket: &str, url: &str) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE activities SET qr_ticket = $2, qr_url = $3 WHERE id = $1").bind(id).bind(ticket).bind(url).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE activities SET qr_ticket = $2, qr_url = $3 WHERE id = $1")
+            .bind(id)
+            .bind(ticket)
+            .bind(url)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -170,16 +212,31 @@ impl Db {
     /// up again changes nothing and says where the reader stands. `remind_hour` decides whether
     /// the day-before reminder is still to come (a reader who signs up after it went out has
     /// just read the details in the confirmation).
-    pub async fn activity_signup(&self, id: i64, openid: &str, via: &str, now: i64, remind_hour: u32) -> Result<(Activity, SignupOutcome), ActivityError> {
+    pub async fn activity_signup(
+        &self,
+        id: i64,
+        openid: &str,
+        via: &str,
+        now: i64,
+        remind_hour: u32,
+    ) -> Result<(Activity, SignupOutcome), ActivityError> {
         Ok(with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let locked = sqlx::query("UPDATE activities SET version = version + 1 WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            let locked =
+                sqlx::query("UPDATE activities SET version = version + 1 WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             if locked == 0 {
                 return Err(ActivityError::NotFound(id));
             }
-            let a: Activity = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM activities WHERE id = $1"))).bind(id).fetch_one(&mut *tx).await?;
-            let mine: Option<(i64, String, i64)> = sqlx::query_as("SELECT id, status, queued_at FROM activity_signups WHERE activity_id = $1 AND openid = $2")
-                .bind(id).bind(openid).fetch_optional(&mut *tx).await?;
+            let a: Activity = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM activities WHERE id = $1")))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let mine: Option<(i64, String, i64)> =
+                sqlx::query_as("SELECT id, status, queued_at FROM activity_signups WHERE activity_id = $1 AND openid = $2")
+                    .bind(id)
+                    .bind(openid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let position_sql = "SELECT COUNT(*) FROM activity_signups WHERE activity_id = $1 AND status = 'waiting' AND (queued_at < $2 OR (queued_at = $2 AND id <= $3))";
             match &mine {
                 Some((_, status, _)) if status == "confirmed" => return Ok((a, SignupOutcome::AlreadyConfirmed)),
@@ -195,13 +252,18 @@ impl Db {
             if now >= a.signup_deadline || now >= a.starts_at {
                 return Err(ActivityError::SignupClosed);
             }
-            let (confirmed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM activity_signups WHERE activity_id = $1 AND status = 'confirmed'").bind(id).fetch_one(&mut *tx).await?;
+            let (confirmed,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM activity_signups WHERE activity_id = $1 AND status = 'confirmed'")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
             let status = if confirmed < a.capacity { "confirmed" } else { "waiting" };
             let reminded = (status == "confirmed" && now >= reminder_moment(&a, remind_hour)).then_some(now);
             let upsert = "INSERT INTO activity_signups (activity_id, openid, status, via, queued_at, updated_at, reminded_at) VALUES ($1, $2, $3, $4, $5, $5, $6) \
                           ON CONFLICT (activity_id, openid) DO UPDATE SET status = excluded.status, via = excluded.via, queued_at = excluded.queued_at, \
                           updated_at = excluded.updated_at, reminded_at = excluded.reminded_at RETURNING id";
-            let (sid,): (i64,) = sqlx::query_as(upsert).bind(id).bind(openid).bind(status).bind(via).bind(now).bind(reminded).fetch_one(&mut *tx).await?;
+            let (sid,): (i64,) =
+                sqlx::query_as(upsert).bind(id).bind(openid).bind(status).bind(via).bind(now).bind(reminded).fetch_one(&mut *tx).await?;
             let outcome = if status == "confirmed" {
                 SignupOutcome::Confirmed
             } else {
@@ -215,31 +277,58 @@ impl Db {
 
     /// Cancels a reader's sign-up (a place or a waiting one) before the start. A freed place goes
     /// to the first waiting reader, who is returned to be told.
-    pub async fn cancel_activity_signup(&self, id: i64, openid: &str, now: i64, remind_hour: u32) -> Result<(Activity, Cancelled), ActivityError> {
+    pub async fn cancel_activity_signup(
+        &self,
+        id: i64,
+        openid: &str,
+        now: i64,
+        remind_hour: u32,
+    ) -> Result<(Activity, Cancelled), ActivityError> {
         Ok(with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let locked = sqlx::query("UPDATE activities SET version = version + 1 WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            let locked =
+                sqlx::query("UPDATE activities SET version = version + 1 WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             if locked == 0 {
                 return Err(ActivityError::NotFound(id));
             }
-            let a: Activity = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM activities WHERE id = $1"))).bind(id).fetch_one(&mut *tx).await?;
-            let mine: Option<(i64, String)> = sqlx::query_as("SELECT id, status FROM activity_signups WHERE activity_id = $1 AND openid = $2 AND status <> 'cancelled'")
-                .bind(id).bind(openid).fetch_optional(&mut *tx).await?;
+            let a: Activity = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM activities WHERE id = $1")))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let mine: Option<(i64, String)> =
+                sqlx::query_as("SELECT id, status FROM activity_signups WHERE activity_id = $1 AND openid = $2 AND status <> 'cancelled'")
+                    .bind(id)
+                    .bind(openid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let Some((sid, status)) = mine else { return Err(ActivityError::NotSignedUp) };
             if now >= a.starts_at {
                 return Err(ActivityError::Started);
             }
-            sqlx::query("UPDATE activity_signups SET status = 'cancelled', updated_at = $2 WHERE id = $1").bind(sid).bind(now).execute(&mut *tx).await?;
+            sqlx::query("UPDATE activity_signups SET status = 'cancelled', updated_at = $2 WHERE id = $1")
+                .bind(sid)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             let was_confirmed = status == "confirmed";
             let mut promoted = None;
             if was_confirmed {
-                let (confirmed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM activity_signups WHERE activity_id = $1 AND status = 'confirmed'").bind(id).fetch_one(&mut *tx).await?;
+                let (confirmed,): (i64,) =
+                    sqlx::query_as("SELECT COUNT(*) FROM activity_signups WHERE activity_id = $1 AND status = 'confirmed'")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 if confirmed < a.capacity {
                     let next: Option<(i64, String)> = sqlx::query_as("SELECT id, openid FROM activity_signups WHERE activity_id = $1 AND status = 'waiting' ORDER BY queued_at, id LIMIT 1")
                         .bind(id).fetch_optional(&mut *tx).await?;
                     if let Some((next_id, next_openid)) = next {
                         let reminded = (now >= reminder_moment(&a, remind_hour)).then_some(now);
-                        sqlx::query("UPDATE activity_signups SET status = 'confirmed', updated_at = $2, reminded_at = $3 WHERE id = $1").bind(next_id).bind(now).bind(reminded).execute(&mut *tx).await?;
+                        sqlx::query("UPDATE activity_signups SET status = 'confirmed', updated_at = $2, reminded_at = $3 WHERE id = $1")
+                            .bind(next_id)
+                            .bind(now)
+                            .bind(reminded)
+                            .execute(&mut *tx)
+                            .await?;
                         promoted = Some(next_openid);
                     }
                 }
@@ -251,7 +340,14 @@ impl Db {
 
     /// Checks a reader in, from `opens_before` seconds before the start until the end. Readers
     /// without a place are welcome too (walk-ins), and recorded as such.
-    pub async fn activity_checkin(&self, id: i64, openid: &str, via: &str, now: i64, opens_before: i64) -> Result<(Activity, CheckinOutcome), ActivityError> {
+    pub async fn activity_checkin(
+        &self,
+        id: i64,
+        openid: &str,
+        via: &str,
+        now: i64,
+        opens_before: i64,
+    ) -> Result<(Activity, CheckinOutcome), ActivityError> {
         let a = self.activity(id).await?.ok_or(ActivityError::NotFound(id))?;
         if now < a.starts_at - opens_before {
             return Err(ActivityError::CheckinNotOpen(a.starts_at - opens_before));
@@ -259,11 +355,24 @@ impl Db {
         if now >= a.ends_at {
             return Err(ActivityError::Over);
         }
-        let confirmed: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as("SELECT id FROM activity_signups WHERE activity_id = $1 AND openid = $2 AND status = 'confirmed'")
-            .bind(id).bind(openid).fetch_optional(pool).await?);
+        let confirmed: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT id FROM activity_signups WHERE activity_id = $1 AND openid = $2 AND status = 'confirmed'"
+        )
+        .bind(id)
+        .bind(openid)
+        .fetch_optional(pool)
+        .await?);
         let signed_up = confirmed.is_some();
         let sql = "INSERT INTO activity_checkins (activity_id, openid, at, signed_up, via) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (activity_id, openid) DO NOTHING";
-        let n = with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(openid).bind(now).bind(signed_up as i64).bind(via).execute(pool).await?.rows_affected());
+        let n = with_pool!(self, |pool| sqlx::query(sql)
+            .bind(id)
+            .bind(openid)
+            .bind(now)
+            .bind(signed_up as i64)
+            .bind(via)
+            .execute(pool)
+            .await?
+            .rows_affected());
         if n == 1 {
             return Ok((a, CheckinOutcome::CheckedIn { signed_up }));
         }
@@ -280,7 +389,15 @@ impl Db {
             return Err(ActivityError::NotAttended);
         }
         let sql = "INSERT INTO activity_feedback (activity_id, openid, rating, comment, at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (activity_id, openid) DO NOTHING";
-        let n = with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(openid).bind(rating).bind(comment).bind(now).execute(pool).await?.rows_affected());
+        let n = with_pool!(self, |pool| sqlx::query(sql)
+            .bind(id)
+            .bind(openid)
+            .bind(rating)
+            .bind(comment)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
         if n == 0 {
             return Err(ActivityError::FeedbackGiven);
         }
@@ -289,13 +406,19 @@ impl Db {
 
     /// The reader's sign-up: status and, when waiting, the position.
     pub async fn reader_signup(&self, id: i64, openid: &str) -> Result<Option<SignupOutcome>, DbError> {
-        let mine: Option<(i64, String, i64)> = with_pool!(self, |pool| sqlx::query_as("SELECT id, status, queued_at FROM activity_signups WHERE activity_id = $1 AND openid = $2")
-            .bind(id).bind(openid).fetch_optional(pool).await?);
+        let mine: Option<(i64, String, i64)> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT id, status, queued_at FROM activity_signups WHERE activity_id = $1 AND openid = $2"
+        )
+        .bind(id)
+        .bind(openid)
+        .fetch_optional(pool)
+        .await?);
         Ok(match mine {
             Some((_, status, _)) if status == "confirmed" => Some(SignupOutcome::AlreadyConfirmed),
             Some((sid, status, queued_at)) if status == "waiting" => {
                 let sql = "SELECT COUNT(*) FROM activity_signups WHERE activity_id = $1 AND status = 'waiting' AND (queued_at < $2 OR (queued_at = $2 AND id <= $3))";
-                let (position,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql).bind(id).bind(queued_at).bind(sid).fetch_one(pool).await?);
+                let (position,): (i64,) =
+                    with_pool!(self, |pool| sqlx::query_as(sql).bind(id).bind(queued_at).bind(sid).fetch_one(pool).await?);
                 Some(SignupOutcome::AlreadyWaiting { position })
             }
             _ => None,
@@ -303,12 +426,22 @@ impl Db {
     }
 
     pub async fn reader_checkin(&self, id: i64, openid: &str) -> Result<Option<i64>, DbError> {
-        let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as("SELECT at FROM activity_checkins WHERE activity_id = $1 AND openid = $2").bind(id).bind(openid).fetch_optional(pool).await?);
+        let row: Option<(i64,)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT at FROM activity_checkins WHERE activity_id = $1 AND openid = $2")
+                .bind(id)
+                .bind(openid)
+                .fetch_optional(pool)
+                .await?);
         Ok(row.map(|(at,)| at))
     }
 
     pub async fn reader_feedback(&self, id: i64, openid: &str) -> Result<Option<i64>, DbError> {
-        let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as("SELECT rating FROM activity_feedback WHERE activity_id = $1 AND openid = $2").bind(id).bind(openid).fetch_optional(pool).await?);
+        let row: Option<(i64,)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT rating FROM activity_feedback WHERE activity_id = $1 AND openid = $2")
+                .bind(id)
+                .bind(openid)
+                .fetch_optional(pool)
+                .await?);
         Ok(row.map(|(r,)| r))
     }
 
@@ -321,8 +454,16 @@ impl Db {
     }
 
     pub async fn activity_counts(&self, id: i64) -> Result<Counts, DbError> {
-        let rows: Vec<(String, i64)> = with_pool!(self, |pool| sqlx::query_as("SELECT status, COUNT(*) FROM activity_signups WHERE activity_id = $1 GROUP BY status").bind(id).fetch_all(pool).await?);
-        let (checked_in,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM activity_checkins WHERE activity_id = $1").bind(id).fetch_one(pool).await?);
+        let rows: Vec<(String, i64)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT status, COUNT(*) FROM activity_signups WHERE activity_id = $1 GROUP BY status")
+                .bind(id)
+                .fetch_all(pool)
+                .await?);
+        let (checked_in,): (i64,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM activity_checkins WHERE activity_id = $1")
+                .bind(id)
+                .fetch_one(pool)
+                .await?);
         let get = |s: &str| rows.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
         Ok(Counts { confirmed: get("confirmed"), waiting: get("waiting"), checked_in })
     }
@@ -357,14 +498,24 @@ impl Db {
 
     /// Claims a reminder (false: another run or node has it).
     pub async fn mark_activity_reminded(&self, signup_id: i64, now: i64) -> Result<bool, DbError> {
-        let n = with_pool!(self, |pool| sqlx::query("UPDATE activity_signups SET reminded_at = $2 WHERE id = $1 AND reminded_at IS NULL AND status = 'confirmed'")
-            .bind(signup_id).bind(now).execute(pool).await?.rows_affected());
+        let n = with_pool!(self, |pool| sqlx::query(
+            "UPDATE activity_signups SET reminded_at = $2 WHERE id = $1 AND reminded_at IS NULL AND status = 'confirmed'"
+        )
+        .bind(signup_id)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected());
         Ok(n == 1)
     }
 
     /// Gives a claimed reminder back after a failed send, so the next run tries again.
     pub async fn unmark_activity_reminded(&self, signup_id: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE activity_signups SET reminded_at = NULL WHERE id = $1").bind(signup_id).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE activity_signups SET reminded_at = NULL WHERE id = $1")
+            .bind(signup_id)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 }

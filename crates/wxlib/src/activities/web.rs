@@ -74,7 +74,9 @@ async fn summary_html(s: &Services, a: &Activity) -> Result<String, crate::db::D
         if left == 0 {
             match lang {
                 Lang::Zh => format!("<p id=\"places\">名额已满（共 {} 个），可报名候补，目前 {} 人候补。</p>", a.capacity, c.waiting),
-                Lang::En => format!("<p id=\"places\">All {} places are taken; join the waiting list ({} waiting).</p>", a.capacity, c.waiting),
+                Lang::En => {
+                    format!("<p id=\"places\">All {} places are taken; join the waiting list ({} waiting).</p>", a.capacity, c.waiting)
+                }
             }
         } else {
             format!("<p id=\"places\">{} {left} / {}</p>", t(lang, "剩余名额", "Places left"), a.capacity)
@@ -83,12 +85,21 @@ async fn summary_html(s: &Services, a: &Activity) -> Result<String, crate::db::D
         String::new()
     };
     let signup_window = match status {
-        Status::Upcoming => format!("<p class=\"muted\">{} {} – {}</p>", t(lang, "报名时间：", "Sign-up:"), fmt_local(a.signup_opens_at), fmt_local(a.signup_deadline)),
-        Status::SignupOpen => format!("<p class=\"muted\">{} {}</p>", t(lang, "报名截止：", "Sign-up closes:"), fmt_local(a.signup_deadline)),
+        Status::Upcoming => format!(
+            "<p class=\"muted\">{} {} – {}</p>",
+            t(lang, "报名时间：", "Sign-up:"),
+            fmt_local(a.signup_opens_at),
+            fmt_local(a.signup_deadline)
+        ),
+        Status::SignupOpen => {
+            format!("<p class=\"muted\">{} {}</p>", t(lang, "报名截止：", "Sign-up closes:"), fmt_local(a.signup_deadline))
+        }
         _ => String::new(),
     };
     let report = match (&a.report_title, &a.report_body) {
-        (Some(t), Some(b)) if !t.is_empty() => format!("<div class=\"card\" id=\"report\"><h3>{}</h3><div>{}</div></div>", escape(t), paragraphs(b)),
+        (Some(t), Some(b)) if !t.is_empty() => {
+            format!("<div class=\"card\" id=\"report\"><h3>{}</h3><div>{}</div></div>", escape(t), paragraphs(b))
+        }
         _ => String::new(),
     };
     Ok(format!(
@@ -154,7 +165,9 @@ async fn announcement_page(State(s): State<Services>, Path(id): Path<String>) ->
         Err(e) => return internal(lang, e),
     };
     let action = match a.status(s.clock.now()) {
-        Status::SignupOpen => format!("<p><a class=\"button\" id=\"signup-link\" href=\"/h5/activities/{}\">{}</a></p>", a.id, t(lang, "我要报名", "Sign up")),
+        Status::SignupOpen => {
+            format!("<p><a class=\"button\" id=\"signup-link\" href=\"/h5/activities/{}\">{}</a></p>", a.id, t(lang, "我要报名", "Sign up"))
+        }
         Status::Finished if a.has_report() => String::new(),
         _ => format!("<p><a href=\"/h5/activities/{}\">{}</a></p>", a.id, t(lang, "我的报名与签到", "My sign-up and check-in")),
     };
@@ -162,7 +175,13 @@ async fn announcement_page(State(s): State<Services>, Path(id): Path<String>) ->
 }
 
 /// The personal page: the announcement, the reader's standing, and what they can do now.
-async fn personal(s: &Services, a: &Activity, openid: &str, token: &str, flash: Option<(bool, String)>) -> Result<String, crate::db::DbError> {
+async fn personal(
+    s: &Services,
+    a: &Activity,
+    openid: &str,
+    token: &str,
+    flash: Option<(bool, String)>,
+) -> Result<String, crate::db::DbError> {
     let (now, lang) = (s.clock.now(), s.lang);
     let status = a.status(now);
     let mut body = String::new();
@@ -181,7 +200,9 @@ async fn personal(s: &Services, a: &Activity, openid: &str, token: &str, flash: 
     };
     let mut mine = String::from("<div class=\"card\" id=\"mine\">");
     match standing {
-        Some(SignupOutcome::AlreadyConfirmed) => mine.push_str(&format!("<p id=\"standing\" class=\"ok\">{}</p>", t(lang, "您已报名。", "You have a place."))),
+        Some(SignupOutcome::AlreadyConfirmed) => {
+            mine.push_str(&format!("<p id=\"standing\" class=\"ok\">{}</p>", t(lang, "您已报名。", "You have a place.")))
+        }
         Some(SignupOutcome::AlreadyWaiting { position }) => mine.push_str(&match lang {
             Lang::Zh => format!("<p id=\"standing\">您在候补名单中，排第 {position} 位。</p>"),
             Lang::En => format!("<p id=\"standing\">You are number {position} on the waiting list.</p>"),
@@ -196,7 +217,9 @@ async fn personal(s: &Services, a: &Activity, openid: &str, token: &str, flash: 
     }
     match (standing, status) {
         (None, Status::SignupOpen) => mine.push_str(&form("signup", "signup", t(lang, "报名", "Sign up"))),
-        (Some(_), Status::Upcoming | Status::SignupOpen | Status::SignupClosed) => mine.push_str(&form("cancel", "cancel", t(lang, "取消报名", "Cancel my sign-up"))),
+        (Some(_), Status::Upcoming | Status::SignupOpen | Status::SignupClosed) => {
+            mine.push_str(&form("cancel", "cancel", t(lang, "取消报名", "Cancel my sign-up")))
+        }
         _ => {}
     }
     mine.push_str("</div>");
@@ -208,7 +231,13 @@ async fn personal(s: &Services, a: &Activity, openid: &str, token: &str, flash: 
                 Lang::En => format!("<div class=\"card\" id=\"feedback-given\">Your rating: {rating} / 5. Thank you!</div>"),
             }),
             None => {
-                let labels = [("5", t(lang, "非常满意", "excellent")), ("4", t(lang, "满意", "good")), ("3", t(lang, "一般", "fair")), ("2", t(lang, "不满意", "poor")), ("1", t(lang, "非常不满意", "very poor"))];
+                let labels = [
+                    ("5", t(lang, "非常满意", "excellent")),
+                    ("4", t(lang, "满意", "good")),
+                    ("3", t(lang, "一般", "fair")),
+                    ("2", t(lang, "不满意", "poor")),
+                    ("1", t(lang, "非常不满意", "very poor")),
+                ];
                 let options: String = labels.iter().map(|(v, l)| format!("<option value=\"{v}\">{v} {l}</option>")).collect();
                 body.push_str(&format!(
                     "<form method=\"post\" action=\"/h5/activities/{}/feedback\" class=\"card\" id=\"feedback-form\"><h3>{}</h3>\
@@ -268,7 +297,11 @@ fn poster(s: &Services, headers: &HeaderMap, token: &str) -> Option<String> {
 }
 
 fn expired(s: &Services) -> Response {
-    error_page(s.lang, StatusCode::FORBIDDEN, t(s.lang, "页面已过期，请从公众号重新打开。", "This page has expired; open it again from the account."))
+    error_page(
+        s.lang,
+        StatusCode::FORBIDDEN,
+        t(s.lang, "页面已过期，请从公众号重新打开。", "This page has expired; open it again from the account."),
+    )
 }
 
 /// Renders the personal page after an action, with its outcome on top.
@@ -341,7 +374,10 @@ async fn feedback_submit(State(s): State<Services>, headers: HeaderMap, Path(id)
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => answer(&s, &a, &openid, &f.token, StatusCode::OK, true, t(s.lang, "感谢您的反馈！", "Thank you for your feedback!").into()).await,
+        Ok(()) => {
+            answer(&s, &a, &openid, &f.token, StatusCode::OK, true, t(s.lang, "感谢您的反馈！", "Thank you for your feedback!").into())
+                .await
+        }
         Err(e) => answer(&s, &a, &openid, &f.token, refusal_status(&e), false, e.reader_text(s.lang)).await,
     }
 }

@@ -20,10 +20,7 @@ use crate::web::escape;
 
 /// Nested at `/console/answers` by the console.
 pub fn console_routes() -> axum::Router<Services> {
-    axum::Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id}", get(edit).post(update))
-        .route("/{id}/delete", post(delete))
+    axum::Router::new().route("/", get(list).post(create)).route("/{id}", get(edit).post(update)).route("/{id}/delete", post(delete))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,7 +43,9 @@ fn kind_label(k: MatchKind, lang: Lang) -> &'static str {
 fn answer_summary(a: &Answer, lang: Lang) -> String {
     match a {
         Answer::Text(text) => escape(&text.chars().take(80).collect::<String>()),
-        Answer::Article { title, url, .. } => format!("{} <a href=\"{}\">{}</a>", t(lang, "图文：", "Article: "), escape(url), escape(title)),
+        Answer::Article { title, url, .. } => {
+            format!("{} <a href=\"{}\">{}</a>", t(lang, "图文：", "Article: "), escape(url), escape(title))
+        }
     }
 }
 
@@ -111,7 +110,14 @@ fn rule_form(lib: &Librarian, action: &str, f: &RuleInput, submit: &str) -> Stri
     )
 }
 
-async fn list_page(s: &Services, lib: &Librarian, flash: &str, form: &RuleInput, test: Option<&str>, status: StatusCode) -> Result<Response, ConsoleError> {
+async fn list_page(
+    s: &Services,
+    lib: &Librarian,
+    flash: &str,
+    form: &RuleInput,
+    test: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, ConsoleError> {
     let lang = lib.lang;
     let rules = s.db.answer_rules().await?;
     let mut body = String::from(flash);
@@ -127,7 +133,12 @@ async fn list_page(s: &Services, lib: &Librarian, flash: &str, form: &RuleInput,
                 escape(&r.pattern),
                 answer_summary(&r.answer, lang)
             ),
-            None => format!("<div class=\"card\" id=\"test-result\">{} “{}” → {}</div>", t(lang, "测试消息", "Message"), escape(msg), t(lang, "没有规则匹配，将检索馆藏或转给馆员。", "no rule matches: the catalog search (or the librarians) will answer.")),
+            None => format!(
+                "<div class=\"card\" id=\"test-result\">{} “{}” → {}</div>",
+                t(lang, "测试消息", "Message"),
+                escape(msg),
+                t(lang, "没有规则匹配，将检索馆藏或转给馆员。", "no rule matches: the catalog search (or the librarians) will answer.")
+            ),
         });
     }
     body.push_str(&format!(
@@ -216,7 +227,12 @@ async fn edit(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>) ->
     Ok(edit_page(&lib, id, &RuleInput::from_rule(&rule), "", StatusCode::OK).await)
 }
 
-async fn update(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Form(f): Form<RuleInput>) -> Result<Response, ConsoleError> {
+async fn update(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(id): Path<i64>,
+    Form(f): Form<RuleInput>,
+) -> Result<Response, ConsoleError> {
     if s.db.answer_rule(id).await?.is_none() {
         return Err(ConsoleError::NotFound);
     }

@@ -52,16 +52,26 @@ impl MatchKind {
 pub enum Answer {
     Text(String),
     /// One article: a news reply with a single card.
-    Article { title: String, description: String, url: String, pic_url: String },
+    Article {
+        title: String,
+        description: String,
+        url: String,
+        pic_url: String,
+    },
 }
 
 impl Answer {
     pub fn reply(&self) -> Reply {
         match self {
             Answer::Text(t) => Reply::text(t.clone()),
-            Answer::Article { title, description, url, pic_url } => {
-                Reply::News { articles: vec![Article { title: title.clone(), description: description.clone(), pic_url: pic_url.clone(), url: url.clone() }] }
-            }
+            Answer::Article { title, description, url, pic_url } => Reply::News {
+                articles: vec![Article {
+                    title: title.clone(),
+                    description: description.clone(),
+                    pic_url: pic_url.clone(),
+                    url: url.clone(),
+                }],
+            },
         }
     }
 }
@@ -124,7 +134,10 @@ pub enum RuleError {
 }
 
 fn is_http_url(s: &str) -> bool {
-    (s.starts_with("http://") || s.starts_with("https://")) && s.len() > "https://".len() && s.len() <= 1024 && !s.chars().any(char::is_whitespace)
+    (s.starts_with("http://") || s.starts_with("https://"))
+        && s.len() > "https://".len()
+        && s.len() <= 1024
+        && !s.chars().any(char::is_whitespace)
 }
 
 fn compile(pattern: &str) -> Result<regex::Regex, RuleError> {
@@ -333,18 +346,24 @@ macro_rules! rule_columns {
 fn answer_columns(a: &Answer) -> (&'static str, &str, &str, &str, &str, &str) {
     match a {
         Answer::Text(t) => ("text", t.as_str(), "", "", "", ""),
-        Answer::Article { title, description, url, pic_url } => ("article", "", title.as_str(), description.as_str(), url.as_str(), pic_url.as_str()),
+        Answer::Article { title, description, url, pic_url } => {
+            ("article", "", title.as_str(), description.as_str(), url.as_str(), pic_url.as_str())
+        }
     }
 }
 
 impl Db {
     pub async fn answer_rules_version(&self) -> Result<i64, DbError> {
-        let (v,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT version FROM answer_rules_version WHERE id = 1").fetch_one(pool).await?);
+        let (v,): (i64,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT version FROM answer_rules_version WHERE id = 1").fetch_one(pool).await?);
         Ok(v)
     }
 
     async fn bump_answer_rules_version(&self) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE answer_rules_version SET version = version + 1 WHERE id = 1").execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE answer_rules_version SET version = version + 1 WHERE id = 1")
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -367,8 +386,19 @@ impl Db {
         let sql = "INSERT INTO answer_rules (match_kind, pattern, priority, answer_kind, answer_text, title, description, url, pic_url, enabled, created_at, updated_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id";
         let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
-            .bind(r.match_kind.as_str()).bind(&r.pattern).bind(r.priority).bind(kind).bind(text).bind(title).bind(description).bind(url).bind(pic)
-            .bind(i64::from(r.enabled)).bind(now).fetch_one(pool).await?);
+            .bind(r.match_kind.as_str())
+            .bind(&r.pattern)
+            .bind(r.priority)
+            .bind(kind)
+            .bind(text)
+            .bind(title)
+            .bind(description)
+            .bind(url)
+            .bind(pic)
+            .bind(i64::from(r.enabled))
+            .bind(now)
+            .fetch_one(pool)
+            .await?);
         self.bump_answer_rules_version().await?;
         Ok(id)
     }
@@ -379,14 +409,28 @@ impl Db {
         let sql = "UPDATE answer_rules SET match_kind = $2, pattern = $3, priority = $4, answer_kind = $5, answer_text = $6, title = $7, \
                    description = $8, url = $9, pic_url = $10, enabled = $11, updated_at = $12 WHERE id = $1";
         let n = with_pool!(self, |pool| sqlx::query(sql)
-            .bind(id).bind(r.match_kind.as_str()).bind(&r.pattern).bind(r.priority).bind(kind).bind(text).bind(title).bind(description).bind(url).bind(pic)
-            .bind(i64::from(r.enabled)).bind(now).execute(pool).await?.rows_affected());
+            .bind(id)
+            .bind(r.match_kind.as_str())
+            .bind(&r.pattern)
+            .bind(r.priority)
+            .bind(kind)
+            .bind(text)
+            .bind(title)
+            .bind(description)
+            .bind(url)
+            .bind(pic)
+            .bind(i64::from(r.enabled))
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
         self.bump_answer_rules_version().await?;
         Ok(n == 1)
     }
 
     pub async fn delete_answer_rule(&self, id: i64) -> Result<bool, DbError> {
-        let n = with_pool!(self, |pool| sqlx::query("DELETE FROM answer_rules WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
+        let n =
+            with_pool!(self, |pool| sqlx::query("DELETE FROM answer_rules WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
         self.bump_answer_rules_version().await?;
         Ok(n == 1)
     }
@@ -397,7 +441,15 @@ mod tests {
     use super::*;
 
     fn input(kind: &str, pattern: &str, priority: &str, text: &str) -> RuleInput {
-        RuleInput { match_kind: kind.into(), pattern: pattern.into(), priority: priority.into(), answer_kind: "text".into(), answer_text: text.into(), enabled: Some("on".into()), ..Default::default() }
+        RuleInput {
+            match_kind: kind.into(),
+            pattern: pattern.into(),
+            priority: priority.into(),
+            answer_kind: "text".into(),
+            answer_text: text.into(),
+            enabled: Some("on".into()),
+            ..Default::default()
+        }
     }
 
     fn rule(id: i64, kind: &str, pattern: &str, priority: &str, text: &str) -> Rule {
@@ -406,7 +458,14 @@ mod tests {
 
     #[test]
     fn exact_contains_and_pattern_match_as_named() {
-        let set = RuleSet::new(1, vec![rule(1, "exact", "WiFi", "0", "wifi"), rule(2, "contains", "借书证", "0", "card"), rule(3, "pattern", r"^(几点|什么时候).*(开门|开馆)", "0", "hours")]);
+        let set = RuleSet::new(
+            1,
+            vec![
+                rule(1, "exact", "WiFi", "0", "wifi"),
+                rule(2, "contains", "借书证", "0", "card"),
+                rule(3, "pattern", r"^(几点|什么时候).*(开门|开馆)", "0", "hours"),
+            ],
+        );
         assert_eq!(set.find("  wifi ").map(|r| r.id), Some(1));
         assert_eq!(set.find("wifi 密码").map(|r| r.id), None, "exact means the whole text");
         assert_eq!(set.find("我的借书证丢了怎么办").map(|r| r.id), Some(2));
@@ -416,7 +475,14 @@ mod tests {
 
     #[test]
     fn the_highest_priority_wins_then_the_oldest() {
-        let set = RuleSet::new(1, vec![rule(1, "contains", "图书馆", "0", "low"), rule(2, "contains", "开放", "5", "high"), rule(3, "contains", "开放", "5", "later")]);
+        let set = RuleSet::new(
+            1,
+            vec![
+                rule(1, "contains", "图书馆", "0", "low"),
+                rule(2, "contains", "开放", "5", "high"),
+                rule(3, "contains", "开放", "5", "later"),
+            ],
+        );
         assert_eq!(set.find("图书馆开放时间").map(|r| r.id), Some(2));
         assert_eq!(set.find("图书馆在哪").map(|r| r.id), Some(1));
     }

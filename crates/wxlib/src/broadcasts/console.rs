@@ -74,14 +74,19 @@ fn month_start(now: i64) -> i64 {
 
 /// Bars of read rates, oldest to newest: inline SVG (no CDN).
 fn rate_chart(rows: &[&Listed], lang: Lang) -> String {
-    let sent: Vec<(&Listed, f64)> = rows.iter().filter_map(|l| read_rate(l.readers, l.broadcast.followers_at_send).map(|r| (*l, r))).collect();
+    let sent: Vec<(&Listed, f64)> =
+        rows.iter().filter_map(|l| read_rate(l.readers, l.broadcast.followers_at_send).map(|r| (*l, r))).collect();
     if sent.is_empty() {
         return String::new();
     }
     let max = sent.iter().map(|(_, r)| *r).fold(1.0_f64, f64::max);
     let (w, h, bar) = (640.0, 160.0, 36.0);
     let gap = ((w - 40.0) / sent.len() as f64).min(bar + 24.0);
-    let mut svg = format!("<svg id=\"rate-chart\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {w} {}\" width=\"100%\" style=\"max-width:{w}px;background:#fff\">", t(lang, "阅读率对比", "Read rates compared"), h + 30.0);
+    let mut svg = format!(
+        "<svg id=\"rate-chart\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {w} {}\" width=\"100%\" style=\"max-width:{w}px;background:#fff\">",
+        t(lang, "阅读率对比", "Read rates compared"),
+        h + 30.0
+    );
     for (i, (l, r)) in sent.iter().rev().enumerate() {
         let x = 20.0 + i as f64 * gap;
         let bh = (r / max) * (h - 20.0);
@@ -115,7 +120,12 @@ fn reads_by_day(times: &[i64], sent_at: Option<i64>, lang: Lang) -> String {
     let max = days.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
     let rows: String = days
         .iter()
-        .map(|(d, n)| format!("<tr><td>{d}</td><td>{n}</td><td><div style=\"background:#1d6f42;height:10px;width:{}px\"></div></td></tr>", n * 200 / max))
+        .map(|(d, n)| {
+            format!(
+                "<tr><td>{d}</td><td>{n}</td><td><div style=\"background:#1d6f42;height:10px;width:{}px\"></div></td></tr>",
+                n * 200 / max
+            )
+        })
         .collect();
     format!(
         "<div class=\"card\" id=\"reads-by-day\"><h2>{}</h2>{}<table><tr><th>{}</th><th>{}</th><th></th></tr>{rows}</table></div>",
@@ -202,11 +212,20 @@ fn compose_form(lib: &Librarian, action: &str, d: &Draft, error: Option<&str>, c
         ld = t(lang, "摘要（最多 128 字）", "Digest (at most 128 characters)"),
         digest = escape(&d.digest),
         lc = t(lang, "封面图片（JPG/PNG，1 MB 以内）", "Cover image (JPG/PNG, up to 1 MB)"),
-        req = if cover_required { t(lang, "，必填", ", required") } else { t(lang, "，不选则保留原封面", "; leave empty to keep the current one") },
-        lb = t(lang, "正文（HTML：段落、标题、粗体、列表、链接、本文图片）", "Body (HTML: paragraphs, headings, bold, lists, links, this message's images)"),
+        req = if cover_required {
+            t(lang, "，必填", ", required")
+        } else {
+            t(lang, "，不选则保留原封面", "; leave empty to keep the current one")
+        },
+        lb = t(
+            lang,
+            "正文（HTML：段落、标题、粗体、列表、链接、本文图片）",
+            "Body (HTML: paragraphs, headings, bold, lists, links, this message's images)"
+        ),
         body = escape(&d.body_html),
         hb = t(lang, "脚本、样式和外部图片会被去掉。", "Scripts, styles and outside images are removed."),
-        ltag = t(lang, "只发给某个标签的粉丝（标签编号，留空发给全部粉丝）", "Send only to a tag's followers (tag id; empty: all followers)"),
+        ltag =
+            t(lang, "只发给某个标签的粉丝（标签编号，留空发给全部粉丝）", "Send only to a tag's followers (tag id; empty: all followers)"),
         tag = d.target_tag_id.map(|t| t.to_string()).unwrap_or_default(),
         save = t(lang, "保存", "Save"),
     )
@@ -227,7 +246,9 @@ struct Posted {
 fn parse_form(headers: &HeaderMap, body: &[u8]) -> Option<(Posted, Vec<simulator::multipart::Part>)> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let parts = simulator::multipart::parse(ct, body)?;
-    let text = |name: &str| parts.iter().find(|p| p.name == name).map(|p| String::from_utf8_lossy(&p.data).replace("\r\n", "\n")).unwrap_or_default();
+    let text = |name: &str| {
+        parts.iter().find(|p| p.name == name).map(|p| String::from_utf8_lossy(&p.data).replace("\r\n", "\n")).unwrap_or_default()
+    };
     let tag_text = text("tag_id").trim().to_owned();
     let (target_tag_id, tag_error) = if tag_text.is_empty() {
         (None, false)
@@ -250,7 +271,9 @@ fn check(lib: &Librarian, p: &Posted, cover_required: bool) -> Result<(Draft, Op
     }
     let draft = super::validate(&p.draft, lang).map_err(|e| e.to_string())?;
     let cover = match &p.cover {
-        Some(bytes) => Some(Image { content_type: super::check_image(bytes, lang).map_err(|e| e.to_string())?.to_owned(), bytes: bytes.clone() }),
+        Some(bytes) => {
+            Some(Image { content_type: super::check_image(bytes, lang).map_err(|e| e.to_string())?.to_owned(), bytes: bytes.clone() })
+        }
         None if cover_required => return Err(t(lang, "请选择封面图片。", "Choose a cover image.").to_owned()),
         None => None,
     };
@@ -276,7 +299,13 @@ async fn create(State(s): State<Services>, lib: Librarian, headers: HeaderMap, b
     Ok(Redirect::to(&format!("/console/broadcasts/{id}?saved=1")).into_response())
 }
 
-async fn edit(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, ConsoleError> {
+async fn edit(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
     let action = format!("/console/broadcasts/{id}/edit");
     let b = s.db.broadcast(id).await?.ok_or(ConsoleError::NotFound)?;
     let Some((posted, _)) = parse_form(&headers, &body) else {
@@ -288,7 +317,15 @@ async fn edit(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, he
     };
     match s.db.update_broadcast(id, &draft, cover.as_ref(), s.clock.now()).await {
         Ok(()) => {}
-        Err(BroadcastError::Locked(_)) => return Ok(bad_form(&lib, &action, &posted.draft, t(lib.lang, "已发送或正在发送的消息不能修改。", "A message that is sent or being sent cannot be changed."), false)),
+        Err(BroadcastError::Locked(_)) => {
+            return Ok(bad_form(
+                &lib,
+                &action,
+                &posted.draft,
+                t(lib.lang, "已发送或正在发送的消息不能修改。", "A message that is sent or being sent cannot be changed."),
+                false,
+            ));
+        }
         Err(e) => return Err(e.into()),
     }
     audit(&s.db, &lib, "broadcast.edit", &format!("#{id} {}", draft.title)).await?;
@@ -296,7 +333,13 @@ async fn edit(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, he
 }
 
 fn as_draft(b: &Broadcast) -> Draft {
-    Draft { title: b.title.clone(), author: b.author.clone(), digest: b.digest.clone(), body_html: b.body_html.clone(), target_tag_id: b.target_tag_id }
+    Draft {
+        title: b.title.clone(),
+        author: b.author.clone(),
+        digest: b.digest.clone(),
+        body_html: b.body_html.clone(),
+        target_tag_id: b.target_tag_id,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -307,7 +350,12 @@ struct DetailQuery {
     queued: Option<String>,
 }
 
-async fn detail(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, q: axum::extract::Query<DetailQuery>) -> Result<Html<String>, ConsoleError> {
+async fn detail(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(id): Path<i64>,
+    q: axum::extract::Query<DetailQuery>,
+) -> Result<Html<String>, ConsoleError> {
     render_detail(&s, &lib, id, &q.0, None).await
 }
 
@@ -316,14 +364,13 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
     let b = s.db.broadcast(id).await?.ok_or(ConsoleError::NotFound)?;
     let readers = s.db.broadcast_readers(id).await?;
     // Earlier messages' read rates, for comparison.
-    let earlier: Vec<f64> = s
-        .db
-        .list_broadcasts()
-        .await?
-        .iter()
-        .filter(|l| l.broadcast.id < id)
-        .filter_map(|l| read_rate(l.readers, l.broadcast.followers_at_send))
-        .collect();
+    let earlier: Vec<f64> =
+        s.db.list_broadcasts()
+            .await?
+            .iter()
+            .filter(|l| l.broadcast.id < id)
+            .filter_map(|l| read_rate(l.readers, l.broadcast.followers_at_send))
+            .collect();
     let mut body = String::new();
     if let Some(e) = error {
         body.push_str(&flash_error(e));
@@ -332,7 +379,10 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
         body.push_str(&flash_ok(t(lang, "已保存。", "Saved.")));
     }
     if let Some(img) = q.image {
-        body.push_str(&flash_ok(&format!("{} <img src=\"/news/img/{img}\">", t(lang, "图片已上传，把这段代码放进正文：", "Image uploaded; put this in the body:"))));
+        body.push_str(&flash_ok(&format!(
+            "{} <img src=\"/news/img/{img}\">",
+            t(lang, "图片已上传，把这段代码放进正文：", "Image uploaded; put this in the body:")
+        )));
     }
     if let Some(n) = q.previewed {
         body.push_str(&flash_ok(&format!("{} {n}", t(lang, "已发送预览给测试读者：", "Preview sent to test readers:"))));
@@ -457,12 +507,26 @@ async fn refused(s: &Services, lib: &Librarian, id: i64, msg: &str) -> Result<Re
     Ok((StatusCode::BAD_REQUEST, render_detail(s, lib, id, &DetailQuery::default(), Some(msg)).await?).into_response())
 }
 
-async fn add_image(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, headers: HeaderMap, body: Bytes) -> Result<Response, ConsoleError> {
+async fn add_image(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
     let b = s.db.broadcast(id).await?.ok_or(ConsoleError::NotFound)?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let data = simulator::multipart::parse(ct, &body).and_then(|parts| parts.into_iter().find(|p| p.name == "image").map(|p| p.data)).unwrap_or_default();
+    let data = simulator::multipart::parse(ct, &body)
+        .and_then(|parts| parts.into_iter().find(|p| p.name == "image").map(|p| p.data))
+        .unwrap_or_default();
     if b.state != "composed" {
-        return refused(&s, &lib, id, t(lib.lang, "已发送或正在发送的消息不能修改。", "A message that is sent or being sent cannot be changed.")).await;
+        return refused(
+            &s,
+            &lib,
+            id,
+            t(lib.lang, "已发送或正在发送的消息不能修改。", "A message that is sent or being sent cannot be changed."),
+        )
+        .await;
     }
     let content_type = match super::check_image(&data, lib.lang) {
         Ok(ct) => ct,
@@ -479,10 +543,19 @@ struct PreviewForm {
     openids: String,
 }
 
-async fn preview(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Form(f): Form<PreviewForm>) -> Result<Response, ConsoleError> {
-    let openids: Vec<String> = f.openids.split([',', '，', ' ', '\n']).map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
+async fn preview(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(id): Path<i64>,
+    Form(f): Form<PreviewForm>,
+) -> Result<Response, ConsoleError> {
+    let openids: Vec<String> =
+        f.openids.split([',', '，', ' ', '\n']).map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
     let lang = lib.lang;
-    if openids.is_empty() || openids.len() > 20 || openids.iter().any(|o| o.len() > 64 || !o.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
+    if openids.is_empty()
+        || openids.len() > 20
+        || openids.iter().any(|o| o.len() > 64 || !o.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    {
         return refused(&s, &lib, id, t(lang, "请填写 1–20 个测试读者的 openid。", "Give 1–20 test readers' openids.")).await;
     }
     if s.db.broadcast(id).await?.is_none() {
@@ -515,7 +588,13 @@ async fn send(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Fo
     if !s.db.queue_broadcast(id, &lib.username, s.clock.now()).await? {
         return refused(&s, &lib, id, t(lang, "这条消息已在发送或已发送。", "This message is already being sent or was sent.")).await;
     }
-    audit(&s.db, &lib, "broadcast.send", &format!("#{id} {} to {}", b.title, b.target_tag_id.map(|t| format!("tag {t}")).unwrap_or_else(|| "all followers".into()))).await?;
+    audit(
+        &s.db,
+        &lib,
+        "broadcast.send",
+        &format!("#{id} {} to {}", b.title, b.target_tag_id.map(|t| format!("tag {t}")).unwrap_or_else(|| "all followers".into())),
+    )
+    .await?;
     super::wake();
     Ok(Redirect::to(&format!("/console/broadcasts/{id}?queued=1")).into_response())
 }

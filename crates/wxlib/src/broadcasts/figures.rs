@@ -109,13 +109,18 @@ pub async fn fetch_wechat_figures(s: &Services) -> Result<usize, BroadcastError>
     }
     let mut totals: HashMap<i64, WeChatFigures> = HashMap::new();
     for (day, ours) in &by_day {
-        let v = s.api.call("datacube/getarticletotal", "/datacube/getarticletotal", Some(&json!({"begin_date": day, "end_date": day}))).await?;
+        let v =
+            s.api.call("datacube/getarticletotal", "/datacube/getarticletotal", Some(&json!({"begin_date": day, "end_date": day}))).await?;
         for article in v.get("list").and_then(Value::as_array).into_iter().flatten() {
             // "<msg_data_id>_<index>": ours when the msg_data_id is one of our batches.
             let msgid = article.get("msgid").and_then(Value::as_str).unwrap_or_default();
             let Some(broadcast) = msgid.split('_').next().and_then(|d| d.parse::<i64>().ok()).and_then(|d| ours.get(&d)) else { continue };
             // Details are cumulative per stat_date: the latest one is the figure so far.
-            let Some(latest) = article.get("details").and_then(Value::as_array).and_then(|d| d.iter().max_by_key(|x| x.get("stat_date").and_then(Value::as_str).map(str::to_owned))) else {
+            let Some(latest) = article
+                .get("details")
+                .and_then(Value::as_array)
+                .and_then(|d| d.iter().max_by_key(|x| x.get("stat_date").and_then(Value::as_str).map(str::to_owned)))
+            else {
                 continue;
             };
             let t = totals.entry(*broadcast).or_default();

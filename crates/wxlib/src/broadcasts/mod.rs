@@ -89,11 +89,17 @@ pub fn validate(d: &Draft, lang: Lang) -> Result<Draft, BroadcastError> {
     }
     let author = d.author.trim().to_owned();
     if author.chars().count() > AUTHOR_MAX_CHARS {
-        return Err(t(&format!("作者最多 {AUTHOR_MAX_CHARS} 个字。"), &format!("The author may have at most {AUTHOR_MAX_CHARS} characters.")));
+        return Err(t(
+            &format!("作者最多 {AUTHOR_MAX_CHARS} 个字。"),
+            &format!("The author may have at most {AUTHOR_MAX_CHARS} characters."),
+        ));
     }
     let digest = d.digest.trim().to_owned();
     if digest.chars().count() > DIGEST_MAX_CHARS {
-        return Err(t(&format!("摘要最多 {DIGEST_MAX_CHARS} 个字。"), &format!("The digest may have at most {DIGEST_MAX_CHARS} characters.")));
+        return Err(t(
+            &format!("摘要最多 {DIGEST_MAX_CHARS} 个字。"),
+            &format!("The digest may have at most {DIGEST_MAX_CHARS} characters."),
+        ));
     }
     let body = sanitize(&d.body_html);
     if body.trim().is_empty() {
@@ -129,8 +135,10 @@ pub fn check_image(bytes: &[u8], lang: Lang) -> Result<&'static str, BroadcastEr
 
 /// Elements kept in an article body; everything else is dropped (its text kept), and the
 /// contents of `script`, `style`, `iframe`, `object` and the like are dropped entirely.
-const ALLOWED: &[&str] = &["p", "br", "h2", "h3", "h4", "strong", "b", "em", "i", "u", "ul", "ol", "li", "blockquote", "a", "img", "hr", "span", "section"];
-const DROP_WITH_CONTENT: &[&str] = &["script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math", "textarea", "select", "title", "head"];
+const ALLOWED: &[&str] =
+    &["p", "br", "h2", "h3", "h4", "strong", "b", "em", "i", "u", "ul", "ol", "li", "blockquote", "a", "img", "hr", "span", "section"];
+const DROP_WITH_CONTENT: &[&str] =
+    &["script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math", "textarea", "select", "title", "head"];
 
 /// Restricts body HTML to a small allowlist: formatting elements with no attributes, except
 /// `a href` (http, https or a site path) and `img src` (wxlib's own `/news/img/<n>`). No scripts,
@@ -200,7 +208,9 @@ pub fn sanitize(html: &str) -> String {
                 }
             }
             "img" => {
-                if let Some(src) = attrs.iter().find(|(k, _)| k == "src").map(|(_, v)| v.trim().to_owned()).filter(|s| local_image_id(s).is_some()) {
+                if let Some(src) =
+                    attrs.iter().find(|(k, _)| k == "src").map(|(_, v)| v.trim().to_owned()).filter(|s| local_image_id(s).is_some())
+                {
                     out.push_str(&format!("<img src=\"{}\" alt=\"\">", crate::web::escape(&src)));
                 }
             }
@@ -347,7 +357,10 @@ pub fn read_rate(readers: i64, followers_at_send: Option<i64>) -> Option<f64> {
 
 /// MASSSENDJOBFINISH: WeChat's delivery figures for one of our batches (total, sent), kept beside
 /// wxlib's own reader count. Other mass jobs (sent from WeChat's admin page) are ignored.
-pub async fn on_job_finish(s: crate::services::Services, m: std::sync::Arc<wechat::Inbound>) -> Result<wechat::Reply, crate::wechat::router::HandlerError> {
+pub async fn on_job_finish(
+    s: crate::services::Services,
+    m: std::sync::Arc<wechat::Inbound>,
+) -> Result<wechat::Reply, crate::wechat::router::HandlerError> {
     if let (wechat::InboundKind::Event(wechat::Event::MassSendJobFinish { status, total_count, sent_count, .. }), Some(msg_id)) =
         (&m.kind, m.msg_id.as_deref().and_then(|id| id.parse::<i64>().ok()))
         && s.db.record_mass_job_finish(msg_id, status, *total_count, *sent_count).await?

@@ -187,7 +187,8 @@ fn bad(endpoint: &str, reason: &str) -> BroadcastError {
 
 /// A multipart upload (`media` field) with the access token; WeChat's JSON answer.
 async fn upload(s: &Services, path: &str, endpoint: &str, img: &super::Image) -> Result<Value, BroadcastError> {
-    static HTTP: LazyLock<reqwest::Client> = LazyLock::new(|| reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default());
+    static HTTP: LazyLock<reqwest::Client> =
+        LazyLock::new(|| reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap_or_default());
     let token = s.api.access_token().await?;
     let boundary = format!("----wxlib{:016x}", rand::random::<u64>());
     let ext = if img.content_type == "image/png" { "png" } else { "jpg" };
@@ -201,7 +202,13 @@ async fn upload(s: &Services, path: &str, endpoint: &str, img: &super::Image) ->
     let sep = if path.contains('?') { '&' } else { '?' };
     let url = format!("{}{path}{sep}access_token={token}", s.config.wechat.api_base.trim_end_matches('/'));
     let http_err = |source| BroadcastError::Api(ApiError::Http { endpoint: endpoint.into(), source });
-    let resp = HTTP.post(url).header("Content-Type", format!("multipart/form-data; boundary={boundary}")).body(body).send().await.map_err(http_err)?;
+    let resp = HTTP
+        .post(url)
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .map_err(http_err)?;
     let text = resp.text().await.map_err(http_err)?;
     let v: Value = serde_json::from_str(&text).map_err(|e| bad(endpoint, &e.to_string()))?;
     match v.get("errcode").and_then(Value::as_i64) {
@@ -293,13 +300,21 @@ async fn send_batch(s: &Services, b: &Broadcast, batch: &Batch) -> Result<(), Br
     let cid = clientmsgid(b.id, batch.batch_no);
     let by_openid = openids.len() >= 2 && s.config.broadcasts.send_by != "sendall";
     let (endpoint, path, body) = if by_openid {
-        ("message/mass/send", "/cgi-bin/message/mass/send", json!({"touser": openids, "msgtype": "mpnews", "mpnews": {"media_id": media_id}, "send_ignore_reprint": 0, "clientmsgid": cid}))
+        (
+            "message/mass/send",
+            "/cgi-bin/message/mass/send",
+            json!({"touser": openids, "msgtype": "mpnews", "mpnews": {"media_id": media_id}, "send_ignore_reprint": 0, "clientmsgid": cid}),
+        )
     } else {
         let filter = match b.target_tag_id {
             None => json!({"is_to_all": true}),
             Some(t) => json!({"is_to_all": false, "tag_id": t}),
         };
-        ("message/mass/sendall", "/cgi-bin/message/mass/sendall", json!({"filter": filter, "msgtype": "mpnews", "mpnews": {"media_id": media_id}, "send_ignore_reprint": 0, "clientmsgid": cid}))
+        (
+            "message/mass/sendall",
+            "/cgi-bin/message/mass/sendall",
+            json!({"filter": filter, "msgtype": "mpnews", "mpnews": {"media_id": media_id}, "send_ignore_reprint": 0, "clientmsgid": cid}),
+        )
     };
     let mut msg_data_id = None;
     let msg_id = match s.api.call(endpoint, path, Some(&body)).await {
@@ -316,7 +331,11 @@ async fn send_batch(s: &Services, b: &Broadcast, batch: &Batch) -> Result<(), Br
         Err(ApiError::WeChat { errcode: 40007, .. }) => {
             // The draft is gone (deleted in WeChat's admin page): make a new one next round.
             s.db.set_batch_draft(b.id, batch.batch_no, None).await?;
-            return Err(BroadcastError::Api(ApiError::WeChat { endpoint: "draft".into(), errcode: -1, errmsg: "draft missing; recreating".into() }));
+            return Err(BroadcastError::Api(ApiError::WeChat {
+                endpoint: "draft".into(),
+                errcode: -1,
+                errmsg: "draft missing; recreating".into(),
+            }));
         }
         Err(e) => return Err(e.into()),
     };

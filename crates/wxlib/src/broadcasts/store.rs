@@ -83,7 +83,17 @@ impl Db {
             return Err(BroadcastError::Locked(b.state));
         }
         let sql = "UPDATE broadcasts SET title = $2, author = $3, digest = $4, body_html = $5, target_tag_id = $6, updated_at = $7 WHERE id = $1 AND state = 'composed'";
-        with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(&d.title).bind(&d.author).bind(&d.digest).bind(&d.body_html).bind(d.target_tag_id).bind(now).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query(sql)
+            .bind(id)
+            .bind(&d.title)
+            .bind(&d.author)
+            .bind(&d.digest)
+            .bind(&d.body_html)
+            .bind(d.target_tag_id)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
         if let Some(c) = cover {
             let sql = "UPDATE broadcasts SET cover = $2, cover_type = $3, cover_media_id = NULL, cover_url = NULL WHERE id = $1";
             with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(&c.bytes).bind(&c.content_type).execute(pool).await?.rows_affected());
@@ -99,8 +109,12 @@ impl Db {
     /// Every message, newest first, with its unique readers.
     pub async fn list_broadcasts(&self) -> Result<Vec<Listed>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM broadcasts ORDER BY id DESC");
-        let rows: Vec<Broadcast> = with_pool!(self, |pool| sqlx::query_as::<_, Broadcast>(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await?);
-        let counts: Vec<(i64, i64)> = with_pool!(self, |pool| sqlx::query_as("SELECT broadcast_id, COUNT(*) FROM broadcast_reads GROUP BY broadcast_id").fetch_all(pool).await?);
+        let rows: Vec<Broadcast> =
+            with_pool!(self, |pool| sqlx::query_as::<_, Broadcast>(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await?);
+        let counts: Vec<(i64, i64)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT broadcast_id, COUNT(*) FROM broadcast_reads GROUP BY broadcast_id")
+                .fetch_all(pool)
+                .await?);
         Ok(rows
             .into_iter()
             .map(|b| {
@@ -112,33 +126,60 @@ impl Db {
 
     pub async fn broadcast_cover(&self, id: i64) -> Result<Option<Image>, DbError> {
         let row: Option<(Option<Vec<u8>>, Option<String>)> =
-            with_pool!(self, |pool| sqlx::query_as("SELECT cover, cover_type FROM broadcasts WHERE id = $1").bind(id).fetch_optional(pool).await?);
+            with_pool!(self, |pool| sqlx::query_as("SELECT cover, cover_type FROM broadcasts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?);
         Ok(row.and_then(|(b, t)| Some(Image { bytes: b?, content_type: t? })))
     }
 
     pub async fn add_broadcast_image(&self, broadcast_id: i64, img: &Image, now: i64) -> Result<i64, DbError> {
         let sql = "INSERT INTO broadcast_images (broadcast_id, content_type, bytes, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
-        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql).bind(broadcast_id).bind(&img.content_type).bind(&img.bytes).bind(now).fetch_one(pool).await?);
+        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(broadcast_id)
+            .bind(&img.content_type)
+            .bind(&img.bytes)
+            .bind(now)
+            .fetch_one(pool)
+            .await?);
         Ok(id)
     }
 
     pub async fn broadcast_image(&self, id: i64) -> Result<Option<Image>, DbError> {
-        let row: Option<(String, Vec<u8>)> = with_pool!(self, |pool| sqlx::query_as("SELECT content_type, bytes FROM broadcast_images WHERE id = $1").bind(id).fetch_optional(pool).await?);
+        let row: Option<(String, Vec<u8>)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT content_type, bytes FROM broadcast_images WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?);
         Ok(row.map(|(content_type, bytes)| Image { content_type, bytes }))
     }
 
     /// (image id, WeChat URL once uploaded) of a message's images.
     pub async fn broadcast_images(&self, broadcast_id: i64) -> Result<Vec<(i64, Option<String>)>, DbError> {
-        Ok(with_pool!(self, |pool| sqlx::query_as("SELECT id, wechat_url FROM broadcast_images WHERE broadcast_id = $1 ORDER BY id").bind(broadcast_id).fetch_all(pool).await?))
+        Ok(with_pool!(self, |pool| sqlx::query_as("SELECT id, wechat_url FROM broadcast_images WHERE broadcast_id = $1 ORDER BY id")
+            .bind(broadcast_id)
+            .fetch_all(pool)
+            .await?))
     }
 
     pub async fn set_image_wechat_url(&self, id: i64, url: &str) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE broadcast_images SET wechat_url = $2 WHERE id = $1").bind(id).bind(url).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE broadcast_images SET wechat_url = $2 WHERE id = $1")
+            .bind(id)
+            .bind(url)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
     pub async fn set_cover_material(&self, id: i64, media_id: &str, url: Option<&str>) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE broadcasts SET cover_media_id = $2, cover_url = $3 WHERE id = $1").bind(id).bind(media_id).bind(url).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE broadcasts SET cover_media_id = $2, cover_url = $3 WHERE id = $1")
+            .bind(id)
+            .bind(media_id)
+            .bind(url)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -170,7 +211,14 @@ impl Db {
     /// Freezes who gets the message, in one transaction: the recipients in order, their batches
     /// (`sizes`), the follower counts at send time, and the move to `sending`. Either all of it
     /// is stored or none, so a crash here just repeats the step.
-    pub async fn freeze_recipients(&self, id: i64, recipients: &[String], sizes: &[usize], local_followers: i64, now: i64) -> Result<(), DbError> {
+    pub async fn freeze_recipients(
+        &self,
+        id: i64,
+        recipients: &[String],
+        sizes: &[usize],
+        local_followers: i64,
+        now: i64,
+    ) -> Result<(), DbError> {
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM broadcast_recipients WHERE broadcast_id = $1").bind(id).execute(&mut *tx).await?;
@@ -241,12 +289,21 @@ impl Db {
                 .await?
                 .rows_affected();
             if n == 1 {
-                sqlx::query("UPDATE broadcasts SET batches_done = batches_done + 1, updated_at = $2 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+                sqlx::query("UPDATE broadcasts SET batches_done = batches_done + 1, updated_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
             }
-            let done: (i64, Option<i64>) = sqlx::query_as("SELECT batches_done, batch_count FROM broadcasts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+            let done: (i64, Option<i64>) =
+                sqlx::query_as("SELECT batches_done, batch_count FROM broadcasts WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
             let finished = Some(done.0) >= done.1;
             if finished {
-                sqlx::query("UPDATE broadcasts SET state = 'sent', sent_at = COALESCE(sent_at, $2) WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+                sqlx::query("UPDATE broadcasts SET state = 'sent', sent_at = COALESCE(sent_at, $2) WHERE id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             finished
@@ -260,18 +317,27 @@ impl Db {
         let sql = "INSERT INTO broadcast_reads (broadcast_id, reader, via, first_read_at, last_read_at, views) VALUES ($1, $2, $3, $4, $4, 1) \
                    ON CONFLICT (broadcast_id, reader) DO UPDATE SET last_read_at = excluded.last_read_at, views = broadcast_reads.views + 1 \
                    RETURNING views";
-        let (views,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql).bind(id).bind(reader).bind(via).bind(now).fetch_one(pool).await?);
+        let (views,): (i64,) =
+            with_pool!(self, |pool| sqlx::query_as(sql).bind(id).bind(reader).bind(via).bind(now).fetch_one(pool).await?);
         Ok(views == 1)
     }
 
     pub async fn broadcast_readers(&self, id: i64) -> Result<i64, DbError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM broadcast_reads WHERE broadcast_id = $1").bind(id).fetch_one(pool).await?);
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM broadcast_reads WHERE broadcast_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await?);
         Ok(n)
     }
 
     /// First-read times of a message's readers, oldest first (for the reads-over-time chart).
     pub async fn read_times(&self, id: i64) -> Result<Vec<i64>, DbError> {
-        let rows: Vec<(i64,)> = with_pool!(self, |pool| sqlx::query_as("SELECT first_read_at FROM broadcast_reads WHERE broadcast_id = $1 ORDER BY first_read_at").bind(id).fetch_all(pool).await?);
+        let rows: Vec<(i64,)> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT first_read_at FROM broadcast_reads WHERE broadcast_id = $1 ORDER BY first_read_at"
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await?);
         Ok(rows.into_iter().map(|(t,)| t).collect())
     }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use wechat::{Inbound, InboundKind, Reply};
 
-use super::{Catalog, RecordView, SearchField, SearchPage, Sort, field_name, parse_field};
 use super::store::search_log_write;
+use super::{Catalog, RecordView, SearchField, SearchPage, Sort, field_name, parse_field};
 use crate::chat::Lang;
 use crate::db::{Db, DbError, unix_now};
 use crate::services::Services;
@@ -48,12 +48,22 @@ impl Db {
             None => with_pool!(self, |pool| sqlx::query_as(SQL).bind(openid).bind(now).fetch_optional(pool).await?),
         };
         Ok(row
-            .map(|(mode, query, page, hits, record_id)| Dialog { mode, query, page, hits: hits.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(), record_id })
+            .map(|(mode, query, page, hits, record_id)| Dialog {
+                mode,
+                query,
+                page,
+                hits: hits.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(),
+                record_id,
+            })
             .unwrap_or_default())
     }
 
     pub async fn clear_dialog(&self, openid: &str) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("DELETE FROM dialog_state WHERE openid = $1").bind(openid).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("DELETE FROM dialog_state WHERE openid = $1")
+            .bind(openid)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 }
@@ -64,7 +74,18 @@ pub fn dialog_write(openid: &str, d: &Dialog, expires_at: i64) -> Write {
     let hits = serde_json::to_string(&d.hits).unwrap_or_else(|_| "[]".into());
     let sql = "INSERT INTO dialog_state (openid, mode, query, page, hits, expires_at, record_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                ON CONFLICT (openid) DO UPDATE SET mode = $2, query = $3, page = $4, hits = $5, expires_at = $6, record_id = $7";
-    Write::new(sql, vec![openid.into(), d.mode.clone().into(), d.query.clone().into(), d.page.into(), hits.into(), expires_at.into(), d.record_id.clone().into()])
+    Write::new(
+        sql,
+        vec![
+            openid.into(),
+            d.mode.clone().into(),
+            d.query.clone().into(),
+            d.page.into(),
+            hits.into(),
+            expires_at.into(),
+            d.record_id.clone().into(),
+        ],
+    )
 }
 
 fn field_label(f: SearchField, lang: Lang) -> &'static str {
@@ -121,12 +142,22 @@ pub fn render_zero(query: &str, field: SearchField, lang: Lang, public_url: &str
     let label = field_label(field, lang);
     match lang {
         Lang::Zh => {
-            let broader = if field == SearchField::Any { "换个说法或减少检索词再试试。".to_owned() } else { "可回复“任意词”，用任意词重新检索。".to_owned() };
+            let broader = if field == SearchField::Any {
+                "换个说法或减少检索词再试试。".to_owned()
+            } else {
+                "可回复“任意词”，用任意词重新检索。".to_owned()
+            };
             format!("没有找到{label}包含“{query}”的图书。\n{broader}\n想让图书馆购买这本书？<a href=\"{suggest}\">荐购</a>")
         }
         Lang::En => {
-            let broader = if field == SearchField::Any { "Try other or fewer words.".to_owned() } else { "Reply \"any\" to search any word instead.".to_owned() };
-            format!("No book found with {label} \"{query}\".\n{broader}\nWant the library to buy it? <a href=\"{suggest}\">Suggest a purchase</a>")
+            let broader = if field == SearchField::Any {
+                "Try other or fewer words.".to_owned()
+            } else {
+                "Reply \"any\" to search any word instead.".to_owned()
+            };
+            format!(
+                "No book found with {label} \"{query}\".\n{broader}\nWant the library to buy it? <a href=\"{suggest}\">Suggest a purchase</a>"
+            )
         }
     }
 }
@@ -158,7 +189,11 @@ pub fn render_detail(v: &RecordView, lang: Lang, public_url: &str) -> String {
         lines.push(format!("{}{}", if zh { "索书号：" } else { "Call no.: " }, c));
     }
     if !b.subjects.is_empty() {
-        lines.push(format!("{}{}", if zh { "主题：" } else { "Subjects: " }, b.subjects.iter().take(3).cloned().collect::<Vec<_>>().join("; ")));
+        lines.push(format!(
+            "{}{}",
+            if zh { "主题：" } else { "Subjects: " },
+            b.subjects.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+        ));
     }
     lines.push(if zh {
         format!("馆藏 {} 册，可借 {} 册", v.availability.total, v.availability.available)
@@ -173,7 +208,12 @@ pub fn render_detail(v: &RecordView, lang: Lang, public_url: &str) -> String {
         };
         lines.push(format!("· {} {} {}", it.location.clone().unwrap_or_default(), it.call_number.clone().unwrap_or_default(), status));
     }
-    lines.push(format!("<a href=\"{}/opac/record/{}\">{}</a>", public_url, urlencode(&v.id), if zh { "查看完整记录" } else { "Full record" }));
+    lines.push(format!(
+        "<a href=\"{}/opac/record/{}\">{}</a>",
+        public_url,
+        urlencode(&v.id),
+        if zh { "查看完整记录" } else { "Full record" }
+    ));
     lines.join("\n")
 }
 
@@ -216,7 +256,11 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
     let openid = m.from_user.as_str();
     if EXIT_WORDS.iter().any(|w| text.eq_ignore_ascii_case(w)) {
         s.db.clear_dialog(openid).await?;
-        return Ok(Reply::text(if lang == Lang::Zh { "已退出检索。直接发送书名或作者可随时检索。" } else { "Search ended. Send a title or author any time to search again." }));
+        return Ok(Reply::text(if lang == Lang::Zh {
+            "已退出检索。直接发送书名或作者可随时检索。"
+        } else {
+            "Search ended. Send a title or author any time to search again."
+        }));
     }
     let d = s.db.dialog(openid, now).await?;
     let catalog: &Catalog = &s.catalog;
@@ -232,11 +276,19 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
                 Some(v) => {
                     let mut text = render_detail(&v, lang, &s.config.server.public_url);
                     if s.ils.capabilities().hold && v.availability.total > 0 {
-                        text.push_str(if lang == Lang::Zh { "\n回复“预约”预约此书。" } else { "\nReply \"hold\" to place a hold." });
+                        text.push_str(if lang == Lang::Zh {
+                            "\n回复“预约”预约此书。"
+                        } else {
+                            "\nReply \"hold\" to place a hold."
+                        });
                     }
                     Reply::text(text)
                 }
-                None => Reply::text(if lang == Lang::Zh { "这条记录已不在目录中。" } else { "That record is no longer in the catalog." }),
+                None => Reply::text(if lang == Lang::Zh {
+                    "这条记录已不在目录中。"
+                } else {
+                    "That record is no longer in the catalog."
+                }),
             });
         }
     }
@@ -249,12 +301,15 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
     };
     let (query, page, field) = match (paging, &d.query) {
         (Some(p), Some(q)) => (q.clone(), p, field),
-        (Some(_), None) => return Ok(Reply::text(if lang == Lang::Zh { "请先发送检索词。" } else { "Send something to search for first." })),
+        (Some(_), None) => {
+            return Ok(Reply::text(if lang == Lang::Zh { "请先发送检索词。" } else { "Send something to search for first." }));
+        }
         // "任意词" after a search: run the same query on any word.
         (None, Some(q)) if text == "任意词" || text.eq_ignore_ascii_case("any") => (q.clone(), 1, SearchField::Any),
         (None, _) => (text.to_owned(), 1, field),
     };
-    let page_result = catalog.search(&query, field, Sort::Relevance, page as usize, size).await.map_err(|e| HandlerError::Other(e.to_string()))?;
+    let page_result =
+        catalog.search(&query, field, Sort::Relevance, page as usize, size).await.map_err(|e| HandlerError::Other(e.to_string()))?;
     let logged = search_log_write(Some(openid), field_name(field), &query, page_result.total as i64, now);
     if page_result.total == 0 {
         let d = Dialog { mode: Some(field_name(field).to_owned()), query: Some(query.clone()), page: 1, hits: vec![], record_id: None };

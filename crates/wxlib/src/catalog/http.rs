@@ -106,7 +106,13 @@ async fn opac_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) ->
                     super::chat::urlencode(&q)
                 )),
                 Ok(r) => {
-                    body.push_str(&format!("<p class=\"muted\">共 {} 条，第 {}/{} 页，用时 {:.1} 毫秒</p>", r.total, r.page, r.pages(), r.took_ms));
+                    body.push_str(&format!(
+                        "<p class=\"muted\">共 {} 条，第 {}/{} 页，用时 {:.1} 毫秒</p>",
+                        r.total,
+                        r.page,
+                        r.pages(),
+                        r.took_ms
+                    ));
                     for h in &r.hits {
                         body.push_str(&format!(
                             "<div class=\"card\"><a href=\"/opac/record/{}\">{}</a><div class=\"muted\">{} {} · 索书号 {} · 可借 {}/{}</div></div>",
@@ -147,7 +153,16 @@ fn record_html(v: &RecordView) -> String {
     row("责任者", b.responsibility_vernacular.clone().or_else(|| b.responsibility.clone()));
     row("作者", Some(b.authors.join("; ")));
     row("版本", b.edition.clone());
-    row("出版", Some([b.place.clone(), b.publisher_vernacular.clone().or_else(|| b.publisher.clone()), b.year.map(|y| y.to_string())].into_iter().flatten().collect::<Vec<_>>().join(" ")));
+    row(
+        "出版",
+        Some(
+            [b.place.clone(), b.publisher_vernacular.clone().or_else(|| b.publisher.clone()), b.year.map(|y| y.to_string())]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+    );
     row("ISBN", Some(b.isbn13.join(", ")));
     row("主题", Some(b.subjects.join("; ")));
     row("中图分类号", Some(b.call_numbers.clc.join(", ")));
@@ -222,8 +237,15 @@ async fn suggest_submit(State(c): State<Catalog>, Form(p): Form<SuggestParams>) 
         return (StatusCode::BAD_REQUEST, Html(page("荐购", &suggest_body(&p, Some("请填写书名（200 字以内）。"))))).into_response();
     }
     let clean = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(500).collect::<String>());
-    match c.db.add_purchase_suggestion(None, title, clean(&p.author).as_deref(), clean(&p.isbn).as_deref(), clean(&p.note).as_deref(), unix_now()).await {
-        Ok(()) => Html(page("荐购", &format!("<div class=\"card ok\">已收到您对《{}》的荐购，谢谢！采访馆员会尽快处理。</div>", escape(title)))).into_response(),
+    match c
+        .db
+        .add_purchase_suggestion(None, title, clean(&p.author).as_deref(), clean(&p.isbn).as_deref(), clean(&p.note).as_deref(), unix_now())
+        .await
+    {
+        Ok(()) => {
+            Html(page("荐购", &format!("<div class=\"card ok\">已收到您对《{}》的荐购，谢谢！采访馆员会尽快处理。</div>", escape(title))))
+                .into_response()
+        }
         Err(e) => internal(e.into()),
     }
 }

@@ -107,7 +107,13 @@ pub fn record_id(record: &Record, bib: &Bib) -> Option<String> {
 /// Dewey, local, then the first item's.
 pub fn display_call_number(bib: &Bib) -> Option<String> {
     let c = &bib.call_numbers;
-    c.clc.first().or(c.lc.first()).or(c.dewey.first()).or(c.local.first()).cloned().or_else(|| bib.items.iter().find_map(|i| i.call_number.clone()))
+    c.clc
+        .first()
+        .or(c.lc.first())
+        .or(c.dewey.first())
+        .or(c.local.first())
+        .cloned()
+        .or_else(|| bib.items.iter().find_map(|i| i.call_number.clone()))
 }
 
 fn row_of(id: String, record: &Record, bib: &Bib) -> Result<RecordRow, String> {
@@ -133,7 +139,15 @@ fn row_of(id: String, record: &Record, bib: &Bib) -> Result<RecordRow, String> {
 
 /// Imports one file's bytes into the store. `progress` is called with the number of records
 /// handled so far.
-pub async fn import_bytes(db: &Db, source: &str, bytes: &[u8], format: InputFormat, charset: InputCharset, now: i64, progress: &dyn Fn(usize)) -> Result<ImportSummary, DbError> {
+pub async fn import_bytes(
+    db: &Db,
+    source: &str,
+    bytes: &[u8],
+    format: InputFormat,
+    charset: InputCharset,
+    now: i64,
+    progress: &dyn Fn(usize),
+) -> Result<ImportSummary, DbError> {
     let parsed = parse_all(bytes, format, charset.into());
     let mut summary = ImportSummary::default();
     let mut batch: Vec<RecordRow> = Vec::with_capacity(BATCH);
@@ -143,14 +157,24 @@ pub async fn import_bytes(db: &Db, source: &str, bytes: &[u8], format: InputForm
         handled += 1;
         match p {
             Parsed::Bad(e) => {
-                summary.skipped.push(Skipped { source: source.into(), offset: Some(e.offset), index: e.index, reason: e.reason.to_string() });
+                summary.skipped.push(Skipped {
+                    source: source.into(),
+                    offset: Some(e.offset),
+                    index: e.index,
+                    reason: e.reason.to_string(),
+                });
             }
             Parsed::Record { record, offset, index, warnings } => {
                 summary.read += 1;
                 summary.warnings += warnings;
                 let bib = Bib::from_record(&record);
                 let Some(id) = record_id(&record, &bib) else {
-                    summary.skipped.push(Skipped { source: source.into(), offset, index, reason: "no control number (001) and no ISBN to key it by".into() });
+                    summary.skipped.push(Skipped {
+                        source: source.into(),
+                        offset,
+                        index,
+                        reason: "no control number (001) and no ISBN to key it by".into(),
+                    });
                     continue;
                 };
                 if record.leader.record_status() == 'd' {

@@ -99,7 +99,14 @@ pub struct Catalog {
 
 impl Catalog {
     /// Searches and loads one page of results (1-based `page`).
-    pub async fn search(&self, text: &str, field: SearchField, sort: Sort, page: usize, page_size: usize) -> Result<SearchPage, CatalogError> {
+    pub async fn search(
+        &self,
+        text: &str,
+        field: SearchField,
+        sort: Sort,
+        page: usize,
+        page_size: usize,
+    ) -> Result<SearchPage, CatalogError> {
         let started = Instant::now();
         let page = page.max(1);
         let query = search::Query { text: text.to_owned(), field, sort, offset: (page - 1) * page_size, limit: page_size };
@@ -108,7 +115,15 @@ impl Catalog {
         let results = self.index.search(&query).map_err(|e| CatalogError::Index(e.to_string()))?;
         let ids: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
         let hits = self.db.record_summaries_with_availability(&ids).await?.into_iter().map(|(s, a)| hit_of(s, a)).collect();
-        Ok(SearchPage { query: text.to_owned(), field: field_name(field), total: results.total, page, page_size, hits, took_ms: started.elapsed().as_secs_f64() * 1000.0 })
+        Ok(SearchPage {
+            query: text.to_owned(),
+            field: field_name(field),
+            total: results.total,
+            page,
+            page_size,
+            hits,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
     }
 
     pub async fn record(&self, id: &str) -> Result<Option<RecordView>, CatalogError> {
@@ -122,12 +137,5 @@ impl Catalog {
 }
 
 fn hit_of(s: RecordSummary, availability: Availability) -> Hit {
-    Hit {
-        availability,
-        authors: s.author.into_iter().collect(),
-        id: s.id,
-        title: s.title,
-        year: s.year,
-        call_number: s.call_number,
-    }
+    Hit { availability, authors: s.author.into_iter().collect(), id: s.id, title: s.title, year: s.year, call_number: s.call_number }
 }

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use crate::db::{Db, DbError, builder};
-use crate::with_pool;
 use crate::wechat::journal::{Param, Write};
+use crate::with_pool;
 
 /// One record to store, as prepared by the importer.
 #[derive(Debug, Clone)]
@@ -62,7 +62,8 @@ pub fn search_log_write(openid: Option<&str>, field: &str, query: &str, hits: i6
 
 impl Db {
     async fn next_catalog_seq(&self) -> Result<i64, DbError> {
-        let (max,): (Option<i64>,) = with_pool!(self, |pool| sqlx::query_as("SELECT MAX(seq) FROM catalog_records").fetch_one(pool).await?);
+        let (max,): (Option<i64>,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT MAX(seq) FROM catalog_records").fetch_one(pool).await?);
         Ok(max.unwrap_or(0) + 1)
     }
 
@@ -76,7 +77,10 @@ impl Db {
         let existing = self.existing_record_ids(&ids).await?;
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let mut qb = builder(pool, "INSERT INTO catalog_records (id, seq, deleted, marc, title, author, year, call_number, added_at, updated_at) ");
+            let mut qb = builder(
+                pool,
+                "INSERT INTO catalog_records (id, seq, deleted, marc, title, author, year, call_number, added_at, updated_at) ",
+            );
             qb.push_values(rows.iter().enumerate(), |mut b, (i, r)| {
                 b.push_bind(r.id.clone())
                     .push_bind(first_seq + i as i64)
@@ -99,7 +103,11 @@ impl Db {
             if !items.is_empty() {
                 let mut qb = builder(pool, "INSERT INTO catalog_items (barcode, record_id, location, call_number, status) ");
                 qb.push_values(items, |mut b, it| {
-                    b.push_bind(it.barcode.clone()).push_bind(it.record_id.clone()).push_bind(it.location.clone()).push_bind(it.call_number.clone()).push_bind(it.status.clone());
+                    b.push_bind(it.barcode.clone())
+                        .push_bind(it.record_id.clone())
+                        .push_bind(it.location.clone())
+                        .push_bind(it.call_number.clone())
+                        .push_bind(it.status.clone());
                 });
                 qb.push(" ON CONFLICT (barcode) DO UPDATE SET record_id = excluded.record_id, location = excluded.location, call_number = excluded.call_number");
                 qb.build().execute(&mut *tx).await?;
@@ -134,13 +142,15 @@ impl Db {
         for id in ids {
             let seq = self.next_catalog_seq().await?;
             let changed = with_pool!(self, |pool| {
-                let c = sqlx::query("UPDATE catalog_records SET deleted = 1, marc = NULL, seq = $2, updated_at = $3 WHERE id = $1 AND deleted = 0")
-                    .bind(id)
-                    .bind(seq)
-                    .bind(now)
-                    .execute(pool)
-                    .await?
-                    .rows_affected();
+                let c = sqlx::query(
+                    "UPDATE catalog_records SET deleted = 1, marc = NULL, seq = $2, updated_at = $3 WHERE id = $1 AND deleted = 0",
+                )
+                .bind(id)
+                .bind(seq)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected();
                 sqlx::query("DELETE FROM catalog_items WHERE record_id = $1").bind(id).execute(pool).await?;
                 c
             });
@@ -157,7 +167,10 @@ impl Db {
 
     pub async fn record_marc(&self, id: &str) -> Result<Option<Vec<u8>>, DbError> {
         let row: Option<(Option<Vec<u8>>,)> =
-            with_pool!(self, |pool| sqlx::query_as("SELECT marc FROM catalog_records WHERE id = $1 AND deleted = 0").bind(id).fetch_optional(pool).await?);
+            with_pool!(self, |pool| sqlx::query_as("SELECT marc FROM catalog_records WHERE id = $1 AND deleted = 0")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?);
         Ok(row.and_then(|(m,)| m))
     }
 
@@ -194,18 +207,25 @@ impl Db {
         let here = match self {
             Db::Sqlite(_) => {
                 let placeholders = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-                let sql = format!("SELECT json_group_array(json_array({COLUMNS})) FROM catalog_records r WHERE r.deleted = 0 AND r.id IN ({placeholders})");
+                let sql = format!(
+                    "SELECT json_group_array(json_array({COLUMNS})) FROM catalog_records r WHERE r.deleted = 0 AND r.id IN ({placeholders})"
+                );
                 let params: Vec<Param> = ids.iter().map(|id| id.as_str().into()).collect();
                 self.read_row_here(&sql, &params, |r| r.get::<_, String>(0))
             }
             Db::Postgres(_) => None,
         };
         let rows: Vec<Row> = match (here, self) {
-            (Some(json), _) => serde_json::from_str(&json?.unwrap_or_else(|| "[]".into())).map_err(|e| DbError::Query(sqlx::Error::Decode(Box::new(e))))?,
+            (Some(json), _) => {
+                serde_json::from_str(&json?.unwrap_or_else(|| "[]".into())).map_err(|e| DbError::Query(sqlx::Error::Decode(Box::new(e))))?
+            }
             // In-memory SQLite (or a busy file) through the pool, which runs each connection on
             // its own thread and hands every result row over a channel: the same one JSON row.
             (None, Db::Sqlite(pool)) => {
-                let mut qb = builder(pool, &format!("SELECT json_group_array(json_array({COLUMNS})) FROM catalog_records r WHERE r.deleted = 0 AND r.id IN ("));
+                let mut qb = builder(
+                    pool,
+                    &format!("SELECT json_group_array(json_array({COLUMNS})) FROM catalog_records r WHERE r.deleted = 0 AND r.id IN ("),
+                );
                 let mut sep = qb.separated(", ");
                 for id in ids {
                     sep.push_bind(id.clone());
@@ -260,18 +280,37 @@ impl Db {
 
     /// The records added most recently (new resources).
     pub async fn newest_records(&self, limit: i64) -> Result<Vec<RecordSummary>, DbError> {
-        let sql = "SELECT id, title, author, year, call_number FROM catalog_records WHERE deleted = 0 ORDER BY added_at DESC, seq DESC LIMIT $1";
+        let sql =
+            "SELECT id, title, author, year, call_number FROM catalog_records WHERE deleted = 0 ORDER BY added_at DESC, seq DESC LIMIT $1";
         Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(limit).fetch_all(pool).await?))
     }
 
     pub async fn count_records(&self) -> Result<i64, DbError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM catalog_records WHERE deleted = 0").fetch_one(pool).await?);
+        let (n,): (i64,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM catalog_records WHERE deleted = 0").fetch_one(pool).await?);
         Ok(n)
     }
 
-    pub async fn add_purchase_suggestion(&self, openid: Option<&str>, title: &str, author: Option<&str>, isbn: Option<&str>, note: Option<&str>, now: i64) -> Result<(), DbError> {
+    pub async fn add_purchase_suggestion(
+        &self,
+        openid: Option<&str>,
+        title: &str,
+        author: Option<&str>,
+        isbn: Option<&str>,
+        note: Option<&str>,
+        now: i64,
+    ) -> Result<(), DbError> {
         let sql = "INSERT INTO purchase_suggestions (openid, title, author, isbn, note, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(title).bind(author).bind(isbn).bind(note).bind(now).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query(sql)
+            .bind(openid)
+            .bind(title)
+            .bind(author)
+            .bind(isbn)
+            .bind(note)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 }

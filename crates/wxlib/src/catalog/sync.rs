@@ -28,7 +28,9 @@ impl IndexSync {
 
     fn store_seq(&self, seq: i64) -> Result<(), CatalogError> {
         let tmp = self.seq_file.with_extension("tmp");
-        std::fs::write(&tmp, seq.to_string()).and_then(|_| std::fs::rename(&tmp, &self.seq_file)).map_err(|e| CatalogError::Index(format!("cannot record index position in {}: {e}", self.seq_file.display())))
+        std::fs::write(&tmp, seq.to_string())
+            .and_then(|_| std::fs::rename(&tmp, &self.seq_file))
+            .map_err(|e| CatalogError::Index(format!("cannot record index position in {}: {e}", self.seq_file.display())))
     }
 
     /// Applies every pending change with one writer and one commit; returns how many.
@@ -47,11 +49,16 @@ impl IndexSync {
         loop {
             let Some(&(max_seq, _, _)) = changes.last() else { break };
             applied += changes.len();
-            writer = tokio::task::spawn_blocking(move || apply(&writer, changes).map(|_| writer)).await.map_err(|e| CatalogError::Index(e.to_string()))??;
+            writer = tokio::task::spawn_blocking(move || apply(&writer, changes).map(|_| writer))
+                .await
+                .map_err(|e| CatalogError::Index(e.to_string()))??;
             last = max_seq;
             changes = self.db.catalog_changes_since(last, CHUNK).await?;
         }
-        let writer = tokio::task::spawn_blocking(move || writer.commit().map(|_| writer)).await.map_err(|e| CatalogError::Index(e.to_string()))?.map_err(err)?;
+        let writer = tokio::task::spawn_blocking(move || writer.commit().map(|_| writer))
+            .await
+            .map_err(|e| CatalogError::Index(e.to_string()))?
+            .map_err(err)?;
         drop(tokio::task::spawn_blocking(move || writer.wait_merging_threads()));
         self.store_seq(last)?;
         Ok(applied)

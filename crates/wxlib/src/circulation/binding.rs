@@ -23,12 +23,16 @@ const SESSION_SECS: i64 = 1800;
 
 impl Db {
     pub async fn binding(&self, openid: &str) -> Result<Option<String>, DbError> {
-        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT card FROM bindings WHERE openid = $1").bind(openid).fetch_optional(pool).await?);
+        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT card FROM bindings WHERE openid = $1")
+            .bind(openid)
+            .fetch_optional(pool)
+            .await?);
         Ok(row.map(|(c,)| c))
     }
 
     pub async fn bind(&self, openid: &str, card: &str, now: i64) -> Result<(), DbError> {
-        let sql = "INSERT INTO bindings (openid, card, bound_at) VALUES ($1, $2, $3) ON CONFLICT (openid) DO UPDATE SET card = $2, bound_at = $3";
+        let sql =
+            "INSERT INTO bindings (openid, card, bound_at) VALUES ($1, $2, $3) ON CONFLICT (openid) DO UPDATE SET card = $2, bound_at = $3";
         with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(card).bind(now).execute(pool).await?.rows_affected());
         Ok(())
     }
@@ -39,7 +43,8 @@ impl Db {
     pub async fn forget_reader(&self, openid: &str) -> Result<bool, DbError> {
         let n = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let card: Option<(String,)> = sqlx::query_as("DELETE FROM bindings WHERE openid = $1 RETURNING card").bind(openid).fetch_optional(&mut *tx).await?;
+            let card: Option<(String,)> =
+                sqlx::query_as("DELETE FROM bindings WHERE openid = $1 RETURNING card").bind(openid).fetch_optional(&mut *tx).await?;
             sqlx::query("DELETE FROM reminders_sent WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM reminder_digests WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM dialog_state WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
@@ -52,9 +57,13 @@ impl Db {
             // The sender is one `:`-separated part of the key (see `Inbound::dedupe_key`); LIKE
             // narrows the rows down, the exact match is made here (SQLite's LIKE ignores case).
             let pattern = format!("%{}%", openid.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            let keys: Vec<(String,)> = sqlx::query_as("SELECT key FROM callback_dedupe WHERE key LIKE $1 ESCAPE '\\'").bind(pattern).fetch_all(&mut *tx).await?;
+            let keys: Vec<(String,)> =
+                sqlx::query_as("SELECT key FROM callback_dedupe WHERE key LIKE $1 ESCAPE '\\'").bind(pattern).fetch_all(&mut *tx).await?;
             for (key,) in keys.iter().filter(|(k,)| k.split(':').any(|part| part == openid)) {
-                let named: Option<(Option<Vec<u8>>,)> = sqlx::query_as("DELETE FROM callback_dedupe WHERE key = $1 RETURNING reply_digest").bind(key).fetch_optional(&mut *tx).await?;
+                let named: Option<(Option<Vec<u8>>,)> = sqlx::query_as("DELETE FROM callback_dedupe WHERE key = $1 RETURNING reply_digest")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 // An answer given once went with its row. A shared one (migration 0014) goes
                 // when no other callback names it: the help text stays.
                 if let Some((Some(digest),)) = named {
@@ -74,20 +83,35 @@ impl Db {
     }
 
     async fn failures_since(&self, subject: &str, since: i64) -> Result<i64, DbError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM bind_failures WHERE subject = $1 AND at >= $2").bind(subject).bind(since).fetch_one(pool).await?);
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM bind_failures WHERE subject = $1 AND at >= $2")
+            .bind(subject)
+            .bind(since)
+            .fetch_one(pool)
+            .await?);
         Ok(n)
     }
 
     async fn record_failure(&self, subject: &str, at: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("INSERT INTO bind_failures (subject, at) VALUES ($1, $2)").bind(subject).bind(at).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("INSERT INTO bind_failures (subject, at) VALUES ($1, $2)")
+            .bind(subject)
+            .bind(at)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
     /// A secret kept in the database so every node signs the same way; created on first use.
     pub async fn setting_or_init(&self, name: &str, init: impl FnOnce() -> String) -> Result<String, DbError> {
         let value = init();
-        with_pool!(self, |pool| sqlx::query("INSERT INTO app_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING").bind(name).bind(&value).execute(pool).await?.rows_affected());
-        let (v,): (String,) = with_pool!(self, |pool| sqlx::query_as("SELECT value FROM app_settings WHERE name = $1").bind(name).fetch_one(pool).await?);
+        with_pool!(self, |pool| sqlx::query("INSERT INTO app_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(&value)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        let (v,): (String,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT value FROM app_settings WHERE name = $1").bind(name).fetch_one(pool).await?);
         Ok(v)
     }
 }
@@ -104,7 +128,8 @@ impl SessionSigner {
     }
 
     fn mac(&self, payload: &str) -> String {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(b"k").expect("hmac accepts any key"));
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(b"k").expect("hmac accepts any key"));
         m.update(payload.as_bytes());
         hex::encode(m.finalize().into_bytes())
     }
@@ -130,7 +155,10 @@ pub(crate) fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 pub fn routes(s: Services) -> axum::Router {
-    axum::Router::new().route("/h5/bind", get(bind_page).post(bind_submit)).route("/h5/unbind", get(unbind_page).post(unbind_submit)).with_state(s)
+    axum::Router::new()
+        .route("/h5/bind", get(bind_page).post(bind_submit))
+        .route("/h5/unbind", get(unbind_page).post(unbind_submit))
+        .with_state(s)
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,7 +184,12 @@ fn authorize_url(s: &Services, path: &str) -> String {
 
 /// The reader behind this request: from our session cookie, or from WeChat's `code` (which then
 /// starts a session). `Err` is the response to send instead (redirect to WeChat or an error page).
-pub(crate) async fn reader(s: &Services, headers: &HeaderMap, code: Option<&str>, path: &str) -> Result<(String, Option<String>), Response> {
+pub(crate) async fn reader(
+    s: &Services,
+    headers: &HeaderMap,
+    code: Option<&str>,
+    path: &str,
+) -> Result<(String, Option<String>), Response> {
     let now = s.clock.now();
     if let Some(openid) = cookie_token(headers).and_then(|t| s.sessions.verify(&t, now)) {
         return Ok((openid, None));
@@ -169,7 +202,11 @@ pub(crate) async fn reader(s: &Services, headers: &HeaderMap, code: Option<&str>
         }
         Err(e) => {
             tracing::warn!(error = %e, "web authorisation failed");
-            Err((StatusCode::FORBIDDEN, Html(page("绑定一卡通", "<div class=\"card no\">微信授权失败或已过期，请从公众号菜单重新打开本页。</div>"))).into_response())
+            Err((
+                StatusCode::FORBIDDEN,
+                Html(page("绑定一卡通", "<div class=\"card no\">微信授权失败或已过期，请从公众号菜单重新打开本页。</div>")),
+            )
+                .into_response())
         }
     }
 }
@@ -207,7 +244,9 @@ async fn bind_page(State(s): State<Services>, headers: HeaderMap, Query(q): Quer
     };
     let token = new_token.clone().or_else(|| cookie_token(&headers)).unwrap_or_default();
     let body = match s.db.binding(&openid).await {
-        Ok(Some(card)) => format!("<div class=\"card\">已绑定一卡通 {}。<br><a href=\"/h5/unbind\">解除绑定</a></div>", escape(&mask(&card))),
+        Ok(Some(card)) => {
+            format!("<div class=\"card\">已绑定一卡通 {}。<br><a href=\"/h5/unbind\">解除绑定</a></div>", escape(&mask(&card)))
+        }
         Ok(None) => bind_form(&token, "", None),
         Err(e) => return internal(e),
     };
@@ -231,7 +270,8 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
     // The form's token must be the session cookie (CSRF) and valid.
     let cookie = cookie_token(&headers).unwrap_or_default();
     let Some(openid) = s.sessions.verify(&f.token, now).filter(|_| subtle_eq(cookie.as_bytes(), f.token.as_bytes())) else {
-        return (StatusCode::FORBIDDEN, Html(page("绑定一卡通", "<div class=\"card no\">页面已过期，请从公众号菜单重新打开。</div>"))).into_response();
+        return (StatusCode::FORBIDDEN, Html(page("绑定一卡通", "<div class=\"card no\">页面已过期，请从公众号菜单重新打开。</div>")))
+            .into_response();
     };
     let card = f.card.trim();
     let retry = |status: StatusCode, msg: &str| (status, Html(page("绑定一卡通", &bind_form(&f.token, card, Some(msg))))).into_response();
@@ -313,10 +353,12 @@ pub struct TokenForm {
 async fn unbind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
     let cookie = cookie_token(&headers).unwrap_or_default();
     let Some(openid) = s.sessions.verify(&f.token, s.clock.now()).filter(|_| subtle_eq(cookie.as_bytes(), f.token.as_bytes())) else {
-        return (StatusCode::FORBIDDEN, Html(page("解除绑定", "<div class=\"card no\">页面已过期，请从公众号菜单重新打开。</div>"))).into_response();
+        return (StatusCode::FORBIDDEN, Html(page("解除绑定", "<div class=\"card no\">页面已过期，请从公众号菜单重新打开。</div>")))
+            .into_response();
     };
     match s.db.forget_reader(&openid).await {
-        Ok(_) => Html(page("解除绑定", "<div class=\"card ok\" id=\"unbound\">已解除绑定，您的借阅相关信息已从公众号删除。</div>")).into_response(),
+        Ok(_) => Html(page("解除绑定", "<div class=\"card ok\" id=\"unbound\">已解除绑定，您的借阅相关信息已从公众号删除。</div>"))
+            .into_response(),
         Err(e) => internal(e),
     }
 }

@@ -31,7 +31,9 @@ fn not_bound(s: &Services) -> Reply {
     let url = format!("{}/h5/bind", s.config.server.public_url);
     Reply::text(match s.lang {
         Lang::Zh => format!("您还没有绑定一卡通。<a href=\"{url}\">点此绑定</a>（在网页上输入卡号和密码，聊天中请勿发送密码）。"),
-        Lang::En => format!("Your campus card is not bound yet. <a href=\"{url}\">Bind it here</a> (on the web page; never send your password in chat)."),
+        Lang::En => format!(
+            "Your campus card is not bound yet. <a href=\"{url}\">Bind it here</a> (on the web page; never send your password in chat)."
+        ),
     })
 }
 
@@ -131,7 +133,13 @@ fn render_error(e: IlsError, lang: Lang) -> String {
     match e {
         IlsError::Unavailable(_) => unavailable(lang),
         IlsError::Refused(why) => why,
-        IlsError::NotSupported => if lang == Lang::Zh { "本馆的图书馆系统不支持这项操作。".into() } else { "The library system does not support this.".into() },
+        IlsError::NotSupported => {
+            if lang == Lang::Zh {
+                "本馆的图书馆系统不支持这项操作。".into()
+            } else {
+                "The library system does not support this.".into()
+            }
+        }
         other => {
             tracing::error!(error = %other, "library system call failed");
             crate::chat::sorry(lang).into()
@@ -174,7 +182,10 @@ async fn renew_nth(s: Services, m: Arc<Inbound>, n: usize) -> Result<Reply, Hand
         &m.from_user,
         async move {
             let account = ils.account(&card).await?;
-            let loan = account.loans.get(n.wrapping_sub(1)).ok_or_else(|| IlsError::Refused(format!("没有第 {n} 本借阅，回复“借阅”查看列表。")))?;
+            let loan = account
+                .loans
+                .get(n.wrapping_sub(1))
+                .ok_or_else(|| IlsError::Refused(format!("没有第 {n} 本借阅，回复“借阅”查看列表。")))?;
             ils.renew(&card, &loan.barcode).await
         },
         move |r| match r {
@@ -191,7 +202,11 @@ async fn hold_last_viewed(s: Services, m: Arc<Inbound>) -> Result<Reply, Handler
     let Some(card) = card_of(&s, &m.from_user).await? else { return Ok(not_bound(&s)) };
     let dialog = s.db.dialog(&m.from_user, s.clock.now()).await?;
     let Some(record_id) = dialog.record_id else {
-        return Ok(Reply::text(if s.lang == Lang::Zh { "请先检索并打开一本书的详情，再回复“预约”。" } else { "Open a book's details first, then reply \"hold\"." }));
+        return Ok(Reply::text(if s.lang == Lang::Zh {
+            "请先检索并打开一本书的详情，再回复“预约”。"
+        } else {
+            "Open a book's details first, then reply \"hold\"."
+        }));
     };
     if !s.ils.capabilities().hold {
         return Ok(Reply::text(render_error(IlsError::NotSupported, s.lang)));
@@ -212,9 +227,19 @@ pub async fn holds(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> 
     let Some(card) = card_of(&s, &m.from_user).await? else { return Ok(not_bound(&s)) };
     let (ils, lang) = (s.ils.clone(), s.lang);
     let text = ils_call(&s, &m.from_user, async move { ils.account(&card).await }, move |r| match r {
-        Ok(a) if a.holds.is_empty() => if lang == Lang::Zh { "您目前没有预约。".into() } else { "You have no holds.".into() },
+        Ok(a) if a.holds.is_empty() => {
+            if lang == Lang::Zh {
+                "您目前没有预约。".into()
+            } else {
+                "You have no holds.".into()
+            }
+        }
         Ok(a) => {
-            let mut out = if lang == Lang::Zh { format!("您的预约（{}）：", a.holds.len()) } else { format!("Your holds ({}):", a.holds.len()) };
+            let mut out = if lang == Lang::Zh {
+                format!("您的预约（{}）：", a.holds.len())
+            } else {
+                format!("Your holds ({}):", a.holds.len())
+            };
             for (i, h) in a.holds.iter().enumerate() {
                 let status = match (lang, h.status.as_str()) {
                     (Lang::Zh, "ready") => "已到书，可取",
@@ -224,7 +249,11 @@ pub async fn holds(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> 
                 };
                 out.push_str(&format!("\n{}. {} · {}", i + 1, h.title, status));
             }
-            out.push_str(if lang == Lang::Zh { "\n\n回复“取消预约 序号”取消。" } else { "\n\nReply \"cancel hold N\" to cancel." });
+            out.push_str(if lang == Lang::Zh {
+                "\n\n回复“取消预约 序号”取消。"
+            } else {
+                "\n\nReply \"cancel hold N\" to cancel."
+            });
             out
         }
         Err(e) => render_error(e, lang),
@@ -245,7 +274,13 @@ async fn cancel_nth_hold(s: Services, m: Arc<Inbound>, n: usize) -> Result<Reply
             ils.cancel_hold(&card, &h.id).await.map(|_| h.title.clone())
         },
         move |r| match r {
-            Ok(title) => if lang == Lang::Zh { format!("已取消《{title}》的预约。") } else { format!("Hold on \"{title}\" cancelled.") },
+            Ok(title) => {
+                if lang == Lang::Zh {
+                    format!("已取消《{title}》的预约。")
+                } else {
+                    format!("Hold on \"{title}\" cancelled.")
+                }
+            }
             Err(e) => render_error(e, lang),
         },
     )
@@ -268,7 +303,11 @@ pub async fn hot(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     }
     let ids: Vec<String> = hot.iter().map(|h| h.record_id.clone()).collect();
     let summaries = s.db.record_summaries(&ids).await?;
-    let mut out = if lang == Lang::Zh { format!("近 {} 天热门借阅：", s.config.circulation.hot_days) } else { format!("Most borrowed, last {} days:", s.config.circulation.hot_days) };
+    let mut out = if lang == Lang::Zh {
+        format!("近 {} 天热门借阅：", s.config.circulation.hot_days)
+    } else {
+        format!("Most borrowed, last {} days:", s.config.circulation.hot_days)
+    };
     for (i, r) in summaries.iter().enumerate() {
         let n = hot.iter().find(|h| h.record_id == r.id).map(|h| h.loans).unwrap_or(0);
         out.push_str(&format!(
@@ -285,7 +324,11 @@ pub async fn hot(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
 
 pub async fn bind_link(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     match card_of(&s, &m.from_user).await? {
-        Some(_) => Ok(Reply::text(if s.lang == Lang::Zh { "您已绑定一卡通。回复“解绑”可解除绑定。" } else { "Your card is bound. Reply \"unbind\" to unbind." })),
+        Some(_) => Ok(Reply::text(if s.lang == Lang::Zh {
+            "您已绑定一卡通。回复“解绑”可解除绑定。"
+        } else {
+            "Your card is bound. Reply \"unbind\" to unbind."
+        })),
         None => Ok(not_bound(&s)),
     }
 }
@@ -294,7 +337,11 @@ pub async fn unbind_ask(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerEr
     if card_of(&s, &m.from_user).await?.is_none() {
         return Ok(Reply::text(if s.lang == Lang::Zh { "您还没有绑定一卡通。" } else { "No card is bound." }));
     }
-    Ok(Reply::text(if s.lang == Lang::Zh { "确定要解除一卡通绑定吗？解绑后公众号将删除您的借阅相关信息。确认请回复“确认解绑”。" } else { "Unbind your card? wxlib will delete your borrowing data. Reply \"confirm unbind\" to go ahead." }))
+    Ok(Reply::text(if s.lang == Lang::Zh {
+        "确定要解除一卡通绑定吗？解绑后公众号将删除您的借阅相关信息。确认请回复“确认解绑”。"
+    } else {
+        "Unbind your card? wxlib will delete your borrowing data. Reply \"confirm unbind\" to go ahead."
+    }))
 }
 
 pub async fn unbind_confirm(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
@@ -320,9 +367,7 @@ pub async fn on_text(s: &Services, m: &Arc<Inbound>) -> Option<Result<Reply, Han
     let InboundKind::Text { content } = &m.kind else { return None };
     let t = content.trim();
     let lower = t.to_lowercase();
-    let number = |prefixes: &[&str]| {
-        prefixes.iter().find_map(|p| lower.strip_prefix(p)).and_then(|rest| rest.trim().parse::<usize>().ok())
-    };
+    let number = |prefixes: &[&str]| prefixes.iter().find_map(|p| lower.strip_prefix(p)).and_then(|rest| rest.trim().parse::<usize>().ok());
     let (s, m) = (s.clone(), m.clone());
     Some(match lower.as_str() {
         "借阅" | "我的借阅" | "借阅信息" | "loans" | "my loans" => loans(s, m).await,

@@ -70,7 +70,11 @@ pub async fn items(ils: &BuiltinIls, data: &str) -> Result<LoadSummary, DbError>
                 continue;
             }
         };
-        let exists: Option<(String,)> = with_pool!(&ils.db, |pool| sqlx::query_as("SELECT id FROM catalog_records WHERE id = $1 AND deleted = 0").bind(&r[1]).fetch_optional(pool).await?);
+        let exists: Option<(String,)> =
+            with_pool!(&ils.db, |pool| sqlx::query_as("SELECT id FROM catalog_records WHERE id = $1 AND deleted = 0")
+                .bind(&r[1])
+                .fetch_optional(pool)
+                .await?);
         if exists.is_none() {
             out.errors.push(format!("line {line}: no catalog record {}", &r[1]));
             continue;

@@ -28,8 +28,15 @@ impl Db {
             let mut tx = pool.begin().await?;
             let mut fresh = Vec::new();
             for (barcode, due_at) in loans {
-                let n = sqlx::query("INSERT INTO reminders_sent (openid, barcode, due_at, day) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                    .bind(openid).bind(barcode).bind(due_at).bind(day).execute(&mut *tx).await?.rows_affected();
+                let n =
+                    sqlx::query("INSERT INTO reminders_sent (openid, barcode, due_at, day) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                        .bind(openid)
+                        .bind(barcode)
+                        .bind(due_at)
+                        .bind(day)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 if n == 1 {
                     fresh.push((barcode.clone(), *due_at));
                 }
@@ -38,7 +45,12 @@ impl Db {
                 tx.rollback().await?;
                 return Ok(Vec::new());
             }
-            let n = sqlx::query("INSERT INTO reminder_digests (openid, day) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(openid).bind(day).execute(&mut *tx).await?.rows_affected();
+            let n = sqlx::query("INSERT INTO reminder_digests (openid, day) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(openid)
+                .bind(day)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if n == 0 {
                 // Already sent a digest today: these loans wait for tomorrow's.
                 tx.rollback().await?;
@@ -55,7 +67,12 @@ impl Db {
             let mut tx = pool.begin().await?;
             sqlx::query("DELETE FROM reminder_digests WHERE openid = $1 AND day = $2").bind(openid).bind(day).execute(&mut *tx).await?;
             for (barcode, due_at) in loans {
-                sqlx::query("DELETE FROM reminders_sent WHERE openid = $1 AND barcode = $2 AND due_at = $3").bind(openid).bind(barcode).bind(due_at).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM reminders_sent WHERE openid = $1 AND barcode = $2 AND due_at = $3")
+                    .bind(openid)
+                    .bind(barcode)
+                    .bind(due_at)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
         });
@@ -63,7 +80,10 @@ impl Db {
     }
 
     pub async fn reminder_digest_count(&self, openid: &str) -> Result<i64, DbError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM reminder_digests WHERE openid = $1").bind(openid).fetch_one(pool).await?);
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM reminder_digests WHERE openid = $1")
+            .bind(openid)
+            .fetch_one(pool)
+            .await?);
         Ok(n)
     }
 }

@@ -116,8 +116,11 @@ impl Sip2Ils {
 
     async fn known(&self, barcode: &str) -> Result<Known, IlsError> {
         let sql = "SELECT i.record_id, r.title FROM catalog_items i LEFT JOIN catalog_records r ON r.id = i.record_id AND r.deleted = 0 WHERE i.barcode = $1";
-        let row: Option<(String, Option<String>)> = with_pool!(&self.db, |pool| sqlx::query_as(sql).bind(barcode).fetch_optional(pool).await.map_err(DbError::from)?);
-        Ok(row.map(|(record_id, title)| Known { record_id: Some(record_id), title: title.filter(|t| !t.trim().is_empty()) }).unwrap_or_default())
+        let row: Option<(String, Option<String>)> =
+            with_pool!(&self.db, |pool| sqlx::query_as(sql).bind(barcode).fetch_optional(pool).await.map_err(DbError::from)?);
+        Ok(row
+            .map(|(record_id, title)| Known { record_id: Some(record_id), title: title.filter(|t| !t.trim().is_empty()) })
+            .unwrap_or_default())
     }
 
     /// wxlib's catalog entry of each barcode, then the library system's item information for
@@ -132,12 +135,22 @@ impl Sip2Ils {
     }
 
     async fn record_title(&self, record_id: &str) -> Result<Option<String>, IlsError> {
-        let row: Option<(String,)> = with_pool!(&self.db, |pool| sqlx::query_as("SELECT title FROM catalog_records WHERE id = $1 AND deleted = 0").bind(record_id).fetch_optional(pool).await.map_err(DbError::from)?);
+        let row: Option<(String,)> =
+            with_pool!(&self.db, |pool| sqlx::query_as("SELECT title FROM catalog_records WHERE id = $1 AND deleted = 0")
+                .bind(record_id)
+                .fetch_optional(pool)
+                .await
+                .map_err(DbError::from)?);
         Ok(row.map(|(t,)| t).filter(|t| !t.trim().is_empty()))
     }
 
     async fn record_barcodes(&self, record_id: &str) -> Result<Vec<String>, IlsError> {
-        let rows: Vec<(String,)> = with_pool!(&self.db, |pool| sqlx::query_as("SELECT barcode FROM catalog_items WHERE record_id = $1 ORDER BY barcode").bind(record_id).fetch_all(pool).await.map_err(DbError::from)?);
+        let rows: Vec<(String,)> =
+            with_pool!(&self.db, |pool| sqlx::query_as("SELECT barcode FROM catalog_items WHERE record_id = $1 ORDER BY barcode")
+                .bind(record_id)
+                .fetch_all(pool)
+                .await
+                .map_err(DbError::from)?);
         Ok(rows.into_iter().map(|(b,)| b).collect())
     }
 
@@ -172,7 +185,11 @@ fn non_empty(s: &str) -> Option<String> {
 
 fn log_breaker(what: &str, e: &SipError) {
     if let SipError::CircuitOpen { retry_in } = e {
-        tracing::info!(request = what, retry_in_ms = retry_in.as_millis() as u64, "SIP2 circuit breaker is open: library system not called");
+        tracing::info!(
+            request = what,
+            retry_in_ms = retry_in.as_millis() as u64,
+            "SIP2 circuit breaker is open: library system not called"
+        );
     }
 }
 
@@ -312,11 +329,13 @@ impl LibrarySystem for Sip2Ils {
             let want_holds = info.hold_count.is_none_or(|n| n > 0);
             let want_unavailable = info.unavailable_hold_count.is_some_and(|n| n > 0);
             let (holds, unavailable, loans) = futures::join!(
+                async { if want_holds { self.patron(card, SummaryKind::Hold).await.map(|p| p.hold_items) } else { Ok(Vec::new()) } },
                 async {
-                    if want_holds { self.patron(card, SummaryKind::Hold).await.map(|p| p.hold_items) } else { Ok(Vec::new()) }
-                },
-                async {
-                    if want_unavailable { self.patron(card, SummaryKind::UnavailableHold).await.map(|p| p.unavailable_hold_items) } else { Ok(Vec::new()) }
+                    if want_unavailable {
+                        self.patron(card, SummaryKind::UnavailableHold).await.map(|p| p.unavailable_hold_items)
+                    } else {
+                        Ok(Vec::new())
+                    }
                 },
                 self.describe(&info.charged_items),
             );
@@ -388,7 +407,13 @@ impl LibrarySystem for Sip2Ils {
             let title = self.title_of(barcode, &r.title).await?;
             if !r.ok {
                 let due_at = r.due_date.as_ref().and_then(|d| due_unix(&d.raw, d.parsed));
-                return Ok(RenewOutcome { barcode: barcode.to_owned(), title, ok: false, due_at, reason: Some(r.message.unwrap_or_else(|| "图书馆系统未同意续借".into())) });
+                return Ok(RenewOutcome {
+                    barcode: barcode.to_owned(),
+                    title,
+                    ok: false,
+                    due_at,
+                    reason: Some(r.message.unwrap_or_else(|| "图书馆系统未同意续借".into())),
+                });
             }
             let mut due_at = r.due_date.as_ref().and_then(|d| due_unix(&d.raw, d.parsed));
             if due_at.is_none() {
@@ -451,7 +476,13 @@ impl LibrarySystem for Sip2Ils {
                 Some(t) => t,
                 None => r.title.as_deref().and_then(non_empty).unwrap_or_else(|| barcode.clone()),
             };
-            Ok(Hold { id: r.barcode.as_deref().and_then(non_empty).unwrap_or(barcode), record_id: Some(record_id.to_owned()), title, status: "waiting".into(), pickup: r.pickup_location.or(pickup.map(str::to_owned)) })
+            Ok(Hold {
+                id: r.barcode.as_deref().and_then(non_empty).unwrap_or(barcode),
+                record_id: Some(record_id.to_owned()),
+                title,
+                status: "waiting".into(),
+                pickup: r.pickup_location.or(pickup.map(str::to_owned)),
+            })
         })
     }
 
@@ -459,7 +490,11 @@ impl LibrarySystem for Sip2Ils {
         Box::pin(async move {
             let h = SipHold::cancel(HoldTarget::Item(hold_id.to_owned()));
             let r = self.client.hold(card, None, &h).await.map_err(|e| write_error("取消预约", e, "我的预约"))?;
-            if r.ok { Ok(()) } else { Err(IlsError::Refused(joined(&r.messages).unwrap_or_else(|| "图书馆系统未能取消这条预约".into()))) }
+            if r.ok {
+                Ok(())
+            } else {
+                Err(IlsError::Refused(joined(&r.messages).unwrap_or_else(|| "图书馆系统未能取消这条预约".into())))
+            }
         })
     }
 
@@ -510,7 +545,16 @@ mod tests {
 
     #[test]
     fn client_settings_follow_the_config() {
-        let cfg = Sip2Config { address: "127.0.0.1:6001".into(), login_user: "sc".into(), login_password: "pw".into(), institution: "UNIV".into(), location: "MAIN".into(), charset: "gbk".into(), timeout_ms: 1000, pool_size: 3 };
+        let cfg = Sip2Config {
+            address: "127.0.0.1:6001".into(),
+            login_user: "sc".into(),
+            login_password: "pw".into(),
+            institution: "UNIV".into(),
+            location: "MAIN".into(),
+            charset: "gbk".into(),
+            timeout_ms: 1000,
+            pool_size: 3,
+        };
         let c = client_config(&cfg);
         assert_eq!(c.charset, Charset::Gbk);
         assert_eq!(c.request_timeout, Duration::from_secs(1));

@@ -38,7 +38,14 @@ pub async fn audit_system(db: &Db, action: &str, detail: &str) -> Result<(), DbE
 
 async fn insert(db: &Db, librarian_id: Option<i64>, action: &str, detail: &str) -> Result<(), DbError> {
     let sql = "INSERT INTO audit_log (at, librarian_id, action, detail) VALUES ($1, $2, $3, $4)";
-    with_pool!(db, |pool| sqlx::query(sql).bind(unix_now()).bind(librarian_id).bind(action).bind(detail).execute(pool).await?.rows_affected());
+    with_pool!(db, |pool| sqlx::query(sql)
+        .bind(unix_now())
+        .bind(librarian_id)
+        .bind(action)
+        .bind(detail)
+        .execute(pool)
+        .await?
+        .rows_affected());
     Ok(())
 }
 
@@ -47,8 +54,12 @@ impl Db {
     pub async fn audit_entries(&self, prefix: &str, limit: i64, offset: i64) -> Result<Vec<AuditEntry>, DbError> {
         let sql = "SELECT a.id, a.at, a.librarian_id, l.username, a.action, a.detail FROM audit_log a LEFT JOIN librarians l ON l.id = a.librarian_id \
                    WHERE substr(a.action, 1, length($1)) = $1 ORDER BY a.id DESC LIMIT $2 OFFSET $3";
-        let rows: Vec<(i64, i64, Option<i64>, Option<String>, String, String)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(prefix).bind(limit).bind(offset).fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|(id, at, librarian_id, username, action, detail)| AuditEntry { id, at, librarian_id, username, action, detail }).collect())
+        let rows: Vec<(i64, i64, Option<i64>, Option<String>, String, String)> =
+            with_pool!(self, |pool| sqlx::query_as(sql).bind(prefix).bind(limit).bind(offset).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, at, librarian_id, username, action, detail)| AuditEntry { id, at, librarian_id, username, action, detail })
+            .collect())
     }
 }
 
@@ -90,8 +101,26 @@ pub async fn audit_page(State(s): State<Services>, admin: Admin, Query(q): Query
     );
     let nav = format!(
         "<p>{}{}</p>",
-        if page_no > 1 { format!("<a href=\"?action={}&amp;page={}\">← {}</a> ", escape(&crate::catalog::chat::urlencode(&prefix)), page_no - 1, t(lang, "上一页", "Newer")) } else { String::new() },
-        if more { format!("<a href=\"?action={}&amp;page={}\">{} →</a>", escape(&crate::catalog::chat::urlencode(&prefix)), page_no + 1, t(lang, "下一页", "Older")) } else { String::new() }
+        if page_no > 1 {
+            format!(
+                "<a href=\"?action={}&amp;page={}\">← {}</a> ",
+                escape(&crate::catalog::chat::urlencode(&prefix)),
+                page_no - 1,
+                t(lang, "上一页", "Newer")
+            )
+        } else {
+            String::new()
+        },
+        if more {
+            format!(
+                "<a href=\"?action={}&amp;page={}\">{} →</a>",
+                escape(&crate::catalog::chat::urlencode(&prefix)),
+                page_no + 1,
+                t(lang, "下一页", "Older")
+            )
+        } else {
+            String::new()
+        }
     );
     let table = if rows.is_empty() {
         format!("<p class=\"muted\">{}</p>", t(lang, "没有记录。", "No entries."))

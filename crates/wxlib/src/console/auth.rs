@@ -92,7 +92,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Librarian {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Librarian>().cloned().ok_or_else(|| (StatusCode::UNAUTHORIZED, Html(bare_page(Lang::Zh, "401", &signed_out_body(Lang::Zh)))).into_response())
+        parts
+            .extensions
+            .get::<Librarian>()
+            .cloned()
+            .ok_or_else(|| (StatusCode::UNAUTHORIZED, Html(bare_page(Lang::Zh, "401", &signed_out_body(Lang::Zh)))).into_response())
     }
 }
 
@@ -138,19 +142,25 @@ impl AuthError {
     /// What to tell the librarian in the console's language.
     pub fn message(&self, lang: Lang) -> String {
         match self {
-            AuthError::BadUsername => t(lang, "用户名须为 1–32 个字母、数字或 _ . -", "The user name must be 1 to 32 letters, digits, '_', '.' or '-'.").to_owned(),
+            AuthError::BadUsername => {
+                t(lang, "用户名须为 1–32 个字母、数字或 _ . -", "The user name must be 1 to 32 letters, digits, '_', '.' or '-'.")
+                    .to_owned()
+            }
             AuthError::WeakPassword => t(lang, "密码长度须为 8–128 个字符。", "The password must be 8 to 128 characters.").to_owned(),
             AuthError::Taken(u) => match lang {
                 Lang::Zh => format!("用户名 {u} 已被使用。"),
                 Lang::En => format!("The user name {u} is already taken."),
             },
-            AuthError::Hash(_) | AuthError::Db(_) => t(lang, "系统出错了，请稍后再试。", "Something went wrong; please try again.").to_owned(),
+            AuthError::Hash(_) | AuthError::Db(_) => {
+                t(lang, "系统出错了，请稍后再试。", "Something went wrong; please try again.").to_owned()
+            }
         }
     }
 }
 
 pub fn validate_username(username: &str) -> Result<(), AuthError> {
-    let ok = !username.is_empty() && username.len() <= 32 && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let ok =
+        !username.is_empty() && username.len() <= 32 && username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if ok { Ok(()) } else { Err(AuthError::BadUsername) }
 }
 
@@ -176,12 +186,19 @@ fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(format!("{:x}", rand::random::<u128>()).as_bytes(), &salt).map(|h| h.to_string()).unwrap_or_default()
+        Argon2::default()
+            .hash_password(format!("{:x}", rand::random::<u128>()).as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
     })
 }
 
 async fn verify_password(hash: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || PasswordHash::new(&hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)).await.unwrap_or(false)
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -215,7 +232,14 @@ pub async fn create_librarian(db: &Db, username: &str, password: &str, role: Rol
     }
     let hash = hash_password(password).await?;
     let sql = "INSERT INTO librarians (username, password_hash, role, lang, created_at, disabled) VALUES ($1, $2, $3, 'zh', $4, 0) ON CONFLICT (username) DO NOTHING RETURNING id";
-    let row: Option<(i64,)> = with_pool!(db, |pool| sqlx::query_as(sql).bind(username).bind(&hash).bind(role.as_str()).bind(unix_now()).fetch_optional(pool).await.map_err(DbError::from)?);
+    let row: Option<(i64,)> = with_pool!(db, |pool| sqlx::query_as(sql)
+        .bind(username)
+        .bind(&hash)
+        .bind(role.as_str())
+        .bind(unix_now())
+        .fetch_optional(pool)
+        .await
+        .map_err(DbError::from)?);
     row.map(|(id,)| id).ok_or_else(|| AuthError::Taken(username.to_owned()))
 }
 
@@ -223,7 +247,13 @@ pub async fn create_librarian(db: &Db, username: &str, password: &str, role: Rol
 pub async fn set_password(db: &Db, id: i64, password: &str) -> Result<(), AuthError> {
     validate_password(password)?;
     let hash = hash_password(password).await?;
-    with_pool!(db, |pool| sqlx::query("UPDATE librarians SET password_hash = $1 WHERE id = $2").bind(&hash).bind(id).execute(pool).await.map_err(DbError::from)?.rows_affected());
+    with_pool!(db, |pool| sqlx::query("UPDATE librarians SET password_hash = $1 WHERE id = $2")
+        .bind(&hash)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map_err(DbError::from)?
+        .rows_affected());
     db.end_sessions_of(id).await?;
     Ok(())
 }
@@ -253,15 +283,37 @@ pub async fn sign_in(db: &Db, username: &str, password: &str, lang: Option<Lang>
             let lang = lang.unwrap_or(Lang::from_config(&stored_lang));
             let token = random_token();
             let sql = "INSERT INTO console_sessions (token_hash, librarian_id, csrf, lang, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
-            with_pool!(db, |pool| sqlx::query(sql).bind(sha256_hex(&token)).bind(id).bind(random_token()).bind(lang_code(lang)).bind(now).bind(now + SESSION_SECS).execute(pool).await?.rows_affected());
-            with_pool!(db, |pool| sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1").bind(now).execute(pool).await?.rows_affected());
+            with_pool!(db, |pool| sqlx::query(sql)
+                .bind(sha256_hex(&token))
+                .bind(id)
+                .bind(random_token())
+                .bind(lang_code(lang))
+                .bind(now)
+                .bind(now + SESSION_SECS)
+                .execute(pool)
+                .await?
+                .rows_affected());
+            with_pool!(db, |pool| sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected());
             Ok(SignIn::Ok { token })
         }
         _ => {
             tracing::warn!(username = %username, "console sign-in failed");
-            with_pool!(db, |pool| sqlx::query("INSERT INTO console_login_failures (username, at) VALUES ($1, $2)").bind(username).bind(now).execute(pool).await?.rows_affected());
+            with_pool!(db, |pool| sqlx::query("INSERT INTO console_login_failures (username, at) VALUES ($1, $2)")
+                .bind(username)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected());
             // Old failures no longer count; keep the table small.
-            with_pool!(db, |pool| sqlx::query("DELETE FROM console_login_failures WHERE at < $1").bind(now - FAILURE_WINDOW_SECS).execute(pool).await?.rows_affected());
+            with_pool!(db, |pool| sqlx::query("DELETE FROM console_login_failures WHERE at < $1")
+                .bind(now - FAILURE_WINDOW_SECS)
+                .execute(pool)
+                .await?
+                .rows_affected());
             Ok(SignIn::Wrong)
         }
     }
@@ -270,12 +322,21 @@ pub async fn sign_in(db: &Db, username: &str, password: &str, lang: Option<Lang>
 impl Db {
     /// (id, password hash, role, lang, disabled) by user name.
     async fn librarian_by_name(&self, username: &str) -> Result<Option<(i64, String, String, String, bool)>, DbError> {
-        let row: Option<(i64, String, String, String, i64)> = with_pool!(self, |pool| sqlx::query_as("SELECT id, password_hash, role, lang, disabled FROM librarians WHERE username = $1").bind(username).fetch_optional(pool).await?);
+        let row: Option<(i64, String, String, String, i64)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT id, password_hash, role, lang, disabled FROM librarians WHERE username = $1")
+                .bind(username)
+                .fetch_optional(pool)
+                .await?);
         Ok(row.map(|(id, h, r, l, d)| (id, h, r, l, d != 0)))
     }
 
     async fn login_failures_since(&self, username: &str, since: i64) -> Result<i64, DbError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM console_login_failures WHERE username = $1 AND at >= $2").bind(username).bind(since).fetch_one(pool).await?);
+        let (n,): (i64,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM console_login_failures WHERE username = $1 AND at >= $2")
+                .bind(username)
+                .bind(since)
+                .fetch_one(pool)
+                .await?);
         Ok(n)
     }
 
@@ -283,30 +344,63 @@ impl Db {
     pub async fn console_session(&self, token: &str, now: i64) -> Result<Option<Librarian>, DbError> {
         let sql = "SELECT l.id, l.username, l.role, s.lang, s.csrf FROM console_sessions s JOIN librarians l ON l.id = s.librarian_id \
                    WHERE s.token_hash = $1 AND s.expires_at > $2 AND l.disabled = 0";
-        let row: Option<(i64, String, String, String, String)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(sha256_hex(token)).bind(now).fetch_optional(pool).await?);
-        Ok(row.and_then(|(id, username, role, lang, csrf)| Some(Librarian { id, username, role: Role::parse(&role)?, lang: Lang::from_config(&lang), csrf })))
+        let row: Option<(i64, String, String, String, String)> =
+            with_pool!(self, |pool| sqlx::query_as(sql).bind(sha256_hex(token)).bind(now).fetch_optional(pool).await?);
+        Ok(row.and_then(|(id, username, role, lang, csrf)| {
+            Some(Librarian { id, username, role: Role::parse(&role)?, lang: Lang::from_config(&lang), csrf })
+        }))
     }
 
     async fn set_session_lang(&self, token: &str, librarian_id: i64, lang: Lang) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE console_sessions SET lang = $1 WHERE token_hash = $2").bind(lang_code(lang)).bind(sha256_hex(token)).execute(pool).await?.rows_affected());
-        with_pool!(self, |pool| sqlx::query("UPDATE librarians SET lang = $1 WHERE id = $2").bind(lang_code(lang)).bind(librarian_id).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE console_sessions SET lang = $1 WHERE token_hash = $2")
+            .bind(lang_code(lang))
+            .bind(sha256_hex(token))
+            .execute(pool)
+            .await?
+            .rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE librarians SET lang = $1 WHERE id = $2")
+            .bind(lang_code(lang))
+            .bind(librarian_id)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
     async fn end_session(&self, token: &str) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1").bind(sha256_hex(token)).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
+            .bind(sha256_hex(token))
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
     /// Signs a librarian out everywhere (password reset, account disabled).
     pub async fn end_sessions_of(&self, librarian_id: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("DELETE FROM console_sessions WHERE librarian_id = $1").bind(librarian_id).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("DELETE FROM console_sessions WHERE librarian_id = $1")
+            .bind(librarian_id)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
     pub async fn librarians(&self) -> Result<Vec<LibrarianRow>, DbError> {
-        let rows: Vec<(i64, String, String, i64, i64)> = with_pool!(self, |pool| sqlx::query_as("SELECT id, username, role, created_at, disabled FROM librarians ORDER BY id").fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|(id, username, role, created_at, d)| LibrarianRow { id, username, role: Role::parse(&role).unwrap_or(Role::Librarian), created_at, disabled: d != 0 }).collect())
+        let rows: Vec<(i64, String, String, i64, i64)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT id, username, role, created_at, disabled FROM librarians ORDER BY id")
+                .fetch_all(pool)
+                .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, username, role, created_at, d)| LibrarianRow {
+                id,
+                username,
+                role: Role::parse(&role).unwrap_or(Role::Librarian),
+                created_at,
+                disabled: d != 0,
+            })
+            .collect())
     }
 
     pub async fn librarian(&self, id: i64) -> Result<Option<LibrarianRow>, DbError> {
@@ -315,7 +409,12 @@ impl Db {
 
     /// Enables or disables an account; disabling also ends its sessions.
     pub async fn set_librarian_disabled(&self, id: i64, disabled: bool) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE librarians SET disabled = $1 WHERE id = $2").bind(disabled as i64).bind(id).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE librarians SET disabled = $1 WHERE id = $2")
+            .bind(disabled as i64)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected());
         if disabled {
             self.end_sessions_of(id).await?;
         }
@@ -323,7 +422,12 @@ impl Db {
     }
 
     pub async fn set_librarian_role(&self, id: i64, role: Role) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE librarians SET role = $1 WHERE id = $2").bind(role.as_str()).bind(id).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE librarians SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 }
@@ -348,7 +452,11 @@ fn set_cookie(resp: &mut Response, services: &Services, name: &str, value: &str,
 }
 
 fn signed_out_body(lang: Lang) -> String {
-    format!("{}<p><a href=\"/console/login\">{}</a></p>", flash_error(t(lang, "请先登录。", "Please sign in first.")), t(lang, "登录", "Sign in"))
+    format!(
+        "{}<p><a href=\"/console/login\">{}</a></p>",
+        flash_error(t(lang, "请先登录。", "Please sign in first.")),
+        t(lang, "登录", "Sign in")
+    )
 }
 
 /// The `lang` query parameter, if it names a language.
@@ -420,12 +528,22 @@ pub async fn require_session(State(s): State<Services>, req: Request, next: Next
         let (parts, body) = req.into_parts();
         let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
             Ok(b) => b,
-            Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, page(&lib, "413", &flash_error(t(lib.lang, "提交的内容太大。", "The request is too large.")))).into_response(),
+            Err(_) => {
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    page(&lib, "413", &flash_error(t(lib.lang, "提交的内容太大。", "The request is too large."))),
+                )
+                    .into_response();
+            }
         };
         let given = header_token.or_else(|| csrf_in_body(&content_type, &bytes)).unwrap_or_default();
         if !constant_time_eq(given.as_bytes(), lib.csrf.as_bytes()) {
             tracing::warn!(librarian = %lib.username, path = %parts.uri, "console request refused: missing or wrong CSRF token");
-            let body = flash_error(t(lib.lang, "请求缺少有效的安全令牌（CSRF），未执行任何操作。请刷新页面后重试。", "The request has no valid security (CSRF) token; nothing was done. Reload the page and try again."));
+            let body = flash_error(t(
+                lib.lang,
+                "请求缺少有效的安全令牌（CSRF），未执行任何操作。请刷新页面后重试。",
+                "The request has no valid security (CSRF) token; nothing was done. Reload the page and try again.",
+            ));
             return (StatusCode::FORBIDDEN, page(&lib, "403", &body)).into_response();
         }
         req = Request::from_parts(parts, Body::from(bytes));
@@ -451,7 +569,9 @@ fn parse_lang(s: Option<&str>) -> Option<Lang> {
 /// Only console paths are followed after sign-in (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/console/login") => n.to_owned(),
+        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/console/login") => {
+            n.to_owned()
+        }
         _ => "/console".to_owned(),
     }
 }
@@ -482,9 +602,11 @@ fn login_form(lang: Lang, csrf: &str, next: &str, username: &str, error: Option<
 /// `GET /console/login`: the sign-in form with a fresh double-submit CSRF cookie.
 pub async fn login_page(State(s): State<Services>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
     let lang = parse_lang(q.lang.as_deref()).unwrap_or(Lang::Zh);
-    let csrf = cookie(&headers, LOGIN_COOKIE).filter(|c| c.len() == 64 && c.chars().all(|c| c.is_ascii_hexdigit())).unwrap_or_else(random_token);
+    let csrf =
+        cookie(&headers, LOGIN_COOKIE).filter(|c| c.len() == 64 && c.chars().all(|c| c.is_ascii_hexdigit())).unwrap_or_else(random_token);
     let next = safe_next(q.next.as_deref());
-    let mut resp = Html(bare_page(lang, t(lang, "馆员登录", "Librarian sign-in"), &login_form(lang, &csrf, &next, "", None))).into_response();
+    let mut resp =
+        Html(bare_page(lang, t(lang, "馆员登录", "Librarian sign-in"), &login_form(lang, &csrf, &next, "", None))).into_response();
     set_cookie(&mut resp, &s, LOGIN_COOKIE, &csrf, "/console/login", 3600);
     resp
 }
@@ -510,12 +632,18 @@ pub async fn login_submit(State(s): State<Services>, headers: HeaderMap, Form(f)
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), f.csrf.as_bytes()) {
         let body = format!(
             "{}<p><a href=\"/console/login\">{}</a></p>",
-            flash_error(t(lang, "登录页面已过期或缺少安全令牌（CSRF），请重新打开登录页。", "The sign-in page expired or the security (CSRF) token is missing; open the sign-in page again.")),
+            flash_error(t(
+                lang,
+                "登录页面已过期或缺少安全令牌（CSRF），请重新打开登录页。",
+                "The sign-in page expired or the security (CSRF) token is missing; open the sign-in page again."
+            )),
             t(lang, "重新登录", "Sign in again")
         );
         return (StatusCode::FORBIDDEN, Html(bare_page(lang, title, &body))).into_response();
     }
-    let again = |status: StatusCode, msg: &str| (status, Html(bare_page(lang, title, &login_form(lang, &expected, &next, f.username.trim(), Some(msg))))).into_response();
+    let again = |status: StatusCode, msg: &str| {
+        (status, Html(bare_page(lang, title, &login_form(lang, &expected, &next, f.username.trim(), Some(msg))))).into_response()
+    };
     if f.username.trim().is_empty() || f.password.is_empty() {
         return again(StatusCode::BAD_REQUEST, t(lang, "请填写用户名和密码。", "Enter your user name and password."));
     }
@@ -527,7 +655,10 @@ pub async fn login_submit(State(s): State<Services>, headers: HeaderMap, Form(f)
             set_cookie(&mut resp, &s, LOGIN_COOKIE, "", "/console/login", 0);
             resp
         }
-        Ok(SignIn::Wrong) => again(StatusCode::UNAUTHORIZED, t(lang, "用户名或密码不正确，或账号已停用。", "Wrong user name or password, or the account is disabled.")),
+        Ok(SignIn::Wrong) => again(
+            StatusCode::UNAUTHORIZED,
+            t(lang, "用户名或密码不正确，或账号已停用。", "Wrong user name or password, or the account is disabled."),
+        ),
         Ok(SignIn::TooManyTries) => {
             let msg = match lang {
                 Lang::Zh => format!("登录失败次数过多，请 {} 分钟后再试。", FAILURE_WINDOW_SECS / 60),

@@ -80,7 +80,11 @@ pub fn page(lib: &Librarian, title: &str, body_html: &str) -> Html<String> {
         .filter(|s| !s.admin_only || lib.is_admin())
         .map(|s| format!("<a href=\"{}\">{}</a>", s.path, t(lang, s.zh, s.en)))
         .collect();
-    let switch = if lang == Lang::Zh { "<a href=\"?lang=en\" id=\"lang-switch\">English</a>" } else { "<a href=\"?lang=zh\" id=\"lang-switch\">中文</a>" };
+    let switch = if lang == Lang::Zh {
+        "<a href=\"?lang=en\" id=\"lang-switch\">English</a>"
+    } else {
+        "<a href=\"?lang=zh\" id=\"lang-switch\">中文</a>"
+    };
     Html(format!(
         "<!doctype html><html lang=\"{hl}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>{title} · {brand}</title><style>{STYLE}</style></head><body>\

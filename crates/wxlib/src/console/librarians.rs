@@ -71,7 +71,11 @@ async fn render(s: &Services, admin: &Admin, status: StatusCode, message: &str, 
 }
 
 /// `GET /console/librarians`
-pub async fn list(State(s): State<Services>, admin: Admin, axum::extract::Query(f): axum::extract::Query<Flash>) -> Result<Response, ConsoleError> {
+pub async fn list(
+    State(s): State<Services>,
+    admin: Admin,
+    axum::extract::Query(f): axum::extract::Query<Flash>,
+) -> Result<Response, ConsoleError> {
     let msg = match f.ok.as_deref() {
         Some("added") => flash_ok(t(admin.lang, "已添加。", "Added.")),
         Some("password") => flash_ok(t(admin.lang, "密码已重置，该馆员需重新登录。", "Password reset; the librarian must sign in again.")),
@@ -115,7 +119,12 @@ pub struct PasswordForm {
 }
 
 /// `POST /console/librarians/{id}/password`: sets a new password and signs the account out.
-pub async fn reset_password(State(s): State<Services>, admin: Admin, Path(id): Path<i64>, Form(f): Form<PasswordForm>) -> Result<Response, ConsoleError> {
+pub async fn reset_password(
+    State(s): State<Services>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, ConsoleError> {
     let Some(target) = s.db.librarian(id).await? else { return Err(ConsoleError::NotFound) };
     match auth::set_password(&s.db, id, &f.password).await {
         Ok(()) => {
@@ -130,7 +139,14 @@ pub async fn reset_password(State(s): State<Services>, admin: Admin, Path(id): P
 async fn set_disabled(s: &Services, admin: &Admin, id: i64, disabled: bool) -> Result<Response, ConsoleError> {
     let Some(target) = s.db.librarian(id).await? else { return Err(ConsoleError::NotFound) };
     if id == admin.id {
-        return render(s, admin, StatusCode::BAD_REQUEST, &flash_error(t(admin.lang, "不能停用自己的账号。", "You cannot disable your own account.")), "").await;
+        return render(
+            s,
+            admin,
+            StatusCode::BAD_REQUEST,
+            &flash_error(t(admin.lang, "不能停用自己的账号。", "You cannot disable your own account.")),
+            "",
+        )
+        .await;
     }
     s.db.set_librarian_disabled(id, disabled).await?;
     let action = if disabled { "librarian.disable" } else { "librarian.enable" };

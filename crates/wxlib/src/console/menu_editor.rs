@@ -42,12 +42,37 @@ pub struct BuiltinAction {
 
 /// Everything wxlib answers from the menu.
 pub const BUILTIN_ACTIONS: &[BuiltinAction] = &[
-    BuiltinAction { id: "search_title", zh: "检索：题名", en: "Search: title", kind: ActionKind::Click(crate::catalog::chat::MENU_SEARCH_TITLE) },
-    BuiltinAction { id: "search_author", zh: "检索：责任者", en: "Search: author", kind: ActionKind::Click(crate::catalog::chat::MENU_SEARCH_AUTHOR) },
-    BuiltinAction { id: "search_subject", zh: "检索：主题词", en: "Search: subject", kind: ActionKind::Click(crate::catalog::chat::MENU_SEARCH_SUBJECT) },
-    BuiltinAction { id: "search_any", zh: "检索：任意词", en: "Search: any word", kind: ActionKind::Click(crate::catalog::chat::MENU_SEARCH_ANY) },
+    BuiltinAction {
+        id: "search_title",
+        zh: "检索：题名",
+        en: "Search: title",
+        kind: ActionKind::Click(crate::catalog::chat::MENU_SEARCH_TITLE),
+    },
+    BuiltinAction {
+        id: "search_author",
+        zh: "检索：责任者",
+        en: "Search: author",
+        kind: ActionKind::Click(crate::catalog::chat::MENU_SEARCH_AUTHOR),
+    },
+    BuiltinAction {
+        id: "search_subject",
+        zh: "检索：主题词",
+        en: "Search: subject",
+        kind: ActionKind::Click(crate::catalog::chat::MENU_SEARCH_SUBJECT),
+    },
+    BuiltinAction {
+        id: "search_any",
+        zh: "检索：任意词",
+        en: "Search: any word",
+        kind: ActionKind::Click(crate::catalog::chat::MENU_SEARCH_ANY),
+    },
     BuiltinAction { id: "bind", zh: "绑定一卡通（网页）", en: "Bind campus card (web page)", kind: ActionKind::Page("/h5/bind") },
-    BuiltinAction { id: "unbind", zh: "解绑一卡通", en: "Unbind campus card", kind: ActionKind::Click(crate::circulation::chat::MENU_UNBIND) },
+    BuiltinAction {
+        id: "unbind",
+        zh: "解绑一卡通",
+        en: "Unbind campus card",
+        kind: ActionKind::Click(crate::circulation::chat::MENU_UNBIND),
+    },
     BuiltinAction { id: "loans", zh: "我的借阅", en: "My loans", kind: ActionKind::Click(crate::circulation::chat::MENU_LOANS) },
     BuiltinAction { id: "renew", zh: "续借全部", en: "Renew all", kind: ActionKind::Click(crate::circulation::chat::MENU_RENEW) },
     BuiltinAction { id: "holds", zh: "我的预约", en: "My holds", kind: ActionKind::Click(crate::circulation::chat::MENU_HOLDS) },
@@ -84,7 +109,8 @@ impl MenuForm {
     /// Reads the form fields `g{i}_name|action|value` and `g{i}_{j}_name|action|value`.
     pub fn from_fields(fields: &HashMap<String, String>) -> Self {
         let get = |k: String| fields.get(&k).map(|v| v.trim().to_owned()).unwrap_or_default();
-        let entry = |p: String| Entry { name: get(format!("{p}_name")), action: get(format!("{p}_action")), value: get(format!("{p}_value")) };
+        let entry =
+            |p: String| Entry { name: get(format!("{p}_name")), action: get(format!("{p}_action")), value: get(format!("{p}_value")) };
         let groups = (0..GROUPS).map(|i| (entry(format!("g{i}")), (0..ITEMS).map(|j| entry(format!("g{i}_{j}"))).collect())).collect();
         MenuForm { groups }
     }
@@ -114,8 +140,13 @@ impl MenuForm {
                 buttons
                     .iter()
                     .map(|b| {
-                        let subs: Vec<Entry> = b.get("sub_button").and_then(Value::as_array).map(|s| s.iter().map(entry).collect()).unwrap_or_default();
-                        let own = if subs.is_empty() { entry(b) } else { Entry { name: b.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(), ..Default::default() } };
+                        let subs: Vec<Entry> =
+                            b.get("sub_button").and_then(Value::as_array).map(|s| s.iter().map(entry).collect()).unwrap_or_default();
+                        let own = if subs.is_empty() {
+                            entry(b)
+                        } else {
+                            Entry { name: b.get("name").and_then(Value::as_str).unwrap_or_default().to_owned(), ..Default::default() }
+                        };
                         (own, subs)
                     })
                     .collect()
@@ -129,7 +160,8 @@ impl MenuForm {
         let mut buttons = Vec::new();
         for (i, (group, items)) in self.groups.iter().enumerate() {
             let gno = i + 1;
-            let used: Vec<(usize, &Entry)> = items.iter().enumerate().filter(|(_, e)| !e.name.is_empty() || !e.action.is_empty() || !e.value.is_empty()).collect();
+            let used: Vec<(usize, &Entry)> =
+                items.iter().enumerate().filter(|(_, e)| !e.name.is_empty() || !e.action.is_empty() || !e.value.is_empty()).collect();
             if group.name.is_empty() {
                 if !used.is_empty() || !group.action.is_empty() {
                     return Err(match lang {
@@ -193,8 +225,16 @@ fn check_name(name: &str, max_bytes: usize, lang: Lang, label: &str) -> Result<(
         return Ok(());
     }
     Err(match lang {
-        Lang::Zh => format!("{label}的名称“{name}”有 {} 字节，微信最多允许 {max_bytes} 字节（一个汉字 3 字节，约 {} 个汉字）。", name.len(), max_bytes / 3),
-        Lang::En => format!("The name \"{name}\" of {label} is {} bytes; WeChat allows at most {max_bytes} bytes (a Chinese character is 3 bytes, so about {} characters).", name.len(), max_bytes / 3),
+        Lang::Zh => format!(
+            "{label}的名称“{name}”有 {} 字节，微信最多允许 {max_bytes} 字节（一个汉字 3 字节，约 {} 个汉字）。",
+            name.len(),
+            max_bytes / 3
+        ),
+        Lang::En => format!(
+            "The name \"{name}\" of {label} is {} bytes; WeChat allows at most {max_bytes} bytes (a Chinese character is 3 bytes, so about {} characters).",
+            name.len(),
+            max_bytes / 3
+        ),
     })
 }
 
@@ -214,11 +254,16 @@ fn leaf(e: &Entry, public_url: &str, lang: Lang, label: &str) -> Result<Value, S
     match e.action.as_str() {
         "view" => {
             let url = e.value.as_str();
-            let ok = (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "https://".len() && url.len() <= 1024 && !url.chars().any(char::is_whitespace);
+            let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                && url.len() > "https://".len()
+                && url.len() <= 1024
+                && !url.chars().any(char::is_whitespace);
             if !ok {
                 return Err(match lang {
                     Lang::Zh => format!("{label}：网页链接须以 http:// 或 https:// 开头、不含空格，且不超过 1024 字节。"),
-                    Lang::En => format!("{label}: the web link must start with http:// or https://, contain no spaces and be at most 1024 bytes."),
+                    Lang::En => {
+                        format!("{label}: the web link must start with http:// or https://, contain no spaces and be at most 1024 bytes.")
+                    }
                 });
             }
             Ok(json!({"type": "view", "url": url}))
@@ -253,7 +298,10 @@ impl Db {
     }
 
     pub async fn setting(&self, name: &str) -> Result<Option<String>, DbError> {
-        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT value FROM app_settings WHERE name = $1").bind(name).fetch_optional(pool).await?);
+        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT value FROM app_settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?);
         Ok(row.map(|(v,)| v))
     }
 }
@@ -325,12 +373,25 @@ fn render(lib: &Librarian, form: &MenuForm, message: &str, pushed: Option<&(Valu
         ));
     }
     let status = match pushed {
-        Some((m, at)) if m == current => format!("<p class=\"ok\" id=\"menu-status\">{} {}</p>", t(lang, "已发布到微信：", "Published to WeChat:"), format_time(*at)),
-        Some((_, at)) => format!("<p class=\"no\" id=\"menu-status\">{} {}</p>", t(lang, "已保存的菜单尚未发布；上次发布：", "The saved menu is not published yet; last published:"), format_time(*at)),
-        None => format!("<p class=\"no\" id=\"menu-status\">{}</p>", t(lang, "尚未从后台发布过菜单。", "No menu has been published from the console yet.")),
+        Some((m, at)) if m == current => {
+            format!("<p class=\"ok\" id=\"menu-status\">{} {}</p>", t(lang, "已发布到微信：", "Published to WeChat:"), format_time(*at))
+        }
+        Some((_, at)) => format!(
+            "<p class=\"no\" id=\"menu-status\">{} {}</p>",
+            t(lang, "已保存的菜单尚未发布；上次发布：", "The saved menu is not published yet; last published:"),
+            format_time(*at)
+        ),
+        None => format!(
+            "<p class=\"no\" id=\"menu-status\">{}</p>",
+            t(lang, "尚未从后台发布过菜单。", "No menu has been published from the console yet.")
+        ),
     };
     let push = if lib.is_admin() {
-        format!("<form method=\"post\" action=\"/console/menu/push\" class=\"inline\">{}<button type=\"submit\" id=\"push-menu\">{}</button></form>", csrf_field(lib), t(lang, "发布已保存的菜单到微信", "Publish the saved menu to WeChat"))
+        format!(
+            "<form method=\"post\" action=\"/console/menu/push\" class=\"inline\">{}<button type=\"submit\" id=\"push-menu\">{}</button></form>",
+            csrf_field(lib),
+            t(lang, "发布已保存的菜单到微信", "Publish the saved menu to WeChat")
+        )
     } else {
         format!("<span class=\"muted\">{}</span>", t(lang, "发布菜单需要管理员。", "Publishing the menu needs an admin."))
     };
@@ -351,12 +412,22 @@ pub struct MenuQuery {
 }
 
 /// `GET /console/menu`
-async fn editor(State(s): State<Services>, lib: Librarian, axum::extract::Query(q): axum::extract::Query<MenuQuery>) -> Result<Html<String>, ConsoleError> {
+async fn editor(
+    State(s): State<Services>,
+    lib: Librarian,
+    axum::extract::Query(q): axum::extract::Query<MenuQuery>,
+) -> Result<Html<String>, ConsoleError> {
     let current = current_menu(&s).await?;
     let pushed = pushed_menu(&s).await?;
     let msg = match q.ok.as_deref() {
-        Some("saved") => flash_ok(t(lib.lang, "菜单已保存。管理员发布后读者才能看到。", "Menu saved. Readers see it once an admin publishes it.")),
-        Some("pushed") => flash_ok(t(lib.lang, "菜单已发布到微信。读者的微信会在几分钟内刷新菜单。", "Menu published to WeChat. Readers' WeChat refreshes the menu within minutes.")),
+        Some("saved") => {
+            flash_ok(t(lib.lang, "菜单已保存。管理员发布后读者才能看到。", "Menu saved. Readers see it once an admin publishes it."))
+        }
+        Some("pushed") => flash_ok(t(
+            lib.lang,
+            "菜单已发布到微信。读者的微信会在几分钟内刷新菜单。",
+            "Menu published to WeChat. Readers' WeChat refreshes the menu within minutes.",
+        )),
         Some("reset") => flash_ok(t(lib.lang, "已恢复为默认菜单（尚未发布）。", "Restored the default menu (not published yet).")),
         _ => String::new(),
     };
@@ -398,8 +469,15 @@ async fn push(State(s): State<Services>, admin: Admin) -> Result<Response, Conso
     };
     if let Some(problem) = problem {
         let pushed = pushed_menu(&s).await?;
-        let msg = flash_error(&format!("{}{problem}", t(lang, "发布失败，读者的菜单没有变化：", "Publishing failed; readers' menu is unchanged: ")));
-        return Ok((StatusCode::BAD_GATEWAY, render(&admin, &MenuForm::from_menu(&menu, &s.config.server.public_url), &msg, pushed.as_ref(), &menu)).into_response());
+        let msg = flash_error(&format!(
+            "{}{problem}",
+            t(lang, "发布失败，读者的菜单没有变化：", "Publishing failed; readers' menu is unchanged: ")
+        ));
+        return Ok((
+            StatusCode::BAD_GATEWAY,
+            render(&admin, &MenuForm::from_menu(&menu, &s.config.server.public_url), &msg, pushed.as_ref(), &menu),
+        )
+            .into_response());
     }
     record_push(&s, &menu).await?;
     audit(&s.db, &admin, "menu.push", &menu.to_string()).await?;

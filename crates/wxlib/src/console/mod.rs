@@ -52,7 +52,9 @@ impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         let (status, zh, en) = match &self {
             ConsoleError::NotFound => (StatusCode::NOT_FOUND, "找不到该页面或记录。", "No such page or record."),
-            ConsoleError::Api(_) => (StatusCode::BAD_GATEWAY, "微信接口调用失败，请稍后再试。", "The WeChat API call failed; please try again later."),
+            ConsoleError::Api(_) => {
+                (StatusCode::BAD_GATEWAY, "微信接口调用失败，请稍后再试。", "The WeChat API call failed; please try again later.")
+            }
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "系统出错了，请稍后再试。", "Something went wrong; please try again later."),
         };
         if status.is_server_error() {
@@ -115,18 +117,23 @@ async fn home(axum::extract::State(s): axum::extract::State<Services>, lib: Libr
     // At a glance: followers, today's hours, whether the saved menu is the published one.
     let followers = s.db.count_followers().await?;
     let today = crate::news::hours::day_of(s.clock.now());
-    let hours: String = s
-        .db
-        .hours_on(today)
-        .await?
-        .iter()
-        .map(|h| {
-            let reason = h.reason.as_deref().map(|r| format!(" ({})", crate::web::escape(r))).unwrap_or_default();
-            format!("<li>{}: {}{reason}</li>", crate::web::escape(h.place.display(lang)), crate::news::hours::describe_intervals(&h.intervals, lang))
-        })
-        .collect();
+    let hours: String =
+        s.db.hours_on(today)
+            .await?
+            .iter()
+            .map(|h| {
+                let reason = h.reason.as_deref().map(|r| format!(" ({})", crate::web::escape(r))).unwrap_or_default();
+                format!(
+                    "<li>{}: {}{reason}</li>",
+                    crate::web::escape(h.place.display(lang)),
+                    crate::news::hours::describe_intervals(&h.intervals, lang)
+                )
+            })
+            .collect();
     let menu_state = match (menu_editor::pushed_menu(&s).await?, menu_editor::current_menu(&s).await?) {
-        (Some((pushed, _)), current) if pushed == current => t(lang, "菜单：已发布的就是最新保存的。", "Menu: the saved menu is published."),
+        (Some((pushed, _)), current) if pushed == current => {
+            t(lang, "菜单：已发布的就是最新保存的。", "Menu: the saved menu is published.")
+        }
         (Some(_), _) => t(lang, "菜单：有已保存但尚未发布的修改。", "Menu: saved changes are not published yet."),
         (None, _) => t(lang, "菜单：尚未从后台发布。", "Menu: not published from the console yet."),
     };
@@ -135,7 +142,15 @@ async fn home(axum::extract::State(s): axum::extract::State<Services>, lib: Libr
         t(lang, "关注者：", "Followers:"),
         t(lang, "今天开放时间", "Today's hours"),
         crate::news::hours::day_string(today),
-        if hours.is_empty() { format!("<li><a href=\"/console/hours\">{}</a></li>", t(lang, "尚未设置开放时间", "Opening hours are not set yet")) } else { hours },
+        if hours.is_empty() {
+            format!("<li><a href=\"/console/hours\">{}</a></li>", t(lang, "尚未设置开放时间", "Opening hours are not set yet"))
+        } else {
+            hours
+        },
     );
-    Ok(layout::page(&lib, t(lang, "首页", "Home"), &format!("<div class=\"card\"><p id=\"hello\">{hello}</p><ul>{list}</ul></div>{glance}")))
+    Ok(layout::page(
+        &lib,
+        t(lang, "首页", "Home"),
+        &format!("<div class=\"card\"><p id=\"hello\">{hello}</p><ul>{list}</ul></div>{glance}"),
+    ))
 }

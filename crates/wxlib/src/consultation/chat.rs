@@ -13,13 +13,33 @@ use crate::services::Services;
 use crate::wechat::router::HandlerError;
 
 /// Exact texts that open a consultation.
-const OPEN_WORDS: &[&str] = &["人工", "人工服务", "人工客服", "转人工", "咨询", "咨询馆员", "馆员", "ask", "ask a librarian", "librarian", "human"];
+const OPEN_WORDS: &[&str] =
+    &["人工", "人工服务", "人工客服", "转人工", "咨询", "咨询馆员", "馆员", "ask", "ask a librarian", "librarian", "human"];
 /// "咨询 <question>": opens and asks at once.
 const OPEN_PREFIXES: &[&str] = &["咨询馆员", "咨询", "人工", "ask a librarian", "ask"];
 const END_WORDS: &[&str] = &["结束", "结束咨询", "end", "stop", "bye"];
 /// Words that make a text a question (Chinese anywhere; English at the start).
-const QUESTION_WORDS: &[&str] = &["请问", "怎么", "怎样", "如何", "为什么", "为何", "能否", "能不能", "可不可以", "可以吗", "是否", "哪里", "在哪", "几点", "什么时候", "多久", "多少钱"];
-const ENGLISH_QUESTION_STARTS: &[&str] = &["how ", "what ", "why ", "where ", "when ", "can i ", "could ", "is there ", "are there ", "do you ", "does ", "may i "];
+const QUESTION_WORDS: &[&str] = &[
+    "请问",
+    "怎么",
+    "怎样",
+    "如何",
+    "为什么",
+    "为何",
+    "能否",
+    "能不能",
+    "可不可以",
+    "可以吗",
+    "是否",
+    "哪里",
+    "在哪",
+    "几点",
+    "什么时候",
+    "多久",
+    "多少钱",
+];
+const ENGLISH_QUESTION_STARTS: &[&str] =
+    &["how ", "what ", "why ", "where ", "when ", "can i ", "could ", "is there ", "are there ", "do you ", "does ", "may i "];
 /// A reader is acknowledged at most once in this many seconds while a session is open.
 const ACK_EVERY_SECS: i64 = 600;
 
@@ -74,8 +94,12 @@ fn opened_text(s: &Services, asked: bool, at_work: bool) -> String {
     let mut out = match (s.lang, asked) {
         (Lang::Zh, false) => "您好，已为您转接馆员。请直接发送您的问题（文字、图片或语音均可），馆员会通过消息回复您。".to_owned(),
         (Lang::Zh, true) => "您的问题已转给馆员，馆员会通过消息回复您。可以继续补充（文字、图片或语音均可）。".to_owned(),
-        (Lang::En, false) => "You are now talking to the librarians. Send your question (text, picture or voice); a librarian will answer here.".to_owned(),
-        (Lang::En, true) => "Your question went to the librarians; one will answer here. You can add more (text, picture or voice).".to_owned(),
+        (Lang::En, false) => {
+            "You are now talking to the librarians. Send your question (text, picture or voice); a librarian will answer here.".to_owned()
+        }
+        (Lang::En, true) => {
+            "Your question went to the librarians; one will answer here. You can add more (text, picture or voice).".to_owned()
+        }
     };
     out.push('\n');
     out.push_str(&if at_work { String::new() } else { off_hours_note(s) + "\n" });
@@ -143,7 +167,9 @@ pub async fn in_session(s: &Services, m: &Inbound) -> Result<Option<Reply>, Hand
             s.db.close_consult_session(&m.from_user).await?;
             return Ok(Some(Reply::text(match s.lang {
                 Lang::Zh => "本次咨询已结束，感谢您的提问。尚未回复的问题，馆员仍会回复您。直接发送书名可检索馆藏。",
-                Lang::En => "The consultation has ended, thank you. Questions not answered yet will still be answered. Send a title to search the catalog.",
+                Lang::En => {
+                    "The consultation has ended, thank you. Questions not answered yet will still be answered. Send a title to search the catalog."
+                }
             })));
         }
     }
@@ -179,7 +205,11 @@ pub async fn route_text(s: &Services, m: &Inbound) -> Result<Option<Reply>, Hand
         return Ok(Some(rule.answer.reply()));
     }
     if looks_like_question(content) {
-        let hits = s.catalog.search(content.trim(), SearchField::Any, Sort::Relevance, 1, 1).await.map_err(|e| HandlerError::Other(e.to_string()))?;
+        let hits = s
+            .catalog
+            .search(content.trim(), SearchField::Any, Sort::Relevance, 1, 1)
+            .await
+            .map_err(|e| HandlerError::Other(e.to_string()))?;
         if hits.total == 0 {
             store(s, m, None).await?;
             let mut out = match s.lang {
@@ -213,7 +243,15 @@ mod tests {
 
     #[test]
     fn questions_and_queries_are_told_apart() {
-        for q in ["图书馆几点开门？", "请问研究生可以借几本书", "借书证丢了怎么办", "能否延长借期", "可以带电脑吗", "How do I renew a book?", "where is the printer"] {
+        for q in [
+            "图书馆几点开门？",
+            "请问研究生可以借几本书",
+            "借书证丢了怎么办",
+            "能否延长借期",
+            "可以带电脑吗",
+            "How do I renew a book?",
+            "where is the printer",
+        ] {
             assert!(looks_like_question(q), "{q}");
         }
         for q in ["三体", "刘慈欣", "machine learning", "红楼梦 脂评", "9787536692930"] {

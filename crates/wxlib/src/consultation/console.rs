@@ -90,7 +90,10 @@ async fn conversations_html(s: &Services, lang: Lang) -> Result<String, ConsoleE
     let unread = s.db.unread_consultations().await?;
     let mut out = format!("<p id=\"unread-total\">{} <b>{unread}</b></p>", t(lang, "未读消息：", "Unread messages:"));
     if list.is_empty() {
-        out.push_str(&format!("<p class=\"muted\" id=\"no-conversations\">{}</p>", t(lang, "还没有读者咨询。", "No questions from readers yet.")));
+        out.push_str(&format!(
+            "<p class=\"muted\" id=\"no-conversations\">{}</p>",
+            t(lang, "还没有读者咨询。", "No questions from readers yet.")
+        ));
         return Ok(out);
     }
     out.push_str(&format!(
@@ -104,7 +107,9 @@ async fn conversations_html(s: &Services, lang: Lang) -> Result<String, ConsoleE
     let now = unix_now();
     for c in list {
         let window = match (c.window_open(now), lang) {
-            (Some((secs, sends)), Lang::Zh) => format!("<span class=\"ok\">{} 小时 {} 分 · {} 条</span>", secs / 3600, secs % 3600 / 60, sends),
+            (Some((secs, sends)), Lang::Zh) => {
+                format!("<span class=\"ok\">{} 小时 {} 分 · {} 条</span>", secs / 3600, secs % 3600 / 60, sends)
+            }
             (Some((secs, sends)), Lang::En) => format!("<span class=\"ok\">{} h {} min · {}</span>", secs / 3600, secs % 3600 / 60, sends),
             (None, _) => format!("<span class=\"no\">{}</span>", t(lang, "已关闭", "closed")),
         };
@@ -144,9 +149,15 @@ async fn list_fragment(State(s): State<Services>, lib: Librarian) -> Result<Html
 }
 
 fn message_html(m: &ConsultMessage, lang: Lang) -> String {
-    let (cls, who) = if m.direction == "in" { ("from-reader", t(lang, "读者", "Reader").to_owned()) } else { ("from-librarian", m.librarian.clone().unwrap_or_default()) };
+    let (cls, who) = if m.direction == "in" {
+        ("from-reader", t(lang, "读者", "Reader").to_owned())
+    } else {
+        ("from-librarian", m.librarian.clone().unwrap_or_default())
+    };
     let body = match m.msg_type.as_str() {
-        "image" if m.content.starts_with("http") => format!("{} <a href=\"{u}\" target=\"_blank\" rel=\"noopener\">{u}</a>", type_label("image", lang), u = escape(&m.content)),
+        "image" if m.content.starts_with("http") => {
+            format!("{} <a href=\"{u}\" target=\"_blank\" rel=\"noopener\">{u}</a>", type_label("image", lang), u = escape(&m.content))
+        }
         other => format!("{}{}", type_label(other, lang), escape(&m.content).replace('\n', "<br>")),
     };
     let state = if m.direction == "out" {
@@ -191,7 +202,11 @@ async fn context_html(s: &Services, openid: &str, lang: Lang) -> Result<String, 
     let searches = if ctx.searches.is_empty() {
         t(lang, "无", "none").to_owned()
     } else {
-        ctx.searches.iter().map(|(_, q, hits, at)| format!("“{}” ({} {}, {})", escape(q), hits, t(lang, "条", "hits"), format_time(*at))).collect::<Vec<_>>().join("；")
+        ctx.searches
+            .iter()
+            .map(|(_, q, hits, at)| format!("“{}” ({} {}, {})", escape(q), hits, t(lang, "条", "hits"), format_time(*at)))
+            .collect::<Vec<_>>()
+            .join("；")
     };
     let window_cls = if ctx.sends_left() > 0 { "ok" } else { "no" };
     Ok(format!(
@@ -208,7 +223,14 @@ pub struct ThreadQuery {
     sent: Option<String>,
 }
 
-async fn thread_page(s: &Services, lib: &Librarian, openid: &str, flash: &str, draft: &str, status: StatusCode) -> Result<Response, ConsoleError> {
+async fn thread_page(
+    s: &Services,
+    lib: &Librarian,
+    openid: &str,
+    flash: &str,
+    draft: &str,
+    status: StatusCode,
+) -> Result<Response, ConsoleError> {
     let lang = lib.lang;
     let canned = s.db.canned_answers().await?;
     let mut options = format!("<option value=\"\">{}</option>", t(lang, "— 插入常用回复 —", "— insert a canned answer —"));
@@ -239,11 +261,20 @@ async fn thread_page(s: &Services, lib: &Librarian, openid: &str, flash: &str, d
     Ok((status, page(lib, &format!("{} {}", t(lang, "咨询：", "Consultation:"), openid), &body)).into_response())
 }
 
-async fn thread(State(s): State<Services>, lib: Librarian, Path(openid): Path<String>, Query(q): Query<ThreadQuery>) -> Result<Response, ConsoleError> {
+async fn thread(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(openid): Path<String>,
+    Query(q): Query<ThreadQuery>,
+) -> Result<Response, ConsoleError> {
     if !valid_openid(&openid) {
         return Err(ConsoleError::NotFound);
     }
-    let flash = if q.sent.is_some() { flash_ok(t(lib.lang, "回复已发送给读者。", "The answer is on its way to the reader.")) } else { String::new() };
+    let flash = if q.sent.is_some() {
+        flash_ok(t(lib.lang, "回复已发送给读者。", "The answer is on its way to the reader."))
+    } else {
+        String::new()
+    };
     thread_page(&s, &lib, &openid, &flash, "", StatusCode::OK).await
 }
 
@@ -262,7 +293,12 @@ pub struct AnswerForm {
     form_key: String,
 }
 
-async fn answer(State(s): State<Services>, lib: Librarian, Path(openid): Path<String>, Form(f): Form<AnswerForm>) -> Result<Response, ConsoleError> {
+async fn answer(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(openid): Path<String>,
+    Form(f): Form<AnswerForm>,
+) -> Result<Response, ConsoleError> {
     if !valid_openid(&openid) {
         return Err(ConsoleError::NotFound);
     }
@@ -284,13 +320,23 @@ async fn answer(State(s): State<Services>, lib: Librarian, Path(openid): Path<St
         Err(e @ (AnswerError::WindowClosed | AnswerError::CountUsedUp)) => {
             audit(&s.db, &lib, "inbox.answer_undeliverable", &format!("{detail} reason={e}")).await?;
             let why = match e {
-                AnswerError::WindowClosed => t(lang, "无法送达：读者的 48 小时客服消息窗口已关闭。回复已保存并标记为未送达；读者再次发消息后可重新回复。", "Not delivered: the reader's 48-hour customer-service window has closed. The answer is kept, marked undeliverable; answer again once the reader writes."),
-                _ => t(lang, "无法送达：本窗口的客服消息条数已用完。回复已保存并标记为未送达；读者再次发消息后可重新回复。", "Not delivered: the window's message count is used up. The answer is kept, marked undeliverable; answer again once the reader writes."),
+                AnswerError::WindowClosed => t(
+                    lang,
+                    "无法送达：读者的 48 小时客服消息窗口已关闭。回复已保存并标记为未送达；读者再次发消息后可重新回复。",
+                    "Not delivered: the reader's 48-hour customer-service window has closed. The answer is kept, marked undeliverable; answer again once the reader writes.",
+                ),
+                _ => t(
+                    lang,
+                    "无法送达：本窗口的客服消息条数已用完。回复已保存并标记为未送达；读者再次发消息后可重新回复。",
+                    "Not delivered: the window's message count is used up. The answer is kept, marked undeliverable; answer again once the reader writes.",
+                ),
             };
             return thread_page(&s, &lib, &openid, &flash_error(why), "", StatusCode::CONFLICT).await;
         }
         Err(AnswerError::Empty) => t(lang, "回复不能为空。", "The answer is empty."),
-        Err(AnswerError::TooLong) => t(lang, "回复过长（微信客服消息最多约 2000 字节）。", "The answer is too long (WeChat allows about 2000 bytes)."),
+        Err(AnswerError::TooLong) => {
+            t(lang, "回复过长（微信客服消息最多约 2000 字节）。", "The answer is too long (WeChat allows about 2000 bytes).")
+        }
         Err(AnswerError::UnknownReader) => return Err(ConsoleError::NotFound),
     };
     thread_page(&s, &lib, &openid, &flash_error(message), &f.text, StatusCode::BAD_REQUEST).await
@@ -311,7 +357,11 @@ async fn canned_page(s: &Services, lib: &Librarian, flash: &str, form: &CannedFo
     if list.is_empty() {
         body.push_str(&format!("<p class=\"muted\">{}</p>", t(lang, "还没有常用回复。", "No canned answers yet.")));
     } else {
-        body.push_str(&format!("<table id=\"canned-list\"><tr><th>{}</th><th>{}</th><th></th></tr>", t(lang, "标题", "Title"), t(lang, "内容", "Text")));
+        body.push_str(&format!(
+            "<table id=\"canned-list\"><tr><th>{}</th><th>{}</th><th></th></tr>",
+            t(lang, "标题", "Title"),
+            t(lang, "内容", "Text")
+        ));
         for c in &list {
             body.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/console/inbox/canned/{}/delete\" class=\"inline\">{}<button class=\"danger\" type=\"submit\">{}</button></form></td></tr>",

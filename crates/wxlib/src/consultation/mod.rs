@@ -72,7 +72,13 @@ impl WorkingHours {
 
     pub fn from_config(c: &crate::config::ConsultationConfig) -> Self {
         // Validated at startup; a config built in code that is wrong means "always".
-        Self::parse(&c.working_days, &c.working_hours).unwrap_or(Self { days: [true; 8], open: 0, close: 24 * 60, text_days: "1-7".into(), text_hours: "00:00-24:00".into() })
+        Self::parse(&c.working_days, &c.working_hours).unwrap_or(Self {
+            days: [true; 8],
+            open: 0,
+            close: 24 * 60,
+            text_days: "1-7".into(),
+            text_hours: "00:00-24:00".into(),
+        })
     }
 
     /// Whether librarians are at work at unix time `at`.
@@ -190,10 +196,27 @@ pub struct CannedAnswer {
 impl Db {
     /// Stores what a reader sent to the librarians. `source_key` is the callback's key: a second
     /// store of the same message does nothing. Returns whether it was new.
-    pub async fn store_inbound(&self, openid: &str, msg_type: &str, content: &str, media_id: Option<&str>, source_key: &str, at: i64) -> Result<bool, DbError> {
+    pub async fn store_inbound(
+        &self,
+        openid: &str,
+        msg_type: &str,
+        content: &str,
+        media_id: Option<&str>,
+        source_key: &str,
+        at: i64,
+    ) -> Result<bool, DbError> {
         let sql = "INSERT INTO consult_messages (openid, direction, msg_type, content, media_id, source_key, status, created_at) \
                    VALUES ($1, 'in', $2, $3, $4, $5, 'unread', $6) ON CONFLICT (source_key) DO NOTHING";
-        let n = with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(msg_type).bind(content).bind(media_id).bind(source_key).bind(at).execute(pool).await?.rows_affected());
+        let n = with_pool!(self, |pool| sqlx::query(sql)
+            .bind(openid)
+            .bind(msg_type)
+            .bind(content)
+            .bind(media_id)
+            .bind(source_key)
+            .bind(at)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(n == 1)
     }
 
@@ -202,7 +225,16 @@ impl Db {
         let OutboundAnswer { openid, text: content, librarian_id, librarian } = *a;
         let sql = "INSERT INTO consult_messages (openid, direction, msg_type, content, source_key, librarian_id, librarian, status, outbox_key, created_at) \
                    VALUES ($1, 'out', 'text', $2, $3, $4, $5, $6, $3, $7) ON CONFLICT (source_key) DO NOTHING RETURNING id";
-        let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(openid).bind(content).bind(key).bind(librarian_id).bind(librarian).bind(status).bind(at).fetch_optional(pool).await?);
+        let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(openid)
+            .bind(content)
+            .bind(key)
+            .bind(librarian_id)
+            .bind(librarian)
+            .bind(status)
+            .bind(at)
+            .fetch_optional(pool)
+            .await?);
         Ok(row.map(|(id,)| id))
     }
 
@@ -227,23 +259,42 @@ impl Db {
 
     /// Unread messages over all readers (the console's badge).
     pub async fn unread_consultations(&self) -> Result<i64, DbError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM consult_messages WHERE direction = 'in' AND status = 'unread'").fetch_one(pool).await?);
+        let (n,): (i64,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM consult_messages WHERE direction = 'in' AND status = 'unread'")
+                .fetch_one(pool)
+                .await?);
         Ok(n)
     }
 
     pub async fn mark_consultation_read(&self, openid: &str) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE consult_messages SET status = 'read' WHERE openid = $1 AND direction = 'in' AND status = 'unread'").bind(openid).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query(
+            "UPDATE consult_messages SET status = 'read' WHERE openid = $1 AND direction = 'in' AND status = 'unread'"
+        )
+        .bind(openid)
+        .execute(pool)
+        .await?
+        .rows_affected());
         Ok(())
     }
 
     /// Binding, follow, last searches and the customer-service window of a reader.
     pub async fn reader_context(&self, openid: &str, now: i64) -> Result<ReaderContext, DbError> {
-        let card: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT card FROM bindings WHERE openid = $1").bind(openid).fetch_optional(pool).await?);
+        let card: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT card FROM bindings WHERE openid = $1")
+            .bind(openid)
+            .fetch_optional(pool)
+            .await?);
         let follower = self.follower(openid).await?;
         let searches: Vec<(String, String, i64, i64)> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT field, query, hits, created_at FROM search_log WHERE openid = $1 ORDER BY id DESC LIMIT 5").bind(openid).fetch_all(pool).await?
+            sqlx::query_as("SELECT field, query, hits, created_at FROM search_log WHERE openid = $1 ORDER BY id DESC LIMIT 5")
+                .bind(openid)
+                .fetch_all(pool)
+                .await?
         });
-        let (pending,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE openid = $1 AND status = 'pending'").bind(openid).fetch_one(pool).await?);
+        let (pending,): (i64,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE openid = $1 AND status = 'pending'")
+                .bind(openid)
+                .fetch_one(pool)
+                .await?);
         Ok(ReaderContext {
             card: card.map(|(c,)| c),
             subscribed: follower.as_ref().is_some_and(|f| f.subscribed == 1),
@@ -276,26 +327,45 @@ impl Db {
     }
 
     pub async fn ack_consult_session(&self, openid: &str, at: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE consult_sessions SET acked_at = $2 WHERE openid = $1").bind(openid).bind(at).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE consult_sessions SET acked_at = $2 WHERE openid = $1")
+            .bind(openid)
+            .bind(at)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
     pub async fn close_consult_session(&self, openid: &str) -> Result<bool, DbError> {
-        let n = with_pool!(self, |pool| sqlx::query("DELETE FROM consult_sessions WHERE openid = $1").bind(openid).execute(pool).await?.rows_affected());
+        let n = with_pool!(self, |pool| sqlx::query("DELETE FROM consult_sessions WHERE openid = $1")
+            .bind(openid)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(n == 1)
     }
 
     pub async fn canned_answers(&self) -> Result<Vec<CannedAnswer>, DbError> {
-        Ok(with_pool!(self, |pool| sqlx::query_as::<_, CannedAnswer>("SELECT id, title, body FROM canned_answers ORDER BY title, id").fetch_all(pool).await?))
+        Ok(with_pool!(self, |pool| sqlx::query_as::<_, CannedAnswer>("SELECT id, title, body FROM canned_answers ORDER BY title, id")
+            .fetch_all(pool)
+            .await?))
     }
 
     pub async fn insert_canned_answer(&self, title: &str, body: &str, now: i64) -> Result<i64, DbError> {
-        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as("INSERT INTO canned_answers (title, body, created_at) VALUES ($1, $2, $3) RETURNING id").bind(title).bind(body).bind(now).fetch_one(pool).await?);
+        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(
+            "INSERT INTO canned_answers (title, body, created_at) VALUES ($1, $2, $3) RETURNING id"
+        )
+        .bind(title)
+        .bind(body)
+        .bind(now)
+        .fetch_one(pool)
+        .await?);
         Ok(id)
     }
 
     pub async fn delete_canned_answer(&self, id: i64) -> Result<bool, DbError> {
-        let n = with_pool!(self, |pool| sqlx::query("DELETE FROM canned_answers WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
+        let n =
+            with_pool!(self, |pool| sqlx::query("DELETE FROM canned_answers WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
         Ok(n == 1)
     }
 }
@@ -367,7 +437,14 @@ pub enum AnswerOutcome {
 
 /// A librarian answers a reader: stored, then queued as a customer-service message if the window
 /// allows. If it does not, the answer is stored as undeliverable and the error says why.
-pub async fn answer_reader(s: &crate::services::Services, openid: &str, text: &str, librarian_id: i64, librarian: &str, form_key: &str) -> Result<AnswerOutcome, AnswerError> {
+pub async fn answer_reader(
+    s: &crate::services::Services,
+    openid: &str,
+    text: &str,
+    librarian_id: i64,
+    librarian: &str,
+    form_key: &str,
+) -> Result<AnswerOutcome, AnswerError> {
     let text = text.trim().replace("\r\n", "\n");
     if text.is_empty() {
         return Err(AnswerError::Empty);
@@ -376,7 +453,11 @@ pub async fn answer_reader(s: &crate::services::Services, openid: &str, text: &s
         return Err(AnswerError::TooLong);
     }
     let now = crate::db::unix_now();
-    let known: Option<(i64,)> = with_pool!(&s.db, |pool| sqlx::query_as("SELECT id FROM consult_messages WHERE openid = $1 LIMIT 1").bind(openid).fetch_optional(pool).await.map_err(DbError::from)?);
+    let known: Option<(i64,)> = with_pool!(&s.db, |pool| sqlx::query_as("SELECT id FROM consult_messages WHERE openid = $1 LIMIT 1")
+        .bind(openid)
+        .fetch_optional(pool)
+        .await
+        .map_err(DbError::from)?);
     if known.is_none() && s.db.follower(openid).await?.is_none() {
         return Err(AnswerError::UnknownReader);
     }

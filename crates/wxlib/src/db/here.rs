@@ -36,7 +36,12 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-fn query_row<T>(conn: &Connection, sql: &str, params: &[Param], map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<Option<T>> {
+fn query_row<T>(
+    conn: &Connection,
+    sql: &str,
+    params: &[Param],
+    map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
     bind_params(&mut stmt, params)?;
     stmt.raw_query().next()?.map(map).transpose()
@@ -47,7 +52,12 @@ impl Db {
     /// thread's own connection when the store is SQLite on disk. `None` when it is not, or when
     /// the file is busy: then the caller asks the pool. Only for small reads by key: it runs on
     /// the async worker thread.
-    pub fn read_row_here<T>(&self, sql: &str, params: &[Param], map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>) -> Option<Result<Option<T>, DbError>> {
+    pub fn read_row_here<T>(
+        &self,
+        sql: &str,
+        params: &[Param],
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Result<Option<T>, DbError>> {
         let path = self.sqlite_file()?;
         let result = CONNECTIONS.with(|cell| {
             let mut conns = cell.borrow_mut();

@@ -57,7 +57,9 @@ impl HoursError {
             HoursError::BadReason => "请填写原因（读者可见），最多 100 个字。".into(),
             HoursError::BadPlaceName => "请填写地点名称，最多 40 个字。".into(),
             HoursError::PlaceTaken(n) => format!("已经有名为“{n}”的地点。"),
-            HoursError::ExceptionOverlap { place, first, last, reason } => format!("{place} 在 {first} 至 {last} 已有调整（{reason}），与这些日期重叠。请先删除或修改原有调整。"),
+            HoursError::ExceptionOverlap { place, first, last, reason } => {
+                format!("{place} 在 {first} 至 {last} 已有调整（{reason}），与这些日期重叠。请先删除或修改原有调整。")
+            }
         }
     }
 }
@@ -231,7 +233,10 @@ pub struct DayHours {
 
 impl Db {
     pub async fn places(&self) -> Result<Vec<Place>, DbError> {
-        let rows: Vec<(i64, String, String)> = with_pool!(self, |pool| sqlx::query_as("SELECT id, name, name_en FROM news_places ORDER BY position, id").fetch_all(pool).await?);
+        let rows: Vec<(i64, String, String)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT id, name, name_en FROM news_places ORDER BY position, id")
+                .fetch_all(pool)
+                .await?);
         Ok(rows.into_iter().map(|(id, name, name_en)| Place { id, name, name_en }).collect())
     }
 
@@ -245,7 +250,12 @@ impl Db {
                 .fetch_one(&mut *tx)
                 .await?;
             for wd in 1..=7i64 {
-                sqlx::query("INSERT INTO news_weekly_hours (place_id, weekday, intervals) VALUES ($1, $2, $3)").bind(row.0).bind(wd).bind(format_intervals(weekly)).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO news_weekly_hours (place_id, weekday, intervals) VALUES ($1, $2, $3)")
+                    .bind(row.0)
+                    .bind(wd)
+                    .bind(format_intervals(weekly))
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             row
@@ -266,7 +276,11 @@ impl Db {
 
     /// The weekly schedule of a place: 7 entries, Monday first.
     pub async fn weekly_hours(&self, place_id: i64) -> Result<Vec<Vec<Interval>>, DbError> {
-        let rows: Vec<(i64, String)> = with_pool!(self, |pool| sqlx::query_as("SELECT weekday, intervals FROM news_weekly_hours WHERE place_id = $1").bind(place_id).fetch_all(pool).await?);
+        let rows: Vec<(i64, String)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT weekday, intervals FROM news_weekly_hours WHERE place_id = $1")
+                .bind(place_id)
+                .fetch_all(pool)
+                .await?);
         let mut week = vec![Vec::new(); 7];
         for (wd, iv) in rows {
             if (1..=7).contains(&wd) {
@@ -292,39 +306,87 @@ impl Db {
     /// Exceptions whose last day is on or after `from_day` (`YYYY-MM-DD` compares as text).
     pub async fn hours_exceptions(&self, from_day: &str) -> Result<Vec<HoursException>, DbError> {
         let sql = "SELECT id, place_id, first_day, last_day, intervals, reason, announced_at FROM news_hours_exceptions WHERE last_day >= $1 ORDER BY first_day, place_id";
-        let rows: Vec<(i64, i64, String, String, String, String, Option<i64>)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(from_day).fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|(id, place_id, first_day, last_day, intervals, reason, announced_at)| HoursException { id, place_id, first_day, last_day, intervals, reason, announced_at }).collect())
+        let rows: Vec<(i64, i64, String, String, String, String, Option<i64>)> =
+            with_pool!(self, |pool| sqlx::query_as(sql).bind(from_day).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, place_id, first_day, last_day, intervals, reason, announced_at)| HoursException {
+                id,
+                place_id,
+                first_day,
+                last_day,
+                intervals,
+                reason,
+                announced_at,
+            })
+            .collect())
     }
 
     pub async fn hours_exception(&self, id: i64) -> Result<Option<HoursException>, DbError> {
         let sql = "SELECT id, place_id, first_day, last_day, intervals, reason, announced_at FROM news_hours_exceptions WHERE id = $1";
-        let row: Option<(i64, i64, String, String, String, String, Option<i64>)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
-        Ok(row.map(|(id, place_id, first_day, last_day, intervals, reason, announced_at)| HoursException { id, place_id, first_day, last_day, intervals, reason, announced_at }))
+        let row: Option<(i64, i64, String, String, String, String, Option<i64>)> =
+            with_pool!(self, |pool| sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
+        Ok(row.map(|(id, place_id, first_day, last_day, intervals, reason, announced_at)| HoursException {
+            id,
+            place_id,
+            first_day,
+            last_day,
+            intervals,
+            reason,
+            announced_at,
+        }))
     }
 
     /// An existing exception of the place overlapping the days, if any.
     pub async fn overlapping_exception(&self, place_id: i64, first_day: &str, last_day: &str) -> Result<Option<HoursException>, DbError> {
-        let sql = "SELECT id FROM news_hours_exceptions WHERE place_id = $1 AND first_day <= $3 AND last_day >= $2 ORDER BY first_day LIMIT 1";
-        let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(place_id).bind(first_day).bind(last_day).fetch_optional(pool).await?);
+        let sql =
+            "SELECT id FROM news_hours_exceptions WHERE place_id = $1 AND first_day <= $3 AND last_day >= $2 ORDER BY first_day LIMIT 1";
+        let row: Option<(i64,)> =
+            with_pool!(self, |pool| sqlx::query_as(sql).bind(place_id).bind(first_day).bind(last_day).fetch_optional(pool).await?);
         match row {
             Some((id,)) => self.hours_exception(id).await,
             None => Ok(None),
         }
     }
 
-    pub async fn add_hours_exception(&self, place_id: i64, first_day: &str, last_day: &str, intervals: &[Interval], reason: &str, now: i64) -> Result<i64, DbError> {
+    pub async fn add_hours_exception(
+        &self,
+        place_id: i64,
+        first_day: &str,
+        last_day: &str,
+        intervals: &[Interval],
+        reason: &str,
+        now: i64,
+    ) -> Result<i64, DbError> {
         let sql = "INSERT INTO news_hours_exceptions (place_id, first_day, last_day, intervals, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql).bind(place_id).bind(first_day).bind(last_day).bind(format_intervals(intervals)).bind(reason).bind(now).fetch_one(pool).await?);
+        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(place_id)
+            .bind(first_day)
+            .bind(last_day)
+            .bind(format_intervals(intervals))
+            .bind(reason)
+            .bind(now)
+            .fetch_one(pool)
+            .await?);
         Ok(id)
     }
 
     pub async fn delete_hours_exception(&self, id: i64) -> Result<bool, DbError> {
-        let n = with_pool!(self, |pool| sqlx::query("DELETE FROM news_hours_exceptions WHERE id = $1").bind(id).execute(pool).await?.rows_affected());
+        let n = with_pool!(self, |pool| sqlx::query("DELETE FROM news_hours_exceptions WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(n == 1)
     }
 
     pub async fn mark_exception_announced(&self, id: i64, at: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE news_hours_exceptions SET announced_at = $2 WHERE id = $1").bind(id).bind(at).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query("UPDATE news_hours_exceptions SET announced_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -335,11 +397,18 @@ impl Db {
         let mut out = Vec::new();
         for place in self.places().await? {
             let sql = "SELECT intervals, reason FROM news_hours_exceptions WHERE place_id = $1 AND first_day <= $2 AND last_day >= $2 ORDER BY id DESC LIMIT 1";
-            let exception: Option<(String, String)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(place.id).bind(&day).fetch_optional(pool).await?);
+            let exception: Option<(String, String)> =
+                with_pool!(self, |pool| sqlx::query_as(sql).bind(place.id).bind(&day).fetch_optional(pool).await?);
             let (intervals, reason) = match exception {
                 Some((iv, reason)) => (parse_intervals(&iv).unwrap_or_default(), Some(reason)),
                 None => {
-                    let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT intervals FROM news_weekly_hours WHERE place_id = $1 AND weekday = $2").bind(place.id).bind(wd).fetch_optional(pool).await?);
+                    let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as(
+                        "SELECT intervals FROM news_weekly_hours WHERE place_id = $1 AND weekday = $2"
+                    )
+                    .bind(place.id)
+                    .bind(wd)
+                    .fetch_optional(pool)
+                    .await?);
                     (row.map(|(iv,)| parse_intervals(&iv).unwrap_or_default()).unwrap_or_default(), None)
                 }
             };
@@ -353,7 +422,11 @@ impl Db {
 pub async fn answer_for_day(db: &Db, days: i64, lang: Lang, label: &str) -> Result<String, DbError> {
     let hours = db.hours_on(days).await?;
     if hours.is_empty() {
-        return Ok(if lang == Lang::Zh { "开放时间尚未公布，请咨询馆员。".into() } else { "Opening hours have not been published yet; please ask a librarian.".into() });
+        return Ok(if lang == Lang::Zh {
+            "开放时间尚未公布，请咨询馆员。".into()
+        } else {
+            "Opening hours have not been published yet; please ask a librarian.".into()
+        });
     }
     let day = day_string(days);
     let wd = weekday_name(weekday(days), lang);
@@ -372,7 +445,12 @@ pub async fn answer_for_day(db: &Db, days: i64, lang: Lang, label: &str) -> Resu
     }
     // Changes in the next 7 days, so readers planning ahead see them.
     let places = db.places().await?;
-    let upcoming: Vec<HoursException> = db.hours_exceptions(&day_string(days + 1)).await?.into_iter().filter(|e| e.first_day.as_str() <= day_string(days + 7).as_str()).collect();
+    let upcoming: Vec<HoursException> = db
+        .hours_exceptions(&day_string(days + 1))
+        .await?
+        .into_iter()
+        .filter(|e| e.first_day.as_str() <= day_string(days + 7).as_str())
+        .collect();
     if !upcoming.is_empty() {
         out.push_str(if lang == Lang::Zh { "\n\n近期调整：" } else { "\n\nComing changes:" });
         for e in upcoming {

@@ -15,7 +15,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::hours::{self, HoursError, Interval, day_of, day_string, describe_intervals, format_intervals, parse_day, parse_intervals, weekday_name};
+use super::hours::{
+    self, HoursError, Interval, day_of, day_string, describe_intervals, format_intervals, parse_day, parse_intervals, weekday_name,
+};
 use crate::chat::Lang;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, format_time, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
@@ -41,7 +43,13 @@ pub struct Flash {
     m: Option<i64>,
 }
 
-async fn render(s: &Services, lib: &Librarian, status: StatusCode, message: &str, form: &HashMap<String, String>) -> Result<Response, ConsoleError> {
+async fn render(
+    s: &Services,
+    lib: &Librarian,
+    status: StatusCode,
+    message: &str,
+    form: &HashMap<String, String>,
+) -> Result<Response, ConsoleError> {
     let lang = lib.lang;
     let today = day_of(s.clock.now());
     let places = s.db.places().await?;
@@ -49,7 +57,11 @@ async fn render(s: &Services, lib: &Librarian, status: StatusCode, message: &str
     let mut body = String::from(message);
     body.push_str(&format!(
         "<p class=\"muted\">{}</p>",
-        t(lang, "时间段写成 08:00-22:00，多段用逗号分隔（如 08:00-12:00,14:00-22:00）；留空或写“闭馆”表示闭馆。", "Write hours as 08:00-22:00, several separated by commas (08:00-12:00,14:00-22:00); empty or \"closed\" means closed.")
+        t(
+            lang,
+            "时间段写成 08:00-22:00，多段用逗号分隔（如 08:00-12:00,14:00-22:00）；留空或写“闭馆”表示闭馆。",
+            "Write hours as 08:00-22:00, several separated by commas (08:00-12:00,14:00-22:00); empty or \"closed\" means closed."
+        )
     ));
     for p in &places {
         let week = s.db.weekly_hours(p.id).await?;
@@ -57,7 +69,11 @@ async fn render(s: &Services, lib: &Librarian, status: StatusCode, message: &str
             .map(|i| {
                 let key = format!("d{}", i + 1);
                 let value = form.get(&format!("{}:{key}", p.id)).cloned().unwrap_or_else(|| format_intervals(&week[i]));
-                format!("<tr><td>{}</td><td><input type=\"text\" name=\"{key}\" value=\"{}\"></td></tr>", weekday_name(i as i64 + 1, lang), escape(&value))
+                format!(
+                    "<tr><td>{}</td><td><input type=\"text\" name=\"{key}\" value=\"{}\"></td></tr>",
+                    weekday_name(i as i64 + 1, lang),
+                    escape(&value)
+                )
             })
             .collect();
         body.push_str(&format!(
@@ -117,7 +133,14 @@ async fn render(s: &Services, lib: &Librarian, status: StatusCode, message: &str
         .collect();
     let options: String = places
         .iter()
-        .map(|p| format!("<option value=\"{}\"{}>{}</option>", p.id, if form.get("place").map(String::as_str) == Some(p.id.to_string().as_str()) { " selected" } else { "" }, escape(&p.name)))
+        .map(|p| {
+            format!(
+                "<option value=\"{}\"{}>{}</option>",
+                p.id,
+                if form.get("place").map(String::as_str) == Some(p.id.to_string().as_str()) { " selected" } else { "" },
+                escape(&p.name)
+            )
+        })
         .collect();
     body.push_str(&format!(
         "<div class=\"card\"><h2>{title}</h2><table id=\"exceptions\"><tr><th>{p}</th><th>{d}</th><th>{h}</th><th>{r}</th><th></th></tr>{rows}</table></div>\
@@ -160,13 +183,21 @@ async fn show(State(s): State<Services>, lib: Librarian, Query(f): Query<Flash>)
         Some("week") => flash_ok(t(lang, "每周开放时间已保存。", "Weekly schedule saved.")),
         Some("place") => flash_ok(t(lang, "地点已添加。", "Place added.")),
         Some("place_deleted") => flash_ok(t(lang, "地点已删除。", "Place deleted.")),
-        Some("exception") => flash_ok(t(lang, "调整已添加。读者查询这些日期时会看到新的开放时间。", "Change added. Readers asking about those days get the new hours.")),
+        Some("exception") => flash_ok(t(
+            lang,
+            "调整已添加。读者查询这些日期时会看到新的开放时间。",
+            "Change added. Readers asking about those days get the new hours.",
+        )),
         Some("exception_deleted") => flash_ok(t(lang, "调整已删除。", "Change deleted.")),
         Some("announced") => {
             let (n, m) = (f.n.unwrap_or(0), f.m.unwrap_or(0));
             flash_ok(&match lang {
-                Lang::Zh => format!("已向 {n} 位 48 小时内互动过的读者发送通知；另有 {m} 位关注者不在客服消息窗口内，未发送（他们查询时仍会得到正确的开放时间）。"),
-                Lang::En => format!("Sent to {n} readers in their 48-hour window; {m} other followers are outside the window and were not messaged (they still get the right hours when they ask)."),
+                Lang::Zh => format!(
+                    "已向 {n} 位 48 小时内互动过的读者发送通知；另有 {m} 位关注者不在客服消息窗口内，未发送（他们查询时仍会得到正确的开放时间）。"
+                ),
+                Lang::En => format!(
+                    "Sent to {n} readers in their 48-hour window; {m} other followers are outside the window and were not messaged (they still get the right hours when they ask)."
+                ),
             })
         }
         _ => String::new(),
@@ -201,7 +232,12 @@ async fn add_place(State(s): State<Services>, lib: Librarian, Form(f): Form<Hash
 }
 
 /// `POST /console/hours/places/{id}`: the weekly schedule (fields d1…d7, Monday first).
-async fn save_week(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Form(f): Form<HashMap<String, String>>) -> Result<Response, ConsoleError> {
+async fn save_week(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(id): Path<i64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
     let Some(place) = s.db.places().await?.into_iter().find(|p| p.id == id) else { return Err(ConsoleError::NotFound) };
     let mut week = Vec::new();
     for wd in 1..=7 {
@@ -210,7 +246,13 @@ async fn save_week(State(s): State<Services>, lib: Librarian, Path(id): Path<i64
             Err(e) => {
                 // Keep what was typed for this place in the form that comes back.
                 let typed: HashMap<String, String> = f.iter().map(|(k, v)| (format!("{id}:{k}"), v.clone())).collect();
-                let msg = flash_error(&format!("{}{} {}：{}", t(lib.lang, "未保存：", "Not saved: "), place.name, weekday_name(wd, lib.lang), e.message(lib.lang)));
+                let msg = flash_error(&format!(
+                    "{}{} {}：{}",
+                    t(lib.lang, "未保存：", "Not saved: "),
+                    place.name,
+                    weekday_name(wd, lib.lang),
+                    e.message(lib.lang)
+                ));
                 return render(&s, &lib, StatusCode::BAD_REQUEST, &msg, &typed).await;
             }
         }
@@ -230,7 +272,11 @@ async fn delete_place(State(s): State<Services>, lib: Librarian, Path(id): Path<
 }
 
 /// `POST /console/hours/exceptions`: place (or all), first and last day, closed or hours, reason.
-async fn add_exception(State(s): State<Services>, lib: Librarian, Form(f): Form<HashMap<String, String>>) -> Result<Response, ConsoleError> {
+async fn add_exception(
+    State(s): State<Services>,
+    lib: Librarian,
+    Form(f): Form<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
     let get = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let places = s.db.places().await?;
     let targets: Vec<_> = match get("place").as_str() {
@@ -238,7 +284,11 @@ async fn add_exception(State(s): State<Services>, lib: Librarian, Form(f): Form<
         id => places.iter().filter(|p| p.id.to_string() == id).cloned().collect(),
     };
     if targets.is_empty() {
-        let msg = flash_error(t(lib.lang, "未保存：请先添加地点，或选择一个存在的地点。", "Not saved: add a place first, or choose an existing one."));
+        let msg = flash_error(t(
+            lib.lang,
+            "未保存：请先添加地点，或选择一个存在的地点。",
+            "Not saved: add a place first, or choose an existing one.",
+        ));
         return render(&s, &lib, StatusCode::BAD_REQUEST, &msg, &f).await;
     }
     let closed = f.contains_key("closed");
@@ -275,7 +325,8 @@ async fn add_exception(State(s): State<Services>, lib: Librarian, Form(f): Form<
     let now = s.clock.now();
     for p in &targets {
         let id = s.db.add_hours_exception(p.id, &first, &last, &intervals, &reason, now).await?;
-        audit(&s.db, &lib, "hours.exception.add", &format!("#{id} {} {first}..{last} [{}] {reason}", p.name, format_intervals(&intervals))).await?;
+        audit(&s.db, &lib, "hours.exception.add", &format!("#{id} {} {first}..{last} [{}] {reason}", p.name, format_intervals(&intervals)))
+            .await?;
     }
     Ok(Redirect::to("/console/hours?ok=exception").into_response())
 }
@@ -301,7 +352,9 @@ pub fn announcement(place: &str, e: &hours::HoursException, lang: Lang) -> Strin
 impl crate::db::Db {
     /// Followers who can receive a customer-service message now, and how many cannot.
     pub async fn followers_in_window(&self, now: i64) -> Result<(Vec<String>, i64), crate::db::DbError> {
-        let open: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT openid FROM followers WHERE subscribed = 1 AND window_expires_at > $1 AND window_sent < window_quota ORDER BY openid").bind(now).fetch_all(pool).await?);
+        const SQL: &str = "SELECT openid FROM followers \
+            WHERE subscribed = 1 AND window_expires_at > $1 AND window_sent < window_quota ORDER BY openid";
+        let open: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as(SQL).bind(now).fetch_all(pool).await?);
         let total = self.count_followers().await?;
         let n = open.len() as i64;
         Ok((open.into_iter().map(|(o,)| o).collect(), (total - n).max(0)))
@@ -323,6 +376,12 @@ async fn announce(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>
         }
     }
     s.db.mark_exception_announced(id, now).await?;
-    audit(&s.db, &lib, "hours.announce", &format!("#{id} {place} {}..{} to {sent} readers in window; {outside} outside", e.first_day, e.last_day)).await?;
+    audit(
+        &s.db,
+        &lib,
+        "hours.announce",
+        &format!("#{id} {place} {}..{} to {sent} readers in window; {outside} outside", e.first_day, e.last_day),
+    )
+    .await?;
     Ok(Redirect::to(&format!("/console/hours?ok=announced&n={sent}&m={outside}")).into_response())
 }

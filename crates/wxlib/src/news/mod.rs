@@ -17,7 +17,8 @@ use crate::services::Services;
 use crate::wechat::router::{HandlerError, Router, TextPattern, handler};
 
 /// Words that ask for today's hours (matched whole, case-insensitive).
-pub const HOURS_TODAY_WORDS: &[&str] = &["开放时间", "开馆时间", "今天开放吗", "今天开馆吗", "今天几点关门", "hours", "opening hours", "today"];
+pub const HOURS_TODAY_WORDS: &[&str] =
+    &["开放时间", "开馆时间", "今天开放吗", "今天开馆吗", "今天几点关门", "hours", "opening hours", "today"];
 /// Words that ask for tomorrow's hours.
 pub const HOURS_TOMORROW_WORDS: &[&str] = &["明天开放吗", "明天开馆吗", "明天开放时间", "tomorrow"];
 
@@ -43,7 +44,11 @@ pub async fn hours_on_day(s: Services, m: Arc<Inbound>) -> Result<Reply, Handler
         Some(day) => Ok(Reply::text(hours::answer_for_day(&s.db, day, s.lang, "").await?)),
         None => {
             let label = if s.lang == Lang::Zh { "今天" } else { "today" };
-            let hint = if s.lang == Lang::Zh { "\n\n查询某一天：发送“开放时间 10-01”。" } else { "\n\nFor another day, send \"hours 10-01\"." };
+            let hint = if s.lang == Lang::Zh {
+                "\n\n查询某一天：发送“开放时间 10-01”。"
+            } else {
+                "\n\nFor another day, send \"hours 10-01\"."
+            };
             Ok(Reply::text(format!("{}{hint}", hours::answer_for_day(&s.db, today, s.lang, label).await?)))
         }
     }
@@ -96,7 +101,14 @@ pub async fn seed_demo(db: &crate::db::Db, now: i64) -> Result<(), crate::db::Db
     db.set_weekly_hours(main, &week).await?;
     db.add_place("自习室", "Study rooms", &hours::parse_intervals("07:00-23:00").unwrap_or_default()).await?;
     let today = hours::day_string(hours::day_of(now));
-    let cnki = resources::EResource { id: 0, name: "中国知网".into(), url: "https://www.cnki.net/".into(), access_note: "校园网内直接访问；校外请先连接学校 VPN。".into(), subject: "综合".into(), added_on: today };
+    let cnki = resources::EResource {
+        id: 0,
+        name: "中国知网".into(),
+        url: "https://www.cnki.net/".into(),
+        access_note: "校园网内直接访问；校外请先连接学校 VPN。".into(),
+        subject: "综合".into(),
+        added_on: today,
+    };
     db.add_eresource(&cnki, now).await?;
     Ok(())
 }

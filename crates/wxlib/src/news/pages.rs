@@ -48,11 +48,20 @@ const DEFAULT_GUIDE: &str = "欢迎来到图书馆\n入校后凭校园一卡通�
 
 /// The page as saved, or its default (the guide's starter text; About us from the configuration).
 pub async fn get_page(s: &Services, slug: &str) -> Result<Page, DbError> {
-    let row: Option<(String, String, i64)> = with_pool!(&s.db, |pool| sqlx::query_as("SELECT title, body, updated_at FROM news_pages WHERE slug = $1").bind(slug).fetch_optional(pool).await?);
+    let row: Option<(String, String, i64)> =
+        with_pool!(&s.db, |pool| sqlx::query_as("SELECT title, body, updated_at FROM news_pages WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(pool)
+            .await?);
     Ok(match row {
         Some((title, body, at)) => Page { slug: slug.to_owned(), title, body, updated_at: Some(at) },
         None if slug == GUIDE => Page { slug: slug.into(), title: "新生指南".into(), body: DEFAULT_GUIDE.into(), updated_at: None },
-        None => Page { slug: slug.into(), title: format!("关于我们 · {}", s.config.library.name), body: s.config.library.about.clone(), updated_at: None },
+        None => Page {
+            slug: slug.into(),
+            title: format!("关于我们 · {}", s.config.library.name),
+            body: s.config.library.about.clone(),
+            updated_at: None,
+        },
     })
 }
 
@@ -98,8 +107,12 @@ pub fn part_message(base: &str, part: &Part, n: usize, total: usize, lang: Lang)
     let summary: String = part.text.chars().take(120).collect();
     let more = if part.text.chars().count() > 120 { "…" } else { "" };
     match lang {
-        Lang::Zh => format!("【新生指南 {n}/{total}】{}\n{summary}{more}\n<a href=\"{base}/pages/guide#part-{n}\">阅读全文</a>", part.title),
-        Lang::En => format!("[Freshman guide {n}/{total}] {}\n{summary}{more}\n<a href=\"{base}/pages/guide#part-{n}\">Read it all</a>", part.title),
+        Lang::Zh => {
+            format!("【新生指南 {n}/{total}】{}\n{summary}{more}\n<a href=\"{base}/pages/guide#part-{n}\">阅读全文</a>", part.title)
+        }
+        Lang::En => {
+            format!("[Freshman guide {n}/{total}] {}\n{summary}{more}\n<a href=\"{base}/pages/guide#part-{n}\">Read it all</a>", part.title)
+        }
     }
 }
 
@@ -132,7 +145,16 @@ pub async fn on_follow(s: &Services, openid: &str) -> Result<Option<String>, DbE
         let (status, done) = if k == 1 { ("sent", Some(now)) } else { ("pending", None) };
         let sql = "INSERT INTO news_guide_deliveries (openid, part, due_at, status, note, done_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (openid, part) DO NOTHING";
         let note = (k == 1).then_some("with the welcome reply");
-        let n = with_pool!(&s.db, |pool| sqlx::query(sql).bind(openid).bind(k).bind(now + (k - 1) * cfg.every_days * 86_400).bind(status).bind(note).bind(done).execute(pool).await?.rows_affected());
+        let n = with_pool!(&s.db, |pool| sqlx::query(sql)
+            .bind(openid)
+            .bind(k)
+            .bind(now + (k - 1) * cfg.every_days * 86_400)
+            .bind(status)
+            .bind(note)
+            .bind(done)
+            .execute(pool)
+            .await?
+            .rows_affected());
         if k == 1 {
             first_is_new = n == 1;
         }
@@ -151,7 +173,12 @@ pub struct SeriesRun {
 /// that the window had closed (WeChat would refuse the message).
 pub async fn run_due(s: &Services) -> Result<SeriesRun, DbError> {
     let now = s.clock.now();
-    let due: Vec<(i64, String, i64)> = with_pool!(&s.db, |pool| sqlx::query_as("SELECT id, openid, part FROM news_guide_deliveries WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT 500").bind(now).fetch_all(pool).await?);
+    let due: Vec<(i64, String, i64)> = with_pool!(&s.db, |pool| sqlx::query_as(
+        "SELECT id, openid, part FROM news_guide_deliveries WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT 500"
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?);
     if due.is_empty() {
         return Ok(SeriesRun::default());
     }
@@ -176,7 +203,16 @@ pub async fn run_due(s: &Services) -> Result<SeriesRun, DbError> {
                 ("window_closed", "the reader's window had no sends left".to_owned())
             }
         };
-        with_pool!(&s.db, |pool| sqlx::query("UPDATE news_guide_deliveries SET status = $2, note = $3, done_at = $4 WHERE id = $1 AND status = 'pending'").bind(id).bind(status).bind(&note).bind(now).execute(pool).await?.rows_affected());
+        with_pool!(&s.db, |pool| sqlx::query(
+            "UPDATE news_guide_deliveries SET status = $2, note = $3, done_at = $4 WHERE id = $1 AND status = 'pending'"
+        )
+        .bind(id)
+        .bind(status)
+        .bind(&note)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected());
     }
     Ok(run)
 }
@@ -188,7 +224,9 @@ pub async fn scheduler(s: Services) {
         tokio::time::sleep(crate::jobs::TICK).await;
         match s.db.try_lease("guide_series", &holder, 120, crate::db::unix_now()).await {
             Ok(true) => match run_due(&s).await {
-                Ok(r) if r != SeriesRun::default() => tracing::info!(queued = r.queued, window_closed = r.window_closed, "guide series run"),
+                Ok(r) if r != SeriesRun::default() => {
+                    tracing::info!(queued = r.queued, window_closed = r.window_closed, "guide series run")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "guide series run failed"),
             },
@@ -200,8 +238,15 @@ pub async fn scheduler(s: Services) {
 
 /// (status, count) of all deliveries, and the latest ones that met a closed window.
 pub async fn delivery_report(db: &Db) -> Result<(Vec<(String, i64)>, Vec<(String, i64, Option<i64>)>), DbError> {
-    let counts: Vec<(String, i64)> = with_pool!(db, |pool| sqlx::query_as("SELECT status, COUNT(*) FROM news_guide_deliveries GROUP BY status ORDER BY status").fetch_all(pool).await?);
-    let closed: Vec<(String, i64, Option<i64>)> = with_pool!(db, |pool| sqlx::query_as("SELECT openid, part, done_at FROM news_guide_deliveries WHERE status = 'window_closed' ORDER BY done_at DESC LIMIT 20").fetch_all(pool).await?);
+    let counts: Vec<(String, i64)> =
+        with_pool!(db, |pool| sqlx::query_as("SELECT status, COUNT(*) FROM news_guide_deliveries GROUP BY status ORDER BY status")
+            .fetch_all(pool)
+            .await?);
+    let closed: Vec<(String, i64, Option<i64>)> = with_pool!(db, |pool| sqlx::query_as(
+        "SELECT openid, part, done_at FROM news_guide_deliveries WHERE status = 'window_closed' ORDER BY done_at DESC LIMIT 20"
+    )
+    .fetch_all(pool)
+    .await?);
     Ok((counts, closed))
 }
 
@@ -212,11 +257,21 @@ async fn public(s: &Services, slug: &str) -> Response {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %e, "page failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, Html(crate::web::page("图书馆", "<div class=\"card no\">系统出错了，请稍后再试。</div>"))).into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html(crate::web::page("图书馆", "<div class=\"card no\">系统出错了，请稍后再试。</div>")),
+            )
+                .into_response();
         }
     };
     let body = if slug == GUIDE {
-        parts(&p.body).iter().enumerate().map(|(i, part)| format!("<div class=\"card\" id=\"part-{}\"><h3>{}</h3>{}</div>", i + 1, escape(&part.title), paragraphs(&part.text))).collect()
+        parts(&p.body)
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                format!("<div class=\"card\" id=\"part-{}\"><h3>{}</h3>{}</div>", i + 1, escape(&part.title), paragraphs(&part.text))
+            })
+            .collect()
     } else {
         format!("<div class=\"card\" id=\"page-body\">{}</div>", paragraphs(&p.body))
     };
@@ -251,7 +306,13 @@ pub struct Flash {
     ok: Option<String>,
 }
 
-async fn render(s: &Services, lib: &Librarian, status: StatusCode, message: &str, typed: Option<(&str, &str, &str)>) -> Result<Response, ConsoleError> {
+async fn render(
+    s: &Services,
+    lib: &Librarian,
+    status: StatusCode,
+    message: &str,
+    typed: Option<(&str, &str, &str)>,
+) -> Result<Response, ConsoleError> {
     let lang = lib.lang;
     let mut body = String::from(message);
     for (slug, zh, en) in [(GUIDE, "新生指南", "Freshman guide"), (ABOUT, "关于我们", "About us")] {
@@ -261,7 +322,11 @@ async fn render(s: &Services, lib: &Librarian, status: StatusCode, message: &str
             _ => (p.title.clone(), p.body.clone()),
         };
         let hint = if slug == GUIDE {
-            t(lang, "用单独一行 --- 分隔各部分，每部分第一行是标题。系列推送时，第 1 部分随欢迎语发送，之后每隔设定天数发送下一部分。", "Separate parts with a line holding only ---; each part's first line is its title. In the series, part 1 goes with the welcome and each next part after the set number of days.")
+            t(
+                lang,
+                "用单独一行 --- 分隔各部分，每部分第一行是标题。系列推送时，第 1 部分随欢迎语发送，之后每隔设定天数发送下一部分。",
+                "Separate parts with a line holding only ---; each part's first line is its title. In the series, part 1 goes with the welcome and each next part after the set number of days.",
+            )
         } else {
             t(lang, "空行分段。", "Blank lines separate paragraphs.")
         };
@@ -293,7 +358,12 @@ async fn render(s: &Services, lib: &Librarian, status: StatusCode, message: &str
             format!("<li><span class=\"series-{status}\">{label}</span>：{n}</li>")
         })
         .collect();
-    let closed_rows: String = closed.iter().map(|(o, part, at)| format!("<li>{} · {} {part} · {}</li>", escape(o), t(lang, "第", "part"), at.map(format_time).unwrap_or_default())).collect();
+    let closed_rows: String = closed
+        .iter()
+        .map(|(o, part, at)| {
+            format!("<li>{} · {} {part} · {}</li>", escape(o), t(lang, "第", "part"), at.map(format_time).unwrap_or_default())
+        })
+        .collect();
     body.push_str(&format!(
         "<form method=\"post\" action=\"/console/pages/guide/series\" class=\"card\" id=\"guide-series\">{csrf}<h2>{title}</h2>\
          <p><label><input type=\"checkbox\" name=\"enabled\" value=\"1\"{checked}> {on}</label> \
@@ -330,7 +400,12 @@ pub struct PageForm {
     body: String,
 }
 
-async fn save(State(s): State<Services>, lib: Librarian, Path(slug): Path<String>, Form(f): Form<PageForm>) -> Result<Response, ConsoleError> {
+async fn save(
+    State(s): State<Services>,
+    lib: Librarian,
+    Path(slug): Path<String>,
+    Form(f): Form<PageForm>,
+) -> Result<Response, ConsoleError> {
     if slug != GUIDE && slug != ABOUT {
         return Err(ConsoleError::NotFound);
     }
@@ -358,7 +433,11 @@ async fn save_series(State(s): State<Services>, lib: Librarian, Form(f): Form<Ha
     let every_days = match f.get("every_days").map(|v| v.trim().parse::<i64>()) {
         Some(Ok(n)) if (1..=30).contains(&n) => n,
         _ => {
-            let msg = flash_error(t(lib.lang, "未保存：间隔天数须为 1–30 的整数。", "Not saved: the interval must be a whole number of days from 1 to 30."));
+            let msg = flash_error(t(
+                lib.lang,
+                "未保存：间隔天数须为 1–30 的整数。",
+                "Not saved: the interval must be a whole number of days from 1 to 30.",
+            ));
             return render(&s, &lib, StatusCode::BAD_REQUEST, &msg, None).await;
         }
     };
@@ -378,7 +457,10 @@ mod tests {
         assert_eq!(p.len(), 3);
         assert_eq!(p[0].title, "欢迎来到图书馆");
         assert!(p[2].text.contains("预约"));
-        assert_eq!(parts("# One\ntext\n---\n\n---\nTwo"), vec![Part { title: "One".into(), text: "text".into() }, Part { title: "Two".into(), text: String::new() }]);
+        assert_eq!(
+            parts("# One\ntext\n---\n\n---\nTwo"),
+            vec![Part { title: "One".into(), text: "text".into() }, Part { title: "Two".into(), text: String::new() }]
+        );
         assert!(parts("  \n---\n").is_empty());
     }
 }

@@ -41,27 +41,55 @@ pub struct NewBook {
 
 impl Db {
     pub async fn eresources(&self) -> Result<Vec<EResource>, DbError> {
-        let rows: Vec<(i64, String, String, String, String, String)> =
-            with_pool!(self, |pool| sqlx::query_as("SELECT id, name, url, access_note, subject, added_on FROM news_eresources ORDER BY added_on DESC, id DESC").fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|(id, name, url, access_note, subject, added_on)| EResource { id, name, url, access_note, subject, added_on }).collect())
+        let rows: Vec<(i64, String, String, String, String, String)> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT id, name, url, access_note, subject, added_on FROM news_eresources ORDER BY added_on DESC, id DESC"
+        )
+        .fetch_all(pool)
+        .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, url, access_note, subject, added_on)| EResource { id, name, url, access_note, subject, added_on })
+            .collect())
     }
 
     pub async fn add_eresource(&self, r: &EResource, now: i64) -> Result<i64, DbError> {
         let sql = "INSERT INTO news_eresources (name, url, access_note, subject, added_on, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql).bind(&r.name).bind(&r.url).bind(&r.access_note).bind(&r.subject).bind(&r.added_on).bind(now).fetch_one(pool).await?);
+        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(&r.name)
+            .bind(&r.url)
+            .bind(&r.access_note)
+            .bind(&r.subject)
+            .bind(&r.added_on)
+            .bind(now)
+            .fetch_one(pool)
+            .await?);
         Ok(id)
     }
 
     pub async fn delete_eresource(&self, id: i64) -> Result<Option<String>, DbError> {
-        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("DELETE FROM news_eresources WHERE id = $1 RETURNING name").bind(id).fetch_optional(pool).await?);
+        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("DELETE FROM news_eresources WHERE id = $1 RETURNING name")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?);
         Ok(row.map(|(n,)| n))
     }
 
     /// Records added in `[from, to)` (unix seconds), newest first, at most `limit`.
-    pub async fn records_added_between(&self, from: i64, to: i64, limit: i64) -> Result<Vec<(RecordSummary, i64, Option<Vec<u8>>)>, DbError> {
+    pub async fn records_added_between(
+        &self,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<(RecordSummary, i64, Option<Vec<u8>>)>, DbError> {
         let sql = "SELECT id, title, author, year, call_number, added_at, marc FROM catalog_records WHERE deleted = 0 AND added_at >= $1 AND added_at < $2 ORDER BY added_at DESC, seq DESC LIMIT $3";
-        let rows: Vec<(String, String, Option<String>, Option<i64>, Option<String>, i64, Option<Vec<u8>>)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(from).bind(to).bind(limit).fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|(id, title, author, year, call_number, added_at, marc)| (RecordSummary { id, title, author, year, call_number }, added_at, marc)).collect())
+        let rows: Vec<(String, String, Option<String>, Option<i64>, Option<String>, i64, Option<Vec<u8>>)> =
+            with_pool!(self, |pool| sqlx::query_as(sql).bind(from).bind(to).bind(limit).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, title, author, year, call_number, added_at, marc)| {
+                (RecordSummary { id, title, author, year, call_number }, added_at, marc)
+            })
+            .collect())
     }
 }
 
@@ -150,7 +178,11 @@ pub async fn public_page(State(s): State<Services>, Query(q): Query<BrowseQuery>
         Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "new resources page failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, Html(crate::web::page("新资源", "<div class=\"card no\">系统出错了，请稍后再试。</div>"))).into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html(crate::web::page("新资源", "<div class=\"card no\">系统出错了，请稍后再试。</div>")),
+            )
+                .into_response();
         }
     };
     let eres = s.db.eresources().await.unwrap_or_default();
@@ -166,7 +198,13 @@ pub async fn public_page(State(s): State<Services>, Query(q): Query<BrowseQuery>
         let links: String = top
             .iter()
             .take(20)
-            .map(|(name, n)| format!("<a href=\"/pages/new?days={days}&amp;subject={}\">{}</a>({n}) ", escape(&crate::catalog::chat::urlencode(name)), escape(name)))
+            .map(|(name, n)| {
+                format!(
+                    "<a href=\"/pages/new?days={days}&amp;subject={}\">{}</a>({n}) ",
+                    escape(&crate::catalog::chat::urlencode(name)),
+                    escape(name)
+                )
+            })
             .collect();
         body.push_str(&format!("<div class=\"card\" id=\"subjects\">按主题：<a href=\"/pages/new?days={days}\">全部</a> {links}</div>"));
     }
@@ -186,7 +224,11 @@ pub async fn public_page(State(s): State<Services>, Query(q): Query<BrowseQuery>
             )
         })
         .collect();
-    body.push_str(&if list.is_empty() { "<div class=\"card\">这段时间没有新书。</div>".to_owned() } else { format!("<table id=\"new-books\"><tr><th>题名</th><th>入藏</th></tr>{list}</table>") });
+    body.push_str(&if list.is_empty() {
+        "<div class=\"card\">这段时间没有新书。</div>".to_owned()
+    } else {
+        format!("<table id=\"new-books\"><tr><th>题名</th><th>入藏</th></tr>{list}</table>")
+    });
     let eres_rows: String = eres
         .iter()
         .map(|r| {
@@ -199,7 +241,10 @@ pub async fn public_page(State(s): State<Services>, Query(q): Query<BrowseQuery>
             )
         })
         .collect();
-    body.push_str(&format!("<h3>数据库与电子资源</h3>{}", if eres_rows.is_empty() { "<div class=\"card\">暂无。</div>".to_owned() } else { eres_rows }));
+    body.push_str(&format!(
+        "<h3>数据库与电子资源</h3>{}",
+        if eres_rows.is_empty() { "<div class=\"card\">暂无。</div>".to_owned() } else { eres_rows }
+    ));
     Html(crate::web::page("新书与电子资源", &body)).into_response()
 }
 
@@ -212,7 +257,13 @@ pub struct Flash {
     ok: Option<String>,
 }
 
-async fn render(s: &Services, lib: &Librarian, status: StatusCode, message: &str, form: &std::collections::HashMap<String, String>) -> Result<Response, ConsoleError> {
+async fn render(
+    s: &Services,
+    lib: &Librarian,
+    status: StatusCode,
+    message: &str,
+    form: &std::collections::HashMap<String, String>,
+) -> Result<Response, ConsoleError> {
     let lang = lib.lang;
     let field = |k: &str| escape(form.get(k).map(String::as_str).unwrap_or_default());
     let list = s.db.eresources().await?;
@@ -258,7 +309,10 @@ async fn render(s: &Services, lib: &Librarian, status: StatusCode, message: &str
         nb = t(lang, "新书", "New books"),
         nb_text = match lang {
             Lang::Zh => format!("新书来自目录导入（wxlib import）。近 {DEFAULT_DAYS} 天入藏 {} 种；读者可按日期和主题浏览：", books.len()),
-            Lang::En => format!("New books come from catalog imports (wxlib import). {} added in the last {DEFAULT_DAYS} days; readers browse them by date and subject at:", books.len()),
+            Lang::En => format!(
+                "New books come from catalog imports (wxlib import). {} added in the last {DEFAULT_DAYS} days; readers browse them by date and subject at:",
+                books.len()
+            ),
         },
     );
     Ok((status, page(lib, t(lang, "新资源", "New resources"), &body)).into_response())
@@ -280,18 +334,37 @@ fn check(f: &std::collections::HashMap<String, String>, today: &str, lang: Lang)
     if name.is_empty() || name.chars().count() > 100 {
         return Err(t(lang, "请填写名称（最多 100 个字）。", "Enter a name (at most 100 characters).").into());
     }
-    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 11 || url.len() > 1024 || url.chars().any(char::is_whitespace) {
-        return Err(t(lang, "链接须以 http:// 或 https:// 开头，且不含空格。", "The link must start with http:// or https:// and contain no spaces.").into());
+    if !(url.starts_with("http://") || url.starts_with("https://"))
+        || url.len() < 11
+        || url.len() > 1024
+        || url.chars().any(char::is_whitespace)
+    {
+        return Err(t(
+            lang,
+            "链接须以 http:// 或 https:// 开头，且不含空格。",
+            "The link must start with http:// or https:// and contain no spaces.",
+        )
+        .into());
     }
     if note.chars().count() > 500 || subject.chars().count() > 50 {
-        return Err(t(lang, "访问说明最多 500 个字，主题最多 50 个字。", "The access note is at most 500 characters and the subject 50.").into());
+        return Err(
+            t(lang, "访问说明最多 500 个字，主题最多 50 个字。", "The access note is at most 500 characters and the subject 50.").into()
+        );
     }
     let added = get("added_on");
-    let added_on = if added.is_empty() { today.to_owned() } else { parse_day(&added).map(day_string).map_err(|e| super::hours::HoursError::message(&e, lang))? };
+    let added_on = if added.is_empty() {
+        today.to_owned()
+    } else {
+        parse_day(&added).map(day_string).map_err(|e| super::hours::HoursError::message(&e, lang))?
+    };
     Ok(EResource { id: 0, name, url, access_note: note, subject, added_on })
 }
 
-async fn add(State(s): State<Services>, lib: Librarian, Form(f): Form<std::collections::HashMap<String, String>>) -> Result<Response, ConsoleError> {
+async fn add(
+    State(s): State<Services>,
+    lib: Librarian,
+    Form(f): Form<std::collections::HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
     let today = day_string(day_of(s.clock.now()));
     match check(&f, &today, lib.lang) {
         Ok(r) => {
@@ -299,7 +372,9 @@ async fn add(State(s): State<Services>, lib: Librarian, Form(f): Form<std::colle
             audit(&s.db, &lib, "resources.add", &format!("#{id} {} {}", r.name, r.url)).await?;
             Ok(Redirect::to("/console/resources?ok=added").into_response())
         }
-        Err(msg) => render(&s, &lib, StatusCode::BAD_REQUEST, &flash_error(&format!("{}{msg}", t(lib.lang, "未保存：", "Not saved: "))), &f).await,
+        Err(msg) => {
+            render(&s, &lib, StatusCode::BAD_REQUEST, &flash_error(&format!("{}{msg}", t(lib.lang, "未保存：", "Not saved: "))), &f).await
+        }
     }
 }
 

@@ -35,7 +35,8 @@ pub fn render_partners(answers: &[PartnerAnswer], lang: Lang, per_partner: usize
     for a in answers {
         match &a.outcome {
             Outcome::Answered(r) if r.total > 0 => {
-                let mut b = if zh { format!("【{}】馆藏 {} 条：", a.name, r.total) } else { format!("[{}] holds {}:", a.name, r.total) };
+                let mut b =
+                    if zh { format!("【{}】馆藏 {} 条：", a.name, r.total) } else { format!("[{}] holds {}:", a.name, r.total) };
                 for (i, h) in r.hits.iter().take(per_partner).enumerate() {
                     let author = h.author.as_deref().map(|x| format!(" / {}", shorten(x, 16))).unwrap_or_default();
                     let year = h.year.map(|y| format!(" ({y})")).unwrap_or_default();
@@ -43,8 +44,14 @@ pub fn render_partners(answers: &[PartnerAnswer], lang: Lang, per_partner: usize
                 }
                 blocks.push(b);
             }
-            Outcome::Answered(_) => blocks.push(if zh { format!("【{}】没有找到。", a.name) } else { format!("[{}] nothing found.", a.name) }),
-            Outcome::Unsupported => blocks.push(if zh { format!("【{}】不支持这种检索。", a.name) } else { format!("[{}] does not support this search.", a.name) }),
+            Outcome::Answered(_) => {
+                blocks.push(if zh { format!("【{}】没有找到。", a.name) } else { format!("[{}] nothing found.", a.name) })
+            }
+            Outcome::Unsupported => blocks.push(if zh {
+                format!("【{}】不支持这种检索。", a.name)
+            } else {
+                format!("[{}] does not support this search.", a.name)
+            }),
             Outcome::Failed { timed_out, .. } => silent.push((a.name.as_str(), *timed_out)),
         }
     }
@@ -85,7 +92,9 @@ pub async fn zero_hits_addendum(s: &Services, query: &str, field: SearchField) -
     Some(match (s.lang, held) {
         (Lang::Zh, true) => format!("本馆没有，合作馆藏有：\n\n{body}\n\n可通过馆际互借借阅，详询流通服务台。"),
         (Lang::Zh, false) => format!("合作图书馆：\n\n{body}"),
-        (Lang::En, true) => format!("Not held here, but partner libraries have it:\n\n{body}\n\nAsk the circulation desk about interlibrary loan."),
+        (Lang::En, true) => {
+            format!("Not held here, but partner libraries have it:\n\n{body}\n\nAsk the circulation desk about interlibrary loan.")
+        }
         (Lang::En, false) => format!("Partner libraries:\n\n{body}"),
     })
 }
@@ -96,17 +105,34 @@ pub async fn other_libraries(s: Services, m: Arc<Inbound>) -> Result<Reply, Hand
     let lang = s.lang;
     let d = s.db.dialog(&m.from_user, unix_now()).await?;
     let Some(query) = d.query.clone() else {
-        return Ok(Reply::text(if lang == Lang::Zh { "请先发送书名、作者或关键词检索，再回复“其他馆”查看合作图书馆的馆藏。" } else { "Search for something first, then reply \"other libraries\" to see partner libraries' holdings." }));
+        return Ok(Reply::text(if lang == Lang::Zh {
+            "请先发送书名、作者或关键词检索，再回复“其他馆”查看合作图书馆的馆藏。"
+        } else {
+            "Search for something first, then reply \"other libraries\" to see partner libraries' holdings."
+        }));
     };
     let field = d.mode.as_deref().and_then(parse_field).unwrap_or(SearchField::Any);
     let per = s.config.partners.chat_hits_per_partner;
     let answers = federated::search_partners(&s, &query, field, per).await;
     if answers.is_empty() {
-        return Ok(Reply::text(if lang == Lang::Zh { "本馆还没有设置合作图书馆。" } else { "No partner libraries are set up yet." }));
+        return Ok(Reply::text(if lang == Lang::Zh {
+            "本馆还没有设置合作图书馆。"
+        } else {
+            "No partner libraries are set up yet."
+        }));
     }
     let head = if lang == Lang::Zh { format!("“{query}”在合作图书馆：") } else { format!("\"{query}\" at partner libraries:") };
-    let link = format!("{}/opac/search?q={}&field={}", s.config.server.public_url, crate::catalog::chat::urlencode(&query), crate::catalog::field_name(field));
-    let more = if lang == Lang::Zh { format!("<a href=\"{link}\">在网页上按馆查看</a>") } else { format!("<a href=\"{link}\">See each library on the web</a>") };
+    let link = format!(
+        "{}/opac/search?q={}&field={}",
+        s.config.server.public_url,
+        crate::catalog::chat::urlencode(&query),
+        crate::catalog::field_name(field)
+    );
+    let more = if lang == Lang::Zh {
+        format!("<a href=\"{link}\">在网页上按馆查看</a>")
+    } else {
+        format!("<a href=\"{link}\">See each library on the web</a>")
+    };
     Ok(Reply::text(format!("{head}\n\n{}\n\n{more}", render_partners(&answers, lang, per))))
 }
 
@@ -121,7 +147,12 @@ mod tests {
 
     #[test]
     fn partners_are_labelled_and_the_silent_ones_named_last() {
-        let hit = RemoteHit { title: "Children and drama".into(), author: Some("McCaslin, Nellie".into()), year: Some(1999), ..Default::default() };
+        let hit = RemoteHit {
+            title: "Children and drama".into(),
+            author: Some("McCaslin, Nellie".into()),
+            year: Some(1999),
+            ..Default::default()
+        };
         let answers = vec![
             answer("慢馆", Outcome::Failed { reason: "no answer within 1500 ms".into(), timed_out: true }),
             answer("乙馆", Outcome::Answered(RemoteResults { total: 15, hits: vec![hit.clone(); 5] })),

@@ -68,7 +68,12 @@ fn form_html(lib: &Librarian, action: &str, p: &Partner, submit: &str) -> String
     let lang = lib.lang;
     let checks: String = KNOWN_INDEXES
         .iter()
-        .map(|i| format!("<label><input type=\"checkbox\" name=\"indexes\" value=\"{i}\"{}> {i}</label> ", if p.indexes.iter().any(|x| x == i) { " checked" } else { "" }))
+        .map(|i| {
+            format!(
+                "<label><input type=\"checkbox\" name=\"indexes\" value=\"{i}\"{}> {i}</label> ",
+                if p.indexes.iter().any(|x| x == i) { " checked" } else { "" }
+            )
+        })
         .collect();
     let schema = |v: &str| if p.record_schema == v { " selected" } else { "" };
     format!(
@@ -100,7 +105,16 @@ fn form_html(lib: &Librarian, action: &str, p: &Partner, submit: &str) -> String
 }
 
 fn blank() -> Partner {
-    Partner { id: 0, name: String::new(), base_url: String::new(), database: String::new(), indexes: vec!["dc.title".into(), "dc.creator".into(), "dc.subject".into(), "cql.anywhere".into()], record_schema: "marcxml".into(), timeout_ms: 2000, enabled: true }
+    Partner {
+        id: 0,
+        name: String::new(),
+        base_url: String::new(),
+        database: String::new(),
+        indexes: vec!["dc.title".into(), "dc.creator".into(), "dc.subject".into(), "cql.anywhere".into()],
+        record_schema: "marcxml".into(),
+        timeout_ms: 2000,
+        enabled: true,
+    }
 }
 
 async fn list_page(s: &Services, lib: &Librarian, flash: &str, draft: &Partner) -> Result<Html<String>, ConsoleError> {
@@ -189,12 +203,29 @@ async fn update(State(s): State<Services>, admin: Admin, Path(id): Path<i64>, Fo
     s.db.partner(id).await?.ok_or(ConsoleError::NotFound)?;
     let p = partner_of(&f);
     if let Err(e) = checked(&s, &p, Some(id)).await? {
-        let body = format!("{}{}", flash_error(&error_text(&e, admin.lang)), form_html(&admin, &format!("/console/partners/{id}"), &p, t(admin.lang, "保存", "Save")));
+        let body = format!(
+            "{}{}",
+            flash_error(&error_text(&e, admin.lang)),
+            form_html(&admin, &format!("/console/partners/{id}"), &p, t(admin.lang, "保存", "Save"))
+        );
         return Ok((StatusCode::BAD_REQUEST, page(&admin, t(admin.lang, "编辑合作馆", "Edit partner"), &body)).into_response());
     }
     s.db.update_partner(id, &p).await?;
     s.partners.forget();
-    audit(&s.db, &admin, "partner.update", &format!("#{id} {} {} [{}] {} ms {}", p.name, p.endpoint(), p.indexes.join(","), p.timeout_ms, if p.enabled { "enabled" } else { "disabled" })).await?;
+    audit(
+        &s.db,
+        &admin,
+        "partner.update",
+        &format!(
+            "#{id} {} {} [{}] {} ms {}",
+            p.name,
+            p.endpoint(),
+            p.indexes.join(","),
+            p.timeout_ms,
+            if p.enabled { "enabled" } else { "disabled" }
+        ),
+    )
+    .await?;
     Ok(Redirect::to("/console/partners").into_response())
 }
 

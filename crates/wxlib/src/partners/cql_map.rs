@@ -70,8 +70,14 @@ impl YearOp {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     /// A catalog search: every word of `text` in `field`, ranked.
-    Text { field: Field, text: String },
-    Year { op: YearOp, year: i64 },
+    Text {
+        field: Field,
+        text: String,
+    },
+    Year {
+        op: YearOp,
+        year: i64,
+    },
     And(Box<Plan>, Box<Plan>),
     Or(Box<Plan>, Box<Plan>),
     Not(Box<Plan>, Box<Plan>),
@@ -176,7 +182,8 @@ fn clause_plan(c: &cql::SearchClause, scope: &[(Option<&str>, &str)]) -> Result<
     match index {
         Index::Text(field) => match rel.as_str() {
             "=" | "==" | "all" | "adj" | "scr" | "exact" => Ok(Plan::Text { field, text: term }),
-            "any" => Ok(or_all(term.split_whitespace().map(|w| Plan::Text { field, text: w.to_owned() }).collect()).unwrap_or(Plan::Text { field, text: term })),
+            "any" => Ok(or_all(term.split_whitespace().map(|w| Plan::Text { field, text: w.to_owned() }).collect())
+                .unwrap_or(Plan::Text { field, text: term })),
             _ => unsupported(19, relation.name()),
         },
         Index::Date => {
@@ -189,7 +196,10 @@ fn clause_plan(c: &cql::SearchClause, scope: &[(Option<&str>, &str)]) -> Result<
                 "<=" => YearOp::Le,
                 ">=" => YearOp::Ge,
                 "any" => {
-                    let years = term.split_whitespace().map(|t| year(t).map(|y| Plan::Year { op: YearOp::Eq, year: y })).collect::<Result<Vec<_>, _>>()?;
+                    let years =
+                        term.split_whitespace()
+                            .map(|t| year(t).map(|y| Plan::Year { op: YearOp::Eq, year: y }))
+                            .collect::<Result<Vec<_>, _>>()?;
                     return Ok(or_all(years).unwrap_or(Plan::Year { op: YearOp::Eq, year: -1 }));
                 }
                 _ => return unsupported(19, relation.name()),
@@ -253,7 +263,13 @@ fn index_error(e: search::Error) -> CatalogError {
 pub async fn run(catalog: &Catalog, plan: &Plan, offset: usize, limit: usize) -> Result<Ranked, CatalogError> {
     if let Plan::Text { field, text } = plan {
         let offset = offset.min(MAX_WINDOW);
-        let q = search::Query { text: text.clone(), field: *field, sort: search::Sort::Relevance, offset, limit: limit.min(MAX_WINDOW - offset) };
+        let q = search::Query {
+            text: text.clone(),
+            field: *field,
+            sort: search::Sort::Relevance,
+            offset,
+            limit: limit.min(MAX_WINDOW - offset),
+        };
         let r = catalog.index.search(&q).map_err(index_error)?;
         return Ok(Ranked { total: r.total, ids: r.hits.into_iter().map(|h| h.id).collect() });
     }

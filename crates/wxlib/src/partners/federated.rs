@@ -29,7 +29,10 @@ pub enum Outcome {
     /// The partner supports no index for this kind of search (e.g. call numbers).
     Unsupported,
     /// Down, slow, or its answer unusable: said to the reader, never fatal.
-    Failed { reason: String, timed_out: bool },
+    Failed {
+        reason: String,
+        timed_out: bool,
+    },
 }
 
 impl PartnerAnswer {

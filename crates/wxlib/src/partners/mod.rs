@@ -101,13 +101,19 @@ impl Partner {
             return invalid("indexes", "choose at least one index the partner supports");
         }
         if let Some(bad) = self.indexes.iter().find(|i| !KNOWN_INDEXES.contains(&i.as_str())) {
-            return Err(PartnerError::Invalid { field: "indexes", reason: format!("unknown index {bad:?}; known: {}", KNOWN_INDEXES.join(", ")) });
+            return Err(PartnerError::Invalid {
+                field: "indexes",
+                reason: format!("unknown index {bad:?}; known: {}", KNOWN_INDEXES.join(", ")),
+            });
         }
         if !matches!(self.record_schema.as_str(), "marcxml" | "dc") {
             return invalid("record_schema", "must be marcxml or dc");
         }
         if !(100..=max_timeout_ms).contains(&self.timeout_ms) {
-            return Err(PartnerError::Invalid { field: "timeout_ms", reason: format!("must be between 100 and {max_timeout_ms} (partners.max_timeout_ms)") });
+            return Err(PartnerError::Invalid {
+                field: "timeout_ms",
+                reason: format!("must be between 100 and {max_timeout_ms} (partners.max_timeout_ms)"),
+            });
         }
         Ok(())
     }
@@ -137,12 +143,14 @@ macro_rules! partner_select {
 impl Db {
     /// Every partner, in the librarians' order.
     pub async fn partners(&self) -> Result<Vec<Partner>, DbError> {
-        let rows: Vec<PartnerRow> = with_pool!(self, |pool| sqlx::query_as(partner_select!("ORDER BY position, id")).fetch_all(pool).await?);
+        let rows: Vec<PartnerRow> =
+            with_pool!(self, |pool| sqlx::query_as(partner_select!("ORDER BY position, id")).fetch_all(pool).await?);
         Ok(rows.into_iter().map(from_row).collect())
     }
 
     pub async fn partner(&self, id: i64) -> Result<Option<Partner>, DbError> {
-        let row: Option<PartnerRow> = with_pool!(self, |pool| sqlx::query_as(partner_select!("WHERE id = $1")).bind(id).fetch_optional(pool).await?);
+        let row: Option<PartnerRow> =
+            with_pool!(self, |pool| sqlx::query_as(partner_select!("WHERE id = $1")).bind(id).fetch_optional(pool).await?);
         Ok(row.map(from_row))
     }
 

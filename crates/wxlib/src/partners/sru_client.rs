@@ -141,7 +141,11 @@ pub fn parse_response(xml: &str) -> Result<RemoteResults, SruError> {
                     }
                     b"recordData" => {
                         let inner = reader.read_text(e.name()).map_err(bad)?;
-                        let data = if packing_string { quick_xml::escape::unescape(&inner).map_err(bad)?.into_owned() } else { inner.into_owned() };
+                        let data = if packing_string {
+                            quick_xml::escape::unescape(&inner).map_err(bad)?.into_owned()
+                        } else {
+                            inner.into_owned()
+                        };
                         hits.push(hit_of_record(&data)?);
                         continue;
                     }
@@ -156,7 +160,9 @@ pub fn parse_response(xml: &str) -> Result<RemoteResults, SruError> {
             Event::End(_) => {
                 depth_path.pop();
             }
-            Event::Empty(e) if !saw_root => return Err(bad(format!("root element <{}/>", String::from_utf8_lossy(e.local_name().as_ref())))),
+            Event::Empty(e) if !saw_root => {
+                return Err(bad(format!("root element <{}/>", String::from_utf8_lossy(e.local_name().as_ref()))));
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -261,12 +267,21 @@ mod tests {
             </zs:recordData><zs:recordPosition>1</zs:recordPosition></zs:record></zs:records></zs:searchRetrieveResponse>"#;
         let r = parse_response(ok).unwrap();
         assert_eq!(r.total, 7);
-        assert_eq!(r.hits[0], RemoteHit { title: "三体 & more".into(), author: Some("刘慈欣".into()), year: Some(2008), ..Default::default() });
+        assert_eq!(
+            r.hits[0],
+            RemoteHit { title: "三体 & more".into(), author: Some("刘慈欣".into()), year: Some(2008), ..Default::default() }
+        );
         let string_packed = r#"<searchRetrieveResponse xmlns="http://docs.oasis-open.org/ns/search-ws/sruResponse"><numberOfRecords>1</numberOfRecords><records><record><recordSchema>dc</recordSchema><recordXMLEscaping>string</recordXMLEscaping><recordData>&lt;dc&gt;&lt;title&gt;A &amp;amp; B&lt;/title&gt;&lt;/dc&gt;</recordData></record></records></searchRetrieveResponse>"#;
         assert_eq!(parse_response(string_packed).unwrap().hits[0].title, "A & B");
         let diag = r#"<zs:searchRetrieveResponse xmlns:zs="http://www.loc.gov/zing/srw/"><zs:numberOfRecords>0</zs:numberOfRecords><zs:diagnostics><diag:diagnostic xmlns:diag="http://www.loc.gov/zing/srw/diagnostic/"><diag:uri>info:srw/diagnostic/1/16</diag:uri><diag:details>dc.foo</diag:details><diag:message>Unsupported index</diag:message></diag:diagnostic></zs:diagnostics></zs:searchRetrieveResponse>"#;
         assert!(matches!(parse_response(diag), Err(SruError::Diagnostic { code, .. }) if code == "16"));
-        for garbage in ["", "<html><body>404</body></html>", "<zs:searchRetrieveResponse xmlns:zs=\"x\"><zs:numberOfRecords>3", "<<<>>>", "<zs:searchRetrieveResponse xmlns:zs=\"x\"><zs:numberOfRecords>many</zs:numberOfRecords></zs:searchRetrieveResponse>"] {
+        for garbage in [
+            "",
+            "<html><body>404</body></html>",
+            "<zs:searchRetrieveResponse xmlns:zs=\"x\"><zs:numberOfRecords>3",
+            "<<<>>>",
+            "<zs:searchRetrieveResponse xmlns:zs=\"x\"><zs:numberOfRecords>many</zs:numberOfRecords></zs:searchRetrieveResponse>",
+        ] {
             assert!(matches!(parse_response(garbage), Err(SruError::BadResponse(_))), "{garbage}");
         }
     }

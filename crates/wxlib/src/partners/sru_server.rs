@@ -33,9 +33,25 @@ pub const DC_SCHEMA: &str = "info:srw/schema/1/dc-v1.1";
 
 /// Parameters a request may carry (anything else, except `x-` extensions, is diagnostic 8).
 const KNOWN_PARAMS: &[&str] = &[
-    "operation", "version", "query", "queryType", "startRecord", "maximumRecords", "recordSchema", "recordPacking",
-    "recordXMLEscaping", "resultSetTTL", "stylesheet", "sortKeys", "recordXPath", "extraRequestData", "scanClause",
-    "responsePosition", "maximumTerms", "httpAccept", "renderedBy",
+    "operation",
+    "version",
+    "query",
+    "queryType",
+    "startRecord",
+    "maximumRecords",
+    "recordSchema",
+    "recordPacking",
+    "recordXMLEscaping",
+    "resultSetTTL",
+    "stylesheet",
+    "sortKeys",
+    "recordXPath",
+    "extraRequestData",
+    "scanClause",
+    "responsePosition",
+    "maximumTerms",
+    "httpAccept",
+    "renderedBy",
 ];
 
 pub fn routes(services: Services) -> axum::Router {
@@ -125,13 +141,31 @@ fn xml_response(body: String) -> Response {
 async fn answer(s: &Services, raw_query: &str) -> Response {
     let params = match serde_urlencoded::from_str::<Vec<(String, String)>>(raw_query) {
         Ok(p) => Params(p),
-        Err(e) => return xml_response(search_response(Version::V12, &SearchEcho::default(), 0, &[], None, &[diag(6, format!("request parameters: {e}"))])),
+        Err(e) => {
+            return xml_response(search_response(
+                Version::V12,
+                &SearchEcho::default(),
+                0,
+                &[],
+                None,
+                &[diag(6, format!("request parameters: {e}"))],
+            ));
+        }
     };
     let version = match params.get("version") {
         Some("1.1") => Version::V11,
         Some("1.2") => Version::V12,
         Some("2.0") => Version::V20,
-        Some(other) => return xml_response(search_response(Version::V12, &SearchEcho::default(), 0, &[], None, &[diag(5, format!("{other}; supported: 1.1, 1.2, 2.0"))])),
+        Some(other) => {
+            return xml_response(search_response(
+                Version::V12,
+                &SearchEcho::default(),
+                0,
+                &[],
+                None,
+                &[diag(5, format!("{other}; supported: 1.1, 1.2, 2.0"))],
+            ));
+        }
         None if params.get("operation").is_some() => Version::V12,
         None => Version::V20,
     };
@@ -146,7 +180,11 @@ async fn answer(s: &Services, raw_query: &str) -> Response {
     };
     if let Some((name, _)) = params.0.iter().find(|(k, _)| !k.starts_with("x-") && !KNOWN_PARAMS.contains(&k.as_str())) {
         let d = diag(8, name.clone());
-        return xml_response(if operation == "explain" { explain_response(s, version, &[d]) } else { search_response(version, &SearchEcho::default(), 0, &[], None, &[d]) });
+        return xml_response(if operation == "explain" {
+            explain_response(s, version, &[d])
+        } else {
+            search_response(version, &SearchEcho::default(), 0, &[], None, &[d])
+        });
     }
     metrics::counter!("wxlib_sru_requests_total", "operation" => if matches!(operation.as_str(), "explain" | "searchRetrieve") { operation.clone() } else { "other".to_owned() }, "version" => version.as_str()).increment(1);
     match operation.as_str() {
@@ -246,7 +284,14 @@ async fn search_retrieve(s: &Services, version: Version, params: &Params) -> Str
         }
     };
     if start > ranked.total.max(1) {
-        return search_response(version, &echo, ranked.total, &[], None, &[diag(61, format!("startRecord={start}; {} record(s)", ranked.total))]);
+        return search_response(
+            version,
+            &echo,
+            ranked.total,
+            &[],
+            None,
+            &[diag(61, format!("startRecord={start}; {} record(s)", ranked.total))],
+        );
     }
     let mut records = Vec::with_capacity(ranked.ids.len());
     for (i, id) in ranked.ids.iter().enumerate() {
@@ -321,12 +366,28 @@ pub fn dublin_core(b: &marc::Bib, id: &str, public_url: &str) -> String {
     out
 }
 
-fn search_response(version: Version, echo: &SearchEcho, total: usize, records: &[(String, usize)], next: Option<usize>, diags: &[Diag]) -> String {
+fn search_response(
+    version: Version,
+    echo: &SearchEcho,
+    total: usize,
+    records: &[(String, usize)],
+    next: Option<usize>,
+    diags: &[Diag],
+) -> String {
     search_response_with(version, echo, total, records, MARCXML_SCHEMA, false, next, diags)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn search_response_with(version: Version, echo: &SearchEcho, total: usize, records: &[(String, usize)], schema_id: &str, escaped: bool, next: Option<usize>, diags: &[Diag]) -> String {
+fn search_response_with(
+    version: Version,
+    echo: &SearchEcho,
+    total: usize,
+    records: &[(String, usize)],
+    schema_id: &str,
+    escaped: bool,
+    next: Option<usize>,
+    diags: &[Diag],
+) -> String {
     let v2 = version == Version::V20;
     let (p, ns) = if v2 { ("sru", SRU2_NS) } else { ("zs", SRW_NS) };
     let mut out = format!("<{p}:searchRetrieveResponse xmlns:{p}=\"{ns}\">");
@@ -343,7 +404,9 @@ fn search_response_with(version: Version, echo: &SearchEcho, total: usize, recor
             } else {
                 out.push_str(&format!("<{p}:recordPacking>{}</{p}:recordPacking>", if escaped { "string" } else { "xml" }));
             }
-            out.push_str(&format!("<{p}:recordData>{data}</{p}:recordData><{p}:recordPosition>{position}</{p}:recordPosition></{p}:record>"));
+            out.push_str(&format!(
+                "<{p}:recordData>{data}</{p}:recordData><{p}:recordPosition>{position}</{p}:recordPosition></{p}:record>"
+            ));
         }
         out.push_str(&format!("</{p}:records>"));
     }
@@ -351,7 +414,12 @@ fn search_response_with(version: Version, echo: &SearchEcho, total: usize, recor
         out.push_str(&format!("<{p}:nextRecordPosition>{n}</{p}:nextRecordPosition>"));
     }
     if !v2 && !echo.query.is_empty() {
-        out.push_str(&format!("<{p}:echoedSearchRetrieveRequest><{p}:version>{}</{p}:version><{p}:query>{}</{p}:query><{p}:startRecord>{}</{p}:startRecord>", version.as_str(), escape(&echo.query), echo.start));
+        out.push_str(&format!(
+            "<{p}:echoedSearchRetrieveRequest><{p}:version>{}</{p}:version><{p}:query>{}</{p}:query><{p}:startRecord>{}</{p}:startRecord>",
+            version.as_str(),
+            escape(&echo.query),
+            echo.start
+        ));
         if let Some(m) = echo.maximum {
             out.push_str(&format!("<{p}:maximumRecords>{m}</{p}:maximumRecords>"));
         }
@@ -393,10 +461,19 @@ fn explain_record(s: &Services, version: Version) -> String {
     let url = reqwest::Url::parse(&s.config.server.public_url).ok();
     let host = url.as_ref().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "localhost".into());
     let port = url.as_ref().and_then(|u| u.port_or_known_default()).unwrap_or(80);
-    let path = url.as_ref().map(|u| u.path().trim_matches('/').to_owned()).filter(|p| !p.is_empty()).map(|p| format!("{p}/sru")).unwrap_or_else(|| "sru".into());
+    let path = url
+        .as_ref()
+        .map(|u| u.path().trim_matches('/').to_owned())
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("{p}/sru"))
+        .unwrap_or_else(|| "sru".into());
     let lib = &s.config.library;
     let p = &s.config.partners;
-    let index = |set: &str, name: &str, title: &str| format!("<index search=\"true\" scan=\"false\" sort=\"false\"><title>{title}</title><map><name set=\"{set}\">{name}</name></map></index>");
+    let index = |set: &str, name: &str, title: &str| {
+        format!(
+            "<index search=\"true\" scan=\"false\" sort=\"false\"><title>{title}</title><map><name set=\"{set}\">{name}</name></map></index>"
+        )
+    };
     format!(
         "<explain xmlns=\"{EXPLAIN_NS}\"><serverInfo protocol=\"SRU\" version=\"{v}\" transport=\"{scheme}\" method=\"GET POST\"><host>{host}</host><port>{port}</port><database>{db}</database></serverInfo>\
          <databaseInfo><title lang=\"zh\" primary=\"true\">{name}</title><description lang=\"zh\">{about}</description></databaseInfo>\
@@ -433,7 +510,11 @@ fn explain_response(s: &Services, version: Version, diags: &[Diag]) -> String {
         out.push_str(&format!("<{p}:version>{}</{p}:version>", version.as_str()));
     }
     out.push_str(&format!("<{p}:record><{p}:recordSchema>{EXPLAIN_NS}</{p}:recordSchema>"));
-    out.push_str(&if v2 { format!("<{p}:recordXMLEscaping>xml</{p}:recordXMLEscaping>") } else { format!("<{p}:recordPacking>xml</{p}:recordPacking>") });
+    out.push_str(&if v2 {
+        format!("<{p}:recordXMLEscaping>xml</{p}:recordXMLEscaping>")
+    } else {
+        format!("<{p}:recordPacking>xml</{p}:recordPacking>")
+    });
     out.push_str(&format!("<{p}:recordData>{}</{p}:recordData></{p}:record>", explain_record(s, version)));
     push_diagnostics(&mut out, version, diags);
     out.push_str(&format!("</{p}:explainResponse>"));

@@ -35,14 +35,19 @@ async fn api_federated(State(s): State<Services>, Query(p): Query<FederatedParam
     use axum::Json;
     use serde_json::json;
     let bad = |msg: &str| (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response();
-    let Some(q) = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty() && q.chars().count() <= 200) else { return bad("parameter q (1 to 200 characters) is required") };
-    let Some(field) = parse_field(p.field.as_deref().unwrap_or("any")) else { return bad("field must be title, author, subject, any, isbn or callno") };
+    let Some(q) = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty() && q.chars().count() <= 200) else {
+        return bad("parameter q (1 to 200 characters) is required");
+    };
+    let Some(field) = parse_field(p.field.as_deref().unwrap_or("any")) else {
+        return bad("field must be title, author, subject, any, isbn or callno");
+    };
     let per = p.per_library.unwrap_or(5);
     if !(1..=20).contains(&per) {
         return bad("per_library must be between 1 and 20");
     }
     // ours and the partners' at the same time
-    let (local, partners) = tokio::join!(s.catalog.search(q, field, crate::catalog::Sort::Relevance, 1, per), federated::search_partners(&s, q, field, per));
+    let (local, partners) =
+        tokio::join!(s.catalog.search(q, field, crate::catalog::Sort::Relevance, 1, per), federated::search_partners(&s, q, field, per));
     let local = match local {
         Ok(l) => l,
         Err(e) => {
@@ -50,7 +55,9 @@ async fn api_federated(State(s): State<Services>, Query(p): Query<FederatedParam
             return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "internal error"}))).into_response();
         }
     };
-    let mut libraries = vec![json!({"library": s.config.library.name, "local": true, "status": "answered", "total": local.total, "hits": local.hits, "took_ms": local.took_ms})];
+    let mut libraries = vec![
+        json!({"library": s.config.library.name, "local": true, "status": "answered", "total": local.total, "hits": local.hits, "took_ms": local.took_ms}),
+    ];
     for a in partners {
         libraries.push(match a.outcome {
             Outcome::Answered(r) => json!({"library": a.name, "local": false, "status": "answered", "total": r.total, "hits": r.hits, "took_ms": a.took_ms}),
@@ -80,7 +87,10 @@ pub async fn tabs_html(db: &Db, q: &str, field: &str, active: Option<i64>) -> St
         return String::new();
     }
     let qs = format!("q={}&field={}", urlencode(q), urlencode(field));
-    let mut out = format!("{TAB_STYLE}<nav class=\"tabs\"><a href=\"/opac/search?{qs}\" class=\"{}\" data-library=\"local\">本馆</a>", if active.is_none() { "on" } else { "" });
+    let mut out = format!(
+        "{TAB_STYLE}<nav class=\"tabs\"><a href=\"/opac/search?{qs}\" class=\"{}\" data-library=\"local\">本馆</a>",
+        if active.is_none() { "on" } else { "" }
+    );
     for p in partners {
         out.push_str(&format!(
             "<a href=\"/opac/partners/{}?{qs}\" class=\"{}\" data-library=\"{}\">{}</a>",
@@ -127,9 +137,16 @@ async fn partner_tab(State(s): State<Services>, Path(id): Path<String>, Query(p)
     partner.timeout_ms = partner.timeout_ms.clamp(100, s.config.partners.max_timeout_ms);
     let answer = federated::ask(&partner, &q, field, TAB_RECORDS).await;
     match &answer.outcome {
-        Outcome::Answered(r) if r.total == 0 => body.push_str(&format!("<div class=\"card\">{}没有找到与“{}”相关的图书。</div>", escape(&partner.name), escape(&q))),
+        Outcome::Answered(r) if r.total == 0 => {
+            body.push_str(&format!("<div class=\"card\">{}没有找到与“{}”相关的图书。</div>", escape(&partner.name), escape(&q)))
+        }
         Outcome::Answered(r) => {
-            body.push_str(&format!("<p class=\"muted\">{} 馆藏 {} 条{}</p>", escape(&partner.name), r.total, if r.total > r.hits.len() { format!("，显示前 {} 条", r.hits.len()) } else { String::new() }));
+            body.push_str(&format!(
+                "<p class=\"muted\">{} 馆藏 {} 条{}</p>",
+                escape(&partner.name),
+                r.total,
+                if r.total > r.hits.len() { format!("，显示前 {} 条", r.hits.len()) } else { String::new() }
+            ));
             for h in &r.hits {
                 body.push_str(&format!(
                     "<div class=\"card partner-hit\"><b>{}</b><div class=\"muted\">{} {} {} {}</div><div class=\"muted\">馆藏：{}</div></div>",

@@ -93,11 +93,19 @@ async fn reach_page(State(s): State<Services>, lib: Librarian, Query(f): Query<F
     for d in s.db.draws().await? {
         let state = match d.drawn_at {
             Some(_) => t(lang, "已开奖", "drawn").to_owned(),
-            None => format!("<form method=\"post\" action=\"/console/reach/draws/{}/run\" class=\"inline\">{csrf}<button>{}</button></form>", d.id, t(lang, "开奖", "Draw now")),
+            None => format!(
+                "<form method=\"post\" action=\"/console/reach/draws/{}/run\" class=\"inline\">{csrf}<button>{}</button></form>",
+                d.id,
+                t(lang, "开奖", "Draw now")
+            ),
         };
         drows.push_str(&format!(
             "<tr><td><a href=\"/draws/{id}\">{title}</a></td><td><code>{c}</code></td><td>{f}</td><td>{w}</td><td>{state}</td></tr>",
-            id = d.id, title = escape(&d.title), c = &d.commitment[..16], f = crate::activities::input_value(d.freeze_at).replace('T', " "), w = d.winners
+            id = d.id,
+            title = escape(&d.title),
+            c = &d.commitment[..16],
+            f = crate::activities::input_value(d.freeze_at).replace('T', " "),
+            w = d.winners
         ));
     }
     body.push_str(&format!(
@@ -136,7 +144,13 @@ async fn create_channel(State(s): State<Services>, lib: Librarian, Form(f): Form
 async fn poster(s: &Services, id: &str) -> Result<Vec<u8>, ConsoleError> {
     let id: i64 = id.parse().map_err(|_| ConsoleError::NotFound)?;
     let c = s.db.channel(id).await?.ok_or(ConsoleError::NotFound)?;
-    Ok(super::poster::poster_pdf(&[&s.config.reach.poster_font, &s.config.reach.poster_font_fallback], &s.config.library.name, &c.caption, &c.name, &c.url)?)
+    Ok(super::poster::poster_pdf(
+        &[&s.config.reach.poster_font, &s.config.reach.poster_font_fallback],
+        &s.config.library.name,
+        &c.caption,
+        &c.name,
+        &c.url,
+    )?)
 }
 
 async fn poster_pdf(State(s): State<Services>, _lib: Librarian, Path(id): Path<String>) -> Result<Response, ConsoleError> {
@@ -282,13 +296,22 @@ pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
     let db = &s.db;
     let now = s.clock.now();
     let since = now - DAYS * 86_400;
-    let evs: Vec<(String, i64)> = with_pool!(db, |pool| sqlx::query_as("SELECT event, created_at FROM event_log WHERE event IN ('subscribe', 'unsubscribe') AND created_at >= $1").bind(since).fetch_all(pool).await?);
+    let evs: Vec<(String, i64)> = with_pool!(db, |pool| sqlx::query_as(
+        "SELECT event, created_at FROM event_log WHERE event IN ('subscribe', 'unsubscribe') AND created_at >= $1"
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await?);
     let mut days: Vec<(String, i64, i64, i64)> = (0..=DAYS).map(|i| (crate::clock::local_day(since + i * 86_400), 0, 0, 0)).collect();
     days.dedup_by(|a, b| a.0 == b.0);
     for (ev, at) in evs {
         let day = crate::clock::local_day(at);
         if let Some(d) = days.iter_mut().find(|d| d.0 == day) {
-            if ev == "subscribe" { d.1 += 1 } else { d.2 += 1 }
+            if ev == "subscribe" {
+                d.1 += 1
+            } else {
+                d.2 += 1
+            }
             d.3 = d.1 - d.2;
         }
     }
@@ -308,7 +331,11 @@ pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
     }
     channels.push(("推荐码 / referrals".into(), referral));
     // Follows per day by channel: the scene of each follow in the window.
-    let follows: Vec<(Option<String>, i64)> = with_pool!(db, |pool| sqlx::query_as("SELECT event_key, created_at FROM event_log WHERE event = 'subscribe' AND created_at >= $1").bind(since).fetch_all(pool).await?);
+    let follows: Vec<(Option<String>, i64)> =
+        with_pool!(db, |pool| sqlx::query_as("SELECT event_key, created_at FROM event_log WHERE event = 'subscribe' AND created_at >= $1")
+            .bind(since)
+            .fetch_all(pool)
+            .await?);
     let mut scene_row: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut channel_days: Vec<(String, Vec<i64>)> = Vec::new();
     for c in db.channels().await? {
@@ -333,23 +360,44 @@ pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
     }
     let menu = pairs(db, "SELECT event_key, COUNT(*) FROM event_log WHERE event = 'CLICK' AND event_key IS NOT NULL GROUP BY event_key ORDER BY COUNT(*) DESC, event_key LIMIT 20").await?;
     let top_queries = pairs(db, "SELECT query, COUNT(*) FROM search_log GROUP BY query ORDER BY COUNT(*) DESC, query LIMIT 10").await?;
-    let zero_hits = pairs(db, "SELECT query, COUNT(*) FROM search_log WHERE hits = 0 GROUP BY query ORDER BY COUNT(*) DESC, query LIMIT 10").await?;
+    let zero_hits =
+        pairs(db, "SELECT query, COUNT(*) FROM search_log WHERE hits = 0 GROUP BY query ORDER BY COUNT(*) DESC, query LIMIT 10").await?;
     let followers_now = db.count_followers().await?;
-    let (bound_now,): (i64,) = with_pool!(db, |pool| sqlx::query_as("SELECT COUNT(*) FROM bindings b JOIN followers f ON f.openid = b.openid WHERE f.subscribed = 1").fetch_one(pool).await?);
-    let activities: Vec<(String, i64, i64, i64)> = with_pool!(db, |pool| sqlx::query_as(
+    let (bound_now,): (i64,) = with_pool!(db, |pool| sqlx::query_as(
+        "SELECT COUNT(*) FROM bindings b JOIN followers f ON f.openid = b.openid WHERE f.subscribed = 1"
+    )
+    .fetch_one(pool)
+    .await?);
+    let activities: Vec<(String, i64, i64, i64)> = with_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT a.title, (SELECT COUNT(*) FROM activity_signups g WHERE g.activity_id = a.id AND g.status = 'confirmed'), a.capacity, \
          (SELECT COUNT(*) FROM activity_checkins c WHERE c.activity_id = a.id AND c.signed_up = 1) FROM activities a ORDER BY a.starts_at DESC LIMIT 10"
-    ).fetch_all(pool).await?);
+    ).fetch_all(pool).await?
+    });
     let broadcasts = broadcast_reads(db).await?;
     let consultations = response_times(db).await?;
-    Ok(Analytics { followers: days, channels, channel_days, menu, top_queries, zero_hits, followers_now, bound_now, activities, broadcasts, consultations })
+    Ok(Analytics {
+        followers: days,
+        channels,
+        channel_days,
+        menu,
+        top_queries,
+        zero_hits,
+        followers_now,
+        bound_now,
+        activities,
+        broadcasts,
+        consultations,
+    })
 }
 
 /// A horizontal bar chart as inline SVG; the numbers are printed at the bars' ends.
 pub fn bar_chart(id: &str, rows: &[(String, i64)]) -> String {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
     let h = 22 * rows.len().max(1) + 4;
-    let mut svg = format!("<svg id=\"{id}\" class=\"chart\" width=\"620\" height=\"{h}\" viewBox=\"0 0 620 {h}\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\">");
+    let mut svg = format!(
+        "<svg id=\"{id}\" class=\"chart\" width=\"620\" height=\"{h}\" viewBox=\"0 0 620 {h}\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\">"
+    );
     for (i, (label, v)) in rows.iter().enumerate() {
         let y = 4 + 22 * i;
         let w = (*v as f64 / max * 380.0).round();
@@ -367,7 +415,9 @@ pub fn daily_chart(days: &[(String, i64, i64, i64)]) -> String {
     let max = days.iter().map(|d| d.1.max(d.2)).max().unwrap_or(0).max(1) as f64;
     let (w, mid) = (620.0, 90.0);
     let step = w / days.len().max(1) as f64;
-    let mut svg = format!("<svg id=\"chart-followers\" class=\"chart\" width=\"620\" height=\"200\" viewBox=\"0 0 620 200\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"10\"><line x1=\"0\" y1=\"{mid}\" x2=\"{w}\" y2=\"{mid}\" stroke=\"#999\"/>");
+    let mut svg = format!(
+        "<svg id=\"chart-followers\" class=\"chart\" width=\"620\" height=\"200\" viewBox=\"0 0 620 200\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"10\"><line x1=\"0\" y1=\"{mid}\" x2=\"{w}\" y2=\"{mid}\" stroke=\"#999\"/>"
+    );
     for (i, (day, new, lost, net)) in days.iter().enumerate() {
         let x = i as f64 * step;
         let up = *new as f64 / max * 80.0;
@@ -388,10 +438,17 @@ pub fn daily_chart(days: &[(String, i64, i64, i64)]) -> String {
 pub fn sparkline(values: &[i64]) -> String {
     let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
     let step = 300.0 / values.len().max(1) as f64;
-    let mut svg = String::from("<svg class=\"chart spark\" width=\"300\" height=\"30\" viewBox=\"0 0 300 30\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">");
+    let mut svg = String::from(
+        "<svg class=\"chart spark\" width=\"300\" height=\"30\" viewBox=\"0 0 300 30\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">",
+    );
     for (i, v) in values.iter().enumerate() {
         let h = *v as f64 / max * 28.0;
-        svg.push_str(&format!("<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#1d6f42\"><title>{v}</title></rect>", i as f64 * step, 30.0 - h, step * 0.8));
+        svg.push_str(&format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#1d6f42\"><title>{v}</title></rect>",
+            i as f64 * step,
+            30.0 - h,
+            step * 0.8
+        ));
     }
     svg.push_str("</svg>");
     svg
@@ -399,7 +456,8 @@ pub fn sparkline(values: &[i64]) -> String {
 
 fn table(head: &[&str], rows: Vec<Vec<String>>) -> String {
     let h: String = head.iter().map(|c| format!("<th>{}</th>", escape(c))).collect();
-    let r: String = rows.iter().map(|r| format!("<tr>{}</tr>", r.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>())).collect();
+    let r: String =
+        rows.iter().map(|r| format!("<tr>{}</tr>", r.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>())).collect();
     format!("<table><tr>{h}</tr>{r}</table>")
 }
 
@@ -411,7 +469,14 @@ fn pct(a: i64, b: i64) -> String {
 /// and lost followers beside wxlib's own count of the same days.
 async fn datacube(s: &Services, lang: Lang, ours: &[(String, i64, i64, i64)]) -> String {
     if !s.config.reach.datacube {
-        return format!("<p class=\"muted\">{}</p>", t(lang, "未启用微信数据统计接口（[reach] datacube = true 启用）。", "WeChat's datacube is off ([reach] datacube = true turns it on)."));
+        return format!(
+            "<p class=\"muted\">{}</p>",
+            t(
+                lang,
+                "未启用微信数据统计接口（[reach] datacube = true 启用）。",
+                "WeChat's datacube is off ([reach] datacube = true turns it on)."
+            )
+        );
     }
     // Yesterday is the latest day WeChat has; 7 days at most per call.
     let end = crate::clock::local_day(s.clock.now() - 86_400);
@@ -433,7 +498,19 @@ async fn datacube(s: &Services, lang: Lang, ours: &[(String, i64, i64, i64)]) ->
                     vec![d.0.clone(), w.0.to_string(), w.1.to_string(), d.1.to_string(), d.2.to_string()]
                 })
                 .collect();
-            format!("<div id=\"datacube\">{}</div>", table(&[t(lang, "日期", "Day"), t(lang, "微信：新增", "WeChat: new"), t(lang, "微信：取关", "WeChat: lost"), t(lang, "本系统：新增", "wxlib: new"), t(lang, "本系统：取关", "wxlib: lost")], rows))
+            format!(
+                "<div id=\"datacube\">{}</div>",
+                table(
+                    &[
+                        t(lang, "日期", "Day"),
+                        t(lang, "微信：新增", "WeChat: new"),
+                        t(lang, "微信：取关", "WeChat: lost"),
+                        t(lang, "本系统：新增", "wxlib: new"),
+                        t(lang, "本系统：取关", "wxlib: lost")
+                    ],
+                    rows
+                )
+            )
         }
         Err(e) => flash_error(&format!("datacube: {e}")),
     }
@@ -444,18 +521,35 @@ async fn analytics_page(State(s): State<Services>, lib: Librarian) -> Result<Htm
     let a = analytics(&s).await?;
     let card = |title: &str, chart: String, numbers: String, csv: &str| {
         let link = if csv.is_empty() { String::new() } else { format!("<p><a href=\"/console/analytics/{csv}.csv\">CSV</a></p>") };
-        format!("<div class=\"card\"><h2>{}</h2><div class=\"row\" style=\"align-items:flex-start\"><div>{chart}</div><div>{numbers}</div></div>{link}</div>", escape(title))
+        format!(
+            "<div class=\"card\"><h2>{}</h2><div class=\"row\" style=\"align-items:flex-start\"><div>{chart}</div><div>{numbers}</div></div>{link}</div>",
+            escape(title)
+        )
     };
     let mut body = String::new();
     let total: (i64, i64) = a.followers.iter().fold((0, 0), |acc, d| (acc.0 + d.1, acc.1 + d.2));
     body.push_str(&card(
         t(lang, "关注人数（近 30 天：新增、取关、净增）", "Followers (last 30 days: new, lost, net)"),
         daily_chart(&a.followers),
-        format!("<p id=\"followers-total\">{} <b class=\"new\">{}</b> · {} <b class=\"lost\">{}</b> · {} <b class=\"net\">{}</b></p>", t(lang, "新增", "new"), total.0, t(lang, "取关", "lost"), total.1, t(lang, "净增", "net"), total.0 - total.1),
+        format!(
+            "<p id=\"followers-total\">{} <b class=\"new\">{}</b> · {} <b class=\"lost\">{}</b> · {} <b class=\"net\">{}</b></p>",
+            t(lang, "新增", "new"),
+            total.0,
+            t(lang, "取关", "lost"),
+            total.1,
+            t(lang, "净增", "net"),
+            total.0 - total.1
+        ),
         "followers",
     ));
     let follows: Vec<(String, i64)> = a.channels.iter().map(|(n, f)| (n.clone(), f.follows)).collect();
-    let rows = a.channels.iter().map(|(n, f)| vec![n.clone(), f.scans.to_string(), f.follows.to_string(), f.bound.to_string(), f.active.to_string(), f.lost_7d.to_string()]).collect();
+    let rows = a
+        .channels
+        .iter()
+        .map(|(n, f)| {
+            vec![n.clone(), f.scans.to_string(), f.follows.to_string(), f.bound.to_string(), f.active.to_string(), f.lost_7d.to_string()]
+        })
+        .collect();
     let spark_rows: String = a
         .channel_days
         .iter()
@@ -465,7 +559,22 @@ async fn analytics_page(State(s): State<Services>, lib: Librarian) -> Result<Htm
         "<div class=\"card\"><h2>{}</h2><table id=\"channel-days\">{spark_rows}</table><p><a href=\"/console/analytics/channels_daily.csv\">CSV</a></p></div>",
         t(lang, "各渠道每日关注（近 30 天）", "Follows per day by channel (last 30 days)")
     ));
-    body.push_str(&card(t(lang, "各渠道关注", "Follows by channel"), bar_chart("chart-channels", &follows), table(&[t(lang, "渠道", "Channel"), t(lang, "扫码", "Scans"), t(lang, "关注", "Follows"), t(lang, "绑定", "Bound"), t(lang, "检索/续借", "Active"), t(lang, "7天内取关", "Lost ≤7d")], rows), "channels"));
+    body.push_str(&card(
+        t(lang, "各渠道关注", "Follows by channel"),
+        bar_chart("chart-channels", &follows),
+        table(
+            &[
+                t(lang, "渠道", "Channel"),
+                t(lang, "扫码", "Scans"),
+                t(lang, "关注", "Follows"),
+                t(lang, "绑定", "Bound"),
+                t(lang, "检索/续借", "Active"),
+                t(lang, "7天内取关", "Lost ≤7d"),
+            ],
+            rows,
+        ),
+        "channels",
+    ));
     // Menu items by their names in the current menu, with the key (names change, keys stay).
     let menu = crate::console::menu_editor::current_menu(&s).await?;
     let mut names = std::collections::HashMap::new();
@@ -476,35 +585,105 @@ async fn analytics_page(State(s): State<Services>, lib: Librarian) -> Result<Htm
             }
         }
     }
-    let clicks: Vec<(String, i64)> = a.menu.iter().map(|(k, n)| (names.get(k).map(|name| format!("{name} ({k})")).unwrap_or_else(|| k.clone()), *n)).collect();
+    let clicks: Vec<(String, i64)> =
+        a.menu.iter().map(|(k, n)| (names.get(k).map(|name| format!("{name} ({k})")).unwrap_or_else(|| k.clone()), *n)).collect();
     body.push_str(&card(t(lang, "菜单点击", "Menu clicks"), bar_chart("chart-menu", &clicks), String::new(), "menu"));
     body.push_str(&card(t(lang, "热门检索词", "Top searches"), bar_chart("chart-queries", &a.top_queries), String::new(), "searches"));
-    body.push_str(&card(t(lang, "零结果检索（建议采购）", "Zero-hit searches (what to buy)"), bar_chart("chart-zero", &a.zero_hits), String::new(), "zero_hits"));
+    body.push_str(&card(
+        t(lang, "零结果检索（建议采购）", "Zero-hit searches (what to buy)"),
+        bar_chart("chart-zero", &a.zero_hits),
+        String::new(),
+        "zero_hits",
+    ));
     body.push_str(&card(
         t(lang, "绑定率", "Bind rate"),
-        bar_chart("chart-bind", &[(t(lang, "关注者", "followers").to_owned(), a.followers_now), (t(lang, "已绑定", "bound").to_owned(), a.bound_now)]),
+        bar_chart(
+            "chart-bind",
+            &[(t(lang, "关注者", "followers").to_owned(), a.followers_now), (t(lang, "已绑定", "bound").to_owned(), a.bound_now)],
+        ),
         format!("<p id=\"bind-rate\">{}</p>", pct(a.bound_now, a.followers_now)),
         "",
     ));
-    let act_rows = a.activities.iter().map(|(n, su, cap, ci)| vec![n.clone(), format!("{su}/{cap}"), pct(*su, *cap), pct(*ci, *su)]).collect();
+    let act_rows =
+        a.activities.iter().map(|(n, su, cap, ci)| vec![n.clone(), format!("{su}/{cap}"), pct(*su, *cap), pct(*ci, *su)]).collect();
     let act_chart: Vec<(String, i64)> = a.activities.iter().map(|(n, su, _, _)| (n.clone(), *su)).collect();
-    body.push_str(&card(t(lang, "活动报名与签到率", "Activity sign-up and check-in rates"), bar_chart("chart-activities", &act_chart), table(&[t(lang, "活动", "Activity"), t(lang, "报名/名额", "Signed up/places"), t(lang, "报名率", "Sign-up rate"), t(lang, "签到率", "Check-in rate")], act_rows), ""));
+    body.push_str(&card(
+        t(lang, "活动报名与签到率", "Activity sign-up and check-in rates"),
+        bar_chart("chart-activities", &act_chart),
+        table(
+            &[
+                t(lang, "活动", "Activity"),
+                t(lang, "报名/名额", "Signed up/places"),
+                t(lang, "报名率", "Sign-up rate"),
+                t(lang, "签到率", "Check-in rate"),
+            ],
+            act_rows,
+        ),
+        "",
+    ));
     let pending = |id: &str, what: &str| format!("<p class=\"muted\" id=\"{id}\">{}</p>", escape(what));
     match &a.broadcasts {
-        None => body.push_str(&card(t(lang, "群发阅读率", "Mass-message read rates"), String::new(), pending("pending-broadcasts", t(lang, "“图文消息”功能合入后显示（尚无数据表）。", "Shown once the broadcasts feature is merged (its tables are not here yet).")), "")),
+        None => body.push_str(&card(
+            t(lang, "群发阅读率", "Mass-message read rates"),
+            String::new(),
+            pending(
+                "pending-broadcasts",
+                t(
+                    lang,
+                    "“图文消息”功能合入后显示（尚无数据表）。",
+                    "Shown once the broadcasts feature is merged (its tables are not here yet).",
+                ),
+            ),
+            "",
+        )),
         Some(list) => {
-            let chart: Vec<(String, i64)> = list.iter().map(|b| (b.title.clone(), if b.followers_at_send > 0 { b.readers * 1000 / b.followers_at_send } else { 0 })).collect();
-            let rows = list.iter().map(|b| vec![b.title.clone(), crate::clock::local_day(b.sent_at), format!("{}/{}", b.readers, b.followers_at_send), pct(b.readers, b.followers_at_send), pct(b.read_first_day, b.readers)]).collect();
+            let chart: Vec<(String, i64)> = list
+                .iter()
+                .map(|b| (b.title.clone(), if b.followers_at_send > 0 { b.readers * 1000 / b.followers_at_send } else { 0 }))
+                .collect();
+            let rows = list
+                .iter()
+                .map(|b| {
+                    vec![
+                        b.title.clone(),
+                        crate::clock::local_day(b.sent_at),
+                        format!("{}/{}", b.readers, b.followers_at_send),
+                        pct(b.readers, b.followers_at_send),
+                        pct(b.read_first_day, b.readers),
+                    ]
+                })
+                .collect();
             body.push_str(&card(
                 t(lang, "群发阅读率（读者 ÷ 发送时关注人数，‰）", "Mass-message read rates (readers ÷ followers at send time, ‰)"),
                 bar_chart("chart-broadcasts", &chart),
-                table(&[t(lang, "消息", "Message"), t(lang, "发送日", "Sent"), t(lang, "读者/关注", "Readers/followers"), t(lang, "阅读率", "Read rate"), t(lang, "首日阅读占比", "Read on day 1")], rows),
+                table(
+                    &[
+                        t(lang, "消息", "Message"),
+                        t(lang, "发送日", "Sent"),
+                        t(lang, "读者/关注", "Readers/followers"),
+                        t(lang, "阅读率", "Read rate"),
+                        t(lang, "首日阅读占比", "Read on day 1"),
+                    ],
+                    rows,
+                ),
                 "",
             ));
         }
     }
     match &a.consultations {
-        None => body.push_str(&card(t(lang, "咨询响应时间", "Consultation response times"), String::new(), pending("pending-consultations", t(lang, "“咨询”功能合入后显示（尚无数据表）。", "Shown once the consultation inbox is merged (its tables are not here yet).")), "")),
+        None => body.push_str(&card(
+            t(lang, "咨询响应时间", "Consultation response times"),
+            String::new(),
+            pending(
+                "pending-consultations",
+                t(
+                    lang,
+                    "“咨询”功能合入后显示（尚无数据表）。",
+                    "Shown once the consultation inbox is merged (its tables are not here yet).",
+                ),
+            ),
+            "",
+        )),
         Some(r) => {
             let chart = vec![
                 (t(lang, "1 小时内", "within 1 h").to_owned(), r.within_1h),
@@ -513,10 +692,19 @@ async fn analytics_page(State(s): State<Services>, lib: Librarian) -> Result<Htm
                 (t(lang, "全部提问", "questions").to_owned(), r.questions),
             ];
             let median = r.median_secs.map(|s| format!("{}h{:02}m", s / 3600, s % 3600 / 60)).unwrap_or_else(|| "–".into());
-            body.push_str(&card(t(lang, "咨询响应时间", "Consultation response times"), bar_chart("chart-consultations", &chart), format!("<p id=\"response-median\">{} {median}</p>", t(lang, "中位数", "median")), ""));
+            body.push_str(&card(
+                t(lang, "咨询响应时间", "Consultation response times"),
+                bar_chart("chart-consultations", &chart),
+                format!("<p id=\"response-median\">{} {median}</p>", t(lang, "中位数", "median")),
+                "",
+            ));
         }
     }
-    body.push_str(&format!("<div class=\"card\"><h2>{}</h2>{}</div>", t(lang, "微信官方统计（datacube）", "WeChat's own figures (datacube)"), datacube(&s, lang, &a.followers).await));
+    body.push_str(&format!(
+        "<div class=\"card\"><h2>{}</h2>{}</div>",
+        t(lang, "微信官方统计（datacube）", "WeChat's own figures (datacube)"),
+        datacube(&s, lang, &a.followers).await
+    ));
     Ok(page(&lib, t(lang, "数据分析", "Analytics"), &body))
 }
 
@@ -538,7 +726,14 @@ async fn analytics_csv(State(s): State<Services>, _lib: Librarian, Path(name): P
             "channels.csv" => {
                 w.write_record(["channel", "scans", "follows", "bound", "searched_or_renewed", "unfollowed_7d"])?;
                 for (n, f) in &a.channels {
-                    w.write_record([n.clone(), f.scans.to_string(), f.follows.to_string(), f.bound.to_string(), f.active.to_string(), f.lost_7d.to_string()])?;
+                    w.write_record([
+                        n.clone(),
+                        f.scans.to_string(),
+                        f.follows.to_string(),
+                        f.bound.to_string(),
+                        f.active.to_string(),
+                        f.lost_7d.to_string(),
+                    ])?;
                 }
             }
             "channels_daily.csv" => {
@@ -550,7 +745,11 @@ async fn analytics_csv(State(s): State<Services>, _lib: Librarian, Path(name): P
                 }
             }
             "menu.csv" | "searches.csv" | "zero_hits.csv" => {
-                let rows = match name.as_str() { "menu.csv" => &a.menu, "searches.csv" => &a.top_queries, _ => &a.zero_hits };
+                let rows = match name.as_str() {
+                    "menu.csv" => &a.menu,
+                    "searches.csv" => &a.top_queries,
+                    _ => &a.zero_hits,
+                };
                 w.write_record(["key", "count"])?;
                 for (k, n) in rows {
                     w.write_record([k.clone(), n.to_string()])?;

@@ -133,8 +133,18 @@ pub async fn create_draw(s: &Services, title: &str, freeze_at: i64, winners: i64
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut b);
     let seed = hex::encode(b);
     let commitment = sha256_hex(&seed);
-    let sql = "INSERT INTO reach_draws (title, seed, commitment, committed_at, freeze_at, winners) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-    let (id,): (i64,) = with_pool!(&s.db, |pool| sqlx::query_as(sql).bind(title).bind(&seed).bind(&commitment).bind(now).bind(freeze_at).bind(winners).fetch_one(pool).await.map_err(DbError::from)?);
+    let sql =
+        "INSERT INTO reach_draws (title, seed, commitment, committed_at, freeze_at, winners) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+    let (id,): (i64,) = with_pool!(&s.db, |pool| sqlx::query_as(sql)
+        .bind(title)
+        .bind(&seed)
+        .bind(&commitment)
+        .bind(now)
+        .bind(freeze_at)
+        .bind(winners)
+        .fetch_one(pool)
+        .await
+        .map_err(DbError::from)?);
     Ok(id)
 }
 
@@ -150,7 +160,11 @@ pub async fn run_draw(s: &Services, id: i64) -> Result<Vec<String>, ReachError> 
         return Err(ReachError::Invalid("报名尚未截止，不能开奖 / Entries have not frozen yet".into()));
     }
     // Entries as of the deadline: bound by then (a card bound later does not count).
-    let bound: Vec<(String,)> = with_pool!(&s.db, |pool| sqlx::query_as("SELECT openid FROM bindings WHERE bound_at <= $1").bind(d.freeze_at).fetch_all(pool).await.map_err(DbError::from)?);
+    let bound: Vec<(String,)> = with_pool!(&s.db, |pool| sqlx::query_as("SELECT openid FROM bindings WHERE bound_at <= $1")
+        .bind(d.freeze_at)
+        .fetch_all(pool)
+        .await
+        .map_err(DbError::from)?);
     let mut entries: Vec<(String, String)> = bound.into_iter().map(|(o,)| (format!("{}:self", pseudonym(&d.commitment, &o)), o)).collect();
     for (referrer, referred) in s.db.referred_binders(d.freeze_at).await? {
         entries.push((format!("{}:ref:{}", pseudonym(&d.commitment, &referrer), pseudonym(&d.commitment, &referred)), referrer));
@@ -162,15 +176,34 @@ pub async fn run_draw(s: &Services, id: i64) -> Result<Vec<String>, ReachError> 
     let owner = |e: &str| entries.iter().find(|(x, _)| x == e).map(|(_, o)| o.clone()).unwrap_or_default();
     with_pool!(&s.db, |pool| {
         let mut tx = pool.begin().await.map_err(DbError::from)?;
-        let claimed = sqlx::query("UPDATE reach_draws SET drawn_at = $1 WHERE id = $2 AND drawn_at IS NULL").bind(now).bind(id).execute(&mut *tx).await.map_err(DbError::from)?.rows_affected();
+        let claimed = sqlx::query("UPDATE reach_draws SET drawn_at = $1 WHERE id = $2 AND drawn_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(DbError::from)?
+            .rows_affected();
         if claimed == 0 {
             return Err(ReachError::Invalid("已经开过奖了 / This draw has already been drawn".into()));
         }
         for (e, o) in &entries {
-            sqlx::query("INSERT INTO reach_draw_entries (draw_id, entry, openid) VALUES ($1, $2, $3)").bind(id).bind(e).bind(o).execute(&mut *tx).await.map_err(DbError::from)?;
+            sqlx::query("INSERT INTO reach_draw_entries (draw_id, entry, openid) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(e)
+                .bind(o)
+                .execute(&mut *tx)
+                .await
+                .map_err(DbError::from)?;
         }
         for (rank, e) in winning.iter().enumerate() {
-            sqlx::query("INSERT INTO reach_draw_winners (draw_id, rank, entry, openid) VALUES ($1, $2, $3, $4)").bind(id).bind(rank as i64).bind(e).bind(owner(e)).execute(&mut *tx).await.map_err(DbError::from)?;
+            sqlx::query("INSERT INTO reach_draw_winners (draw_id, rank, entry, openid) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(rank as i64)
+                .bind(e)
+                .bind(owner(e))
+                .execute(&mut *tx)
+                .await
+                .map_err(DbError::from)?;
         }
         tx.commit().await.map_err(DbError::from)?;
     });
@@ -180,7 +213,10 @@ pub async fn run_draw(s: &Services, id: i64) -> Result<Vec<String>, ReachError> 
         let o = owner(e);
         let text = match s.lang {
             crate::chat::Lang::Zh => format!("恭喜！您在“{}”中中奖了。请凭一卡通到图书馆总服务台领奖。\n抽奖过程公开可查：{page}", d.title),
-            crate::chat::Lang::En => format!("Congratulations! You won in \"{}\". Collect your prize at the library's front desk with your card.\nAnyone can check the draw: {page}", d.title),
+            crate::chat::Lang::En => format!(
+                "Congratulations! You won in \"{}\". Collect your prize at the library's front desk with your card.\nAnyone can check the draw: {page}",
+                d.title
+            ),
         };
         if let Err(err) = s.push(&o, &wechat::Reply::text(text), &format!("draw:{id}:{o}")).await {
             tracing::warn!(error = %err, "could not queue a winner's notice");
@@ -242,7 +278,10 @@ async fn draw_page(State(s): State<Services>, Path(id): Path<String>) -> Respons
     match &d.seed {
         None => body.push_str("<p>尚未开奖：种子在开奖后公布。 Not drawn yet: the seed is published after the draw.</p>"),
         Some(seed) => {
-            body.push_str(&format!("<p>种子 Seed: <code id=\"seed\">{seed}</code><br>条目摘要 Entries digest: <code>{}</code></p>", d.entries_digest.clone().unwrap_or_default()));
+            body.push_str(&format!(
+                "<p>种子 Seed: <code id=\"seed\">{seed}</code><br>条目摘要 Entries digest: <code>{}</code></p>",
+                d.entries_digest.clone().unwrap_or_default()
+            ));
             let w: String = d.winners.iter().map(|e| format!("<li>{}</li>", escape(e))).collect();
             body.push_str(&format!("<h2>中奖 Winners</h2><ol id=\"winners\">{w}</ol>"));
             let e: String = d.entries.iter().map(|e| format!("<li>{}</li>", escape(e))).collect();

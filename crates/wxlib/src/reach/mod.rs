@@ -85,7 +85,15 @@ impl Db {
 
     async fn insert_channel(&self, name: &str, caption: &str, scene: &str, ticket: &str, url: &str, now: i64) -> Result<i64, DbError> {
         let sql = "INSERT INTO reach_channels (name, caption, scene, ticket, url, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql).bind(name).bind(caption).bind(scene).bind(ticket).bind(url).bind(now).fetch_one(pool).await?);
+        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(name)
+            .bind(caption)
+            .bind(scene)
+            .bind(ticket)
+            .bind(url)
+            .bind(now)
+            .fetch_one(pool)
+            .await?);
         Ok(id)
     }
 
@@ -109,8 +117,13 @@ impl Db {
             (SELECT COUNT(DISTINCT e.openid) FROM event_log e WHERE e.event = 'subscribe' AND e.event_key = $2 AND \
                 EXISTS (SELECT 1 FROM event_log u WHERE u.openid = e.openid AND u.event = 'unsubscribe' \
                         AND u.created_at >= e.created_at AND u.created_at <= e.created_at + $4))";
-        let (scans, follows, bound, active, lost_7d): (i64, i64, i64, i64, i64) =
-            with_pool!(self, |pool| sqlx::query_as(sql).bind(scene).bind(&followed).bind(renew).bind(EARLY_UNFOLLOW_SECS).fetch_one(pool).await?);
+        let (scans, follows, bound, active, lost_7d): (i64, i64, i64, i64, i64) = with_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(scene)
+            .bind(&followed)
+            .bind(renew)
+            .bind(EARLY_UNFOLLOW_SECS)
+            .fetch_one(pool)
+            .await?);
         Ok(Funnel { scans, follows, bound, active, lost_7d })
     }
 
@@ -141,7 +154,10 @@ pub async fn create_channel(s: &Services, name: &str, caption: &str) -> Result<C
 
 /// The address of a code's QR image (WeChat's `showqrcode`).
 pub fn qr_image_url(s: &Services, ticket: &str) -> String {
-    let t: String = ticket.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    let t: String = ticket
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
     format!("{}?ticket={t}", s.config.activities.showqrcode_url)
 }
 
@@ -161,7 +177,16 @@ pub async fn referral(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerErro
             let scene = format!("{REFERRAL_PREFIX}{}", random_hex(6));
             let (ticket, url) = s.api.create_permanent_qr(&scene).await?;
             let sql = "INSERT INTO reach_referrals (openid, scene, ticket, url, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (openid) DO NOTHING";
-            with_pool!(&s.db, |pool| sqlx::query(sql).bind(&m.from_user).bind(&scene).bind(&ticket).bind(&url).bind(s.clock.now()).execute(pool).await.map_err(DbError::from)?.rows_affected());
+            with_pool!(&s.db, |pool| sqlx::query(sql)
+                .bind(&m.from_user)
+                .bind(&scene)
+                .bind(&ticket)
+                .bind(&url)
+                .bind(s.clock.now())
+                .execute(pool)
+                .await
+                .map_err(DbError::from)?
+                .rows_affected());
             // A concurrent ask may have won; the stored code is the reader's.
             match s.db.referral_of(&m.from_user).await? {
                 Some((_, t, u)) => (t, u),
@@ -173,9 +198,13 @@ pub async fn referral(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerErro
     let scene = s.db.referral_of(&m.from_user).await?.map(|(scene, _, _)| scene).unwrap_or_default();
     let poster = format!("{}/ref/{scene}/poster.pdf", s.config.server.public_url.trim_end_matches('/'));
     Ok(Reply::text(if zh {
-        format!("您的专属推荐码：\n{image}\n\n把二维码分享给同学，他们扫码关注并绑定一卡通后，您在读书节抽奖中多一次机会。\n可打印的海报：{poster}\n链接：{url}")
+        format!(
+            "您的专属推荐码：\n{image}\n\n把二维码分享给同学，他们扫码关注并绑定一卡通后，您在读书节抽奖中多一次机会。\n可打印的海报：{poster}\n链接：{url}"
+        )
     } else {
-        format!("Your personal referral code:\n{image}\n\nShare it: each friend who follows through it and binds a card gives you one more entry in the Reading Day draw.\nA poster to print: {poster}\nLink: {url}")
+        format!(
+            "Your personal referral code:\n{image}\n\nShare it: each friend who follows through it and binds a card gives you one more entry in the Reading Day draw.\nA poster to print: {poster}\nLink: {url}"
+        )
     }))
 }
 
@@ -199,10 +228,14 @@ pub async fn referral_scene(s: Services, _m: Arc<Inbound>, _rest: String) -> Res
 
 /// `GET /ref/{scene}/poster.pdf`: a reader's referral poster (the scene is random, so only those
 /// the reader shares it with know the address).
-async fn referral_poster(axum::extract::State(s): axum::extract::State<Services>, axum::extract::Path(scene): axum::extract::Path<String>) -> axum::response::Response {
+async fn referral_poster(
+    axum::extract::State(s): axum::extract::State<Services>,
+    axum::extract::Path(scene): axum::extract::Path<String>,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let sql = "SELECT url FROM reach_referrals WHERE scene = $1";
-    let found: Result<Option<(String,)>, DbError> = async { Ok(with_pool!(&s.db, |pool| sqlx::query_as(sql).bind(&scene).fetch_optional(pool).await?)) }.await;
+    let found: Result<Option<(String,)>, DbError> =
+        async { Ok(with_pool!(&s.db, |pool| sqlx::query_as(sql).bind(&scene).fetch_optional(pool).await?)) }.await;
     let url = match found {
         Ok(Some((url,))) => url,
         Ok(None) => return (axum::http::StatusCode::NOT_FOUND, "没有这个推荐码 / no such referral code").into_response(),

@@ -132,7 +132,9 @@ pub fn poster_pdf(font_paths: &[&str], library: &str, caption: &str, channel: &s
             Err(_) if i > 0 => continue,
             Err(e) => return Err(ReachError::Poster(format!("cannot read the poster font {path}: {e}"))),
         };
-        fonts.push(Font::parse(data).ok_or_else(|| ReachError::Poster(format!("{path} is not a TrueType font with a Unicode cmap (a .ttc collection will not do)")))?);
+        fonts.push(Font::parse(data).ok_or_else(|| {
+            ReachError::Poster(format!("{path} is not a TrueType font with a Unicode cmap (a .ttc collection will not do)"))
+        })?);
     }
     if fonts.is_empty() {
         return Err(ReachError::Poster("no poster font configured".into()));
@@ -150,11 +152,15 @@ pub fn poster_pdf(font_paths: &[&str], library: &str, caption: &str, channel: &s
     let mut used: Vec<BTreeMap<u16, char>> = vec![BTreeMap::new(); fonts.len()];
     for l in &lines {
         // (font, glyph) per character: the first font with the glyph, else the first font's .notdef.
-        let glyphs: Vec<(usize, u16)> = l.text.chars().map(|c| {
-            let (f, g) = fonts.iter().enumerate().find_map(|(i, f)| Some((i, f.glyph(c))).filter(|(_, g)| *g != 0)).unwrap_or((0, 0));
-            used[f].entry(g).or_insert(c);
-            (f, g)
-        }).collect();
+        let glyphs: Vec<(usize, u16)> = l
+            .text
+            .chars()
+            .map(|c| {
+                let (f, g) = fonts.iter().enumerate().find_map(|(i, f)| Some((i, f.glyph(c))).filter(|(_, g)| *g != 0)).unwrap_or((0, 0));
+                used[f].entry(g).or_insert(c);
+                (f, g)
+            })
+            .collect();
         let w: u32 = glyphs.iter().map(|(f, g)| fonts[*f].width(*g)).sum();
         let x = (A4_W - w as f32 * l.size / 1000.0) / 2.0;
         let _ = write!(content, "BT {:.2} {:.2} Td ", x, l.y);
@@ -179,7 +185,8 @@ pub fn poster_pdf(font_paths: &[&str], library: &str, caption: &str, channel: &s
     for (i, c) in colors.iter().enumerate() {
         if *c == qrcode::Color::Dark {
             let (x, y) = ((i % n) as f32, (i / n) as f32);
-            let _ = writeln!(content, "{:.3} {:.3} {:.3} {:.3} re", left + x * module, top - (y + 1.0) * module, module + 0.01, module + 0.01);
+            let _ =
+                writeln!(content, "{:.3} {:.3} {:.3} {:.3} re", left + x * module, top - (y + 1.0) * module, module + 0.01, module + 0.01);
         }
     }
     content.push_str("f\n");
@@ -190,14 +197,22 @@ pub fn poster_pdf(font_paths: &[&str], library: &str, caption: &str, channel: &s
     let mut objects: Vec<Vec<u8>> = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {A4_W} {A4_H}] /Resources << /Font << {font_refs}>> >> /Contents 4 0 R >>").into_bytes(),
+        format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {A4_W} {A4_H}] /Resources << /Font << {font_refs}>> >> /Contents 4 0 R >>")
+            .into_bytes(),
         stream("", content.as_bytes()),
     ];
     for (f, font) in fonts.iter().enumerate() {
         let name = format!("PosterFont{}", f + 1);
         let widths: String = used[f].keys().map(|g| format!("{g} [{}] ", font.width(*g))).collect();
         let b = font.bbox.map(|v| font.scale(v));
-        objects.push(format!("<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H /DescendantFonts [{} 0 R] /ToUnicode {} 0 R >>", font_obj(f, 1), font_obj(f, 4)).into_bytes());
+        objects.push(
+            format!(
+                "<< /Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H /DescendantFonts [{} 0 R] /ToUnicode {} 0 R >>",
+                font_obj(f, 1),
+                font_obj(f, 4)
+            )
+            .into_bytes(),
+        );
         objects.push(format!("<< /Type /Font /Subtype /CIDFontType2 /BaseFont /{name} /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor {} 0 R /CIDToGIDMap /Identity /DW 1000 /W [{widths}] >>", font_obj(f, 2)).into_bytes());
         objects.push(
             format!(
@@ -229,7 +244,9 @@ pub fn poster_pdf(font_paths: &[&str], library: &str, caption: &str, channel: &s
 
 /// The ToUnicode CMap that maps the glyph ids back to text (copying, searching, `pdftotext`).
 fn to_unicode(used: &BTreeMap<u16, char>) -> String {
-    let mut out = String::from("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def /CMapName /Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <0000> <FFFF> endcodespacerange\n");
+    let mut out = String::from(
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def /CMapName /Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <0000> <FFFF> endcodespacerange\n",
+    );
     let pairs: Vec<_> = used.iter().filter(|(g, _)| **g != 0).collect();
     for chunk in pairs.chunks(100) {
         let _ = writeln!(out, "{} beginbfchar", chunk.len());
@@ -257,7 +274,15 @@ pub async fn poster_png(pdf: Vec<u8>) -> Result<Vec<u8>, ReachError> {
     std::fs::create_dir_all(&dir).map_err(|e| ReachError::Poster(e.to_string()))?;
     let input = dir.join("poster.pdf");
     std::fs::write(&input, pdf).map_err(|e| ReachError::Poster(e.to_string()))?;
-    let out = tokio::process::Command::new("pdftoppm").arg("-png").arg("-r").arg("150").arg("-singlefile").arg(&input).arg(dir.join("poster")).output().await;
+    let out = tokio::process::Command::new("pdftoppm")
+        .arg("-png")
+        .arg("-r")
+        .arg("150")
+        .arg("-singlefile")
+        .arg(&input)
+        .arg(dir.join("poster"))
+        .output()
+        .await;
     let result = match out {
         Ok(o) if o.status.success() => std::fs::read(dir.join("poster.png")).map_err(|e| ReachError::Poster(e.to_string())),
         Ok(o) => Err(ReachError::Poster(format!("pdftoppm failed: {}", String::from_utf8_lossy(&o.stderr)))),

@@ -94,7 +94,11 @@ impl WeChatApi {
 
     async fn stored_token(&self) -> Result<Option<(String, i64)>, ApiError> {
         let sql = "SELECT access_token, expires_at FROM api_tokens WHERE app_id = $1";
-        Ok(with_pool!(&self.inner.db, |pool| sqlx::query_as(sql).bind(&self.inner.app_id).fetch_optional(pool).await.map_err(DbError::from)?))
+        Ok(with_pool!(&self.inner.db, |pool| sqlx::query_as(sql)
+            .bind(&self.inner.app_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(DbError::from)?))
     }
 
     /// Fetches a new token under the cross-node lease. `rejected` is a token WeChat just refused:
@@ -114,7 +118,15 @@ impl WeChatApi {
                 if let Ok((token, exp)) = &result {
                     let sql = "INSERT INTO api_tokens (app_id, access_token, expires_at, refreshed_at) VALUES ($1, $2, $3, $4) \
                                ON CONFLICT (app_id) DO UPDATE SET access_token = $2, expires_at = $3, refreshed_at = $4";
-                    with_pool!(db, |pool| sqlx::query(sql).bind(&self.inner.app_id).bind(token).bind(exp).bind(now).execute(pool).await.map_err(DbError::from)?.rows_affected());
+                    with_pool!(db, |pool| sqlx::query(sql)
+                        .bind(&self.inner.app_id)
+                        .bind(token)
+                        .bind(exp)
+                        .bind(now)
+                        .execute(pool)
+                        .await
+                        .map_err(DbError::from)?
+                        .rows_affected());
                 }
                 db.release_lease("access_token", &self.inner.node_id).await?;
                 return result;
@@ -127,9 +139,13 @@ impl WeChatApi {
     /// POST /cgi-bin/stable_token. `force` asks for a new token even if the current one is valid
     /// (only after WeChat refused a token: it is limited to 20 a day).
     async fn fetch_stable_token(&self, force: bool) -> Result<(String, i64), ApiError> {
-        let body = json!({"grant_type": "client_credential", "appid": self.inner.app_id, "secret": self.inner.app_secret, "force_refresh": force});
+        let body =
+            json!({"grant_type": "client_credential", "appid": self.inner.app_id, "secret": self.inner.app_secret, "force_refresh": force});
         let v = self.send("stable_token", "/cgi-bin/stable_token", None, Some(&body)).await?;
-        let token = v.get("access_token").and_then(Value::as_str).ok_or_else(|| ApiError::BadAnswer { endpoint: "stable_token".into(), reason: "no access_token".into() })?;
+        let token = v
+            .get("access_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::BadAnswer { endpoint: "stable_token".into(), reason: "no access_token".into() })?;
         let expires_in = v.get("expires_in").and_then(Value::as_i64).unwrap_or(7200);
         Ok((token.to_owned(), unix_now() + expires_in))
     }
@@ -148,7 +164,8 @@ impl WeChatApi {
         let result = async {
             let resp = req.send().await.map_err(|source| ApiError::Http { endpoint: endpoint.into(), source })?;
             let text = resp.text().await.map_err(|source| ApiError::Http { endpoint: endpoint.into(), source })?;
-            let v: Value = serde_json::from_str(&text).map_err(|e| ApiError::BadAnswer { endpoint: endpoint.into(), reason: e.to_string() })?;
+            let v: Value =
+                serde_json::from_str(&text).map_err(|e| ApiError::BadAnswer { endpoint: endpoint.into(), reason: e.to_string() })?;
             match v.get("errcode").and_then(Value::as_i64) {
                 Some(code) if code != 0 => Err(ApiError::WeChat {
                     endpoint: endpoint.into(),
@@ -199,7 +216,10 @@ impl WeChatApi {
             enc(code)
         );
         let v = self.send("sns/oauth2/access_token", &path, None, None).await?;
-        v.get("openid").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ApiError::BadAnswer { endpoint: "sns/oauth2/access_token".into(), reason: "no openid".into() })
+        v.get("openid")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::BadAnswer { endpoint: "sns/oauth2/access_token".into(), reason: "no openid".into() })
     }
 
     /// POST /cgi-bin/message/template/send; returns the msgid.
@@ -212,7 +232,12 @@ impl WeChatApi {
     pub async fn create_permanent_qr(&self, scene: &str) -> Result<(String, String), ApiError> {
         let body = json!({"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}});
         let v = self.call("qrcode/create", "/cgi-bin/qrcode/create", Some(&body)).await?;
-        let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ApiError::BadAnswer { endpoint: "qrcode/create".into(), reason: format!("no {k}") });
+        let field = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| ApiError::BadAnswer { endpoint: "qrcode/create".into(), reason: format!("no {k}") })
+        };
         Ok((field("ticket")?, field("url")?))
     }
 

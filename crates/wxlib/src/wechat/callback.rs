@@ -237,7 +237,12 @@ pub async fn receive(
 }
 
 /// Claims the callback and either runs it, waits for the claimant, or replays its answer.
-async fn handle_once(st: &Arc<CallbackState>, msg: Arc<Inbound>, started: Instant, deadline: Duration) -> Result<(Reply, &'static str), Rejection> {
+async fn handle_once(
+    st: &Arc<CallbackState>,
+    msg: Arc<Inbound>,
+    started: Instant,
+    deadline: Duration,
+) -> Result<(Reply, &'static str), Rejection> {
     let journal = &st.services.journal;
     let key = msg.dedupe_key();
     let record = record_of(&msg);
@@ -256,16 +261,23 @@ async fn handle_once(st: &Arc<CallbackState>, msg: Arc<Inbound>, started: Instan
     // handlers answer in microseconds). If it is still running at the deadline, or the request
     // goes away first (WeChat hung up), it is moved to a task of its own that finishes it and
     // sends the answer through the outbox.
-    let mut running = LateGuard { st: st.clone(), msg: msg.clone(), key: key.clone(), handler: Some(Box::pin(run_handler(st.clone(), msg.clone()))) };
+    let mut running =
+        LateGuard { st: st.clone(), msg: msg.clone(), key: key.clone(), handler: Some(Box::pin(run_handler(st.clone(), msg.clone()))) };
     match running.answer_within(deadline.saturating_sub(started.elapsed())).await {
         Some(reply) => {
-            journal.finish(Finish { key, state: "done", reply: journal.stored(&reply), now: unix_now() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+            journal
+                .finish(Finish { key, state: "done", reply: journal.stored(&reply), now: unix_now() })
+                .await
+                .map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((reply, "replied"))
         }
         None => {
             tracing::info!(key, "handler passed the reply deadline; answering success, the answer follows by customer-service message");
             running.defer();
-            journal.finish(Finish { key: key.clone(), state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+            journal
+                .finish(Finish { key: key.clone(), state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() })
+                .await
+                .map_err(|e| Rejection::Internal(e.to_string()))?;
             Ok((Reply::Success, "deferred"))
         }
     }
@@ -321,7 +333,9 @@ impl Drop for LateGuard {
             self.defer();
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
-                    if let Err(e) = journal.finish(Finish { key, state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await {
+                    if let Err(e) =
+                        journal.finish(Finish { key, state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await
+                    {
                         tracing::error!(error = %e, "could not record a cancelled callback as deferred");
                     }
                 });
@@ -356,7 +370,9 @@ async fn run_handler(st: Arc<CallbackState>, msg: Arc<Inbound>) -> Reply {
 fn record_of(msg: &Inbound) -> Record {
     let ev = msg.event();
     let (follow, window) = match (&msg.kind, ev) {
-        (_, Some(Event::Subscribe { scene, .. })) => (FollowChange::Subscribe { scene: scene.clone() }, Some((EVENT_WINDOW_SECS, EVENT_WINDOW_QUOTA))),
+        (_, Some(Event::Subscribe { scene, .. })) => {
+            (FollowChange::Subscribe { scene: scene.clone() }, Some((EVENT_WINDOW_SECS, EVENT_WINDOW_QUOTA)))
+        }
         (_, Some(Event::Unsubscribe)) => (FollowChange::Unsubscribe, None),
         (_, Some(Event::Click { .. } | Event::Scan { .. } | Event::ScanCodePush { .. } | Event::ScanCodeWaitMsg { .. })) => {
             (FollowChange::Unchanged, Some((EVENT_WINDOW_SECS, EVENT_WINDOW_QUOTA)))

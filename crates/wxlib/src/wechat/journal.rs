@@ -26,7 +26,9 @@ use tokio::sync::{mpsc, oneshot};
 use wechat::Reply;
 
 use crate::db::{Db, DbError, builder};
-use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL, lazy_window};
+use crate::followers::{
+    OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL, lazy_window,
+};
 use crate::with_pool;
 
 pub mod sqlite;
@@ -206,12 +208,20 @@ impl Db {
                         continue;
                     }
                     // A retry: rare, so one query each.
-                    let row: Option<(String, Option<String>, i64)> = sqlx::query_as(LOOKUP_SQL).bind(&b.key).fetch_optional(&mut *tx).await?;
+                    let row: Option<(String, Option<String>, i64)> =
+                        sqlx::query_as(LOOKUP_SQL).bind(&b.key).fetch_optional(&mut *tx).await?;
                     claims[i] = match row {
                         Some((state, reply, _)) if state != "running" => Claim::Done(StoredReply::parse(reply)),
                         Some((_, _, lease_until)) if lease_until < b.now => {
-                            let take = "UPDATE callback_dedupe SET lease_until = $2 WHERE key = $1 AND state = 'running' AND lease_until < $3";
-                            let n = sqlx::query(take).bind(&b.key).bind(b.now + b.lease_secs).bind(b.now).execute(&mut *tx).await?.rows_affected();
+                            let take =
+                                "UPDATE callback_dedupe SET lease_until = $2 WHERE key = $1 AND state = 'running' AND lease_until < $3";
+                            let n = sqlx::query(take)
+                                .bind(&b.key)
+                                .bind(b.now + b.lease_secs)
+                                .bind(b.now)
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected();
                             if n == 1 { Claim::Owner } else { Claim::Running }
                         }
                         _ => Claim::Running,
@@ -220,7 +230,8 @@ impl Db {
             }
 
             // Record what the new owners received (takeovers were recorded by their first owner).
-            let fresh: Vec<(&Record, i64)> = firsts.iter().filter(|&&i| inserted[i]).filter_map(|&i| begins[i].record.as_ref().map(|r| (r, begins[i].now))).collect();
+            let fresh: Vec<(&Record, i64)> =
+                firsts.iter().filter(|&&i| inserted[i]).filter_map(|&i| begins[i].record.as_ref().map(|r| (r, begins[i].now))).collect();
             if !fresh.is_empty() {
                 let mut qb = builder(pool, "INSERT INTO event_log (openid, msg_type, event, event_key, created_at, received_at) ");
                 qb.push_values(&fresh, |mut row, (r, received_at)| {
@@ -286,7 +297,9 @@ impl Db {
                     };
                     row.push_bind(f.key.clone()).push_bind(f.state).push_bind(own).push_bind(digest).push_bind(0i64).push_bind(0i64);
                 });
-                qb.push(" ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = excluded.reply, reply_digest = excluded.reply_digest");
+                qb.push(
+                    " ON CONFLICT (key) DO UPDATE SET state = excluded.state, reply = excluded.reply, reply_digest = excluded.reply_digest",
+                );
                 qb.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -438,7 +451,9 @@ impl Journal {
                         .ok();
                     return Self::start_sqlite(writer, checkpointer);
                 }
-                Err(e) => tracing::warn!(error = %e, path = %path.display(), "callback journal: cannot open its own SQLite connection; writing through the pool"),
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "callback journal: cannot open its own SQLite connection; writing through the pool")
+                }
             }
         }
         Self::start_on_pool(db)

@@ -58,7 +58,14 @@ impl Db {
     pub async fn enqueue_outbox(&self, openid: &str, payload: &Value, dedupe_key: &str, now: i64) -> Result<bool, DbError> {
         let sql = "INSERT INTO outbox (openid, payload, dedupe_key, status, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4) \
                    ON CONFLICT (dedupe_key) DO NOTHING";
-        let n = with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(payload.to_string()).bind(dedupe_key).bind(now).execute(pool).await?.rows_affected());
+        let n = with_pool!(self, |pool| sqlx::query(sql)
+            .bind(openid)
+            .bind(payload.to_string())
+            .bind(dedupe_key)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(n == 1)
     }
 
@@ -70,7 +77,8 @@ impl Db {
         for (id,) in ids {
             let sql = "UPDATE outbox SET claimed_until = $2 WHERE id = $1 AND status = 'pending' AND claimed_until < $3 \
                        RETURNING id, openid, payload, dedupe_key, status, attempts, last_error";
-            let row: Option<OutboxRow> = with_pool!(self, |pool| sqlx::query_as(sql).bind(id).bind(now + CLAIM_SECS).bind(now).fetch_optional(pool).await?);
+            let row: Option<OutboxRow> =
+                with_pool!(self, |pool| sqlx::query_as(sql).bind(id).bind(now + CLAIM_SECS).bind(now).fetch_optional(pool).await?);
             claimed.extend(row);
         }
         Ok(claimed)
@@ -89,7 +97,11 @@ impl Db {
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE followers SET window_sent = window_sent + 1 WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
-            sqlx::query("UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = $2, claimed_until = 0 WHERE id = $1").bind(id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = $2, claimed_until = 0 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
         });
         Ok(())

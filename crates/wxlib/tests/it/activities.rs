@@ -64,11 +64,20 @@ impl SimApp {
     }
 
     async fn control(&self, path: &str, body: Value) -> Value {
-        self.http.post(format!("{}/sim/api/_control{path}", self.base)).json(&body).send().await.unwrap().json().await.unwrap_or(Value::Null)
+        self.http
+            .post(format!("{}/sim/api/_control{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap_or(Value::Null)
     }
 
     async fn inbox(&self, openid: &str) -> Vec<Value> {
-        let v: Value = self.http.get(format!("{}/sim/api/_control/inbox?openid={openid}", self.base)).send().await.unwrap().json().await.unwrap();
+        let v: Value =
+            self.http.get(format!("{}/sim/api/_control/inbox?openid={openid}", self.base)).send().await.unwrap().json().await.unwrap();
         v["messages"].as_array().cloned().unwrap_or_default()
     }
 
@@ -107,7 +116,11 @@ async fn sign_up_waiting_list_promotion_and_check_in_in_chat() {
     let (ticket, _url) = wxlib::activities::ensure_checkin_code(s, &a).await.unwrap();
     let codes: Value = app.http.get(format!("{}/sim/api/_control/qrcodes", app.base)).send().await.unwrap().json().await.unwrap();
     assert!(codes.to_string().contains(&format!("act:{id}")), "the code carries the activity's scene: {codes}");
-    assert_eq!(wxlib::activities::ensure_checkin_code(s, &s.db.activity(id).await.unwrap().unwrap()).await.unwrap().0, ticket, "one code per activity");
+    assert_eq!(
+        wxlib::activities::ensure_checkin_code(s, &s.db.activity(id).await.unwrap().unwrap()).await.unwrap().0,
+        ticket,
+        "one code per activity"
+    );
 
     s.api.create_menu(&wxlib::menu::default_menu(&app.base)).await.unwrap();
     let [ra, rb, rc, rd] = ["oActA", "oActB", "oActC", "oActD"];
@@ -119,7 +132,13 @@ async fn sign_up_waiting_list_promotion_and_check_in_in_chat() {
     let v = app.reader(ra, "click", json!({"key": "ACTIVITIES"})).await;
     assert_eq!(v["outcome"], "replied", "{v}");
     let notice = app.say(ra, "活动").await;
-    assert!(notice.contains(&format!("【{id}】")) && notice.contains("科幻写作") && notice.contains("剩余 2 个名额") && notice.contains("报名 编号"), "{notice}");
+    assert!(
+        notice.contains(&format!("【{id}】"))
+            && notice.contains("科幻写作")
+            && notice.contains("剩余 2 个名额")
+            && notice.contains("报名 编号"),
+        "{notice}"
+    );
 
     // Two places, then the waiting list in order; signing up twice changes nothing.
     assert!(app.say(ra, &format!("报名 {id}")).await.starts_with("报名成功"));
@@ -161,7 +180,12 @@ async fn sign_up_waiting_list_promotion_and_check_in_in_chat() {
     let checkins = s.db.activity_checkins(id).await.unwrap();
     let summary: Vec<(&str, i64, &str)> = checkins.iter().map(|c| (c.openid.as_str(), c.signed_up, c.via.as_str())).collect();
     assert_eq!(summary.len(), 3);
-    assert!(summary.contains(&("oActB", 1, "scan")) && summary.contains(&("oActA", 0, "scan")) && summary.contains(&("oActNew", 0, "subscribe")), "{summary:?}");
+    assert!(
+        summary.contains(&("oActB", 1, "scan"))
+            && summary.contains(&("oActA", 0, "scan"))
+            && summary.contains(&("oActNew", 0, "subscribe")),
+        "{summary:?}"
+    );
 
     // Once started, sign-ups and cancellations are closed.
     s.clock.advance(31 * 60);
@@ -264,7 +288,8 @@ async fn the_reader_page_signs_up_and_takes_feedback_from_attendees_only() {
     let post = |path: &str, form: Vec<(&str, String)>, cookie: String| {
         let url = format!("{}/h5/activities/{id}/{path}", app.base);
         let body: Vec<String> = form.iter().map(|(k, v)| format!("{k}={}", wxlib::catalog::chat::urlencode(v))).collect();
-        let req = app.http.post(url).header("cookie", cookie).header("content-type", "application/x-www-form-urlencoded").body(body.join("&"));
+        let req =
+            app.http.post(url).header("cookie", cookie).header("content-type", "application/x-www-form-urlencoded").body(body.join("&"));
         async move {
             let r = req.send().await.unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
@@ -280,7 +305,8 @@ async fn the_reader_page_signs_up_and_takes_feedback_from_attendees_only() {
     assert_eq!(s.db.reader_signup(id, "oWeb1").await.unwrap(), Some(SignupOutcome::AlreadyConfirmed));
 
     // Feedback before coming: refused.
-    let (status, body) = post("feedback", vec![("token", token.clone()), ("rating", "5".into()), ("comment", "好".into())], cookies.clone()).await;
+    let (status, body) =
+        post("feedback", vec![("token", token.clone()), ("rating", "5".into()), ("comment", "好".into())], cookies.clone()).await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("反馈仅限到场签到的读者"));
     s.clock.advance(3 * DAY);
@@ -289,16 +315,21 @@ async fn the_reader_page_signs_up_and_takes_feedback_from_attendees_only() {
     let (_, page, cookies) = open_as(&app, "oWeb1", &format!("{}/h5/activities/{id}", app.base)).await;
     assert!(page.contains("feedback-form") && page.contains("已于"), "{page}");
     let token = token_in(&page);
-    for (rating, comment, why) in [("0", "x".to_owned(), "请选择 1 到 5 的评分"), ("", "x".to_owned(), "请选择 1 到 5 的评分"), ("4", "长".repeat(501), "500 字以内")] {
-        let (status, body) = post("feedback", vec![("token", token.clone()), ("rating", rating.into()), ("comment", comment)], cookies.clone()).await;
+    for (rating, comment, why) in
+        [("0", "x".to_owned(), "请选择 1 到 5 的评分"), ("", "x".to_owned(), "请选择 1 到 5 的评分"), ("4", "长".repeat(501), "500 字以内")]
+    {
+        let (status, body) =
+            post("feedback", vec![("token", token.clone()), ("rating", rating.into()), ("comment", comment)], cookies.clone()).await;
         assert_eq!(status, 400, "{body}");
         assert!(body.contains(why), "{body}");
     }
     assert!(s.db.activity_feedback(id).await.unwrap().is_empty(), "bad input changed nothing");
-    let (status, body) = post("feedback", vec![("token", token.clone()), ("rating", "4".into()), ("comment", "很有收获".into())], cookies.clone()).await;
+    let (status, body) =
+        post("feedback", vec![("token", token.clone()), ("rating", "4".into()), ("comment", "很有收获".into())], cookies.clone()).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("感谢您的反馈") && body.contains("您的评分：4 / 5"));
-    let (status, _) = post("feedback", vec![("token", token.clone()), ("rating", "1".into()), ("comment", "".into())], cookies.clone()).await;
+    let (status, _) =
+        post("feedback", vec![("token", token.clone()), ("rating", "1".into()), ("comment", "".into())], cookies.clone()).await;
     assert_eq!(status, 409, "one feedback per reader");
     let fb = s.db.activity_feedback(id).await.unwrap();
     assert_eq!((fb.len(), fb[0].rating, fb[0].comment.as_str()), (1, 4, "很有收获"));
@@ -352,7 +383,13 @@ async fn places_are_never_oversold_on_either_database() {
         assert!(matches!(db.activity_signup(id, "oLate", "chat", now + 2 * DAY, 10).await, Err(ActivityError::SignupClosed)), "{backend}");
         assert!(matches!(db.activity_checkin(id, "oRace00", "scan", now, 3600).await, Err(ActivityError::CheckinNotOpen(_))), "{backend}");
         let start = now + 3 * DAY;
-        assert!(matches!(db.activity_checkin(id, &holder, "scan", start, 3600).await.unwrap().1, CheckinOutcome::CheckedIn { signed_up: false }), "{backend}: cancelled = walk-in");
+        assert!(
+            matches!(
+                db.activity_checkin(id, &holder, "scan", start, 3600).await.unwrap().1,
+                CheckinOutcome::CheckedIn { signed_up: false }
+            ),
+            "{backend}: cancelled = walk-in"
+        );
         assert!(matches!(db.give_activity_feedback(id, "oNever", 5, "", start).await, Err(ActivityError::NotAttended)), "{backend}");
         db.give_activity_feedback(id, &holder, 5, "", start).await.unwrap();
         assert!(matches!(db.give_activity_feedback(id, &holder, 3, "", start).await, Err(ActivityError::FeedbackGiven)), "{backend}");
@@ -405,7 +442,9 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
         ("capacity", "1".into()),
     ];
     let with = |changes: &[(&str, &str)]| -> Vec<(String, String)> {
-        good.iter().map(|(k, v)| (k.to_string(), changes.iter().find(|(c, _)| c == k).map(|(_, n)| n.to_string()).unwrap_or(v.clone()))).collect()
+        good.iter()
+            .map(|(k, v)| (k.to_string(), changes.iter().find(|(c, _)| c == k).map(|(_, n)| n.to_string()).unwrap_or(v.clone())))
+            .collect()
     };
     let post = |path: &'static str, fields: Vec<(String, String)>, csrf: bool| {
         let lib = &lib;
@@ -420,9 +459,15 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     assert!(page.body.contains("id=\"activity-form\"") && page.body.contains("name=\"csrf\""));
     let r = post("/console/activities", with(&[]), false).await;
     assert_eq!(r.status, 403, "no CSRF token");
-    let r = post("/console/activities", with(&[("title", ""), ("capacity", "-3"), ("starts_at", "next week"), ("signup_deadline", "2026-02-30T10:00")]), true).await;
+    let r = post(
+        "/console/activities",
+        with(&[("title", ""), ("capacity", "-3"), ("starts_at", "next week"), ("signup_deadline", "2026-02-30T10:00")]),
+        true,
+    )
+    .await;
     assert_eq!(r.status, 400);
-    for msg in ["请填写活动名称", "名额须为 1 到 100000 之间的整数", "开始时间不是有效的时间", "报名截止时间不是有效的时间"] {
+    for msg in ["请填写活动名称", "名额须为 1 到 100000 之间的整数", "开始时间不是有效的时间", "报名截止时间不是有效的时间"]
+    {
         assert!(r.body.contains(msg), "{msg}: {}", r.body);
     }
     assert!(r.body.contains("动手修一页古籍。"), "the form keeps what was typed");
@@ -435,11 +480,19 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     let a = s.db.all_activities().await.unwrap().remove(0);
     assert!(a.qr_ticket.is_some(), "the check-in code was made");
     let detail = lib.get(&format!("/console/activities/{}", a.id)).await;
-    assert!(detail.body.contains("qr.svg") && detail.body.contains(&format!("act:{}", a.id)) && detail.body.contains("showqrcode?ticket="), "{}", detail.body);
+    assert!(
+        detail.body.contains("qr.svg") && detail.body.contains(&format!("act:{}", a.id)) && detail.body.contains("showqrcode?ticket="),
+        "{}",
+        detail.body
+    );
     let svg = lib.get(&format!("/console/activities/{}/qr.svg", a.id)).await;
     assert!(svg.body.starts_with("<?xml") || svg.body.contains("<svg"), "{}", &svg.body[..svg.body.len().min(80)]);
     let poster = lib.get(&format!("/console/activities/{}/print", a.id)).await;
-    assert!(poster.status == 200 && poster.body.contains("古籍修复体验") && poster.body.contains("<svg") && !poster.body.contains("<?xml"), "{}", poster.body);
+    assert!(
+        poster.status == 200 && poster.body.contains("古籍修复体验") && poster.body.contains("<svg") && !poster.body.contains("<?xml"),
+        "{}",
+        poster.body
+    );
     assert_eq!(lib.get("/console/activities/999/edit").await.status, 404);
 
     // Two readers: one place, one waiting. Raising the capacity gives the second a place.
@@ -458,7 +511,11 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     app.pushed("oConB", "候补成功").await;
     s.db.bind("oConA", "2021007", s.clock.now()).await.unwrap();
     let detail = lib.get(path).await;
-    assert!(detail.body.contains("oConA <span class=\"card-no\">(2021007)</span>") && detail.body.matches("已报名").count() >= 2, "librarians see who it is: {}", detail.body);
+    assert!(
+        detail.body.contains("oConA <span class=\"card-no\">(2021007)</span>") && detail.body.matches("已报名").count() >= 2,
+        "librarians see who it is: {}",
+        detail.body
+    );
     let list = lib.get("/console/activities").await;
     assert!(list.body.contains("古籍修复体验") && list.body.contains("2 / 2"), "{}", list.body);
 
@@ -482,7 +539,10 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     assert_eq!(sheet.status, 200);
     let lines: Vec<&str> = sheet.body.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(lines[0], "openid,card,state,signed_up_at,checked_in_at,via");
-    assert!(lines.iter().any(|l| l.starts_with("oConA,2021007,confirmed,")) && lines.iter().any(|l| l.starts_with("oConB,,confirmed,")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("oConA,2021007,confirmed,")) && lines.iter().any(|l| l.starts_with("oConB,,confirmed,")),
+        "{lines:?}"
+    );
     assert!(lines.iter().any(|l| l.starts_with("oWalkIn,,walk-in,,")), "{lines:?}");
 
     let actions: Vec<String> = s.db.audit_entries("activity.", 10, 0).await.unwrap().into_iter().map(|e| e.action).collect();

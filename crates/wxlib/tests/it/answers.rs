@@ -22,7 +22,9 @@ async fn app(db: &TestDb, marc: Option<&str>, tweak: impl FnOnce(&mut Config)) -
     tweak(&mut config);
     if let Some(file) = marc {
         let store = Db::connect(&db.url).await.unwrap();
-        let shared = std::env::var("WXLIB_SHARED").map(std::path::PathBuf::from).unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        let shared = std::env::var("WXLIB_SHARED")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
         let path = shared.join("data/marc").join(file);
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         use wxlib::catalog::import::{InputCharset, InputFormat, import_bytes};
@@ -64,9 +66,17 @@ async fn delivered(base: &str, openid: &str) -> Vec<Value> {
 }
 
 fn rule(kind: &str, pattern: &str, priority: i64, text: &str) -> wxlib::answers::Rule {
-    RuleInput { match_kind: kind.into(), pattern: pattern.into(), priority: priority.to_string(), answer_kind: "text".into(), answer_text: text.into(), enabled: Some("on".into()), ..Default::default() }
-        .validate()
-        .unwrap()
+    RuleInput {
+        match_kind: kind.into(),
+        pattern: pattern.into(),
+        priority: priority.to_string(),
+        answer_kind: "text".into(),
+        answer_text: text.into(),
+        enabled: Some("on".into()),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap()
 }
 
 #[tokio::test]
@@ -112,7 +122,13 @@ async fn keyword_rules_answer_by_priority_and_edits_are_live() {
 
     // A bad pattern never reaches the store.
     let before = s.db.answer_rules().await.unwrap().len();
-    let bad = RuleInput { match_kind: "pattern".into(), pattern: "(打印".into(), answer_kind: "text".into(), answer_text: "x".into(), ..Default::default() };
+    let bad = RuleInput {
+        match_kind: "pattern".into(),
+        pattern: "(打印".into(),
+        answer_kind: "text".into(),
+        answer_text: "x".into(),
+        ..Default::default()
+    };
     assert!(bad.validate().unwrap_err().to_string().contains("regular expression"));
     assert_eq!(s.db.answer_rules().await.unwrap().len(), before);
     assert!(matches!(s.db.answer_rules().await.unwrap()[0].answer, Answer::Article { .. }));
@@ -216,7 +232,11 @@ async fn an_answer_goes_once_inside_the_window_and_never_outside() {
         assert_eq!(s.db.reader_context("oWin1", now()).await.unwrap().sends_left(), 4, "{name}");
         // The reader's reply goes to the librarians (the answer reopened the session).
         say(&base, "oWin1", "谢谢，周末也开吗").await;
-        assert_eq!(s.db.consultation("oWin1", 10).await.unwrap().last().map(|m| m.content.clone()).as_deref(), Some("谢谢，周末也开吗"), "{name}");
+        assert_eq!(
+            s.db.consultation("oWin1", 10).await.unwrap().last().map(|m| m.content.clone()).as_deref(),
+            Some("谢谢，周末也开吗"),
+            "{name}"
+        );
         assert!(reply_text(&say(&base, "oWin1", "结束").await).contains("已结束"), "{name}");
         assert!(reply_text(&say(&base, "oWin1", "结束").await).contains("没有进行中的咨询"), "{name}");
 
@@ -228,11 +248,30 @@ async fn an_answer_goes_once_inside_the_window_and_never_outside() {
         let e = consultation::answer_reader(&s, "oWin1", "还有一条", 1, "lib1", "form-b").await.unwrap_err();
         assert!(matches!(e, AnswerError::CountUsedUp), "{name}: {e}");
         // Window closed (48 hours passed): refused, kept as undeliverable.
-        wxlib::with_pool!(&s.db, |pool| sqlx::query("UPDATE followers SET window_expires_at = 1 WHERE openid = 'oWin1'").execute(pool).await.unwrap().rows_affected());
+        wxlib::with_pool!(&s.db, |pool| sqlx::query("UPDATE followers SET window_expires_at = 1 WHERE openid = 'oWin1'")
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected());
         let e = consultation::answer_reader(&s, "oWin1", "迟到的回复", 1, "lib1", "form-c").await.unwrap_err();
         assert!(matches!(e, AnswerError::WindowClosed), "{name}: {e}");
-        let statuses: Vec<(String, String)> = s.db.consultation("oWin1", 10).await.unwrap().into_iter().filter(|m| m.direction == "out").map(|m| (m.content, m.status)).collect();
-        assert_eq!(statuses, [("期刊在三楼阅览室，可借 7 天。".to_owned(), "queued".to_owned()), ("还有一条".into(), "undeliverable".into()), ("迟到的回复".into(), "undeliverable".into())], "{name}");
+        let statuses: Vec<(String, String)> =
+            s.db.consultation("oWin1", 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.direction == "out")
+                .map(|m| (m.content, m.status))
+                .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("期刊在三楼阅览室，可借 7 天。".to_owned(), "queued".to_owned()),
+                ("还有一条".into(), "undeliverable".into()),
+                ("迟到的回复".into(), "undeliverable".into())
+            ],
+            "{name}"
+        );
         assert_eq!(delivered(&base, "oWin1").await.len(), 1, "{name}: nothing else went out");
         // The inbox queries on this backend: conversations, unread, canned answers.
         let list = s.db.conversations(10).await.unwrap();
@@ -262,22 +301,38 @@ async fn pictures_and_voice_in_a_session_reach_the_inbox_once_even_when_wechat_r
     let app = spawn_app_on(sqlite_db().await, &fake.base, wxlib::chat::router()).await;
     let ts = now().to_string();
     // Outside a session a picture gets the help text, with how to show it to a librarian.
-    let pic = media_message("oMedia1", 70, "image", "<PicUrl><![CDATA[http://mmbiz.example/pic1.jpg]]></PicUrl><MediaId><![CDATA[media70]]></MediaId>");
+    let pic = media_message(
+        "oMedia1",
+        70,
+        "image",
+        "<PicUrl><![CDATA[http://mmbiz.example/pic1.jpg]]></PicUrl><MediaId><![CDATA[media70]]></MediaId>",
+    );
     let sent = app.post_encrypted(&pic, "n70", &ts).await;
     assert!(app.open_reply(&sent.body).contains("人工"), "{}", sent.body);
     assert!(app.db.consultation("oMedia1", 10).await.unwrap().is_empty());
 
     app.post_encrypted(&text_message("oMedia1", 71, "人工"), "n71", &ts).await;
-    let pic = media_message("oMedia1", 72, "image", "<PicUrl><![CDATA[http://mmbiz.example/pic2.jpg]]></PicUrl><MediaId><![CDATA[media72]]></MediaId>");
+    let pic = media_message(
+        "oMedia1",
+        72,
+        "image",
+        "<PicUrl><![CDATA[http://mmbiz.example/pic2.jpg]]></PicUrl><MediaId><![CDATA[media72]]></MediaId>",
+    );
     // WeChat retries the identical request: stored once.
     for _ in 0..2 {
         let sent = app.post_encrypted(&pic, "n72", &ts).await;
         assert_eq!(sent.status, 200);
     }
-    let voice = media_message("oMedia1", 73, "voice", "<MediaId><![CDATA[media73]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[续借可以在手机上办吗]]></Recognition>");
+    let voice = media_message(
+        "oMedia1",
+        73,
+        "voice",
+        "<MediaId><![CDATA[media73]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[续借可以在手机上办吗]]></Recognition>",
+    );
     app.post_encrypted(&voice, "n73", &ts).await;
     let thread = app.db.consultation("oMedia1", 10).await.unwrap();
-    let got: Vec<(&str, &str, Option<&str>)> = thread.iter().map(|m| (m.msg_type.as_str(), m.content.as_str(), m.media_id.as_deref())).collect();
+    let got: Vec<(&str, &str, Option<&str>)> =
+        thread.iter().map(|m| (m.msg_type.as_str(), m.content.as_str(), m.media_id.as_deref())).collect();
     assert_eq!(got, [("image", "http://mmbiz.example/pic2.jpg", Some("media72")), ("voice", "续借可以在手机上办吗", Some("media73"))]);
 }
 
@@ -311,18 +366,49 @@ async fn a_librarian_keeps_rules_and_answers_in_the_console_and_bad_input_change
         let lib = console_login(&base, "lin", "a long enough password").await.unwrap_or_else(|r| panic!("{name}: sign-in: {}", r.body));
 
         // Rules: a bad pattern is refused with the reason and nothing is saved; then a good one.
-        let bad = lib.post("/console/answers", &[("match_kind", "pattern"), ("pattern", "(借书"), ("priority", "0"), ("answer_kind", "text"), ("answer_text", "x"), ("enabled", "on")]).await;
+        let bad = lib
+            .post(
+                "/console/answers",
+                &[
+                    ("match_kind", "pattern"),
+                    ("pattern", "(借书"),
+                    ("priority", "0"),
+                    ("answer_kind", "text"),
+                    ("answer_text", "x"),
+                    ("enabled", "on"),
+                ],
+            )
+            .await;
         assert_eq!(bad.status, 400, "{name}");
         assert!(bad.body.contains("正则表达式无效") && bad.body.contains("(借书"), "{name}: the reason, and the form as typed");
-        let bad = lib.post("/console/answers", &[("match_kind", "exact"), ("pattern", "证件"), ("priority", "high"), ("answer_kind", "text"), ("answer_text", "x")]).await;
+        let bad = lib
+            .post(
+                "/console/answers",
+                &[("match_kind", "exact"), ("pattern", "证件"), ("priority", "high"), ("answer_kind", "text"), ("answer_text", "x")],
+            )
+            .await;
         assert!(bad.status == 400 && bad.body.contains("优先级"), "{name}");
         assert!(s.db.answer_rules().await.unwrap().is_empty(), "{name}: nothing saved");
-        let ok = lib.post("/console/answers", &[("match_kind", "contains"), ("pattern", "证件"), ("priority", "3"), ("answer_kind", "text"), ("answer_text", "证件办理在一楼"), ("enabled", "on")]).await;
+        let ok = lib
+            .post(
+                "/console/answers",
+                &[
+                    ("match_kind", "contains"),
+                    ("pattern", "证件"),
+                    ("priority", "3"),
+                    ("answer_kind", "text"),
+                    ("answer_text", "证件办理在一楼"),
+                    ("enabled", "on"),
+                ],
+            )
+            .await;
         assert_eq!((ok.status, ok.location.as_deref()), (303, Some("/console/answers?done=created")), "{name}");
         let tried = lib.get("/console/answers?test=%E8%AF%81%E4%BB%B6%E5%9C%A8%E5%93%AA").await;
         assert!(tried.body.contains("id=\"test-result\"") && tried.body.contains("证件办理在一楼"), "{name}");
         // Without the CSRF token: refused, nothing saved.
-        let forged = lib.post_raw("/console/answers", &[("match_kind", "exact"), ("pattern", "x"), ("answer_kind", "text"), ("answer_text", "x")]).await;
+        let forged = lib
+            .post_raw("/console/answers", &[("match_kind", "exact"), ("pattern", "x"), ("answer_kind", "text"), ("answer_text", "x")])
+            .await;
         assert_eq!(forged.status, 403, "{name}");
         assert_eq!(s.db.answer_rules().await.unwrap().len(), 1, "{name}");
 
@@ -351,7 +437,11 @@ async fn a_librarian_keeps_rules_and_answers_in_the_console_and_bad_input_change
         assert_eq!(delivered(&base, "oConsole1").await.len(), 1, "{name}: once: {got:?}");
 
         // The window closed: the librarian is told, the answer is kept as undeliverable.
-        wxlib::with_pool!(&s.db, |pool| sqlx::query("UPDATE followers SET window_expires_at = 1 WHERE openid = 'oConsole1'").execute(pool).await.unwrap().rows_affected());
+        wxlib::with_pool!(&s.db, |pool| sqlx::query("UPDATE followers SET window_expires_at = 1 WHERE openid = 'oConsole1'")
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected());
         let late = lib.post("/console/inbox/r/oConsole1/answer", &[("text", "补充：周末 23:00 关闭。"), ("form_key", "k3")]).await;
         assert!(late.status == 409 && late.body.contains("窗口已关闭"), "{name}: {}", late.status);
         assert!(late.body.contains("未送达"), "{name}: the thread marks it");

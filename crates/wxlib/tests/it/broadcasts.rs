@@ -15,7 +15,17 @@ fn cover() -> Image {
 }
 
 fn draft(title: &str) -> Draft {
-    broadcasts::validate(&Draft { title: title.into(), author: "馆员".into(), digest: "本月新书".into(), body_html: "<p>新书到馆<script>x</script></p>".into(), target_tag_id: None }, Lang::Zh).unwrap()
+    broadcasts::validate(
+        &Draft {
+            title: title.into(),
+            author: "馆员".into(),
+            digest: "本月新书".into(),
+            body_html: "<p>新书到馆<script>x</script></p>".into(),
+            target_tag_id: None,
+        },
+        Lang::Zh,
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -36,13 +46,21 @@ async fn the_send_job_store_works_on_both_databases() {
         db.freeze_recipients(id, &who, &[3, 2], 4, 1004).await.unwrap();
         let batches = db.broadcast_batches(id).await.unwrap();
         assert_eq!(batches.len(), 2, "{name}");
-        assert_eq!(db.batch_recipients(id, batches[1].first_seq, batches[1].last_seq).await.unwrap(), vec!["oReader3", "oReader4"], "{name}");
+        assert_eq!(
+            db.batch_recipients(id, batches[1].first_seq, batches[1].last_seq).await.unwrap(),
+            vec!["oReader3", "oReader4"],
+            "{name}"
+        );
         db.set_batch_draft(id, 0, Some("m0")).await.unwrap();
         assert!(!db.mark_batch_sent(id, 0, Some(77), 1005).await.unwrap(), "{name}");
         assert!(!db.mark_batch_sent(id, 0, Some(77), 1005).await.unwrap(), "a batch counts once: {name}");
         assert!(db.mark_batch_sent(id, 1, None, 1006).await.unwrap(), "{name}");
         let b = db.broadcast(id).await.unwrap().unwrap();
-        assert_eq!((b.state.as_str(), b.batches_done, b.followers_at_send, b.local_followers_at_send), ("sent", 2, Some(5), Some(4)), "{name}");
+        assert_eq!(
+            (b.state.as_str(), b.batches_done, b.followers_at_send, b.local_followers_at_send),
+            ("sent", 2, Some(5), Some(4)),
+            "{name}"
+        );
         assert!(db.record_read(id, "o:oReader1", "wechat", 1010).await.unwrap(), "{name}");
         assert!(!db.record_read(id, "o:oReader1", "wechat", 1020).await.unwrap(), "{name}");
         assert!(db.record_read(id, "c:abc", "browser", 1030).await.unwrap(), "{name}");
@@ -83,7 +101,15 @@ async fn app_with_simulator_sending_by(db: TestDb, send_by: &str) -> (wxlib::ser
 }
 
 async fn control(base: &str, path: &str, body: Value) -> Value {
-    reqwest::Client::new().post(format!("{base}/sim/api/_control{path}")).json(&body).send().await.unwrap().json().await.unwrap_or(Value::Null)
+    reqwest::Client::new()
+        .post(format!("{base}/sim/api/_control{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap_or(Value::Null)
 }
 
 async fn get_json(url: &str) -> Value {
@@ -147,7 +173,11 @@ async fn a_news_message_reaches_every_follower_once_and_counts_unique_readers() 
         Db::Postgres(_) => unreachable!(),
     };
     let raw = sqlx::SqlitePool::connect(&db_url).await.unwrap();
-    sqlx::query("UPDATE broadcast_batches SET state = 'pending' WHERE broadcast_id = $1 AND batch_no = 1").bind(id).execute(&raw).await.unwrap();
+    sqlx::query("UPDATE broadcast_batches SET state = 'pending' WHERE broadcast_id = $1 AND batch_no = 1")
+        .bind(id)
+        .execute(&raw)
+        .await
+        .unwrap();
     sqlx::query("UPDATE broadcasts SET state = 'sending', batches_done = 2 WHERE id = $1").bind(id).execute(&raw).await.unwrap();
     broadcasts::send::run_job(&s, id).await.unwrap();
     assert_eq!(s.db.broadcast(id).await.unwrap().unwrap().state, "sent");
@@ -247,12 +277,21 @@ async fn a_message_to_a_tag_reaches_its_members_only(tdb: TestDb) {
     let tag = |name: &str| {
         let s = s.clone();
         let name = name.to_owned();
-        async move { s.api.call("tags/create", "/cgi-bin/tags/create", Some(&json!({"tag": {"name": name}}))).await.unwrap()["tag"]["id"].as_i64().unwrap() }
+        async move {
+            s.api.call("tags/create", "/cgi-bin/tags/create", Some(&json!({"tag": {"name": name}}))).await.unwrap()["tag"]["id"]
+                .as_i64()
+                .unwrap()
+        }
     };
     let (grads, one) = (tag("研究生").await, tag("馆员").await);
     let members = |tag: i64, who: Vec<String>| {
         let s = s.clone();
-        async move { s.api.call("tags/members/batchtagging", "/cgi-bin/tags/members/batchtagging", Some(&json!({"openid_list": who, "tagid": tag}))).await.unwrap() }
+        async move {
+            s.api
+                .call("tags/members/batchtagging", "/cgi-bin/tags/members/batchtagging", Some(&json!({"openid_list": who, "tagid": tag})))
+                .await
+                .unwrap()
+        }
     };
     members(grads, vec!["oTagged1".into(), "oTagged3".into(), "oTagged5".into()]).await;
     members(one, vec!["oTagged2".into()]).await;
@@ -270,7 +309,11 @@ async fn a_message_to_a_tag_reaches_its_members_only(tdb: TestDb) {
     broadcasts::wake();
     assert_eq!(wait_state(&s, id2, "sent").await.followers_at_send, Some(1));
     for i in 0..6 {
-        let got: Vec<String> = mass_messages(&base, &format!("oTagged{i}")).await.iter().map(|m| m["body"]["mpnews"]["articles"][0]["title"].as_str().unwrap_or_default().to_owned()).collect();
+        let got: Vec<String> = mass_messages(&base, &format!("oTagged{i}"))
+            .await
+            .iter()
+            .map(|m| m["body"]["mpnews"]["articles"][0]["title"].as_str().unwrap_or_default().to_owned())
+            .collect();
         let expected: Vec<&str> = match i {
             1 | 3 | 5 => vec!["研究生讲座"],
             2 => vec!["馆员通知"],
@@ -360,7 +403,12 @@ async fn wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours(
     read(&readers[0], false).await;
     read(&readers[4], true).await;
     // A stranger cannot read it.
-    let refused = reqwest::Client::new().post(format!("{base}/sim/api/_control/article_read")).json(&json!({"openid": "oStranger", "msg_id": 1, "idx": 0})).send().await.unwrap();
+    let refused = reqwest::Client::new()
+        .post(format!("{base}/sim/api/_control/article_read"))
+        .json(&json!({"openid": "oStranger", "msg_id": 1, "idx": 0}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 400);
 
     // Today's figures are not in yet: nothing is asked for.
@@ -375,8 +423,14 @@ async fn wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours(
     assert_eq!((f.target_user, f.int_page_read_user, f.int_page_read_count, f.ori_page_read_user, f.ori_page_read_count), (5, 4, 5, 1, 1));
     // They agree with what the simulator itself reports for the send day.
     let sent_day = wxlib::clock::local_day(s.clock.now() - 86_400);
-    let wx = s.api.call("datacube/getarticletotal", "/datacube/getarticletotal", Some(&json!({"begin_date": sent_day, "end_date": sent_day}))).await.unwrap();
-    let sum = |k: &str| wx["list"].as_array().unwrap().iter().map(|a| a["details"].as_array().unwrap().last().unwrap()[k].as_i64().unwrap()).sum::<i64>();
+    let wx = s
+        .api
+        .call("datacube/getarticletotal", "/datacube/getarticletotal", Some(&json!({"begin_date": sent_day, "end_date": sent_day})))
+        .await
+        .unwrap();
+    let sum = |k: &str| {
+        wx["list"].as_array().unwrap().iter().map(|a| a["details"].as_array().unwrap().last().unwrap()[k].as_i64().unwrap()).sum::<i64>()
+    };
     assert_eq!((sum("int_page_read_user"), sum("ori_page_read_count")), (f.int_page_read_user, f.ori_page_read_count));
 
     let list = lib.get("/console/broadcasts").await;

@@ -16,10 +16,17 @@ async fn sign_in_sessions_csrf_roles_and_audit() {
         let db = app.db.clone();
         auth::create_librarian(&db, "root", "root-password", Role::Admin).await.unwrap();
         auth::create_librarian(&db, "li.ming", "librarian-pw", Role::Librarian).await.unwrap();
-        assert!(matches!(auth::create_librarian(&db, "root", "another-password", Role::Admin).await, Err(auth::AuthError::Taken(_))), "{backend}");
+        assert!(
+            matches!(auth::create_librarian(&db, "root", "another-password", Role::Admin).await, Err(auth::AuthError::Taken(_))),
+            "{backend}"
+        );
         let (hash,): (String,) = match &db {
-            wxlib::db::Db::Sqlite(p) => sqlx::query_as("SELECT password_hash FROM librarians WHERE username = 'root'").fetch_one(p).await.unwrap(),
-            wxlib::db::Db::Postgres(p) => sqlx::query_as("SELECT password_hash FROM librarians WHERE username = 'root'").fetch_one(p).await.unwrap(),
+            wxlib::db::Db::Sqlite(p) => {
+                sqlx::query_as("SELECT password_hash FROM librarians WHERE username = 'root'").fetch_one(p).await.unwrap()
+            }
+            wxlib::db::Db::Postgres(p) => {
+                sqlx::query_as("SELECT password_hash FROM librarians WHERE username = 'root'").fetch_one(p).await.unwrap()
+            }
         };
         assert!(hash.starts_with("$argon2") && !hash.contains("root-password"), "{backend}: only an argon2 hash is stored");
 
@@ -28,9 +35,18 @@ async fn sign_in_sessions_csrf_roles_and_audit() {
         let r = console_response(anon.get(format!("{}/console/librarians", app.base)).send().await.unwrap()).await;
         assert_eq!(r.status, 303, "{backend}");
         assert_eq!(r.location.as_deref(), Some("/console/login?next=%2Fconsole%2Flibrarians"));
-        let r = console_response(anon.post(format!("{}/console/librarians", app.base)).header("content-type", "application/x-www-form-urlencoded").body("username=x&password=xxxxxxxxx&role=admin").send().await.unwrap()).await;
+        let r = console_response(
+            anon.post(format!("{}/console/librarians", app.base))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("username=x&password=xxxxxxxxx&role=admin")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(r.status, 401, "{backend}");
-        let r = console_response(anon.get(format!("{}/console", app.base)).header("cookie", "wxlib_console=forged").send().await.unwrap()).await;
+        let r = console_response(anon.get(format!("{}/console", app.base)).header("cookie", "wxlib_console=forged").send().await.unwrap())
+            .await;
         assert_eq!(r.status, 303, "{backend}: a made-up session is no session");
 
         // Wrong password, unknown user, and a sign-in without the form's CSRF token.
@@ -38,15 +54,32 @@ async fn sign_in_sessions_csrf_roles_and_audit() {
         assert_eq!(wrong.status, 401);
         assert!(wrong.body.contains("用户名或密码不正确"), "{}", wrong.body);
         assert_eq!(console_login(&app.base, "nobody", "whatever-pw").await.err().map(|r| r.status), Some(401));
-        let r = console_response(anon.post(format!("{}/console/login", app.base)).header("content-type", "application/x-www-form-urlencoded").body("username=root&password=root-password&csrf=abc").send().await.unwrap()).await;
+        let r = console_response(
+            anon.post(format!("{}/console/login", app.base))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("username=root&password=root-password&csrf=abc")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(r.status, 403, "{backend}: no sign-in without the double-submit token");
         assert!(cookie_pair(&r.set_cookie, "wxlib_console").is_none());
 
         // The admin signs in; the cookie is HttpOnly and SameSite.
-        let admin = console_login(&app.base, "root", "root-password").await.unwrap_or_else(|r| panic!("{backend}: {} {}", r.status, r.body));
+        let admin =
+            console_login(&app.base, "root", "root-password").await.unwrap_or_else(|r| panic!("{backend}: {} {}", r.status, r.body));
         let home = admin.get("/console").await;
         assert!(home.body.contains("你好，root"), "{}", home.body);
-        for section in ["/console/menu", "/console/activities", "/console/inbox", "/console/answers", "/console/broadcasts", "/console/librarians", "/console/audit"] {
+        for section in [
+            "/console/menu",
+            "/console/activities",
+            "/console/inbox",
+            "/console/answers",
+            "/console/broadcasts",
+            "/console/librarians",
+            "/console/audit",
+        ] {
             assert!(home.body.contains(&format!("href=\"{section}\"")), "nav links {section}");
         }
 
@@ -54,7 +87,9 @@ async fn sign_in_sessions_csrf_roles_and_audit() {
         let r = admin.post_raw("/console/librarians", &[("username", "wang"), ("password", "password-123"), ("role", "librarian")]).await;
         assert_eq!(r.status, 403, "{backend}");
         assert!(r.body.contains("CSRF"));
-        let r = admin.post_raw("/console/librarians", &[("username", "wang"), ("password", "password-123"), ("role", "librarian"), ("csrf", "0123")]).await;
+        let r = admin
+            .post_raw("/console/librarians", &[("username", "wang"), ("password", "password-123"), ("role", "librarian"), ("csrf", "0123")])
+            .await;
         assert_eq!(r.status, 403);
         assert!(!librarian_names(&db).await.contains(&"wang".to_owned()), "{backend}: nothing added without CSRF");
 
@@ -103,7 +138,11 @@ async fn sign_in_sessions_csrf_roles_and_audit() {
         assert_eq!(console_login(&app.base, "li.ming", "librarian-pw").await.err().map(|r| r.status), Some(401));
         assert_eq!(admin.post(&format!("/console/librarians/{li_id}/enable"), &[]).await.status, 303);
         let root_id = db.librarians().await.unwrap()[0].id;
-        assert_eq!(admin.post(&format!("/console/librarians/{root_id}/disable"), &[]).await.status, 400, "an admin cannot lock themself out");
+        assert_eq!(
+            admin.post(&format!("/console/librarians/{root_id}/disable"), &[]).await.status,
+            400,
+            "an admin cannot lock themself out"
+        );
 
         // A password reset signs the account out and the new password works.
         let li = console_login(&app.base, "li.ming", "librarian-pw").await.unwrap_or_else(|r| panic!("{} {}", r.status, r.body));

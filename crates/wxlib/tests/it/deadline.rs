@@ -93,4 +93,3 @@ async fn a_handler_whose_caller_hangs_up_still_answers_once() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(api.calls("custom/send").len(), 1, "delivered exactly once");
 }
-

@@ -90,7 +90,11 @@ pub async fn fake_api() -> FakeApi {
         }
         Json(json!({"access_token": format!("tok{}", st.tokens_issued), "expires_in": 7200}))
     }
-    async fn custom_send(State(s): State<Arc<Mutex<FakeApiState>>>, Query(q): Query<std::collections::HashMap<String, String>>, Json(body): Json<Value>) -> Json<Value> {
+    async fn custom_send(
+        State(s): State<Arc<Mutex<FakeApiState>>>,
+        Query(q): Query<std::collections::HashMap<String, String>>,
+        Json(body): Json<Value>,
+    ) -> Json<Value> {
         let mut st = s.lock().unwrap();
         let current = format!("tok{}", st.tokens_issued);
         if q.get("access_token") != Some(&current) {
@@ -103,7 +107,11 @@ pub async fn fake_api() -> FakeApi {
         st.calls.push(("custom/send".into(), body));
         Json(json!({"errcode": 0, "errmsg": "ok"}))
     }
-    async fn template_send(State(s): State<Arc<Mutex<FakeApiState>>>, Query(q): Query<std::collections::HashMap<String, String>>, Json(body): Json<Value>) -> Json<Value> {
+    async fn template_send(
+        State(s): State<Arc<Mutex<FakeApiState>>>,
+        Query(q): Query<std::collections::HashMap<String, String>>,
+        Json(body): Json<Value>,
+    ) -> Json<Value> {
         let mut st = s.lock().unwrap();
         if q.get("access_token") != Some(&format!("tok{}", st.tokens_issued)) {
             return Json(json!({"errcode": 40001, "errmsg": "invalid credential"}));
@@ -267,7 +275,14 @@ pub async fn console_login(base: &str, username: &str, password: &str) -> Result
     let login_cookie = cookie_pair(&page.set_cookie, "wxlib_console_login").expect("sign-in page sets its CSRF cookie");
     let token = csrf_in(&page.body).expect("sign-in form has a csrf field");
     let body = serde_urlencoded::to_string([("username", username), ("password", password), ("csrf", &token)]).unwrap();
-    let r = http.post(format!("{base}/console/login")).header("cookie", login_cookie).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/console/login"))
+        .header("cookie", login_cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     let r = console_response(r).await;
     let Some(cookie) = cookie_pair(&r.set_cookie, "wxlib_console").filter(|c| c.len() > "wxlib_console=".len()) else { return Err(r) };
     let mut session = ConsoleSession { base: base.to_owned(), http, cookie, csrf: String::new() };
@@ -292,7 +307,15 @@ impl ConsoleSession {
     /// POSTs a form exactly as given (no CSRF token added).
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> ConsoleResponse {
         let body = serde_urlencoded::to_string(fields).unwrap();
-        let r = self.http.post(format!("{}{path}", self.base)).header("cookie", &self.cookie).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         console_response(r).await
     }
 }

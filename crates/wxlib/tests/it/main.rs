@@ -1,33 +1,33 @@
 //! One integration-test binary for the app: each module drives the real `Application` (port 0,
 //! a fresh database) or the real store.
 
-/// Shared harness: test apps, databases on both backends, a stand-in for WeChat's API.
-mod helpers;
-/// The storage conformance story, run on SQLite and on PostgreSQL.
-mod storage;
-/// The 5-second rule: slow handlers answer `success` and deliver by customer-service message.
-mod deadline;
+/// Activities through their life: sign-up, waiting list, reminder, QR check-in, feedback.
+mod activities;
+/// Keyword answers and the consultation inbox: rules, routing, storage, the window.
+mod answers;
 /// Access-token handling against the API stand-in: refresh once and retry once on token errors.
 mod api_client;
+/// Mass news messages: the send job's store on both databases, batches with clientmsgid, a
+/// resumed send that sends nobody twice, unique readers and the read rate.
+mod broadcasts;
 /// Callback edge cases in-process: retries, concurrency, rejections.
 mod callback;
+/// The librarians' console foundation: sign-in, sessions, CSRF, roles, audit, create-admin.
+mod console;
+/// The 5-second rule: slow handlers answer `success` and deliver by customer-service message.
+mod deadline;
+/// Shared harness: test apps, databases on both backends, a stand-in for WeChat's API.
+mod helpers;
+/// Library news through the console and the simulated phone: menu editor, opening hours, new
+/// resources, pages and the guide series.
+mod news;
+/// Partner libraries: one wxlib searching another over SRU, CQL ranked as our search, the console page.
+mod partners;
+/// Reach: channel posters, attribution funnel, referrals, analytics, the auditable draw.
+mod reach;
 /// Due-date reminders with a fake clock: one digest per reader per day, across a restart.
 mod reminders;
 /// wxlib against the simulator's WeChat API stand-in: token errors, window rules, menus.
 mod simulator;
-/// The librarians' console foundation: sign-in, sessions, CSRF, roles, audit, create-admin.
-mod console;
-/// Library news through the console and the simulated phone: menu editor, opening hours, new
-/// resources, pages and the guide series.
-mod news;
-/// Keyword answers and the consultation inbox: rules, routing, storage, the window.
-mod answers;
-/// Partner libraries: one wxlib searching another over SRU, CQL ranked as our search, the console page.
-mod partners;
-/// Activities through their life: sign-up, waiting list, reminder, QR check-in, feedback.
-mod activities;
-/// Mass news messages: the send job's store on both databases, batches with clientmsgid, a
-/// resumed send that sends nobody twice, unique readers and the read rate.
-mod broadcasts;
-/// Reach: channel posters, attribution funnel, referrals, analytics, the auditable draw.
-mod reach;
+/// The storage conformance story, run on SQLite and on PostgreSQL.
+mod storage;

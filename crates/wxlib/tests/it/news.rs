@@ -57,7 +57,13 @@ async fn pushes(base: &str, openid: &str, n: usize) -> Vec<String> {
     let mut out = Vec::new();
     for _ in 0..100 {
         let v: Value = reqwest::get(format!("{base}/sim/api/_control/inbox?openid={openid}")).await.unwrap().json().await.unwrap();
-        out = v["messages"].as_array().cloned().unwrap_or_default().iter().map(|m| m["body"]["text"]["content"].as_str().unwrap_or_default().to_owned()).collect();
+        out = v["messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|m| m["body"]["text"]["content"].as_str().unwrap_or_default().to_owned())
+            .collect();
         if out.len() >= n {
             break;
         }
@@ -152,7 +158,14 @@ async fn menu_editor_checks_saves_and_publishes() {
     let sim_menu: Value = reqwest::get(format!("{}/sim/api/_control/menu", w.base)).await.unwrap().json().await.unwrap();
     assert_eq!(sim_menu["menu"]["button"][2]["sub_button"][3]["key"], "OPENING_HOURS", "{sim_menu}");
     assert!(w.admin.get("/console/menu").await.body.contains("已发布到微信"));
-    let actions: Vec<String> = w.s.db.audit_entries("menu.", 10, 0).await.unwrap().into_iter().map(|e| format!("{}:{}", e.action, e.username.unwrap_or_default())).collect();
+    let actions: Vec<String> =
+        w.s.db
+            .audit_entries("menu.", 10, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| format!("{}:{}", e.action, e.username.unwrap_or_default()))
+            .collect();
     assert_eq!(actions, ["menu.push:chief", "menu.save:li"]);
 
     // A reader taps the new items.
@@ -184,14 +197,25 @@ async fn opening_hours_story(w: World) {
     assert!(r.body.contains("请填写地点名称"));
     assert!(w.s.db.places().await.unwrap().is_empty());
 
-    assert_eq!(c.post("/console/hours/places", &[("name", "总馆"), ("name_en", "Main library"), ("hours", "08:00-22:00")]).await.status, 303);
+    assert_eq!(
+        c.post("/console/hours/places", &[("name", "总馆"), ("name_en", "Main library"), ("hours", "08:00-22:00")]).await.status,
+        303
+    );
     assert_eq!(c.post("/console/hours/places", &[("name", "自习室"), ("hours", "07:00-23:30")]).await.status, 303);
     assert_eq!(c.post("/console/hours/places", &[("name", "总馆"), ("hours", "08:00-22:00")]).await.status, 400, "names are unique");
     let places = w.s.db.places().await.unwrap();
     let main = places.iter().find(|p| p.name == "总馆").unwrap().id;
 
     // The weekly schedule: weekends shorter, Sunday afternoon only; a typo is refused.
-    let week = [("d1", "08:00-22:00"), ("d2", "08:00-22:00"), ("d3", "08:00-22:00"), ("d4", "08:00-22:00"), ("d5", "08:00-22:00"), ("d6", "09:00-17:00"), ("d7", "13:00-17:00")];
+    let week = [
+        ("d1", "08:00-22:00"),
+        ("d2", "08:00-22:00"),
+        ("d3", "08:00-22:00"),
+        ("d4", "08:00-22:00"),
+        ("d5", "08:00-22:00"),
+        ("d6", "09:00-17:00"),
+        ("d7", "13:00-17:00"),
+    ];
     let mut typo = week.to_vec();
     typo[2] = ("d3", "8 to 10");
     let r = c.post(&format!("/console/hours/places/{main}"), &typo).await;
@@ -218,10 +242,25 @@ async fn opening_hours_story(w: World) {
     let holiday = day_string(today + 3);
     let after = day_string(today + 4);
     for (fields, needle) in [
-        (vec![("place", main.to_string()), ("first_day", "2026-02-30".into()), ("closed", "1".into()), ("reason", "国庆节".into())], "不是有效日期"),
-        (vec![("place", main.to_string()), ("first_day", after.clone()), ("last_day", holiday.clone()), ("closed", "1".into()), ("reason", "国庆节".into())], "早于开始日期"),
+        (
+            vec![("place", main.to_string()), ("first_day", "2026-02-30".into()), ("closed", "1".into()), ("reason", "国庆节".into())],
+            "不是有效日期",
+        ),
+        (
+            vec![
+                ("place", main.to_string()),
+                ("first_day", after.clone()),
+                ("last_day", holiday.clone()),
+                ("closed", "1".into()),
+                ("reason", "国庆节".into()),
+            ],
+            "早于开始日期",
+        ),
         (vec![("place", main.to_string()), ("first_day", holiday.clone()), ("closed", "1".into()), ("reason", "".into())], "请填写原因"),
-        (vec![("place", main.to_string()), ("first_day", holiday.clone()), ("hours", "".into()), ("reason", "考试周".into())], "不是有效的时间段"),
+        (
+            vec![("place", main.to_string()), ("first_day", holiday.clone()), ("hours", "".into()), ("reason", "考试周".into())],
+            "不是有效的时间段",
+        ),
     ] {
         let borrowed: Vec<(&str, &str)> = fields.iter().map(|(a, b)| (*a, b.as_str())).collect();
         let r = c.post("/console/hours/exceptions", &borrowed).await;
@@ -229,9 +268,19 @@ async fn opening_hours_story(w: World) {
         assert!(r.body.contains(needle), "{needle}: {}", r.body);
     }
     assert!(w.s.db.hours_exceptions("1970-01-01").await.unwrap().is_empty(), "nothing saved");
-    let r = c.post("/console/hours/exceptions", &[("place", &main.to_string()), ("first_day", &holiday), ("last_day", &after), ("closed", "1"), ("reason", "国庆节")]).await;
+    let r = c
+        .post(
+            "/console/hours/exceptions",
+            &[("place", &main.to_string()), ("first_day", &holiday), ("last_day", &after), ("closed", "1"), ("reason", "国庆节")],
+        )
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let r = c.post("/console/hours/exceptions", &[("place", &main.to_string()), ("first_day", &after), ("hours", "08:00-23:00"), ("reason", "考试周")]).await;
+    let r = c
+        .post(
+            "/console/hours/exceptions",
+            &[("place", &main.to_string()), ("first_day", &after), ("hours", "08:00-23:00"), ("reason", "考试周")],
+        )
+        .await;
     assert_eq!(r.status, 400, "overlapping exceptions are refused");
     assert!(r.body.contains("已有调整"));
     assert_eq!(w.s.db.hours_exceptions("1970-01-01").await.unwrap().len(), 1);
@@ -292,21 +341,45 @@ async fn new_resources_pages_and_the_guide_series() {
 async fn new_resources_story(w: World) {
     let c = &w.librarian;
     let now = w.s.clock.now();
-    wxlib::catalog::import::import_bytes(&w.s.db, "new.xml", MARCXML.as_bytes(), wxlib::catalog::import::InputFormat::Auto, wxlib::catalog::import::InputCharset::Auto, now, &|_| {}).await.unwrap();
+    wxlib::catalog::import::import_bytes(
+        &w.s.db,
+        "new.xml",
+        MARCXML.as_bytes(),
+        wxlib::catalog::import::InputFormat::Auto,
+        wxlib::catalog::import::InputCharset::Auto,
+        now,
+        &|_| {},
+    )
+    .await
+    .unwrap();
 
     // E-resources: a wrong link is refused; a good one is listed.
     let r = c.post("/console/resources", &[("name", "中国知网"), ("url", "cnki.net"), ("access_note", "")]).await;
     assert_eq!(r.status, 400);
     assert!(r.body.contains("http://"));
-    let r = c.post("/console/resources", &[("name", "中国知网"), ("url", "https://www.cnki.net/"), ("access_note", "校园网内直接访问，校外请用 VPN"), ("subject", "综合")]).await;
+    let r = c
+        .post(
+            "/console/resources",
+            &[
+                ("name", "中国知网"),
+                ("url", "https://www.cnki.net/"),
+                ("access_note", "校园网内直接访问，校外请用 VPN"),
+                ("subject", "综合"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(w.s.db.eresources().await.unwrap().len(), 1);
 
     // New books by date and subject on the public page.
     let page = reqwest::get(format!("{}/pages/new", w.base)).await.unwrap().text().await.unwrap();
-    assert!(page.contains("深度学习入门") && page.contains("宋词选") && page.contains("中国知网") && page.contains("校外请用 VPN"), "{page}");
+    assert!(
+        page.contains("深度学习入门") && page.contains("宋词选") && page.contains("中国知网") && page.contains("校外请用 VPN"),
+        "{page}"
+    );
     assert!(page.contains("机器学习</a>(1)"), "subjects to browse: {page}");
-    let page = reqwest::get(format!("{}/pages/new?subject=%E6%9C%BA%E5%99%A8%E5%AD%A6%E4%B9%A0", w.base)).await.unwrap().text().await.unwrap();
+    let page =
+        reqwest::get(format!("{}/pages/new?subject=%E6%9C%BA%E5%99%A8%E5%AD%A6%E4%B9%A0", w.base)).await.unwrap().text().await.unwrap();
     assert!(page.contains("深度学习入门") && !page.contains("宋词选</a>"), "{page}");
 
     // The menu's 新书资源 answers both.

@@ -85,7 +85,11 @@ async fn sru_cql_ranks_as_our_own_search() {
     for (backend, test_db) in all_dbs().await {
         let app = library_on(test_db, &marc_file("river", 15)).await;
         let catalog = &app.services.catalog;
-        for (cql, text, field) in [("river", "river", SearchField::Any), ("dc.title = \"river volume\"", "river volume", SearchField::Title), ("dc.creator all smith", "smith", SearchField::Author)] {
+        for (cql, text, field) in [
+            ("river", "river", SearchField::Any),
+            ("dc.title = \"river volume\"", "river volume", SearchField::Title),
+            ("dc.creator all smith", "smith", SearchField::Author),
+        ] {
             let plan = cql_map::plan(&cql::parse(cql).unwrap()).unwrap();
             let ours = catalog.search(text, field, wxlib::catalog::Sort::Relevance, 1, 10).await.unwrap();
             let sru = cql_map::run(catalog, &plan, 0, 10).await.unwrap();
@@ -118,7 +122,16 @@ async fn partners_are_managed_in_the_console_on_both_backends() {
 
         // bad input: a clear message, nothing stored
         let url = format!("{}/sru", b.base);
-        let mut fields = vec![("name", "乙大学图书馆"), ("base_url", "ftp://nowhere"), ("database", ""), ("indexes", "dc.title"), ("indexes", "cql.anywhere"), ("record_schema", "marcxml"), ("timeout_ms", "2000"), ("enabled", "on")];
+        let mut fields = vec![
+            ("name", "乙大学图书馆"),
+            ("base_url", "ftp://nowhere"),
+            ("database", ""),
+            ("indexes", "dc.title"),
+            ("indexes", "cql.anywhere"),
+            ("record_schema", "marcxml"),
+            ("timeout_ms", "2000"),
+            ("enabled", "on"),
+        ];
         let r = admin.post("/console/partners", &fields).await;
         assert_eq!(r.status, 400, "{backend}");
         assert!(r.body.contains("SRU 地址填写有误"), "{}", r.body);

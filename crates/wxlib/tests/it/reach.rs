@@ -48,7 +48,8 @@ impl SimApp {
     }
 
     async fn inbox(&self, openid: &str) -> String {
-        let v: Value = self.http.get(format!("{}/sim/api/_control/inbox?openid={openid}", self.base)).send().await.unwrap().json().await.unwrap();
+        let v: Value =
+            self.http.get(format!("{}/sim/api/_control/inbox?openid={openid}", self.base)).send().await.unwrap().json().await.unwrap();
         v.to_string()
     }
 }
@@ -141,10 +142,22 @@ async fn story(app: SimApp) {
     let lost: i64 = followers.iter().map(|d| d[2].as_i64().unwrap()).sum();
     assert_eq!((new, lost), (5, 1));
 
-    let per_day: Vec<(String, i64)> = data["channel_days"].as_array().unwrap().iter().map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum())).collect();
-    assert_eq!(per_day, [("图书馆正门".to_owned(), 2), ("BBS".to_owned(), 1), ("推荐码 / referrals".to_owned(), 1), ("其他 / other".to_owned(), 1)]);
+    let per_day: Vec<(String, i64)> = data["channel_days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).sum()))
+        .collect();
+    assert_eq!(
+        per_day,
+        [("图书馆正门".to_owned(), 2), ("BBS".to_owned(), 1), ("推荐码 / referrals".to_owned(), 1), ("其他 / other".to_owned(), 1)]
+    );
     let daily = lib.get("/console/analytics/channels_daily.csv").await;
-    assert!(daily.body.starts_with("day,channel,follows") && daily.body.lines().filter(|l| l.contains(",BBS,1")).count() == 1, "{}", daily.body);
+    assert!(
+        daily.body.starts_with("day,channel,follows") && daily.body.lines().filter(|l| l.contains(",BBS,1")).count() == 1,
+        "{}",
+        daily.body
+    );
     let csv = lib.get("/console/analytics/channels.csv").await;
     assert!(csv.body.contains("图书馆正门,1,2,1,1,1") && csv.body.contains("BBS,0,1,0,0,0"), "{}", csv.body);
     let page = lib.get("/console/analytics").await;
@@ -157,27 +170,46 @@ async fn story(app: SimApp) {
     assert!(reach.body.contains(&format!("data-scene=\"{}\"", door.scene)) && reach.body.contains("<td class=\"follows\">2</td>"));
 
     // The poster: real Chinese text and a QR code of the channel's URL.
-    let pdf = lib.http.get(format!("{}/console/reach/channels/{}/poster.pdf", app.base, door.id)).header("cookie", &lib.cookie).send().await.unwrap();
+    let pdf = lib
+        .http
+        .get(format!("{}/console/reach/channels/{}/poster.pdf", app.base, door.id))
+        .header("cookie", &lib.cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(pdf.status(), 200);
     let pdf = pdf.bytes().await.unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
     check_poster(&pdf, &door.url, "扫码关注图书馆，借阅续借随手办").await;
     assert!(pdf_text(&pdf).contains("图书馆正门"), "the channel's name at the foot");
-    let png = lib.http.get(format!("{}/console/reach/channels/{}/poster.png", app.base, door.id)).header("cookie", &lib.cookie).send().await.unwrap();
+    let png = lib
+        .http
+        .get(format!("{}/console/reach/channels/{}/poster.png", app.base, door.id))
+        .header("cookie", &lib.cookie)
+        .send()
+        .await
+        .unwrap();
     if which("pdftoppm") {
         assert_eq!(png.status(), 200);
         assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
     }
 
     // The draw: bad input is refused with a message and creates nothing.
-    for (title, freeze, winners) in [("读书节抽奖", wxlib::activities::input_value(s.clock.now() - 3600), "3"), ("读书节抽奖", "tomorrow".to_owned(), "3"), ("", wxlib::activities::input_value(s.clock.now() + 3600), "3"), ("读书节抽奖", wxlib::activities::input_value(s.clock.now() + 3600), "zero")] {
+    for (title, freeze, winners) in [
+        ("读书节抽奖", wxlib::activities::input_value(s.clock.now() - 3600), "3"),
+        ("读书节抽奖", "tomorrow".to_owned(), "3"),
+        ("", wxlib::activities::input_value(s.clock.now() + 3600), "3"),
+        ("读书节抽奖", wxlib::activities::input_value(s.clock.now() + 3600), "zero"),
+    ] {
         let r = lib.post("/console/reach/draws", &[("title", title), ("freeze_at", &freeze), ("winners", winners)]).await;
         assert!(r.location.as_deref().unwrap_or("").contains("error="), "{title:?} {freeze} {winners}: {:?}", r.location);
     }
     assert!(s.db.draws().await.unwrap().is_empty());
     // Commitment first; no draw before the deadline.
     let freeze = s.clock.now() + 3600;
-    let r = lib.post("/console/reach/draws", &[("title", "读书节抽奖"), ("freeze_at", &wxlib::activities::input_value(freeze)), ("winners", "5")]).await;
+    let r = lib
+        .post("/console/reach/draws", &[("title", "读书节抽奖"), ("freeze_at", &wxlib::activities::input_value(freeze)), ("winners", "5")])
+        .await;
     assert!(r.location.as_deref().unwrap_or("").contains("ok="), "{:?}", r.location);
     let id = s.db.draws().await.unwrap()[0].id;
     let public: Value = app.http.get(format!("{}/draws/{id}.json", app.base)).send().await.unwrap().json().await.unwrap();
@@ -267,7 +299,15 @@ async fn check_poster(pdf: &[u8], url: &str, caption: &str) {
     let text = std::process::Command::new("pdftotext").arg(&file).arg("-").output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("清华大学图书馆") && text.contains(caption), "{text}");
-    let ok = std::process::Command::new("pdftoppm").arg("-png").arg("-r").arg("100").arg("-singlefile").arg(&file).arg(dir.path().join("poster")).status().unwrap();
+    let ok = std::process::Command::new("pdftoppm")
+        .arg("-png")
+        .arg("-r")
+        .arg("100")
+        .arg("-singlefile")
+        .arg(&file)
+        .arg(dir.path().join("poster"))
+        .status()
+        .unwrap();
     assert!(ok.success());
     let out = std::process::Command::new("zbarimg").arg("--raw").arg("-q").arg(dir.path().join("poster.png")).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), url);
@@ -299,7 +339,14 @@ async fn read_rates_and_response_times_from_the_other_features_tables() {
     let t0 = 1_800_000_000i64;
     sqlx::query("INSERT INTO broadcasts (title, body_html, state, followers_at_send, created_at, updated_at, sent_at) VALUES ('新书推荐', '<p>x</p>', 'sent', 4, $1, $1, $1)").bind(t0).execute(pool).await.unwrap();
     for (reader, at) in [("r1", t0 + 60), ("r2", t0 + 3600), ("r3", t0 + 3 * 86_400)] {
-        sqlx::query("INSERT INTO broadcast_reads (broadcast_id, reader, via, first_read_at, last_read_at) VALUES (1, $1, 'wechat', $2, $2)").bind(reader).bind(at).execute(pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO broadcast_reads (broadcast_id, reader, via, first_read_at, last_read_at) VALUES (1, $1, 'wechat', $2, $2)",
+        )
+        .bind(reader)
+        .bind(at)
+        .execute(pool)
+        .await
+        .unwrap();
     }
     for (openid, dir, at) in [("q1", "in", t0), ("q1", "out", t0 + 600), ("q2", "in", t0), ("q2", "out", t0 + 7200), ("q3", "in", t0)] {
         sqlx::query("INSERT INTO consult_messages (openid, direction, msg_type, content, status, created_at) VALUES ($1, $2, 'text', '?', 'read', $3)").bind(openid).bind(dir).bind(at).execute(pool).await.unwrap();
@@ -340,7 +387,15 @@ async fn wechats_own_figures_beside_ours() {
     app.http.post(format!("{base}/sim/api/_control/advance")).json(&json!({"seconds": 86_400})).send().await.unwrap();
     s.clock.advance(86_400);
     // WeChat refuses a range that ends today.
-    let err = s.api.call("datacube/getusersummary", "/datacube/getusersummary", Some(&json!({"begin_date": today, "end_date": wxlib::clock::local_day(s.clock.now())}))).await.unwrap_err();
+    let err = s
+        .api
+        .call(
+            "datacube/getusersummary",
+            "/datacube/getusersummary",
+            Some(&json!({"begin_date": today, "end_date": wxlib::clock::local_day(s.clock.now())})),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.errcode(), Some(61501));
     let mut row = None;
     for _ in 0..50 {

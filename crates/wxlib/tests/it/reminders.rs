@@ -20,7 +20,15 @@ async fn one_digest_per_reader_per_day_across_a_restart() {
     // A reader with two loans: one due in 2 days, one in 20; bound to an openid.
     let rows: Vec<RecordRow> = ["r1", "r2"]
         .iter()
-        .map(|id| RecordRow { id: id.to_string(), marc: vec![], title: format!("Book {id}"), author: None, year: None, call_number: None, items: vec![] })
+        .map(|id| RecordRow {
+            id: id.to_string(),
+            marc: vec![],
+            title: format!("Book {id}"),
+            author: None,
+            year: None,
+            call_number: None,
+            items: vec![],
+        })
         .collect();
     s.db.upsert_records(&rows, now).await.unwrap();
     let ils = BuiltinIls { db: s.db.clone(), clock: s.clock.clone(), rules: s.config.circulation.clone() };

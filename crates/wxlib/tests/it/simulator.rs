@@ -21,7 +21,15 @@ async fn app_with_simulator() -> (wxlib::services::Services, String, TestDb) {
 }
 
 async fn control(base: &str, path: &str, body: Value) -> Value {
-    reqwest::Client::new().post(format!("{base}/sim/api/_control{path}")).json(&body).send().await.unwrap().json().await.unwrap_or(Value::Null)
+    reqwest::Client::new()
+        .post(format!("{base}/sim/api/_control{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap_or(Value::Null)
 }
 
 async fn get_json(url: &str) -> Value {
@@ -51,7 +59,12 @@ async fn token_errors_from_the_stand_in_make_wxlib_refresh_and_retry_once() {
     let calls = get_json(&format!("{base}/sim/api/_control/calls")).await;
     let paths: Vec<String> = calls["calls"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap_or_default().to_owned()).collect();
     assert_eq!(paths.iter().filter(|p| p.ends_with("custom/send")).count(), 2, "{paths:?}");
-    let forced = calls["calls"].as_array().unwrap().iter().filter(|c| c["path"] == "/cgi-bin/stable_token" && c["body"].as_str().unwrap_or_default().contains("\"force_refresh\":true")).count();
+    let forced = calls["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["path"] == "/cgi-bin/stable_token" && c["body"].as_str().unwrap_or_default().contains("\"force_refresh\":true"))
+        .count();
     assert_eq!(forced, 1, "one forced refresh after the token error");
 }
 

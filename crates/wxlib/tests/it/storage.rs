@@ -26,7 +26,9 @@ async fn story(db: &Db) {
     assert!(db.follower("nobody").await.unwrap().is_none());
 
     // Event log.
-    for (t, ev, key) in [("event", Some("subscribe"), Some("qrscene_entrance")), ("text", None, None), ("event", Some("CLICK"), Some("SEARCH_TITLE"))] {
+    for (t, ev, key) in
+        [("event", Some("subscribe"), Some("qrscene_entrance")), ("text", None, None), ("event", Some("CLICK"), Some("SEARCH_TITLE"))]
+    {
         db.log_event(&LoggedEvent { openid: "oA", msg_type: t, event: ev, event_key: key, created_at: 1 }, 2).await.unwrap();
     }
     let events = db.events_of("oA").await.unwrap();
@@ -64,7 +66,6 @@ async fn story(db: &Db) {
     db.release_lease("token", "node2").await.unwrap();
     assert!(db.try_lease("token", "node3", 30, 142).await.unwrap());
 }
-
 
 /// The callback journal's writer under test: through the pool (PostgreSQL, in-memory SQLite), or
 /// SQLite's own connection on a thread (what `wxlib serve` uses for SQLite on disk).
@@ -107,12 +108,23 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
     // A batch: claims and records together; a key twice in one batch has one owner; a record is
     // logged only for its owner; windows and follows are applied.
     let rec = |openid: &str, t: &str, follow: FollowChange, window| Record {
-        openid: openid.into(), msg_type: t.into(), event: None, event_key: None, created_at: 50, follow, window,
+        openid: openid.into(),
+        msg_type: t.into(),
+        event: None,
+        event_key: None,
+        created_at: 50,
+        follow,
+        window,
     };
     let begins = vec![
         Begin { key: "b1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))) },
         Begin { key: "b1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))) },
-        Begin { key: "b2".into(), now: 50, lease_secs: 8, record: Some(rec("oD", "event", FollowChange::Subscribe { scene: Some("bbs".into()) }, Some((60, 3)))) },
+        Begin {
+            key: "b2".into(),
+            now: 50,
+            lease_secs: 8,
+            record: Some(rec("oD", "event", FollowChange::Subscribe { scene: Some("bbs".into()) }, Some((60, 3)))),
+        },
         Begin { key: "k1".into(), now: 50, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, None)) },
     ];
     let finishes = vec![Finish { key: "k2".into(), state: "done", reply: StoredReply::own(&Reply::text("late")), now: 50 }];
@@ -128,17 +140,39 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
     // Message windows are refreshed lazily: a message that would gain at most
     // WINDOW_REFRESH_SLACK_SECS of an unused window leaves the row alone; one after a send, or
     // one that gains more, refreshes it (and resets the count).
-    let text_from_c = |key: &str, now: i64| Begin { key: key.into(), now, lease_secs: 8, record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))) };
+    let text_from_c = |key: &str, now: i64| Begin {
+        key: key.into(),
+        now,
+        lease_secs: 8,
+        record: Some(rec("oC", "text", FollowChange::Unchanged, Some((48 * 3600, 5)))),
+    };
     let h48 = 48 * 3600;
     assert_eq!(j.batch(&[text_from_c("w1", 50 + WINDOW_REFRESH_SLACK_SECS)], &[]).await, vec![Claim::Owner]);
-    assert_eq!(db.window_state("oC", 200).await.unwrap(), WindowState::Open { remaining: 5, expires_at: 50 + h48 }, "within the slack: not rewritten");
+    assert_eq!(
+        db.window_state("oC", 200).await.unwrap(),
+        WindowState::Open { remaining: 5, expires_at: 50 + h48 },
+        "within the slack: not rewritten"
+    );
     db.count_window_send("oC").await.unwrap();
     j.batch(&[text_from_c("w2", 180)], &[]).await;
-    assert_eq!(db.window_state("oC", 200).await.unwrap(), WindowState::Open { remaining: 5, expires_at: 180 + h48 }, "a send was counted: refreshed");
+    assert_eq!(
+        db.window_state("oC", 200).await.unwrap(),
+        WindowState::Open { remaining: 5, expires_at: 180 + h48 },
+        "a send was counted: refreshed"
+    );
     j.batch(&[text_from_c("w3", 180 + WINDOW_REFRESH_SLACK_SECS + 1)], &[]).await;
-    assert_eq!(db.window_state("oC", 400).await.unwrap(), WindowState::Open { remaining: 5, expires_at: 301 + h48 }, "gains more than the slack: refreshed");
+    assert_eq!(
+        db.window_state("oC", 400).await.unwrap(),
+        WindowState::Open { remaining: 5, expires_at: 301 + h48 },
+        "gains more than the slack: refreshed"
+    );
     // Event windows (a minute) are exact.
-    let click_from_e = |key: &str, now: i64| Begin { key: key.into(), now, lease_secs: 8, record: Some(rec("oE", "event", FollowChange::Unchanged, Some((60, 3)))) };
+    let click_from_e = |key: &str, now: i64| Begin {
+        key: key.into(),
+        now,
+        lease_secs: 8,
+        record: Some(rec("oE", "event", FollowChange::Unchanged, Some((60, 3)))),
+    };
     j.batch(&[click_from_e("e1", 1000)], &[]).await;
     j.batch(&[click_from_e("e2", 1030)], &[]).await;
     assert_eq!(db.window_state("oE", 1080).await.unwrap(), WindowState::Open { remaining: 3, expires_at: 1090 });
@@ -151,7 +185,12 @@ async fn journal_story(db: &Db, j: &JournalWriter) {
     let begins: Vec<Begin> = (0..6).map(|i| Begin { key: format!("s{i}"), now: 2000, lease_secs: 8, record: None }).collect();
     assert!(j.batch(&begins, &[]).await.iter().all(|c| *c == Claim::Owner));
     let finishes: Vec<Finish> = (0..6)
-        .map(|i| Finish { key: format!("s{i}"), state: "done", reply: if i == 4 { StoredReply::own(&Reply::text("您当前借阅 2 册")) } else { StoredReply::shared(&help) }, now: 2001 })
+        .map(|i| Finish {
+            key: format!("s{i}"),
+            state: "done",
+            reply: if i == 4 { StoredReply::own(&Reply::text("您当前借阅 2 册")) } else { StoredReply::shared(&help) },
+            now: 2001,
+        })
         .collect();
     j.batch(&[], &finishes[..3]).await;
     j.batch(&[], &finishes[3..]).await;
@@ -239,7 +278,12 @@ async fn sqlite_group_commit_answers_every_callback() {
             let begin = Begin { key: format!("m{i}"), now: 10, lease_secs: 8, record: Some(record) };
             assert_eq!(journal.begin(begin).await.unwrap(), Claim::Owner);
             tokio::task::yield_now().await;
-            journal.finish(Finish { key: format!("m{i}"), state: "done", reply: StoredReply::own(&Reply::text(format!("答复 {i}"))), now: 10 }).await.unwrap();
+            journal
+                .finish(Finish {
+                    key: format!("m{i}"), state: "done", reply: StoredReply::own(&Reply::text(format!("答复 {i}"))), now: 10
+                })
+                .await
+                .unwrap();
         }));
     }
     let all = futures::future::join_all(tasks);
@@ -287,7 +331,8 @@ async fn the_wal_starts_over_under_sustained_callbacks() {
     let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
     let writer_path = path.clone();
     let (restarts, commits) = tokio::task::spawn_blocking(move || {
-        let restarts = || std::fs::read(&wal).ok().and_then(|b| b.get(12..16).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))).unwrap_or(0);
+        let restarts =
+            || std::fs::read(&wal).ok().and_then(|b| b.get(12..16).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))).unwrap_or(0);
         let mut writer = SqliteJournal::open(&writer_path).unwrap();
         let _checkpointer = Checkpointer::start(writer_path.clone()).unwrap();
         let before = restarts();
@@ -300,10 +345,26 @@ async fn the_wal_starts_over_under_sustained_callbacks() {
                     key: format!("msg:{:020}:oSteady", commits * 8 + n),
                     now: 10,
                     lease_secs: 8,
-                    record: Some(Record { openid: "oSteady".into(), msg_type: "text".into(), event: None, event_key: None, created_at: 10, follow: FollowChange::Unchanged, window: Some((48 * 3600, 5)) }),
+                    record: Some(Record {
+                        openid: "oSteady".into(),
+                        msg_type: "text".into(),
+                        event: None,
+                        event_key: None,
+                        created_at: 10,
+                        follow: FollowChange::Unchanged,
+                        window: Some((48 * 3600, 5)),
+                    }),
                 })
                 .collect();
-            let finishes: Vec<Finish> = begins.iter().map(|b| Finish { key: b.key.clone(), state: "done", reply: StoredReply::shared(&Reply::text("您可以：发送书名、作者或关键词检索馆藏")), now: 10 }).collect();
+            let finishes: Vec<Finish> = begins
+                .iter()
+                .map(|b| Finish {
+                    key: b.key.clone(),
+                    state: "done",
+                    reply: StoredReply::shared(&Reply::text("您可以：发送书名、作者或关键词检索馆藏")),
+                    now: 10,
+                })
+                .collect();
             assert!(writer.batch(&begins, &finishes).unwrap().iter().all(|c| *c == Claim::Owner));
             commits += 1;
         }
@@ -326,7 +387,13 @@ async fn handlers_writes_ride_the_journal_on_every_backend() {
         let db = Db::connect(&test_db.url).await.unwrap();
         // The default writer (SQLite on disk: its own thread) and the pool's.
         for (i, journal) in [Journal::start(db.clone()), Journal::start_on_pool(db.clone())].into_iter().enumerate() {
-            let first = Dialog { mode: Some("title".into()), query: Some("三体".into()), page: 1, hits: vec!["r1".into(), "r2".into()], record_id: None };
+            let first = Dialog {
+                mode: Some("title".into()),
+                query: Some("三体".into()),
+                page: 1,
+                hits: vec!["r1".into(), "r2".into()],
+                record_id: None,
+            };
             journal.write(vec![search_log_write(Some("oW"), "title", "三体", 2, 100), dialog_write("oW", &first, 1000)]).await.unwrap();
             assert_eq!(db.dialog("oW", 500).await.unwrap(), first, "{name}: read back at once");
             // An upsert that names a parameter twice ($2 … mode = $2) binds it by its number.
@@ -335,7 +402,10 @@ async fn handlers_writes_ride_the_journal_on_every_backend() {
             assert_eq!(db.dialog("oW", 1500).await.unwrap(), second, "{name}");
 
             // A failing group beside a callback's claim: the claim stands, the group is undone.
-            let bad = vec![search_log_write(Some("oW"), "any", "不该留下", 0, 101), Write::new("INSERT INTO no_such_table (x) VALUES ($1)", vec![1.into()])];
+            let bad = vec![
+                search_log_write(Some("oW"), "any", "不该留下", 0, 101),
+                Write::new("INSERT INTO no_such_table (x) VALUES ($1)", vec![1.into()]),
+            ];
             let key = format!("w-{name}-{i}");
             let (claim, failed) = tokio::join!(journal.begin(Begin { key, now: 10, lease_secs: 8, record: None }), journal.write(bad));
             assert_eq!(claim.unwrap(), Claim::Owner, "{name}");

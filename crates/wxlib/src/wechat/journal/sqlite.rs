@@ -22,7 +22,8 @@ use super::writes::{Write, bind_params};
 use super::{Begin, Claim, Finish, FollowChange, KEEP_REPLY_SQL, LOOKUP_SQL, OpenWindow, REPLY_USE_SLACK_SECS, Record, StoredReply};
 use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL};
 
-const CLAIM_SQL: &str = "INSERT INTO callback_dedupe (key, state, lease_until, created_at) VALUES (?1, 'running', ?2, ?3) ON CONFLICT (key) DO NOTHING";
+const CLAIM_SQL: &str =
+    "INSERT INTO callback_dedupe (key, state, lease_until, created_at) VALUES (?1, 'running', ?2, ?3) ON CONFLICT (key) DO NOTHING";
 const TAKEOVER_SQL: &str = "UPDATE callback_dedupe SET lease_until = ?2 WHERE key = ?1 AND state = 'running' AND lease_until < ?3";
 const LOG_SQL: &str = "INSERT INTO event_log (openid, msg_type, event, event_key, created_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 /// Binds the answer's JSON when it is kept in the row, or its digest when it is shared.
@@ -77,7 +78,12 @@ impl SqliteJournal {
     /// [`SqliteJournal::batch`], and in the same transaction each group of handlers' `writes`
     /// under a savepoint of its own: a group that fails is rolled back alone, and its slot in
     /// the second list says why.
-    pub fn batch_with_writes(&mut self, begins: &[Begin], finishes: &[Finish], writes: &[Vec<Write>]) -> rusqlite::Result<(Vec<Claim>, Vec<Result<(), String>>)> {
+    pub fn batch_with_writes(
+        &mut self,
+        begins: &[Begin],
+        finishes: &[Finish],
+        writes: &[Vec<Write>],
+    ) -> rusqlite::Result<(Vec<Claim>, Vec<Result<(), String>>)> {
         let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut claims = Vec::with_capacity(begins.len());
         let mut seen: HashSet<&str> = HashSet::with_capacity(begins.len());
