@@ -34,7 +34,7 @@ TEXTS = ["三体", "借阅 三体", "刘慈欣", "百年孤独", "Python 编程"
 
 
 # Words that find records in the catalog bench/callback imports for wxlib-catalog (the 4,000
-# Chinese LC records of ../shared/data/marc): from a few dozen hits to over a thousand.
+# Chinese LC records of tests/data/marc): from a few dozen hits to over a thousand.
 CATALOG_TEXTS = ["中国", "经济", "香港", "文化", "社会", "法律", "科学", "历史", "地方志", "上海", "文学", "艺术",
                  "中国共产党", "世纪", "教育", "台湾"]
 

@@ -19,7 +19,7 @@
 #   COUNT=200000     messages generated per run     THREADS=1       wrk threads
 #   WORKERS="2 4"    gunicorn worker counts          SERVERS="ceiling wxlib wxlib-help gunicorn"
 #                    (add wxlib-catalog for searches that find records in a real catalog)
-#   CATALOG_MARC=$ROOT/../shared/data/marc/lc-books2016-zh-4000.mrc   what wxlib-catalog imports
+#   CATALOG_MARC=$ROOT/tests/data/marc/lc-books2016-zh-4000.mrc   what wxlib-catalog imports
 #   ROUNDS=3         passes over every server, one after the other; the report takes each server's
 #                    median (a VM's speed drifts by 10 % or more within minutes)
 #   SETTLE=90        after building, wait up to this many seconds for the 1-min load average to drop below 1
@@ -38,7 +38,7 @@ THREADS="${THREADS:-1}"
 ROUNDS="${ROUNDS:-3}"
 WORKERS="${WORKERS:-2 4}"
 SERVERS="${SERVERS:-ceiling wxlib wxlib-help gunicorn}"
-CATALOG_MARC="${CATALOG_MARC:-$ROOT/../shared/data/marc/lc-books2016-zh-4000.mrc}"
+CATALOG_MARC="${CATALOG_MARC:-$ROOT/tests/data/marc/lc-books2016-zh-4000.mrc}"
 VENV="$ROOT/bench/.venv"
 PY="$VENV/bin/python"
 CEILING_TARGET="${CEILING_TARGET:-$ROOT/target/bench-ceiling}"

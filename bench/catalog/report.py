@@ -205,7 +205,7 @@ def main():
     out.append(f"Date {m['date']}. Machine: {m['machine']}. wxlib: {m['wxlib_rev']} (binary built {m['wxlib_bin_mtime']}).")
     out.append("")
     out.append(f"Command: `{m['cmd']}` — {n:,} records ({m['records_file']}, {mb(m['records_bytes'], 'b'):.0f} MB, ISO 2709 UTF-8);"
-               f" {tot_q} queries from `../shared/data/queries.tsv`, 1 warm-up + {lat['rounds']} measured rounds;"
+               f" {tot_q} queries from `tests/data/queries.tsv`, 1 warm-up + {lat['rounds']} measured rounds;"
                f" wrk -t{thr} -c{conns} -d{dur}s. Logs: `{m['run_dir']}/`.")
     out.append("")
     out.append(f"Load average (1/5/15 min) during the run: {load_txt}." + (f" Settling: {settles}." if settles else ""))
@@ -317,7 +317,7 @@ def main():
         section = (f"{SECTION}\n\n"
                    "Import time and size, search latency (one client) and throughput (32 connections) and memory of "
                    "wxlib's catalog on the 250,000 Library of Congress records, side by side in one run with Zebra "
-                   "serving the same records over SRU (`../shared/peers/zebra`). wxlib is asked "
+                   "serving the same records over SRU (`tests/peers/zebra`). wxlib is asked "
                    "`/api/v1/search?q=…&field=…&page_size=10` (`:zh2`/`:2w`/`:zero` variants use their base field; "
                    "`title+author` goes to field `any` with both words), Zebra the query set's CQL with "
                    "`maximumRecords=10&recordSchema=dc`. Run: `bench/catalog/run.sh` (`--records N` for a quick run). "

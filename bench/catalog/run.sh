@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # bench/catalog: the catalog side by side with Zebra, in one run, on the 250,000 real Library of
 # Congress records (BooksAll.2016.part01.utf8 from the pymarc 5.4.0 source package, see
-# ../shared/README.md):
+# tests/data/README.md):
 #   import   `wxlib import` into a fresh data dir under /usr/bin/time -v: wall time, records/s, peak
 #            RSS; its own "total: … in X s" (database) and "search index: … in Y s" (index) lines;
 #            database and index size (du). Zebra's indexing (zebra-up.sh) is timed too.
-#   latency  one client (Python http.client, keep-alive), the 205 queries of ../shared/data/queries.tsv,
+#   latency  one client (Python http.client, keep-alive), the 205 queries of tests/data/queries.tsv,
 #            a warm-up round then ROUNDS rounds, wxlib's /api/v1/search and Zebra's SRU alternating
 #            round by round: p50/p99/mean, and whether both find 0 or >0 hits (latency.py).
 #   load     wrk -t2 -c32 --latency cycling through the same queries (queries-<server>.lua).
@@ -32,7 +32,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-SHARED="$(cd "$ROOT/../shared" && pwd)"
+QUERIES="$ROOT/tests/data/queries.tsv"
 CACHE="$HERE/cache"
 RECORDS=0 ROUNDS=5 DURATION=20 CONNS=32 THREADS=2 SETTLE=0 QUIET=1.0
 SKIP_BUILD="" REUSE_ZEBRA="" BENCH_MD=auto
@@ -220,7 +220,7 @@ else
   mark_load zebra_start
   rm -f "$ZEBRA_WORK/indexed-ok"
   t0=$(date +%s.%N)
-  /usr/bin/time -v -o "$RUN/zebra.time" "$SHARED/peers/zebra/zebra-up.sh" "$ZEBRA_DATA" "$ZEBRA_WORK" "$ZPORT" >"$RUN/zebra-up.log" 2>&1 ||
+  /usr/bin/time -v -o "$RUN/zebra.time" "$ROOT/tests/peers/zebra/zebra-up.sh" "$ZEBRA_DATA" "$ZEBRA_WORK" "$ZPORT" >"$RUN/zebra-up.log" 2>&1 ||
     { tail -20 "$RUN/zebra-up.log" >&2; exit 1; }
   put zebra_index_wall "$(python3 -c "import time,sys; print(round(time.time()-float(sys.argv[1]),1))" "$t0")"
   mark_load zebra_end
@@ -247,13 +247,13 @@ put wxlib_mem_idle "$(python3 "$HERE/procmem.py" now "$WXLIB_PID")"
 put zebra_mem_idle "$(python3 "$HERE/procmem.py" now "$ZPID")"
 
 # ---------------------------------------------------------------- 5. latency, one client
-python3 "$HERE/queries.py" lua "$SHARED/data/queries.tsv" "$RUN" >/dev/null
+python3 "$HERE/queries.py" lua "$QUERIES" "$RUN" >/dev/null
 settle search
 log "latency: 1 warm-up + $ROUNDS rounds over the query set, one client, wxlib and Zebra alternating"
 mark_load latency_start
 cpu_snap latency_wxlib_0 "$WXLIB_PID"; cpu_snap latency_zebra_0 "$ZPID"
 (cd "$HERE" && /usr/bin/time -f '%U %S' -o "$RUN/latency-client.time" python3 latency.py --wxlib "http://127.0.0.1:$WPORT" --zebra "http://127.0.0.1:$ZPORT" \
-  --tsv "$SHARED/data/queries.tsv" --rounds "$ROUNDS" --warmup 1 --out "$RUN/latency.json")
+  --tsv "$QUERIES" --rounds "$ROUNDS" --warmup 1 --out "$RUN/latency.json")
 sleep 0.5  # Zebra reaps the single client's child process
 cpu_snap latency_wxlib_1 "$WXLIB_PID"; cpu_snap latency_zebra_1 "$ZPID"
 put latency_client_cpu_s "$(awk '{print $1 + $2}' "$RUN/latency-client.time")"

@@ -19,7 +19,8 @@ import xmltodict
 from wechatpy.crypto import PrpCrypto, WeChatCrypto, _get_signature
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SHARED = pathlib.Path(os.environ.get("WXLIB_SHARED", ROOT.parent / "shared"))
+# The test MARC records (origin and licence in tests/data/marc/README.md).
+MARC = ROOT / "tests" / "data" / "marc"
 BIN = os.environ.get("WXLIB_BIN", str(ROOT / "target" / "debug" / "wxlib"))
 TOKEN = "libtoken"
 AESKEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

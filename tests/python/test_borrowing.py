@@ -9,10 +9,9 @@ import sqlite3
 import pytest
 import requests
 
-from conftest import SHARED, Server, WeChat, message
+from conftest import MARC, Server, WeChat, message
 from fake_wechat_api import FakeWeChatApi
 
-MARC = SHARED / "data" / "marc"
 READER = "oBorrower000000000000000001"
 OTHER = "oOtherReader000000000000001"
 

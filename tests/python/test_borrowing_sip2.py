@@ -27,10 +27,9 @@ import time
 import pytest
 import requests
 
-from conftest import ROOT, SHARED, Server, WeChat, free_port, message
+from conftest import MARC, ROOT, Server, WeChat, free_port, message
 from fake_wechat_api import FakeWeChatApi
 
-MARC = SHARED / "data" / "marc"
 LIBRARY = ROOT / "tests" / "python" / "sip2_library.py"
 READER = "oSip2Borrower00000000000001"
 OTHER = "oSip2OtherReader00000000001"

@@ -7,9 +7,7 @@ import re
 import pytest
 import requests
 
-from conftest import SHARED, Server, WeChat, message
-
-MARC = SHARED / "data" / "marc"
+from conftest import MARC, Server, WeChat, message
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,7 @@ import re
 import sqlite3
 import subprocess
 
-from conftest import BIN, SHARED, Server
-
-MARC = SHARED / "data" / "marc"
+from conftest import BIN, MARC, Server
 
 
 def run_import(server, *files):

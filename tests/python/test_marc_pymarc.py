@@ -1,6 +1,6 @@
 """Cross-check the Rust `marc` crate against pymarc on the real MARC files.
 
-For every record that pymarc can read in shared/data/marc/*.mrc, our side (the
+For every record that pymarc can read in tests/data/marc/*.mrc, our side (the
 `marcdump_json` example of crates/marc) and pymarc must agree on:
 
 * control number (001),
@@ -18,7 +18,7 @@ joined with one space; then trailing ISBD punctuation removed repeatedly: whites
 lone capital initial ("Smith, J."). ISBN rule: see crates/marc/src/isbn.rs.
 
 Our side: $MARC_DUMP_BIN FILE if set, else `cargo run -q -p marc --example
-marcdump_json -- FILE`. Data: $WXLIB_SHARED/data/marc (default ../shared).
+marcdump_json -- FILE`. Data: the repository's tests/data/marc.
 """
 import json
 import os
@@ -30,8 +30,7 @@ import pymarc
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SHARED = pathlib.Path(os.environ.get("WXLIB_SHARED", ROOT.parent / "shared"))
-MARC_DIR = SHARED / "data" / "marc"
+MARC_DIR = ROOT / "tests" / "data" / "marc"
 
 FILES = [
     "lc-books2016-zh-4000.mrc",
@@ -260,7 +259,7 @@ def report():
 def test_agrees_with_pymarc(name):
     path = MARC_DIR / name
     if not path.exists():
-        pytest.fail(f"missing test data {path}: set WXLIB_SHARED to the shared/ directory")
+        pytest.fail(f"missing test data {path} (the repository's tests/data/marc)")
     our = ours(path)
     errors = [o for o in our if "error" in o]
     assert not errors, errors

@@ -22,10 +22,9 @@ import pytest
 import requests
 import sruthi
 
-from conftest import SHARED, Server, WeChat, free_port, message
+from conftest import MARC, ROOT, Server, WeChat, free_port, message
 
-MARC = SHARED / "data" / "marc"
-ZEBRA_UP = SHARED / "peers" / "zebra" / "zebra-up.sh"
+ZEBRA_UP = ROOT / "tests" / "peers" / "zebra" / "zebra-up.sh"
 SRW = "{http://www.loc.gov/zing/srw/}"
 SRU2 = "{http://docs.oasis-open.org/ns/search-ws/sruResponse}"
 MARCNS = "{http://www.loc.gov/MARC21/slim}"

@@ -1,5 +1,5 @@
 //! Performance sanity check (not a timed test): index MARC files into an on-disk index,
-//! then run the shared query set single-threaded and report latencies.
+//! then run the benchmark query set single-threaded and report latencies.
 //!
 //! Usage (release build):
 //!
@@ -8,7 +8,7 @@
 //!     [--dir INDEX_DIR] [--threads N] [--heap-mb N] FILE.mrc...
 //! ```
 //!
-//! Defaults: the query set is `$WXLIB_SHARED/data/queries.tsv` (`field<TAB>query<TAB>CQL`;
+//! Defaults: the query set is the repository's `tests/data/queries.tsv` (`field<TAB>query<TAB>CQL`;
 //! field `title`, `author`, `subject`, `any` with `:zh2`/`:2w`/`:zero`… variants;
 //! `title+author` queries "t / a" run as an any-field query of both words), 20 timed
 //! repetitions of each query after one warm-up, a temporary index directory, 2 threads,
@@ -63,10 +63,7 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let shared = std::env::var("WXLIB_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let mut queries_path = shared.join("data/queries.tsv");
+    let mut queries_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/queries.tsv");
     let mut reps = 20usize;
     let mut dir: Option<PathBuf> = None;
     let mut threads = 2usize;

@@ -1,9 +1,9 @@
-//! Build an index of the shared MARC records in RAM and run queries against it, printing
+//! Build an index of the test MARC records in RAM and run queries against it, printing
 //! the top hits with their titles (for building and checking the judged query set).
 //!
 //! Usage: `cargo run -p search --example query -- 'title:经济发展' 'author:Smith, John'`
 //! (fields: title, author, subject, any, isbn, callno; add `@newest` to sort by year).
-//! MARC files come from `$WXLIB_SHARED/data/marc` (default `../shared` beside the repo).
+//! MARC files come from the repository's `tests/data/marc`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,10 +11,7 @@ use std::path::PathBuf;
 use search::{CatalogIndex, Field, Query, SearchDoc, Sort};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let shared = std::env::var("WXLIB_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("data/marc");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/marc");
     let index = CatalogIndex::open_in_ram()?;
     let mut w = index.writer()?;
     let mut titles: HashMap<String, String> = HashMap::new();

@@ -1,8 +1,8 @@
-//! Locating the shared MARC test files.
+//! Locating the MARC test files (`tests/data/marc` at the repository root).
 
 use std::path::{Path, PathBuf};
 
-/// (file name, number of records) for every file in shared/data/marc.
+/// (file name, number of records) for every file in tests/data/marc.
 pub const FILES: [(&str, usize); 10] = [
     ("lc-books2016-zh-4000.mrc", 4000),
     ("lc-books2016-en-4000.mrc", 4000),
@@ -16,18 +16,10 @@ pub const FILES: [(&str, usize); 10] = [
     ("pymarc-testunimarc.mrc", 1),
 ];
 
-/// `$WXLIB_SHARED/data/marc`, or fail loudly: these tests are the point of the crate.
+/// The repository's `tests/data/marc`, or fail loudly: these tests are the point of the crate.
 pub fn marc_dir() -> PathBuf {
-    let shared = std::env::var_os("WXLIB_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("data/marc");
-    assert!(
-        dir.is_dir(),
-        "MARC test data not found at {} — set WXLIB_SHARED to the project's shared/ directory \
-         (it must contain data/marc/*.mrc)",
-        dir.display()
-    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/marc");
+    assert!(dir.is_dir(), "MARC test data not found at {} (the repository's tests/data/marc/*.mrc)", dir.display());
     dir
 }
 

@@ -1,7 +1,7 @@
 //! Integration tests for the `marc` crate (one binary, one module per concern).
 //!
-//! Real data comes from `$WXLIB_SHARED/data/marc/*.mrc` (default: the `shared/`
-//! directory three levels above this crate, i.e. /work/shared).
+//! Real data comes from the repository's `tests/data/marc/*.mrc` (origin and licence in its
+//! README).
 
 mod charsets;
 mod common;

@@ -1,20 +1,20 @@
-//! Shared helpers: where the shared MARC records are, and building an index of them.
+//! Helpers for every test module: where the test MARC records are, and building an index of them.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use search::{CatalogIndex, SearchDoc};
 
-/// `$WXLIB_SHARED`, default `<crate>/../../../shared`.
-pub fn shared_dir() -> PathBuf {
-    std::env::var("WXLIB_SHARED").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+/// The repository's `tests/data/marc` (8,058 real records; origin and licence in its README).
+pub fn marc_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/marc")
 }
 
-/// Every record of every `.mrc` file in `shared/data/marc`, as SearchDocs.
-pub fn shared_docs() -> Vec<SearchDoc> {
-    let dir = shared_dir().join("data/marc");
+/// Every record of every `.mrc` file in `tests/data/marc`, as SearchDocs.
+pub fn test_docs() -> Vec<SearchDoc> {
+    let dir = marc_dir();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {} ({e}); set WXLIB_SHARED", dir.display()))
+        .unwrap_or_else(|e| panic!("cannot read {} ({e})", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "mrc"))
         .collect();
@@ -32,13 +32,13 @@ pub fn shared_docs() -> Vec<SearchDoc> {
     docs
 }
 
-/// One index of all shared records, built once per test binary.
-pub fn shared_index() -> &'static CatalogIndex {
+/// One index of all test records, built once per test binary.
+pub fn test_index() -> &'static CatalogIndex {
     static INDEX: OnceLock<CatalogIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
         let index = CatalogIndex::open_in_ram().expect("index");
         let mut w = index.writer().expect("writer");
-        for d in shared_docs() {
+        for d in test_docs() {
             w.upsert(&d).expect("upsert");
         }
         w.commit().expect("commit");

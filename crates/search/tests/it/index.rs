@@ -196,7 +196,7 @@ fn any_searches_every_field_title_first() {
 
 #[test]
 fn from_bib_maps_a_real_record() {
-    let docs = crate::common::shared_docs();
+    let docs = crate::common::test_docs();
     assert!(docs.len() > 8000);
     let d = docs.iter().find(|d| d.id == "00049916").expect("record 00049916");
     assert_eq!(d.title_vernacular.as_deref(), Some("明代政治制度 / 張治安著"));

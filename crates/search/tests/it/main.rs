@@ -1,5 +1,6 @@
 //! Integration tests of the search crate (one binary): the analyzer, index behaviour,
-//! and relevance on the judged query set over the real shared MARC records.
+//! and relevance on the judged query set over the real MARC records of the
+//! repository's `tests/data/marc`.
 
 mod analyzer;
 mod common;

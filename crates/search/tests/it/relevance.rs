@@ -1,4 +1,4 @@
-//! The judged query set (`tests/relevance.tsv`) over the shared MARC records: every
+//! The judged query set (`tests/relevance.tsv`) over the MARC records of `tests/data/marc`: every
 //! query's expected record must be in the top 3. Prints success@3 and MRR, per section,
 //! and the known-hard queries (field prefixed with `!`), which are reported only.
 //! Passing queries whose record is not first are listed too; `WXLIB_RELEVANCE_VERBOSE=1`
@@ -6,7 +6,7 @@
 
 use search::{Field, Query};
 
-use crate::common::shared_index;
+use crate::common::test_index;
 
 struct Judged {
     line: usize,
@@ -55,7 +55,7 @@ fn load() -> Vec<Judged> {
 
 #[test]
 fn judged_queries_find_expected_records_in_top_3() {
-    let index = shared_index();
+    let index = test_index();
     let judged = load();
     assert!(judged.iter().filter(|j| !j.hard).count() >= 60);
     let mut failures = Vec::new();

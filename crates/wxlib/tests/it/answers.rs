@@ -22,10 +22,7 @@ async fn app(db: &TestDb, marc: Option<&str>, tweak: impl FnOnce(&mut Config)) -
     tweak(&mut config);
     if let Some(file) = marc {
         let store = Db::connect(&db.url).await.unwrap();
-        let shared = std::env::var("WXLIB_SHARED")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-        let path = shared.join("data/marc").join(file);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/marc").join(file);
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         use wxlib::catalog::import::{InputCharset, InputFormat, import_bytes};
         import_bytes(&store, file, &bytes, InputFormat::Auto, InputCharset::Auto, now(), &|_| {}).await.unwrap();
