@@ -1,7 +1,8 @@
 """Borrowing end to end over the WeChat callback (wechatpy-signed, safe mode) with
-`circulation.system = "sip2"`: wxlib talks SIP2 to a pysip2 library system (sip2_library.py) that
-holds the patrons, loans, holds and renewal rules, while wxlib's catalog knows the same items
-(`wxlib load items`) so search, record details and holds line up.
+`circulation.system = "sip2"`: wxlib talks SIP2 to a pysip2 library system
+(tests/peers/sip2/sip2_backend.py, its `borrowing` data set) that holds the patrons, loans, holds
+and renewal rules, while wxlib's catalog knows the same items (`wxlib load items`) so search,
+record details and holds line up.
 
 The flow of test_borrowing.py: bind through the web-authorisation page, list loans, renew one,
 renew all with refusals (another reader's hold; the renewal limit), place a hold from a record's
@@ -30,7 +31,7 @@ import requests
 from conftest import MARC, ROOT, Server, WeChat, free_port, message
 from fake_wechat_api import FakeWeChatApi
 
-LIBRARY = ROOT / "tests" / "python" / "sip2_library.py"
+LIBRARY = ROOT / "tests" / "peers" / "sip2" / "sip2_backend.py"
 READER = "oSip2Borrower00000000000001"
 OTHER = "oSip2OtherReader00000000001"
 PASSWORD = "pw-Secret-1234"
@@ -57,7 +58,7 @@ class Sip2Library:
 
     def start(self):
         self.log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([sys.executable, str(LIBRARY), str(self.port), "--state", str(self.state), "--login-required"],
+        self.proc = subprocess.Popen([sys.executable, str(LIBRARY), str(self.port), "--data", "borrowing", "--state", str(self.state), "--login-required"],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 15
         while time.time() < deadline:

@@ -21,23 +21,16 @@ pub fn python() -> PathBuf {
     std::env::var_os("WXLIB_PYTHON").map(PathBuf::from).unwrap_or_else(|| manifest_dir().join("../../.venv/bin/python"))
 }
 
-/// The unmodified toy server shipped with the peers: `$WXLIB_SIP2_TOY`, else
-/// `../shared/peers/sip2/sip2_toy_server.py` beside the repository (no copy is kept here).
-pub fn toy_script() -> PathBuf {
-    match std::env::var_os("WXLIB_SIP2_TOY") {
-        Some(p) => PathBuf::from(p),
-        None => manifest_dir().join("../../../shared/peers/sip2/sip2_toy_server.py"),
-    }
-}
-
-/// Our richer backend.
+/// The project's one pysip2 library system, `tests/peers/sip2/sip2_backend.py` (shared with the
+/// borrowing tests of tests/python); its `--data` names the data set: `toy` or `client`.
 pub fn backend_script() -> PathBuf {
-    manifest_dir().join("tests/sip2_backend.py")
+    manifest_dir().join("../../tests/peers/sip2/sip2_backend.py")
 }
 
 /// Whether the Python peer can run; loud skip, or panic under CI.
-pub fn peer_available(script: &std::path::Path) -> bool {
+pub fn peer_available() -> bool {
     let py = python();
+    let script = backend_script();
     let ok = script.exists()
         && Command::new(&py)
             .args(["-c", "import pysip2"])
@@ -71,16 +64,17 @@ pub fn free_port() -> u16 {
 /// A running Python SIP2 server.
 pub struct Peer {
     pub port: u16,
-    script: PathBuf,
     args: Vec<String>,
     child: Option<Child>,
     log: PathBuf,
 }
 
 impl Peer {
-    pub fn start(script: PathBuf, args: &[&str]) -> Peer {
-        let mut p =
-            Peer { port: free_port(), script, args: args.iter().map(|s| s.to_string()).collect(), child: None, log: PathBuf::new() };
+    /// The backend with data set `data` (`toy`: the pysip2 toy server's; `client`: the richer
+    /// one) and further options such as `--encoding gbk`.
+    pub fn start(data: &str, args: &[&str]) -> Peer {
+        let args = ["--data", data].iter().chain(args).map(|s| s.to_string()).collect();
+        let mut p = Peer { port: free_port(), args, child: None, log: PathBuf::new() };
         p.spawn();
         p
     }
@@ -89,7 +83,7 @@ impl Peer {
         let log = std::env::temp_dir().join(format!("sip2-peer-{}-{}.log", self.port, std::process::id()));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(python())
-            .arg(&self.script)
+            .arg(backend_script())
             .arg(self.port.to_string())
             .args(&self.args)
             .stdin(Stdio::null())

@@ -8,7 +8,7 @@ use sip2::client::{BreakerState, Error};
 use sip2::codec::{CirculationStatus, DecodeError, ItemInformationResponse, Message, PatronStatusResponse};
 use sip2::{Charset, Client, Codec, SipDate};
 
-use crate::common::{Action, FakeAcs, Peer, answer, backend_script, peer_available, test_config};
+use crate::common::{Action, FakeAcs, Peer, answer, peer_available, test_config};
 
 const FAST: Duration = Duration::from_millis(200);
 const READER_LIMIT: Duration = Duration::from_secs(5);
@@ -61,10 +61,10 @@ async fn wait_until_open(client: &Client, max_calls: usize) -> Instant {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_server_mid_request_answers_fast_and_the_breaker_recovers() {
-    if !peer_available(&backend_script()) {
+    if !peer_available() {
         return;
     }
-    let mut peer = Peer::start(backend_script(), &[]);
+    let mut peer = Peer::start("client", &[]);
     let client = Client::new(test_config(peer.addr()));
     let auth = client.authenticate("2021001", "1234").await.unwrap();
     assert!(auth.ok());
@@ -110,10 +110,10 @@ async fn killing_the_server_mid_request_answers_fast_and_the_breaker_recovers() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_server_times_out_and_opens_the_breaker() {
-    if !peer_available(&backend_script()) {
+    if !peer_available() {
         return;
     }
-    let peer = Peer::start(backend_script(), &[]);
+    let peer = Peer::start("client", &[]);
     let client = Client::new(test_config(peer.addr()));
     client.item_information("3901").await.unwrap();
     peer.signal("STOP");

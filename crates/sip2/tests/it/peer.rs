@@ -1,10 +1,11 @@
-//! The client against the real pysip2 server: the unmodified toy ACS and our richer backend.
+//! The client against the real pysip2 server (tests/peers/sip2/sip2_backend.py): with the toy
+//! server's data, and with the richer `client` data set.
 
 use sip2::client::{Error, Hold, HoldTarget};
 use sip2::codec::{CirculationStatus, DecodeError, PatronFlag, SummaryKind};
 use sip2::{Charset, Client};
 
-use crate::common::{Peer, backend_script, peer_available, test_config, toy_script};
+use crate::common::{Peer, peer_available, test_config};
 
 fn days_from_today(ts: &sip2::codec::Timestamp) -> i64 {
     let today = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 / 86_400;
@@ -13,10 +14,10 @@ fn days_from_today(ts: &sip2::codec::Timestamp) -> i64 {
 
 #[tokio::test]
 async fn toy_server_end_to_end() {
-    if !peer_available(&toy_script()) {
+    if !peer_available() {
         return;
     }
-    let peer = Peer::start(toy_script(), &[]);
+    let peer = Peer::start("toy", &[]);
     let client = Client::new(test_config(peer.addr()).with_login("sc", "scpass", Some("MAIN".into())));
 
     let st = client.sc_status().await.unwrap();
@@ -86,10 +87,10 @@ async fn toy_server_end_to_end() {
 
 #[tokio::test]
 async fn toy_server_refuses_a_bad_sc_login() {
-    if !peer_available(&toy_script()) {
+    if !peer_available() {
         return;
     }
-    let peer = Peer::start(toy_script(), &[]);
+    let peer = Peer::start("toy", &[]);
     let client = Client::new(test_config(peer.addr()).with_login("sc", "wrong", None));
     match client.sc_status().await {
         Err(Error::LoginRefused(user)) => assert_eq!(user, "sc"),
@@ -99,10 +100,10 @@ async fn toy_server_refuses_a_bad_sc_login() {
 
 #[tokio::test]
 async fn backend_holds_place_and_cancel() {
-    if !peer_available(&backend_script()) {
+    if !peer_available() {
         return;
     }
-    let peer = Peer::start(backend_script(), &[]);
+    let peer = Peer::start("client", &[]);
     let client = Client::new(test_config(peer.addr()).with_login("sc", "scpass", None));
     let card = "2021001";
 
@@ -154,10 +155,10 @@ async fn backend_holds_place_and_cancel() {
 
 #[tokio::test]
 async fn backend_renewals_with_refusals() {
-    if !peer_available(&backend_script()) {
+    if !peer_available() {
         return;
     }
-    let peer = Peer::start(backend_script(), &[]);
+    let peer = Peer::start("client", &[]);
     let client = Client::new(test_config(peer.addr()));
     let r = client.renew("2021001", Some("1234"), "3904").await.unwrap();
     assert!(!r.ok);
@@ -187,10 +188,10 @@ async fn backend_renewals_with_refusals() {
 
 #[tokio::test]
 async fn backend_blocked_patron_and_bad_password() {
-    if !peer_available(&backend_script()) {
+    if !peer_available() {
         return;
     }
-    let peer = Peer::start(backend_script(), &[]);
+    let peer = Peer::start("client", &[]);
     let client = Client::new(test_config(peer.addr()));
     let auth = client.authenticate("2021002", "5678").await.unwrap();
     assert!(auth.ok());
@@ -213,10 +214,10 @@ async fn backend_blocked_patron_and_bad_password() {
 
 #[tokio::test]
 async fn backend_in_gbk() {
-    if !peer_available(&backend_script()) {
+    if !peer_available() {
         return;
     }
-    let peer = Peer::start(backend_script(), &["--encoding", "gbk"]);
+    let peer = Peer::start("client", &["--encoding", "gbk"]);
     let mut cfg = test_config(peer.addr());
     cfg.charset = Charset::Gbk;
     let client = Client::new(cfg);
@@ -242,10 +243,10 @@ async fn backend_in_gbk() {
 
 #[tokio::test]
 async fn backend_login_required_and_no_error_detection() {
-    if !peer_available(&backend_script()) {
+    if !peer_available() {
         return;
     }
-    let peer = Peer::start(backend_script(), &["--login-required"]);
+    let peer = Peer::start("client", &["--login-required"]);
     // Without login pysip2 drops the connection: an error, quickly.
     let client = Client::new(test_config(peer.addr()));
     let err = client.item_information("3901").await.unwrap_err();
