@@ -269,7 +269,6 @@ macro_rules! messages {
                     w.extras(&self.extra)
                 }
 
-                #[allow(unused_mut)]
                 fn read_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
                     $( let $fname = r.fixed::<$fty, $fcodec>(stringify!($fname))?; )*
                     $( let mut $vname: (bool, $vty) = (false, Default::default()); )*
@@ -289,9 +288,9 @@ macro_rules! messages {
                 #[cfg(test)]
                 pub(crate) fn arb() -> proptest::strategy::BoxedStrategy<Self> {
                     use proptest::strategy::{BoxedStrategy, Strategy};
-                    #[allow(unused_imports)]
+                    #[allow(unused_imports, reason = "unused by the messages that have no fixed fields")]
                     use super::fixed::arb::ArbFixed;
-                    #[allow(unused_imports)]
+                    #[allow(unused_imports, reason = "unused by the messages that have no variable fields")]
                     use arb::ArbVar;
                     let parts: Vec<BoxedStrategy<arb::Val>> = vec![
                         $( arb::erase(<$fcodec as ArbFixed<$fty>>::arb()), )*
@@ -320,7 +319,10 @@ macro_rules! messages {
 
         /// Any SIP2 2.00 message.
         #[derive(Debug, Clone, PartialEq, Eq)]
-        #[allow(clippy::large_enum_variant)]
+        #[allow(
+            clippy::large_enum_variant,
+            reason = "a client holds one message per exchange; boxing the large variants would put a Box in every constructor and pattern"
+        )]
         pub enum Message {
             $( $(#[$meta])* $name($name), )*
         }

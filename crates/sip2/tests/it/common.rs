@@ -1,7 +1,5 @@
 //! Test helpers: start/kill/restart the Python pysip2 peer, and a scripted fake ACS in tokio.
 
-#![allow(dead_code)]
-
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -98,7 +96,7 @@ impl Peer {
             if let Some(c) = self.child.as_mut()
                 && let Ok(Some(status)) = c.try_wait()
             {
-                panic!("SIP2 peer exited ({status}):\n{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+                panic!("SIP2 peer exited ({status}):\n{}", self.log());
             }
             assert!(start.elapsed() < Duration::from_secs(30), "SIP2 peer did not open port {}", self.port);
             std::thread::sleep(Duration::from_millis(50));
