@@ -41,11 +41,18 @@ def sha1_sorted(*parts):
 class Server:
     """A running `wxlib serve` with its own config, data directory and log file."""
 
-    def __init__(self, tmp_path, storage_url="", extra_env=None, extra_config="", import_files=(), api_base="http://127.0.0.1:9", loads=()):
+    def __init__(self, tmp_path, storage_url="", extra_env=None, extra_config="", import_files=(), api_base="http://127.0.0.1:9", loads=(),
+                 simulator=False):
+        """`simulator`: serve WeChat's API stand-in from this server (`/sim/api`, see
+        `SimulatedWeChat`) and point `wechat.api_base` and `oauth_base` at it."""
         self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
         self.dir = tmp_path / f"wx{self.port}"
         self.dir.mkdir()
         self.config = self.dir / "wxlib.toml"
+        if simulator:
+            api_base = self.url + "/sim/api"
+            extra_config = "[simulator]\nenabled = true\n" + extra_config
         self.config.write_text(
             f"""
 [server]
@@ -77,7 +84,6 @@ url = "{storage_url}"
                 raise RuntimeError(f"wxlib load {what} failed: {out.stdout}{out.stderr}")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.url = f"http://127.0.0.1:{self.port}"
         for _ in range(200):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"wxlib exited: {self.log_path.read_text()}")
@@ -141,6 +147,45 @@ class WeChat:
             text = self.crypto.decrypt_message(text, doc["MsgSignature"], doc["TimeStamp"], doc["Nonce"])
             doc = xmltodict.parse(text)["xml"]
         return doc
+
+
+class SimulatedWeChat:
+    """What WeChat's servers know about the readers of a `Server(simulator=True)`, through the
+    simulator's control API (crates/simulator/src/control.rs). Tests that post callbacks
+    themselves (wechatpy-signed) tell it what WeChat would have seen: a reader follows, a reader
+    sent a message (which opens the 48-hour customer-service window, so the server may push);
+    and read what reached a reader."""
+
+    def __init__(self, server):
+        self.control = server.url + "/sim/api/_control"
+
+    def _post(self, what, **body):
+        requests.post(f"{self.control}/{what}", json=body, timeout=5).raise_for_status()
+
+    def follow(self, openid):
+        """The reader follows the account (which opens the 1-minute event window)."""
+        self._post("follow", openid=openid)
+        self._post("interaction", openid=openid, kind="follow")
+
+    def unfollow(self, openid):
+        self._post("unfollow", openid=openid)
+
+    def sent_message(self, openid):
+        """The reader sent the account a message (which opens the 48-hour window)."""
+        self._post("interaction", openid=openid, kind="message")
+
+    def pushed_texts(self, openid):
+        """The customer-service text messages the server pushed to the reader, in order."""
+        inbox = requests.get(f"{self.control}/inbox", params={"openid": openid}, timeout=5).json()["messages"]
+        return [m["body"]["text"]["content"] for m in inbox if m["kind"] == "custom" and m["body"].get("msgtype") == "text"]
+
+    @staticmethod
+    def web_session(openid):
+        """A browser session of the reader's in-app browser: the simulator's authorisation page
+        knows the reader by the `sim_openid` cookie, as the simulated phone sets it."""
+        s = requests.Session()
+        s.cookies.set("sim_openid", openid)
+        return s
 
 
 def message(msg_type, fields, openid="oReader0000000000000000000001", msg_id=None):

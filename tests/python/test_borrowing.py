@@ -1,16 +1,15 @@
 """Borrowing end to end over the WeChat callback (wechatpy-signed, safe mode) on the built-in
 library system: bind through the web-authorisation page, list loans, renew one, renew all with
 refusals (another reader's hold; the renewal limit), place a hold, the hot list, unbind, and see
-that nothing about the reader remains."""
+that nothing about the reader remains. WeChat's API (web authorisation, pushes) is the
+simulator's stand-in, served by the server itself."""
 import datetime
 import re
 import sqlite3
 
 import pytest
-import requests
 
-from conftest import MARC, Server, WeChat, message
-from fake_wechat_api import FakeWeChatApi
+from conftest import MARC, Server, SimulatedWeChat, WeChat, message
 
 READER = "oBorrower000000000000000001"
 OTHER = "oOtherReader000000000000001"
@@ -30,20 +29,22 @@ def world(tmp_path_factory):
         "B003,00008220,总馆三层,RL321\nB004,00008198,总馆三层,QC16.E5\n"
     )
     (tmp / "loans.csv").write_text(f"card,barcode,loaned_on,due_on\n2021001,B001,{day(-28)},{day(2)}\n2021001,B003,{day(-20)},{day(10)}\n2021001,B004,{day(-25)},{day(5)}\n")
-    api = FakeWeChatApi()
     server = Server(
         tmp,
-        api_base=api.url,
+        simulator=True,
         import_files=[MARC / "lc-books2016-zh-4000.mrc", MARC / "lc-books2016-en-4000.mrc"],
         loads=[("readers", tmp / "readers.csv"), ("items", tmp / "items.csv"), ("loans", tmp / "loans.csv")],
         extra_config="[circulation]\nmax_renewals = 1\n",
     )
+    api = SimulatedWeChat(server)
+    for reader in (READER, OTHER):
+        api.follow(reader)
     yield server, api
     server.stop()
-    api.close()
 
 
 def say(server, openid, text):
+    SimulatedWeChat(server).sent_message(openid)
     wx = WeChat(server.url)
     reply = wx.open(wx.post(*wx.seal(message("text", f"<Content><![CDATA[{text}]]></Content>", openid=openid))))
     return reply["Content"]
@@ -51,8 +52,7 @@ def say(server, openid, text):
 
 def bind(server, api, openid, card, password):
     """Opens /h5/bind as WeChat's in-app browser would: redirect to authorisation, back with a code."""
-    api.next_openid = openid
-    s = requests.Session()
+    s = api.web_session(openid)
     page = s.get(server.url + "/h5/bind")  # follows the redirect through the authorize page
     assert page.status_code == 200, page.text
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
@@ -133,7 +133,8 @@ def test_unbind_forgets_the_reader(world):
 
 
 def test_unfollow_unbinds(world):
-    server, _ = world
+    server, api = world
+    api.unfollow(OTHER)
     wx = WeChat(server.url)
     wx.post(*wx.seal(message("event", "<Event><![CDATA[unsubscribe]]></Event>", openid=OTHER)))
     db = sqlite3.connect(server.dir / "data" / "wxlib.db")

@@ -13,6 +13,9 @@ gets "we'll message you" within 5 s and the real answer later as a customer-serv
 renewal whose answer never came is reported as unknown, not lost; killing the library system
 (between requests and with a request in flight) gets an honest answer within 5 s; and the
 circuit breaker opens while it is down and recovers when it is back.
+
+WeChat's API (web authorisation, the customer-service messages) is the simulator's stand-in,
+served by each wxlib itself; the late answers are read from what the simulator delivered.
 """
 import datetime
 import json
@@ -26,10 +29,8 @@ import threading
 import time
 
 import pytest
-import requests
 
-from conftest import MARC, ROOT, Server, WeChat, free_port, message
-from fake_wechat_api import FakeWeChatApi
+from conftest import MARC, ROOT, Server, SimulatedWeChat, WeChat, free_port, message
 
 LIBRARY = ROOT / "tests" / "peers" / "sip2" / "sip2_backend.py"
 READER = "oSip2Borrower00000000000001"
@@ -107,6 +108,7 @@ pool_size = 2
 
 
 def say(server, openid, text):
+    SimulatedWeChat(server).sent_message(openid)
     wx = WeChat(server.url)
     reply = wx.open(wx.post(*wx.seal(message("text", f"<Content><![CDATA[{text}]]></Content>", openid=openid))))
     return reply["Content"]
@@ -120,26 +122,21 @@ def timed_say(server, openid, text):
 
 def bind(server, api, openid, card, password):
     """Opens /h5/bind as WeChat's in-app browser would: redirect to authorisation, back with a code."""
-    api.next_openid = openid
-    s = requests.Session()
+    s = api.web_session(openid)
     page = s.get(server.url + "/h5/bind")
     assert page.status_code == 200, page.text
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
     return s.post(server.url + "/h5/bind", data={"token": token, "card": card, "password": password})
 
 
-def pushed_texts(api, openid):
-    return [b["text"]["content"] for b in api.pushes("/cgi-bin/message/custom/send") if b.get("touser") == openid and b.get("msgtype") == "text"]
-
-
 def wait_for_push(api, openid, needle, timeout=15):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        hits = [t for t in pushed_texts(api, openid) if needle in t]
+        hits = [t for t in api.pushed_texts(openid) if needle in t]
         if hits:
             return hits[-1]
         time.sleep(0.1)
-    raise AssertionError(f"no customer-service message with {needle!r}; got {pushed_texts(api, openid)}")
+    raise AssertionError(f"no customer-service message with {needle!r}; got {api.pushed_texts(openid)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,17 +152,18 @@ def world(tmp_path_factory):
         "B001,00049916,总馆二层,DS753 .Z444\nB002,00049916,总馆二层,DS753 .Z444\n"
         "B003,00008220,总馆三层,RL321\nB004,00008198,总馆三层,QC16.E5\n"
     )
-    api = FakeWeChatApi()
     server = Server(
         tmp,
-        api_base=api.url,
+        simulator=True,
         import_files=[MARC / "lc-books2016-zh-4000.mrc", MARC / "lc-books2016-en-4000.mrc"],
         loads=[("items", tmp / "items.csv")],
         extra_config=sip2_config(library.port),
     )
+    api = SimulatedWeChat(server)
+    for reader in (READER, OTHER):
+        api.follow(reader)
     yield server, api, library
     server.stop()
-    api.close()
     library.close()
 
 
@@ -277,12 +275,12 @@ def test_unbind_leaves_no_copies_of_answers(world):
 def degraded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("borrowing_sip2_degraded")
     library = Sip2Library(tmp)
-    api = FakeWeChatApi()
-    server = Server(tmp, api_base=api.url, extra_config=sip2_config(library.port))
+    server = Server(tmp, simulator=True, extra_config=sip2_config(library.port))
+    api = SimulatedWeChat(server)
+    api.follow(READER)
     box = {"library": library}
     yield server, api, box
     server.stop()
-    api.close()
     box["library"].close()
     if TIMINGS:
         print("\nSIP2 degraded-mode timings:", json.dumps(TIMINGS, ensure_ascii=False, indent=1))
