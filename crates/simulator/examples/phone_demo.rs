@@ -7,6 +7,8 @@
 //! card, follows with a welcome; its menu, a QR code and a later customer-service message are
 //! set up through the simulator's API, as wxlib would.
 
+#![allow(clippy::print_stdout, reason = "an example run from a terminal: it prints the page's address")]
+
 use std::collections::HashMap;
 
 use axum::Router;

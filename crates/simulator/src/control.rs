@@ -114,10 +114,11 @@ async fn clear_faults(State(sim): State<Simulator>) -> Json<Value> {
 }
 
 async fn advance(State(sim): State<Simulator>, Json(r): Json<AdvanceReq>) -> Response {
-    if !r.seconds.is_finite() || r.seconds < 0.0 {
+    // try_: a negative, NaN or too large number is the caller's mistake, not a panic.
+    let Ok(by) = Duration::try_from_secs_f64(r.seconds) else {
         return (StatusCode::BAD_REQUEST, "seconds must be a non-negative number").into_response();
-    }
-    sim.advance(Duration::from_secs_f64(r.seconds));
+    };
+    sim.advance(by);
     Json(json!({"ok": true, "now": sim.now()})).into_response()
 }
 

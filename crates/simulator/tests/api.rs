@@ -1,6 +1,8 @@
 //! The API stand-in rejects what WeChat rejects, with WeChat's codes: every endpoint through the
 //! router as wxlib mounts it (`/sim/api`), with `tower::ServiceExt::oneshot`.
 
+#![allow(clippy::unwrap_used, reason = "a test may unwrap: a panic is the failure, with the value")]
+
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -851,6 +853,12 @@ async fn control_endpoints() {
     assert_eq!(del.status, StatusCode::OK);
     let bad = t.raw("POST", &format!("{BASE}/_control/fault"), &[("content-type", "application/json")], br#"{"path":"/"}"#.to_vec()).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // A clock step that is negative or does not fit a duration is refused, not a panic.
+    for seconds in ["-1", "1e30"] {
+        let body = format!(r#"{{"seconds":{seconds}}}"#).into_bytes();
+        let refused = t.raw("POST", &format!("{BASE}/_control/advance"), &[("content-type", "application/json")], body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "seconds {seconds}");
+    }
 }
 
 #[tokio::test]

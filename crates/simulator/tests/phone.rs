@@ -3,6 +3,8 @@
 //! records it, and answers as told (an encrypted text reply, garbage, a 500, silence…). The phone
 //! and the simulator's API are mounted as wxlib mounts them: `/sim` and `/sim/api`.
 
+#![allow(clippy::unwrap_used, reason = "a test may unwrap: a panic is the failure, with the value")]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -52,7 +52,7 @@ pub(crate) struct Request {
 
 /// Signs (and with a key, encrypts) `xml` as WeChat does: `signature` over (token, timestamp,
 /// nonce) always; in safe mode `encrypt_type=aes` and `msg_signature` over the `Encrypt` too.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, reason = "the parts of one signed request, as WeChat's documentation names them")]
 pub(crate) fn seal(
     token: &str,
     crypto: Option<&MessageCrypto>,
