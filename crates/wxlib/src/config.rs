@@ -473,7 +473,7 @@ impl Config {
         if !(1..=24 * 60).contains(&self.consultation.session_minutes) {
             return invalid("consultation.session_minutes", "must be between 1 and 1440");
         }
-        if let Err(reason) = crate::consultation::WorkingHours::parse(&self.consultation.working_days, &self.consultation.working_hours) {
+        if let Err(reason) = crate::working_hours::WorkingHours::parse(&self.consultation.working_days, &self.consultation.working_hours) {
             return invalid("consultation.working_hours", &reason);
         }
         let p = &self.partners;

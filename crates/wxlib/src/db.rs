@@ -7,6 +7,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use crate::clock::unix_now;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
@@ -84,11 +85,6 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "dedupe without time index", include_str!("../migrations/postgres/0013_dedupe_without_time_index.sql")),
     (14, "shared stored replies", include_str!("../migrations/postgres/0014_shared_stored_replies.sql")),
 ];
-
-/// Current unix time in seconds.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
 
 /// Redacts the password in a database URL for logs.
 pub fn redact_url(url: &str) -> String {

@@ -15,7 +15,7 @@ use crate::with_pool;
 
 /// 3,000 LC records (see demo/README.md).
 const CATALOG: &[u8] = include_bytes!("../../../demo/catalog.mrc");
-const DAY: i64 = 86_400;
+const DAY: i64 = crate::clock::DAY_SECS;
 
 pub const TOKEN: &str = "wxlibdemo";
 pub const AES_KEY: &str = "wxlibDemoKeyForTheSimulator0123456789abcdef";

@@ -34,28 +34,5 @@ impl Db {
     }
 }
 
-/// The next time it is `hour`:00 China Standard Time, strictly after `now`.
-pub fn next_daily(now: i64, hour: u32) -> i64 {
-    let offset = 8 * 3600;
-    let local = now + offset;
-    let today_at = local - local.rem_euclid(86_400) + hour as i64 * 3600;
-    let next_local = if today_at > local { today_at } else { today_at + 86_400 };
-    next_local - offset
-}
-
 /// How often the scheduler looks for due jobs.
 pub const TICK: Duration = Duration::from_secs(30);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_daily_run() {
-        // 2026-11-28 08:00 CST = 00:00 UTC.
-        let t = 1_795_824_000;
-        assert_eq!(next_daily(t, 9), t + 3600);
-        assert_eq!(next_daily(t + 3600, 9), t + 3600 + 86_400);
-        assert_eq!(next_daily(t, 8), t + 86_400);
-    }
-}

@@ -202,7 +202,7 @@ fn main() -> std::process::ExitCode {
             Command::Broadcast { config, title, author, digest, body, cover, tag, send } => {
                 let config = Config::load(config.as_deref())?;
                 let db = Db::connect(&config.database_url()).await?;
-                let lang = wxlib::chat::Lang::from_config(&config.wechat.lang);
+                let lang = wxlib::lang::Lang::from_config(&config.wechat.lang);
                 let body_html = std::fs::read_to_string(&body).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", body.display()))?;
                 let cover_bytes = std::fs::read(&cover).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", cover.display()))?;
                 let content_type = wxlib::broadcasts::check_image(&cover_bytes, lang)?;

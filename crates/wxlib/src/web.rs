@@ -1,5 +1,8 @@
-//! Small helpers for the mobile pages readers open from chat: HTML escaping and one page frame
-//! with inline CSS (no CDN: campus networks and tests are offline).
+//! Small helpers for the web: HTML escaping, URL encoding, and one page frame with inline CSS
+//! for the mobile pages readers open from chat (no CDN: campus networks and tests are offline).
+//! [`session`] signs the reader's short web session.
+
+pub mod session;
 
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -11,6 +14,19 @@ pub fn escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (a query value, a path
+/// segment).
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
         }
     }
     out

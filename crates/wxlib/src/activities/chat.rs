@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use wechat::{Inbound, InboundKind, Reply};
 
-use super::{Activity, ActivityError, CheckinOutcome, SignupOutcome, Status, fmt_local, hm, reminders};
-use crate::chat::Lang;
+use super::{Activity, ActivityError, CheckinOutcome, SignupOutcome, Status, reminders};
+use crate::clock::{local_datetime, local_hm};
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::wechat::router::HandlerError;
 
@@ -48,7 +49,7 @@ async fn availability(s: &Services, a: &Activity) -> Result<String, HandlerError
 pub async fn notice(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     let now = s.clock.now();
     let coming = s.db.current_activities(now, LIST_LIMIT).await?;
-    let reports = s.db.recent_reports(now, now - REPORT_DAYS * 86_400, 3).await?;
+    let reports = s.db.recent_reports(now, now - REPORT_DAYS * crate::clock::DAY_SECS, 3).await?;
     let zh = s.lang == Lang::Zh;
     if coming.is_empty() && reports.is_empty() {
         return Ok(Reply::text(if zh { "近期暂无活动通知。" } else { "No upcoming activities." }));
@@ -60,8 +61,8 @@ pub async fn notice(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError
             let status = a.status(now);
             let detail = match status {
                 Status::SignupOpen => availability(&s, a).await?,
-                Status::Upcoming if zh => format!("{} 开放报名", fmt_local(a.signup_opens_at)),
-                Status::Upcoming => format!("sign-up opens {}", fmt_local(a.signup_opens_at)),
+                Status::Upcoming if zh => format!("{} 开放报名", local_datetime(a.signup_opens_at)),
+                Status::Upcoming => format!("sign-up opens {}", local_datetime(a.signup_opens_at)),
                 other => other.label(s.lang).to_owned(),
             };
             let entry = format!(
@@ -281,9 +282,9 @@ pub async fn checkin_scene(s: Services, m: Arc<Inbound>, rest: String) -> Result
             }))
         }
         Ok((a, CheckinOutcome::AlreadyCheckedIn { at })) => Ok(Reply::text(if zh {
-            format!("您已于 {} 签到《{}》，无需重复签到。", hm(at), a.title)
+            format!("您已于 {} 签到《{}》，无需重复签到。", local_hm(at), a.title)
         } else {
-            format!("You checked in to \"{}\" at {}; no need to scan again.", a.title, hm(at))
+            format!("You checked in to \"{}\" at {}; no need to scan again.", a.title, local_hm(at))
         })),
         Err(e) => refusal(&s, e),
     }

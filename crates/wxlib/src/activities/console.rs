@@ -11,10 +11,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::store::ActivityDraft;
-use super::{Activity, DraftInput, Status, check_draft, ensure_checkin_code, fmt_local, input_value, qr_svg, reminders, showqrcode_link};
-use crate::chat::Lang;
-use crate::console::layout::{csrf_field, flash_error, flash_ok, format_time, page};
+use super::{Activity, DraftInput, Status, check_draft, ensure_checkin_code, qr_svg, reminders, showqrcode_link};
+use crate::clock::{datetime_input_value, local_datetime};
+use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
 
@@ -133,10 +134,10 @@ fn input_of(a: &Activity) -> DraftInput {
         title: a.title.clone(),
         place: a.place.clone(),
         description: a.description.clone(),
-        starts_at: input_value(a.starts_at),
-        ends_at: input_value(a.ends_at),
-        signup_opens_at: input_value(a.signup_opens_at),
-        signup_deadline: input_value(a.signup_deadline),
+        starts_at: datetime_input_value(a.starts_at),
+        ends_at: datetime_input_value(a.ends_at),
+        signup_opens_at: datetime_input_value(a.signup_opens_at),
+        signup_deadline: datetime_input_value(a.signup_deadline),
         capacity: a.capacity.to_string(),
     }
 }
@@ -153,11 +154,11 @@ fn describe(d: &ActivityDraft) -> String {
         "{} | {} | {} – {} | places {} | sign-up {} – {}",
         d.title,
         d.place,
-        fmt_local(d.starts_at),
-        fmt_local(d.ends_at),
+        local_datetime(d.starts_at),
+        local_datetime(d.ends_at),
         d.capacity,
-        fmt_local(d.signup_opens_at),
-        fmt_local(d.signup_deadline)
+        local_datetime(d.signup_opens_at),
+        local_datetime(d.signup_deadline)
     )
 }
 
@@ -296,8 +297,8 @@ async fn detail_page(
         l_place = t(lang, "地点", "Place"),
         place = escape(&a.place),
         l_signup = t(lang, "报名", "Sign-up"),
-        opens = fmt_local(a.signup_opens_at),
-        deadline = fmt_local(a.signup_deadline),
+        opens = local_datetime(a.signup_opens_at),
+        deadline = local_datetime(a.signup_deadline),
         l_places = t(lang, "已报名 / 名额", "Signed up / places"),
         confirmed = c.confirmed,
         cap = a.capacity,
@@ -355,9 +356,9 @@ async fn detail_page(
                 cls = escape(&r.status),
                 openid = who(&r.openid, r.card.as_deref()),
                 via = if r.via == "web" { t(lang, "网页", "web") } else { t(lang, "聊天", "chat") },
-                at = format_time(r.queued_at),
-                reminded = r.reminded_at.map(format_time).unwrap_or_default(),
-                checked = r.checked_in_at.map(format_time).unwrap_or_default(),
+                at = local_datetime(r.queued_at),
+                reminded = r.reminded_at.map(local_datetime).unwrap_or_default(),
+                checked = r.checked_in_at.map(local_datetime).unwrap_or_default(),
             )
         })
         .collect();
@@ -381,7 +382,7 @@ async fn detail_page(
                 format!(
                     "<tr class=\"checkin\"><td>{}</td><td>{}</td><td>{}</td></tr>",
                     who(&r.openid, r.card.as_deref()),
-                    format_time(r.at),
+                    local_datetime(r.at),
                     if r.signed_up == 1 { t(lang, "已报名", "signed up") } else { t(lang, "现场参加", "walk-in") }
                 )
             })
@@ -402,7 +403,7 @@ async fn detail_page(
         let comments: String = feedback
             .iter()
             .filter(|f| !f.comment.is_empty())
-            .map(|f| format!("<li>{}★ {}<span class=\"muted\"> · {}</span></li>", f.rating, escape(&f.comment), format_time(f.at)))
+            .map(|f| format!("<li>{}★ {}<span class=\"muted\"> · {}</span></li>", f.rating, escape(&f.comment), local_datetime(f.at)))
             .collect();
         format!(
             "<p id=\"feedback-summary\">{n} {l_n} · {l_avg} <b>{avg:.1}</b> / 5 · {dist}</p><ul id=\"comments\">{comments}</ul>",
@@ -495,11 +496,11 @@ async fn signups_csv(State(s): State<Services>, lib: Librarian, Path(id): Path<S
     write(&mut w, ["openid", "card", "state", "signed_up_at", "checked_in_at", "via"])?;
     let signups = s.db.activity_signups(a.id).await?;
     for r in &signups {
-        let checked = r.checked_in_at.map(fmt_local).unwrap_or_default();
-        write(&mut w, [&r.openid, r.card.as_deref().unwrap_or_default(), &r.status, &fmt_local(r.queued_at), &checked, &r.via])?;
+        let checked = r.checked_in_at.map(local_datetime).unwrap_or_default();
+        write(&mut w, [&r.openid, r.card.as_deref().unwrap_or_default(), &r.status, &local_datetime(r.queued_at), &checked, &r.via])?;
     }
     for c in s.db.activity_checkins(a.id).await?.iter().filter(|c| !signups.iter().any(|r| r.openid == c.openid)) {
-        write(&mut w, [&c.openid, c.card.as_deref().unwrap_or_default(), "walk-in", "", &fmt_local(c.at), &c.via])?;
+        write(&mut w, [&c.openid, c.card.as_deref().unwrap_or_default(), "walk-in", "", &local_datetime(c.at), &c.via])?;
     }
     let bytes = w.into_inner().map_err(|e| ConsoleError::Other(e.to_string()))?;
     audit(&s.db, &lib, "activity.export", &format!("#{} {} rows", a.id, bytes.iter().filter(|b| **b == b'\n').count().saturating_sub(1)))

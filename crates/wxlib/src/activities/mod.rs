@@ -16,9 +16,9 @@ pub mod scenes;
 pub mod store;
 pub mod web;
 
-use crate::chat::Lang;
-use crate::clock::local_day;
+use crate::clock::{local_datetime, local_day, local_hm, local_midnight, parse_local};
 use crate::db::DbError;
+use crate::lang::Lang;
 
 /// The QR scene of an activity's check-in code is `act:<id>`.
 pub const SCENE_PREFIX: &str = "act:";
@@ -74,9 +74,9 @@ impl Activity {
     /// "2026-12-01 14:00–16:00" (or both dates when it spans days), China Standard Time.
     pub fn when(&self) -> String {
         if local_day(self.starts_at) == local_day(self.ends_at) {
-            format!("{}–{}", fmt_local(self.starts_at), hm(self.ends_at))
+            format!("{}–{}", local_datetime(self.starts_at), local_hm(self.ends_at))
         } else {
-            format!("{} – {}", fmt_local(self.starts_at), fmt_local(self.ends_at))
+            format!("{} – {}", local_datetime(self.starts_at), local_datetime(self.ends_at))
         }
     }
 
@@ -182,16 +182,16 @@ impl ActivityError {
             (ActivityError::NotFound(id), Lang::En) => {
                 format!("There is no activity number {id}. Reply \"activities\" to see what is coming.")
             }
-            (ActivityError::SignupNotOpen(at), Lang::Zh) => format!("报名尚未开始，将于 {} 开放。", fmt_local(*at)),
-            (ActivityError::SignupNotOpen(at), Lang::En) => format!("Sign-up opens at {}.", fmt_local(*at)),
+            (ActivityError::SignupNotOpen(at), Lang::Zh) => format!("报名尚未开始，将于 {} 开放。", local_datetime(*at)),
+            (ActivityError::SignupNotOpen(at), Lang::En) => format!("Sign-up opens at {}.", local_datetime(*at)),
             (ActivityError::SignupClosed, Lang::Zh) => "报名已截止。".into(),
             (ActivityError::SignupClosed, Lang::En) => "Sign-up is closed.".into(),
             (ActivityError::Started, Lang::Zh) => "活动已开始，不能再取消报名。".into(),
             (ActivityError::Started, Lang::En) => "The activity has started; sign-ups can no longer be cancelled.".into(),
             (ActivityError::NotSignedUp, Lang::Zh) => "您没有报名这个活动。".into(),
             (ActivityError::NotSignedUp, Lang::En) => "You are not signed up for this activity.".into(),
-            (ActivityError::CheckinNotOpen(at), Lang::Zh) => format!("签到尚未开始，将于 {} 开放。", fmt_local(*at)),
-            (ActivityError::CheckinNotOpen(at), Lang::En) => format!("Check-in opens at {}.", fmt_local(*at)),
+            (ActivityError::CheckinNotOpen(at), Lang::Zh) => format!("签到尚未开始，将于 {} 开放。", local_datetime(*at)),
+            (ActivityError::CheckinNotOpen(at), Lang::En) => format!("Check-in opens at {}.", local_datetime(*at)),
             (ActivityError::Over, Lang::Zh) => "活动已结束，不能再签到。".into(),
             (ActivityError::Over, Lang::En) => "The activity is over; check-in is closed.".into(),
             (ActivityError::NotAttended, Lang::Zh) => "反馈仅限到场签到的读者填写。".into(),
@@ -199,7 +199,7 @@ impl ActivityError {
             (ActivityError::FeedbackGiven, Lang::Zh) => "您已经提交过反馈，谢谢！".into(),
             (ActivityError::FeedbackGiven, Lang::En) => "You have already given feedback. Thank you!".into(),
             (ActivityError::Invalid(msg), _) => msg.clone(),
-            (ActivityError::Db(_), lang) => crate::chat::sorry(lang).into(),
+            (ActivityError::Db(_), lang) => crate::lang::sorry(lang).into(),
         }
     }
 }
@@ -320,7 +320,7 @@ pub async fn ensure_checkin_code(s: &crate::services::Services, a: &Activity) ->
 
 /// WeChat's image of a code (`showqrcode?ticket=`).
 pub fn showqrcode_link(s: &crate::services::Services, ticket: &str) -> String {
-    format!("{}?ticket={}", s.config.activities.showqrcode_url, crate::catalog::chat::urlencode(ticket))
+    format!("{}?ticket={}", s.config.activities.showqrcode_url, crate::web::urlencode(ticket))
 }
 
 /// The code drawn here as SVG from its URL (what WeChat's image encodes), for printing offline.
@@ -334,7 +334,7 @@ pub fn qr_svg(url: &str) -> Option<String> {
 pub async fn demo(s: &crate::services::Services) -> anyhow::Result<()> {
     let now = s.clock.now();
     if s.db.all_activities().await?.is_empty() {
-        let start = local_midnight(now) + 2 * 86_400 + 14 * 3600;
+        let start = local_midnight(now) + 2 * crate::clock::DAY_SECS + 14 * 3600;
         let draft = store::ActivityDraft {
             title: "新生入馆培训".into(),
             place: "总馆一层报告厅".into(),
@@ -354,97 +354,9 @@ pub async fn demo(s: &crate::services::Services) -> anyhow::Result<()> {
     Ok(())
 }
 
-const CST: i64 = 8 * 3600;
-
-/// "HH:MM" in China Standard Time.
-pub fn hm(unix: i64) -> String {
-    let secs = (unix + CST).rem_euclid(86_400);
-    format!("{:02}:{:02}", secs / 3600, secs % 3600 / 60)
-}
-
-/// "YYYY-MM-DD HH:MM" in China Standard Time.
-pub fn fmt_local(unix: i64) -> String {
-    format!("{} {}", local_day(unix), hm(unix))
-}
-
-/// The value of an `<input type="datetime-local">` for a time: "YYYY-MM-DDTHH:MM" (CST).
-pub fn input_value(unix: i64) -> String {
-    format!("{}T{}", local_day(unix), hm(unix))
-}
-
-/// Midnight (CST) of the day a time falls on.
-pub fn local_midnight(unix: i64) -> i64 {
-    unix - (unix + CST).rem_euclid(86_400)
-}
-
-/// Parses "YYYY-MM-DDTHH:MM" (what browsers send for `datetime-local`) or "YYYY-MM-DD HH:MM",
-/// optionally with ":SS", as China Standard Time.
-pub fn parse_local(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let (date, time) = s.split_once('T').or_else(|| s.split_once(' '))?;
-    let mut d = date.split('-');
-    let (y, m, day): (i64, u32, u32) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
-    if d.next().is_some() || !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || day < 1 || day > days_in_month(y, m) {
-        return None;
-    }
-    let mut t = time.split(':');
-    let (hh, mm): (i64, i64) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?);
-    let ss: i64 = match t.next() {
-        Some(v) => v.parse().ok()?,
-        None => 0,
-    };
-    if t.next().is_some() || !(0..24).contains(&hh) || !(0..60).contains(&mm) || !(0..60).contains(&ss) {
-        return None;
-    }
-    Some(days_from_civil(y, m, day) * 86_400 + hh * 3600 + mm * 60 + ss - CST)
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
-/// (year, month, day) → days since 1970-01-01, proleptic Gregorian (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn local_times_round_trip() {
-        // 2026-11-28 08:00 CST = 00:00 UTC.
-        assert_eq!(parse_local("2026-11-28T08:00"), Some(1_795_824_000));
-        assert_eq!(parse_local("2026-11-28 08:00:30"), Some(1_795_824_030));
-        assert_eq!(fmt_local(1_795_824_000), "2026-11-28 08:00");
-        assert_eq!(input_value(1_795_824_000), "2026-11-28T08:00");
-        assert_eq!(parse_local("2024-02-29T23:59").map(fmt_local).as_deref(), Some("2024-02-29 23:59"));
-        assert_eq!(local_midnight(1_795_824_000), 1_795_824_000 - 8 * 3600);
-        for bad in [
-            "",
-            "2026-11-28",
-            "2026-13-01T10:00",
-            "2025-02-29T10:00",
-            "2026-11-28T24:00",
-            "2026-11-28T10:60",
-            "x-1-1T1:1",
-            "2026-11-28T10:00:00:00",
-        ] {
-            assert_eq!(parse_local(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn the_form_names_every_problem() {

@@ -8,11 +8,12 @@
 
 use serde_json::json;
 
+use super::Activity;
 use super::store::reminder_moment;
-use super::{Activity, fmt_local};
-use crate::chat::Lang;
+use crate::clock::local_datetime;
 use crate::db::DbError;
 use crate::followers::WindowState;
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::wechat::api::ApiError;
 
@@ -46,7 +47,7 @@ pub async fn run(s: &Services) -> Result<RunSummary, DbError> {
     let hour = s.config.activities.remind_hour;
     let mut summary = RunSummary::default();
     // Reminders go out from `hour` on the day before, so no activity more than 2 days away.
-    for c in s.db.reminder_candidates(now, 2 * 86_400).await? {
+    for c in s.db.reminder_candidates(now, 2 * crate::clock::DAY_SECS).await? {
         let Some(a) = s.db.activity(c.activity_id).await? else { continue };
         if now < reminder_moment(&a, hour) || !s.db.mark_activity_reminded(c.signup_id, now).await? {
             continue;
@@ -58,7 +59,7 @@ pub async fn run(s: &Services) -> Result<RunSummary, DbError> {
             "client_msg_id": format!("act-remind-{}", c.signup_id),
             "data": {
                 "thing1": {"value": thing(&a.title)},
-                "time2": {"value": fmt_local(a.starts_at)},
+                "time2": {"value": local_datetime(a.starts_at)},
                 "thing3": {"value": thing(&a.place)},
             }
         });
@@ -147,7 +148,7 @@ pub async fn notify_promoted(s: &Services, a: &Activity, openid: &str) {
                 "client_msg_id": format!("{key}:{now}"),
                 "data": {
                     "thing1": {"value": thing(&a.title)},
-                    "time2": {"value": fmt_local(a.starts_at)},
+                    "time2": {"value": local_datetime(a.starts_at)},
                     "thing3": {"value": thing(&a.place)},
                     "thing4": {"value": if s.lang == Lang::Zh { "候补成功，已为您保留名额" } else { "You have a place" }},
                 }

@@ -77,7 +77,7 @@ pub struct ReminderCandidate {
 
 /// The time a confirmed reader is reminded: `hour`:00 (CST) on the day before the activity.
 pub fn reminder_moment(a: &Activity, hour: u32) -> i64 {
-    super::local_midnight(a.starts_at) - 86_400 + hour as i64 * 3600
+    crate::clock::local_midnight(a.starts_at) - crate::clock::DAY_SECS + hour as i64 * 3600
 }
 
 impl Db {

@@ -11,10 +11,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::chat::{cancelled_text, signup_text};
-use super::{Activity, ActivityError, SignupOutcome, Status, fmt_local, hm};
-use crate::chat::Lang;
-use crate::circulation::binding::{CodeParams, cookie_token, reader, subtle_eq, with_cookie};
+use super::{Activity, ActivityError, SignupOutcome, Status};
+use crate::clock::{local_datetime, local_hm};
+use crate::lang::Lang;
 use crate::services::Services;
+use crate::web::session::{CodeParams, cookie_token, subtle_eq, with_cookie};
 use crate::web::{escape, page};
 
 /// Longest feedback comment, in characters.
@@ -51,7 +52,7 @@ fn error_page(lang: Lang, status: StatusCode, msg: &str) -> Response {
 
 fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "activity page failed");
-    error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, crate::chat::sorry(lang))
+    error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, crate::lang::sorry(lang))
 }
 
 async fn load(s: &Services, id: &str) -> Result<Activity, Response> {
@@ -88,11 +89,11 @@ async fn summary_html(s: &Services, a: &Activity) -> Result<String, crate::db::D
         Status::Upcoming => format!(
             "<p class=\"muted\">{} {} – {}</p>",
             t(lang, "报名时间：", "Sign-up:"),
-            fmt_local(a.signup_opens_at),
-            fmt_local(a.signup_deadline)
+            local_datetime(a.signup_opens_at),
+            local_datetime(a.signup_deadline)
         ),
         Status::SignupOpen => {
-            format!("<p class=\"muted\">{} {}</p>", t(lang, "报名截止：", "Sign-up closes:"), fmt_local(a.signup_deadline))
+            format!("<p class=\"muted\">{} {}</p>", t(lang, "报名截止：", "Sign-up closes:"), local_datetime(a.signup_deadline))
         }
         _ => String::new(),
     };
@@ -122,7 +123,7 @@ async fn list_page(State(s): State<Services>) -> Response {
         Ok(v) => v,
         Err(e) => return internal(lang, e),
     };
-    let reports = match s.db.recent_reports(now, now - 90 * 86_400, 10).await {
+    let reports = match s.db.recent_reports(now, now - 90 * crate::clock::DAY_SECS, 10).await {
         Ok(v) => v,
         Err(e) => return internal(lang, e),
     };
@@ -211,8 +212,8 @@ async fn personal(
     }
     if let Some(at) = checked_in {
         mine.push_str(&match lang {
-            Lang::Zh => format!("<p class=\"ok\" id=\"checked-in\">已于 {} 签到。</p>", hm(at)),
-            Lang::En => format!("<p class=\"ok\" id=\"checked-in\">Checked in at {}.</p>", hm(at)),
+            Lang::Zh => format!("<p class=\"ok\" id=\"checked-in\">已于 {} 签到。</p>", local_hm(at)),
+            Lang::En => format!("<p class=\"ok\" id=\"checked-in\">Checked in at {}.</p>", local_hm(at)),
         });
     }
     match (standing, status) {
@@ -263,7 +264,7 @@ async fn reader_page(State(s): State<Services>, headers: HeaderMap, Path(id): Pa
         Ok(a) => a,
         Err(r) => return r,
     };
-    let (openid, new_token) = match reader(&s, &headers, q.code.as_deref(), &format!("/h5/activities/{}", a.id)).await {
+    let (openid, new_token) = match s.web_reader(&headers, q.code.as_deref(), &format!("/h5/activities/{}", a.id)).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };

@@ -11,10 +11,10 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{Answer, MatchKind, Rule, RuleInput};
-use crate::chat::Lang;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
 use crate::db::unix_now;
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
 

@@ -13,9 +13,10 @@ use serde::Deserialize;
 
 use super::store::{Broadcast, Listed};
 use super::{BroadcastError, Draft, Image, read_rate};
-use crate::chat::Lang;
-use crate::console::layout::{csrf_field, flash_error, flash_ok, format_time, page};
+use crate::clock::local_datetime;
+use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
 
@@ -58,18 +59,6 @@ fn rate_text(readers: i64, followers: Option<i64>) -> String {
         Some(r) => format!("{r:.1}%"),
         None => "—".to_owned(),
     }
-}
-
-/// The first day (00:00 China time) of the month `now` falls in.
-fn month_start(now: i64) -> i64 {
-    let day = crate::clock::local_day(now);
-    let first = format!("{}-01", &day[..7]);
-    // Walk back whole days to the 1st (at most 30 steps).
-    let mut t = now - (now + 8 * 3600).rem_euclid(86_400);
-    while crate::clock::local_day(t) != first {
-        t -= 86_400;
-    }
-    t
 }
 
 /// Bars of read rates, oldest to newest: inline SVG (no CDN).
@@ -130,7 +119,7 @@ fn reads_by_day(times: &[i64], sent_at: Option<i64>, lang: Lang) -> String {
     format!(
         "<div class=\"card\" id=\"reads-by-day\"><h2>{}</h2>{}<table><tr><th>{}</th><th>{}</th><th></th></tr>{rows}</table></div>",
         t(lang, "每日新增读者", "New readers per day"),
-        sent_at.map(|at| format!("<p class=\"muted\">{} {}</p>", t(lang, "发送于", "Sent at"), format_time(at))).unwrap_or_default(),
+        sent_at.map(|at| format!("<p class=\"muted\">{} {}</p>", t(lang, "发送于", "Sent at"), local_datetime(at))).unwrap_or_default(),
         t(lang, "日期", "Day"),
         t(lang, "读者", "Readers"),
     )
@@ -139,7 +128,7 @@ fn reads_by_day(times: &[i64], sent_at: Option<i64>, lang: Lang) -> String {
 async fn list(State(s): State<Services>, lib: Librarian) -> Result<Html<String>, ConsoleError> {
     let lang = lib.lang;
     let rows = s.db.list_broadcasts().await?;
-    let used = s.db.broadcasts_sent_since(month_start(s.clock.now())).await?;
+    let used = s.db.broadcasts_sent_since(crate::clock::month_start(s.clock.now())).await?;
     let quota = s.config.broadcasts.monthly_quota;
     let figures = s.db.wechat_figures().await?;
     let mut table = format!(
@@ -161,7 +150,7 @@ async fn list(State(s): State<Services>, lib: Librarian) -> Result<Html<String>,
             id = b.id,
             title = escape(&b.title),
             state = state_label(&b.state, lang),
-            sent = b.sent_at.map(format_time).unwrap_or_default(),
+            sent = b.sent_at.map(local_datetime).unwrap_or_default(),
             followers = b.followers_at_send.map(|n| n.to_string()).unwrap_or_else(|| "—".into()),
             readers = l.readers,
             rate = rate_text(l.readers, b.followers_at_send),
@@ -473,7 +462,7 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
         t(lang, "读者看到的网页", "The page readers see"),
     ));
     if matches!(b.state.as_str(), "composed" | "failed") {
-        let month_used = s.db.broadcasts_sent_since(month_start(s.clock.now())).await?;
+        let month_used = s.db.broadcasts_sent_since(crate::clock::month_start(s.clock.now())).await?;
         body.push_str(&format!(
             "<div class=\"card\"><form method=\"post\" action=\"/console/broadcasts/{id}/preview\" class=\"row\" id=\"preview-form\">{csrf}\
              <label>{lp} <input type=\"text\" name=\"openids\" id=\"preview-openids\" size=\"40\"></label><button type=\"submit\" id=\"preview\">{bp}</button></form></div>\
@@ -581,7 +570,7 @@ async fn send(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Fo
     if f.confirm.as_deref() != Some("yes") {
         return refused(&s, &lib, id, t(lang, "请勾选确认后再群发。", "Tick the confirmation box to send.")).await;
     }
-    let used = s.db.broadcasts_sent_since(month_start(s.clock.now())).await?;
+    let used = s.db.broadcasts_sent_since(crate::clock::month_start(s.clock.now())).await?;
     if b.state == "composed" && used >= s.config.broadcasts.monthly_quota {
         return refused(&s, &lib, id, t(lang, "本月群发额度已用完。", "This month's mass-message quota is used up.")).await;
     }
@@ -597,13 +586,4 @@ async fn send(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Fo
     .await?;
     super::wake();
     Ok(Redirect::to(&format!("/console/broadcasts/{id}?queued=1")).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn months_start_in_china_time() {
-        // 2026-11-28 20:00 CST → 2026-11-01 00:00 CST = 2026-10-31 16:00 UTC.
-        assert_eq!(super::month_start(1_795_867_200), 1_793_462_400);
-    }
 }

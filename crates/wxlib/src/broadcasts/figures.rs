@@ -100,7 +100,7 @@ pub async fn fetch_wechat_figures(s: &Services) -> Result<usize, BroadcastError>
     let now = s.clock.now();
     let today = local_day(now);
     let mut by_day: BTreeMap<String, HashMap<i64, i64>> = BTreeMap::new();
-    for (broadcast, data_id, sent_at) in s.db.batches_sent_since(now - (REPORTED_DAYS + 1) * 86_400).await? {
+    for (broadcast, data_id, sent_at) in s.db.batches_sent_since(now - (REPORTED_DAYS + 1) * crate::clock::DAY_SECS).await? {
         let day = local_day(sent_at);
         // WeChat has no figures for today yet (end_date ≤ yesterday).
         if day < today {
@@ -152,7 +152,7 @@ pub async fn daily(s: Services) {
     loop {
         let now = s.clock.now();
         let day = local_day(now);
-        let hour = (now + 8 * 3600).rem_euclid(86_400) / 3600;
+        let hour = crate::clock::seconds_into_day(now) / 3600;
         if s.config.reach.datacube && hour >= 8 && day != done_for {
             match fetch_wechat_figures(&s).await {
                 Ok(n) => {

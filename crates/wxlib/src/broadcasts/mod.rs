@@ -23,7 +23,7 @@ pub mod page;
 pub mod send;
 pub mod store;
 
-use crate::chat::Lang;
+use crate::lang::Lang;
 
 pub use send::{wake, worker};
 

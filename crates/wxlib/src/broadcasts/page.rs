@@ -9,16 +9,17 @@
 //! (previews and the console's own look before that are not readers).
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use serde::Deserialize;
 
 use crate::services::Services;
+use crate::web::session::{CodeParams, cookie, set_cookie};
 use crate::web::{escape, page};
+use crate::wechat::api::authorize_url as authorize_url_for;
 
 const COOKIE: &str = "wxlib_news";
-const COOKIE_SECS: i64 = 365 * 86_400;
+const COOKIE_SECS: i64 = 365 * crate::clock::DAY_SECS;
 
 pub fn routes(s: Services) -> axum::Router {
     axum::Router::new()
@@ -26,16 +27,6 @@ pub fn routes(s: Services) -> axum::Router {
         .route("/news/{id}/cover", get(cover))
         .route("/news/img/{id}", get(image))
         .with_state(s)
-}
-
-#[derive(Deserialize)]
-pub struct CodeParams {
-    code: Option<String>,
-}
-
-fn cookie(headers: &HeaderMap) -> Option<String> {
-    let raw = headers.get(header::COOKIE)?.to_str().ok()?;
-    raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == COOKIE).map(|(_, v)| v.to_owned())
 }
 
 fn in_wechat(headers: &HeaderMap) -> bool {
@@ -61,7 +52,7 @@ async fn article(State(s): State<Services>, Path(id): Path<String>, headers: Hea
     let now = s.clock.now();
     // Who is reading: our cookie, WeChat's code, WeChat's authorisation, or a new browser id.
     let mut new_cookie = None;
-    let reader = match cookie(&headers).and_then(|t| s.sessions.verify(&t, now)) {
+    let reader = match cookie(&headers, COOKIE).and_then(|t| s.sessions.verify(&t, now)) {
         Some(r) => Some(r),
         None => match q.code.as_deref().filter(|c| !c.is_empty()) {
             Some(code) => match s.api.oauth_openid(code).await {
@@ -76,7 +67,7 @@ async fn article(State(s): State<Services>, Path(id): Path<String>, headers: Hea
         },
     };
     let reader = reader.unwrap_or_else(|| format!("c:{:032x}", rand::random::<u128>()));
-    if cookie(&headers).and_then(|t| s.sessions.verify(&t, now)).is_none() {
+    if cookie(&headers, COOKIE).and_then(|t| s.sessions.verify(&t, now)).is_none() {
         new_cookie = Some(s.sessions.sign(&reader, now + COOKIE_SECS));
     }
     if matches!(b.state.as_str(), "sending" | "sent") {
@@ -98,23 +89,14 @@ async fn article(State(s): State<Services>, Path(id): Path<String>, headers: Hea
     );
     let mut resp = Html(page(&s.config.library.name, &body)).into_response();
     if let Some(t) = new_cookie {
-        let c = format!("{COOKIE}={t}; Path=/news; HttpOnly; SameSite=Lax; Max-Age={COOKIE_SECS}");
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+        set_cookie(&mut resp, COOKIE, &t, "/news", COOKIE_SECS);
     }
     resp
 }
 
 fn authorize_url(s: &Services, id: i64) -> String {
-    let w = &s.config.wechat;
     let redirect = format!("{}/news/{id}", s.config.server.public_url);
-    format!(
-        "{}/connect/oauth2/authorize?appid={}&redirect_uri={}&response_type=code&scope=snsapi_base&state=news#wechat_redirect",
-        w.oauth_base.trim_end_matches('/'),
-        crate::catalog::chat::urlencode(&w.app_id),
-        crate::catalog::chat::urlencode(&redirect)
-    )
+    authorize_url_for(&s.config.wechat.oauth_base, &s.config.wechat.app_id, &redirect, "news")
 }
 
 fn image_response(img: super::Image) -> Response {

@@ -229,7 +229,7 @@ async fn follower_openids(s: &Services, tag: Option<i64>) -> Result<Vec<String>,
     loop {
         let v = match tag {
             None => {
-                let path = format!("/cgi-bin/user/get?next_openid={}", crate::catalog::chat::urlencode(&next));
+                let path = format!("/cgi-bin/user/get?next_openid={}", crate::web::urlencode(&next));
                 s.api.call("user/get", &path, None).await?
             }
             Some(t) => s.api.call("user/tag/get", "/cgi-bin/user/tag/get", Some(&json!({"tagid": t, "next_openid": next}))).await?,

@@ -9,9 +9,10 @@ use wechat::{Inbound, InboundKind, Reply};
 
 use super::store::search_log_write;
 use super::{Catalog, RecordView, SearchField, SearchPage, Sort, field_name, parse_field};
-use crate::chat::Lang;
 use crate::db::{Db, DbError, unix_now};
+use crate::lang::Lang;
 use crate::services::Services;
+use crate::web::urlencode;
 use crate::wechat::journal::Write;
 use crate::wechat::router::HandlerError;
 use crate::with_pool;
@@ -215,17 +216,6 @@ pub fn render_detail(v: &RecordView, lang: Lang, public_url: &str) -> String {
         if zh { "查看完整记录" } else { "Full record" }
     ));
     lines.join("\n")
-}
-
-pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 fn prompt(field: SearchField, lang: Lang) -> String {

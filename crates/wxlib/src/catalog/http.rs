@@ -103,7 +103,7 @@ async fn opac_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) ->
                 Ok(r) if r.total == 0 => body.push_str(&format!(
                     "<div class=\"card\">没有找到与“{}”相关的图书。<br><a href=\"/opac/suggest?title={}\">荐购这本书</a></div>",
                     escape(&q),
-                    super::chat::urlencode(&q)
+                    crate::web::urlencode(&q)
                 )),
                 Ok(r) => {
                     body.push_str(&format!(
@@ -116,7 +116,7 @@ async fn opac_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) ->
                     for h in &r.hits {
                         body.push_str(&format!(
                             "<div class=\"card\"><a href=\"/opac/record/{}\">{}</a><div class=\"muted\">{} {} · 索书号 {} · 可借 {}/{}</div></div>",
-                            super::chat::urlencode(&h.id),
+                            crate::web::urlencode(&h.id),
                             escape(&h.title),
                             escape(&h.authors.join("; ")),
                             h.year.map(|y| y.to_string()).unwrap_or_default(),
@@ -128,7 +128,7 @@ async fn opac_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) ->
                     if r.page < r.pages() {
                         body.push_str(&format!(
                             "<a href=\"/opac/search?q={}&field={}&page={}\">下一页</a>",
-                            super::chat::urlencode(&q),
+                            crate::web::urlencode(&q),
                             r.field,
                             r.page + 1
                         ));

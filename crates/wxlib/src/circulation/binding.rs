@@ -5,21 +5,17 @@
 //! deletes the binding and everything wxlib holds about the reader's borrowing.
 
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
 
 use super::IlsError;
 use crate::db::{Db, DbError};
 use crate::services::Services;
+use crate::web::session::{CodeParams, cookie_token, subtle_eq, with_cookie};
 use crate::web::{escape, page};
 use crate::with_pool;
-
-const COOKIE: &str = "wxlib_reader";
-const SESSION_SECS: i64 = 1800;
 
 impl Db {
     pub async fn binding(&self, openid: &str) -> Result<Option<String>, DbError> {
@@ -116,109 +112,11 @@ impl Db {
     }
 }
 
-/// Signs and checks the short-lived reader session of the binding pages.
-#[derive(Clone)]
-pub struct SessionSigner {
-    key: Vec<u8>,
-}
-
-impl SessionSigner {
-    pub fn new(key: &str) -> Self {
-        Self { key: key.as_bytes().to_vec() }
-    }
-
-    fn mac(&self, payload: &str) -> String {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(b"k").expect("hmac accepts any key"));
-        m.update(payload.as_bytes());
-        hex::encode(m.finalize().into_bytes())
-    }
-
-    pub fn sign(&self, openid: &str, expires: i64) -> String {
-        let payload = format!("{openid}.{expires}");
-        format!("{payload}.{}", self.mac(&payload))
-    }
-
-    /// The openid, if the token is ours and not expired.
-    pub fn verify(&self, token: &str, now: i64) -> Option<String> {
-        let (payload, mac) = token.rsplit_once('.')?;
-        let (openid, expires) = payload.rsplit_once('.')?;
-        let expires: i64 = expires.parse().ok()?;
-        let expected = self.mac(payload);
-        let same = subtle_eq(expected.as_bytes(), mac.as_bytes());
-        (same && expires > now && !openid.is_empty()).then(|| openid.to_owned())
-    }
-}
-
-pub(crate) fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 pub fn routes(s: Services) -> axum::Router {
     axum::Router::new()
         .route("/h5/bind", get(bind_page).post(bind_submit))
         .route("/h5/unbind", get(unbind_page).post(unbind_submit))
         .with_state(s)
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CodeParams {
-    pub code: Option<String>,
-}
-
-pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    let raw = headers.get(header::COOKIE)?.to_str().ok()?;
-    raw.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == COOKIE).map(|(_, v)| v.to_owned())
-}
-
-fn authorize_url(s: &Services, path: &str) -> String {
-    let w = &s.config.wechat;
-    let redirect = format!("{}{}", s.config.server.public_url, path);
-    format!(
-        "{}/connect/oauth2/authorize?appid={}&redirect_uri={}&response_type=code&scope=snsapi_base&state=bind#wechat_redirect",
-        w.oauth_base.trim_end_matches('/'),
-        crate::catalog::chat::urlencode(&w.app_id),
-        crate::catalog::chat::urlencode(&redirect)
-    )
-}
-
-/// The reader behind this request: from our session cookie, or from WeChat's `code` (which then
-/// starts a session). `Err` is the response to send instead (redirect to WeChat or an error page).
-pub(crate) async fn reader(
-    s: &Services,
-    headers: &HeaderMap,
-    code: Option<&str>,
-    path: &str,
-) -> Result<(String, Option<String>), Response> {
-    let now = s.clock.now();
-    if let Some(openid) = cookie_token(headers).and_then(|t| s.sessions.verify(&t, now)) {
-        return Ok((openid, None));
-    }
-    let Some(code) = code.filter(|c| !c.is_empty()) else { return Err(Redirect::to(&authorize_url(s, path)).into_response()) };
-    match s.api.oauth_openid(code).await {
-        Ok(openid) => {
-            let token = s.sessions.sign(&openid, now + SESSION_SECS);
-            Ok((openid, Some(token)))
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "web authorisation failed");
-            Err((
-                StatusCode::FORBIDDEN,
-                Html(page("绑定一卡通", "<div class=\"card no\">微信授权失败或已过期，请从公众号菜单重新打开本页。</div>")),
-            )
-                .into_response())
-        }
-    }
-}
-
-pub(crate) fn with_cookie(mut resp: Response, token: Option<String>) -> Response {
-    if let Some(t) = token {
-        let cookie = format!("{COOKIE}={t}; Path=/h5; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECS}");
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    resp
 }
 
 fn mask(card: &str) -> String {
@@ -238,7 +136,7 @@ fn bind_form(token: &str, card: &str, error: Option<&str>) -> String {
 }
 
 async fn bind_page(State(s): State<Services>, headers: HeaderMap, Query(q): Query<CodeParams>) -> Response {
-    let (openid, new_token) = match reader(&s, &headers, q.code.as_deref(), "/h5/bind").await {
+    let (openid, new_token) = match s.web_reader(&headers, q.code.as_deref(), "/h5/bind").await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
@@ -328,7 +226,7 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
 }
 
 async fn unbind_page(State(s): State<Services>, headers: HeaderMap, Query(q): Query<CodeParams>) -> Response {
-    let (openid, new_token) = match reader(&s, &headers, q.code.as_deref(), "/h5/unbind").await {
+    let (openid, new_token) = match s.web_reader(&headers, q.code.as_deref(), "/h5/unbind").await {
         Ok(r) => r,
         Err(resp) => return resp,
     };

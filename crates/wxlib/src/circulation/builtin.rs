@@ -11,7 +11,7 @@ use crate::config::CirculationConfig;
 use crate::db::{Db, DbError};
 use crate::with_pool;
 
-const DAY: i64 = 86_400;
+const DAY: i64 = crate::clock::DAY_SECS;
 
 pub struct BuiltinIls {
     pub db: Db,

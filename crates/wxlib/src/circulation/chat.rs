@@ -11,8 +11,8 @@ use std::time::Duration;
 use wechat::{Inbound, InboundKind, Reply};
 
 use super::{Account, IlsError, RenewOutcome};
-use crate::chat::Lang;
 use crate::clock::local_day;
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::wechat::router::HandlerError;
 
@@ -142,7 +142,7 @@ fn render_error(e: IlsError, lang: Lang) -> String {
         }
         other => {
             tracing::error!(error = %other, "library system call failed");
-            crate::chat::sorry(lang).into()
+            crate::lang::sorry(lang).into()
         }
     }
 }
@@ -293,7 +293,7 @@ pub async fn hot(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     if !s.ils.capabilities().hot_list {
         return Ok(Reply::text(render_error(IlsError::NotSupported, lang)));
     }
-    let since = s.clock.now() - s.config.circulation.hot_days * 86_400;
+    let since = s.clock.now() - s.config.circulation.hot_days * crate::clock::DAY_SECS;
     let hot = match s.ils.hot_titles(since, 10).await {
         Ok(h) => h,
         Err(e) => return Ok(Reply::text(render_error(e, lang))),
@@ -314,7 +314,7 @@ pub async fn hot(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
             "\n{}. <a href=\"{}/opac/record/{}\">{}</a>（{} 次）",
             i + 1,
             s.config.server.public_url,
-            crate::catalog::chat::urlencode(&r.id),
+            crate::web::urlencode(&r.id),
             r.title,
             n
         ));

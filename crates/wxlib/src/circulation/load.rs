@@ -4,6 +4,7 @@
 //! row is expected. Bad rows are reported with their line and do not stop the rest.
 
 use super::builtin::BuiltinIls;
+use crate::clock::{day_start, days_from_civil};
 use crate::db::DbError;
 use crate::with_pool;
 
@@ -24,15 +25,8 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
-    // Days from civil (Howard Hinnant), inverse of clock::local_day.
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + 4 * 3600) // 12:00 CST
+    // 12:00 China Standard Time of that day.
+    Some(day_start(days_from_civil(y, m as u32, d as u32)) + 12 * 3600)
 }
 
 fn records(data: &str) -> csv::StringRecordsIntoIter<&[u8]> {

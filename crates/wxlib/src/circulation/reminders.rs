@@ -92,7 +92,7 @@ impl Db {
 pub async fn run(s: &Services) -> Result<RunSummary, DbError> {
     let now = s.clock.now();
     let day = local_day(now);
-    let horizon = now + s.config.circulation.remind_days_before * 86_400;
+    let horizon = now + s.config.circulation.remind_days_before * crate::clock::DAY_SECS;
     let mut summary = RunSummary::default();
     for (openid, card) in s.db.all_bindings().await? {
         summary.readers += 1;
@@ -153,7 +153,7 @@ fn truncate(s: &str, max: usize) -> String {
 /// Runs the reminder job when due, forever (one node at a time, via the jobs table).
 pub async fn scheduler(s: Services) {
     let hour = s.config.circulation.remind_hour;
-    if let Err(e) = s.db.ensure_job(JOB, crate::jobs::next_daily(s.clock.now(), hour)).await {
+    if let Err(e) = s.db.ensure_job(JOB, crate::clock::next_daily(s.clock.now(), hour)).await {
         tracing::error!(error = %e, "cannot register the reminder job");
         return;
     }
@@ -172,7 +172,7 @@ pub async fn tick(s: &Services) -> Result<Option<RunSummary>, DbError> {
         return Ok(None);
     }
     let result = run(s).await;
-    s.db.finish_job(JOB, now, crate::jobs::next_daily(now, s.config.circulation.remind_hour)).await?;
+    s.db.finish_job(JOB, now, crate::clock::next_daily(now, s.config.circulation.remind_hour)).await?;
     let summary = result?;
     tracing::info!(?summary, "due-date reminders sent");
     Ok(Some(summary))

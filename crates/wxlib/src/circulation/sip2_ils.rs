@@ -43,12 +43,12 @@ use sip2::codec::{CirculationStatus, PatronFlag, SummaryKind, Timestamp};
 use sip2::{Charset, Client, ClientConfig, Error as SipError};
 
 use super::{Account, Capabilities, Hold, HotTitle, IlsError, IlsFuture, LibrarySystem, Loan, Patron, RenewOutcome};
+use crate::clock::{CST_OFFSET_SECS, DAY_SECS};
 use crate::config::Sip2Config;
 use crate::db::{Db, DbError};
 use crate::with_pool;
 
 /// China Standard Time, the zone SIP2 dates with a blank zone are read in.
-const CST: i64 = 8 * 3600;
 /// Attempts for a read-only request that timed out.
 const READ_ATTEMPTS: u32 = 3;
 /// Consecutive failures that open the circuit breaker.
@@ -222,8 +222,8 @@ pub fn due_unix(raw: &str, parsed: Option<Timestamp>) -> Option<i64> {
     let ts = parsed?;
     let utc = raw.len() >= 12 && raw.get(8..12).is_some_and(|z| z.trim() == "Z");
     let (h, m, s) = ts.time.unwrap_or((23, 59, 59));
-    let local = ts.days_since_epoch() * 86_400 + i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s);
-    Some(if utc { local } else { local - CST })
+    let local = ts.days_since_epoch() * DAY_SECS + i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s);
+    Some(if utc { local } else { local - CST_OFFSET_SECS })
 }
 
 fn item_due(i: &ItemInfo) -> Option<i64> {
@@ -513,7 +513,7 @@ mod tests {
         let raw = "20260110    235900";
         let t = due_unix(raw, parse_due_date(raw)).unwrap();
         assert_eq!(crate::clock::local_day(t), "2026-01-10");
-        assert_eq!((t + CST) % 86_400, 23 * 3600 + 59 * 60);
+        assert_eq!((t + CST_OFFSET_SECS) % DAY_SECS, 23 * 3600 + 59 * 60);
         let utc = "20260110   Z155900";
         assert_eq!(due_unix(utc, parse_due_date(utc)), Some(t));
         let bare = "2026-01-10";

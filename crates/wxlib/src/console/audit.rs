@@ -7,8 +7,9 @@ use axum::response::Html;
 use serde::Deserialize;
 
 use super::auth::{Admin, Librarian};
-use super::layout::{format_time, page};
+use super::layout::page;
 use super::{ConsoleError, t};
+use crate::clock::local_datetime;
 use crate::db::{Db, DbError, unix_now};
 use crate::services::Services;
 use crate::web::escape;
@@ -86,7 +87,7 @@ pub async fn audit_page(State(s): State<Services>, admin: Admin, Query(q): Query
         .map(|e| {
             format!(
                 "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-                format_time(e.at),
+                local_datetime(e.at),
                 escape(e.username.as_deref().unwrap_or(t(lang, "（服务器命令）", "(server command)"))),
                 escape(&e.action),
                 escape(&e.detail)
@@ -104,7 +105,7 @@ pub async fn audit_page(State(s): State<Services>, admin: Admin, Query(q): Query
         if page_no > 1 {
             format!(
                 "<a href=\"?action={}&amp;page={}\">← {}</a> ",
-                escape(&crate::catalog::chat::urlencode(&prefix)),
+                escape(&crate::web::urlencode(&prefix)),
                 page_no - 1,
                 t(lang, "上一页", "Newer")
             )
@@ -114,7 +115,7 @@ pub async fn audit_page(State(s): State<Services>, admin: Admin, Query(q): Query
         if more {
             format!(
                 "<a href=\"?action={}&amp;page={}\">{} →</a>",
-                escape(&crate::catalog::chat::urlencode(&prefix)),
+                escape(&crate::web::urlencode(&prefix)),
                 page_no + 1,
                 t(lang, "下一页", "Older")
             )

@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 
 use super::layout::{bare_page, flash_error, page};
 use super::{ConsoleError, t};
-use crate::chat::Lang;
 use crate::db::{Db, DbError, unix_now};
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
 use crate::with_pool;
@@ -595,7 +595,7 @@ fn login_form(lang: Lang, csrf: &str, next: &str, username: &str, error: Option<
         username = escape(username),
         oc = other.0,
         ol = other.1,
-        next_q = escape(&crate::catalog::chat::urlencode(next)),
+        next_q = escape(&crate::web::urlencode(next)),
     )
 }
 

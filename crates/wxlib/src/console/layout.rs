@@ -6,7 +6,7 @@ use axum::response::Html;
 
 use super::auth::Librarian;
 use super::t;
-use crate::chat::Lang;
+use crate::lang::Lang;
 use crate::web::escape;
 
 const STYLE: &str = "body{font-family:-apple-system,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;margin:0;background:#f4f5f7;color:#222;font-size:15px}\
@@ -110,11 +110,4 @@ pub fn bare_page(lang: Lang, title: &str, body_html: &str) -> String {
         title = escape(title),
         brand = t(lang, "图书馆公众号管理后台", "Library account console"),
     )
-}
-
-/// A unix time as `YYYY-MM-DD HH:MM` China Standard Time, for tables.
-pub fn format_time(unix: i64) -> String {
-    let local = unix + 8 * 3600;
-    let secs = local.rem_euclid(86_400);
-    format!("{} {:02}:{:02}", crate::clock::local_day(unix), secs / 3600, (secs % 3600) / 60)
 }

@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::auth::{self, Admin, Role};
-use super::layout::{csrf_field, flash_error, flash_ok, format_time, page};
+use super::layout::{csrf_field, flash_error, flash_ok, page};
 use super::{ConsoleError, audit, t};
+use crate::clock::local_datetime;
 use crate::services::Services;
 use crate::web::escape;
 
@@ -38,7 +39,7 @@ async fn render(s: &Services, admin: &Admin, status: StatusCode, message: &str, 
                 id = l.id,
                 name = escape(&l.username),
                 role = l.role.label(lang),
-                created = format_time(l.created_at),
+                created = local_datetime(l.created_at),
                 csrf = csrf_field(admin),
                 np = t(lang, "新密码（至少 8 位）", "new password (8+ characters)"),
                 reset = t(lang, "重置密码", "Reset password"),

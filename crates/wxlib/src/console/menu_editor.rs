@@ -14,10 +14,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::layout::{csrf_field, flash_error, flash_ok, format_time, page};
+use super::layout::{csrf_field, flash_error, flash_ok, page};
 use super::{Admin, ConsoleError, Librarian, audit, t};
-use crate::chat::Lang;
+use crate::clock::local_datetime;
 use crate::db::{Db, DbError};
+use crate::lang::Lang;
 use crate::menu;
 use crate::services::Services;
 use crate::web::escape;
@@ -374,12 +375,12 @@ fn render(lib: &Librarian, form: &MenuForm, message: &str, pushed: Option<&(Valu
     }
     let status = match pushed {
         Some((m, at)) if m == current => {
-            format!("<p class=\"ok\" id=\"menu-status\">{} {}</p>", t(lang, "已发布到微信：", "Published to WeChat:"), format_time(*at))
+            format!("<p class=\"ok\" id=\"menu-status\">{} {}</p>", t(lang, "已发布到微信：", "Published to WeChat:"), local_datetime(*at))
         }
         Some((_, at)) => format!(
             "<p class=\"no\" id=\"menu-status\">{} {}</p>",
             t(lang, "已保存的菜单尚未发布；上次发布：", "The saved menu is not published yet; last published:"),
-            format_time(*at)
+            local_datetime(*at)
         ),
         None => format!(
             "<p class=\"no\" id=\"menu-status\">{}</p>",

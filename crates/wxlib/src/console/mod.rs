@@ -22,8 +22,8 @@ use axum::routing::{get, post};
 pub use audit::{audit, audit_system};
 pub use auth::{Admin, Librarian, Role};
 
-use crate::chat::Lang;
 use crate::db::DbError;
+use crate::lang::Lang;
 use crate::services::Services;
 
 /// Picks the console text for the language.
@@ -116,7 +116,7 @@ async fn home(axum::extract::State(s): axum::extract::State<Services>, lib: Libr
     };
     // At a glance: followers, today's hours, whether the saved menu is the published one.
     let followers = s.db.count_followers().await?;
-    let today = crate::news::hours::day_of(s.clock.now());
+    let today = crate::clock::day_of(s.clock.now());
     let hours: String =
         s.db.hours_on(today)
             .await?
@@ -141,7 +141,7 @@ async fn home(axum::extract::State(s): axum::extract::State<Services>, lib: Libr
         "<div class=\"card\" id=\"glance\"><p>{} <b id=\"followers\">{followers}</b></p><p>{} {}</p><ul>{}</ul><p><a href=\"/console/menu\">{menu_state}</a></p></div>",
         t(lang, "关注者：", "Followers:"),
         t(lang, "今天开放时间", "Today's hours"),
-        crate::news::hours::day_string(today),
+        crate::clock::day_string(today),
         if hours.is_empty() {
             format!("<li><a href=\"/console/hours\">{}</a></li>", t(lang, "尚未设置开放时间", "Opening hours are not set yet"))
         } else {

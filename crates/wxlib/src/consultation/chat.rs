@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use wechat::{Inbound, InboundKind, Reply};
 
-use super::WorkingHours;
 use crate::catalog::{SearchField, Sort};
-use crate::chat::Lang;
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::wechat::router::HandlerError;
+use crate::working_hours::WorkingHours;
 
 /// Exact texts that open a consultation.
 const OPEN_WORDS: &[&str] =
@@ -78,7 +78,8 @@ pub fn opening(text: &str) -> Option<String> {
 }
 
 fn hours(s: &Services) -> WorkingHours {
-    WorkingHours::from_config(&s.config.consultation)
+    let c = &s.config.consultation;
+    WorkingHours::parse_or_always(&c.working_days, &c.working_hours)
 }
 
 fn off_hours_note(s: &Services) -> String {
@@ -232,8 +233,8 @@ pub async fn media(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> 
         return Ok(reply);
     }
     Ok(Reply::text(match s.lang {
-        Lang::Zh => format!("{}\n\n想请馆员看看这条消息？先回复“人工”，再发送一次。", crate::chat::help(s.lang)),
-        Lang::En => format!("{}\n\nWant a librarian to see this? Reply \"ask\" first, then send it again.", crate::chat::help(s.lang)),
+        Lang::Zh => format!("{}\n\n想请馆员看看这条消息？先回复“人工”，再发送一次。", crate::lang::help(s.lang)),
+        Lang::En => format!("{}\n\nWant a librarian to see this? Reply \"ask\" first, then send it again.", crate::lang::help(s.lang)),
     }))
 }
 

@@ -13,11 +13,12 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::{AnswerError, AnswerOutcome, ConsultMessage, ReaderContext};
-use crate::chat::Lang;
-use crate::console::layout::{csrf_field, flash_error, flash_ok, format_time, page};
+use crate::clock::local_datetime;
+use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
 use crate::db::unix_now;
 use crate::followers::WindowState;
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
 
@@ -121,7 +122,7 @@ async fn conversations_html(s: &Services, lang: Lang) -> Result<String, ConsoleE
             unread = if c.unread > 0 { format!("<b class=\"no\">{}</b>", c.unread) } else { "0".into() },
             label = type_label(&c.last_type, lang),
             content = escape(&shorten(&c.last_content, 60)),
-            at = format_time(c.last_at),
+            at = local_datetime(c.last_at),
         ));
     }
     out.push_str("</table>");
@@ -176,7 +177,7 @@ fn message_html(m: &ConsultMessage, lang: Lang) -> String {
         "<div class=\"msg {cls}\" data-id=\"{id}\"><span class=\"muted\">{who} · {at}{state}</span><div class=\"content\">{body}</div></div>",
         id = m.id,
         who = escape(&who),
-        at = format_time(m.created_at),
+        at = local_datetime(m.created_at),
     )
 }
 
@@ -195,7 +196,7 @@ async fn context_html(s: &Services, openid: &str, lang: Lang) -> Result<String, 
         None => format!("<span class=\"muted\">{}</span>", t(lang, "未绑定一卡通", "card not bound")),
     };
     let follow = if ctx.subscribed {
-        format!("{} {}", t(lang, "关注于", "following since"), ctx.followed_since.map(format_time).unwrap_or_else(|| "-".into()))
+        format!("{} {}", t(lang, "关注于", "following since"), ctx.followed_since.map(local_datetime).unwrap_or_else(|| "-".into()))
     } else {
         t(lang, "未关注或已取消关注", "not following").to_owned()
     };
@@ -204,7 +205,7 @@ async fn context_html(s: &Services, openid: &str, lang: Lang) -> Result<String, 
     } else {
         ctx.searches
             .iter()
-            .map(|(_, q, hits, at)| format!("“{}” ({} {}, {})", escape(q), hits, t(lang, "条", "hits"), format_time(*at)))
+            .map(|(_, q, hits, at)| format!("“{}” ({} {}, {})", escape(q), hits, t(lang, "条", "hits"), local_datetime(*at)))
             .collect::<Vec<_>>()
             .join("；")
     };

@@ -6,8 +6,9 @@
 //! Hours are intervals "HH:MM-HH:MM", several per day separated by commas ("08:00-12:00,
 //! 14:00-22:00"); empty means closed. Days are `YYYY-MM-DD` in China Standard Time.
 
-use crate::chat::Lang;
+use crate::clock::{day_string, days_from_civil, days_in_month, weekday};
 use crate::db::{Db, DbError};
+use crate::lang::Lang;
 use crate::with_pool;
 
 /// One opening interval in minutes after midnight, `open < close ≤ 24:00`.
@@ -136,38 +137,10 @@ pub fn parse_day(s: &str) -> Result<i64, HoursError> {
         return Err(bad());
     }
     let (y, m, d): (i64, u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in[(m - 1) as usize] {
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return Err(bad());
     }
     Ok(days_from_civil(y, m, d))
-}
-
-/// (year, month, day) → days since 1970-01-01 (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYY-MM-DD` of a day number.
-pub fn day_string(days: i64) -> String {
-    crate::clock::local_day(days * 86_400)
-}
-
-/// The day number (China Standard Time) of a unix time.
-pub fn day_of(unix: i64) -> i64 {
-    (unix + 8 * 3600).div_euclid(86_400)
-}
-
-/// 1 = Monday … 7 = Sunday (1970-01-01 was a Thursday).
-pub fn weekday(days: i64) -> i64 {
-    (days + 3).rem_euclid(7) + 1
 }
 
 pub fn weekday_name(wd: i64, lang: Lang) -> &'static str {
@@ -508,6 +481,6 @@ mod tests {
         assert!(parse_day("2026-13-01").is_err());
         assert!(parse_day("2026/10/01").is_err());
         assert!(parse_day("next friday").is_err());
-        assert_eq!(day_of(1_795_867_200), parse_day("2026-11-28").unwrap());
+        assert_eq!(crate::clock::day_of(1_795_867_200), parse_day("2026-11-28").unwrap());
     }
 }

@@ -15,12 +15,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::hours::{
-    self, HoursError, Interval, day_of, day_string, describe_intervals, format_intervals, parse_day, parse_intervals, weekday_name,
-};
-use crate::chat::Lang;
-use crate::console::layout::{csrf_field, flash_error, flash_ok, format_time, page};
+use super::hours::{self, HoursError, Interval, describe_intervals, format_intervals, parse_day, parse_intervals, weekday_name};
+use crate::clock::local_datetime;
+use crate::clock::{day_of, day_string};
+use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
 use crate::with_pool;
@@ -109,7 +109,7 @@ async fn render(
             let place = places.iter().find(|p| p.id == e.place_id).map(|p| p.name.clone()).unwrap_or_default();
             let iv = describe_intervals(&parse_intervals(&e.intervals).unwrap_or_default(), lang);
             let announced = match e.announced_at {
-                Some(at) => format!("<span class=\"ok\">{} {}</span>", t(lang, "已通知", "announced"), format_time(at)),
+                Some(at) => format!("<span class=\"ok\">{} {}</span>", t(lang, "已通知", "announced"), local_datetime(at)),
                 None => format!(
                     "<form method=\"post\" action=\"/console/hours/exceptions/{}/announce\" class=\"inline\">{}<button type=\"submit\" class=\"announce\">{}</button></form>",
                     e.id,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use wechat::{Inbound, Reply};
 
-use crate::chat::Lang;
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::wechat::router::{HandlerError, Router, TextPattern, handler};
 
@@ -39,7 +39,7 @@ pub async fn hours_on_day(s: Services, m: Arc<Inbound>) -> Result<Reply, Handler
         _ => String::new(),
     };
     let rest = HOURS_DATE_PREFIXES.iter().find_map(|p| text.strip_prefix(p)).unwrap_or_default();
-    let today = hours::day_of(s.clock.now());
+    let today = crate::clock::day_of(s.clock.now());
     match hours::parse_asked_day(rest, today) {
         Some(day) => Ok(Reply::text(hours::answer_for_day(&s.db, day, s.lang, "").await?)),
         None => {
@@ -56,14 +56,14 @@ pub async fn hours_on_day(s: Services, m: Arc<Inbound>) -> Result<Reply, Handler
 
 /// "开放时间" / "today" / the menu: the hours for the app clock's date.
 pub async fn hours_today(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    let today = hours::day_of(s.clock.now());
+    let today = crate::clock::day_of(s.clock.now());
     let label = if s.lang == Lang::Zh { "今天" } else { "today" };
     Ok(Reply::text(hours::answer_for_day(&s.db, today, s.lang, label).await?))
 }
 
 /// "明天开放吗" / "tomorrow".
 pub async fn hours_tomorrow(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    let tomorrow = hours::day_of(s.clock.now()) + 1;
+    let tomorrow = crate::clock::day_of(s.clock.now()) + 1;
     let label = if s.lang == Lang::Zh { "明天" } else { "tomorrow" };
     Ok(Reply::text(hours::answer_for_day(&s.db, tomorrow, s.lang, label).await?))
 }
@@ -100,7 +100,7 @@ pub async fn seed_demo(db: &crate::db::Db, now: i64) -> Result<(), crate::db::Db
     let week: Vec<Vec<hours::Interval>> = (1..=7).map(|d| if d >= 6 { weekend.clone() } else { weekday.clone() }).collect();
     db.set_weekly_hours(main, &week).await?;
     db.add_place("自习室", "Study rooms", &hours::parse_intervals("07:00-23:00").unwrap_or_default()).await?;
-    let today = hours::day_string(hours::day_of(now));
+    let today = crate::clock::day_string(crate::clock::day_of(now));
     let cnki = resources::EResource {
         id: 0,
         name: "中国知网".into(),

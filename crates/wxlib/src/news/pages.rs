@@ -16,11 +16,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use crate::chat::Lang;
-use crate::console::layout::{csrf_field, flash_error, flash_ok, format_time, page};
+use crate::clock::local_datetime;
+use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
 use crate::db::{Db, DbError};
 use crate::followers::WindowState;
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
 use crate::with_pool;
@@ -148,7 +149,7 @@ pub async fn on_follow(s: &Services, openid: &str) -> Result<Option<String>, DbE
         let n = with_pool!(&s.db, |pool| sqlx::query(sql)
             .bind(openid)
             .bind(k)
-            .bind(now + (k - 1) * cfg.every_days * 86_400)
+            .bind(now + (k - 1) * cfg.every_days * crate::clock::DAY_SECS)
             .bind(status)
             .bind(note)
             .bind(done)
@@ -336,7 +337,7 @@ async fn render(
              <p><textarea name=\"body\" rows=\"12\">{text}</textarea></p><button type=\"submit\">{save}</button></form>",
             csrf = csrf_field(lib),
             name = t(lang, zh, en),
-            updated = p.updated_at.map(|at| format!(" · {} {}", t(lang, "更新于", "updated"), format_time(at))).unwrap_or_default(),
+            updated = p.updated_at.map(|at| format!(" · {} {}", t(lang, "更新于", "updated"), local_datetime(at))).unwrap_or_default(),
             tl = t(lang, "标题", "Title"),
             title = escape(&title),
             text = escape(&text),
@@ -361,7 +362,7 @@ async fn render(
     let closed_rows: String = closed
         .iter()
         .map(|(o, part, at)| {
-            format!("<li>{} · {} {part} · {}</li>", escape(o), t(lang, "第", "part"), at.map(format_time).unwrap_or_default())
+            format!("<li>{} · {} {part} · {}</li>", escape(o), t(lang, "第", "part"), at.map(local_datetime).unwrap_or_default())
         })
         .collect();
     body.push_str(&format!(

@@ -11,12 +11,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::hours::{day_of, day_string, parse_day};
+use super::hours::parse_day;
 use crate::catalog::store::RecordSummary;
-use crate::chat::Lang;
+use crate::clock::{day_of, day_start, day_string};
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
 use crate::db::{Db, DbError};
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
 use crate::with_pool;
@@ -109,7 +110,7 @@ const BROWSE_LIMIT: i64 = 500;
 /// New books added in the `days` days up to `now`, optionally only those with a subject
 /// containing `subject`; with the subject counts of all of them (for browsing).
 pub async fn new_books(db: &Db, now: i64, days: i64, subject: Option<&str>) -> Result<(Vec<NewBook>, BTreeMap<String, usize>), DbError> {
-    let from = (day_of(now) - days + 1) * 86_400 - 8 * 3600;
+    let from = day_start(day_of(now) - days + 1);
     let rows = db.records_added_between(from, now + 1, BROWSE_LIMIT).await?;
     let mut counts = BTreeMap::new();
     let mut out = Vec::new();
@@ -142,7 +143,7 @@ pub async fn chat_answer(s: &Services) -> Result<String, DbError> {
         out.push_str(&format!(
             "\n{}. <a href=\"{base}/opac/record/{}\">{}</a>{}",
             i + 1,
-            crate::catalog::chat::urlencode(&r.id),
+            crate::web::urlencode(&r.id),
             r.title,
             r.year.map(|y| format!(" ({y})")).unwrap_or_default()
         ));
@@ -201,7 +202,7 @@ pub async fn public_page(State(s): State<Services>, Query(q): Query<BrowseQuery>
             .map(|(name, n)| {
                 format!(
                     "<a href=\"/pages/new?days={days}&amp;subject={}\">{}</a>({n}) ",
-                    escape(&crate::catalog::chat::urlencode(name)),
+                    escape(&crate::web::urlencode(name)),
                     escape(name)
                 )
             })
@@ -216,7 +217,7 @@ pub async fn public_page(State(s): State<Services>, Query(q): Query<BrowseQuery>
         .map(|b| {
             format!(
                 "<tr class=\"new-book\"><td><a href=\"/opac/record/{}\">{}</a><div class=\"muted\">{}{}</div></td><td>{}</td></tr>",
-                escape(&crate::catalog::chat::urlencode(&b.record.id)),
+                escape(&crate::web::urlencode(&b.record.id)),
                 escape(&b.record.title),
                 escape(b.record.author.as_deref().unwrap_or_default()),
                 if b.subjects.is_empty() { String::new() } else { format!(" · {}", escape(&b.subjects.join("；"))) },

@@ -9,8 +9,8 @@ use wechat::{Inbound, InboundKind, Reply};
 
 use super::federated::{self, Outcome, PartnerAnswer};
 use crate::catalog::{SearchField, parse_field};
-use crate::chat::Lang;
 use crate::db::unix_now;
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::wechat::router::HandlerError;
 
@@ -125,7 +125,7 @@ pub async fn other_libraries(s: Services, m: Arc<Inbound>) -> Result<Reply, Hand
     let link = format!(
         "{}/opac/search?q={}&field={}",
         s.config.server.public_url,
-        crate::catalog::chat::urlencode(&query),
+        crate::web::urlencode(&query),
         crate::catalog::field_name(field)
     );
     let more = if lang == Lang::Zh {

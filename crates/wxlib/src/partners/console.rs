@@ -9,9 +9,9 @@ use axum::routing::{get, post};
 use super::federated::{self, Outcome};
 use super::{KNOWN_INDEXES, Partner, PartnerError};
 use crate::catalog::SearchField;
-use crate::chat::Lang;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{Admin, ConsoleError, Librarian, audit, t};
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
 

@@ -357,7 +357,7 @@ pub fn dublin_core(b: &marc::Bib, id: &str, public_url: &str) -> String {
     for isbn in &b.isbn13 {
         el("identifier", &format!("URN:ISBN:{isbn}"));
     }
-    el("identifier", &format!("{public_url}/opac/record/{}", crate::catalog::chat::urlencode(id)));
+    el("identifier", &format!("{public_url}/opac/record/{}", crate::web::urlencode(id)));
     if let Some(l) = &b.language {
         el("language", l);
     }

@@ -8,10 +8,10 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::federated::{self, Outcome};
-use crate::catalog::chat::urlencode;
 use crate::catalog::{SearchField, field_name, parse_field};
 use crate::db::Db;
 use crate::services::Services;
+use crate::web::urlencode;
 use crate::web::{escape, page};
 
 /// Records shown on a partner's tab.

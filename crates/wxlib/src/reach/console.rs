@@ -8,10 +8,10 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::{Funnel, ReachError, draw};
-use crate::chat::Lang;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
 use crate::db::{Db, DbError};
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
 use crate::with_pool;
@@ -104,7 +104,7 @@ async fn reach_page(State(s): State<Services>, lib: Librarian, Query(f): Query<F
             id = d.id,
             title = escape(&d.title),
             c = &d.commitment[..16],
-            f = crate::activities::input_value(d.freeze_at).replace('T', " "),
+            f = crate::clock::datetime_input_value(d.freeze_at).replace('T', " "),
             w = d.winners
         ));
     }
@@ -172,7 +172,7 @@ struct DrawForm {
 }
 
 async fn create_draw(State(s): State<Services>, lib: Librarian, Form(f): Form<DrawForm>) -> Result<Response, ConsoleError> {
-    let Some(freeze) = crate::activities::parse_local(&f.freeze_at) else {
+    let Some(freeze) = crate::clock::parse_local(&f.freeze_at) else {
         return Ok(back("error", t(lib.lang, "截止时间格式不对。", "The deadline is not a date and time.")));
     };
     let Ok(winners) = f.winners.trim().parse::<i64>() else {
@@ -284,7 +284,7 @@ async fn response_times(db: &Db) -> Result<Option<ResponseTimes>, DbError> {
         answered: waits.len() as i64,
         median_secs: waits.get(waits.len() / 2).copied().filter(|_| !waits.is_empty()),
         within_1h: waits.iter().filter(|w| **w <= 3600).count() as i64,
-        within_24h: waits.iter().filter(|w| **w <= 86_400).count() as i64,
+        within_24h: waits.iter().filter(|w| **w <= crate::clock::DAY_SECS).count() as i64,
     }))
 }
 
@@ -295,14 +295,15 @@ async fn pairs(db: &Db, sql: &'static str) -> Result<Vec<(String, i64)>, DbError
 pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
     let db = &s.db;
     let now = s.clock.now();
-    let since = now - DAYS * 86_400;
+    let since = now - DAYS * crate::clock::DAY_SECS;
     let evs: Vec<(String, i64)> = with_pool!(db, |pool| sqlx::query_as(
         "SELECT event, created_at FROM event_log WHERE event IN ('subscribe', 'unsubscribe') AND created_at >= $1"
     )
     .bind(since)
     .fetch_all(pool)
     .await?);
-    let mut days: Vec<(String, i64, i64, i64)> = (0..=DAYS).map(|i| (crate::clock::local_day(since + i * 86_400), 0, 0, 0)).collect();
+    let mut days: Vec<(String, i64, i64, i64)> =
+        (0..=DAYS).map(|i| (crate::clock::local_day(since + i * crate::clock::DAY_SECS), 0, 0, 0)).collect();
     days.dedup_by(|a, b| a.0 == b.0);
     for (ev, at) in evs {
         let day = crate::clock::local_day(at);
@@ -479,8 +480,8 @@ async fn datacube(s: &Services, lang: Lang, ours: &[(String, i64, i64, i64)]) ->
         );
     }
     // Yesterday is the latest day WeChat has; 7 days at most per call.
-    let end = crate::clock::local_day(s.clock.now() - 86_400);
-    let begin = crate::clock::local_day(s.clock.now() - 7 * 86_400);
+    let end = crate::clock::local_day(s.clock.now() - crate::clock::DAY_SECS);
+    let begin = crate::clock::local_day(s.clock.now() - 7 * crate::clock::DAY_SECS);
     let body = serde_json::json!({"begin_date": begin, "end_date": end});
     match s.api.call("datacube/getusersummary", "/datacube/getusersummary", Some(&body)).await {
         Ok(v) => {

@@ -212,8 +212,8 @@ pub async fn run_draw(s: &Services, id: i64) -> Result<Vec<String>, ReachError> 
     for e in &winning {
         let o = owner(e);
         let text = match s.lang {
-            crate::chat::Lang::Zh => format!("恭喜！您在“{}”中中奖了。请凭一卡通到图书馆总服务台领奖。\n抽奖过程公开可查：{page}", d.title),
-            crate::chat::Lang::En => format!(
+            crate::lang::Lang::Zh => format!("恭喜！您在“{}”中中奖了。请凭一卡通到图书馆总服务台领奖。\n抽奖过程公开可查：{page}", d.title),
+            crate::lang::Lang::En => format!(
                 "Congratulations! You won in \"{}\". Collect your prize at the library's front desk with your card.\nAnyone can check the draw: {page}",
                 d.title
             ),

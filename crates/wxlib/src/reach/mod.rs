@@ -15,8 +15,8 @@ use std::sync::Arc;
 use rand::RngCore;
 use wechat::{Inbound, InboundKind, Reply};
 
-use crate::chat::Lang;
 use crate::db::{Db, DbError};
+use crate::lang::Lang;
 use crate::services::Services;
 use crate::wechat::router::HandlerError;
 use crate::with_pool;
@@ -26,7 +26,7 @@ pub const CHANNEL_PREFIX: &str = "ch_";
 /// Scene prefix of readers' personal referral codes.
 pub const REFERRAL_PREFIX: &str = "ref_";
 /// An unfollow this soon after the follow counts as "lost within 7 days" in the funnel.
-pub const EARLY_UNFOLLOW_SECS: i64 = 7 * 86_400;
+pub const EARLY_UNFOLLOW_SECS: i64 = 7 * crate::clock::DAY_SECS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReachError {

@@ -15,6 +15,17 @@ use tokio::sync::Mutex;
 use crate::db::{Db, DbError, unix_now};
 use crate::with_pool;
 
+/// WeChat's web authorisation page (`snsapi_base`, no consent screen) for the page at
+/// `redirect`, which WeChat then opens with `?code=…` ([`WeChatApi::oauth_openid`] reads it).
+pub fn authorize_url(oauth_base: &str, app_id: &str, redirect: &str, state: &str) -> String {
+    format!(
+        "{}/connect/oauth2/authorize?appid={}&redirect_uri={}&response_type=code&scope=snsapi_base&state={state}#wechat_redirect",
+        oauth_base.trim_end_matches('/'),
+        crate::web::urlencode(app_id),
+        crate::web::urlencode(redirect)
+    )
+}
+
 /// Errors that mean "this token is no good": invalid, expired, not latest.
 const TOKEN_ERRORS: [i64; 3] = [40001, 42001, 40014];
 
@@ -208,7 +219,7 @@ impl WeChatApi {
     /// Web authorisation (OAuth2 `snsapi_base`): exchanges the `code` WeChat gave the page for
     /// the reader's openid. Uses the app secret, not the access token.
     pub async fn oauth_openid(&self, code: &str) -> Result<String, ApiError> {
-        let enc = |s: &str| crate::catalog::chat::urlencode(s);
+        let enc = |s: &str| crate::web::urlencode(s);
         let path = format!(
             "/sns/oauth2/access_token?appid={}&secret={}&code={}&grant_type=authorization_code",
             enc(&self.inner.app_id),

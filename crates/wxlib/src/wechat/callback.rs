@@ -19,9 +19,9 @@ use wechat::{Event, Inbound, InboundKind, MessageCrypto, Reply, signature};
 
 use super::journal::{Begin, Claim, Finish, FollowChange, Record};
 use super::router::Router;
-use crate::chat;
 use crate::db::unix_now;
 use crate::followers::{EVENT_WINDOW_QUOTA, EVENT_WINDOW_SECS, MESSAGE_WINDOW_QUOTA, MESSAGE_WINDOW_SECS};
+use crate::lang;
 use crate::services::Services;
 
 /// How long a claimant owns a callback before a retry may take it over (WeChat retries at ~5 s
@@ -356,11 +356,11 @@ async fn run_handler(st: Arc<CallbackState>, msg: Arc<Inbound>) -> Reply {
         Ok(Ok(reply)) => reply,
         Ok(Err(e)) => {
             tracing::error!(error = %e, from = %msg.from_user, "handler failed");
-            Reply::text(chat::sorry(s.lang))
+            Reply::text(lang::sorry(s.lang))
         }
         Err(_) => {
             tracing::error!(from = %msg.from_user, "handler panicked");
-            Reply::text(chat::sorry(s.lang))
+            Reply::text(lang::sorry(s.lang))
         }
     }
 }

@@ -211,7 +211,7 @@ async fn the_day_before_each_reader_with_a_place_is_reminded_once() {
 
     assert_eq!(reminders::run(s).await.unwrap().sent, 0, "not yet: three days ahead");
     let moment = reminder_moment(&a, s.config.activities.remind_hour);
-    assert_eq!(wxlib::activities::local_midnight(moment + DAY), wxlib::activities::local_midnight(a.starts_at), "the day before");
+    assert_eq!(wxlib::clock::local_midnight(moment + DAY), wxlib::clock::local_midnight(a.starts_at), "the day before");
     s.clock.advance(moment - now - 60);
     assert_eq!(reminders::run(s).await.unwrap().sent, 0, "a minute early");
     s.clock.advance(60);
@@ -219,7 +219,7 @@ async fn the_day_before_each_reader_with_a_place_is_reminded_once() {
     assert_eq!(reminders::run(s).await.unwrap().sent, 0, "never twice");
     let m = app.pushed("oRemA", "activity_reminder").await;
     assert_eq!(m["body"]["data"]["thing1"]["value"], "真人图书馆：科幻写作");
-    assert_eq!(m["body"]["data"]["time2"]["value"], wxlib::activities::fmt_local(a.starts_at));
+    assert_eq!(m["body"]["data"]["time2"]["value"], wxlib::clock::local_datetime(a.starts_at));
     assert!(app.inbox("oRemB").await.is_empty(), "the waiting reader has no place to be reminded of");
 
     // A reader promoted after the reminder went out reads the details in the notice instead.
@@ -237,7 +237,7 @@ async fn the_day_before_each_reader_with_a_place_is_reminded_once() {
     s.clock.advance(DAY);
     assert_eq!(reminders::run(s).await.unwrap().sent, 1);
     let m = app.pushed("oRemB", "activity_reminder").await;
-    assert_eq!(m["body"]["data"]["time2"]["value"], wxlib::activities::fmt_local(a.starts_at + DAY));
+    assert_eq!(m["body"]["data"]["time2"]["value"], wxlib::clock::local_datetime(a.starts_at + DAY));
 }
 
 /// GET with redirects followed by hand, carrying cookies the server sets (the reader's WeChat
@@ -287,7 +287,7 @@ async fn the_reader_page_signs_up_and_takes_feedback_from_attendees_only() {
     let token = token_in(&page);
     let post = |path: &str, form: Vec<(&str, String)>, cookie: String| {
         let url = format!("{}/h5/activities/{id}/{path}", app.base);
-        let body: Vec<String> = form.iter().map(|(k, v)| format!("{k}={}", wxlib::catalog::chat::urlencode(v))).collect();
+        let body: Vec<String> = form.iter().map(|(k, v)| format!("{k}={}", wxlib::web::urlencode(v))).collect();
         let req =
             app.http.post(url).header("cookie", cookie).header("content-type", "application/x-www-form-urlencoded").body(body.join("&"));
         async move {
@@ -430,7 +430,7 @@ async fn the_console_creates_edits_and_reports_with_every_input_checked() {
     let s = &app.s;
     auth::create_librarian(&s.db, "li.ming", "librarian-pw", Role::Librarian).await.unwrap();
     let lib = console_login(&app.base, "li.ming", "librarian-pw").await.unwrap_or_else(|r| panic!("{} {}", r.status, r.body));
-    let when = |secs: i64| wxlib::activities::input_value(s.clock.now() + secs);
+    let when = |secs: i64| wxlib::clock::datetime_input_value(s.clock.now() + secs);
     let good: Vec<(&str, String)> = vec![
         ("title", "古籍修复体验".into()),
         ("place", "古籍部".into()),

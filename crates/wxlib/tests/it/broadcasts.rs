@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use wxlib::broadcasts::{self, Draft, Image};
-use wxlib::chat::Lang;
 use wxlib::db::Db;
+use wxlib::lang::Lang;
 use wxlib::startup::Application;
 
 use crate::helpers::*;

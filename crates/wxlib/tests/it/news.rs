@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use wxlib::clock::{day_of, day_string, weekday};
 use wxlib::console::{Role, auth};
-use wxlib::news::hours::{day_of, day_string, weekday};
 use wxlib::startup::Application;
 
 use crate::helpers::*;

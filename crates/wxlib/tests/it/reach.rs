@@ -196,10 +196,10 @@ async fn story(app: SimApp) {
 
     // The draw: bad input is refused with a message and creates nothing.
     for (title, freeze, winners) in [
-        ("读书节抽奖", wxlib::activities::input_value(s.clock.now() - 3600), "3"),
+        ("读书节抽奖", wxlib::clock::datetime_input_value(s.clock.now() - 3600), "3"),
         ("读书节抽奖", "tomorrow".to_owned(), "3"),
-        ("", wxlib::activities::input_value(s.clock.now() + 3600), "3"),
-        ("读书节抽奖", wxlib::activities::input_value(s.clock.now() + 3600), "zero"),
+        ("", wxlib::clock::datetime_input_value(s.clock.now() + 3600), "3"),
+        ("读书节抽奖", wxlib::clock::datetime_input_value(s.clock.now() + 3600), "zero"),
     ] {
         let r = lib.post("/console/reach/draws", &[("title", title), ("freeze_at", &freeze), ("winners", winners)]).await;
         assert!(r.location.as_deref().unwrap_or("").contains("error="), "{title:?} {freeze} {winners}: {:?}", r.location);
@@ -208,7 +208,10 @@ async fn story(app: SimApp) {
     // Commitment first; no draw before the deadline.
     let freeze = s.clock.now() + 3600;
     let r = lib
-        .post("/console/reach/draws", &[("title", "读书节抽奖"), ("freeze_at", &wxlib::activities::input_value(freeze)), ("winners", "5")])
+        .post(
+            "/console/reach/draws",
+            &[("title", "读书节抽奖"), ("freeze_at", &wxlib::clock::datetime_input_value(freeze)), ("winners", "5")],
+        )
         .await;
     assert!(r.location.as_deref().unwrap_or("").contains("ok="), "{:?}", r.location);
     let id = s.db.draws().await.unwrap()[0].id;

@@ -39,9 +39,9 @@ async fn one_digest_per_reader_per_day_across_a_restart() {
     s.db.bind("oRemind", "c1", now).await.unwrap();
 
     // The job is registered for the next 09:00; nothing runs before.
-    s.db.ensure_job(reminders::JOB, wxlib::jobs::next_daily(now, 9)).await.unwrap();
+    s.db.ensure_job(reminders::JOB, wxlib::clock::next_daily(now, 9)).await.unwrap();
     assert_eq!(reminders::tick(&s).await.unwrap(), None);
-    s.clock.advance(wxlib::jobs::next_daily(now, 9) - now + 60);
+    s.clock.advance(wxlib::clock::next_daily(now, 9) - now + 60);
     let first = reminders::tick(&s).await.unwrap().expect("due now");
     assert_eq!((first.digests, first.loans), (1, 1), "only the loan due within 3 days");
     assert_eq!(reminders::tick(&s).await.unwrap(), None, "not due again today");
