@@ -6,6 +6,8 @@
 //! "main_author","isbn13","year","warnings"}; with `--full` the whole `Bib` is added
 //! under "bib". Error line: {"error","offset","index"}.
 
+#![allow(clippy::print_stderr, reason = "a command-line tool: its usage and read errors go to stderr")]
+
 use marc::{Bib, Reader};
 use serde_json::json;
 

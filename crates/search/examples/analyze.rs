@@ -2,6 +2,8 @@
 //!
 //! Usage: `cargo run -p search --example analyze -- "圖書館學導論" "Libraries of d'Oujon"`
 
+#![allow(clippy::print_stdout, reason = "a command-line tool: printing is its job")]
+
 fn main() {
     for text in std::env::args().skip(1) {
         println!("{text}");

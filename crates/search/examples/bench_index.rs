@@ -15,6 +15,8 @@
 //! 128 MB heap. Reports parse+index time, records/s, index size, peak RSS, and p50/p99
 //! latency of `CatalogIndex::search` (top 10 ids + total count) per field group and overall.
 
+#![allow(clippy::print_stdout, reason = "a command-line tool: printing the report is its job")]
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

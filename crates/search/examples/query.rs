@@ -5,6 +5,8 @@
 //! (fields: title, author, subject, any, isbn, callno; add `@newest` to sort by year).
 //! MARC files come from the repository's `tests/data/marc`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool: hits go to stdout, the record count to stderr")]
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
