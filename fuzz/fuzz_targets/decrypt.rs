@@ -35,9 +35,7 @@ const APP_IDS: [&str; 4] = [APP_ID, "wxb11529c136998cb6", "wx2c2769f8efd9abc2", 
 
 const LENIENT: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_allow_trailing_bits(true)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true).with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 const STRICT: GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const NO_PAD: GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
@@ -107,18 +105,14 @@ fn cbc_encrypt(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
     assert!(plain.len().is_multiple_of(16));
     let mut buf = plain.to_vec();
     let iv: [u8; 16] = key[..16].try_into().unwrap();
-    cbc::Encryptor::<Aes256>::new(key.into(), &iv.into())
-        .encrypt_padded_mut::<NoPadding>(&mut buf, plain.len())
-        .unwrap();
+    cbc::Encryptor::<Aes256>::new(key.into(), &iv.into()).encrypt_padded_mut::<NoPadding>(&mut buf, plain.len()).unwrap();
     buf
 }
 
 fn cbc_decrypt(key: &[u8; 32], cipher: &[u8]) -> Vec<u8> {
     let mut buf = cipher.to_vec();
     let iv: [u8; 16] = key[..16].try_into().unwrap();
-    cbc::Decryptor::<Aes256>::new(key.into(), &iv.into())
-        .decrypt_padded_mut::<NoPadding>(&mut buf)
-        .unwrap();
+    cbc::Decryptor::<Aes256>::new(key.into(), &iv.into()).decrypt_padded_mut::<NoPadding>(&mut buf).unwrap();
     buf
 }
 
@@ -153,13 +147,7 @@ fn reference_unpack(plain: &[u8], app_id: &str) -> Outcome {
         return Outcome::Padding;
     };
     let pad = pad as usize;
-    if pad == 0
-        || pad > 32
-        || pad > plain.len()
-        || plain[plain.len() - pad..]
-            .iter()
-            .any(|&b| b as usize != pad)
-    {
+    if pad == 0 || pad > 32 || pad > plain.len() || plain[plain.len() - pad..].iter().any(|&b| b as usize != pad) {
         return Outcome::Padding;
     }
     let content = &plain[..plain.len() - pad];
@@ -193,11 +181,7 @@ fn reference_open(keys: &[&[u8; 32]], encrypted: &str, app_id: &str) -> Outcome 
     for (i, key) in keys.iter().enumerate() {
         match reference_decrypt(key, encrypted, app_id) {
             Outcome::Ok(msg, _) => {
-                return if std::str::from_utf8(&msg).is_ok() {
-                    Outcome::Ok(msg, i)
-                } else {
-                    Outcome::Buffer
-                };
+                return if std::str::from_utf8(&msg).is_ok() { Outcome::Ok(msg, i) } else { Outcome::Buffer };
             }
             e @ (Outcome::Base64 | Outcome::CipherLength(_)) => return e,
             e => {
@@ -225,52 +209,25 @@ fn check_decrypt(encrypted: &str, app_id: &str) -> Result<Decrypted, CryptoError
         Ok(m) => Outcome::Ok(m.clone(), 0),
         Err(e) => outcome_of_err(e),
     };
-    assert_eq!(
-        got,
-        reference_decrypt(&ks.k, encrypted, app_id),
-        "AesKey::decrypt disagrees with the model for {encrypted:?}"
-    );
+    assert_eq!(got, reference_decrypt(&ks.k, encrypted, app_id), "AesKey::decrypt disagrees with the model for {encrypted:?}");
 
     // One key.
     let single = MessageCrypto::new(TOKEN, app_id, ks.key.clone(), None);
     let opened = single.decrypt(encrypted);
-    assert_eq!(
-        outcome_of_open(&opened),
-        reference_open(&[&ks.k], encrypted, app_id),
-        "MessageCrypto::decrypt (one key)"
-    );
+    assert_eq!(outcome_of_open(&opened), reference_open(&[&ks.k], encrypted, app_id), "MessageCrypto::decrypt (one key)");
 
     // Rotation: K is the previous key, then the current one.
     let rotated = MessageCrypto::new(TOKEN, app_id, ks.key2.clone(), Some(ks.key.clone()));
-    assert_eq!(
-        outcome_of_open(&rotated.decrypt(encrypted)),
-        reference_open(&[&ks.k2, &ks.k], encrypted, app_id),
-        "rotation K2,K"
-    );
+    assert_eq!(outcome_of_open(&rotated.decrypt(encrypted)), reference_open(&[&ks.k2, &ks.k], encrypted, app_id), "rotation K2,K");
     let rotated = MessageCrypto::new(TOKEN, app_id, ks.key.clone(), Some(ks.key2.clone()));
-    assert_eq!(
-        outcome_of_open(&rotated.decrypt(encrypted)),
-        reference_open(&[&ks.k, &ks.k2], encrypted, app_id),
-        "rotation K,K2"
-    );
+    assert_eq!(outcome_of_open(&rotated.decrypt(encrypted)), reference_open(&[&ks.k, &ks.k2], encrypted, app_id), "rotation K,K2");
 
     // open() = signature check + decrypt.
     let sig = single.msg_signature("1700000000", "42", encrypted);
-    assert_eq!(
-        outcome_of_open(&single.open(&sig, "1700000000", "42", encrypted)),
-        outcome_of_open(&opened)
-    );
+    assert_eq!(outcome_of_open(&single.open(&sig, "1700000000", "42", encrypted)), outcome_of_open(&opened));
     let mut bad = sig.clone().into_bytes();
     bad[0] = if bad[0] == b'0' { b'1' } else { b'0' };
-    assert_eq!(
-        single.open(
-            std::str::from_utf8(&bad).unwrap(),
-            "1700000000",
-            "42",
-            encrypted
-        ),
-        Err(CryptoError::Signature)
-    );
+    assert_eq!(single.open(std::str::from_utf8(&bad).unwrap(), "1700000000", "42", encrypted), Err(CryptoError::Signature));
 
     if let Ok(d) = &opened {
         // Whatever decrypts is fed on, as the server does.
@@ -297,11 +254,7 @@ fn raw(mut inp: Input) {
 fn round_trip(mut inp: Input) {
     let ks = keys();
     let random = inp.array16();
-    let app_id = if inp.u8() & 1 == 0 {
-        APP_ID.to_owned()
-    } else {
-        inp.short_str()
-    };
+    let app_id = if inp.u8() & 1 == 0 { APP_ID.to_owned() } else { inp.short_str() };
     let msg = inp.rest();
 
     let enc = ks.key.encrypt(msg, &app_id, random);
@@ -312,51 +265,19 @@ fn round_trip(mut inp: Input) {
     plain.extend_from_slice(app_id.as_bytes());
     let pad = 32 - plain.len() % 32;
     plain.extend(std::iter::repeat_n(pad as u8, pad));
-    assert_eq!(
-        enc,
-        STRICT.encode(cbc_encrypt(&ks.k, &plain)),
-        "AesKey::encrypt layout"
-    );
+    assert_eq!(enc, STRICT.encode(cbc_encrypt(&ks.k, &plain)), "AesKey::encrypt layout");
 
-    assert_eq!(
-        ks.key.decrypt(&enc, &app_id).as_deref(),
-        Ok(msg),
-        "round trip"
-    );
+    assert_eq!(ks.key.decrypt(&enc, &app_id).as_deref(), Ok(msg), "round trip");
     let d = check_decrypt(&enc, &app_id);
     match std::str::from_utf8(msg) {
         Ok(text) => {
-            assert_eq!(
-                d,
-                Ok(Decrypted {
-                    xml: text.to_owned(),
-                    key_index: 0
-                })
-            );
-            let c = MessageCrypto::new(
-                TOKEN,
-                app_id.as_str(),
-                ks.key2.clone(),
-                Some(ks.key.clone()),
-            );
-            assert_eq!(
-                c.decrypt(&enc),
-                Ok(Decrypted {
-                    xml: text.to_owned(),
-                    key_index: 1
-                })
-            );
+            assert_eq!(d, Ok(Decrypted { xml: text.to_owned(), key_index: 0 }));
+            let c = MessageCrypto::new(TOKEN, app_id.as_str(), ks.key2.clone(), Some(ks.key.clone()));
+            assert_eq!(c.decrypt(&enc), Ok(Decrypted { xml: text.to_owned(), key_index: 1 }));
             // Replies are sealed with the key that opened the request, and open again.
             let body = c.seal_reply(1, text, "1700000001", "nonce", random);
-            let (e, sig, ts, nonce) =
-                envelope::parse_encrypted_reply(body.as_bytes()).expect("sealed reply parses");
-            assert_eq!(
-                c.open(&sig, &ts, &nonce, &e),
-                Ok(Decrypted {
-                    xml: text.to_owned(),
-                    key_index: 1
-                })
-            );
+            let (e, sig, ts, nonce) = envelope::parse_encrypted_reply(body.as_bytes()).expect("sealed reply parses");
+            assert_eq!(c.open(&sig, &ts, &nonce, &e), Ok(Decrypted { xml: text.to_owned(), key_index: 1 }));
         }
         Err(_) => assert!(matches!(d, Err(CryptoError::IllegalBuffer(_)))),
     }
@@ -366,11 +287,7 @@ fn layout(mut inp: Input) {
     let ks = keys();
     let flags = inp.u8();
     let flags2 = inp.u8();
-    let random_len = if flags2 & 1 != 0 {
-        (inp.u8() % 24) as usize
-    } else {
-        16
-    };
+    let random_len = if flags2 & 1 != 0 { (inp.u8() % 24) as usize } else { 16 };
     enum LenField {
         Correct,
         Off(i64),
@@ -529,44 +446,25 @@ fn pipeline(mut inp: Input) {
         1 => format!(
             "<xml>\n  <ToUserName><![CDATA[gh_x]]></ToUserName>\n  <Encrypt>\n<![CDATA[{enc}]]>\n</Encrypt>\n  <FromUserName>u</FromUserName>\n</xml>\n"
         ),
-        2 => format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><xml><Encrypt>{enc}</Encrypt><!-- c --></xml>"
-        ),
-        _ => format!(
-            "<xml><ToUserName/><Encrypt><![CDATA[{}]]><![CDATA[{}]]></Encrypt></xml>",
-            &enc[..enc.len() / 2],
-            &enc[enc.len() / 2..]
-        ),
+        2 => format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><xml><Encrypt>{enc}</Encrypt><!-- c --></xml>"),
+        _ => {
+            format!("<xml><ToUserName/><Encrypt><![CDATA[{}]]><![CDATA[{}]]></Encrypt></xml>", &enc[..enc.len() / 2], &enc[enc.len() / 2..])
+        }
     };
-    let root = xml::parse(body.as_bytes())
-        .unwrap_or_else(|e| panic!("envelope does not parse: {e}: {body:?}"));
+    let root = xml::parse(body.as_bytes()).unwrap_or_else(|e| panic!("envelope does not parse: {e}: {body:?}"));
     let field = envelope::encrypt_field(&root).expect("Encrypt present");
     assert_eq!(field, enc);
     let sig = crypto.msg_signature(&timestamp, &nonce, field);
-    let d = crypto
-        .open(&sig, &timestamp, &nonce, field)
-        .expect("valid request opens");
-    assert_eq!(
-        d,
-        Decrypted {
-            xml: inner.clone(),
-            key_index
-        }
-    );
-    assert_eq!(
-        crypto.open(&sig, &timestamp, &format!("{nonce}x"), field),
-        Err(CryptoError::Signature)
-    );
+    let d = crypto.open(&sig, &timestamp, &nonce, field).expect("valid request opens");
+    assert_eq!(d, Decrypted { xml: inner.clone(), key_index });
+    assert_eq!(crypto.open(&sig, &timestamp, &format!("{nonce}x"), field), Err(CryptoError::Signature));
     let _ = check_decrypt(field, APP_ID);
     let via = Inbound::parse(d.xml.as_bytes());
     let direct = Inbound::parse(inner.as_bytes());
     assert_eq!(via.is_ok(), direct.is_ok());
     if let (Ok(a), Ok(b)) = (via, direct) {
         assert_eq!(a.dedupe_key(), b.dedupe_key());
-        assert_eq!(
-            a.event().map(|e| e.name().to_owned()),
-            b.event().map(|e| e.name().to_owned())
-        );
+        assert_eq!(a.event().map(|e| e.name().to_owned()), b.event().map(|e| e.name().to_owned()));
     }
 }
 
@@ -580,10 +478,7 @@ fn envelope_body(mut inp: Input) {
     let crypto = MessageCrypto::new(TOKEN, APP_ID, ks.key.clone(), None);
     let sig = crypto.msg_signature("1700000000", "1", field);
     let opened = crypto.open(&sig, "1700000000", "1", field);
-    assert_eq!(
-        outcome_of_open(&opened),
-        reference_open(&[&ks.k], field, APP_ID)
-    );
+    assert_eq!(outcome_of_open(&opened), reference_open(&[&ks.k], field, APP_ID));
     if let Ok(d) = opened {
         inbound(d.xml.as_bytes());
     }

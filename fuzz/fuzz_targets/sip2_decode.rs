@@ -19,9 +19,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(frame) = codec.decode(input) {
         for seq in [None, frame.sequence, Some(selector % 10)] {
             if let Ok(bytes) = codec.encode(&frame.message, seq) {
-                let again = codec
-                    .decode(&bytes)
-                    .unwrap_or_else(|e| panic!("re-encoded frame does not decode: {e}: {bytes:?}"));
+                let again = codec.decode(&bytes).unwrap_or_else(|e| panic!("re-encoded frame does not decode: {e}: {bytes:?}"));
                 assert_eq!(again.message, frame.message, "round trip changed the message: {bytes:?}");
                 assert_eq!(again.checksum.is_some(), seq.is_some());
             }
@@ -35,11 +33,11 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // Date readers.
-    if let Ok(text) = std::str::from_utf8(input) {
-        if let Some(ts) = parse_due_date(text) {
-            let _ = ts.to_iso();
-            let _ = ts.days_since_epoch();
-        }
+    if let Ok(text) = std::str::from_utf8(input)
+        && let Some(ts) = parse_due_date(text)
+    {
+        let _ = ts.to_iso();
+        let _ = ts.days_since_epoch();
     }
     if let Some(d) = input.get(..18).and_then(SipDate::from_bytes) {
         let _ = d.timestamp();
