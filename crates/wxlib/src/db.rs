@@ -30,6 +30,8 @@ pub fn builder<DB: sqlx::Database>(_pool: &sqlx::Pool<DB>, init: &str) -> sqlx::
 }
 
 mod here;
+mod settings;
+pub mod writes;
 
 #[derive(Debug, Clone)]
 pub enum Db {
@@ -49,7 +51,7 @@ pub enum DbError {
     Query(#[from] sqlx::Error),
     /// A read on the thread's own SQLite connection ([`Db::read_row_here`]).
     #[error("reading the database: {0}")]
-    Local(String),
+    Local(#[source] rusqlite::Error),
 }
 
 /// (version, description, SQL) for each dialect, embedded in the binary.

@@ -9,11 +9,11 @@ use wechat::{Inbound, InboundKind, Reply};
 
 use super::store::search_log_write;
 use super::{Catalog, RecordView, SearchField, SearchPage, Sort, field_name, parse_field};
+use crate::db::writes::Write;
 use crate::db::{Db, DbError, unix_now};
 use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::urlencode;
-use crate::wechat::journal::Write;
 use crate::wechat::router::HandlerError;
 use crate::with_pool;
 

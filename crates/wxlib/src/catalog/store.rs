@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::db::writes::{Param, Write};
 use crate::db::{Db, DbError, builder};
-use crate::wechat::journal::{Param, Write};
 use crate::with_pool;
 
 /// One record to store, as prepared by the importer.

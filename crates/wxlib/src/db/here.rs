@@ -14,9 +14,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+use super::writes::{Param, bind_params};
 use super::{Db, DbError};
-use crate::wechat::journal::Param;
-use crate::wechat::journal::writes::bind_params;
 
 /// Connections kept per thread, one per database file (tests run several apps in one process).
 const KEEP: usize = 4;
@@ -64,7 +63,7 @@ impl Db {
             let at = match conns.iter().position(|(p, _)| *p == path) {
                 Some(i) => i,
                 None => {
-                    let conn = open(&path).map_err(|e| Some(DbError::Local(e.to_string())))?;
+                    let conn = open(&path).map_err(|e| Some(DbError::Local(e)))?;
                     if conns.len() >= KEEP {
                         conns.remove(0);
                     }
@@ -74,7 +73,7 @@ impl Db {
             };
             query_row(&conns[at].1, sql, params, map).map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => None,
-                e => Some(DbError::Local(e.to_string())),
+                e => Some(DbError::Local(e)),
             })
         });
         match result {

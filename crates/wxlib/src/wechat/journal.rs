@@ -15,7 +15,7 @@
 //! the storage conformance tests hold both to the same story.
 //!
 //! Handlers' own small writes (the search dialog, the search log) can ride in a batch too
-//! ([`Journal::write`], [`writes`]).
+//! ([`Journal::write`], the store's unit of work [`crate::db::writes`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use wechat::Reply;
 
+use crate::db::writes::Write;
 use crate::db::{Db, DbError, builder};
 use crate::followers::{
     OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL, lazy_window,
@@ -32,9 +33,6 @@ use crate::followers::{
 use crate::with_pool;
 
 pub mod sqlite;
-pub mod writes;
-
-pub use writes::{Param, Write};
 
 const MAX_BATCH: usize = 256;
 

@@ -382,7 +382,7 @@ async fn the_wal_starts_over_under_sustained_callbacks() {
 async fn handlers_writes_ride_the_journal_on_every_backend() {
     use wxlib::catalog::chat::{Dialog, dialog_write};
     use wxlib::catalog::store::search_log_write;
-    use wxlib::wechat::journal::Write;
+    use wxlib::db::writes::Write;
     for (name, test_db) in all_dbs().await {
         let db = Db::connect(&test_db.url).await.unwrap();
         // The default writer (SQLite on disk: its own thread) and the pool's.

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::writes::{Write, bind_params};
 use super::{Begin, Claim, Finish, FollowChange, KEEP_REPLY_SQL, LOOKUP_SQL, OpenWindow, REPLY_USE_SLACK_SECS, Record, StoredReply};
+use crate::db::writes::{self, Write};
 use crate::followers::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL};
 
 const CLAIM_SQL: &str =
@@ -161,7 +161,7 @@ impl SqliteJournal {
         let mut outcomes = Vec::with_capacity(writes.len());
         for group in writes {
             let savepoint = tx.savepoint()?;
-            match run_writes(&savepoint, group) {
+            match writes::run_on(&savepoint, group) {
                 Ok(()) => {
                     savepoint.commit()?;
                     outcomes.push(Ok(()));
@@ -173,16 +173,6 @@ impl SqliteJournal {
         tx.commit()?;
         Ok((claims, outcomes))
     }
-}
-
-/// Runs one handler's writes, binding `$N` to the write's N-th parameter.
-fn run_writes(conn: &Connection, group: &[Write]) -> rusqlite::Result<()> {
-    for w in group {
-        let mut stmt = conn.prepare_cached(w.sql)?;
-        bind_params(&mut stmt, &w.params)?;
-        stmt.raw_execute()?;
-    }
-    Ok(())
 }
 
 /// Copies the WAL back into the database file in the background, and keeps the WAL from growing

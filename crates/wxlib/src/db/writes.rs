@@ -1,5 +1,6 @@
-//! Small writes a handler needs stored before it answers (the reader's search dialog, the search
-//! log), handed to the journal ([`super::Journal::write`]) to ride in its next batch.
+//! The unit of work: small writes a handler needs stored, all or none, before it answers (the
+//! reader's search dialog, the search log). A handler hands them to the callback journal
+//! ([`crate::wechat::journal::Journal::write`]), which runs them in its next batch.
 //!
 //! Why: through the pool, each such statement on SQLite is a hand-off to a connection's thread
 //! and back, and then a wait for the write lock, which the journal holds for most of the time
@@ -10,8 +11,7 @@
 //! A write is one statement in the portable SQL subset (`$1` placeholders), with its parameters
 //! as values, so the same write runs on the journal's own SQLite connection and on the pool.
 
-use crate::db::{Db, DbError};
-use crate::with_pool;
+use super::{Db, DbError};
 
 /// A parameter: the app's writes need integers and (nullable) text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,8 +90,19 @@ fn param_number(name: &str) -> Option<usize> {
     name.strip_prefix('$').or_else(|| name.strip_prefix('?')).and_then(|n| n.parse().ok())
 }
 
+/// Runs one handler's writes on a rusqlite connection (the journal's own, inside its batch's
+/// transaction), binding `$N` to the write's N-th parameter.
+pub fn run_on(conn: &rusqlite::Connection, group: &[Write]) -> rusqlite::Result<()> {
+    for w in group {
+        let mut stmt = conn.prepare_cached(w.sql)?;
+        bind_params(&mut stmt, &w.params)?;
+        stmt.raw_execute()?;
+    }
+    Ok(())
+}
+
 /// Binds `$N` in a rusqlite statement to `params[N - 1]`.
-pub(crate) fn bind_params(stmt: &mut rusqlite::Statement<'_>, params: &[Param]) -> rusqlite::Result<()> {
+pub fn bind_params(stmt: &mut rusqlite::Statement<'_>, params: &[Param]) -> rusqlite::Result<()> {
     for i in 1..=stmt.parameter_count() {
         match stmt.parameter_name(i).and_then(param_number).and_then(|n| n.checked_sub(1)).and_then(|n| params.get(n)) {
             Some(Param::Int(v)) => stmt.raw_bind_parameter(i, v)?,
