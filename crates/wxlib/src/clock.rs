@@ -3,7 +3,7 @@
 //!
 //! Every date a reader or librarian sees is China Standard Time (UTC+8, no daylight saving since
 //! 1991), so a local time is the unix time plus [`CST_OFFSET_SECS`], and a day is a day number
-//! (days since 1970-01-01, proleptic Gregorian, Howard Hinnant's algorithms).
+//! (days since 1970-01-01, proleptic Gregorian: the `civil` crate's).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -123,44 +123,9 @@ pub fn next_daily(now: i64, hour: u32) -> i64 {
     next_local - CST_OFFSET_SECS
 }
 
-pub fn is_leap_year(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-/// Days in month `m` (1–12) of year `y`.
-pub fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if is_leap_year(y) => 29,
-        _ => 28,
-    }
-}
-
-/// (year, month, day) → days since 1970-01-01, proleptic Gregorian (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+// The calendar itself (Howard Hinnant's day-number algorithms, leap years) is the workspace's
+// `civil` crate; this module adds China Standard Time and the formats wxlib shows.
+pub use civil::{civil_from_days, days_from_civil, days_in_month};
 
 #[cfg(test)]
 mod tests {

@@ -25,7 +25,6 @@ pub mod console;
 pub mod consultation;
 pub mod db;
 pub mod demo;
-pub mod followers;
 pub mod jobs;
 pub mod lang;
 pub mod menu;

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use tokio::sync::Notify;
 
 use crate::catalog::Catalog;
 use crate::circulation::Ils;
@@ -17,6 +16,7 @@ use crate::web::page;
 use crate::web::session::{SESSION_SECS, SessionSigner, cookie_token};
 use crate::wechat::api::WeChatApi;
 use crate::wechat::journal::Journal;
+use crate::wechat::outbox::Outbox;
 
 #[derive(Clone)]
 pub struct Services {
@@ -24,7 +24,8 @@ pub struct Services {
     pub api: WeChatApi,
     pub config: Arc<Config>,
     pub lang: Lang,
-    pub outbox_wake: Arc<Notify>,
+    /// Customer-service messages to send, and the sender's wake-up.
+    pub outbox: Outbox,
     /// Batched claims and records of callbacks.
     pub journal: Journal,
     /// The catalog and its search index.
@@ -50,10 +51,7 @@ impl Services {
 
     /// Queues a customer-service message and wakes the outbox worker.
     pub async fn push(&self, openid: &str, reply: &wechat::Reply, dedupe_key: &str) -> Result<bool, crate::db::DbError> {
-        let Some(body) = crate::wechat::outbox::custom_message(openid, reply) else { return Ok(false) };
-        let queued = self.db.enqueue_outbox(openid, &body, dedupe_key, crate::db::unix_now()).await?;
-        self.outbox_wake.notify_one();
-        Ok(queued)
+        self.outbox.push(openid, reply, dedupe_key).await
     }
 
     /// The reader behind a request for one of the pages opened from the menu (`path`): from the

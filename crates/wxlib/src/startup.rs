@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -26,7 +25,7 @@ use crate::web::session::SessionSigner;
 use crate::wechat::api::WeChatApi;
 use crate::wechat::callback::{self, CallbackState};
 use crate::wechat::journal::Journal;
-use crate::wechat::outbox::OutboxWorker;
+use crate::wechat::outbox::{Outbox, OutboxWorker};
 use crate::wechat::router::Router;
 
 pub struct Application {
@@ -55,8 +54,10 @@ pub async fn build_services(config: Config) -> anyhow::Result<(Services, IndexSy
     let ils = library_system(&config, &db, &clock)?;
     let session_key =
         db.setting_or_init("session_key", || format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())).await?;
+    let outbox = Outbox { db: db.clone(), wake: Arc::new(Notify::new()) };
     let services = Services {
         db,
+        outbox,
         api,
         journal,
         catalog,
@@ -67,7 +68,6 @@ pub async fn build_services(config: Config) -> anyhow::Result<(Services, IndexSy
         partners: Default::default(),
         lang: Lang::from_config(&config.wechat.lang),
         config: Arc::new(config),
-        outbox_wake: Arc::new(Notify::new()),
     };
     Ok((services, index_sync))
 }
@@ -79,7 +79,7 @@ impl Application {
     }
 
     /// Builds the app with a given message router (tests register special handlers).
-    pub async fn build_with_router(config: Config, chat_router: Router) -> anyhow::Result<Self> {
+    pub async fn build_with_router(config: Config, chat_router: Router<Services>) -> anyhow::Result<Self> {
         let crypto = config.message_crypto().map(Arc::new);
         let (services, index_sync) = build_services(config).await?;
         // Bring the index up to date before serving, so the first search sees the catalog.
@@ -95,12 +95,17 @@ impl Application {
         let listener = TcpListener::bind(services.config.server.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
-        let callback_state = Arc::new(CallbackState { services: services.clone(), router: Arc::new(chat_router), crypto });
+        let callback = CallbackState {
+            config: services.config.clone(),
+            journal: services.journal.clone(),
+            outbox: services.outbox.clone(),
+            lang: services.lang,
+            crypto,
+            router: Arc::new(chat_router),
+            context: services.clone(),
+        };
         let metrics = telemetry::metrics_handle();
-        let router = axum::Router::new()
-            .route("/wechat", get(callback::verify_url).post(callback::receive))
-            .layer(DefaultBodyLimit::max(services.config.server.max_body_bytes))
-            .with_state(callback_state)
+        let router = callback::routes(callback)
             .merge(catalog::http::routes(catalog))
             .merge(binding::routes(services.clone()))
             .merge(crate::partners::routes(services.clone()))
@@ -132,7 +137,7 @@ impl Application {
         tokio::spawn(crate::activities::reminders::scheduler(s.clone()));
         tokio::spawn(crate::broadcasts::worker(s.clone()));
         tokio::spawn(crate::broadcasts::figures::daily(s.clone()));
-        tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox_wake.clone() }.run());
+        tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox.wake.clone() }.run());
         let journal = s.journal.clone();
         let retention = crate::wechat::journal::callback_retention_secs(s.config.wechat.timestamp_tolerance_secs);
         tokio::spawn(async move {

@@ -12,10 +12,10 @@ use super::Activity;
 use super::store::reminder_moment;
 use crate::clock::local_datetime;
 use crate::db::DbError;
-use crate::followers::WindowState;
 use crate::lang::Lang;
 use crate::services::Services;
 use crate::wechat::api::ApiError;
+use crate::wechat::followers::WindowState;
 
 pub const JOB: &str = "activity_reminders";
 /// How often the reminder job looks for due reminders.

@@ -25,7 +25,7 @@ async fn help_handler(s: Services, _m: Arc<Inbound>) -> Result<Reply, HandlerErr
 
 /// The account's router: menu keys, fixed words, and text that is not a command searches the
 /// catalog (any word, or the field the reader chose from the menu).
-pub fn router() -> Router {
+pub fn router() -> Router<Services> {
     use crate::catalog::SearchField;
     use crate::catalog::chat as opac;
     use crate::circulation::chat as loans;

@@ -17,10 +17,10 @@ use crate::clock::local_datetime;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
 use crate::db::unix_now;
-use crate::followers::WindowState;
 use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
+use crate::wechat::followers::WindowState;
 
 /// Nested at `/console/inbox` by the console.
 pub fn console_routes() -> axum::Router<Services> {

@@ -21,7 +21,7 @@ pub mod chat;
 pub mod console;
 
 use crate::db::{Db, DbError};
-use crate::followers::WindowState;
+use crate::wechat::followers::WindowState;
 use crate::with_pool;
 
 /// The menu item "咨询馆员" (the console's menu editor offers it as a built-in action).

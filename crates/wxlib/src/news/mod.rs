@@ -23,7 +23,7 @@ pub const HOURS_TODAY_WORDS: &[&str] =
 pub const HOURS_TOMORROW_WORDS: &[&str] = &["明天开放吗", "明天开馆吗", "明天开放时间", "tomorrow"];
 
 /// Registers the hours words ([`HOURS_TODAY_WORDS`], [`HOURS_TOMORROW_WORDS`]) on the router.
-pub fn on_hours_words(router: Router) -> Router {
+pub fn on_hours_words(router: Router<Services>) -> Router<Services> {
     let router = HOURS_TODAY_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(hours_today)));
     let router = HOURS_TOMORROW_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(hours_tomorrow)));
     HOURS_DATE_PREFIXES.iter().fold(router, |r, w| r.on_text(TextPattern::Prefix((*w).into()), handler(hours_on_day)))

@@ -20,10 +20,10 @@ use crate::clock::local_datetime;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit, t};
 use crate::db::{Db, DbError};
-use crate::followers::WindowState;
 use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::escape;
+use crate::wechat::followers::WindowState;
 use crate::with_pool;
 
 pub const GUIDE: &str = "guide";

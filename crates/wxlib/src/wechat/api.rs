@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::db::{Db, DbError, unix_now};
-use crate::with_pool;
 
 /// WeChat's web authorisation page (`snsapi_base`, no consent screen) for the page at
 /// `redirect`, which WeChat then opens with `?code=…` ([`WeChatApi::oauth_openid`] reads it).
@@ -104,12 +103,7 @@ impl WeChatApi {
     }
 
     async fn stored_token(&self) -> Result<Option<(String, i64)>, ApiError> {
-        let sql = "SELECT access_token, expires_at FROM api_tokens WHERE app_id = $1";
-        Ok(with_pool!(&self.inner.db, |pool| sqlx::query_as(sql)
-            .bind(&self.inner.app_id)
-            .fetch_optional(pool)
-            .await
-            .map_err(DbError::from)?))
+        Ok(self.inner.db.api_token(&self.inner.app_id).await?)
     }
 
     /// Fetches a new token under the cross-node lease. `rejected` is a token WeChat just refused:
@@ -127,17 +121,7 @@ impl WeChatApi {
             if db.try_lease("access_token", &self.inner.node_id, 30, now).await? {
                 let result = self.fetch_stable_token(rejected.is_some()).await;
                 if let Ok((token, exp)) = &result {
-                    let sql = "INSERT INTO api_tokens (app_id, access_token, expires_at, refreshed_at) VALUES ($1, $2, $3, $4) \
-                               ON CONFLICT (app_id) DO UPDATE SET access_token = $2, expires_at = $3, refreshed_at = $4";
-                    with_pool!(db, |pool| sqlx::query(sql)
-                        .bind(&self.inner.app_id)
-                        .bind(token)
-                        .bind(exp)
-                        .bind(now)
-                        .execute(pool)
-                        .await
-                        .map_err(DbError::from)?
-                        .rows_affected());
+                    db.store_api_token(&self.inner.app_id, token, *exp, now).await?;
                 }
                 db.release_lease("access_token", &self.inner.node_id).await?;
                 return result;

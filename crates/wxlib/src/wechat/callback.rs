@@ -17,22 +17,38 @@ use futures::FutureExt;
 use wechat::crypto::CryptoError;
 use wechat::{Event, Inbound, InboundKind, MessageCrypto, Reply, signature};
 
-use super::journal::{Begin, Claim, Finish, FollowChange, Record};
+use super::followers::{EVENT_WINDOW_QUOTA, EVENT_WINDOW_SECS, MESSAGE_WINDOW_QUOTA, MESSAGE_WINDOW_SECS};
+use super::journal::{Begin, Claim, Finish, FollowChange, Journal, Record};
+use super::outbox::Outbox;
 use super::router::Router;
-use crate::db::unix_now;
-use crate::followers::{EVENT_WINDOW_QUOTA, EVENT_WINDOW_SECS, MESSAGE_WINDOW_QUOTA, MESSAGE_WINDOW_SECS};
-use crate::lang;
-use crate::services::Services;
+use crate::clock::unix_now;
+use crate::config::Config;
+use crate::lang::{self, Lang};
 
 /// How long a claimant owns a callback before a retry may take it over (WeChat retries at ~5 s
 /// intervals; a live claimant finishes or defers within the reply deadline).
 const CLAIM_LEASE_SECS: i64 = 8;
 
-#[derive(Clone)]
-pub struct CallbackState {
-    pub services: Services,
-    pub router: Arc<Router>,
+/// What the callback needs: the account's configuration, the journal, the outbox (for answers
+/// that miss the deadline), the language of the apology, the keys, the conversation (`router`)
+/// and the context its handlers get with each message (the app's `Services`).
+pub struct CallbackState<S> {
+    pub config: Arc<Config>,
+    pub journal: Journal,
+    pub outbox: Outbox,
+    pub lang: Lang,
     pub crypto: Option<Arc<MessageCrypto>>,
+    pub router: Arc<Router<S>>,
+    pub context: S,
+}
+
+/// `GET` and `POST /wechat`, with WeChat's bodies limited to `server.max_body_bytes`.
+pub fn routes<S: Clone + Send + Sync + 'static>(state: CallbackState<S>) -> axum::Router {
+    let limit = state.config.server.max_body_bytes;
+    axum::Router::new()
+        .route("/wechat", axum::routing::get(verify_url::<S>).post(receive::<S>))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .with_state(Arc::new(state))
 }
 
 /// The callback's query parameters. Read by hand from the raw query (`RawQuery`) rather than
@@ -151,7 +167,7 @@ fn require<'a>(v: &'a Option<String>, name: &'static str) -> Result<&'a str, Rej
 
 /// GET /wechat: the URL check. The OA form echoes `echostr` after the 3-part signature; the
 /// WeCom form (with `msg_signature`) decrypts it.
-pub async fn verify_url(State(st): State<Arc<CallbackState>>, RawQuery(raw): RawQuery) -> Result<Response, Rejection> {
+pub async fn verify_url<S>(State(st): State<Arc<CallbackState<S>>>, RawQuery(raw): RawQuery) -> Result<Response, Rejection> {
     let q = CallbackQuery::parse(raw.as_deref());
     let ts = require(&q.timestamp, "timestamp")?;
     let nonce = require(&q.nonce, "nonce")?;
@@ -162,7 +178,7 @@ pub async fn verify_url(State(st): State<Arc<CallbackState>>, RawQuery(raw): Raw
         return Ok(plain_text(plain));
     }
     let sig = require(&q.signature, "signature")?;
-    if !signature::verify(sig, &[&st.services.config.wechat.token, ts, nonce]) {
+    if !signature::verify(sig, &[&st.config.wechat.token, ts, nonce]) {
         return Err(Rejection::BadSignature);
     }
     Ok(plain_text(echostr.to_owned()))
@@ -177,15 +193,15 @@ fn xml_response(body: String) -> Response {
 }
 
 /// POST /wechat.
-pub async fn receive(
-    State(st): State<Arc<CallbackState>>,
+pub async fn receive<S: Clone + Send + Sync + 'static>(
+    State(st): State<Arc<CallbackState<S>>>,
     RawQuery(raw): RawQuery,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, Rejection> {
     let q = CallbackQuery::parse(raw.as_deref());
     let started = Instant::now();
     let body = body.map_err(|e| Rejection::Body(e.body_text()))?;
-    let cfg = &st.services.config.wechat;
+    let cfg = &st.config.wechat;
     let sig = require(&q.signature, "signature")?;
     let ts = require(&q.timestamp, "timestamp")?;
     let nonce = require(&q.nonce, "nonce")?;
@@ -237,13 +253,13 @@ pub async fn receive(
 }
 
 /// Claims the callback and either runs it, waits for the claimant, or replays its answer.
-async fn handle_once(
-    st: &Arc<CallbackState>,
+async fn handle_once<S: Clone + Send + Sync + 'static>(
+    st: &Arc<CallbackState<S>>,
     msg: Arc<Inbound>,
     started: Instant,
     deadline: Duration,
 ) -> Result<(Reply, &'static str), Rejection> {
-    let journal = &st.services.journal;
+    let journal = &st.journal;
     let key = msg.dedupe_key();
     let record = record_of(&msg);
     loop {
@@ -288,14 +304,14 @@ type RunningHandler = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> 
 /// A handler that has not answered yet. Deferring it (deadline passed) or dropping it (the
 /// request was cancelled) moves it to a task of its own, so that a started handler always
 /// finishes and its answer reaches the reader exactly once, by the outbox.
-struct LateGuard {
-    st: Arc<CallbackState>,
+struct LateGuard<S: Clone + Send + Sync + 'static> {
+    st: Arc<CallbackState<S>>,
     msg: Arc<Inbound>,
     key: String,
     handler: Option<RunningHandler>,
 }
 
-impl LateGuard {
+impl<S: Clone + Send + Sync + 'static> LateGuard<S> {
     /// Runs the handler until it answers or `within` has passed (then `None`, and it is still
     /// there to defer).
     async fn answer_within(&mut self, within: Duration) -> Option<Reply> {
@@ -310,7 +326,7 @@ impl LateGuard {
         let (st, msg, key) = (self.st.clone(), self.msg.clone(), self.key.clone());
         let late = async move {
             let reply = handler.await;
-            if let Err(e) = st.services.push(&msg.from_user, &reply, &key).await {
+            if let Err(e) = st.outbox.push(&msg.from_user, &reply, &key).await {
                 tracing::error!(error = %e, "could not queue a late answer");
             }
         };
@@ -323,12 +339,12 @@ impl LateGuard {
     }
 }
 
-impl Drop for LateGuard {
+impl<S: Clone + Send + Sync + 'static> Drop for LateGuard<S> {
     fn drop(&mut self) {
         if self.handler.is_some() {
             // The request was cancelled mid-handler (the connection closed): record the callback
             // as deferred so a retry does not run it again, and let the handler finish.
-            let journal = self.st.services.journal.clone();
+            let journal = self.st.journal.clone();
             let key = self.key.clone();
             self.defer();
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -346,21 +362,20 @@ impl Drop for LateGuard {
 
 /// Runs the message's handler. Failures and panics become an apology to the reader and an error
 /// in the log.
-async fn run_handler(st: Arc<CallbackState>, msg: Arc<Inbound>) -> Reply {
-    let s = &st.services;
+async fn run_handler<S: Clone + Send + Sync + 'static>(st: Arc<CallbackState<S>>, msg: Arc<Inbound>) -> Reply {
     let Some(h) = st.router.route(&msg) else { return Reply::Success };
     let started = Instant::now();
-    let result = std::panic::AssertUnwindSafe(h(s.clone(), msg.clone())).catch_unwind().await;
+    let result = std::panic::AssertUnwindSafe(h(st.context.clone(), msg.clone())).catch_unwind().await;
     metrics::histogram!("wxlib_handler_seconds").record(started.elapsed().as_secs_f64());
     match result {
         Ok(Ok(reply)) => reply,
         Ok(Err(e)) => {
             tracing::error!(error = %e, from = %msg.from_user, "handler failed");
-            Reply::text(lang::sorry(s.lang))
+            Reply::text(lang::sorry(st.lang))
         }
         Err(_) => {
             tracing::error!(from = %msg.from_user, "handler panicked");
-            Reply::text(lang::sorry(s.lang))
+            Reply::text(lang::sorry(st.lang))
         }
     }
 }

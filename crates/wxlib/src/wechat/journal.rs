@@ -27,9 +27,8 @@ use wechat::Reply;
 
 use crate::db::writes::Write;
 use crate::db::{Db, DbError, builder};
-use crate::followers::{
-    OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL, lazy_window,
-};
+use crate::wechat::followers::lazy_window;
+use crate::wechat::store::{OPEN_MESSAGE_WINDOW_CONFLICT, OPEN_WINDOW_CONFLICT, OPEN_WINDOW_INSERT, SUBSCRIBE_SQL, UNSUBSCRIBE_SQL};
 use crate::with_pool;
 
 pub mod sqlite;
@@ -81,7 +80,7 @@ pub struct OpenWindow<'a> {
     pub openid: &'a str,
     pub expires_at: i64,
     pub quota: i64,
-    /// A message window, refreshed lazily ([`crate::followers::OPEN_MESSAGE_WINDOW_CONFLICT`]).
+    /// A message window, refreshed lazily ([`crate::wechat::followers::OPEN_MESSAGE_WINDOW_CONFLICT`]).
     pub lazy: bool,
 }
 

@@ -10,13 +10,12 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::api::{ApiError, WeChatApi};
+use super::store::OutboxRow;
 use crate::db::{Db, DbError, unix_now};
-use crate::followers::WindowState;
-use crate::with_pool;
+use crate::wechat::followers::WindowState;
 use wechat::Reply;
 
 const MAX_ATTEMPTS: i64 = 6;
-const CLAIM_SECS: i64 = 30;
 
 /// The customer-service message body for a reply, or `None` for replies that have no
 /// customer-service form (`success`, transfer to customer service).
@@ -42,80 +41,22 @@ pub fn custom_message(openid: &str, reply: &Reply) -> Option<Value> {
     Some(v)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub openid: String,
-    pub payload: String,
-    pub dedupe_key: String,
-    pub status: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
+/// Where answers and pushes are queued: the outbox table, and the worker's wake-up. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct Outbox {
+    pub db: Db,
+    pub wake: std::sync::Arc<Notify>,
 }
 
-impl Db {
-    /// Queues a message; returns false if one with this key was already queued.
-    pub async fn enqueue_outbox(&self, openid: &str, payload: &Value, dedupe_key: &str, now: i64) -> Result<bool, DbError> {
-        let sql = "INSERT INTO outbox (openid, payload, dedupe_key, status, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4) \
-                   ON CONFLICT (dedupe_key) DO NOTHING";
-        let n = with_pool!(self, |pool| sqlx::query(sql)
-            .bind(openid)
-            .bind(payload.to_string())
-            .bind(dedupe_key)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(n == 1)
-    }
-
-    /// Claims up to `limit` due rows for this node for [`CLAIM_SECS`].
-    async fn claim_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
-        let due = "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 AND claimed_until < $1 ORDER BY id LIMIT $2";
-        let ids: Vec<(i64,)> = with_pool!(self, |pool| sqlx::query_as(due).bind(now).bind(limit).fetch_all(pool).await?);
-        let mut claimed = Vec::new();
-        for (id,) in ids {
-            let sql = "UPDATE outbox SET claimed_until = $2 WHERE id = $1 AND status = 'pending' AND claimed_until < $3 \
-                       RETURNING id, openid, payload, dedupe_key, status, attempts, last_error";
-            let row: Option<OutboxRow> =
-                with_pool!(self, |pool| sqlx::query_as(sql).bind(id).bind(now + CLAIM_SECS).bind(now).fetch_optional(pool).await?);
-            claimed.extend(row);
-        }
-        Ok(claimed)
-    }
-
-    async fn finish_outbox(&self, id: i64, status: &str, error: Option<&str>, now: i64) -> Result<(), DbError> {
-        let sql = "UPDATE outbox SET status = $2, last_error = $3, sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END, claimed_until = 0 WHERE id = $1";
-        with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(status).bind(error).bind(now).execute(pool).await?.rows_affected());
-        Ok(())
-    }
-
-    /// A message went out: its row becomes `sent` and the reader's window counts it, in one
-    /// transaction, so nobody reading the window (the consultation inbox shows "sends left" as
-    /// the window's remaining count minus what is still pending) sees it counted twice.
-    async fn mark_outbox_sent(&self, id: i64, openid: &str, now: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE followers SET window_sent = window_sent + 1 WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
-            sqlx::query("UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = $2, claimed_until = 0 WHERE id = $1")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    async fn retry_outbox(&self, id: i64, attempts: i64, error: &str, next_at: i64) -> Result<(), DbError> {
-        let sql = "UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = $4, claimed_until = 0 WHERE id = $1";
-        with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(attempts).bind(error).bind(next_at).execute(pool).await?.rows_affected());
-        Ok(())
-    }
-
-    pub async fn outbox_rows(&self) -> Result<Vec<OutboxRow>, DbError> {
-        let sql = "SELECT id, openid, payload, dedupe_key, status, attempts, last_error FROM outbox ORDER BY id";
-        Ok(with_pool!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await?))
+impl Outbox {
+    /// Queues a customer-service message and wakes the worker. `false` when the reply has no
+    /// customer-service form or a message with this key was queued before.
+    pub async fn push(&self, openid: &str, reply: &Reply, dedupe_key: &str) -> Result<bool, DbError> {
+        let Some(body) = custom_message(openid, reply) else { return Ok(false) };
+        let queued = self.db.enqueue_outbox(openid, &body, dedupe_key, unix_now()).await?;
+        self.wake.notify_one();
+        Ok(queued)
     }
 }
 

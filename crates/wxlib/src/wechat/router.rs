@@ -1,6 +1,7 @@
 //! Routes an inbound message to its handler: by menu key (CLICK), by event, by text pattern, by
-//! message type, else a catch-all. Later features register their handlers here; the catch-all
-//! for messages is the help text, and events nobody handles get `success` (no reply).
+//! message type, else a catch-all; events nobody handles get `success` (no reply). The router
+//! knows no feature: the app builds one (the conversation) and hands it to the callback. A
+//! handler gets the context `S` the app gives every message (its `Services`) and the message.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -8,8 +9,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use wechat::{Event, Inbound, InboundKind, Reply};
-
-use crate::services::Services;
 
 /// What a handler can fail with; turned into an apology for the reader at the edge.
 #[derive(Debug, thiserror::Error)]
@@ -25,12 +24,12 @@ pub enum HandlerError {
 }
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, HandlerError>> + Send>>;
-pub type Handler = Arc<dyn Fn(Services, Arc<Inbound>) -> HandlerFuture + Send + Sync>;
+pub type Handler<S> = Arc<dyn Fn(S, Arc<Inbound>) -> HandlerFuture + Send + Sync>;
 
 /// Wraps an async function as a [`Handler`].
-pub fn handler<F, Fut>(f: F) -> Handler
+pub fn handler<S, F, Fut>(f: F) -> Handler<S>
 where
-    F: Fn(Services, Arc<Inbound>) -> Fut + Send + Sync + 'static,
+    F: Fn(S, Arc<Inbound>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Reply, HandlerError>> + Send + 'static,
 {
     Arc::new(move |s, m| Box::pin(f(s, m)))
@@ -54,44 +53,55 @@ impl TextPattern {
     }
 }
 
-#[derive(Clone)]
-pub struct Router {
-    menu_keys: HashMap<String, Handler>,
-    events: HashMap<String, Handler>,
-    msg_types: HashMap<String, Handler>,
-    texts: Vec<(TextPattern, Handler)>,
-    fallback: Handler,
+pub struct Router<S> {
+    menu_keys: HashMap<String, Handler<S>>,
+    events: HashMap<String, Handler<S>>,
+    msg_types: HashMap<String, Handler<S>>,
+    texts: Vec<(TextPattern, Handler<S>)>,
+    fallback: Handler<S>,
 }
 
-impl Router {
-    pub fn new(fallback: Handler) -> Self {
+impl<S> Clone for Router<S> {
+    fn clone(&self) -> Self {
+        Self {
+            menu_keys: self.menu_keys.clone(),
+            events: self.events.clone(),
+            msg_types: self.msg_types.clone(),
+            texts: self.texts.clone(),
+            fallback: self.fallback.clone(),
+        }
+    }
+}
+
+impl<S> Router<S> {
+    pub fn new(fallback: Handler<S>) -> Self {
         Self { menu_keys: HashMap::new(), events: HashMap::new(), msg_types: HashMap::new(), texts: Vec::new(), fallback }
     }
 
-    pub fn on_menu_key(mut self, key: &str, h: Handler) -> Self {
+    pub fn on_menu_key(mut self, key: &str, h: Handler<S>) -> Self {
         self.menu_keys.insert(key.to_owned(), h);
         self
     }
 
     /// Event names are matched case-insensitively (WeChat mixes `SCAN` and `subscribe`).
-    pub fn on_event(mut self, event: &str, h: Handler) -> Self {
+    pub fn on_event(mut self, event: &str, h: Handler<S>) -> Self {
         self.events.insert(event.to_ascii_lowercase(), h);
         self
     }
 
-    pub fn on_msg_type(mut self, msg_type: &str, h: Handler) -> Self {
+    pub fn on_msg_type(mut self, msg_type: &str, h: Handler<S>) -> Self {
         self.msg_types.insert(msg_type.to_owned(), h);
         self
     }
 
     /// Text patterns are tried in registration order.
-    pub fn on_text(mut self, pattern: TextPattern, h: Handler) -> Self {
+    pub fn on_text(mut self, pattern: TextPattern, h: Handler<S>) -> Self {
         self.texts.push((pattern, h));
         self
     }
 
     /// The handler for a message, or `None` for an event nobody handles.
-    pub fn route(&self, msg: &Inbound) -> Option<&Handler> {
+    pub fn route(&self, msg: &Inbound) -> Option<&Handler<S>> {
         match &msg.kind {
             InboundKind::Event(ev) => {
                 if let Event::Click { key } = ev {

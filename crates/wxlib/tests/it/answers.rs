@@ -202,7 +202,7 @@ async fn an_answer_goes_once_inside_the_window_and_never_outside() {
         say(&base, "oWin1", "咨询 怎么借阅期刊").await;
         let before = s.db.reader_context("oWin1", now()).await.unwrap();
         assert_eq!(before.sends_left(), 5, "{name}: a message gives 5 sends");
-        let wxlib::followers::WindowState::Open { expires_at, .. } = before.window else { panic!("{name}: window open") };
+        let wxlib::wechat::followers::WindowState::Open { expires_at, .. } = before.window else { panic!("{name}: window open") };
         assert!((expires_at - now() - 48 * 3600).abs() < 10, "{name}: 48 hours");
 
         let out = consultation::answer_reader(&s, "oWin1", "期刊在三楼阅览室，可借 7 天。", 1, "lib1", "form-a").await.unwrap();

@@ -10,7 +10,7 @@ use crate::helpers::*;
 
 /// The account's router, plus a text `word` whose handler takes `secs` and then answers
 /// "查完了: <sender>".
-fn router_with_slow(word: &str, secs: u64) -> Router {
+fn router_with_slow(word: &str, secs: u64) -> Router<Services> {
     chat::router().on_text(
         TextPattern::Exact(word.into()),
         handler(move |_s: Services, m: Arc<Inbound>| async move {

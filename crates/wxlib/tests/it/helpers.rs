@@ -154,7 +154,7 @@ pub fn test_config(db_url: &str, api_base: &str) -> Config {
     c
 }
 
-pub async fn spawn_app_on(db: TestDb, api_base: &str, router: Router) -> TestApp {
+pub async fn spawn_app_on(db: TestDb, api_base: &str, router: Router<wxlib::services::Services>) -> TestApp {
     let config = test_config(&db.url, api_base);
     let app = Application::build_with_router(config, router).await.expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());

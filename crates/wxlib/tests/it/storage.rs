@@ -1,7 +1,7 @@
 use serde_json::json;
 use wechat::Reply;
 use wxlib::db::Db;
-use wxlib::followers::{LoggedEvent, WINDOW_REFRESH_SLACK_SECS, WindowState};
+use wxlib::wechat::followers::{LoggedEvent, WINDOW_REFRESH_SLACK_SECS, WindowState};
 use wxlib::wechat::journal::sqlite::{Checkpointer, SqliteJournal};
 use wxlib::wechat::journal::{Begin, Claim, Finish, FollowChange, Journal, Record, StoredReply};
 

@@ -1,47 +1,12 @@
-//! Followers and the event log: who follows the account, since when, through which QR scene
-//! (for attribution), and every inbound message or event by type and key (for analytics). Also
-//! the customer-service window each interaction opens (reference §5): a message allows 5 sends
-//! within 48 h; a menu click, follow or scan allows 3 within a minute.
+//! The front door's tables: followers and the event log (with the customer-service windows),
+//! the outbox, and WeChat's access token shared by every node. The callback journal's own
+//! tables are written by the journal ([`super::journal`]).
 
+use serde_json::Value;
+
+use super::followers::{Follower, LoggedEvent, WindowState};
 use crate::db::{Db, DbError};
 use crate::with_pool;
-
-pub const MESSAGE_WINDOW_SECS: i64 = 48 * 3600;
-pub const MESSAGE_WINDOW_QUOTA: i64 = 5;
-pub const EVENT_WINDOW_SECS: i64 = 60;
-pub const EVENT_WINDOW_QUOTA: i64 = 3;
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Follower {
-    pub openid: String,
-    pub subscribed: i64,
-    pub first_subscribed_at: Option<i64>,
-    pub subscribed_at: Option<i64>,
-    pub unsubscribed_at: Option<i64>,
-    pub first_scene: Option<String>,
-    pub last_scene: Option<String>,
-    pub window_expires_at: i64,
-    pub window_quota: i64,
-    pub window_sent: i64,
-}
-
-/// One inbound message or event as logged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoggedEvent<'a> {
-    pub openid: &'a str,
-    pub msg_type: &'a str,
-    pub event: Option<&'a str>,
-    pub event_key: Option<&'a str>,
-    pub created_at: i64,
-}
-
-/// What the customer-service window allows right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowState {
-    Open { remaining: i64, expires_at: i64 },
-    Closed,
-    Exhausted,
-}
 
 /// A follow; binds (openid, at, scene). Shared with the callback journal.
 pub const SUBSCRIBE_SQL: &str = "INSERT INTO followers (openid, subscribed, first_subscribed_at, subscribed_at, first_scene, last_scene) \
@@ -73,13 +38,6 @@ macro_rules! open_window_conflict {
 }
 pub const OPEN_WINDOW_CONFLICT: &str = open_window_conflict!();
 
-/// How much earlier than 48 h a message window may end, so that a reader's every message need not
-/// rewrite their follower row: a message refreshes an unused window only when it gains more than
-/// this. Chat comes in bursts (a search, then another), and each rewrite dirties a page of the
-/// followers table in the callback journal's commit (BENCHMARKS.md, run G). The window stays on
-/// the safe side: it can only end early.
-pub const WINDOW_REFRESH_SLACK_SECS: i64 = 120;
-
 /// [`OPEN_WINDOW_CONFLICT`] for message windows (48 h): also skips a refresh that gains at most
 /// [`WINDOW_REFRESH_SLACK_SECS`] of a window with no sends counted yet and the same quota. A window
 /// with sends counted is always refreshed (the new message resets the count).
@@ -88,10 +46,84 @@ pub const OPEN_MESSAGE_WINDOW_CONFLICT: &str = open_window_conflict!(
      OR followers.window_expires_at < excluded.window_expires_at - 120)"
 );
 
-/// Whether a window of this length is refreshed lazily ([`OPEN_MESSAGE_WINDOW_CONFLICT`]); the
-/// short event windows always are exact.
-pub fn lazy_window(secs: i64) -> bool {
-    secs >= MESSAGE_WINDOW_SECS
+/// How long a node owns the outbox rows it claimed.
+const CLAIM_SECS: i64 = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub openid: String,
+    pub payload: String,
+    pub dedupe_key: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+impl Db {
+    /// Queues a message; returns false if one with this key was already queued.
+    pub async fn enqueue_outbox(&self, openid: &str, payload: &Value, dedupe_key: &str, now: i64) -> Result<bool, DbError> {
+        let sql = "INSERT INTO outbox (openid, payload, dedupe_key, status, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4) \
+                   ON CONFLICT (dedupe_key) DO NOTHING";
+        let n = with_pool!(self, |pool| sqlx::query(sql)
+            .bind(openid)
+            .bind(payload.to_string())
+            .bind(dedupe_key)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Claims up to `limit` due rows for this node for [`CLAIM_SECS`].
+    pub(super) async fn claim_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+        let due = "SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 AND claimed_until < $1 ORDER BY id LIMIT $2";
+        let ids: Vec<(i64,)> = with_pool!(self, |pool| sqlx::query_as(due).bind(now).bind(limit).fetch_all(pool).await?);
+        let mut claimed = Vec::new();
+        for (id,) in ids {
+            let sql = "UPDATE outbox SET claimed_until = $2 WHERE id = $1 AND status = 'pending' AND claimed_until < $3 \
+                       RETURNING id, openid, payload, dedupe_key, status, attempts, last_error";
+            let row: Option<OutboxRow> =
+                with_pool!(self, |pool| sqlx::query_as(sql).bind(id).bind(now + CLAIM_SECS).bind(now).fetch_optional(pool).await?);
+            claimed.extend(row);
+        }
+        Ok(claimed)
+    }
+
+    pub(super) async fn finish_outbox(&self, id: i64, status: &str, error: Option<&str>, now: i64) -> Result<(), DbError> {
+        let sql = "UPDATE outbox SET status = $2, last_error = $3, sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END, claimed_until = 0 WHERE id = $1";
+        with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(status).bind(error).bind(now).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// A message went out: its row becomes `sent` and the reader's window counts it, in one
+    /// transaction, so nobody reading the window (the consultation inbox shows "sends left" as
+    /// the window's remaining count minus what is still pending) sees it counted twice.
+    pub(super) async fn mark_outbox_sent(&self, id: i64, openid: &str, now: i64) -> Result<(), DbError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE followers SET window_sent = window_sent + 1 WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = $2, claimed_until = 0 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub(super) async fn retry_outbox(&self, id: i64, attempts: i64, error: &str, next_at: i64) -> Result<(), DbError> {
+        let sql = "UPDATE outbox SET attempts = $2, last_error = $3, next_attempt_at = $4, claimed_until = 0 WHERE id = $1";
+        with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(attempts).bind(error).bind(next_at).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn outbox_rows(&self) -> Result<Vec<OutboxRow>, DbError> {
+        let sql = "SELECT id, openid, payload, dedupe_key, status, attempts, last_error FROM outbox ORDER BY id";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await?))
+    }
 }
 
 impl Db {
@@ -186,15 +218,18 @@ impl Db {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Db {
+    /// The access token every node shares, with its expiry: (token, expires_at).
+    pub async fn api_token(&self, app_id: &str) -> Result<Option<(String, i64)>, DbError> {
+        let sql = "SELECT access_token, expires_at FROM api_tokens WHERE app_id = $1";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(app_id).fetch_optional(pool).await?))
+    }
 
-    #[test]
-    fn the_lazy_refresh_uses_the_documented_slack() {
-        // concat! needs a literal, so the SQL spells the slack out; keep the two in step.
-        assert!(OPEN_MESSAGE_WINDOW_CONFLICT.contains(&format!("excluded.window_expires_at - {WINDOW_REFRESH_SLACK_SECS})")));
-        assert!(OPEN_MESSAGE_WINDOW_CONFLICT.starts_with(OPEN_WINDOW_CONFLICT));
-        assert!(lazy_window(MESSAGE_WINDOW_SECS) && !lazy_window(EVENT_WINDOW_SECS));
+    /// Stores a freshly fetched access token (the node holding the `access_token` lease does).
+    pub async fn store_api_token(&self, app_id: &str, token: &str, expires_at: i64, now: i64) -> Result<(), DbError> {
+        let sql = "INSERT INTO api_tokens (app_id, access_token, expires_at, refreshed_at) VALUES ($1, $2, $3, $4) \
+                   ON CONFLICT (app_id) DO UPDATE SET access_token = $2, expires_at = $3, refreshed_at = $4";
+        with_pool!(self, |pool| sqlx::query(sql).bind(app_id).bind(token).bind(expires_at).bind(now).execute(pool).await?.rows_affected());
+        Ok(())
     }
 }
