@@ -105,7 +105,7 @@ pub async fn run(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<()> {
     let port = app.port();
     let server = tokio::spawn(app.run_until_stopped());
     // The menu as last saved in the console (the study's menu at first).
-    let menu = crate::console::menu_editor::current_menu(&services).await?;
+    let menu = crate::menu::current_menu(&services).await?;
     crate::menu::validate(&menu)?;
     services.api.create_menu(&menu).await?;
     // The entrance poster's code, so a follow through it carries its scene.

@@ -7,6 +7,14 @@ pub enum Lang {
     En,
 }
 
+/// The text for the language: `zh` or `en`.
+pub fn t<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
+
 impl Lang {
     pub fn from_config(s: &str) -> Self {
         if s == "en" { Lang::En } else { Lang::Zh }

@@ -17,12 +17,14 @@ pub mod activities;
 pub mod answers;
 pub mod broadcasts;
 pub mod catalog;
-pub mod chat;
+
 pub mod circulation;
 pub mod clock;
 pub mod config;
 pub mod console;
 pub mod consultation;
+pub mod conversation;
+pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod jobs;

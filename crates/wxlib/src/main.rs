@@ -180,10 +180,10 @@ fn main() -> std::process::ExitCode {
             Command::PushMenu { config } => {
                 let (services, _) = wxlib::startup::build_services(Config::load(config.as_deref())?).await?;
                 // The menu saved in the console, or the study's menu if none was saved.
-                let menu = wxlib::console::menu_editor::current_menu(&services).await?;
+                let menu = wxlib::menu::current_menu(&services).await?;
                 wxlib::menu::validate(&menu)?;
                 services.api.create_menu(&menu).await?;
-                wxlib::console::menu_editor::record_push(&services, &menu).await?;
+                wxlib::menu::record_push(&services, &menu).await?;
                 wxlib::console::audit_system(&services.db, "menu.push", &menu.to_string()).await?;
                 println!("menu pushed");
                 Ok(())

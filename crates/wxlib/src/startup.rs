@@ -11,12 +11,12 @@ use tokio::sync::Notify;
 
 use crate::catalog::sync::IndexSync;
 use crate::catalog::{self, Catalog};
-use crate::chat;
 use crate::circulation::binding;
 use crate::circulation::builtin::BuiltinIls;
 use crate::circulation::{Ils, reminders};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::conversation;
 use crate::db::{Db, unix_now};
 use crate::lang::Lang;
 use crate::services::Services;
@@ -75,7 +75,7 @@ pub async fn build_services(config: Config) -> anyhow::Result<(Services, IndexSy
 impl Application {
     /// Builds the app with the account's standard conversation.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with_router(config, chat::router()).await
+        Self::build_with_router(config, conversation::router()).await
     }
 
     /// Builds the app with a given message router (tests register special handlers).
@@ -106,14 +106,16 @@ impl Application {
         };
         let metrics = telemetry::metrics_handle();
         let router = callback::routes(callback)
-            .merge(catalog::http::routes(catalog))
+            .merge(catalog::http::routes(catalog, crate::partners::web::PartnerTabs { db: services.db.clone() }))
             .merge(binding::routes(services.clone()))
-            .merge(crate::partners::routes(services.clone()))
-            .merge(crate::console::routes(services.clone()))
+            .merge(crate::partners::web::routes(services.clone()))
+            .merge(sru_routes(&services))
+            .merge(crate::console::routes(services.clone(), console_sections()))
             .merge(crate::news::pages::public_routes(services.clone()))
             .merge(crate::activities::web::routes(services.clone()))
             .merge(crate::broadcasts::page::routes(services.clone()))
-            .merge(crate::reach::routes(services.clone()))
+            .merge(crate::reach::draw::routes(services.clone()))
+            .merge(crate::reach::referral_web::routes(services.clone()))
             .merge(simulator_routes(&services.config)?)
             .route("/healthz", get(|| async { "ok" }))
             .route("/metrics", get(move || std::future::ready(metrics.render())));
@@ -135,7 +137,7 @@ impl Application {
         tokio::spawn(reminders::scheduler(s.clone()));
         tokio::spawn(crate::news::pages::scheduler(s.clone()));
         tokio::spawn(crate::activities::reminders::scheduler(s.clone()));
-        tokio::spawn(crate::broadcasts::worker(s.clone()));
+        tokio::spawn(crate::broadcasts::send::worker(s.clone()));
         tokio::spawn(crate::broadcasts::figures::daily(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox.wake.clone() }.run());
         let journal = s.journal.clone();
@@ -154,6 +156,28 @@ impl Application {
         journal.flush().await;
         served
     }
+}
+
+/// Every feature's section of the librarians' console, under `/console` (behind its sign-in).
+fn console_sections() -> axum::Router<Services> {
+    axum::Router::new()
+        .route("/", get(crate::dashboard::home))
+        .nest("/menu", crate::menu::console::console_routes())
+        .nest("/hours", crate::news::hours_console::console_routes())
+        .nest("/resources", crate::news::resources::console_routes())
+        .nest("/pages", crate::news::pages::console_routes())
+        .nest("/answers", crate::answers::console::console_routes())
+        .nest("/inbox", crate::consultation::console::console_routes())
+        .nest("/partners", crate::partners::console::console_routes())
+        .nest("/activities", crate::activities::console::console_routes())
+        .nest("/broadcasts", crate::broadcasts::console::console_routes())
+        .nest("/reach", crate::reach::console::console_routes())
+        .nest("/analytics", crate::reach::console::analytics_routes())
+}
+
+/// Our catalog over SRU at `/sru`, for partner libraries, when `partners.sru_enabled`.
+fn sru_routes(services: &Services) -> axum::Router {
+    if services.config.partners.sru_enabled { crate::partners::sru_server::routes(services.clone()) } else { axum::Router::new() }
 }
 
 /// "WeChat in a box" when `simulator.enabled`: WeChat's API at /sim/api, the phone at /sim.

@@ -10,12 +10,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::store::ActivityDraft;
+use super::ActivityDraft;
 use super::{Activity, DraftInput, Status, check_draft, ensure_checkin_code, qr_svg, reminders, showqrcode_link};
 use crate::clock::{datetime_input_value, local_datetime};
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
-use crate::console::{ConsoleError, Librarian, audit, t};
+use crate::console::{ConsoleError, Librarian, audit};
 use crate::lang::Lang;
+use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
 

@@ -5,14 +5,14 @@
 //! code), signed-up readers and walk-ins alike. After: a report article on the page and in chat,
 //! and a short feedback form for those who came. Librarians run it all from the console.
 //!
-//! [`store`] keeps it (both databases), [`chat`] is what readers say and see, [`scenes`] routes QR
-//! scenes by prefix, [`web`] the reader pages, [`reminders`] the day-before job and the waiting
+//! [`store`] keeps it (both databases), [`chat`] is what readers say and see (and the check-in
+//! scene, routed by `conversation::scenes`), [`web`] the reader pages, [`reminders`] the day-before job and the waiting
 //! list notices, [`console`] the librarians' pages.
 
 pub mod chat;
 pub mod console;
 pub mod reminders;
-pub mod scenes;
+
 pub mod store;
 pub mod web;
 
@@ -111,6 +111,19 @@ impl Status {
             Status::Finished => "finished",
         }
     }
+}
+
+/// The fields a librarian sets (validated by the console before they get here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityDraft {
+    pub title: String,
+    pub place: String,
+    pub description: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub signup_opens_at: i64,
+    pub signup_deadline: i64,
+    pub capacity: i64,
 }
 
 /// What a sign-up did.
@@ -225,7 +238,7 @@ pub const CAPACITY_MAX: i64 = 100_000;
 
 /// Checks the activity form; every problem is named, in the librarian's language. An empty
 /// "sign-up opens" means now.
-pub fn check_draft(input: &DraftInput, now: i64, lang: Lang) -> Result<store::ActivityDraft, Vec<String>> {
+pub fn check_draft(input: &DraftInput, now: i64, lang: Lang) -> Result<ActivityDraft, Vec<String>> {
     let zh = lang == Lang::Zh;
     let mut errors = Vec::new();
     let text = |value: &str, zh_name: &str, en_name: &str, max: usize, errors: &mut Vec<String>| {
@@ -300,7 +313,7 @@ pub fn check_draft(input: &DraftInput, now: i64, lang: Lang) -> Result<store::Ac
     }
     match (errors.is_empty(), starts_at, ends_at, signup_opens_at, signup_deadline, capacity) {
         (true, Some(starts_at), Some(ends_at), Some(signup_opens_at), Some(signup_deadline), Some(capacity)) => {
-            Ok(store::ActivityDraft { title, place, description, starts_at, ends_at, signup_opens_at, signup_deadline, capacity })
+            Ok(ActivityDraft { title, place, description, starts_at, ends_at, signup_opens_at, signup_deadline, capacity })
         }
         _ => Err(errors),
     }
@@ -335,7 +348,7 @@ pub async fn demo(s: &crate::services::Services) -> anyhow::Result<()> {
     let now = s.clock.now();
     if s.db.all_activities().await?.is_empty() {
         let start = local_midnight(now) + 2 * crate::clock::DAY_SECS + 14 * 3600;
-        let draft = store::ActivityDraft {
+        let draft = ActivityDraft {
             title: "新生入馆培训".into(),
             place: "总馆一层报告厅".into(),
             description: "介绍图书馆的空间、馆藏与检索、借还与续借、电子资源和公众号的用法。\n到场后扫描签到码签到。".into(),

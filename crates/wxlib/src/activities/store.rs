@@ -3,7 +3,7 @@
 //! transaction: on PostgreSQL that takes the row lock, on SQLite the write lock, so places are
 //! counted by one writer at a time and the capacity is never exceeded, even across nodes.
 
-use super::{Activity, ActivityError, Cancelled, CheckinOutcome, SignupOutcome};
+use super::{Activity, ActivityDraft, ActivityError, Cancelled, CheckinOutcome, SignupOutcome};
 use crate::db::{Db, DbError};
 use crate::with_pool;
 
@@ -15,19 +15,6 @@ impl From<sqlx::Error> for ActivityError {
 
 const COLUMNS: &str = "id, title, place, description, starts_at, ends_at, signup_opens_at, signup_deadline, capacity, qr_ticket, qr_url, \
                        report_title, report_body, report_at, created_at, updated_at";
-
-/// The fields a librarian sets (validated by the console before they get here).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActivityDraft {
-    pub title: String,
-    pub place: String,
-    pub description: String,
-    pub starts_at: i64,
-    pub ends_at: i64,
-    pub signup_opens_at: i64,
-    pub signup_deadline: i64,
-    pub capacity: i64,
-}
 
 /// One reader's sign-up as the console lists it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::chat::{cancelled_text, signup_text};
 use super::{Activity, ActivityError, SignupOutcome, Status};
 use crate::clock::{local_datetime, local_hm};
-use crate::lang::Lang;
+use crate::lang::{Lang, t};
 use crate::services::Services;
 use crate::web::session::{CodeParams, cookie_token, subtle_eq, with_cookie};
 use crate::web::{escape, page};
@@ -30,11 +30,6 @@ pub fn routes(s: Services) -> axum::Router {
         .route("/h5/activities/{id}/cancel", post(cancel_submit))
         .route("/h5/activities/{id}/feedback", post(feedback_submit))
         .with_state(s)
-}
-
-/// The reader's language's text.
-fn t<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
-    if lang == Lang::En { en } else { zh }
 }
 
 fn site_title(lang: Lang) -> &'static str {

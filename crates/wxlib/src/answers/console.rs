@@ -12,9 +12,10 @@ use serde::Deserialize;
 
 use super::{Answer, MatchKind, Rule, RuleInput};
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
-use crate::console::{ConsoleError, Librarian, audit, t};
+use crate::console::{ConsoleError, Librarian, audit};
 use crate::db::unix_now;
 use crate::lang::Lang;
+use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
 

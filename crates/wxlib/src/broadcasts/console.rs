@@ -15,8 +15,9 @@ use super::store::{Broadcast, Listed};
 use super::{BroadcastError, Draft, Image, read_rate};
 use crate::clock::local_datetime;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
-use crate::console::{ConsoleError, Librarian, audit, t};
+use crate::console::{ConsoleError, Librarian, audit};
 use crate::lang::Lang;
+use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
 
@@ -584,6 +585,6 @@ async fn send(State(s): State<Services>, lib: Librarian, Path(id): Path<i64>, Fo
         &format!("#{id} {} to {}", b.title, b.target_tag_id.map(|t| format!("tag {t}")).unwrap_or_else(|| "all followers".into())),
     )
     .await?;
-    super::wake();
+    super::send::wake();
     Ok(Redirect::to(&format!("/console/broadcasts/{id}?queued=1")).into_response())
 }

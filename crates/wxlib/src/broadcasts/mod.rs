@@ -25,8 +25,6 @@ pub mod store;
 
 use crate::lang::Lang;
 
-pub use send::{wake, worker};
-
 /// WeChat's limits for a draft article (reference §5; the simulator enforces the same).
 pub const TITLE_MAX_CHARS: usize = 32;
 pub const AUTHOR_MAX_CHARS: usize = 16;

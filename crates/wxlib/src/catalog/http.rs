@@ -13,14 +13,29 @@ use super::{Catalog, CatalogError, RecordView, SearchField, Sort, parse_field};
 use crate::db::unix_now;
 use crate::web::{escape, page};
 
-pub fn routes(catalog: Catalog) -> axum::Router {
+/// What the search page shows between its form and our results, from outside the catalog: the
+/// partner libraries' tabs (`partners::web`).
+pub trait SearchTabs: Clone + Send + Sync + 'static {
+    /// The tabs for query `q` on `field` (empty for none).
+    fn tabs(&self, q: &str, field: &str) -> impl Future<Output = String> + Send;
+}
+
+#[derive(Clone)]
+struct SearchPageState<T> {
+    catalog: Catalog,
+    tabs: T,
+}
+
+pub fn routes<T: SearchTabs>(catalog: Catalog, tabs: T) -> axum::Router {
+    let search_page =
+        axum::Router::new().route("/opac/search", get(opac_search::<T>)).with_state(SearchPageState { catalog: catalog.clone(), tabs });
     axum::Router::new()
         .route("/api/v1/search", get(api_search))
         .route("/api/v1/records/{id}", get(api_record))
-        .route("/opac/search", get(opac_search))
         .route("/opac/record/{id}", get(opac_record))
         .route("/opac/suggest", get(suggest_form).post(suggest_submit))
         .with_state(catalog)
+        .merge(search_page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,7 +98,8 @@ async fn api_record(State(c): State<Catalog>, Path(id): Path<String>) -> Respons
     }
 }
 
-async fn opac_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) -> Response {
+async fn opac_search<T: SearchTabs>(State(st): State<SearchPageState<T>>, Query(p): Query<SearchParams>) -> Response {
+    let c = &st.catalog;
     let q = p.q.clone().unwrap_or_default();
     let field = p.field.clone().unwrap_or_else(|| "any".into());
     let options = [("any", "任意词"), ("title", "题名"), ("author", "责任者"), ("subject", "主题词"), ("isbn", "ISBN")]
@@ -94,7 +110,7 @@ async fn opac_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) ->
         "<form class=\"search\" action=\"/opac/search\"><select name=\"field\">{options}</select><input type=\"text\" name=\"q\" value=\"{}\" placeholder=\"书名、作者、关键词\"><button>检索</button></form>",
         escape(&q)
     );
-    body.push_str(&crate::partners::web::tabs_html(&c.db, &q, &field, None).await);
+    body.push_str(&st.tabs.tabs(&q, &field).await);
     if !q.trim().is_empty() {
         match parse_params(&p) {
             Err(msg) => body.push_str(&format!("<p class=\"no\">{}</p>", escape(msg))),

@@ -7,10 +7,11 @@ use axum::response::Html;
 use serde::Deserialize;
 
 use super::auth::{Admin, Librarian};
+use super::error::ConsoleError;
 use super::layout::page;
-use super::{ConsoleError, t};
 use crate::clock::local_datetime;
 use crate::db::{Db, DbError, unix_now};
+use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
 use crate::with_pool;

@@ -17,10 +17,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::error::ConsoleError;
 use super::layout::{bare_page, flash_error, page};
-use super::{ConsoleError, t};
 use crate::db::{Db, DbError, unix_now};
 use crate::lang::Lang;
+use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
 use crate::with_pool;

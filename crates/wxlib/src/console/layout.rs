@@ -5,8 +5,8 @@
 use axum::response::Html;
 
 use super::auth::Librarian;
-use super::t;
 use crate::lang::Lang;
+use crate::lang::t;
 use crate::web::escape;
 
 const STYLE: &str = "body{font-family:-apple-system,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;margin:0;background:#f4f5f7;color:#222;font-size:15px}\

@@ -7,10 +7,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::audit;
 use super::auth::{self, Admin, Role};
+use super::error::ConsoleError;
 use super::layout::{csrf_field, flash_error, flash_ok, page};
-use super::{ConsoleError, audit, t};
 use crate::clock::local_datetime;
+use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
 

@@ -1,5 +1,6 @@
 //! Settings the app keeps in the store rather than in the configuration: values every node must
-//! share and that are made once (the key that signs reader sessions).
+//! share (the key that signs reader sessions) and what librarians set in the console (the saved
+//! and the published menu, the guide series).
 
 use super::{Db, DbError};
 
@@ -16,5 +17,19 @@ impl Db {
         let (v,): (String,) =
             with_pool!(self, |pool| sqlx::query_as("SELECT value FROM app_settings WHERE name = $1").bind(name).fetch_one(pool).await?);
         Ok(v)
+    }
+    /// A setting written by the console (created or replaced).
+    pub async fn put_setting(&self, name: &str, value: &str) -> Result<(), DbError> {
+        let sql = "INSERT INTO app_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+        with_pool!(self, |pool| sqlx::query(sql).bind(name).bind(value).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn setting(&self, name: &str) -> Result<Option<String>, DbError> {
+        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT value FROM app_settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?);
+        Ok(row.map(|(v,)| v))
     }
 }

@@ -19,8 +19,9 @@ use super::hours::{self, HoursError, Interval, describe_intervals, format_interv
 use crate::clock::local_datetime;
 use crate::clock::{day_of, day_string};
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
-use crate::console::{ConsoleError, Librarian, audit, t};
+use crate::console::{ConsoleError, Librarian, audit};
 use crate::lang::Lang;
+use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
 use crate::with_pool;

@@ -14,20 +14,13 @@ use wechat::{Inbound, Reply};
 
 use crate::lang::Lang;
 use crate::services::Services;
-use crate::wechat::router::{HandlerError, Router, TextPattern, handler};
+use crate::wechat::router::HandlerError;
 
 /// Words that ask for today's hours (matched whole, case-insensitive).
 pub const HOURS_TODAY_WORDS: &[&str] =
     &["开放时间", "开馆时间", "今天开放吗", "今天开馆吗", "今天几点关门", "hours", "opening hours", "today"];
 /// Words that ask for tomorrow's hours.
 pub const HOURS_TOMORROW_WORDS: &[&str] = &["明天开放吗", "明天开馆吗", "明天开放时间", "tomorrow"];
-
-/// Registers the hours words ([`HOURS_TODAY_WORDS`], [`HOURS_TOMORROW_WORDS`]) on the router.
-pub fn on_hours_words(router: Router<Services>) -> Router<Services> {
-    let router = HOURS_TODAY_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(hours_today)));
-    let router = HOURS_TOMORROW_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(hours_tomorrow)));
-    HOURS_DATE_PREFIXES.iter().fold(router, |r, w| r.on_text(TextPattern::Prefix((*w).into()), handler(hours_on_day)))
-}
 
 /// "开放时间 10-01", "hours 2026-10-01": the hours of the day named after the word.
 pub const HOURS_DATE_PREFIXES: &[&str] = &["开放时间", "开馆时间", "hours", "Hours"];

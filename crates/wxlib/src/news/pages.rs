@@ -18,9 +18,10 @@ use serde::Deserialize;
 
 use crate::clock::local_datetime;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
-use crate::console::{ConsoleError, Librarian, audit, t};
+use crate::console::{ConsoleError, Librarian, audit};
 use crate::db::{Db, DbError};
 use crate::lang::Lang;
+use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
 use crate::wechat::followers::WindowState;

@@ -10,8 +10,9 @@ use super::federated::{self, Outcome};
 use super::{KNOWN_INDEXES, Partner, PartnerError};
 use crate::catalog::SearchField;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
-use crate::console::{Admin, ConsoleError, Librarian, audit, t};
+use crate::console::{Admin, ConsoleError, Librarian, audit};
 use crate::lang::Lang;
+use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
 

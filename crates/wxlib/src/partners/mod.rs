@@ -23,7 +23,6 @@ pub mod web;
 use serde::{Deserialize, Serialize};
 
 use crate::db::{Db, DbError, unix_now};
-use crate::services::Services;
 use crate::with_pool;
 
 /// The CQL indexes a partner may support, in the order they are offered in forms.
@@ -221,15 +220,4 @@ pub async fn seed(db: &Db, config: &crate::config::Config) -> Result<usize, Part
         db.upsert_partner(p).await?;
     }
     Ok(list.len())
-}
-
-/// The public routes: `/sru` (when `partners.sru_enabled`) and the partner tabs of the OPAC.
-pub fn routes(services: Services) -> axum::Router {
-    let web = web::routes(services.clone());
-    if services.config.partners.sru_enabled { web.merge(sru_server::routes(services)) } else { web }
-}
-
-/// The console section (`/console/partners`).
-pub fn console_routes() -> axum::Router<Services> {
-    console::console_routes()
 }

@@ -8,11 +8,24 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::federated::{self, Outcome};
+use crate::catalog::http::SearchTabs;
 use crate::catalog::{SearchField, field_name, parse_field};
 use crate::db::Db;
 use crate::services::Services;
 use crate::web::urlencode;
 use crate::web::{escape, page};
+
+/// The tabs on our own search page (`/opac/search`), for the catalog's pages.
+#[derive(Clone)]
+pub struct PartnerTabs {
+    pub db: Db,
+}
+
+impl SearchTabs for PartnerTabs {
+    async fn tabs(&self, q: &str, field: &str) -> String {
+        tabs_html(&self.db, q, field, None).await
+    }
+}
 
 /// Records shown on a partner's tab.
 const TAB_RECORDS: usize = 20;

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{Funnel, ReachError, draw};
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
-use crate::console::{ConsoleError, Librarian, audit, t};
+use crate::console::{ConsoleError, Librarian, audit};
 use crate::db::{Db, DbError};
 use crate::lang::Lang;
+use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
 use crate::with_pool;
@@ -577,7 +578,7 @@ async fn analytics_page(State(s): State<Services>, lib: Librarian) -> Result<Htm
         "channels",
     ));
     // Menu items by their names in the current menu, with the key (names change, keys stay).
-    let menu = crate::console::menu_editor::current_menu(&s).await?;
+    let menu = crate::menu::current_menu(&s).await?;
     let mut names = std::collections::HashMap::new();
     for b in menu["button"].as_array().into_iter().flatten() {
         for item in std::iter::once(b).chain(b["sub_button"].as_array().into_iter().flatten()) {

@@ -9,6 +9,7 @@
 pub mod console;
 pub mod draw;
 pub mod poster;
+pub mod referral_web;
 
 use std::sync::Arc;
 
@@ -224,37 +225,4 @@ pub async fn referral_scene(s: Services, _m: Arc<Inbound>, _rest: String) -> Res
     } else {
         "A friend's referral code brought you here. Bind your campus card and both of you enter the Reading Day draw."
     }))
-}
-
-/// `GET /ref/{scene}/poster.pdf`: a reader's referral poster (the scene is random, so only those
-/// the reader shares it with know the address).
-async fn referral_poster(
-    axum::extract::State(s): axum::extract::State<Services>,
-    axum::extract::Path(scene): axum::extract::Path<String>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let sql = "SELECT url FROM reach_referrals WHERE scene = $1";
-    let found: Result<Option<(String,)>, DbError> =
-        async { Ok(with_pool!(&s.db, |pool| sqlx::query_as(sql).bind(&scene).fetch_optional(pool).await?)) }.await;
-    let url = match found {
-        Ok(Some((url,))) => url,
-        Ok(None) => return (axum::http::StatusCode::NOT_FOUND, "没有这个推荐码 / no such referral code").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "referral poster");
-            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "系统出错了 / something went wrong").into_response();
-        }
-    };
-    let fonts = [s.config.reach.poster_font.as_str(), s.config.reach.poster_font_fallback.as_str()];
-    match poster::poster_pdf(&fonts, &s.config.library.name, "同学推荐你关注图书馆公众号", "读书节 · 推荐有礼", &url) {
-        Ok(pdf) => ([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "referral poster");
-            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "海报生成失败 / the poster could not be made").into_response()
-        }
-    }
-}
-
-/// Public routes of reach: draw pages and referral posters.
-pub fn routes(s: Services) -> axum::Router {
-    draw::routes(s.clone()).merge(axum::Router::new().route("/ref/{scene}/poster.pdf", axum::routing::get(referral_poster)).with_state(s))
 }

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use wxlib::activities::store::{ActivityDraft, reminder_moment};
+use wxlib::activities::ActivityDraft;
+use wxlib::activities::store::reminder_moment;
 use wxlib::activities::{ActivityError, CheckinOutcome, SignupOutcome, reminders};
 use wxlib::db::Db;
 use wxlib::startup::Application;

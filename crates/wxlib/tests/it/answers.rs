@@ -295,7 +295,7 @@ fn media_message(openid: &str, msg_id: u64, msg_type: &str, fields: &str) -> Str
 #[tokio::test]
 async fn pictures_and_voice_in_a_session_reach_the_inbox_once_even_when_wechat_retries() {
     let fake = fake_api().await;
-    let app = spawn_app_on(sqlite_db().await, &fake.base, wxlib::chat::router()).await;
+    let app = spawn_app_on(sqlite_db().await, &fake.base, wxlib::conversation::router()).await;
     let ts = now().to_string();
     // Outside a session a picture gets the help text, with how to show it to a librarian.
     let pic = media_message(

@@ -151,7 +151,7 @@ async fn a_news_message_reaches_every_follower_once_and_counts_unique_readers() 
     assert_eq!(inbox["messages"].as_array().unwrap().iter().filter(|m| m["kind"] == "mass_preview").count(), 1, "{inbox}");
 
     assert!(s.db.queue_broadcast(id, "lib1", s.clock.now()).await.unwrap());
-    broadcasts::wake();
+    broadcasts::send::wake();
     let b = wait_state(&s, id, "sent").await;
     assert_eq!((b.followers_at_send, b.batch_count), (Some(7), Some(3)), "7 followers in batches of 3, 2, 2");
     for f in &followers {
@@ -224,7 +224,7 @@ async fn a_refused_send_fails_with_the_reason_and_resumes_when_sent_again() {
     control(&base, "/fault", json!({"path": "/cgi-bin/message/mass/send", "errcode": 45028, "times": 1})).await;
     let id = s.db.create_broadcast(&draft("讲座通知"), Some(&cover()), "lib1", s.clock.now()).await.unwrap();
     s.db.queue_broadcast(id, "lib1", s.clock.now()).await.unwrap();
-    broadcasts::wake();
+    broadcasts::send::wake();
     let failed = wait_state(&s, id, "failed").await;
     assert!(failed.error.unwrap_or_default().contains("45028"));
     assert_eq!(failed.followers_at_send, Some(4));
@@ -233,7 +233,7 @@ async fn a_refused_send_fails_with_the_reason_and_resumes_when_sent_again() {
     }
     // Sent again, it resumes with the frozen recipients and finishes.
     assert!(s.db.queue_broadcast(id, "lib1", s.clock.now()).await.unwrap());
-    broadcasts::wake();
+    broadcasts::send::wake();
     wait_state(&s, id, "sent").await;
     for i in 0..4 {
         assert_eq!(mass_messages(&base, &format!("oQuota{i}")).await.len(), 1);
@@ -246,7 +246,7 @@ async fn a_refused_send_fails_with_the_reason_and_resumes_when_sent_again() {
 #[tokio::test]
 async fn wechats_job_finish_event_records_its_delivery_figures() {
     let api = fake_api().await;
-    let app = spawn_app_on(sqlite_db().await, &api.base, wxlib::chat::router()).await;
+    let app = spawn_app_on(sqlite_db().await, &api.base, wxlib::conversation::router()).await;
     let id = app.db.create_broadcast(&draft("开馆通知"), Some(&cover()), "lib1", now()).await.unwrap();
     app.db.freeze_recipients(id, &["oA".into(), "oB".into(), "oC".into()], &[3], 3, now()).await.unwrap();
     assert!(app.db.mark_batch_sent(id, 0, Some(1_000_001), now()).await.unwrap());
@@ -299,14 +299,14 @@ async fn a_message_to_a_tag_reaches_its_members_only(tdb: TestDb) {
     let to_grads = Draft { target_tag_id: Some(grads), ..draft("研究生讲座") };
     let id = s.db.create_broadcast(&to_grads, Some(&cover()), "lib1", s.clock.now()).await.unwrap();
     s.db.queue_broadcast(id, "lib1", s.clock.now()).await.unwrap();
-    broadcasts::wake();
+    broadcasts::send::wake();
     let b = wait_state(&s, id, "sent").await;
     assert_eq!((b.followers_at_send, b.batch_count), (Some(3), Some(1)), "the tag's 3 members at send time");
     // A tag of one goes by sendall with the tag filter (mass/send needs 2 openids).
     let to_one = Draft { target_tag_id: Some(one), ..draft("馆员通知") };
     let id2 = s.db.create_broadcast(&to_one, Some(&cover()), "lib1", s.clock.now()).await.unwrap();
     s.db.queue_broadcast(id2, "lib1", s.clock.now()).await.unwrap();
-    broadcasts::wake();
+    broadcasts::send::wake();
     assert_eq!(wait_state(&s, id2, "sent").await.followers_at_send, Some(1));
     for i in 0..6 {
         let got: Vec<String> = mass_messages(&base, &format!("oTagged{i}"))
@@ -334,7 +334,7 @@ async fn a_subscription_account_sends_by_one_sendall_at_most_once() {
     }
     let id = s.db.create_broadcast(&draft("闭馆通知"), Some(&cover()), "lib1", s.clock.now()).await.unwrap();
     s.db.queue_broadcast(id, "lib1", s.clock.now()).await.unwrap();
-    broadcasts::wake();
+    broadcasts::send::wake();
     let b = wait_state(&s, id, "sent").await;
     assert_eq!((b.followers_at_send, b.batch_count), (Some(4), Some(1)));
     // The answer was lost (a crash): sending again is answered "already sent", nobody gets two.
@@ -384,7 +384,7 @@ async fn wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours(
     }
     let id = s.db.create_broadcast(&draft("寒假开馆时间"), Some(&cover()), "lib1", s.clock.now()).await.unwrap();
     assert!(s.db.queue_broadcast(id, "lib1", s.clock.now()).await.unwrap());
-    broadcasts::wake();
+    broadcasts::send::wake();
     assert_eq!(wait_state(&s, id, "sent").await.batch_count, Some(2), "5 followers in batches of 3 and 2");
 
     // In WeChat: readers 0-3 open the article (reader 0 twice), reader 4 taps 阅读原文.

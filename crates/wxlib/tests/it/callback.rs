@@ -1,11 +1,11 @@
-use wxlib::chat;
+use wxlib::conversation;
 
 use crate::helpers::*;
 
 #[tokio::test]
 async fn concurrent_retries_are_handled_once_with_the_same_answer() {
     let api = fake_api().await;
-    let app = spawn_app_on(sqlite_db().await, &api.base, chat::router()).await;
+    let app = spawn_app_on(sqlite_db().await, &api.base, conversation::router()).await;
     let ts = now().to_string();
     let msg = text_message("oRetry", 77, "帮助");
     let (a, b, c) =
@@ -27,7 +27,7 @@ async fn concurrent_retries_are_handled_once_with_the_same_answer() {
 #[tokio::test]
 async fn tampering_is_refused_and_the_server_keeps_serving() {
     let api = fake_api().await;
-    let app = spawn_app_on(sqlite_db().await, &api.base, chat::router()).await;
+    let app = spawn_app_on(sqlite_db().await, &api.base, conversation::router()).await;
     let url = format!("{}/wechat", app.base);
     let ts = now().to_string();
     let sig = wechat::signature::sign(&[TOKEN, &ts, "1"]);

@@ -12,7 +12,7 @@ async fn librarian_names(db: &wxlib::db::Db) -> Vec<String> {
 async fn sign_in_sessions_csrf_roles_and_audit() {
     for (backend, test_db) in all_dbs().await {
         let api = fake_api().await;
-        let app = spawn_app_on(test_db, &api.base, wxlib::chat::router()).await;
+        let app = spawn_app_on(test_db, &api.base, wxlib::conversation::router()).await;
         let db = app.db.clone();
         auth::create_librarian(&db, "root", "root-password", Role::Admin).await.unwrap();
         auth::create_librarian(&db, "li.ming", "librarian-pw", Role::Librarian).await.unwrap();
@@ -198,7 +198,7 @@ async fn create_admin_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("8 to 128"));
 
     let api = fake_api().await;
-    let app = spawn_app_on(test_db, &api.base, wxlib::chat::router()).await;
+    let app = spawn_app_on(test_db, &api.base, wxlib::conversation::router()).await;
     let chief = console_login(&app.base, "chief", "chief-password").await.unwrap_or_else(|r| panic!("{} {}", r.status, r.body));
     assert_eq!(chief.get("/console/librarians").await.status, 200, "the CLI made an admin");
     let entries = app.db.audit_entries("", 10, 0).await.unwrap();

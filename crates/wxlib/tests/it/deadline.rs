@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wechat::{Inbound, Reply};
-use wxlib::chat;
+use wxlib::conversation;
 use wxlib::services::Services;
 use wxlib::wechat::router::{HandlerError, Router, TextPattern, handler};
 
@@ -11,7 +11,7 @@ use crate::helpers::*;
 /// The account's router, plus a text `word` whose handler takes `secs` and then answers
 /// "查完了: <sender>".
 fn router_with_slow(word: &str, secs: u64) -> Router<Services> {
-    chat::router().on_text(
+    conversation::router().on_text(
         TextPattern::Exact(word.into()),
         handler(move |_s: Services, m: Arc<Inbound>| async move {
             tokio::time::sleep(Duration::from_secs(secs)).await;
@@ -49,7 +49,7 @@ async fn a_slow_handler_is_answered_in_time_and_delivered_by_customer_service() 
 #[tokio::test]
 async fn a_late_answer_outside_the_window_is_not_sent_and_says_why() {
     let api = fake_api().await;
-    let app = spawn_app_on(sqlite_db().await, &api.base, chat::router()).await;
+    let app = spawn_app_on(sqlite_db().await, &api.base, conversation::router()).await;
     // Nobody with this openid ever wrote to us, so the window is closed.
     let body = serde_json::json!({"touser": "oStranger", "msgtype": "text", "text": {"content": "x"}});
     app.db.enqueue_outbox("oStranger", &body, "push:1", now()).await.unwrap();

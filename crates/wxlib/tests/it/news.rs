@@ -117,7 +117,7 @@ async fn menu_editor_checks_saves_and_publishes() {
     let page = w.admin.get("/console/menu").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("value=\"图书查询\"") && page.body.contains("value=\"借阅信息\""), "the study's menu is the default");
-    let before = wxlib::console::menu_editor::current_menu(&w.s).await.unwrap();
+    let before = wxlib::menu::current_menu(&w.s).await.unwrap();
 
     // Wrong input: a group name over 16 bytes, a link that is not http(s), an item with no action.
     let mut fields = menu_form(&w.admin).await;
@@ -133,7 +133,7 @@ async fn menu_editor_checks_saves_and_publishes() {
     assert!(post_fields(&w.admin, "/console/menu", &fields).await.body.contains("http://"));
     set(&mut fields, "g2_3_action", "");
     assert!(post_fields(&w.admin, "/console/menu", &fields).await.body.contains("请选择一个功能"));
-    assert_eq!(wxlib::console::menu_editor::current_menu(&w.s).await.unwrap(), before, "nothing saved");
+    assert_eq!(wxlib::menu::current_menu(&w.s).await.unwrap(), before, "nothing saved");
 
     // A librarian adds 开放时间 and 新生指南 to the 图书馆 group and saves.
     let mut fields = menu_form(&w.librarian).await;
@@ -143,7 +143,7 @@ async fn menu_editor_checks_saves_and_publishes() {
     set(&mut fields, "g2_4_action", "builtin:guide");
     let r = post_fields(&w.librarian, "/console/menu", &fields).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let saved = wxlib::console::menu_editor::current_menu(&w.s).await.unwrap();
+    let saved = wxlib::menu::current_menu(&w.s).await.unwrap();
     assert_eq!(saved["button"][2]["sub_button"][3], json!({"type": "click", "name": "开放时间", "key": "OPENING_HOURS"}));
 
     // Publishing is for admins; the librarian is refused and WeChat has no menu.

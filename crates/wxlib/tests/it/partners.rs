@@ -39,7 +39,7 @@ async fn library_on(test_db: TestDb, marc: &[u8]) -> TestApp {
     let summary = import_bytes(&db, "test.mrc", marc, InputFormat::Auto, InputCharset::Auto, now(), &|_| {}).await.unwrap();
     assert!(summary.added > 0);
     let api = fake_api().await;
-    spawn_app_on(test_db, &api.base, wxlib::chat::router()).await
+    spawn_app_on(test_db, &api.base, wxlib::conversation::router()).await
 }
 
 fn partner_at(name: &str, base: &str) -> Partner {
@@ -111,7 +111,7 @@ async fn partners_are_managed_in_the_console_on_both_backends() {
     let b = library_with(&marc_file("forest", 3)).await;
     for (backend, test_db) in all_dbs().await {
         let api = fake_api().await;
-        let app = spawn_app_on(test_db, &api.base, wxlib::chat::router()).await;
+        let app = spawn_app_on(test_db, &api.base, wxlib::conversation::router()).await;
         auth::create_librarian(&app.db, "root", "root-password", Role::Admin).await.unwrap();
         auth::create_librarian(&app.db, "li.ming", "librarian-pw", Role::Librarian).await.unwrap();
         let admin = console_login(&app.base, "root", "root-password").await.unwrap_or_else(|r| panic!("{} {}", r.status, r.body));

@@ -13,7 +13,7 @@ async fn one_digest_per_reader_per_day_across_a_restart() {
     let api = fake_api().await;
     let test_db = sqlite_db().await;
     let url = test_db.url.clone();
-    let app = spawn_app_on(test_db, &api.base, wxlib::chat::router()).await;
+    let app = spawn_app_on(test_db, &api.base, wxlib::conversation::router()).await;
     let s = app.services.clone();
     let now = s.clock.now();
 

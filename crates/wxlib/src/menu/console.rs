@@ -1,4 +1,4 @@
-//! The menu editor: the account's 3 groups × up to 5 items, each a built-in action (the four
+//! The menu editor (`/console/menu`): the account's 3 groups × up to 5 items, each a built-in action (the four
 //! searches, bind/unbind, loans, renew, hot list, activities, new resources, opening hours,
 //! guide, about us, ask a librarian…), a web link or a custom click key. The menu is kept in the
 //! database (the study's menu until someone saves another), checked against WeChat's limits with
@@ -14,15 +14,15 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::layout::{csrf_field, flash_error, flash_ok, page};
-use super::{Admin, ConsoleError, Librarian, audit, t};
+use super::{SETTING_MENU, current_menu, pushed_menu, record_push};
 use crate::clock::local_datetime;
-use crate::db::{Db, DbError};
+use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
+use crate::console::{Admin, ConsoleError, Librarian, audit};
 use crate::lang::Lang;
+use crate::lang::t;
 use crate::menu;
 use crate::services::Services;
 use crate::web::escape;
-use crate::with_pool;
 
 /// What a menu entry does, as the editor offers it.
 #[derive(Debug, Clone, Copy)]
@@ -285,43 +285,6 @@ fn leaf(e: &Entry, public_url: &str, lang: Lang, label: &str) -> Result<Value, S
             Lang::En => format!("{label}: choose what it does."),
         }),
     }
-}
-
-const SETTING_MENU: &str = "menu.current";
-const SETTING_PUSHED: &str = "menu.pushed";
-
-impl Db {
-    /// A setting written by the console (created or replaced).
-    pub async fn put_setting(&self, name: &str, value: &str) -> Result<(), DbError> {
-        let sql = "INSERT INTO app_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value";
-        with_pool!(self, |pool| sqlx::query(sql).bind(name).bind(value).execute(pool).await?.rows_affected());
-        Ok(())
-    }
-
-    pub async fn setting(&self, name: &str) -> Result<Option<String>, DbError> {
-        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT value FROM app_settings WHERE name = $1")
-            .bind(name)
-            .fetch_optional(pool)
-            .await?);
-        Ok(row.map(|(v,)| v))
-    }
-}
-
-/// The menu as saved in the console, or the study's menu if nobody saved one.
-pub async fn current_menu(s: &Services) -> Result<Value, DbError> {
-    let saved = s.db.setting(SETTING_MENU).await?.and_then(|v| serde_json::from_str(&v).ok());
-    Ok(saved.unwrap_or_else(|| menu::default_menu(&s.config.server.public_url)))
-}
-
-/// The last published menu and when (unix seconds), if any.
-pub async fn pushed_menu(s: &Services) -> Result<Option<(Value, i64)>, DbError> {
-    let v: Option<Value> = s.db.setting(SETTING_PUSHED).await?.and_then(|v| serde_json::from_str(&v).ok());
-    Ok(v.and_then(|v| Some((v.get("menu")?.clone(), v.get("at")?.as_i64()?))))
-}
-
-/// Records that `menu` is what WeChat now shows (for the editor's status line).
-pub async fn record_push(s: &Services, menu: &Value) -> Result<(), DbError> {
-    s.db.put_setting(SETTING_PUSHED, &json!({"menu": menu, "at": s.clock.now()}).to_string()).await
 }
 
 pub fn console_routes() -> axum::Router<Services> {

@@ -1,10 +1,15 @@
 //! The account's menu: the study's three groups (Figure 1) — Books query, Borrowing information,
-//! Library — as WeChat's menu JSON, checked against WeChat's limits before it is pushed.
+//! Library — as WeChat's menu JSON, checked against WeChat's limits before it is pushed; the menu
+//! librarians saved and published (kept in the store's settings), and its editor ([`console`]).
+
+pub mod console;
 
 use serde_json::{Value, json};
 
 use crate::catalog::chat::{MENU_SEARCH_ANY, MENU_SEARCH_AUTHOR, MENU_SEARCH_SUBJECT, MENU_SEARCH_TITLE};
 use crate::circulation::chat::{MENU_HOT, MENU_LOANS, MENU_RENEW, MENU_UNBIND};
+use crate::db::DbError;
+use crate::services::Services;
 
 pub const MENU_ACTIVITIES: &str = "ACTIVITIES";
 pub const MENU_NEW_BOOKS: &str = "NEW_BOOKS";
@@ -103,6 +108,26 @@ fn leaf(b: &Value, name: &str) -> Result<(), MenuError> {
         other => return err(40018, format!("{name:?}: unknown or missing type {other:?}")),
     }
     Ok(())
+}
+
+const SETTING_MENU: &str = "menu.current";
+const SETTING_PUSHED: &str = "menu.pushed";
+
+/// The menu as saved in the console, or the study's menu if nobody saved one.
+pub async fn current_menu(s: &Services) -> Result<Value, DbError> {
+    let saved = s.db.setting(SETTING_MENU).await?.and_then(|v| serde_json::from_str(&v).ok());
+    Ok(saved.unwrap_or_else(|| default_menu(&s.config.server.public_url)))
+}
+
+/// The last published menu and when (unix seconds), if any.
+pub async fn pushed_menu(s: &Services) -> Result<Option<(Value, i64)>, DbError> {
+    let v: Option<Value> = s.db.setting(SETTING_PUSHED).await?.and_then(|v| serde_json::from_str(&v).ok());
+    Ok(v.and_then(|v| Some((v.get("menu")?.clone(), v.get("at")?.as_i64()?))))
+}
+
+/// Records that `menu` is what WeChat now shows (for the editor's status line).
+pub async fn record_push(s: &Services, menu: &Value) -> Result<(), DbError> {
+    s.db.put_setting(SETTING_PUSHED, &json!({"menu": menu, "at": s.clock.now()}).to_string()).await
 }
 
 #[cfg(test)]

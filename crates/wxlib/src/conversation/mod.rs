@@ -1,11 +1,16 @@
-//! The reader-facing conversation: texts in Chinese (default) and English, and the router that
-//! maps messages and menu clicks to answers. Features add their handlers in [`router`].
+//! The conversation: which feature answers which message. [`router`] is the account's whole
+//! conversation in one place — menu keys, events, message types, and the texts — and the
+//! callback is handed it as a value. [`scenes`] routes the parametric QR codes by prefix.
+//! Features expose handlers; only this module and `startup` put them together.
+
+pub mod scenes;
 
 use std::sync::Arc;
 
 use wechat::{Inbound, Reply};
 
 use crate::lang::{help, welcome};
+use crate::news;
 use crate::services::Services;
 use crate::wechat::router::{HandlerError, Router, TextPattern, handler};
 
@@ -29,9 +34,9 @@ pub fn router() -> Router<Services> {
     use crate::catalog::SearchField;
     use crate::catalog::chat as opac;
     use crate::circulation::chat as loans;
-    crate::news::on_hours_words(Router::new(handler(help_handler)))
-        .on_event("subscribe", handler(|s, m| crate::activities::scenes::on_subscribe(s, m, welcome_handler)))
-        .on_event("SCAN", handler(crate::activities::scenes::on_scan))
+    on_hours_words(Router::new(handler(help_handler)))
+        .on_event("subscribe", handler(|s, m| scenes::on_subscribe(s, m, welcome_handler)))
+        .on_event("SCAN", handler(scenes::on_scan))
         .on_text(TextPattern::Exact("帮助".into()), handler(help_handler))
         .on_text(TextPattern::Exact("help".into()), handler(help_handler))
         .on_menu_key(opac::MENU_SEARCH_TITLE, handler(|s, m| opac::enter_mode(s, m, SearchField::Title)))
@@ -59,6 +64,15 @@ pub fn router() -> Router<Services> {
         .on_msg_type("location", handler(crate::consultation::chat::media))
         .on_msg_type("link", handler(crate::consultation::chat::media))
         .on_msg_type("text", handler(text))
+}
+
+/// The hours words ([`news::HOURS_TODAY_WORDS`], [`news::HOURS_TOMORROW_WORDS`], and a day after
+/// [`news::HOURS_DATE_PREFIXES`]).
+fn on_hours_words(router: Router<Services>) -> Router<Services> {
+    let router = news::HOURS_TODAY_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(news::hours_today)));
+    let router =
+        news::HOURS_TOMORROW_WORDS.iter().fold(router, |r, w| r.on_text(TextPattern::Exact((*w).into()), handler(news::hours_tomorrow)));
+    news::HOURS_DATE_PREFIXES.iter().fold(router, |r, w| r.on_text(TextPattern::Prefix((*w).into()), handler(news::hours_on_day)))
 }
 
 /// Text in a consultation goes to the librarians; then borrowing commands, activity sign-ups

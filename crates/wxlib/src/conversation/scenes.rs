@@ -1,7 +1,7 @@
 //! Parametric QR scenes, routed by prefix. A reader who scans one of the account's codes arrives
 //! as a `SCAN` event (a follower; `EventKey` is the scene) or as a follow through the code
 //! (`subscribe` with `qrscene_<scene>`, already stripped by the parser). Each feature that prints
-//! codes owns a prefix and adds one line to [`SCENES`]; scenes nobody owns (the entrance poster,
+//! codes owns a prefix and has one line in [`SCENES`]; scenes nobody owns (the entrance poster,
 //! channel codes) only count for attribution. A follow still gets the welcome, with the scene's
 //! answer after it.
 
@@ -17,7 +17,7 @@ pub type SceneHandler = fn(Services, Arc<Inbound>, String) -> HandlerFuture;
 
 /// Scene prefix → handler.
 pub const SCENES: &[(&str, SceneHandler)] = &[
-    (super::SCENE_PREFIX, |s, m, rest| Box::pin(super::chat::checkin_scene(s, m, rest))),
+    (crate::activities::SCENE_PREFIX, |s, m, rest| Box::pin(crate::activities::chat::checkin_scene(s, m, rest))),
     (crate::reach::REFERRAL_PREFIX, |s, m, rest| Box::pin(crate::reach::referral_scene(s, m, rest))),
 ];
 
