@@ -3,7 +3,7 @@
 //! backslash escapes except `\"` and `\\`, which stand for `"` and `\` (so masking escapes like
 //! `\*` reach the server as written).
 
-use crate::{ErrorKind, ParseError};
+use crate::error::{ErrorKind, ParseError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tok {

@@ -3,8 +3,8 @@
 //! stack of the parser or of the recursive `Display` and `Drop` of the tree.
 
 use crate::ast::{BoolOp, Comparitor, Modifier, Node, Query, Relation, SearchClause, SortKey};
+use crate::error::{ErrorKind, ParseError};
 use crate::lexer::{Tok, tokenize};
-use crate::{ErrorKind, ParseError};
 
 /// Deepest nesting of parentheses and prefix assignments accepted.
 pub const MAX_DEPTH: usize = 64;

@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::{Map, Value, json};
 
-use crate::Simulator;
 use crate::errcode::{self, ApiErr, err, err_hint};
 use crate::menu;
 use crate::multipart;
+use crate::sim::Simulator;
 use crate::state::{
     ApiCall, Draft, Fault, Follower, MassJob, Media, OAUTH_CODE_TTL_MS, OAuthCode, PushKind, QrCode, SimState, SnsToken, TOKEN_TTL_MS,
     china_year_month, random_string, rid,

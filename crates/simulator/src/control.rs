@@ -28,7 +28,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{Fault, Simulator};
+use crate::sim::Simulator;
+use crate::state::Fault;
 
 #[derive(Deserialize)]
 struct FaultReq {

@@ -1,7 +1,7 @@
 //! The simulator's in-memory world: clock, credentials, followers and their customer-service
 //! windows, and every record the tests look at. All of it sits behind one mutex in [`Simulator`].
 //!
-//! [`Simulator`]: crate::Simulator
+//! [`Simulator`]: crate::sim::Simulator
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,7 +11,6 @@ use rand::distributions::Alphanumeric;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::SimConfig;
 use crate::errcode::{self, ApiErr, err};
 
 /// A user message opens a 48-hour window with 5 customer-service sends (reference §5).
@@ -623,5 +622,33 @@ mod tests {
         assert!(path_matches("/cgi-bin/message/custom/send", "cgi-bin/message"));
         assert!(path_matches("/cgi-bin/menu/create", ""));
         assert!(!path_matches("/cgi-bin/menu/create", "/cgi-bin/message"));
+    }
+}
+
+/// The simulated account's settings.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub app_id: String,
+    pub app_secret: String,
+    /// Mass messages (sendall + send) each follower may receive per calendar month: 4 for a
+    /// service account, as WeChat.
+    pub mass_quota_per_month: u32,
+    /// The public base URL of the API router (`http://host:port/sim/api`) used in URLs it hands
+    /// out (uploadimg, material, draft article links). `None`: taken from each request's `Host`
+    /// header and the mount prefix.
+    pub public_base: Option<String>,
+    /// 网页授权域名: hosts the OAuth `redirect_uri` may point to. Empty: any.
+    pub oauth_domains: Vec<String>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            app_id: "wx5157ad5e0c0ffee0".to_owned(),
+            app_secret: "5ec7e75157ad5e0c0ffee0000000beef".to_owned(),
+            mass_quota_per_month: 4,
+            public_base: None,
+            oauth_domains: Vec::new(),
+        }
     }
 }

@@ -48,7 +48,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use wechat::{AesKey, CryptoError, MessageCrypto};
 
-use crate::{PushKind, Pushed, QrCode, Simulator};
+use crate::sim::Simulator;
+use crate::state::{PushKind, Pushed, QrCode};
 
 /// What the reader sees when WeChat gets no usable answer.
 pub const SERVICE_UNAVAILABLE: &str = "该公众号暂时无法提供服务，请稍后再试";
