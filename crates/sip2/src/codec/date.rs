@@ -53,7 +53,9 @@ impl SipDate {
         let t = unix_secs + i64::from(utc_offset_secs.unwrap_or(0));
         let days = t.div_euclid(86_400);
         let sod = t.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
+        let (y, m, d) = civil::civil_from_days(days);
+        // Month 1–12 and day 1–31 always fit.
+        let (m, d) = (m as u8, d as u8);
         let (hh, mm, ss) = ((sod / 3600) as u8, ((sod % 3600) / 60) as u8, (sod % 60) as u8);
         let year = u16::try_from(y.clamp(0, 9999)).unwrap_or(0);
         let made = if utc_offset_secs.is_some() { Self::local(year, m, d, hh, mm, ss) } else { Self::utc(year, m, d, hh, mm, ss) };
@@ -148,15 +150,9 @@ pub struct Timestamp {
 
 impl Timestamp {
     fn valid(&self) -> bool {
-        let days_in_month = match self.month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if is_leap(self.year) => 29,
-            2 => 28,
-            _ => return false,
-        };
+        let days_in_month = civil::days_in_month(i64::from(self.year), u32::from(self.month));
         (1000..=9999).contains(&self.year)
-            && (1..=days_in_month).contains(&self.day)
+            && (1..=days_in_month).contains(&u32::from(self.day))
             && self.time.is_none_or(|(h, m, s)| h <= 23 && m <= 59 && s <= 60)
     }
 
@@ -171,7 +167,7 @@ impl Timestamp {
 
     /// Days since 1970-01-01 of the date part (handy to compare with today).
     pub fn days_since_epoch(&self) -> i64 {
-        days_from_civil(i64::from(self.year), self.month, self.day)
+        civil::days_from_civil(i64::from(self.year), u32::from(self.month), u32::from(self.day))
     }
 }
 
@@ -179,10 +175,6 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_iso())
     }
-}
-
-fn is_leap(y: u16) -> bool {
-    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
 
 /// Read a due date in whatever form an ILS wrote it. Understands the SIP2 form
@@ -278,33 +270,6 @@ pub fn parse_due_date(text: &str) -> Option<Timestamp> {
         return None;
     };
     ts.valid().then_some(ts)
-}
-
-/// Howard Hinnant's days-from-civil.
-fn days_from_civil(y: i64, m: u8, d: u8) -> i64 {
-    let m = i64::from(m);
-    let d = i64::from(d);
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Howard Hinnant's civil-from-days.
-fn civil_from_days(z: i64) -> (i64, u8, u8) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
