@@ -11,7 +11,7 @@ use super::{Activity, ActivityError, CheckinOutcome, SignupOutcome, Status, remi
 use crate::clock::{local_datetime, local_hm};
 use crate::lang::Lang;
 use crate::services::Services;
-use crate::wechat::router::HandlerError;
+use crate::wechat::router::{HandlerError, Responded};
 
 /// How many coming activities the notice lists.
 const LIST_LIMIT: i64 = 6;
@@ -216,22 +216,20 @@ fn numbered(lower: &str, prefixes: &[&str]) -> Option<Result<i64, ()>> {
 }
 
 /// Text that is an activity command gets its answer; anything else is left to others.
-pub async fn on_text(s: &Services, m: &Arc<Inbound>) -> Option<Result<Reply, HandlerError>> {
-    let InboundKind::Text { content } = &m.kind else { return None };
-    let lower = content.trim().to_lowercase();
-    let (s, m) = (s.clone(), m.clone());
-    let usage = |s: &Services, zh: &str, en: &str| Some(Ok(Reply::text(if s.lang == Lang::Zh { zh.to_owned() } else { en.to_owned() })));
+pub async fn on_text(s: &Services, m: &Arc<Inbound>, text: &str) -> Responded {
+    let lower = text.trim().to_lowercase();
+    let usage = |s: &Services, zh: &str, en: &str| Ok(Some(Reply::text(if s.lang == Lang::Zh { zh.to_owned() } else { en.to_owned() })));
     match lower.as_str() {
-        "活动" | "活动通知" | "近期活动" | "activities" | "events" => return Some(notice(s, m).await),
-        "我的活动" | "我的报名" | "my activities" => return Some(mine(s, m).await),
+        "活动" | "活动通知" | "近期活动" | "activities" | "events" => return notice(s.clone(), m.clone()).await.map(Some),
+        "我的活动" | "我的报名" | "my activities" => return mine(s.clone(), m.clone()).await.map(Some),
         _ => {}
     }
     // Cancel first: "取消报名 3" must not be read as a sign-up.
     match numbered(&lower, &["取消报名", "cancel signup", "cancel sign-up", "cancel sign up"]) {
-        Some(Ok(id)) => return Some(cancel_reply(s, m, id).await),
+        Some(Ok(id)) => return cancel_reply(s.clone(), m.clone(), id).await.map(Some),
         Some(Err(())) => {
             return usage(
-                &s,
+                s,
                 "请在“取消报名”后写活动编号，如“取消报名 3”。回复“我的活动”查看编号。",
                 "Put the activity number after it, e.g. \"cancel signup 3\". Reply \"my activities\" to see the numbers.",
             );
@@ -239,13 +237,13 @@ pub async fn on_text(s: &Services, m: &Arc<Inbound>) -> Option<Result<Reply, Han
         None => {}
     }
     match numbered(&lower, &["报名", "signup", "sign-up", "sign up"]) {
-        Some(Ok(id)) => Some(signup_reply(s, m, id).await),
+        Some(Ok(id)) => signup_reply(s.clone(), m.clone(), id).await.map(Some),
         Some(Err(())) => usage(
-            &s,
+            s,
             "请在“报名”后写活动编号，如“报名 3”。回复“活动”查看近期活动和编号。",
             "Put the activity number after it, e.g. \"signup 3\". Reply \"activities\" for what is coming and the numbers.",
         ),
-        None => None,
+        None => Ok(None),
     }
 }
 

@@ -5,6 +5,7 @@
 //! when the version counter in the database moved (one cheap read per text), so an edit in the
 //! console is live on all nodes at once.
 
+pub mod chat;
 pub mod console;
 
 use std::sync::{Arc, RwLock};

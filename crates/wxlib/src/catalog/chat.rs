@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use wechat::{Inbound, InboundKind, Reply};
+use wechat::{Inbound, Reply};
 
 use super::store::search_log_write;
-use super::{Catalog, RecordView, SearchField, SearchPage, Sort, field_name, parse_field};
+use super::{Catalog, Found, RecordView, SearchField, SearchPage, Sort, field_name, parse_field};
 use crate::db::writes::Write;
 use crate::db::{Db, DbError, unix_now};
 use crate::lang::Lang;
@@ -237,20 +237,33 @@ pub async fn enter_mode(s: Services, m: Arc<Inbound>, field: SearchField) -> Res
     Ok(Reply::text(prompt(field, s.lang)))
 }
 
-/// Text from a reader: a query, a page turn, a number, or the exit word.
-pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    let InboundKind::Text { content } = &m.kind else { return Ok(Reply::Success) };
+/// What the catalog answers to a text, before the partner libraries add theirs
+/// (`partners::chat::with_partner_libraries`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchAnswer {
+    /// The whole answer: a record's detail, the exit, a page turn.
+    Done(Reply),
+    /// Nothing found for `query` in `field`; `text` says so.
+    NothingFound { text: String, query: String, field: SearchField },
+    /// The first page of results.
+    FirstPage(String),
+}
+
+/// Text from a reader: a query, a page turn, a number, or the exit word. `searched` is what the
+/// index found for this text already (the question check's search, in any word, first page):
+/// when that is the search to run, it is not run again.
+pub async fn on_text(s: &Services, m: &Inbound, content: &str, searched: Option<Found>) -> Result<SearchAnswer, HandlerError> {
     let text = content.trim();
     let lang = s.lang;
     let now = unix_now();
     let openid = m.from_user.as_str();
     if EXIT_WORDS.iter().any(|w| text.eq_ignore_ascii_case(w)) {
         s.db.clear_dialog(openid).await?;
-        return Ok(Reply::text(if lang == Lang::Zh {
+        return Ok(SearchAnswer::Done(Reply::text(if lang == Lang::Zh {
             "已退出检索。直接发送书名或作者可随时检索。"
         } else {
             "Search ended. Send a title or author any time to search again."
-        }));
+        })));
     }
     let d = s.db.dialog(openid, now).await?;
     let catalog: &Catalog = &s.catalog;
@@ -261,8 +274,8 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
         if n >= 1 && n <= d.hits.len() {
             let id = d.hits[n - 1].clone();
             let viewed = Dialog { record_id: Some(id.clone()), ..d.clone() };
-            s.journal.write(vec![dialog_write(openid, &viewed, dialog_expiry(&s, now))]).await?;
-            return Ok(match catalog.record(&id).await.map_err(|e| HandlerError::Other(e.to_string()))? {
+            s.journal.write(vec![dialog_write(openid, &viewed, dialog_expiry(s, now))]).await?;
+            return Ok(SearchAnswer::Done(match catalog.record(&id).await? {
                 Some(v) => {
                     let mut text = render_detail(&v, lang, &s.config.server.public_url);
                     if s.ils.capabilities().hold && v.availability.total > 0 {
@@ -279,7 +292,7 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
                 } else {
                     "That record is no longer in the catalog."
                 }),
-            });
+            }));
         }
     }
     let paging = if NEXT_WORDS.iter().any(|w| text.eq_ignore_ascii_case(w)) {
@@ -292,27 +305,37 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
     let (query, page, field) = match (paging, &d.query) {
         (Some(p), Some(q)) => (q.clone(), p, field),
         (Some(_), None) => {
-            return Ok(Reply::text(if lang == Lang::Zh { "请先发送检索词。" } else { "Send something to search for first." }));
+            return Ok(SearchAnswer::Done(Reply::text(if lang == Lang::Zh {
+                "请先发送检索词。"
+            } else {
+                "Send something to search for first."
+            })));
         }
         // "任意词" after a search: run the same query on any word.
         (None, Some(q)) if text == "任意词" || text.eq_ignore_ascii_case("any") => (q.clone(), 1, SearchField::Any),
         (None, _) => (text.to_owned(), 1, field),
     };
-    let page_result =
-        catalog.search(&query, field, Sort::Relevance, page as usize, size).await.map_err(|e| HandlerError::Other(e.to_string()))?;
+    let page = page as usize;
+    let already =
+        searched.filter(|f| f.query == query && f.field == field && f.sort == Sort::Relevance && f.page == page && f.page_size == size);
+    let page_result = match already {
+        Some(found) => catalog.page(found).await?,
+        None => catalog.search(&query, field, Sort::Relevance, page, size).await?,
+    };
     let logged = search_log_write(Some(openid), field_name(field), &query, page_result.total as i64, now);
     if page_result.total == 0 {
         let d = Dialog { mode: Some(field_name(field).to_owned()), query: Some(query.clone()), page: 1, hits: vec![], record_id: None };
-        s.journal.write(vec![logged, dialog_write(openid, &d, dialog_expiry(&s, now))]).await?;
-        let mut text = render_zero(&query, field, lang, &s.config.server.public_url);
-        if let Some(partners) = crate::partners::chat::zero_hits_addendum(&s, &query, field).await {
-            text = format!("{text}\n\n{partners}");
-        }
-        return Ok(Reply::text(text));
+        s.journal.write(vec![logged, dialog_write(openid, &d, dialog_expiry(s, now))]).await?;
+        let text = render_zero(&query, field, lang, &s.config.server.public_url);
+        return Ok(SearchAnswer::NothingFound { text, query, field });
     }
     if page_result.hits.is_empty() {
         s.journal.write(vec![logged]).await?;
-        return Ok(Reply::text(if lang == Lang::Zh { "已经是最后一页了。" } else { "That was the last page." }));
+        return Ok(SearchAnswer::Done(Reply::text(if lang == Lang::Zh {
+            "已经是最后一页了。"
+        } else {
+            "That was the last page."
+        })));
     }
     let d = Dialog {
         mode: Some(field_name(field).to_owned()),
@@ -321,10 +344,7 @@ pub async fn on_text(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError
         hits: page_result.hits.iter().map(|h| h.id.clone()).collect(),
         record_id: d.record_id.clone(),
     };
-    s.journal.write(vec![logged, dialog_write(openid, &d, dialog_expiry(&s, now))]).await?;
-    let mut text = render_page(&page_result, field, lang);
-    if page_result.page == 1 {
-        text.push_str(&crate::partners::chat::hint(&s).await);
-    }
-    Ok(Reply::text(text))
+    s.journal.write(vec![logged, dialog_write(openid, &d, dialog_expiry(s, now))]).await?;
+    let text = render_page(&page_result, field, lang);
+    Ok(if page_result.page == 1 { SearchAnswer::FirstPage(text) } else { SearchAnswer::Done(Reply::text(text)) })
 }

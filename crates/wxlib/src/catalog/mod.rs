@@ -19,6 +19,7 @@ use marc::Bib;
 use serde::Serialize;
 
 use crate::db::{Db, DbError};
+use crate::wechat::router::HandlerError;
 use store::{Availability, ItemRow, RecordSummary};
 
 pub use search::{Field as SearchField, Sort};
@@ -28,7 +29,17 @@ pub enum CatalogError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("search index: {0}")]
-    Index(String),
+    Index(#[from] search::Error),
+    #[error("search index: {what}: {source}")]
+    IndexFile { what: String, source: std::io::Error },
+    #[error("search index: the indexing task failed: {0}")]
+    IndexTask(#[from] tokio::task::JoinError),
+}
+
+impl From<CatalogError> for HandlerError {
+    fn from(e: CatalogError) -> Self {
+        HandlerError::Feature(Box::new(e))
+    }
 }
 
 /// One result in a list: what a reader needs to decide whether to look closer.
@@ -97,6 +108,19 @@ pub struct Catalog {
     pub index: Arc<search::CatalogIndex>,
 }
 
+/// One search run against the index, before its page's records are read: enough to know how many
+/// records a text finds, and to show them ([`Catalog::page`]).
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub query: String,
+    pub field: SearchField,
+    pub sort: Sort,
+    pub page: usize,
+    pub page_size: usize,
+    pub results: search::SearchResults,
+    started: Instant,
+}
+
 impl Catalog {
     /// Searches and loads one page of results (1-based `page`).
     pub async fn search(
@@ -107,22 +131,34 @@ impl Catalog {
         page: usize,
         page_size: usize,
     ) -> Result<SearchPage, CatalogError> {
+        let found = self.find(text, field, sort, page, page_size)?;
+        self.page(found).await
+    }
+
+    /// Runs the search on the index only (1-based `page`): how many records match, and the ids
+    /// of the page's.
+    pub fn find(&self, text: &str, field: SearchField, sort: Sort, page: usize, page_size: usize) -> Result<Found, CatalogError> {
         let started = Instant::now();
         let page = page.max(1);
         let query = search::Query { text: text.to_owned(), field, sort, offset: (page - 1) * page_size, limit: page_size };
         // A search takes a fraction of a millisecond: run it here rather than pay two thread
         // hand-offs to the blocking pool (measured: ~20% of a search's CPU went to switching).
-        let results = self.index.search(&query).map_err(|e| CatalogError::Index(e.to_string()))?;
-        let ids: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
+        let results = self.index.search(&query)?;
+        Ok(Found { query: query.text, field, sort, page, page_size, results, started })
+    }
+
+    /// The page of a search: its records' summaries and availability (one read of the store).
+    pub async fn page(&self, found: Found) -> Result<SearchPage, CatalogError> {
+        let ids: Vec<String> = found.results.hits.iter().map(|h| h.id.clone()).collect();
         let hits = self.db.record_summaries_with_availability(&ids).await?.into_iter().map(|(s, a)| hit_of(s, a)).collect();
         Ok(SearchPage {
-            query: text.to_owned(),
-            field: field_name(field),
-            total: results.total,
-            page,
-            page_size,
+            query: found.query,
+            field: field_name(found.field),
+            total: found.results.total,
+            page: found.page,
+            page_size: found.page_size,
             hits,
-            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            took_ms: found.started.elapsed().as_secs_f64() * 1000.0,
         })
     }
 

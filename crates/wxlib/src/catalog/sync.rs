@@ -28,9 +28,9 @@ impl IndexSync {
 
     fn store_seq(&self, seq: i64) -> Result<(), CatalogError> {
         let tmp = self.seq_file.with_extension("tmp");
-        std::fs::write(&tmp, seq.to_string())
-            .and_then(|_| std::fs::rename(&tmp, &self.seq_file))
-            .map_err(|e| CatalogError::Index(format!("cannot record index position in {}: {e}", self.seq_file.display())))
+        std::fs::write(&tmp, seq.to_string()).and_then(|_| std::fs::rename(&tmp, &self.seq_file)).map_err(|source| {
+            CatalogError::IndexFile { what: format!("cannot record index position in {}", self.seq_file.display()), source }
+        })
     }
 
     /// Applies every pending change with one writer and one commit; returns how many.
@@ -40,25 +40,19 @@ impl IndexSync {
         if first.is_empty() {
             return Ok(0);
         }
-        let err = |e: search::Error| CatalogError::Index(e.to_string());
         // 64 MB of indexing heap keeps a big import's memory in bounds; one commit at the end
         // makes one set of segments instead of one per chunk.
-        let mut writer = self.index.writer_with(2, 64 * 1024 * 1024).map_err(err)?;
+        let mut writer = self.index.writer_with(2, 64 * 1024 * 1024)?;
         let mut applied = 0;
         let mut changes = first;
         loop {
             let Some(&(max_seq, _, _)) = changes.last() else { break };
             applied += changes.len();
-            writer = tokio::task::spawn_blocking(move || apply(&writer, changes).map(|_| writer))
-                .await
-                .map_err(|e| CatalogError::Index(e.to_string()))??;
+            writer = tokio::task::spawn_blocking(move || apply(&writer, changes).map(|_| writer)).await??;
             last = max_seq;
             changes = self.db.catalog_changes_since(last, CHUNK).await?;
         }
-        let writer = tokio::task::spawn_blocking(move || writer.commit().map(|_| writer))
-            .await
-            .map_err(|e| CatalogError::Index(e.to_string()))?
-            .map_err(err)?;
+        let writer = tokio::task::spawn_blocking(move || writer.commit().map(|_| writer)).await??;
         drop(tokio::task::spawn_blocking(move || writer.wait_merging_threads()));
         self.store_seq(last)?;
         Ok(applied)
@@ -82,11 +76,10 @@ impl IndexSync {
 }
 
 fn apply(writer: &search::CatalogWriter, changes: Vec<(i64, String, Option<Vec<u8>>)>) -> Result<(), CatalogError> {
-    let err = |e: search::Error| CatalogError::Index(e.to_string());
     for (_, id, marc) in changes {
         let record = marc.as_deref().and_then(|m| marc::Reader::with_charset(m, marc::Charset::Utf8).next()).and_then(Result::ok);
         match record {
-            Some(record) => writer.upsert(&search::SearchDoc::from_bib_with_id(&marc::Bib::from_record(&record), id)).map_err(err)?,
+            Some(record) => writer.upsert(&search::SearchDoc::from_bib_with_id(&marc::Bib::from_record(&record), id))?,
             None => writer.delete(&id),
         }
     }
@@ -99,9 +92,10 @@ pub fn open_index(dir: &std::path::Path) -> Result<search::CatalogIndex, Catalog
     match search::CatalogIndex::create_or_open(dir) {
         Err(search::Error::Incompatible(why)) => {
             tracing::warn!(%why, dir = %dir.display(), "search index is from another version; rebuilding it from the database");
-            std::fs::remove_dir_all(dir).map_err(|e| CatalogError::Index(format!("cannot remove {}: {e}", dir.display())))?;
-            search::CatalogIndex::create_or_open(dir).map_err(|e| CatalogError::Index(e.to_string()))
+            std::fs::remove_dir_all(dir)
+                .map_err(|source| CatalogError::IndexFile { what: format!("cannot remove {}", dir.display()), source })?;
+            Ok(search::CatalogIndex::create_or_open(dir)?)
         }
-        other => other.map_err(|e| CatalogError::Index(e.to_string())),
+        other => Ok(other?),
     }
 }

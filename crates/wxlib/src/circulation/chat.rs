@@ -8,13 +8,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wechat::{Inbound, InboundKind, Reply};
+use wechat::{Inbound, Reply};
 
 use super::{Account, IlsError, RenewOutcome};
 use crate::clock::local_day;
 use crate::lang::Lang;
 use crate::services::Services;
-use crate::wechat::router::HandlerError;
+use crate::wechat::router::{HandlerError, Responded};
 
 pub const MENU_BIND: &str = "BIND_CARD";
 pub const MENU_UNBIND: &str = "UNBIND_CARD";
@@ -363,29 +363,28 @@ pub async fn on_unsubscribe(s: Services, m: Arc<Inbound>) -> Result<Reply, Handl
 }
 
 /// Borrowing commands typed as text; `None` if the text is not one.
-pub async fn on_text(s: &Services, m: &Arc<Inbound>) -> Option<Result<Reply, HandlerError>> {
-    let InboundKind::Text { content } = &m.kind else { return None };
-    let t = content.trim();
-    let lower = t.to_lowercase();
+pub async fn on_text(s: &Services, m: &Arc<Inbound>, text: &str) -> Responded {
+    let lower = text.trim().to_lowercase();
     let number = |prefixes: &[&str]| prefixes.iter().find_map(|p| lower.strip_prefix(p)).and_then(|rest| rest.trim().parse::<usize>().ok());
-    let (s, m) = (s.clone(), m.clone());
-    Some(match lower.as_str() {
-        "借阅" | "我的借阅" | "借阅信息" | "loans" | "my loans" => loans(s, m).await,
-        "续借全部" | "全部续借" | "renew all" => renew_all(s, m).await,
-        "预约" | "hold" => hold_last_viewed(s, m).await,
-        "我的预约" | "holds" | "my holds" => holds(s, m).await,
-        "热门借阅" | "热门" | "hot" => hot(s, m).await,
-        "绑定" | "绑定一卡通" | "bind" => bind_link(s, m).await,
-        "解绑" | "解除绑定" | "unbind" => unbind_ask(s, m).await,
-        "确认解绑" | "confirm unbind" => unbind_confirm(s, m).await,
+    // Services are cloned for the command only, not for every text that passes by.
+    let reply = match lower.as_str() {
+        "借阅" | "我的借阅" | "借阅信息" | "loans" | "my loans" => loans(s.clone(), m.clone()).await,
+        "续借全部" | "全部续借" | "renew all" => renew_all(s.clone(), m.clone()).await,
+        "预约" | "hold" => hold_last_viewed(s.clone(), m.clone()).await,
+        "我的预约" | "holds" | "my holds" => holds(s.clone(), m.clone()).await,
+        "热门借阅" | "热门" | "hot" => hot(s.clone(), m.clone()).await,
+        "绑定" | "绑定一卡通" | "bind" => bind_link(s.clone(), m.clone()).await,
+        "解绑" | "解除绑定" | "unbind" => unbind_ask(s.clone(), m.clone()).await,
+        "确认解绑" | "confirm unbind" => unbind_confirm(s.clone(), m.clone()).await,
         _ => {
             if let Some(n) = number(&["续借", "renew"]) {
-                renew_nth(s, m, n).await
+                renew_nth(s.clone(), m.clone(), n).await
             } else if let Some(n) = number(&["取消预约", "cancel hold"]) {
-                cancel_nth_hold(s, m, n).await
+                cancel_nth_hold(s.clone(), m.clone(), n).await
             } else {
-                return None;
+                return Ok(None);
             }
         }
-    })
+    };
+    reply.map(Some)
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use wechat::{Inbound, InboundKind, Reply};
 
-use crate::catalog::{SearchField, Sort};
+use crate::catalog::{Found, SearchField, Sort};
 use crate::lang::Lang;
 use crate::services::Services;
-use crate::wechat::router::HandlerError;
+use crate::wechat::router::{HandlerError, Responded};
 use crate::working_hours::WorkingHours;
 
 /// Exact texts that open a consultation.
@@ -159,7 +159,7 @@ pub async fn ask(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
 /// A message while a session is open: "结束" ends it; anything else goes to the inbox (stored
 /// first), extends the session, and is acknowledged at most every ten minutes. `None` when the
 /// reader is not in a session.
-pub async fn in_session(s: &Services, m: &Inbound) -> Result<Option<Reply>, HandlerError> {
+pub async fn in_session(s: &Services, m: &Inbound) -> Responded {
     let now = s.clock.now();
     let Some(acked_at) = s.db.consult_session(&m.from_user, now).await? else { return Ok(None) };
     if let InboundKind::Text { content } = &m.kind {
@@ -183,10 +183,9 @@ pub async fn in_session(s: &Services, m: &Inbound) -> Result<Option<Reply>, Hand
     Ok(Some(Reply::text(ack_text(s, hours(s).is_open(now)))))
 }
 
-/// Texts outside a session, after the borrowing commands: the opening words, the keyword rules,
-/// and questions the catalog cannot answer. `None`: search the catalog.
-pub async fn route_text(s: &Services, m: &Inbound) -> Result<Option<Reply>, HandlerError> {
-    let InboundKind::Text { content } = &m.kind else { return Ok(None) };
+/// The consultation's words outside a session: "人工", "咨询 <question>"… open one (and ask at
+/// once); "结束" says there is none.
+pub async fn on_text(s: &Services, m: &Inbound, content: &str) -> Responded {
     let now = s.clock.now();
     if END_WORDS.iter().any(|w| content.trim().eq_ignore_ascii_case(w)) {
         return Ok(Some(Reply::text(match s.lang {
@@ -194,37 +193,37 @@ pub async fn route_text(s: &Services, m: &Inbound) -> Result<Option<Reply>, Hand
             Lang::En => "You are not talking to a librarian right now. Reply \"ask\" to ask one; send a title to search the catalog.",
         })));
     }
-    if let Some(question) = opening(content) {
-        open_session(s, &m.from_user).await?;
-        s.db.ack_consult_session(&m.from_user, now).await?;
-        if !question.is_empty() {
-            store(s, m, Some(&question)).await?;
-        }
-        return Ok(Some(Reply::text(opened_text(s, !question.is_empty(), hours(s).is_open(now)))));
+    let Some(question) = opening(content) else { return Ok(None) };
+    open_session(s, &m.from_user).await?;
+    s.db.ack_consult_session(&m.from_user, now).await?;
+    if !question.is_empty() {
+        store(s, m, Some(&question)).await?;
     }
-    if let Some(rule) = s.answers.answer(&s.db, content).await? {
-        return Ok(Some(rule.answer.reply()));
+    Ok(Some(Reply::text(opened_text(s, !question.is_empty(), hours(s).is_open(now)))))
+}
+
+/// A text no rule answers that reads as a question and finds nothing in the catalog goes to the
+/// librarians' inbox. What the catalog found is left in `searched` for the catalog's answer, so
+/// the text is not searched again.
+pub async fn on_question(s: &Services, m: &Inbound, content: &str, searched: &mut Option<Found>) -> Responded {
+    if !looks_like_question(content) {
+        return Ok(None);
     }
-    if looks_like_question(content) {
-        let hits = s
-            .catalog
-            .search(content.trim(), SearchField::Any, Sort::Relevance, 1, 1)
-            .await
-            .map_err(|e| HandlerError::Other(e.to_string()))?;
-        if hits.total == 0 {
-            store(s, m, None).await?;
-            let mut out = match s.lang {
-                Lang::Zh => "您的问题已转给馆员，馆员会通过消息回复您。回复“人工”可以继续和馆员交流。".to_owned(),
-                Lang::En => "Your question went to the librarians; one will answer here. Reply \"ask\" to keep talking to them.".to_owned(),
-            };
-            if !hours(s).is_open(now) {
-                out.push('\n');
-                out.push_str(&off_hours_note(s));
-            }
-            return Ok(Some(Reply::text(out)));
-        }
+    let found = s.catalog.find(content.trim(), SearchField::Any, Sort::Relevance, 1, s.config.catalog.chat_page_size)?;
+    if found.results.total > 0 {
+        *searched = Some(found);
+        return Ok(None);
     }
-    Ok(None)
+    store(s, m, None).await?;
+    let mut out = match s.lang {
+        Lang::Zh => "您的问题已转给馆员，馆员会通过消息回复您。回复“人工”可以继续和馆员交流。".to_owned(),
+        Lang::En => "Your question went to the librarians; one will answer here. Reply \"ask\" to keep talking to them.".to_owned(),
+    };
+    if !hours(s).is_open(s.clock.now()) {
+        out.push('\n');
+        out.push_str(&off_hours_note(s));
+    }
+    Ok(Some(Reply::text(out)))
 }
 
 /// Pictures, voice, video, locations and links: to the inbox in a session, else the help text.

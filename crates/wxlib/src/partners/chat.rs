@@ -3,16 +3,15 @@
 //! query. Every partner gets at most `partners.max_timeout_ms` (≤ 4 s), all at once, so the
 //! answer leaves within WeChat's 5 seconds; a partner that did not answer is named.
 
-use std::sync::Arc;
-
-use wechat::{Inbound, InboundKind, Reply};
+use wechat::{Inbound, Reply};
 
 use super::federated::{self, Outcome, PartnerAnswer};
+use crate::catalog::chat::SearchAnswer;
 use crate::catalog::{SearchField, parse_field};
 use crate::db::unix_now;
 use crate::lang::Lang;
 use crate::services::Services;
-use crate::wechat::router::HandlerError;
+use crate::wechat::router::{HandlerError, Responded};
 
 /// The words that ask for partner libraries.
 pub const OTHER_LIBRARIES_WORDS: &[&str] = &["其他馆", "其它馆", "其他图书馆", "other libraries", "other library"];
@@ -99,9 +98,31 @@ pub async fn zero_hits_addendum(s: &Services, query: &str, field: SearchField) -
     })
 }
 
-/// "其他馆": the reader's last search, asked of the partner libraries.
-pub async fn other_libraries(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
-    let InboundKind::Text { .. } = &m.kind else { return Ok(Reply::Success) };
+/// "其他馆" ([`OTHER_LIBRARIES_WORDS`]): the reader's last search, asked of the partner libraries.
+pub async fn on_text(s: &Services, m: &Inbound, text: &str) -> Responded {
+    if !is_other_libraries(text) {
+        return Ok(None);
+    }
+    other_libraries(s, m).await.map(Some)
+}
+
+/// The catalog's answer to a text, with what partner libraries hold when ours has nothing, or how
+/// to ask them after a first page of results.
+pub async fn with_partner_libraries(s: &Services, answer: SearchAnswer) -> Reply {
+    match answer {
+        SearchAnswer::Done(reply) => reply,
+        SearchAnswer::NothingFound { text, query, field } => match zero_hits_addendum(s, &query, field).await {
+            Some(partners) => Reply::text(format!("{text}\n\n{partners}")),
+            None => Reply::text(text),
+        },
+        SearchAnswer::FirstPage(mut text) => {
+            text.push_str(&hint(s).await);
+            Reply::text(text)
+        }
+    }
+}
+
+async fn other_libraries(s: &Services, m: &Inbound) -> Result<Reply, HandlerError> {
     let lang = s.lang;
     let d = s.db.dialog(&m.from_user, unix_now()).await?;
     let Some(query) = d.query.clone() else {
@@ -113,7 +134,7 @@ pub async fn other_libraries(s: Services, m: Arc<Inbound>) -> Result<Reply, Hand
     };
     let field = d.mode.as_deref().and_then(parse_field).unwrap_or(SearchField::Any);
     let per = s.config.partners.chat_hits_per_partner;
-    let answers = federated::search_partners(&s, &query, field, per).await;
+    let answers = federated::search_partners(s, &query, field, per).await;
     if answers.is_empty() {
         return Ok(Reply::text(if lang == Lang::Zh {
             "本馆还没有设置合作图书馆。"

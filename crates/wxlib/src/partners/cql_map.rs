@@ -256,7 +256,7 @@ impl Db {
 }
 
 fn index_error(e: search::Error) -> CatalogError {
-    CatalogError::Index(e.to_string())
+    CatalogError::Index(e)
 }
 
 /// Runs a plan: `offset`/`limit` page the ranked result (limit 0 counts only).

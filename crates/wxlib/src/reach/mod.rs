@@ -14,12 +14,12 @@ pub mod referral_web;
 use std::sync::Arc;
 
 use rand::RngCore;
-use wechat::{Inbound, InboundKind, Reply};
+use wechat::{Inbound, Reply};
 
 use crate::db::{Db, DbError};
 use crate::lang::Lang;
 use crate::services::Services;
-use crate::wechat::router::HandlerError;
+use crate::wechat::router::{HandlerError, Responded};
 use crate::with_pool;
 
 /// Scene prefix of channel (poster) codes; those scenes only count for attribution.
@@ -210,11 +210,10 @@ pub async fn referral(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerErro
 }
 
 /// Text commands of this module.
-pub async fn on_text(s: &Services, m: &Arc<Inbound>) -> Option<Result<Reply, HandlerError>> {
-    let InboundKind::Text { content } = &m.kind else { return None };
-    match content.trim().to_lowercase().as_str() {
-        "推荐码" | "我的推荐码" | "referral" | "my referral" => Some(referral(s.clone(), m.clone()).await),
-        _ => None,
+pub async fn on_text(s: &Services, m: &Arc<Inbound>, text: &str) -> Responded {
+    match text.trim().to_lowercase().as_str() {
+        "推荐码" | "我的推荐码" | "referral" | "my referral" => referral(s.clone(), m.clone()).await.map(Some),
+        _ => Ok(None),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Routes an inbound message to its handler: by menu key (CLICK), by event, by text pattern, by
-//! message type, else a catch-all; events nobody handles get `success` (no reply). The router
+//! Routes an inbound message to its handler: by menu key (CLICK), by event, by message type (all
+//! texts go to the `text` handler: the conversation's responders), else a catch-all; events
+//! nobody handles get `success` (no reply). The router
 //! knows no feature: the app builds one (the conversation) and hands it to the callback. A
 //! handler gets the context `S` the app gives every message (its `Services`) and the message.
 
@@ -19,9 +20,14 @@ pub enum HandlerError {
     Api(#[from] super::api::ApiError),
     #[error(transparent)]
     Journal(#[from] super::journal::JournalError),
-    #[error("{0}")]
-    Other(String),
+    /// A feature's own error (the catalog's index, …), kept with its causes for the log.
+    #[error(transparent)]
+    Feature(Box<dyn std::error::Error + Send + Sync>),
 }
+
+/// What a text responder says: `Some(reply)` when the text is its to answer, `None` to leave it
+/// to the next responder (the conversation's list).
+pub type Responded = Result<Option<Reply>, HandlerError>;
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, HandlerError>> + Send>>;
 pub type Handler<S> = Arc<dyn Fn(S, Arc<Inbound>) -> HandlerFuture + Send + Sync>;
@@ -35,29 +41,10 @@ where
     Arc::new(move |s, m| Box::pin(f(s, m)))
 }
 
-#[derive(Debug, Clone)]
-pub enum TextPattern {
-    Exact(String),
-    Prefix(String),
-    Contains(String),
-}
-
-impl TextPattern {
-    fn matches(&self, text: &str) -> bool {
-        let t = text.trim();
-        match self {
-            TextPattern::Exact(p) => t.eq_ignore_ascii_case(p),
-            TextPattern::Prefix(p) => t.starts_with(p.as_str()),
-            TextPattern::Contains(p) => t.contains(p.as_str()),
-        }
-    }
-}
-
 pub struct Router<S> {
     menu_keys: HashMap<String, Handler<S>>,
     events: HashMap<String, Handler<S>>,
     msg_types: HashMap<String, Handler<S>>,
-    texts: Vec<(TextPattern, Handler<S>)>,
     fallback: Handler<S>,
 }
 
@@ -67,7 +54,6 @@ impl<S> Clone for Router<S> {
             menu_keys: self.menu_keys.clone(),
             events: self.events.clone(),
             msg_types: self.msg_types.clone(),
-            texts: self.texts.clone(),
             fallback: self.fallback.clone(),
         }
     }
@@ -75,7 +61,7 @@ impl<S> Clone for Router<S> {
 
 impl<S> Router<S> {
     pub fn new(fallback: Handler<S>) -> Self {
-        Self { menu_keys: HashMap::new(), events: HashMap::new(), msg_types: HashMap::new(), texts: Vec::new(), fallback }
+        Self { menu_keys: HashMap::new(), events: HashMap::new(), msg_types: HashMap::new(), fallback }
     }
 
     pub fn on_menu_key(mut self, key: &str, h: Handler<S>) -> Self {
@@ -94,12 +80,6 @@ impl<S> Router<S> {
         self
     }
 
-    /// Text patterns are tried in registration order.
-    pub fn on_text(mut self, pattern: TextPattern, h: Handler<S>) -> Self {
-        self.texts.push((pattern, h));
-        self
-    }
-
     /// The handler for a message, or `None` for an event nobody handles.
     pub fn route(&self, msg: &Inbound) -> Option<&Handler<S>> {
         match &msg.kind {
@@ -111,13 +91,6 @@ impl<S> Router<S> {
                 }
                 self.events.get(&ev.name().to_ascii_lowercase())
             }
-            InboundKind::Text { content } => self
-                .texts
-                .iter()
-                .find(|(p, _)| p.matches(content))
-                .map(|(_, h)| h)
-                .or_else(|| self.msg_types.get("text"))
-                .or(Some(&self.fallback)),
             _ => self.msg_types.get(&msg.msg_type).or(Some(&self.fallback)),
         }
     }

@@ -2,22 +2,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wechat::{Inbound, Reply};
-use wxlib::conversation;
+use wxlib::conversation::{self, Conversation, TextPattern};
 use wxlib::services::Services;
-use wxlib::wechat::router::{HandlerError, Router, TextPattern, handler};
+use wxlib::wechat::router::{HandlerError, Router, handler};
 
 use crate::helpers::*;
 
 /// The account's router, plus a text `word` whose handler takes `secs` and then answers
 /// "查完了: <sender>".
 fn router_with_slow(word: &str, secs: u64) -> Router<Services> {
-    conversation::router().on_text(
-        TextPattern::Exact(word.into()),
-        handler(move |_s: Services, m: Arc<Inbound>| async move {
-            tokio::time::sleep(Duration::from_secs(secs)).await;
-            Ok::<_, HandlerError>(Reply::text(format!("查完了: {}", m.from_user)))
-        }),
-    )
+    Conversation::default()
+        .on_text(
+            TextPattern::Exact(word.into()),
+            handler(move |_s: Services, m: Arc<Inbound>| async move {
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                Ok::<_, HandlerError>(Reply::text(format!("查完了: {}", m.from_user)))
+            }),
+        )
+        .router()
 }
 
 #[tokio::test]
