@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use crate::catalog::Catalog;
 use crate::circulation::Ils;
@@ -12,7 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::lang::Lang;
-use crate::web::page;
+use crate::web::error::WebError;
 use crate::web::session::{SESSION_SECS, SessionSigner, cookie_token};
 use crate::wechat::api::WeChatApi;
 use crate::wechat::journal::Journal;
@@ -58,7 +57,7 @@ impl Services {
     /// session cookie, or from WeChat's `code` (which starts a session: the token comes back to be
     /// set as the cookie). `Err` is what to answer instead: a redirect to WeChat's web
     /// authorisation, or the page saying it failed.
-    pub async fn web_reader(&self, headers: &HeaderMap, code: Option<&str>, path: &str) -> Result<(String, Option<String>), Response> {
+    pub async fn web_reader(&self, headers: &HeaderMap, code: Option<&str>, path: &str) -> Result<(String, Option<String>), WebError> {
         let now = self.clock.now();
         if let Some(openid) = cookie_token(headers).and_then(|t| self.sessions.verify(&t, now)) {
             return Ok((openid, None));
@@ -66,21 +65,19 @@ impl Services {
         let Some(code) = code.filter(|c| !c.is_empty()) else {
             let w = &self.config.wechat;
             let redirect = format!("{}{}", self.config.server.public_url, path);
-            return Err(Redirect::to(&crate::wechat::api::authorize_url(&w.oauth_base, &w.app_id, &redirect, "bind")).into_response());
+            return Err(WebError::redirect(&crate::wechat::api::authorize_url(&w.oauth_base, &w.app_id, &redirect, "bind")));
         };
         match self.api.oauth_openid(code).await {
             Ok(openid) => {
                 let token = self.sessions.sign(&openid, now + SESSION_SECS);
                 Ok((openid, Some(token)))
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "web authorisation failed");
-                Err((
-                    StatusCode::FORBIDDEN,
-                    Html(page("绑定一卡通", "<div class=\"card no\">微信授权失败或已过期，请从公众号菜单重新打开本页。</div>")),
-                )
-                    .into_response())
-            }
+            Err(e) => Err(WebError::page(
+                StatusCode::FORBIDDEN,
+                "绑定一卡通",
+                "<div class=\"card no\">微信授权失败或已过期，请从公众号菜单重新打开本页。</div>",
+            )
+            .because("web authorisation", e)),
         }
     }
 }

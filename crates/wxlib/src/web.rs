@@ -2,6 +2,7 @@
 //! for the mobile pages readers open from chat (no CDN: campus networks and tests are offline).
 //! [`session`] signs the reader's short web session.
 
+pub mod error;
 pub mod session;
 
 pub fn escape(s: &str) -> String {

@@ -493,7 +493,7 @@ async fn qr_image(State(s): State<Services>, _lib: Librarian, Path(id): Path<Str
 async fn signups_csv(State(s): State<Services>, lib: Librarian, Path(id): Path<String>) -> Result<Response, ConsoleError> {
     let a = load(&s, &id).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
-    let write = |w: &mut csv::Writer<Vec<u8>>, row: [&str; 6]| w.write_record(row).map_err(|e| ConsoleError::Other(e.to_string()));
+    let write = |w: &mut csv::Writer<Vec<u8>>, row: [&str; 6]| w.write_record(row).map_err(ConsoleError::from);
     write(&mut w, ["openid", "card", "state", "signed_up_at", "checked_in_at", "via"])?;
     let signups = s.db.activity_signups(a.id).await?;
     for r in &signups {
@@ -503,7 +503,7 @@ async fn signups_csv(State(s): State<Services>, lib: Librarian, Path(id): Path<S
     for c in s.db.activity_checkins(a.id).await?.iter().filter(|c| !signups.iter().any(|r| r.openid == c.openid)) {
         write(&mut w, [&c.openid, c.card.as_deref().unwrap_or_default(), "walk-in", "", &local_datetime(c.at), &c.via])?;
     }
-    let bytes = w.into_inner().map_err(|e| ConsoleError::Other(e.to_string()))?;
+    let bytes = w.into_inner()?;
     audit(&s.db, &lib, "activity.export", &format!("#{} {} rows", a.id, bytes.iter().filter(|b| **b == b'\n').count().saturating_sub(1)))
         .await?;
     // A BOM so that spreadsheet programs read the UTF-8 (Chinese) correctly.

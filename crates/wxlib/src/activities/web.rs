@@ -15,6 +15,7 @@ use super::{Activity, ActivityError, SignupOutcome, Status};
 use crate::clock::{local_datetime, local_hm};
 use crate::lang::{Lang, t};
 use crate::services::Services;
+use crate::web::error::WebError;
 use crate::web::session::{CodeParams, cookie_token, subtle_eq, with_cookie};
 use crate::web::{escape, page};
 
@@ -41,23 +42,19 @@ pub fn paragraphs(text: &str) -> String {
     escape(text).replace("\r\n", "\n").replace('\n', "<br>")
 }
 
-fn error_page(lang: Lang, status: StatusCode, msg: &str) -> Response {
-    (status, Html(page(site_title(lang), &format!("<div class=\"card no\" id=\"error\">{}</div>", escape(msg))))).into_response()
+fn error_page(lang: Lang, status: StatusCode, msg: &str) -> WebError {
+    WebError::page(status, site_title(lang), &format!("<div class=\"card no\" id=\"error\">{}</div>", escape(msg)))
 }
 
-fn internal(lang: Lang, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "activity page failed");
-    error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, crate::lang::sorry(lang))
+/// A failure of ours: the apology in the reader's language, the cause in the log.
+fn internal(lang: Lang) -> impl Fn(crate::db::DbError) -> WebError {
+    move |e| error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, crate::lang::sorry(lang)).because("activity page", e)
 }
 
-async fn load(s: &Services, id: &str) -> Result<Activity, Response> {
+async fn load(s: &Services, id: &str) -> Result<Activity, WebError> {
     let missing = || error_page(s.lang, StatusCode::NOT_FOUND, t(s.lang, "没有这个活动。", "There is no such activity."));
     let Ok(id) = id.parse::<i64>() else { return Err(missing()) };
-    match s.db.activity(id).await {
-        Ok(Some(a)) => Ok(a),
-        Ok(None) => Err(missing()),
-        Err(e) => Err(internal(s.lang, e)),
-    }
+    s.db.activity(id).await.map_err(internal(s.lang))?.ok_or_else(missing)
 }
 
 /// The announcement: what, when, where, places, the description; the report after.
@@ -112,16 +109,10 @@ async fn summary_html(s: &Services, a: &Activity) -> Result<String, crate::db::D
     ))
 }
 
-async fn list_page(State(s): State<Services>) -> Response {
+async fn list_page(State(s): State<Services>) -> Result<Response, WebError> {
     let (now, lang) = (s.clock.now(), s.lang);
-    let coming = match s.db.current_activities(now, 50).await {
-        Ok(v) => v,
-        Err(e) => return internal(lang, e),
-    };
-    let reports = match s.db.recent_reports(now, now - 90 * crate::clock::DAY_SECS, 10).await {
-        Ok(v) => v,
-        Err(e) => return internal(lang, e),
-    };
+    let coming = s.db.current_activities(now, 50).await.map_err(internal(lang))?;
+    let reports = s.db.recent_reports(now, now - 90 * crate::clock::DAY_SECS, 10).await.map_err(internal(lang))?;
     let mut body = String::new();
     if coming.is_empty() {
         body.push_str(&format!("<div class=\"card\">{}</div>", t(lang, "近期暂无活动。", "Nothing coming up.")));
@@ -147,19 +138,13 @@ async fn list_page(State(s): State<Services>) -> Response {
             ));
         }
     }
-    Html(page(site_title(lang), &body)).into_response()
+    Ok(Html(page(site_title(lang), &body)).into_response())
 }
 
-async fn announcement_page(State(s): State<Services>, Path(id): Path<String>) -> Response {
-    let a = match load(&s, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+async fn announcement_page(State(s): State<Services>, Path(id): Path<String>) -> Result<Response, WebError> {
+    let a = load(&s, &id).await?;
     let lang = s.lang;
-    let summary = match summary_html(&s, &a).await {
-        Ok(h) => h,
-        Err(e) => return internal(lang, e),
-    };
+    let summary = summary_html(&s, &a).await.map_err(internal(lang))?;
     let action = match a.status(s.clock.now()) {
         Status::SignupOpen => {
             format!("<p><a class=\"button\" id=\"signup-link\" href=\"/h5/activities/{}\">{}</a></p>", a.id, t(lang, "我要报名", "Sign up"))
@@ -167,7 +152,7 @@ async fn announcement_page(State(s): State<Services>, Path(id): Path<String>) ->
         Status::Finished if a.has_report() => String::new(),
         _ => format!("<p><a href=\"/h5/activities/{}\">{}</a></p>", a.id, t(lang, "我的报名与签到", "My sign-up and check-in")),
     };
-    Html(page(&a.title, &format!("{summary}{action}"))).into_response()
+    Ok(Html(page(&a.title, &format!("{summary}{action}"))).into_response())
 }
 
 /// The personal page: the announcement, the reader's standing, and what they can do now.
@@ -254,20 +239,17 @@ async fn personal(
     Ok(body)
 }
 
-async fn reader_page(State(s): State<Services>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<CodeParams>) -> Response {
-    let a = match load(&s, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let (openid, new_token) = match s.web_reader(&headers, q.code.as_deref(), &format!("/h5/activities/{}", a.id)).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+async fn reader_page(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<CodeParams>,
+) -> Result<Response, WebError> {
+    let a = load(&s, &id).await?;
+    let (openid, new_token) = s.web_reader(&headers, q.code.as_deref(), &format!("/h5/activities/{}", a.id)).await?;
     let token = new_token.clone().or_else(|| cookie_token(&headers)).unwrap_or_default();
-    match personal(&s, &a, &openid, &token, None).await {
-        Ok(body) => with_cookie(Html(page(&a.title, &body)).into_response(), new_token),
-        Err(e) => internal(s.lang, e),
-    }
+    let body = personal(&s, &a, &openid, &token, None).await.map_err(internal(s.lang))?;
+    Ok(with_cookie(Html(page(&a.title, &body)).into_response(), new_token))
 }
 
 #[derive(Deserialize)]
@@ -292,7 +274,7 @@ fn poster(s: &Services, headers: &HeaderMap, token: &str) -> Option<String> {
     s.sessions.verify(token, s.clock.now()).filter(|_| subtle_eq(cookie.as_bytes(), token.as_bytes()))
 }
 
-fn expired(s: &Services) -> Response {
+fn expired(s: &Services) -> WebError {
     error_page(
         s.lang,
         StatusCode::FORBIDDEN,
@@ -301,11 +283,17 @@ fn expired(s: &Services) -> Response {
 }
 
 /// Renders the personal page after an action, with its outcome on top.
-async fn answer(s: &Services, a: &Activity, openid: &str, token: &str, status: StatusCode, ok: bool, msg: String) -> Response {
-    match personal(s, a, openid, token, Some((ok, msg))).await {
-        Ok(body) => (status, Html(page(&a.title, &body))).into_response(),
-        Err(e) => internal(s.lang, e),
-    }
+async fn answer(
+    s: &Services,
+    a: &Activity,
+    openid: &str,
+    token: &str,
+    status: StatusCode,
+    ok: bool,
+    msg: String,
+) -> Result<Response, WebError> {
+    let body = personal(s, a, openid, token, Some((ok, msg))).await.map_err(internal(s.lang))?;
+    Ok((status, Html(page(&a.title, &body))).into_response())
 }
 
 fn refusal_status(e: &ActivityError) -> StatusCode {
@@ -318,24 +306,28 @@ fn refusal_status(e: &ActivityError) -> StatusCode {
     }
 }
 
-async fn signup_submit(State(s): State<Services>, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<TokenForm>) -> Response {
-    let a = match load(&s, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Some(openid) = poster(&s, &headers, &f.token) else { return expired(&s) };
+async fn signup_submit(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, WebError> {
+    let a = load(&s, &id).await?;
+    let Some(openid) = poster(&s, &headers, &f.token) else { return Err(expired(&s)) };
     match super::chat::signup(&s, a.id, &openid, "web").await {
         Ok((a, outcome)) => answer(&s, &a, &openid, &f.token, StatusCode::OK, true, signup_text(&a, outcome, s.lang)).await,
         Err(e) => answer(&s, &a, &openid, &f.token, refusal_status(&e), false, e.reader_text(s.lang)).await,
     }
 }
 
-async fn cancel_submit(State(s): State<Services>, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<TokenForm>) -> Response {
-    let a = match load(&s, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Some(openid) = poster(&s, &headers, &f.token) else { return expired(&s) };
+async fn cancel_submit(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, WebError> {
+    let a = load(&s, &id).await?;
+    let Some(openid) = poster(&s, &headers, &f.token) else { return Err(expired(&s)) };
     match super::chat::cancel(&s, a.id, &openid).await {
         Ok(a) => answer(&s, &a, &openid, &f.token, StatusCode::OK, true, cancelled_text(&a, s.lang)).await,
         Err(e) => answer(&s, &a, &openid, &f.token, refusal_status(&e), false, e.reader_text(s.lang)).await,
@@ -359,12 +351,14 @@ pub fn check_feedback(rating: &str, comment: &str, lang: Lang) -> Result<(i64, S
     Ok((rating, comment.to_owned()))
 }
 
-async fn feedback_submit(State(s): State<Services>, headers: HeaderMap, Path(id): Path<String>, Form(f): Form<FeedbackForm>) -> Response {
-    let a = match load(&s, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Some(openid) = poster(&s, &headers, &f.token) else { return expired(&s) };
+async fn feedback_submit(
+    State(s): State<Services>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<FeedbackForm>,
+) -> Result<Response, WebError> {
+    let a = load(&s, &id).await?;
+    let Some(openid) = poster(&s, &headers, &f.token) else { return Err(expired(&s)) };
     let result = match check_feedback(&f.rating, &f.comment, s.lang) {
         Ok((rating, comment)) => s.db.give_activity_feedback(a.id, &openid, rating, &comment, s.clock.now()).await,
         Err(e) => Err(e),

@@ -38,7 +38,7 @@ impl From<BroadcastError> for ConsoleError {
             BroadcastError::Db(e) => ConsoleError::Db(e),
             BroadcastError::Api(e) => ConsoleError::Api(e),
             BroadcastError::NotFound => ConsoleError::NotFound,
-            other => ConsoleError::Other(other.to_string()),
+            other => ConsoleError::Feature(Box::new(other)),
         }
     }
 }

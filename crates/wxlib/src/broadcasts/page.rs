@@ -10,10 +10,11 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::services::Services;
+use crate::web::error::WebError;
 use crate::web::session::{CodeParams, cookie, set_cookie};
 use crate::web::{escape, page};
 use crate::wechat::api::authorize_url as authorize_url_for;
@@ -33,22 +34,24 @@ fn in_wechat(headers: &HeaderMap) -> bool {
     headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).is_some_and(|ua| ua.contains("MicroMessenger"))
 }
 
-fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Html(page("图文消息", "<div class=\"card no\">这篇文章不存在或已删除。</div>"))).into_response()
+fn not_found() -> WebError {
+    WebError::page(StatusCode::NOT_FOUND, "图文消息", "<div class=\"card no\">这篇文章不存在或已删除。</div>")
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "news page failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, Html(page("图文消息", "<div class=\"card no\">系统出错了，请稍后再试。</div>"))).into_response()
+/// A failure of ours; the cause goes to the log.
+fn internal(e: crate::db::DbError) -> WebError {
+    WebError::page(StatusCode::INTERNAL_SERVER_ERROR, "图文消息", "<div class=\"card no\">系统出错了，请稍后再试。</div>")
+        .because("news page", e)
 }
 
-async fn article(State(s): State<Services>, Path(id): Path<String>, headers: HeaderMap, Query(q): Query<CodeParams>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return not_found() };
-    let b = match s.db.broadcast(id).await {
-        Ok(Some(b)) => b,
-        Ok(None) => return not_found(),
-        Err(e) => return internal(e),
-    };
+async fn article(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<CodeParams>,
+) -> Result<Response, WebError> {
+    let Ok(id) = id.parse::<i64>() else { return Err(not_found()) };
+    let b = s.db.broadcast(id).await.map_err(internal)?.ok_or_else(not_found)?;
     let now = s.clock.now();
     // Who is reading: our cookie, WeChat's code, WeChat's authorisation, or a new browser id.
     let mut new_cookie = None;
@@ -62,7 +65,7 @@ async fn article(State(s): State<Services>, Path(id): Path<String>, headers: Hea
                     None
                 }
             },
-            None if in_wechat(&headers) => return Redirect::to(&authorize_url(&s, id)).into_response(),
+            None if in_wechat(&headers) => return Err(WebError::redirect(&authorize_url(&s, id))),
             None => None,
         },
     };
@@ -91,7 +94,7 @@ async fn article(State(s): State<Services>, Path(id): Path<String>, headers: Hea
     if let Some(t) = new_cookie {
         set_cookie(&mut resp, COOKIE, &t, "/news", COOKIE_SECS);
     }
-    resp
+    Ok(resp)
 }
 
 fn authorize_url(s: &Services, id: i64) -> String {
@@ -103,20 +106,18 @@ fn image_response(img: super::Image) -> Response {
     ([(header::CONTENT_TYPE, img.content_type), (header::CACHE_CONTROL, "public, max-age=86400".to_owned())], img.bytes).into_response()
 }
 
-async fn cover(State(s): State<Services>, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
-    match s.db.broadcast_cover(id).await {
-        Ok(Some(img)) => image_response(img),
-        Ok(None) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => internal(e),
-    }
+async fn cover(State(s): State<Services>, Path(id): Path<String>) -> Result<Response, WebError> {
+    let Ok(id) = id.parse::<i64>() else { return Ok(StatusCode::NOT_FOUND.into_response()) };
+    Ok(match s.db.broadcast_cover(id).await.map_err(internal)? {
+        Some(img) => image_response(img),
+        None => StatusCode::NOT_FOUND.into_response(),
+    })
 }
 
-async fn image(State(s): State<Services>, Path(id): Path<String>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return StatusCode::NOT_FOUND.into_response() };
-    match s.db.broadcast_image(id).await {
-        Ok(Some(img)) => image_response(img),
-        Ok(None) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => internal(e),
-    }
+async fn image(State(s): State<Services>, Path(id): Path<String>) -> Result<Response, WebError> {
+    let Ok(id) = id.parse::<i64>() else { return Ok(StatusCode::NOT_FOUND.into_response()) };
+    Ok(match s.db.broadcast_image(id).await.map_err(internal)? {
+        Some(img) => image_response(img),
+        None => StatusCode::NOT_FOUND.into_response(),
+    })
 }

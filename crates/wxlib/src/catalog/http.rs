@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::json;
 
-use super::{Catalog, CatalogError, RecordView, SearchField, Sort, parse_field};
+use super::{Catalog, RecordView, SearchField, Sort, parse_field};
 use crate::db::unix_now;
+use crate::web::error::{BoxError, WebError};
 use crate::web::{escape, page};
 
 /// What the search page shows between its form and our results, from outside the catalog: the
@@ -48,13 +48,14 @@ pub struct SearchParams {
 }
 
 /// A client error in the API, as JSON.
-fn bad_request(msg: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
+fn bad_request(msg: &'static str) -> WebError {
+    WebError::json(StatusCode::BAD_REQUEST, msg)
 }
 
-fn internal(e: CatalogError) -> Response {
-    tracing::error!(error = %e, "catalog request failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "internal error"}))).into_response()
+/// A failure of ours: "internal error" in the API's shape (the pages answer so too), the cause
+/// in the log.
+fn internal(e: impl Into<BoxError>) -> WebError {
+    WebError::json(StatusCode::INTERNAL_SERVER_ERROR, "internal error").because("catalog request", e)
 }
 
 fn parse_params(p: &SearchParams) -> Result<(String, SearchField, Sort, usize, usize), &'static str> {
@@ -79,26 +80,20 @@ fn parse_params(p: &SearchParams) -> Result<(String, SearchField, Sort, usize, u
     Ok((q.to_owned(), field, sort, page, size))
 }
 
-async fn api_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) -> Response {
-    let (q, field, sort, page, size) = match parse_params(&p) {
-        Ok(v) => v,
-        Err(msg) => return bad_request(msg),
-    };
-    match c.search(&q, field, sort, page, size).await {
-        Ok(result) => Json(result).into_response(),
-        Err(e) => internal(e),
+async fn api_search(State(c): State<Catalog>, Query(p): Query<SearchParams>) -> Result<Response, WebError> {
+    let (q, field, sort, page, size) = parse_params(&p).map_err(bad_request)?;
+    let result = c.search(&q, field, sort, page, size).await.map_err(internal)?;
+    Ok(Json(result).into_response())
+}
+
+async fn api_record(State(c): State<Catalog>, Path(id): Path<String>) -> Result<Response, WebError> {
+    match c.record(&id).await.map_err(internal)? {
+        Some(v) => Ok(Json(v).into_response()),
+        None => Err(WebError::json(StatusCode::NOT_FOUND, format!("no record {id}"))),
     }
 }
 
-async fn api_record(State(c): State<Catalog>, Path(id): Path<String>) -> Response {
-    match c.record(&id).await {
-        Ok(Some(v)) => Json(v).into_response(),
-        Ok(None) => (StatusCode::NOT_FOUND, Json(json!({"error": format!("no record {id}")}))).into_response(),
-        Err(e) => internal(e),
-    }
-}
-
-async fn opac_search<T: SearchTabs>(State(st): State<SearchPageState<T>>, Query(p): Query<SearchParams>) -> Response {
+async fn opac_search<T: SearchTabs>(State(st): State<SearchPageState<T>>, Query(p): Query<SearchParams>) -> Result<Response, WebError> {
     let c = &st.catalog;
     let q = p.q.clone().unwrap_or_default();
     let field = p.field.clone().unwrap_or_else(|| "any".into());
@@ -115,7 +110,7 @@ async fn opac_search<T: SearchTabs>(State(st): State<SearchPageState<T>>, Query(
         match parse_params(&p) {
             Err(msg) => body.push_str(&format!("<p class=\"no\">{}</p>", escape(msg))),
             Ok((q, field, sort, page, size)) => match c.search(&q, field, sort, page, size).await {
-                Err(e) => return internal(e),
+                Err(e) => return Err(internal(e)),
                 Ok(r) if r.total == 0 => body.push_str(&format!(
                     "<div class=\"card\">没有找到与“{}”相关的图书。<br><a href=\"/opac/suggest?title={}\">荐购这本书</a></div>",
                     escape(&q),
@@ -153,7 +148,7 @@ async fn opac_search<T: SearchTabs>(State(st): State<SearchPageState<T>>, Query(
             },
         }
     }
-    Html(page("馆藏检索", &body)).into_response()
+    Ok(Html(page("馆藏检索", &body)).into_response())
 }
 
 fn record_html(v: &RecordView) -> String {
@@ -213,11 +208,10 @@ fn record_html(v: &RecordView) -> String {
     )
 }
 
-async fn opac_record(State(c): State<Catalog>, Path(id): Path<String>) -> Response {
-    match c.record(&id).await {
-        Ok(Some(v)) => Html(page("书目详情", &record_html(&v))).into_response(),
-        Ok(None) => (StatusCode::NOT_FOUND, Html(page("书目详情", "<p>没有这条书目记录。</p>"))).into_response(),
-        Err(e) => internal(e),
+async fn opac_record(State(c): State<Catalog>, Path(id): Path<String>) -> Result<Response, WebError> {
+    match c.record(&id).await.map_err(internal)? {
+        Some(v) => Ok(Html(page("书目详情", &record_html(&v))).into_response()),
+        None => Err(WebError::page(StatusCode::NOT_FOUND, "书目详情", "<p>没有这条书目记录。</p>")),
     }
 }
 
@@ -247,21 +241,22 @@ fn suggest_body(p: &SuggestParams, error: Option<&str>) -> String {
     )
 }
 
-async fn suggest_submit(State(c): State<Catalog>, Form(p): Form<SuggestParams>) -> Response {
+async fn suggest_submit(State(c): State<Catalog>, Form(p): Form<SuggestParams>) -> Result<Response, WebError> {
     let title = p.title.as_deref().map(str::trim).unwrap_or_default();
     if title.is_empty() || title.chars().count() > 200 {
-        return (StatusCode::BAD_REQUEST, Html(page("荐购", &suggest_body(&p, Some("请填写书名（200 字以内）。"))))).into_response();
+        return Ok((StatusCode::BAD_REQUEST, Html(page("荐购", &suggest_body(&p, Some("请填写书名（200 字以内）。"))))).into_response());
     }
     let clean = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(500).collect::<String>());
-    match c
-        .db
-        .add_purchase_suggestion(None, title, clean(&p.author).as_deref(), clean(&p.isbn).as_deref(), clean(&p.note).as_deref(), unix_now())
-        .await
-    {
-        Ok(()) => {
-            Html(page("荐购", &format!("<div class=\"card ok\">已收到您对《{}》的荐购，谢谢！采访馆员会尽快处理。</div>", escape(title))))
-                .into_response()
-        }
-        Err(e) => internal(e.into()),
-    }
+    c.db.add_purchase_suggestion(
+        None,
+        title,
+        clean(&p.author).as_deref(),
+        clean(&p.isbn).as_deref(),
+        clean(&p.note).as_deref(),
+        unix_now(),
+    )
+    .await
+    .map_err(internal)?;
+    Ok(Html(page("荐购", &format!("<div class=\"card ok\">已收到您对《{}》的荐购，谢谢！采访馆员会尽快处理。</div>", escape(title))))
+        .into_response())
 }

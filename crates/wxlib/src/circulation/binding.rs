@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::IlsError;
 use crate::db::{Db, DbError};
 use crate::services::Services;
+use crate::web::error::{BoxError, WebError};
 use crate::web::session::{CodeParams, cookie_token, subtle_eq, with_cookie};
 use crate::web::{escape, page};
 use crate::with_pool;
@@ -121,25 +122,25 @@ fn bind_form(token: &str, card: &str, error: Option<&str>) -> String {
     )
 }
 
-async fn bind_page(State(s): State<Services>, headers: HeaderMap, Query(q): Query<CodeParams>) -> Response {
-    let (openid, new_token) = match s.web_reader(&headers, q.code.as_deref(), "/h5/bind").await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+async fn bind_page(State(s): State<Services>, headers: HeaderMap, Query(q): Query<CodeParams>) -> Result<Response, WebError> {
+    let (openid, new_token) = s.web_reader(&headers, q.code.as_deref(), "/h5/bind").await?;
     let token = new_token.clone().or_else(|| cookie_token(&headers)).unwrap_or_default();
-    let body = match s.db.binding(&openid).await {
-        Ok(Some(card)) => {
-            format!("<div class=\"card\">已绑定一卡通 {}。<br><a href=\"/h5/unbind\">解除绑定</a></div>", escape(&mask(&card)))
-        }
-        Ok(None) => bind_form(&token, "", None),
-        Err(e) => return internal(e),
+    let body = match s.db.binding(&openid).await.map_err(internal)? {
+        Some(card) => format!("<div class=\"card\">已绑定一卡通 {}。<br><a href=\"/h5/unbind\">解除绑定</a></div>", escape(&mask(&card))),
+        None => bind_form(&token, "", None),
     };
-    with_cookie(Html(page("绑定一卡通", &body)).into_response(), new_token)
+    Ok(with_cookie(Html(page("绑定一卡通", &body)).into_response(), new_token))
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "binding page failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, Html(page("绑定一卡通", "<div class=\"card no\">系统出错了，请稍后再试。</div>"))).into_response()
+/// A failure of ours on the binding pages; the cause goes to the log.
+fn internal(e: impl Into<BoxError>) -> WebError {
+    WebError::page(StatusCode::INTERNAL_SERVER_ERROR, "绑定一卡通", "<div class=\"card no\">系统出错了，请稍后再试。</div>")
+        .because("binding page", e)
+}
+
+/// The page's session token is not ours, or has run out.
+fn expired(title: &str) -> WebError {
+    WebError::page(StatusCode::FORBIDDEN, title, "<div class=\"card no\">页面已过期，请从公众号菜单重新打开。</div>")
 }
 
 #[derive(Deserialize)]
@@ -149,16 +150,17 @@ pub struct BindForm {
     password: String,
 }
 
-async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): Form<BindForm>) -> Response {
+async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): Form<BindForm>) -> Result<Response, WebError> {
     let now = s.clock.now();
     // The form's token must be the session cookie (CSRF) and valid.
     let cookie = cookie_token(&headers).unwrap_or_default();
     let Some(openid) = s.sessions.verify(&f.token, now).filter(|_| subtle_eq(cookie.as_bytes(), f.token.as_bytes())) else {
-        return (StatusCode::FORBIDDEN, Html(page("绑定一卡通", "<div class=\"card no\">页面已过期，请从公众号菜单重新打开。</div>")))
-            .into_response();
+        return Err(expired("绑定一卡通"));
     };
     let card = f.card.trim();
-    let retry = |status: StatusCode, msg: &str| (status, Html(page("绑定一卡通", &bind_form(&f.token, card, Some(msg))))).into_response();
+    // The form again, with what to change: an answer, not a failure.
+    let retry =
+        |status: StatusCode, msg: &str| Ok((status, Html(page("绑定一卡通", &bind_form(&f.token, card, Some(msg))))).into_response());
     if card.is_empty() || f.password.is_empty() || card.len() > 64 || f.password.len() > 128 {
         return retry(StatusCode::BAD_REQUEST, "请填写卡号和密码。");
     }
@@ -166,12 +168,8 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
     let since = now - c.bind_window_secs;
     let subjects = [format!("openid:{openid}"), format!("card:{card}")];
     for subject in &subjects {
-        match s.db.failures_since(subject, since).await {
-            Ok(n) if n >= c.bind_max_failures => {
-                return retry(StatusCode::TOO_MANY_REQUESTS, &format!("尝试次数过多，请 {} 分钟后再试。", c.bind_window_secs / 60));
-            }
-            Ok(_) => {}
-            Err(e) => return internal(e),
+        if s.db.failures_since(subject, since).await.map_err(internal)? >= c.bind_max_failures {
+            return retry(StatusCode::TOO_MANY_REQUESTS, &format!("尝试次数过多，请 {} 分钟后再试。", c.bind_window_secs / 60));
         }
     }
     let ils = s.ils.clone();
@@ -182,9 +180,7 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
     };
     match result {
         Ok(patron) => {
-            if let Err(e) = s.db.bind(&openid, card, now).await {
-                return internal(e);
-            }
+            s.db.bind(&openid, card, now).await.map_err(internal)?;
             tracing::info!(card = %mask(card), "card bound");
             // Confirm in chat too, so the reader sees it where they came from (sent within the
             // customer-service window their last message opened; skipped if there is none).
@@ -192,17 +188,15 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
             if let Err(e) = s.push(&openid, &wechat::Reply::text(note), &format!("bound:{openid}:{now}")).await {
                 tracing::warn!(error = %e, "could not queue the binding confirmation");
             }
-            Html(page(
+            Ok(Html(page(
                 "绑定一卡通",
                 &format!("<div class=\"card ok\" id=\"bound\">绑定成功：{}（卡号 {}）。<br>回到公众号，点击“借阅信息 → 我的借阅”查看借阅。</div>", escape(&patron.name), escape(&mask(card))),
             ))
-            .into_response()
+            .into_response())
         }
         Err(IlsError::BadCredentials) => {
             for subject in &subjects {
-                if let Err(e) = s.db.record_failure(subject, now).await {
-                    return internal(e);
-                }
+                s.db.record_failure(subject, now).await.map_err(internal)?;
             }
             retry(StatusCode::UNAUTHORIZED, "卡号或密码不正确。")
         }
@@ -211,22 +205,18 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
     }
 }
 
-async fn unbind_page(State(s): State<Services>, headers: HeaderMap, Query(q): Query<CodeParams>) -> Response {
-    let (openid, new_token) = match s.web_reader(&headers, q.code.as_deref(), "/h5/unbind").await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+async fn unbind_page(State(s): State<Services>, headers: HeaderMap, Query(q): Query<CodeParams>) -> Result<Response, WebError> {
+    let (openid, new_token) = s.web_reader(&headers, q.code.as_deref(), "/h5/unbind").await?;
     let token = new_token.clone().or_else(|| cookie_token(&headers)).unwrap_or_default();
-    let body = match s.db.binding(&openid).await {
-        Ok(Some(card)) => format!(
+    let body = match s.db.binding(&openid).await.map_err(internal)? {
+        Some(card) => format!(
             "<form method=\"post\" class=\"card\"><p>确定解除一卡通 {} 的绑定吗？解绑后，公众号不再保留您的借阅相关信息。</p><input type=\"hidden\" name=\"token\" value=\"{}\"><button id=\"unbind\">确认解绑</button></form>",
             escape(&mask(&card)),
             escape(&token)
         ),
-        Ok(None) => "<div class=\"card\">您还没有绑定一卡通。<a href=\"/h5/bind\">去绑定</a></div>".to_owned(),
-        Err(e) => return internal(e),
+        None => "<div class=\"card\">您还没有绑定一卡通。<a href=\"/h5/bind\">去绑定</a></div>".to_owned(),
     };
-    with_cookie(Html(page("解除绑定", &body)).into_response(), new_token)
+    Ok(with_cookie(Html(page("解除绑定", &body)).into_response(), new_token))
 }
 
 #[derive(Deserialize)]
@@ -234,15 +224,11 @@ pub struct TokenForm {
     token: String,
 }
 
-async fn unbind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
+async fn unbind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Result<Response, WebError> {
     let cookie = cookie_token(&headers).unwrap_or_default();
     let Some(openid) = s.sessions.verify(&f.token, s.clock.now()).filter(|_| subtle_eq(cookie.as_bytes(), f.token.as_bytes())) else {
-        return (StatusCode::FORBIDDEN, Html(page("解除绑定", "<div class=\"card no\">页面已过期，请从公众号菜单重新打开。</div>")))
-            .into_response();
+        return Err(expired("解除绑定"));
     };
-    match s.db.forget_reader(&openid).await {
-        Ok(_) => Html(page("解除绑定", "<div class=\"card ok\" id=\"unbound\">已解除绑定，您的借阅相关信息已从公众号删除。</div>"))
-            .into_response(),
-        Err(e) => internal(e),
-    }
+    s.db.forget_reader(&openid).await.map_err(internal)?;
+    Ok(Html(page("解除绑定", "<div class=\"card ok\" id=\"unbound\">已解除绑定，您的借阅相关信息已从公众号删除。</div>")).into_response())
 }

@@ -19,9 +19,17 @@ pub struct BuiltinIls {
     pub rules: CirculationConfig,
 }
 
+/// argon2's error, which is not a `std::error::Error` (its `std` feature is off).
+#[derive(Debug, thiserror::Error)]
+#[error("hashing a password: {0}")]
+struct HashFailed(String);
+
 pub fn hash_password(password: &str) -> Result<String, IlsError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| IlsError::Internal(e.to_string()))
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| IlsError::internal(HashFailed(e.to_string())))
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {

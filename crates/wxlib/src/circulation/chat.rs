@@ -55,12 +55,12 @@ where
     let mut handle = tokio::spawn(fut);
     let deadline = Duration::from_millis(s.config.circulation.ils_timeout_ms);
     match tokio::time::timeout(deadline, &mut handle).await {
-        Ok(joined) => render(joined.unwrap_or_else(|e| Err(IlsError::Internal(e.to_string())))),
+        Ok(joined) => render(joined.unwrap_or_else(|e| Err(IlsError::internal(e)))),
         Err(_) => {
             let (s2, openid2) = (s.clone(), openid.to_owned());
             let key = format!("ils-late:{}:{}", openid, s.clock.now() as u128 * 1000 + rand::random::<u16>() as u128);
             tokio::spawn(async move {
-                let result = handle.await.unwrap_or_else(|e| Err(IlsError::Internal(e.to_string())));
+                let result = handle.await.unwrap_or_else(|e| Err(IlsError::internal(e)));
                 let text = render(result);
                 if let Err(e) = s2.push(&openid2, &Reply::text(text), &key).await {
                     tracing::error!(error = %e, "could not queue a late library-system answer");

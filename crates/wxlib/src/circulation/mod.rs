@@ -94,13 +94,20 @@ pub enum IlsError {
     Refused(String),
     #[error("the library system does not support this")]
     NotSupported,
+    /// Our side failed (the store, a task); the cause is kept for the log.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl IlsError {
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        IlsError::Internal(Arc::new(e))
+    }
 }
 
 impl From<crate::db::DbError> for IlsError {
     fn from(e: crate::db::DbError) -> Self {
-        IlsError::Internal(e.to_string())
+        IlsError::internal(e)
     }
 }
 

@@ -193,11 +193,19 @@ fn log_breaker(what: &str, e: &SipError) {
     }
 }
 
+/// A request that could not be written (a field SIP2 cannot carry).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode the SIP2 {what} request: {source}")]
+struct EncodeFailed {
+    what: String,
+    source: sip2::EncodeError,
+}
+
 /// A read that failed: the library system is not answering (or answering nonsense).
 fn read_error(what: &str, e: SipError) -> IlsError {
     log_breaker(what, &e);
     match e {
-        SipError::Encode(e) => IlsError::Internal(format!("cannot encode the SIP2 {what} request: {e}")),
+        SipError::Encode(e) => IlsError::internal(EncodeFailed { what: what.to_owned(), source: e }),
         other => IlsError::Unavailable(other.to_string()),
     }
 }
@@ -211,7 +219,7 @@ fn write_error(what: &str, e: SipError, check: &str) -> IlsError {
             tracing::warn!(request = what, error = %e, "SIP2 request may or may not have been carried out");
             IlsError::Refused(format!("图书馆系统没有及时答复，无法确认{what}是否成功。请稍后回复“{check}”查看。"))
         }
-        SipError::Encode(e) => IlsError::Internal(format!("cannot encode the SIP2 {what} request: {e}")),
+        SipError::Encode(e) => IlsError::internal(EncodeFailed { what: what.to_owned(), source: e }),
         other => IlsError::Unavailable(other.to_string()),
     }
 }

@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::layout;
 use crate::db::DbError;
 use crate::lang::Lang;
+use crate::web::error::Chain;
 
 /// What a console handler can fail with beyond bad input (which handlers answer themselves with
 /// the form and a message); turned into an error page at the edge.
@@ -18,8 +19,18 @@ pub enum ConsoleError {
     Api(#[from] crate::wechat::api::ApiError),
     #[error("not found")]
     NotFound,
-    #[error("{0}")]
-    Other(String),
+    /// Writing a CSV export.
+    #[error("writing a CSV export: {0}")]
+    Csv(#[from] csv::Error),
+    /// A feature's own error (a poster that could not be made, …), kept with its causes.
+    #[error(transparent)]
+    Feature(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl<W> From<csv::IntoInnerError<W>> for ConsoleError {
+    fn from(e: csv::IntoInnerError<W>) -> Self {
+        ConsoleError::Csv(e.into_error().into())
+    }
 }
 
 impl IntoResponse for ConsoleError {
@@ -32,7 +43,7 @@ impl IntoResponse for ConsoleError {
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "系统出错了，请稍后再试。", "Something went wrong; please try again later."),
         };
         if status.is_server_error() {
-            tracing::error!(error = %self, "console request failed");
+            tracing::error!(error = %Chain(&self), "console request failed");
         }
         let body = format!("{}<p class=\"muted\">{en}</p><p><a href=\"/console\">返回首页 / Home</a></p>", layout::flash_error(zh));
         (status, Html(layout::bare_page(Lang::Zh, &status.as_u16().to_string(), &body))).into_response()

@@ -23,6 +23,7 @@ use crate::db::{Db, DbError};
 use crate::lang::Lang;
 use crate::lang::t;
 use crate::services::Services;
+use crate::web::error::WebError;
 use crate::web::escape;
 use crate::wechat::followers::WindowState;
 use crate::with_pool;
@@ -254,18 +255,11 @@ pub async fn delivery_report(db: &Db) -> Result<(Vec<(String, i64)>, Vec<(String
 
 // ---- public pages ----
 
-async fn public(s: &Services, slug: &str) -> Response {
-    let p = match get_page(s, slug).await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "page failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Html(crate::web::page("图书馆", "<div class=\"card no\">系统出错了，请稍后再试。</div>")),
-            )
-                .into_response();
-        }
-    };
+async fn public(s: &Services, slug: &str) -> Result<Response, WebError> {
+    let p = get_page(s, slug).await.map_err(|e| {
+        WebError::page(StatusCode::INTERNAL_SERVER_ERROR, "图书馆", "<div class=\"card no\">系统出错了，请稍后再试。</div>")
+            .because("page", e)
+    })?;
     let body = if slug == GUIDE {
         parts(&p.body)
             .iter()
@@ -277,14 +271,14 @@ async fn public(s: &Services, slug: &str) -> Response {
     } else {
         format!("<div class=\"card\" id=\"page-body\">{}</div>", paragraphs(&p.body))
     };
-    Html(crate::web::page(&p.title, &body)).into_response()
+    Ok(Html(crate::web::page(&p.title, &body)).into_response())
 }
 
-async fn guide_page(State(s): State<Services>) -> Response {
+async fn guide_page(State(s): State<Services>) -> Result<Response, WebError> {
     public(&s, GUIDE).await
 }
 
-async fn about_page(State(s): State<Services>) -> Response {
+async fn about_page(State(s): State<Services>) -> Result<Response, WebError> {
     public(&s, ABOUT).await
 }
 

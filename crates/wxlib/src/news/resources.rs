@@ -20,6 +20,7 @@ use crate::db::{Db, DbError};
 use crate::lang::Lang;
 use crate::lang::t;
 use crate::services::Services;
+use crate::web::error::WebError;
 use crate::web::escape;
 use crate::with_pool;
 
@@ -173,20 +174,13 @@ pub struct BrowseQuery {
 }
 
 /// `GET /pages/new?days=30&subject=…`: the public new-resources page readers open from chat.
-pub async fn public_page(State(s): State<Services>, Query(q): Query<BrowseQuery>) -> Response {
+pub async fn public_page(State(s): State<Services>, Query(q): Query<BrowseQuery>) -> Result<Response, WebError> {
     let days = q.days.unwrap_or(DEFAULT_DAYS).clamp(1, 366);
     let subject = q.subject.as_deref().map(str::trim).filter(|x| !x.is_empty());
-    let (books, counts) = match new_books(&s.db, s.clock.now(), days, subject).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::error!(error = %e, "new resources page failed");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Html(crate::web::page("新资源", "<div class=\"card no\">系统出错了，请稍后再试。</div>")),
-            )
-                .into_response();
-        }
-    };
+    let (books, counts) = new_books(&s.db, s.clock.now(), days, subject).await.map_err(|e| {
+        WebError::page(StatusCode::INTERNAL_SERVER_ERROR, "新资源", "<div class=\"card no\">系统出错了，请稍后再试。</div>")
+            .because("new resources page", e)
+    })?;
     let eres = s.db.eresources().await.unwrap_or_default();
     let mut body = String::new();
     let ranges: String = [7, 30, 90]
@@ -247,7 +241,7 @@ pub async fn public_page(State(s): State<Services>, Query(q): Query<BrowseQuery>
         "<h3>数据库与电子资源</h3>{}",
         if eres_rows.is_empty() { "<div class=\"card\">暂无。</div>".to_owned() } else { eres_rows }
     ));
-    Html(crate::web::page("新书与电子资源", &body)).into_response()
+    Ok(Html(crate::web::page("新书与电子资源", &body)).into_response())
 }
 
 pub fn console_routes() -> axum::Router<Services> {

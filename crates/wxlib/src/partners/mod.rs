@@ -34,8 +34,12 @@ pub enum PartnerError {
     Db(#[from] DbError),
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: String },
-    #[error("cannot read the partner file {path}: {reason}")]
-    Seed { path: String, reason: String },
+    #[error("cannot read the partner file {path}: {source}")]
+    SeedFile { path: String, source: std::io::Error },
+    #[error("the partner file {path} is not a list of partners: {source}")]
+    SeedJson { path: String, source: serde_json::Error },
+    #[error("the partner file {path}: partner {name:?}: {source}")]
+    SeedPartner { path: String, name: String, source: Box<PartnerError> },
 }
 
 /// A partner library as configured.
@@ -200,11 +204,14 @@ impl Db {
 
 /// Reads a JSON list of partners (the `partners.seed_file` format), validating each.
 pub fn read_seed_file(path: &str, max_timeout_ms: u64) -> Result<Vec<Partner>, PartnerError> {
-    let seed_err = |reason: String| PartnerError::Seed { path: path.to_owned(), reason };
-    let text = std::fs::read_to_string(path).map_err(|e| seed_err(e.to_string()))?;
-    let list: Vec<Partner> = serde_json::from_str(&text).map_err(|e| seed_err(e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| PartnerError::SeedFile { path: path.to_owned(), source })?;
+    let list: Vec<Partner> = serde_json::from_str(&text).map_err(|source| PartnerError::SeedJson { path: path.to_owned(), source })?;
     for p in &list {
-        p.validate(max_timeout_ms).map_err(|e| seed_err(format!("partner {:?}: {e}", p.name)))?;
+        p.validate(max_timeout_ms).map_err(|e| PartnerError::SeedPartner {
+            path: path.to_owned(),
+            name: p.name.clone(),
+            source: Box::new(e),
+        })?;
     }
     Ok(list)
 }

@@ -12,6 +12,7 @@ use crate::catalog::http::SearchTabs;
 use crate::catalog::{SearchField, field_name, parse_field};
 use crate::db::Db;
 use crate::services::Services;
+use crate::web::error::WebError;
 use crate::web::urlencode;
 use crate::web::{escape, page};
 
@@ -44,30 +45,26 @@ pub struct FederatedParams {
 /// `GET /api/v1/federated?q=…&field=…&per_library=5`: our results and every partner's, labelled
 /// by library, ours first: `{query, field, libraries: [{library, local, status, total, hits,
 /// reason?, took_ms}]}`. A partner that failed has `status` `failed` or `timeout` and a reason.
-async fn api_federated(State(s): State<Services>, Query(p): Query<FederatedParams>) -> Response {
+async fn api_federated(State(s): State<Services>, Query(p): Query<FederatedParams>) -> Result<Response, WebError> {
     use axum::Json;
     use serde_json::json;
-    let bad = |msg: &str| (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response();
+    let bad = |msg: &'static str| WebError::json(StatusCode::BAD_REQUEST, msg);
     let Some(q) = p.q.as_deref().map(str::trim).filter(|q| !q.is_empty() && q.chars().count() <= 200) else {
-        return bad("parameter q (1 to 200 characters) is required");
+        return Err(bad("parameter q (1 to 200 characters) is required"));
     };
     let Some(field) = parse_field(p.field.as_deref().unwrap_or("any")) else {
-        return bad("field must be title, author, subject, any, isbn or callno");
+        return Err(bad("field must be title, author, subject, any, isbn or callno"));
     };
     let per = p.per_library.unwrap_or(5);
     if !(1..=20).contains(&per) {
-        return bad("per_library must be between 1 and 20");
+        return Err(bad("per_library must be between 1 and 20"));
     }
     // ours and the partners' at the same time
     let (local, partners) =
         tokio::join!(s.catalog.search(q, field, crate::catalog::Sort::Relevance, 1, per), federated::search_partners(&s, q, field, per));
-    let local = match local {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(error = %e, "federated search: local search failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "internal error"}))).into_response();
-        }
-    };
+    let local = local.map_err(|e| {
+        WebError::json(StatusCode::INTERNAL_SERVER_ERROR, "internal error").because("federated search: the local search", e)
+    })?;
     let mut libraries = vec![
         json!({"library": s.config.library.name, "local": true, "status": "answered", "total": local.total, "hits": local.hits, "took_ms": local.took_ms}),
     ];
@@ -78,7 +75,7 @@ async fn api_federated(State(s): State<Services>, Query(p): Query<FederatedParam
             Outcome::Failed { reason, timed_out } => json!({"library": a.name, "local": false, "status": if timed_out { "timeout" } else { "failed" }, "reason": reason, "total": 0, "hits": [], "took_ms": a.took_ms}),
         });
     }
-    Json(json!({"query": q, "field": field_name(field), "libraries": libraries})).into_response()
+    Ok(Json(json!({"query": q, "field": field_name(field), "libraries": libraries})).into_response())
 }
 
 const TAB_STYLE: &str = "<style>.tabs{display:flex;gap:4px;overflow-x:auto;margin:10px 0}.tabs a{padding:6px 10px;border-radius:6px 6px 0 0;background:#e4e7ea;white-space:nowrap;text-decoration:none}.tabs a.on{background:#1d6f42;color:#fff}</style>";
@@ -123,15 +120,15 @@ pub struct TabParams {
     field: Option<String>,
 }
 
-async fn partner_tab(State(s): State<Services>, Path(id): Path<String>, Query(p): Query<TabParams>) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, Html(page("合作馆", "<p>没有这个合作图书馆。</p>"))).into_response();
-    let Ok(id) = id.parse::<i64>() else { return not_found() };
+async fn partner_tab(State(s): State<Services>, Path(id): Path<String>, Query(p): Query<TabParams>) -> Result<Response, WebError> {
+    let not_found = || WebError::page(StatusCode::NOT_FOUND, "合作馆", "<p>没有这个合作图书馆。</p>");
+    let Ok(id) = id.parse::<i64>() else { return Err(not_found()) };
     let partner = match s.db.partner(id).await {
         Ok(Some(p)) if p.enabled => p,
-        Ok(_) => return not_found(),
+        Ok(_) => return Err(not_found()),
         Err(e) => {
-            tracing::error!(error = %e, "partner tab");
-            return (StatusCode::INTERNAL_SERVER_ERROR, Html(page("合作馆", "<p>系统暂时出了点问题，请稍后再试。</p>"))).into_response();
+            return Err(WebError::page(StatusCode::INTERNAL_SERVER_ERROR, "合作馆", "<p>系统暂时出了点问题，请稍后再试。</p>")
+                .because("partner tab", e));
         }
     };
     let q = p.q.as_deref().map(str::trim).unwrap_or_default().chars().take(200).collect::<String>();
@@ -144,7 +141,7 @@ async fn partner_tab(State(s): State<Services>, Path(id): Path<String>, Query(p)
     body.push_str(&tabs_html(&s.db, &q, field_name(field), Some(id)).await);
     if q.is_empty() {
         body.push_str("<p class=\"muted\">请输入检索词。</p>");
-        return Html(page(&partner.name, &body)).into_response();
+        return Ok(Html(page(&partner.name, &body)).into_response());
     }
     let mut partner = partner;
     partner.timeout_ms = partner.timeout_ms.clamp(100, s.config.partners.max_timeout_ms);
@@ -180,5 +177,5 @@ async fn partner_tab(State(s): State<Services>, Path(id): Path<String>, Query(p)
             if *timed_out { "未在时限内响应，请稍后再试。" } else { "暂时无法访问，请稍后再试。" }
         )),
     }
-    Html(page(&partner.name, &body)).into_response()
+    Ok(Html(page(&partner.name, &body)).into_response())
 }

@@ -44,7 +44,7 @@ impl From<ReachError> for ConsoleError {
         match e {
             ReachError::Db(e) => ConsoleError::Db(e),
             ReachError::Api(e) => ConsoleError::Api(e),
-            other => ConsoleError::Other(other.to_string()),
+            other => ConsoleError::Feature(Box::new(other)),
         }
     }
 }
@@ -764,6 +764,6 @@ async fn analytics_csv(State(s): State<Services>, _lib: Librarian, Path(name): P
     if r.is_err() {
         return Err(ConsoleError::NotFound);
     }
-    let bytes = w.into_inner().map_err(|e| ConsoleError::Other(e.to_string()))?;
+    let bytes = w.into_inner()?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response())
 }

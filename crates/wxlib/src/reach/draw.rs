@@ -9,6 +9,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -17,6 +18,7 @@ use sha2::{Digest, Sha256};
 use super::ReachError;
 use crate::db::{Db, DbError};
 use crate::services::Services;
+use crate::web::error::WebError;
 use crate::web::escape;
 use crate::with_pool;
 
@@ -251,22 +253,21 @@ fn utc(t: i64) -> String {
     format!("{} (unix {t})", crate::clock::local_day(t))
 }
 
-async fn draw_page(State(s): State<Services>, Path(id): Path<String>) -> Response {
+async fn draw_page(State(s): State<Services>, Path(id): Path<String>) -> Result<Response, WebError> {
     let (id, json) = match id.strip_suffix(".json") {
         Some(n) => (n.parse::<i64>(), true),
         None => (id.parse::<i64>(), false),
     };
-    let Ok(id) = id else { return (axum::http::StatusCode::NOT_FOUND, "no such draw").into_response() };
+    let Ok(id) = id else { return Err(WebError::text(StatusCode::NOT_FOUND, "no such draw")) };
     let d = match public_draw(&s, id).await {
         Ok(Some(d)) => d,
-        Ok(None) => return (axum::http::StatusCode::NOT_FOUND, "没有这个抽奖 / no such draw").into_response(),
+        Ok(None) => return Err(WebError::text(StatusCode::NOT_FOUND, "没有这个抽奖 / no such draw")),
         Err(e) => {
-            tracing::error!(error = %e, "draw page");
-            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "系统出错了 / something went wrong").into_response();
+            return Err(WebError::text(StatusCode::INTERNAL_SERVER_ERROR, "系统出错了 / something went wrong").because("draw page", e));
         }
     };
     if json {
-        return Json(d).into_response();
+        return Ok(Json(d).into_response());
     }
     let mut body = format!(
         "<h1>{}</h1><p>承诺值 Commitment (SHA-256 of the seed): <code id=\"commitment\">{}</code><br>公布于 Published: {}<br>报名截止 Entries freeze: {}</p>",
@@ -289,7 +290,7 @@ async fn draw_page(State(s): State<Services>, Path(id): Path<String>) -> Respons
         }
     }
     body.push_str(&format!("<h2>算法 Algorithm</h2><p>{}</p><p><a href=\"/draws/{id}.json\">JSON</a></p>", escape(ALGORITHM)));
-    Html(format!("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{}</title></head><body style=\"font-family:sans-serif;max-width:760px;margin:auto;padding:12px;word-break:break-all\">{body}</body></html>", escape(&d.title))).into_response()
+    Ok(Html(format!("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{}</title></head><body style=\"font-family:sans-serif;max-width:760px;margin:auto;padding:12px;word-break:break-all\">{body}</body></html>", escape(&d.title))).into_response())
 }
 
 /// Public routes: `/draws/{id}` (page) and `/draws/{id}.json`.

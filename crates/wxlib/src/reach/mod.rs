@@ -39,6 +39,8 @@ pub enum ReachError {
     Api(#[from] crate::wechat::api::ApiError),
     #[error("poster: {0}")]
     Poster(String),
+    #[error("poster: {0}")]
+    PosterFile(#[source] std::io::Error),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]

@@ -271,9 +271,9 @@ fn stream(extra: &str, data: &[u8]) -> Vec<u8> {
 /// The poster as a PNG (150 dpi), rendered from the PDF by `pdftoppm` (poppler-utils).
 pub async fn poster_png(pdf: Vec<u8>) -> Result<Vec<u8>, ReachError> {
     let dir = std::env::temp_dir().join(format!("wxlib-poster-{:016x}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).map_err(|e| ReachError::Poster(e.to_string()))?;
+    std::fs::create_dir_all(&dir).map_err(ReachError::PosterFile)?;
     let input = dir.join("poster.pdf");
-    std::fs::write(&input, pdf).map_err(|e| ReachError::Poster(e.to_string()))?;
+    std::fs::write(&input, pdf).map_err(ReachError::PosterFile)?;
     let out = tokio::process::Command::new("pdftoppm")
         .arg("-png")
         .arg("-r")
@@ -284,7 +284,7 @@ pub async fn poster_png(pdf: Vec<u8>) -> Result<Vec<u8>, ReachError> {
         .output()
         .await;
     let result = match out {
-        Ok(o) if o.status.success() => std::fs::read(dir.join("poster.png")).map_err(|e| ReachError::Poster(e.to_string())),
+        Ok(o) if o.status.success() => std::fs::read(dir.join("poster.png")).map_err(ReachError::PosterFile),
         Ok(o) => Err(ReachError::Poster(format!("pdftoppm failed: {}", String::from_utf8_lossy(&o.stderr)))),
         Err(e) => Err(ReachError::Poster(format!("PNG posters need pdftoppm (poppler-utils): {e}"))),
     };

@@ -1,7 +1,12 @@
 //! The referral poster a reader shares (`/ref/{scene}/poster.pdf`).
 
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
 use crate::db::DbError;
 use crate::services::Services;
+use crate::web::error::WebError;
 use crate::with_pool;
 
 /// `GET /ref/{scene}/poster.pdf`.
@@ -11,29 +16,20 @@ pub fn routes(s: Services) -> axum::Router {
 
 /// `GET /ref/{scene}/poster.pdf`: a reader's referral poster (the scene is random, so only those
 /// the reader shares it with know the address).
-async fn referral_poster(
-    axum::extract::State(s): axum::extract::State<Services>,
-    axum::extract::Path(scene): axum::extract::Path<String>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
+async fn referral_poster(State(s): State<Services>, Path(scene): Path<String>) -> Result<Response, WebError> {
     let sql = "SELECT url FROM reach_referrals WHERE scene = $1";
     let found: Result<Option<(String,)>, DbError> =
         async { Ok(with_pool!(&s.db, |pool| sqlx::query_as(sql).bind(&scene).fetch_optional(pool).await?)) }.await;
     let url = match found {
         Ok(Some((url,))) => url,
-        Ok(None) => return (axum::http::StatusCode::NOT_FOUND, "没有这个推荐码 / no such referral code").into_response(),
+        Ok(None) => return Err(WebError::text(StatusCode::NOT_FOUND, "没有这个推荐码 / no such referral code")),
         Err(e) => {
-            tracing::error!(error = %e, "referral poster");
-            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "系统出错了 / something went wrong").into_response();
+            return Err(WebError::text(StatusCode::INTERNAL_SERVER_ERROR, "系统出错了 / something went wrong").because("referral poster", e));
         }
     };
     let fonts = [s.config.reach.poster_font.as_str(), s.config.reach.poster_font_fallback.as_str()];
-    match super::poster::poster_pdf(&fonts, &s.config.library.name, "同学推荐你关注图书馆公众号", "读书节 · 推荐有礼", &url)
-    {
-        Ok(pdf) => ([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "referral poster");
-            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "海报生成失败 / the poster could not be made").into_response()
-        }
-    }
+    let pdf = super::poster::poster_pdf(&fonts, &s.config.library.name, "同学推荐你关注图书馆公众号", "读书节 · 推荐有礼", &url).map_err(
+        |e| WebError::text(StatusCode::INTERNAL_SERVER_ERROR, "海报生成失败 / the poster could not be made").because("referral poster", e),
+    )?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

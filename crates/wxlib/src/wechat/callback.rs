@@ -18,12 +18,13 @@ use wechat::crypto::CryptoError;
 use wechat::{Event, Inbound, InboundKind, MessageCrypto, Reply, signature};
 
 use super::followers::{EVENT_WINDOW_QUOTA, EVENT_WINDOW_SECS, MESSAGE_WINDOW_QUOTA, MESSAGE_WINDOW_SECS};
-use super::journal::{Begin, Claim, Finish, FollowChange, Journal, Record};
+use super::journal::{Begin, Claim, Finish, FollowChange, Journal, JournalError, Record};
 use super::outbox::Outbox;
 use super::router::Router;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::lang::{self, Lang};
+use crate::web::error::Chain;
 
 /// How long a claimant owns a callback before a retry may take it over (WeChat retries at ~5 s
 /// intervals; a live claimant finishes or defers within the reply deadline).
@@ -110,17 +111,17 @@ pub enum Rejection {
     #[error("encrypted message, but no EncodingAESKey is configured")]
     NoKey,
     #[error("malformed XML: {0}")]
-    MalformedXml(String),
+    MalformedXml(#[source] wechat::xml::XmlError),
     #[error("encrypted body has no Encrypt element")]
     NoEncrypt,
     #[error("decryption failed: {0}")]
     Crypto(#[from] CryptoError),
     #[error("not a WeChat message: {0}")]
-    BadMessage(String),
+    BadMessage(#[source] wechat::ParseError),
     #[error("body too large or unreadable: {0}")]
     Body(String),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[from] JournalError),
 }
 
 impl Rejection {
@@ -216,16 +217,16 @@ pub async fn receive<S: Clone + Send + Sync + 'static>(
     }
 
     let encrypted = q.encrypt_type.as_deref() == Some("aes");
-    let outer = wechat::xml::parse(&body).map_err(|e| Rejection::MalformedXml(e.to_string()))?;
+    let outer = wechat::xml::parse(&body).map_err(Rejection::MalformedXml)?;
     let (inbound, key_index) = if encrypted {
         let crypto = st.crypto.as_ref().ok_or(Rejection::NoKey)?;
         let msg_sig = require(&q.msg_signature, "msg_signature")?;
         let enc = wechat::envelope::encrypt_field(&outer).ok_or(Rejection::NoEncrypt)?;
         let d = crypto.open(msg_sig, ts, nonce, enc)?;
-        let inbound = Inbound::parse(d.xml.as_bytes()).map_err(|e| Rejection::BadMessage(e.to_string()))?;
+        let inbound = Inbound::parse(d.xml.as_bytes()).map_err(Rejection::BadMessage)?;
         (Arc::new(inbound), d.key_index)
     } else {
-        (Arc::new(Inbound::from_element(outer).map_err(|e| Rejection::BadMessage(e.to_string()))?), 0)
+        (Arc::new(Inbound::from_element(outer).map_err(Rejection::BadMessage)?), 0)
     };
     let kind = inbound.kind_label();
 
@@ -264,7 +265,7 @@ async fn handle_once<S: Clone + Send + Sync + 'static>(
     let record = record_of(&msg);
     loop {
         let begin = Begin { key: key.clone(), now: unix_now(), lease_secs: CLAIM_LEASE_SECS, record: Some(record.clone()) };
-        let claim = journal.begin(begin).await.map_err(|e| Rejection::Internal(e.to_string()))?;
+        let claim = journal.begin(begin).await?;
         match claim {
             Claim::Owner => break,
             Claim::Done(reply) => return Ok((reply, "duplicate")),
@@ -281,19 +282,13 @@ async fn handle_once<S: Clone + Send + Sync + 'static>(
         LateGuard { st: st.clone(), msg: msg.clone(), key: key.clone(), handler: Some(Box::pin(run_handler(st.clone(), msg.clone()))) };
     match running.answer_within(deadline.saturating_sub(started.elapsed())).await {
         Some(reply) => {
-            journal
-                .finish(Finish { key, state: "done", reply: journal.stored(&reply), now: unix_now() })
-                .await
-                .map_err(|e| Rejection::Internal(e.to_string()))?;
+            journal.finish(Finish { key, state: "done", reply: journal.stored(&reply), now: unix_now() }).await?;
             Ok((reply, "replied"))
         }
         None => {
             tracing::info!(key, "handler passed the reply deadline; answering success, the answer follows by customer-service message");
             running.defer();
-            journal
-                .finish(Finish { key: key.clone(), state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() })
-                .await
-                .map_err(|e| Rejection::Internal(e.to_string()))?;
+            journal.finish(Finish { key: key.clone(), state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await?;
             Ok((Reply::Success, "deferred"))
         }
     }
@@ -370,7 +365,7 @@ async fn run_handler<S: Clone + Send + Sync + 'static>(st: Arc<CallbackState<S>>
     match result {
         Ok(Ok(reply)) => reply,
         Ok(Err(e)) => {
-            tracing::error!(error = %e, from = %msg.from_user, "handler failed");
+            tracing::error!(error = %Chain(&e), from = %msg.from_user, "handler failed");
             Reply::text(lang::sorry(st.lang))
         }
         Err(_) => {

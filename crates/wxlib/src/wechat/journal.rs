@@ -328,8 +328,19 @@ impl Db {
 
 /// A batch failed; every callback in it gets this error (and WeChat will retry them).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("callback journal: {0}")]
-pub struct JournalError(String);
+pub enum JournalError {
+    #[error("callback journal: writer stopped")]
+    Stopped,
+    /// The store refused the batch (or a handler's writes); shared by everyone who waited on it.
+    #[error("callback journal: {0}")]
+    Failed(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl JournalError {
+    fn failed(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        JournalError::Failed(Arc::new(e))
+    }
+}
 
 enum Op {
     Begin(Begin, oneshot::Sender<Result<Claim, JournalError>>),
@@ -406,7 +417,7 @@ impl Batch {
 
     /// Answers every op with the batch's outcome: the claims, and each handler's writes (a
     /// failed batch fails them all; WeChat retries).
-    fn answer<E: std::fmt::Display>(self, result: Result<(Vec<Claim>, Vec<Result<(), String>>), E>) {
+    fn answer<E: std::error::Error + Send + Sync + 'static>(self, result: Result<(Vec<Claim>, Vec<Result<(), JournalError>>), E>) {
         for t in self.flush_tx {
             let _ = t.send(());
         }
@@ -419,12 +430,12 @@ impl Batch {
                     let _ = t.send(Ok(()));
                 }
                 for (t, w) in self.write_tx.into_iter().zip(writes) {
-                    let _ = t.send(w.map_err(JournalError));
+                    let _ = t.send(w);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "callback journal batch failed");
-                let err = JournalError(e.to_string());
+                let err = JournalError::failed(e);
                 for t in self.begin_tx {
                     let _ = t.send(Err(err.clone()));
                 }
@@ -509,7 +520,9 @@ impl Journal {
                 batch.finishes.append(&mut take_pending());
                 if !batch.is_empty() {
                     metrics::histogram!("wxlib_journal_batch_size").record((batch.begins.len() + batch.finishes.len()) as f64);
-                    let result = writer.batch_with_writes(&batch.begins, &batch.finishes, &batch.writes);
+                    let result = writer
+                        .batch_with_writes(&batch.begins, &batch.finishes, &batch.writes)
+                        .map(|(claims, writes)| (claims, writes.into_iter().map(|w| w.map_err(JournalError::failed)).collect()));
                     batch.answer(result);
                 }
                 if stopping {
@@ -526,8 +539,8 @@ impl Journal {
 
     async fn submit(&self, op: Op) -> Result<(), JournalError> {
         match &self.writer {
-            Writer::Pool { ops, .. } => ops.send(op).await.map_err(|_| JournalError("writer stopped".into())),
-            Writer::Sqlite { ops, .. } => ops.send(op).map_err(|_| JournalError("writer stopped".into())),
+            Writer::Pool { ops, .. } => ops.send(op).await.map_err(|_| JournalError::Stopped),
+            Writer::Sqlite { ops, .. } => ops.send(op).map_err(|_| JournalError::Stopped),
         }
     }
 
@@ -546,11 +559,11 @@ impl Journal {
     /// connections write side by side) they run at once in a transaction of their own.
     pub async fn write(&self, writes: Vec<Write>) -> Result<(), JournalError> {
         match &self.writer {
-            Writer::Pool { db, .. } => db.run_writes(&writes).await.map_err(|e| JournalError(e.to_string())),
+            Writer::Pool { db, .. } => db.run_writes(&writes).await.map_err(JournalError::failed),
             Writer::Sqlite { .. } => {
                 let (t, r) = oneshot::channel();
                 self.submit(Op::Writes(writes, t)).await?;
-                r.await.map_err(|_| JournalError("writer stopped".into()))?
+                r.await.map_err(|_| JournalError::Stopped)?
             }
         }
     }
@@ -577,7 +590,7 @@ impl Journal {
     pub async fn begin(&self, begin: Begin) -> Result<Claim, JournalError> {
         let (t, r) = oneshot::channel();
         self.submit(Op::Begin(begin, t)).await?;
-        r.await.map_err(|_| JournalError("writer stopped".into()))?
+        r.await.map_err(|_| JournalError::Stopped)?
     }
 
     /// Records how a callback ended. On SQLite the reply does not wait for it, and it does not
@@ -593,7 +606,7 @@ impl Journal {
             Writer::Pool { .. } => {
                 let (t, r) = oneshot::channel();
                 self.submit(Op::Finish(finish, t)).await?;
-                r.await.map_err(|_| JournalError("writer stopped".into()))?
+                r.await.map_err(|_| JournalError::Stopped)?
             }
         }
     }

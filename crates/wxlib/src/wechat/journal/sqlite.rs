@@ -83,7 +83,7 @@ impl SqliteJournal {
         begins: &[Begin],
         finishes: &[Finish],
         writes: &[Vec<Write>],
-    ) -> rusqlite::Result<(Vec<Claim>, Vec<Result<(), String>>)> {
+    ) -> rusqlite::Result<(Vec<Claim>, Vec<rusqlite::Result<()>>)> {
         let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut claims = Vec::with_capacity(begins.len());
         let mut seen: HashSet<&str> = HashSet::with_capacity(begins.len());
@@ -167,7 +167,7 @@ impl SqliteJournal {
                     outcomes.push(Ok(()));
                 }
                 // Dropping the savepoint rolls the group back.
-                Err(e) => outcomes.push(Err(e.to_string())),
+                Err(e) => outcomes.push(Err(e)),
             }
         }
         tx.commit()?;
