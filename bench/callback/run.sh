@@ -10,13 +10,17 @@
 #   wxlib-catalog  the same with a real catalog (CATALOG_MARC, imported before the run) and words
 #             that find records in it (中国, 经济, 香港…): the search ranks hits and the reply lists a page
 #   gunicorn  Flask + wechatpy 1.8.18 under gunicorn (sync workers, -w 2 and -w 4), echo reply
+#   NAME@base  with WXLIB_BIN_BASE or WXLIB_BASE_REV: every wxlib variant above run again with the
+#             base binary right after it, in the same run (before/after a change)
 # Each server gets thousands of distinct encrypted text messages made by wechatpy exactly as WeChat
 # sends them (gen_messages.py, generated fresh right before each wxlib run), replayed with wrk.
+# Two load shapes by default: wrk with one thread and with two threads, on the same 2 cores as the
+# server (the second takes more of the machine from the server; issue 17 item 5).
 #
 # Usage: bench/callback/run.sh
 # Knobs (environment):
 #   DURATION=15      seconds per wrk run            CONNS="32 8"    wrk connections, one pass each
-#   COUNT=200000     messages generated per run     THREADS=1       wrk threads
+#   COUNT=200000     messages generated per run     THREADS="1 2"   wrk threads: one pass per load shape
 #   WORKERS="2 4"    gunicorn worker counts          SERVERS="ceiling wxlib wxlib-help gunicorn"
 #                    (add wxlib-catalog for searches that find records in a real catalog)
 #   CATALOG_MARC=$ROOT/tests/data/marc/lc-books2016-zh-4000.mrc   what wxlib-catalog imports
@@ -27,6 +31,17 @@
 #   WXLIB_REV=HEAD   benchmark a committed revision instead of the working tree (git archive into
 #                    target/bench-src/, built with CARGO_TARGET_DIR=target/bench-rev)
 #   WXLIB_BIN=PATH   benchmark this wxlib binary (no build)
+#   WXLIB_BIN_BASE=PATH  also benchmark this wxlib binary, as `<variant>@base` beside each wxlib variant
+#   WXLIB_BASE_REV=REV   the same with a committed revision, built like WXLIB_REV
+# Built revisions are copied to target/bench-bin/wxlib-<rev>, so a run can build two of them (in
+# target/bench-rev, sharing its compiled dependencies) and SKIP_BUILD=1 reuses them later.
+#
+# The measurement of issue 17 item 5 (both load shapes, the ceiling, wxlib-help, wxlib-catalog,
+# wechatpy+gunicorn), on a quiet machine:
+#   SERVERS="ceiling wxlib-help wxlib-catalog gunicorn" WORKERS=2 CONNS=32 COUNT=1100000 ROUNDS=3 THREADS="1 2" bench/callback/run.sh
+# and before/after a change (the binary before it copied aside, or its revision):
+#   WXLIB_BIN_BASE=/tmp/wxlib-base SERVERS="ceiling wxlib-help wxlib-catalog gunicorn" WORKERS=2 CONNS=32 COUNT=1100000 ROUNDS=3 bench/callback/run.sh
+#   WXLIB_BASE_REV=<commit> ...the same...
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,7 +49,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 DURATION="${DURATION:-15}"
 CONNS="${CONNS:-32 8}"
 COUNT="${COUNT:-200000}"
-THREADS="${THREADS:-1}"
+THREADS="${THREADS:-1 2}"
 ROUNDS="${ROUNDS:-3}"
 WORKERS="${WORKERS:-2 4}"
 SERVERS="${SERVERS:-ceiling wxlib wxlib-help gunicorn}"
@@ -76,22 +91,31 @@ install_deps() {
   fi
 }
 
+# build_rev REV: the release binary of a committed revision (git archive into target/bench-src/,
+# built with CARGO_TARGET_DIR=target/bench-rev, copied to target/bench-bin/wxlib-<rev>); prints its path
+build_rev() {
+  local rev src bin
+  rev="$(git -C "$ROOT" rev-parse --short "$1")"
+  src="$ROOT/target/bench-src/$rev"
+  bin="$ROOT/target/bench-bin/wxlib-$rev"
+  if [[ -z "${SKIP_BUILD:-}" || ! -x "$bin" ]]; then
+    log "building wxlib at $rev (release) from git archive in $src"
+    rm -rf "$src" && mkdir -p "$src" "$ROOT/target/bench-bin"
+    git -C "$ROOT" archive "$rev" | tar -x -C "$src"
+    (cd "$src" && CARGO_TARGET_DIR="$ROOT/target/bench-rev" cargo build --release -q -p wxlib) >&2
+    cp "$ROOT/target/bench-rev/release/wxlib" "$bin"
+  fi
+  echo "$bin"
+}
+
 WXLIB_DESC="working tree"
+WXLIB_BASE_DESC=""
 build() {
   if [[ -n "${WXLIB_BIN:-}" ]]; then
     WXLIB_DESC="$WXLIB_BIN"
   elif [[ -n "${WXLIB_REV:-}" ]]; then
-    local rev src
-    rev="$(git -C "$ROOT" rev-parse --short "$WXLIB_REV")"
-    src="$ROOT/target/bench-src/$rev"
-    WXLIB_BIN="$ROOT/target/bench-rev/release/wxlib"
-    WXLIB_DESC="revision $rev"
-    if [[ -z "${SKIP_BUILD:-}" ]]; then
-      log "building wxlib at $rev (release) from git archive in $src"
-      rm -rf "$src" && mkdir -p "$src"
-      git -C "$ROOT" archive "$rev" | tar -x -C "$src"
-      (cd "$src" && CARGO_TARGET_DIR="$ROOT/target/bench-rev" cargo build --release -q -p wxlib)
-    fi
+    WXLIB_BIN="$(build_rev "$WXLIB_REV")"
+    WXLIB_DESC="revision $(git -C "$ROOT" rev-parse --short "$WXLIB_REV")"
   else
     WXLIB_BIN="$ROOT/target/release/wxlib"
     WXLIB_DESC="working tree ($(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- crates Cargo.toml Cargo.lock || echo ' + uncommitted changes'))"
@@ -100,6 +124,13 @@ build() {
       (cd "$ROOT" && cargo build --release -q -p wxlib)
     fi
   fi
+  if [[ -n "${WXLIB_BIN_BASE:-}" ]]; then
+    WXLIB_BASE_DESC="$WXLIB_BIN_BASE"
+  elif [[ -n "${WXLIB_BASE_REV:-}" ]]; then
+    WXLIB_BIN_BASE="$(build_rev "$WXLIB_BASE_REV")"
+    WXLIB_BASE_DESC="revision $(git -C "$ROOT" rev-parse --short "$WXLIB_BASE_REV")"
+  fi
+  if [[ -n "${WXLIB_BIN_BASE:-}" && ! -x "$WXLIB_BIN_BASE" ]]; then echo "no wxlib binary at $WXLIB_BIN_BASE" >&2; exit 1; fi
   if [[ -n "${SKIP_BUILD:-}" ]]; then return; fi
   log "building the ceiling (release, CARGO_TARGET_DIR=$CEILING_TARGET)"
   CARGO_TARGET_DIR="$CEILING_TARGET" cargo build --release -q --manifest-path "$HERE/ceiling/Cargo.toml"
@@ -123,9 +154,9 @@ start_server() { # name port logfile datadir
     ceiling)
       "$CEILING_TARGET/release/wxlib-bench-ceiling" "127.0.0.1:$port" >"$logf" 2>&1 &
       ;;
-    wxlib|wxlib-help|wxlib-catalog)
+    wxlib|wxlib-help|wxlib-catalog|*@base)
       RUST_LOG=warn WXLIB_SERVER__LISTEN="127.0.0.1:$port" WXLIB_SERVER__DATA_DIR="$data" \
-        "$WXLIB_BIN" serve --config "$HERE/wxlib.toml" >"$logf" 2>&1 &
+        "$(wxlib_bin "$name")" serve --config "$HERE/wxlib.toml" >"$logf" 2>&1 &
       ;;
     gunicorn-w*)
       "$VENV/bin/gunicorn" -w "${name#gunicorn-w}" -k sync -b "127.0.0.1:$port" --chdir "$HERE" \
@@ -135,12 +166,16 @@ start_server() { # name port logfile datadir
   SERVER_PID=$!
 }
 
+# the binary of a wxlib variant: NAME@base runs the base binary
+wxlib_bin() { if [[ "$1" == *@base ]]; then echo "$WXLIB_BIN_BASE"; else echo "$WXLIB_BIN"; fi; }
+
 MSGS="$OUT/messages.txt"
 HAVE_MSGS=""
 
-bench_one() { # name conns round
-  local name="$1" conns="$2" round="$3"
-  local tag="$name-c$conns-r$round" port url data expect check metrics_before metrics_after extra=""
+bench_one() { # name conns threads round
+  local name="$1" conns="$2" threads="$3" round="$4"
+  local variant="${name%@base}"
+  local tag="$name-c$conns-t$threads-r$round" port url data expect check metrics_before metrics_after extra=""
   port="$("$PY" "$HERE/check.py" port)"
   url="http://127.0.0.1:$port"
   data="$OUT/$tag-data"
@@ -148,16 +183,16 @@ bench_one() { # name conns round
   # Fresh messages right before each wxlib run (timestamps within wxlib's 300 s window, and
   # MsgIds never seen by this store); the others do not look at either, so they reuse a file.
   local text=titles
-  [[ "$name" == wxlib-help ]] && text=help
-  [[ "$name" == wxlib-catalog ]] && text=catalog
+  [[ "$variant" == wxlib-help ]] && text=help
+  [[ "$variant" == wxlib-catalog ]] && text=catalog
   if [[ "$name" == wxlib* || "$HAVE_MSGS" != "$text" ]]; then
     log "generating $COUNT messages ($text)"
     (cd "$HERE" && "$PY" gen_messages.py --count "$COUNT" --text "$text" --out "$MSGS")
     HAVE_MSGS="$text"
   fi
-  if [[ "$name" == wxlib-catalog ]]; then
+  if [[ "$variant" == wxlib-catalog ]]; then
     log "$tag: importing $CATALOG_MARC"
-    WXLIB_SERVER__DATA_DIR="$data" "$WXLIB_BIN" import --config "$HERE/wxlib.toml" "$CATALOG_MARC" | tail -2 >&2
+    WXLIB_SERVER__DATA_DIR="$data" "$(wxlib_bin "$name")" import --config "$HERE/wxlib.toml" "$CATALOG_MARC" | tail -2 >&2
   fi
   log "$tag: starting on $url"
   start_server "$name" "$port" "$OUT/$tag.log" "$data"
@@ -171,9 +206,9 @@ bench_one() { # name conns round
   echo "   check: $check" >&2
   [[ "$name" == wxlib* ]] && metrics_before="$("$PY" "$HERE/check.py" metrics "$url")"
   local load; load="$(cut -d' ' -f1-3 /proc/loadavg)"
-  log "$tag: wrk -t$THREADS -c$conns -d${DURATION}s (load average before: $load)"
-  wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --timeout 10s --latency -s "$HERE/replay.lua" "$url" \
-    -- "$MSGS" "$THREADS" >"$OUT/$tag.wrk" 2>&1 &
+  log "$tag: wrk -t$threads -c$conns -d${DURATION}s (load average before: $load)"
+  wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 10s --latency -s "$HERE/replay.lua" "$url" \
+    -- "$MSGS" "$threads" >"$OUT/$tag.wrk" 2>&1 &
   local wrk_pid=$!
   local other; other="$("$PY" "$HERE/check.py" cpuwatch "$SERVER_PID" "$wrk_pid" || echo '?')"
   wait "$wrk_pid" || true
@@ -192,7 +227,7 @@ bench_one() { # name conns round
     extra="$extra; db: $("$PY" "$HERE/check.py" dbcount "$data/wxlib.db")"
     echo "   $extra" >&2
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$result" "$load" "$check" "$extra" "$round" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$result" "$load" "$check" "$extra" "$round" "$threads" >>"$RESULTS"
 }
 
 settle() {
@@ -211,18 +246,26 @@ if pgrep -f 'fuzz run' >/dev/null; then echo "   WARNING: a fuzzer is running; n
 WXLIB_DESC="$WXLIB_DESC, binary $WXLIB_BIN built $(date -r "$WXLIB_BIN" '+%Y-%m-%d %H:%M:%S' 2>/dev/null || echo '?')"
 log "wxlib: $WXLIB_DESC; output in $OUT"
 echo "wxlib: $WXLIB_DESC" >"$OUT/wxlib-version.txt"
+if [[ -n "${WXLIB_BIN_BASE:-}" ]]; then
+  WXLIB_BASE_DESC="$WXLIB_BASE_DESC, binary $WXLIB_BIN_BASE built $(date -r "$WXLIB_BIN_BASE" '+%Y-%m-%d %H:%M:%S' 2>/dev/null || echo '?')"
+  log "wxlib@base: $WXLIB_BASE_DESC"
+  echo "wxlib@base: $WXLIB_BASE_DESC" >>"$OUT/wxlib-version.txt"
+fi
 
 for round in $(seq "$ROUNDS"); do
-  for conns in $CONNS; do
-    for s in $SERVERS; do
-      if [[ "$s" == gunicorn ]]; then
-        for w in $WORKERS; do bench_one "gunicorn-w$w" "$conns" "$round"; done
-      else
-        bench_one "$s" "$conns" "$round"
-      fi
+  for threads in $THREADS; do
+    for conns in $CONNS; do
+      for s in $SERVERS; do
+        if [[ "$s" == gunicorn ]]; then
+          for w in $WORKERS; do bench_one "gunicorn-w$w" "$conns" "$threads" "$round"; done
+        else
+          bench_one "$s" "$conns" "$threads" "$round"
+          if [[ "$s" == wxlib* && -n "${WXLIB_BIN_BASE:-}" ]]; then bench_one "$s@base" "$conns" "$threads" "$round"; fi
+        fi
+      done
     done
   done
 done
 
-"$PY" "$HERE/report.py" "$RESULTS" "$DURATION" "$THREADS" | tee "$OUT/report.md"
+"$PY" "$HERE/report.py" "$RESULTS" "$DURATION" "$THREADS" "$OUT/wxlib-version.txt" | tee "$OUT/report.md"
 echo "(raw wrk output, server logs and results.tsv in $OUT)"
