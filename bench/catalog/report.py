@@ -510,7 +510,7 @@ def main():
             core.append("Targets (issue 17):")
             core.append("")
             core += [f"- {t}: {v}" for t, v in tg]
-        if sc.k != 1 and "zebra" not in sc.servers:
+        if "zebra" not in sc.servers:
             core.append("")
             core.append(f"Zebra at this scale: {sc.m.get('zebra_index_wall', 'not run')}.")
         tables_stdout.append((sc, header, rows, tg))
@@ -597,9 +597,9 @@ def main():
         for r in gr:
             print("  " + " | ".join(r))
 
-    here = os.path.dirname(os.path.abspath(__file__))
     name = f"results-{m0['date']}" + ("" if full else f"-{base_n}rec") + ".md"
-    res = os.path.join(here, name)
+    os.makedirs(os.path.join(a.root, "bench", "catalog"), exist_ok=True)
+    res = os.path.join(a.root, "bench", "catalog", name)
     core_txt = "\n".join(core)
     with open(res, "w", encoding="utf-8") as fh:
         fh.write(f"# bench/catalog results, {m0['date']}\n\n{core_txt}\n" + "\n".join(detail) + "\n")

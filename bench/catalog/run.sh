@@ -296,7 +296,7 @@ start_wxlib() { # name binary conf
 }
 
 wait_healthy() { # name pid url
-  for _ in $(seq 600); do
+  for _ in $(seq 3000); do  # a large catalog may take a while to open
     kill -0 "$2" 2>/dev/null || { echo "$1 exited:" >&2; tail -20 "$SDIR/$1-serve.log" >&2; exit 1; }
     curl -fsS -o /dev/null "$3/healthz" 2>/dev/null && return 0
     sleep 0.1
