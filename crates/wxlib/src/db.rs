@@ -30,6 +30,7 @@ pub fn builder<DB: sqlx::Database>(_pool: &sqlx::Pool<DB>, init: &str) -> sqlx::
 }
 
 mod here;
+mod jobs;
 mod settings;
 pub mod writes;
 

@@ -9,9 +9,8 @@ use std::path::PathBuf;
 use crate::catalog::import::{InputCharset, InputFormat, import_bytes};
 use crate::circulation::builtin::BuiltinIls;
 use crate::config::Config;
-use crate::db::{Db, DbError};
+use crate::db::Db;
 use crate::startup::Application;
-use crate::with_pool;
 
 /// 3,000 LC records (see demo/README.md).
 const CATALOG: &[u8] = include_bytes!("../../../demo/catalog.mrc");
@@ -55,8 +54,8 @@ pub async fn seed(db: &Db, config: &Config, now: i64) -> anyhow::Result<bool> {
     }
     // Two copies each of the first 400 records (Chinese and English), on the shelves.
     // The demo file holds 1,500 Chinese records, then the English ones.
-    let ids = records_from(db, 0, 200).await?;
-    let english = records_from(db, 1500, 200).await?;
+    let ids = db.record_ids_in_import_order(0, 200).await?;
+    let english = db.record_ids_in_import_order(1500, 200).await?;
     let mut csv = String::from("barcode,record_id,location,call_number\n");
     for (i, id) in ids.iter().chain(english.iter()).enumerate() {
         for copy in 1..=2 {
@@ -82,13 +81,6 @@ pub async fn seed(db: &Db, config: &Config, now: i64) -> anyhow::Result<bool> {
     crate::news::seed_demo(db, now).await?;
     crate::consultation::seed_demo(db, now).await?;
     Ok(true)
-}
-
-/// `n` record ids in import order, from position `offset`.
-async fn records_from(db: &Db, offset: i64, n: i64) -> Result<Vec<String>, DbError> {
-    let sql = "SELECT id FROM catalog_records WHERE deleted = 0 ORDER BY seq LIMIT $1 OFFSET $2";
-    let rows: Vec<(String,)> = with_pool!(db, |pool| sqlx::query_as(sql).bind(n).bind(offset).fetch_all(pool).await?);
-    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 /// Seeds, starts the server with the simulator, pushes the menu, and serves until stopped.

@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 
 use super::BroadcastError;
 use crate::clock::local_day;
-use crate::db::{Db, DbError};
 use crate::services::Services;
-use crate::with_pool;
 
 /// WeChat reports an article for 7 days after it was sent.
 const REPORTED_DAYS: i64 = 7;
@@ -29,61 +27,6 @@ pub struct WeChatFigures {
     pub share_count: i64,
     pub add_to_fav_user: i64,
     pub add_to_fav_count: i64,
-}
-
-impl Db {
-    pub async fn set_batch_msg_data_id(&self, id: i64, batch_no: i64, msg_data_id: i64) -> Result<(), DbError> {
-        let sql = "UPDATE broadcast_batches SET msg_data_id = $3 WHERE broadcast_id = $1 AND batch_no = $2";
-        with_pool!(self, |pool| sqlx::query(sql).bind(id).bind(batch_no).bind(msg_data_id).execute(pool).await?.rows_affected());
-        Ok(())
-    }
-
-    /// (broadcast id, msg_data_id, sent at) of batches sent since `since`.
-    async fn batches_sent_since(&self, since: i64) -> Result<Vec<(i64, i64, i64)>, DbError> {
-        let sql = "SELECT broadcast_id, msg_data_id, sent_at FROM broadcast_batches WHERE msg_data_id IS NOT NULL AND sent_at >= $1";
-        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(since).fetch_all(pool).await?))
-    }
-
-    pub async fn save_wechat_figures(&self, id: i64, f: &WeChatFigures, now: i64) -> Result<(), DbError> {
-        let sql = "INSERT INTO broadcast_wechat_figures (broadcast_id, stat_date, target_user, int_page_read_user, int_page_read_count, \
-                   ori_page_read_user, ori_page_read_count, share_user, share_count, add_to_fav_user, add_to_fav_count, fetched_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (broadcast_id) DO UPDATE SET \
-                   stat_date = excluded.stat_date, target_user = excluded.target_user, int_page_read_user = excluded.int_page_read_user, \
-                   int_page_read_count = excluded.int_page_read_count, ori_page_read_user = excluded.ori_page_read_user, \
-                   ori_page_read_count = excluded.ori_page_read_count, share_user = excluded.share_user, share_count = excluded.share_count, \
-                   add_to_fav_user = excluded.add_to_fav_user, add_to_fav_count = excluded.add_to_fav_count, fetched_at = excluded.fetched_at";
-        with_pool!(self, |pool| sqlx::query(sql)
-            .bind(id)
-            .bind(&f.stat_date)
-            .bind(f.target_user)
-            .bind(f.int_page_read_user)
-            .bind(f.int_page_read_count)
-            .bind(f.ori_page_read_user)
-            .bind(f.ori_page_read_count)
-            .bind(f.share_user)
-            .bind(f.share_count)
-            .bind(f.add_to_fav_user)
-            .bind(f.add_to_fav_count)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
-    }
-
-    /// WeChat's figures per message id, for the messages that have them.
-    pub async fn wechat_figures(&self) -> Result<HashMap<i64, WeChatFigures>, DbError> {
-        let sql = "SELECT broadcast_id, stat_date, target_user, int_page_read_user, int_page_read_count, ori_page_read_user, \
-                   ori_page_read_count, share_user, share_count, add_to_fav_user, add_to_fav_count FROM broadcast_wechat_figures";
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            broadcast_id: i64,
-            #[sqlx(flatten)]
-            f: WeChatFigures,
-        }
-        let rows: Vec<Row> = with_pool!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|r| (r.broadcast_id, r.f)).collect())
-    }
 }
 
 fn num(v: &Value, key: &str) -> i64 {

@@ -348,18 +348,16 @@ async fn send_batch(s: &Services, b: &Broadcast, batch: &Batch) -> Result<(), Br
     if finished {
         tracing::info!(broadcast = b.id, "broadcast sent");
         let detail = format!("#{} {} to {} followers", b.id, b.title, b.followers_at_send.unwrap_or(0));
-        s.db.audit_system_quiet("broadcast.sent", &detail).await;
+        audit_system_quiet(&s.db, "broadcast.sent", &detail).await;
     }
     Ok(())
 }
 
-impl crate::db::Db {
-    /// An audit entry by the system; a failure to write it is logged, not fatal (the send
-    /// itself is already recorded).
-    async fn audit_system_quiet(&self, action: &str, detail: &str) {
-        if let Err(e) = crate::console::audit_system(self, action, detail).await {
-            tracing::warn!(error = %e, action, "could not write the audit entry");
-        }
+/// An audit entry by the system; a failure to write it is logged, not fatal (the send itself is
+/// already recorded).
+async fn audit_system_quiet(db: &crate::db::Db, action: &str, detail: &str) {
+    if let Err(e) = crate::console::audit_system(db, action, detail).await {
+        tracing::warn!(error = %e, action, "could not write the audit entry");
     }
 }
 

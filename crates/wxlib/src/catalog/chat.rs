@@ -7,15 +7,13 @@ use std::sync::Arc;
 
 use wechat::{Inbound, Reply};
 
-use super::store::search_log_write;
+use super::store::{Dialog, dialog_write, search_log_write};
 use super::{Catalog, Found, RecordView, SearchField, SearchPage, Sort, field_name, parse_field};
-use crate::db::writes::Write;
-use crate::db::{Db, DbError, unix_now};
+use crate::db::unix_now;
 use crate::lang::Lang;
 use crate::services::Services;
 use crate::web::urlencode;
 use crate::wechat::router::HandlerError;
-use crate::with_pool;
 
 pub const MENU_SEARCH_TITLE: &str = "SEARCH_TITLE";
 pub const MENU_SEARCH_AUTHOR: &str = "SEARCH_AUTHOR";
@@ -25,69 +23,6 @@ pub const MENU_SEARCH_ANY: &str = "SEARCH_ANY";
 const EXIT_WORDS: &[&str] = &["退出", "exit", "quit", "q"];
 const NEXT_WORDS: &[&str] = &["下一页", "n", "next", "更多"];
 const PREV_WORDS: &[&str] = &["上一页", "p", "prev"];
-
-/// A reader's search dialog.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Dialog {
-    /// The search field the reader chose from the menu, if any.
-    pub mode: Option<String>,
-    pub query: Option<String>,
-    pub page: i64,
-    /// Record ids on the page shown last, for "reply a number".
-    pub hits: Vec<String>,
-    /// The record whose details were shown last (for "预约", hold it).
-    pub record_id: Option<String>,
-}
-
-impl Db {
-    pub async fn dialog(&self, openid: &str, now: i64) -> Result<Dialog, DbError> {
-        const SQL: &str = "SELECT mode, query, page, hits, record_id FROM dialog_state WHERE openid = $1 AND expires_at > $2";
-        type Row = (Option<String>, Option<String>, i64, Option<String>, Option<String>);
-        let here = self.read_row_here(SQL, &[openid.into(), now.into()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)));
-        let row: Option<Row> = match here {
-            Some(row) => row?,
-            None => with_pool!(self, |pool| sqlx::query_as(SQL).bind(openid).bind(now).fetch_optional(pool).await?),
-        };
-        Ok(row
-            .map(|(mode, query, page, hits, record_id)| Dialog {
-                mode,
-                query,
-                page,
-                hits: hits.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(),
-                record_id,
-            })
-            .unwrap_or_default())
-    }
-
-    pub async fn clear_dialog(&self, openid: &str) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("DELETE FROM dialog_state WHERE openid = $1")
-            .bind(openid)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
-    }
-}
-
-/// Stores a reader's dialog until `expires_at`. The chat hands it to the journal
-/// ([`Services::journal`]) with the search log, so both ride in its next commit.
-pub fn dialog_write(openid: &str, d: &Dialog, expires_at: i64) -> Write {
-    let hits = serde_json::to_string(&d.hits).unwrap_or_else(|_| "[]".into());
-    let sql = "INSERT INTO dialog_state (openid, mode, query, page, hits, expires_at, record_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-               ON CONFLICT (openid) DO UPDATE SET mode = $2, query = $3, page = $4, hits = $5, expires_at = $6, record_id = $7";
-    Write::new(
-        sql,
-        vec![
-            openid.into(),
-            d.mode.clone().into(),
-            d.query.clone().into(),
-            d.page.into(),
-            hits.into(),
-            expires_at.into(),
-            d.record_id.clone().into(),
-        ],
-    )
-}
 
 fn field_label(f: SearchField, lang: Lang) -> &'static str {
     match (lang, f) {

@@ -53,6 +53,69 @@ pub struct UpsertCounts {
     pub updated: usize,
 }
 
+/// A reader's search dialog.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dialog {
+    /// The search field the reader chose from the menu, if any.
+    pub mode: Option<String>,
+    pub query: Option<String>,
+    pub page: i64,
+    /// Record ids on the page shown last, for "reply a number".
+    pub hits: Vec<String>,
+    /// The record whose details were shown last (for "预约", hold it).
+    pub record_id: Option<String>,
+}
+
+impl Db {
+    pub async fn dialog(&self, openid: &str, now: i64) -> Result<Dialog, DbError> {
+        const SQL: &str = "SELECT mode, query, page, hits, record_id FROM dialog_state WHERE openid = $1 AND expires_at > $2";
+        type Row = (Option<String>, Option<String>, i64, Option<String>, Option<String>);
+        let here = self.read_row_here(SQL, &[openid.into(), now.into()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)));
+        let row: Option<Row> = match here {
+            Some(row) => row?,
+            None => with_pool!(self, |pool| sqlx::query_as(SQL).bind(openid).bind(now).fetch_optional(pool).await?),
+        };
+        Ok(row
+            .map(|(mode, query, page, hits, record_id)| Dialog {
+                mode,
+                query,
+                page,
+                hits: hits.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(),
+                record_id,
+            })
+            .unwrap_or_default())
+    }
+
+    pub async fn clear_dialog(&self, openid: &str) -> Result<(), DbError> {
+        with_pool!(self, |pool| sqlx::query("DELETE FROM dialog_state WHERE openid = $1")
+            .bind(openid)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}
+
+/// Stores a reader's dialog until `expires_at`. The chat hands it to the journal with the search
+/// log, so both ride in its next commit.
+pub fn dialog_write(openid: &str, d: &Dialog, expires_at: i64) -> Write {
+    let hits = serde_json::to_string(&d.hits).unwrap_or_else(|_| "[]".into());
+    let sql = "INSERT INTO dialog_state (openid, mode, query, page, hits, expires_at, record_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+               ON CONFLICT (openid) DO UPDATE SET mode = $2, query = $3, page = $4, hits = $5, expires_at = $6, record_id = $7";
+    Write::new(
+        sql,
+        vec![
+            openid.into(),
+            d.mode.clone().into(),
+            d.query.clone().into(),
+            d.page.into(),
+            hits.into(),
+            expires_at.into(),
+            d.record_id.clone().into(),
+        ],
+    )
+}
+
 /// Logs a chat search (for the top and zero-hit searches in the analytics; a reader's own entries
 /// are cut loose from them when the reader unbinds), handed to the journal with the dialog.
 pub fn search_log_write(openid: Option<&str>, field: &str, query: &str, hits: i64, now: i64) -> Write {
@@ -312,5 +375,101 @@ impl Db {
             .await?
             .rows_affected());
         Ok(())
+    }
+}
+
+impl Db {
+    /// `n` live record ids in import order, from position `offset` (the demo library).
+    pub async fn record_ids_in_import_order(&self, offset: i64, n: i64) -> Result<Vec<String>, DbError> {
+        let sql = "SELECT id FROM catalog_records WHERE deleted = 0 ORDER BY seq LIMIT $1 OFFSET $2";
+        let rows: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as(sql).bind(n).bind(offset).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Whether a live record has this id.
+    pub async fn record_exists(&self, id: &str) -> Result<bool, DbError> {
+        let row: Option<(String,)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT id FROM catalog_records WHERE id = $1 AND deleted = 0")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?);
+        Ok(row.is_some())
+    }
+
+    /// A live record's title.
+    pub async fn record_title(&self, id: &str) -> Result<Option<String>, DbError> {
+        let row: Option<(String,)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT title FROM catalog_records WHERE id = $1 AND deleted = 0")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?);
+        Ok(row.map(|(t,)| t))
+    }
+
+    /// The record an item (copy) belongs to.
+    pub async fn item_record(&self, barcode: &str) -> Result<Option<String>, DbError> {
+        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT record_id FROM catalog_items WHERE barcode = $1")
+            .bind(barcode)
+            .fetch_optional(pool)
+            .await?);
+        Ok(row.map(|(r,)| r))
+    }
+
+    /// The record an item belongs to and the record's title if it is live: (record_id, title).
+    pub async fn item_record_and_title(&self, barcode: &str) -> Result<Option<(String, Option<String>)>, DbError> {
+        let sql = "SELECT i.record_id, r.title FROM catalog_items i LEFT JOIN catalog_records r ON r.id = i.record_id AND r.deleted = 0 WHERE i.barcode = $1";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(barcode).fetch_optional(pool).await?))
+    }
+
+    /// The barcodes of a record's items.
+    pub async fn item_barcodes(&self, record_id: &str) -> Result<Vec<String>, DbError> {
+        let rows: Vec<(String,)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT barcode FROM catalog_items WHERE record_id = $1 ORDER BY barcode")
+                .bind(record_id)
+                .fetch_all(pool)
+                .await?);
+        Ok(rows.into_iter().map(|(b,)| b).collect())
+    }
+
+    /// How many items (copies) a record has.
+    pub async fn item_count(&self, record_id: &str) -> Result<i64, DbError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM catalog_items WHERE record_id = $1")
+            .bind(record_id)
+            .fetch_one(pool)
+            .await?);
+        Ok(n)
+    }
+
+    /// Adds an item (or moves the barcode to this record and place), on the shelf.
+    pub async fn put_item(&self, barcode: &str, record_id: &str, location: Option<&str>, call_number: Option<&str>) -> Result<(), DbError> {
+        let sql = "INSERT INTO catalog_items (barcode, record_id, location, call_number, status) VALUES ($1, $2, $3, $4, 'available') \
+                   ON CONFLICT (barcode) DO UPDATE SET record_id = $2, location = $3, call_number = $4";
+        with_pool!(self, |pool| sqlx::query(sql)
+            .bind(barcode)
+            .bind(record_id)
+            .bind(location)
+            .bind(call_number)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// Records added in `[from, to)` (unix seconds), newest first, at most `limit`.
+    pub async fn records_added_between(
+        &self,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<(RecordSummary, i64, Option<Vec<u8>>)>, DbError> {
+        let sql = "SELECT id, title, author, year, call_number, added_at, marc FROM catalog_records WHERE deleted = 0 AND added_at >= $1 AND added_at < $2 ORDER BY added_at DESC, seq DESC LIMIT $3";
+        let rows: Vec<(String, String, Option<String>, Option<i64>, Option<String>, i64, Option<Vec<u8>>)> =
+            with_pool!(self, |pool| sqlx::query_as(sql).bind(from).bind(to).bind(limit).fetch_all(pool).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(id, title, author, year, call_number, added_at, marc)| {
+                (RecordSummary { id, title, author, year, call_number }, added_at, marc)
+            })
+            .collect())
     }
 }

@@ -11,93 +11,10 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::IlsError;
-use crate::db::{Db, DbError};
 use crate::services::Services;
 use crate::web::error::{BoxError, WebError};
 use crate::web::session::{CodeParams, cookie_token, subtle_eq, with_cookie};
 use crate::web::{escape, page};
-use crate::with_pool;
-
-impl Db {
-    pub async fn binding(&self, openid: &str) -> Result<Option<String>, DbError> {
-        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT card FROM bindings WHERE openid = $1")
-            .bind(openid)
-            .fetch_optional(pool)
-            .await?);
-        Ok(row.map(|(c,)| c))
-    }
-
-    pub async fn bind(&self, openid: &str, card: &str, now: i64) -> Result<(), DbError> {
-        let sql =
-            "INSERT INTO bindings (openid, card, bound_at) VALUES ($1, $2, $3) ON CONFLICT (openid) DO UPDATE SET card = $2, bound_at = $3";
-        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(card).bind(now).execute(pool).await?.rows_affected());
-        Ok(())
-    }
-
-    /// Unbinds and forgets: the binding, reminder records, the search dialog, failed attempts,
-    /// stored answers and queued messages, and the reader's name on logged searches. Returns
-    /// whether a binding existed.
-    pub async fn forget_reader(&self, openid: &str) -> Result<bool, DbError> {
-        let n = with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let card: Option<(String,)> =
-                sqlx::query_as("DELETE FROM bindings WHERE openid = $1 RETURNING card").bind(openid).fetch_optional(&mut *tx).await?;
-            sqlx::query("DELETE FROM reminders_sent WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM reminder_digests WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM dialog_state WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM bind_failures WHERE subject = $1").bind(format!("openid:{openid}")).execute(&mut *tx).await?;
-            if let Some((card,)) = &card {
-                sqlx::query("DELETE FROM bind_failures WHERE subject = $1").bind(format!("card:{card}")).execute(&mut *tx).await?;
-            }
-            sqlx::query("UPDATE search_log SET openid = NULL WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
-            // Stored answers (dedupe replays) and messages to the reader may quote loans.
-            // The sender is one `:`-separated part of the key (see `Inbound::dedupe_key`); LIKE
-            // narrows the rows down, the exact match is made here (SQLite's LIKE ignores case).
-            let pattern = format!("%{}%", openid.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            let keys: Vec<(String,)> =
-                sqlx::query_as("SELECT key FROM callback_dedupe WHERE key LIKE $1 ESCAPE '\\'").bind(pattern).fetch_all(&mut *tx).await?;
-            for (key,) in keys.iter().filter(|(k,)| k.split(':').any(|part| part == openid)) {
-                let named: Option<(Option<Vec<u8>>,)> = sqlx::query_as("DELETE FROM callback_dedupe WHERE key = $1 RETURNING reply_digest")
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                // An answer given once went with its row. A shared one (migration 0014) goes
-                // when no other callback names it: the help text stays.
-                if let Some((Some(digest),)) = named {
-                    let orphan = "DELETE FROM callback_replies WHERE digest = $1 AND NOT EXISTS (SELECT 1 FROM callback_dedupe WHERE reply_digest = $1)";
-                    sqlx::query(orphan).bind(digest).execute(&mut *tx).await?;
-                }
-            }
-            sqlx::query("DELETE FROM outbox WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
-            tx.commit().await?;
-            card.is_some()
-        });
-        Ok(n)
-    }
-
-    pub async fn all_bindings(&self) -> Result<Vec<(String, String)>, DbError> {
-        Ok(with_pool!(self, |pool| sqlx::query_as("SELECT openid, card FROM bindings ORDER BY openid").fetch_all(pool).await?))
-    }
-
-    async fn failures_since(&self, subject: &str, since: i64) -> Result<i64, DbError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM bind_failures WHERE subject = $1 AND at >= $2")
-            .bind(subject)
-            .bind(since)
-            .fetch_one(pool)
-            .await?);
-        Ok(n)
-    }
-
-    async fn record_failure(&self, subject: &str, at: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("INSERT INTO bind_failures (subject, at) VALUES ($1, $2)")
-            .bind(subject)
-            .bind(at)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
-    }
-}
 
 pub fn routes(s: Services) -> axum::Router {
     axum::Router::new()

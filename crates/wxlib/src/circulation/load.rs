@@ -6,7 +6,6 @@
 use super::builtin::BuiltinIls;
 use crate::clock::{day_start, days_from_civil};
 use crate::db::DbError;
-use crate::with_pool;
 
 #[derive(Debug, Default)]
 pub struct LoadSummary {
@@ -64,19 +63,12 @@ pub async fn items(ils: &BuiltinIls, data: &str) -> Result<LoadSummary, DbError>
                 continue;
             }
         };
-        let exists: Option<(String,)> =
-            with_pool!(&ils.db, |pool| sqlx::query_as("SELECT id FROM catalog_records WHERE id = $1 AND deleted = 0")
-                .bind(&r[1])
-                .fetch_optional(pool)
-                .await?);
-        if exists.is_none() {
+        if !ils.db.record_exists(&r[1]).await? {
             out.errors.push(format!("line {line}: no catalog record {}", &r[1]));
             continue;
         }
-        let sql = "INSERT INTO catalog_items (barcode, record_id, location, call_number, status) VALUES ($1, $2, $3, $4, 'available') \
-                   ON CONFLICT (barcode) DO UPDATE SET record_id = $2, location = $3, call_number = $4";
         let (loc, call) = (r.get(2).filter(|s| !s.is_empty()), r.get(3).filter(|s| !s.is_empty()));
-        with_pool!(&ils.db, |pool| sqlx::query(sql).bind(&r[0]).bind(&r[1]).bind(loc).bind(call).execute(pool).await?.rows_affected());
+        ils.db.put_item(&r[0], &r[1], loc, call).await?;
         out.loaded += 1;
     }
     Ok(out)

@@ -11,6 +11,7 @@ pub mod chat;
 pub mod load;
 pub mod reminders;
 pub mod sip2_ils;
+pub mod store;
 
 use std::sync::Arc;
 

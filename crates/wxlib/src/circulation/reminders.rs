@@ -6,9 +6,8 @@
 use serde_json::json;
 
 use crate::clock::local_day;
-use crate::db::{Db, DbError};
+use crate::db::DbError;
 use crate::services::Services;
-use crate::with_pool;
 
 pub const JOB: &str = "due_reminders";
 
@@ -18,74 +17,6 @@ pub struct RunSummary {
     pub digests: usize,
     pub loans: usize,
     pub unavailable: usize,
-}
-
-impl Db {
-    /// Marks today's digest for this reader and the loans in it, unless today's digest exists.
-    /// Returns the loans not reminded before (empty: nothing to send).
-    async fn mark_reminders(&self, openid: &str, day: &str, loans: &[(String, i64)]) -> Result<Vec<(String, i64)>, DbError> {
-        Ok(with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let mut fresh = Vec::new();
-            for (barcode, due_at) in loans {
-                let n =
-                    sqlx::query("INSERT INTO reminders_sent (openid, barcode, due_at, day) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                        .bind(openid)
-                        .bind(barcode)
-                        .bind(due_at)
-                        .bind(day)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                if n == 1 {
-                    fresh.push((barcode.clone(), *due_at));
-                }
-            }
-            if fresh.is_empty() {
-                tx.rollback().await?;
-                return Ok(Vec::new());
-            }
-            let n = sqlx::query("INSERT INTO reminder_digests (openid, day) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(openid)
-                .bind(day)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if n == 0 {
-                // Already sent a digest today: these loans wait for tomorrow's.
-                tx.rollback().await?;
-                return Ok(Vec::new());
-            }
-            tx.commit().await?;
-            fresh
-        }))
-    }
-
-    /// Undoes the marks when the send failed, so the next run tries again.
-    async fn unmark_reminders(&self, openid: &str, day: &str, loans: &[(String, i64)]) -> Result<(), DbError> {
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM reminder_digests WHERE openid = $1 AND day = $2").bind(openid).bind(day).execute(&mut *tx).await?;
-            for (barcode, due_at) in loans {
-                sqlx::query("DELETE FROM reminders_sent WHERE openid = $1 AND barcode = $2 AND due_at = $3")
-                    .bind(openid)
-                    .bind(barcode)
-                    .bind(due_at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    pub async fn reminder_digest_count(&self, openid: &str) -> Result<i64, DbError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM reminder_digests WHERE openid = $1")
-            .bind(openid)
-            .fetch_one(pool)
-            .await?);
-        Ok(n)
-    }
 }
 
 /// One run over every bound reader.

@@ -45,8 +45,7 @@ use sip2::{Charset, Client, ClientConfig, Error as SipError};
 use super::{Account, Capabilities, Hold, HotTitle, IlsError, IlsFuture, LibrarySystem, Loan, Patron, RenewOutcome};
 use crate::clock::{CST_OFFSET_SECS, DAY_SECS};
 use crate::config::Sip2Config;
-use crate::db::{Db, DbError};
-use crate::with_pool;
+use crate::db::Db;
 
 /// China Standard Time, the zone SIP2 dates with a blank zone are read in.
 /// Attempts for a read-only request that timed out.
@@ -115,9 +114,7 @@ impl Sip2Ils {
     }
 
     async fn known(&self, barcode: &str) -> Result<Known, IlsError> {
-        let sql = "SELECT i.record_id, r.title FROM catalog_items i LEFT JOIN catalog_records r ON r.id = i.record_id AND r.deleted = 0 WHERE i.barcode = $1";
-        let row: Option<(String, Option<String>)> =
-            with_pool!(&self.db, |pool| sqlx::query_as(sql).bind(barcode).fetch_optional(pool).await.map_err(DbError::from)?);
+        let row = self.db.item_record_and_title(barcode).await?;
         Ok(row
             .map(|(record_id, title)| Known { record_id: Some(record_id), title: title.filter(|t| !t.trim().is_empty()) })
             .unwrap_or_default())
@@ -135,23 +132,11 @@ impl Sip2Ils {
     }
 
     async fn record_title(&self, record_id: &str) -> Result<Option<String>, IlsError> {
-        let row: Option<(String,)> =
-            with_pool!(&self.db, |pool| sqlx::query_as("SELECT title FROM catalog_records WHERE id = $1 AND deleted = 0")
-                .bind(record_id)
-                .fetch_optional(pool)
-                .await
-                .map_err(DbError::from)?);
-        Ok(row.map(|(t,)| t).filter(|t| !t.trim().is_empty()))
+        Ok(self.db.record_title(record_id).await?.filter(|t| !t.trim().is_empty()))
     }
 
     async fn record_barcodes(&self, record_id: &str) -> Result<Vec<String>, IlsError> {
-        let rows: Vec<(String,)> =
-            with_pool!(&self.db, |pool| sqlx::query_as("SELECT barcode FROM catalog_items WHERE record_id = $1 ORDER BY barcode")
-                .bind(record_id)
-                .fetch_all(pool)
-                .await
-                .map_err(DbError::from)?);
-        Ok(rows.into_iter().map(|(b,)| b).collect())
+        Ok(self.db.item_barcodes(record_id).await?)
     }
 
     /// Title of a barcode for a renewal answer: wxlib's catalog, else the ACS's, else the barcode.

@@ -14,7 +14,6 @@ use crate::db::{Db, DbError, unix_now};
 use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
-use crate::with_pool;
 
 /// One row of the audit log.
 #[derive(Debug, Clone)]
@@ -39,30 +38,7 @@ pub async fn audit_system(db: &Db, action: &str, detail: &str) -> Result<(), DbE
 }
 
 async fn insert(db: &Db, librarian_id: Option<i64>, action: &str, detail: &str) -> Result<(), DbError> {
-    let sql = "INSERT INTO audit_log (at, librarian_id, action, detail) VALUES ($1, $2, $3, $4)";
-    with_pool!(db, |pool| sqlx::query(sql)
-        .bind(unix_now())
-        .bind(librarian_id)
-        .bind(action)
-        .bind(detail)
-        .execute(pool)
-        .await?
-        .rows_affected());
-    Ok(())
-}
-
-impl Db {
-    /// The newest audit entries first, optionally only those whose action starts with `prefix`.
-    pub async fn audit_entries(&self, prefix: &str, limit: i64, offset: i64) -> Result<Vec<AuditEntry>, DbError> {
-        let sql = "SELECT a.id, a.at, a.librarian_id, l.username, a.action, a.detail FROM audit_log a LEFT JOIN librarians l ON l.id = a.librarian_id \
-                   WHERE substr(a.action, 1, length($1)) = $1 ORDER BY a.id DESC LIMIT $2 OFFSET $3";
-        let rows: Vec<(i64, i64, Option<i64>, Option<String>, String, String)> =
-            with_pool!(self, |pool| sqlx::query_as(sql).bind(prefix).bind(limit).bind(offset).fetch_all(pool).await?);
-        Ok(rows
-            .into_iter()
-            .map(|(id, at, librarian_id, username, action, detail)| AuditEntry { id, at, librarian_id, username, action, detail })
-            .collect())
-    }
+    db.insert_audit(unix_now(), librarian_id, action, detail).await
 }
 
 #[derive(Deserialize, Default)]

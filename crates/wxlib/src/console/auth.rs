@@ -24,7 +24,6 @@ use crate::lang::Lang;
 use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
-use crate::with_pool;
 
 /// The session cookie (path `/console`).
 pub const SESSION_COOKIE: &str = "wxlib_console";
@@ -68,7 +67,7 @@ impl Role {
     }
 }
 
-fn lang_code(lang: Lang) -> &'static str {
+pub(super) fn lang_code(lang: Lang) -> &'static str {
     if lang == Lang::En { "en" } else { "zh" }
 }
 
@@ -202,7 +201,7 @@ async fn verify_password(hash: String, password: String) -> bool {
     .unwrap_or(false)
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(super) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
@@ -232,29 +231,14 @@ pub async fn create_librarian(db: &Db, username: &str, password: &str, role: Rol
         return Err(AuthError::Taken(username.to_owned()));
     }
     let hash = hash_password(password).await?;
-    let sql = "INSERT INTO librarians (username, password_hash, role, lang, created_at, disabled) VALUES ($1, $2, $3, 'zh', $4, 0) ON CONFLICT (username) DO NOTHING RETURNING id";
-    let row: Option<(i64,)> = with_pool!(db, |pool| sqlx::query_as(sql)
-        .bind(username)
-        .bind(&hash)
-        .bind(role.as_str())
-        .bind(unix_now())
-        .fetch_optional(pool)
-        .await
-        .map_err(DbError::from)?);
-    row.map(|(id,)| id).ok_or_else(|| AuthError::Taken(username.to_owned()))
+    db.insert_librarian(username, &hash, role, unix_now()).await?.ok_or_else(|| AuthError::Taken(username.to_owned()))
 }
 
 /// Sets a new password (admin reset) and ends the librarian's sessions.
 pub async fn set_password(db: &Db, id: i64, password: &str) -> Result<(), AuthError> {
     validate_password(password)?;
     let hash = hash_password(password).await?;
-    with_pool!(db, |pool| sqlx::query("UPDATE librarians SET password_hash = $1 WHERE id = $2")
-        .bind(&hash)
-        .bind(id)
-        .execute(pool)
-        .await
-        .map_err(DbError::from)?
-        .rows_affected());
+    db.set_librarian_password(id, &hash).await?;
     db.end_sessions_of(id).await?;
     Ok(())
 }
@@ -283,153 +267,14 @@ pub async fn sign_in(db: &Db, username: &str, password: &str, lang: Option<Lang>
         Some((id, _, _, stored_lang, disabled)) if good && !disabled => {
             let lang = lang.unwrap_or(Lang::from_config(&stored_lang));
             let token = random_token();
-            let sql = "INSERT INTO console_sessions (token_hash, librarian_id, csrf, lang, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
-            with_pool!(db, |pool| sqlx::query(sql)
-                .bind(sha256_hex(&token))
-                .bind(id)
-                .bind(random_token())
-                .bind(lang_code(lang))
-                .bind(now)
-                .bind(now + SESSION_SECS)
-                .execute(pool)
-                .await?
-                .rows_affected());
-            with_pool!(db, |pool| sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1")
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected());
+            db.open_console_session(&sha256_hex(&token), id, &random_token(), lang_code(lang), now, now + SESSION_SECS).await?;
             Ok(SignIn::Ok { token })
         }
         _ => {
             tracing::warn!(username = %username, "console sign-in failed");
-            with_pool!(db, |pool| sqlx::query("INSERT INTO console_login_failures (username, at) VALUES ($1, $2)")
-                .bind(username)
-                .bind(now)
-                .execute(pool)
-                .await?
-                .rows_affected());
-            // Old failures no longer count; keep the table small.
-            with_pool!(db, |pool| sqlx::query("DELETE FROM console_login_failures WHERE at < $1")
-                .bind(now - FAILURE_WINDOW_SECS)
-                .execute(pool)
-                .await?
-                .rows_affected());
+            db.record_login_failure(username, now, now - FAILURE_WINDOW_SECS).await?;
             Ok(SignIn::Wrong)
         }
-    }
-}
-
-impl Db {
-    /// (id, password hash, role, lang, disabled) by user name.
-    async fn librarian_by_name(&self, username: &str) -> Result<Option<(i64, String, String, String, bool)>, DbError> {
-        let row: Option<(i64, String, String, String, i64)> =
-            with_pool!(self, |pool| sqlx::query_as("SELECT id, password_hash, role, lang, disabled FROM librarians WHERE username = $1")
-                .bind(username)
-                .fetch_optional(pool)
-                .await?);
-        Ok(row.map(|(id, h, r, l, d)| (id, h, r, l, d != 0)))
-    }
-
-    async fn login_failures_since(&self, username: &str, since: i64) -> Result<i64, DbError> {
-        let (n,): (i64,) =
-            with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM console_login_failures WHERE username = $1 AND at >= $2")
-                .bind(username)
-                .bind(since)
-                .fetch_one(pool)
-                .await?);
-        Ok(n)
-    }
-
-    /// The librarian behind a session token, if the session is live and the account enabled.
-    pub async fn console_session(&self, token: &str, now: i64) -> Result<Option<Librarian>, DbError> {
-        let sql = "SELECT l.id, l.username, l.role, s.lang, s.csrf FROM console_sessions s JOIN librarians l ON l.id = s.librarian_id \
-                   WHERE s.token_hash = $1 AND s.expires_at > $2 AND l.disabled = 0";
-        let row: Option<(i64, String, String, String, String)> =
-            with_pool!(self, |pool| sqlx::query_as(sql).bind(sha256_hex(token)).bind(now).fetch_optional(pool).await?);
-        Ok(row.and_then(|(id, username, role, lang, csrf)| {
-            Some(Librarian { id, username, role: Role::parse(&role)?, lang: Lang::from_config(&lang), csrf })
-        }))
-    }
-
-    async fn set_session_lang(&self, token: &str, librarian_id: i64, lang: Lang) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE console_sessions SET lang = $1 WHERE token_hash = $2")
-            .bind(lang_code(lang))
-            .bind(sha256_hex(token))
-            .execute(pool)
-            .await?
-            .rows_affected());
-        with_pool!(self, |pool| sqlx::query("UPDATE librarians SET lang = $1 WHERE id = $2")
-            .bind(lang_code(lang))
-            .bind(librarian_id)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
-    }
-
-    async fn end_session(&self, token: &str) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
-            .bind(sha256_hex(token))
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
-    }
-
-    /// Signs a librarian out everywhere (password reset, account disabled).
-    pub async fn end_sessions_of(&self, librarian_id: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("DELETE FROM console_sessions WHERE librarian_id = $1")
-            .bind(librarian_id)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
-    }
-
-    pub async fn librarians(&self) -> Result<Vec<LibrarianRow>, DbError> {
-        let rows: Vec<(i64, String, String, i64, i64)> =
-            with_pool!(self, |pool| sqlx::query_as("SELECT id, username, role, created_at, disabled FROM librarians ORDER BY id")
-                .fetch_all(pool)
-                .await?);
-        Ok(rows
-            .into_iter()
-            .map(|(id, username, role, created_at, d)| LibrarianRow {
-                id,
-                username,
-                role: Role::parse(&role).unwrap_or(Role::Librarian),
-                created_at,
-                disabled: d != 0,
-            })
-            .collect())
-    }
-
-    pub async fn librarian(&self, id: i64) -> Result<Option<LibrarianRow>, DbError> {
-        Ok(self.librarians().await?.into_iter().find(|l| l.id == id))
-    }
-
-    /// Enables or disables an account; disabling also ends its sessions.
-    pub async fn set_librarian_disabled(&self, id: i64, disabled: bool) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE librarians SET disabled = $1 WHERE id = $2")
-            .bind(disabled as i64)
-            .bind(id)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        if disabled {
-            self.end_sessions_of(id).await?;
-        }
-        Ok(())
-    }
-
-    pub async fn set_librarian_role(&self, id: i64, role: Role) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE librarians SET role = $1 WHERE id = $2")
-            .bind(role.as_str())
-            .bind(id)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
     }
 }
 

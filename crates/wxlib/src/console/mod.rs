@@ -14,6 +14,7 @@ pub mod auth;
 mod error;
 pub mod layout;
 pub mod librarians;
+mod store;
 
 use axum::routing::{get, post};
 

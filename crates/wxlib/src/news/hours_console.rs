@@ -24,7 +24,6 @@ use crate::lang::Lang;
 use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
-use crate::with_pool;
 
 pub fn console_routes() -> axum::Router<Services> {
     axum::Router::new()
@@ -347,18 +346,6 @@ pub fn announcement(place: &str, e: &hours::HoursException, lang: Lang) -> Strin
     match lang {
         Lang::Zh => format!("【开放时间调整】{place} {days}：{iv}（{}）。回复“开放时间”查看当天安排。", e.reason),
         Lang::En => format!("[Opening hours change] {place}, {days}: {iv} ({}). Reply \"hours\" for any day's hours.", e.reason),
-    }
-}
-
-impl crate::db::Db {
-    /// Followers who can receive a customer-service message now, and how many cannot.
-    pub async fn followers_in_window(&self, now: i64) -> Result<(Vec<String>, i64), crate::db::DbError> {
-        const SQL: &str = "SELECT openid FROM followers \
-            WHERE subscribed = 1 AND window_expires_at > $1 AND window_sent < window_quota ORDER BY openid";
-        let open: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as(SQL).bind(now).fetch_all(pool).await?);
-        let total = self.count_followers().await?;
-        let n = open.len() as i64;
-        Ok((open.into_iter().map(|(o,)| o).collect(), (total - n).max(0)))
     }
 }
 

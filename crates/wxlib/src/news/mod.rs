@@ -7,6 +7,7 @@ pub mod hours;
 pub mod hours_console;
 pub mod pages;
 pub mod resources;
+pub mod store;
 
 use std::sync::Arc;
 

@@ -26,7 +26,6 @@ use crate::services::Services;
 use crate::web::error::WebError;
 use crate::web::escape;
 use crate::wechat::followers::WindowState;
-use crate::with_pool;
 
 pub const GUIDE: &str = "guide";
 pub const ABOUT: &str = "about";
@@ -51,12 +50,7 @@ const DEFAULT_GUIDE: &str = "欢迎来到图书馆\n入校后凭校园一卡通�
 
 /// The page as saved, or its default (the guide's starter text; About us from the configuration).
 pub async fn get_page(s: &Services, slug: &str) -> Result<Page, DbError> {
-    let row: Option<(String, String, i64)> =
-        with_pool!(&s.db, |pool| sqlx::query_as("SELECT title, body, updated_at FROM news_pages WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(pool)
-            .await?);
-    Ok(match row {
+    Ok(match s.db.saved_page(slug).await? {
         Some((title, body, at)) => Page { slug: slug.to_owned(), title, body, updated_at: Some(at) },
         None if slug == GUIDE => Page { slug: slug.into(), title: "新生指南".into(), body: DEFAULT_GUIDE.into(), updated_at: None },
         None => Page {
@@ -66,15 +60,6 @@ pub async fn get_page(s: &Services, slug: &str) -> Result<Page, DbError> {
             updated_at: None,
         },
     })
-}
-
-impl Db {
-    pub async fn save_page(&self, slug: &str, title: &str, body: &str, by: i64, now: i64) -> Result<(), DbError> {
-        let sql = "INSERT INTO news_pages (slug, title, body, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5) \
-                   ON CONFLICT (slug) DO UPDATE SET title = excluded.title, body = excluded.body, updated_at = excluded.updated_at, updated_by = excluded.updated_by";
-        with_pool!(self, |pool| sqlx::query(sql).bind(slug).bind(title).bind(body).bind(now).bind(by).execute(pool).await?.rows_affected());
-        Ok(())
-    }
 }
 
 /// The guide's parts (split on lines holding only `---`; empty parts dropped).
@@ -146,20 +131,11 @@ pub async fn on_follow(s: &Services, openid: &str) -> Result<Option<String>, DbE
     let mut first_is_new = false;
     for k in 1..=parts.len() as i64 {
         let (status, done) = if k == 1 { ("sent", Some(now)) } else { ("pending", None) };
-        let sql = "INSERT INTO news_guide_deliveries (openid, part, due_at, status, note, done_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (openid, part) DO NOTHING";
         let note = (k == 1).then_some("with the welcome reply");
-        let n = with_pool!(&s.db, |pool| sqlx::query(sql)
-            .bind(openid)
-            .bind(k)
-            .bind(now + (k - 1) * cfg.every_days * crate::clock::DAY_SECS)
-            .bind(status)
-            .bind(note)
-            .bind(done)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        let due_at = now + (k - 1) * cfg.every_days * crate::clock::DAY_SECS;
+        let scheduled = s.db.schedule_guide_part(openid, k, due_at, status, note, done).await?;
         if k == 1 {
-            first_is_new = n == 1;
+            first_is_new = scheduled;
         }
     }
     Ok(first_is_new.then(|| part_message(&s.config.server.public_url, &parts[0], 1, parts.len(), s.lang)))
@@ -176,12 +152,7 @@ pub struct SeriesRun {
 /// that the window had closed (WeChat would refuse the message).
 pub async fn run_due(s: &Services) -> Result<SeriesRun, DbError> {
     let now = s.clock.now();
-    let due: Vec<(i64, String, i64)> = with_pool!(&s.db, |pool| sqlx::query_as(
-        "SELECT id, openid, part FROM news_guide_deliveries WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT 500"
-    )
-    .bind(now)
-    .fetch_all(pool)
-    .await?);
+    let due = s.db.guide_parts_due(now).await?;
     if due.is_empty() {
         return Ok(SeriesRun::default());
     }
@@ -206,16 +177,7 @@ pub async fn run_due(s: &Services) -> Result<SeriesRun, DbError> {
                 ("window_closed", "the reader's window had no sends left".to_owned())
             }
         };
-        with_pool!(&s.db, |pool| sqlx::query(
-            "UPDATE news_guide_deliveries SET status = $2, note = $3, done_at = $4 WHERE id = $1 AND status = 'pending'"
-        )
-        .bind(id)
-        .bind(status)
-        .bind(&note)
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected());
+        s.db.finish_guide_part(id, status, &note, now).await?;
     }
     Ok(run)
 }
@@ -237,20 +199,6 @@ pub async fn scheduler(s: Services) {
             Err(e) => tracing::warn!(error = %e, "guide series lease failed"),
         }
     }
-}
-
-/// (status, count) of all deliveries, and the latest ones that met a closed window.
-pub async fn delivery_report(db: &Db) -> Result<(Vec<(String, i64)>, Vec<(String, i64, Option<i64>)>), DbError> {
-    let counts: Vec<(String, i64)> =
-        with_pool!(db, |pool| sqlx::query_as("SELECT status, COUNT(*) FROM news_guide_deliveries GROUP BY status ORDER BY status")
-            .fetch_all(pool)
-            .await?);
-    let closed: Vec<(String, i64, Option<i64>)> = with_pool!(db, |pool| sqlx::query_as(
-        "SELECT openid, part, done_at FROM news_guide_deliveries WHERE status = 'window_closed' ORDER BY done_at DESC LIMIT 20"
-    )
-    .fetch_all(pool)
-    .await?);
-    Ok((counts, closed))
 }
 
 // ---- public pages ----
@@ -340,7 +288,7 @@ async fn render(
         ));
     }
     let cfg = series(&s.db).await?;
-    let (counts, closed) = delivery_report(&s.db).await?;
+    let (counts, closed) = s.db.guide_delivery_report().await?;
     let count_text: String = counts
         .iter()
         .map(|(status, n)| {

@@ -22,7 +22,6 @@ use crate::lang::t;
 use crate::services::Services;
 use crate::web::error::WebError;
 use crate::web::escape;
-use crate::with_pool;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EResource {
@@ -40,60 +39,6 @@ pub struct NewBook {
     pub record: RecordSummary,
     pub added_at: i64,
     pub subjects: Vec<String>,
-}
-
-impl Db {
-    pub async fn eresources(&self) -> Result<Vec<EResource>, DbError> {
-        let rows: Vec<(i64, String, String, String, String, String)> = with_pool!(self, |pool| sqlx::query_as(
-            "SELECT id, name, url, access_note, subject, added_on FROM news_eresources ORDER BY added_on DESC, id DESC"
-        )
-        .fetch_all(pool)
-        .await?);
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, url, access_note, subject, added_on)| EResource { id, name, url, access_note, subject, added_on })
-            .collect())
-    }
-
-    pub async fn add_eresource(&self, r: &EResource, now: i64) -> Result<i64, DbError> {
-        let sql = "INSERT INTO news_eresources (name, url, access_note, subject, added_on, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
-            .bind(&r.name)
-            .bind(&r.url)
-            .bind(&r.access_note)
-            .bind(&r.subject)
-            .bind(&r.added_on)
-            .bind(now)
-            .fetch_one(pool)
-            .await?);
-        Ok(id)
-    }
-
-    pub async fn delete_eresource(&self, id: i64) -> Result<Option<String>, DbError> {
-        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("DELETE FROM news_eresources WHERE id = $1 RETURNING name")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?);
-        Ok(row.map(|(n,)| n))
-    }
-
-    /// Records added in `[from, to)` (unix seconds), newest first, at most `limit`.
-    pub async fn records_added_between(
-        &self,
-        from: i64,
-        to: i64,
-        limit: i64,
-    ) -> Result<Vec<(RecordSummary, i64, Option<Vec<u8>>)>, DbError> {
-        let sql = "SELECT id, title, author, year, call_number, added_at, marc FROM catalog_records WHERE deleted = 0 AND added_at >= $1 AND added_at < $2 ORDER BY added_at DESC, seq DESC LIMIT $3";
-        let rows: Vec<(String, String, Option<String>, Option<i64>, Option<String>, i64, Option<Vec<u8>>)> =
-            with_pool!(self, |pool| sqlx::query_as(sql).bind(from).bind(to).bind(limit).fetch_all(pool).await?);
-        Ok(rows
-            .into_iter()
-            .map(|(id, title, author, year, call_number, added_at, marc)| {
-                (RecordSummary { id, title, author, year, call_number }, added_at, marc)
-            })
-            .collect())
-    }
 }
 
 /// The subjects of a stored MARC record (empty if it cannot be read).

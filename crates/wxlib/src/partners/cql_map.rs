@@ -17,8 +17,6 @@ use std::collections::HashMap;
 use search::{Field, MAX_WINDOW};
 
 use crate::catalog::{Catalog, CatalogError};
-use crate::db::{Db, DbError};
-use crate::with_pool;
 
 pub const DC_SET: &str = "info:srw/cql-context-set/1/dc-v1.1";
 pub const CQL_SET: &str = "info:srw/cql-context-set/1/cql-v1.2";
@@ -45,25 +43,6 @@ pub enum YearOp {
     Gt,
     Le,
     Ge,
-}
-
-impl YearOp {
-    /// The query for this comparison (one fixed statement per operator).
-    fn sql(self) -> &'static str {
-        macro_rules! by_year {
-            ($op:literal) => {
-                concat!("SELECT id FROM catalog_records WHERE deleted = 0 AND year IS NOT NULL AND year ", $op, " $1")
-            };
-        }
-        match self {
-            YearOp::Eq => by_year!("="),
-            YearOp::Ne => by_year!("<>"),
-            YearOp::Lt => by_year!("<"),
-            YearOp::Gt => by_year!(">"),
-            YearOp::Le => by_year!("<="),
-            YearOp::Ge => by_year!(">="),
-        }
-    }
 }
 
 /// What a query asks of the catalog.
@@ -245,14 +224,6 @@ pub fn plan(q: &cql::Query) -> Result<Plan, Unsupported> {
 pub struct Ranked {
     pub total: usize,
     pub ids: Vec<String>,
-}
-
-impl Db {
-    /// Ids of live records whose publication year compares to `year` as `op` says.
-    pub async fn record_ids_by_year(&self, op: YearOp, year: i64) -> Result<Vec<String>, DbError> {
-        let rows: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as(op.sql()).bind(year).fetch_all(pool).await?);
-        Ok(rows.into_iter().map(|(id,)| id).collect())
-    }
 }
 
 fn index_error(e: search::Error) -> CatalogError {

@@ -15,7 +15,6 @@ use crate::lang::Lang;
 use crate::lang::t;
 use crate::services::Services;
 use crate::web::escape;
-use crate::with_pool;
 
 /// `/console/reach`.
 pub fn console_routes() -> axum::Router<Services> {
@@ -250,34 +249,18 @@ pub struct ResponseTimes {
     pub within_24h: i64,
 }
 
-/// Whether a table exists (other features' tables are read when their branch is merged).
-async fn has_table(db: &Db, name: &str) -> Result<bool, DbError> {
-    let sql = match db {
-        Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
-        Db::Postgres(_) => "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = $1 AND table_schema = current_schema()",
-    };
-    let (n,): (i64,) = with_pool!(db, |pool| sqlx::query_as(sql).bind(name).fetch_one(pool).await?);
-    Ok(n > 0)
-}
-
 async fn broadcast_reads(db: &Db) -> Result<Option<Vec<BroadcastRead>>, DbError> {
-    if !(has_table(db, "broadcasts").await? && has_table(db, "broadcast_reads").await?) {
+    if !(db.table_exists("broadcasts").await? && db.table_exists("broadcast_reads").await?) {
         return Ok(None);
     }
-    let sql = "SELECT b.title, b.sent_at, COALESCE(b.followers_at_send, 0) AS followers_at_send, \
-               (SELECT COUNT(*) FROM broadcast_reads r WHERE r.broadcast_id = b.id) AS readers, \
-               (SELECT COUNT(*) FROM broadcast_reads r WHERE r.broadcast_id = b.id AND r.first_read_at <= b.sent_at + 86400) AS read_first_day \
-               FROM broadcasts b WHERE b.sent_at IS NOT NULL ORDER BY b.sent_at DESC LIMIT 10";
-    Ok(Some(with_pool!(db, |pool| sqlx::query_as::<_, BroadcastRead>(sql).fetch_all(pool).await?)))
+    Ok(Some(db.broadcast_read_rates().await?))
 }
 
 async fn response_times(db: &Db) -> Result<Option<ResponseTimes>, DbError> {
-    if !has_table(db, "consult_messages").await? {
+    if !db.table_exists("consult_messages").await? {
         return Ok(None);
     }
-    let sql = "SELECT i.created_at, (SELECT MIN(o.created_at) FROM consult_messages o WHERE o.openid = i.openid AND o.direction = 'out' AND o.created_at >= i.created_at) \
-               FROM consult_messages i WHERE i.direction = 'in'";
-    let rows: Vec<(i64, Option<i64>)> = with_pool!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await?);
+    let rows = db.consultation_waits().await?;
     let mut waits: Vec<i64> = rows.iter().filter_map(|(q, a)| a.map(|a| a - q)).collect();
     waits.sort_unstable();
     Ok(Some(ResponseTimes {
@@ -289,20 +272,11 @@ async fn response_times(db: &Db) -> Result<Option<ResponseTimes>, DbError> {
     }))
 }
 
-async fn pairs(db: &Db, sql: &'static str) -> Result<Vec<(String, i64)>, DbError> {
-    Ok(with_pool!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await?))
-}
-
 pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
     let db = &s.db;
     let now = s.clock.now();
     let since = now - DAYS * crate::clock::DAY_SECS;
-    let evs: Vec<(String, i64)> = with_pool!(db, |pool| sqlx::query_as(
-        "SELECT event, created_at FROM event_log WHERE event IN ('subscribe', 'unsubscribe') AND created_at >= $1"
-    )
-    .bind(since)
-    .fetch_all(pool)
-    .await?);
+    let evs = db.follow_events_since(since).await?;
     let mut days: Vec<(String, i64, i64, i64)> =
         (0..=DAYS).map(|i| (crate::clock::local_day(since + i * crate::clock::DAY_SECS), 0, 0, 0)).collect();
     days.dedup_by(|a, b| a.0 == b.0);
@@ -321,9 +295,8 @@ pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
     for c in db.channels().await? {
         channels.push((c.name.clone(), db.funnel(&c.scene).await?));
     }
-    let refs: Vec<(String,)> = with_pool!(db, |pool| sqlx::query_as("SELECT scene FROM reach_referrals").fetch_all(pool).await?);
     let mut referral = Funnel::default();
-    for (scene,) in refs {
+    for scene in db.referral_scenes().await? {
         let f = db.funnel(&scene).await?;
         referral.scans += f.scans;
         referral.follows += f.follows;
@@ -333,11 +306,7 @@ pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
     }
     channels.push(("推荐码 / referrals".into(), referral));
     // Follows per day by channel: the scene of each follow in the window.
-    let follows: Vec<(Option<String>, i64)> =
-        with_pool!(db, |pool| sqlx::query_as("SELECT event_key, created_at FROM event_log WHERE event = 'subscribe' AND created_at >= $1")
-            .bind(since)
-            .fetch_all(pool)
-            .await?);
+    let follows = db.follows_since(since).await?;
     let mut scene_row: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut channel_days: Vec<(String, Vec<i64>)> = Vec::new();
     for c in db.channels().await? {
@@ -360,22 +329,12 @@ pub async fn analytics(s: &Services) -> Result<Analytics, DbError> {
             channel_days[row].1[i] += 1;
         }
     }
-    let menu = pairs(db, "SELECT event_key, COUNT(*) FROM event_log WHERE event = 'CLICK' AND event_key IS NOT NULL GROUP BY event_key ORDER BY COUNT(*) DESC, event_key LIMIT 20").await?;
-    let top_queries = pairs(db, "SELECT query, COUNT(*) FROM search_log GROUP BY query ORDER BY COUNT(*) DESC, query LIMIT 10").await?;
-    let zero_hits =
-        pairs(db, "SELECT query, COUNT(*) FROM search_log WHERE hits = 0 GROUP BY query ORDER BY COUNT(*) DESC, query LIMIT 10").await?;
+    let menu = db.menu_clicks().await?;
+    let top_queries = db.top_queries().await?;
+    let zero_hits = db.zero_hit_queries().await?;
     let followers_now = db.count_followers().await?;
-    let (bound_now,): (i64,) = with_pool!(db, |pool| sqlx::query_as(
-        "SELECT COUNT(*) FROM bindings b JOIN followers f ON f.openid = b.openid WHERE f.subscribed = 1"
-    )
-    .fetch_one(pool)
-    .await?);
-    let activities: Vec<(String, i64, i64, i64)> = with_pool!(db, |pool| {
-        sqlx::query_as(
-        "SELECT a.title, (SELECT COUNT(*) FROM activity_signups g WHERE g.activity_id = a.id AND g.status = 'confirmed'), a.capacity, \
-         (SELECT COUNT(*) FROM activity_checkins c WHERE c.activity_id = a.id AND c.signed_up = 1) FROM activities a ORDER BY a.starts_at DESC LIMIT 10"
-    ).fetch_all(pool).await?
-    });
+    let bound_now = db.bound_followers().await?;
+    let activities = db.activity_figures().await?;
     let broadcasts = broadcast_reads(db).await?;
     let consultations = response_times(db).await?;
     Ok(Analytics {

@@ -16,11 +16,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::ReachError;
-use crate::db::{Db, DbError};
+use crate::db::DbError;
 use crate::services::Services;
 use crate::web::error::WebError;
 use crate::web::escape;
-use crate::with_pool;
 
 /// The algorithm, as published on every draw page.
 pub const ALGORITHM: &str = "commitment = hex(SHA-256(seed)), seed being 64 hex characters. \
@@ -94,30 +93,6 @@ pub struct PublicDraw {
     pub algorithm: &'static str,
 }
 
-impl Db {
-    pub async fn draws(&self) -> Result<Vec<Draw>, DbError> {
-        let sql = "SELECT id, title, seed, commitment, committed_at, freeze_at, winners, drawn_at FROM reach_draws ORDER BY id DESC";
-        Ok(with_pool!(self, |pool| sqlx::query_as::<_, Draw>(sql).fetch_all(pool).await?))
-    }
-
-    pub async fn draw(&self, id: i64) -> Result<Option<Draw>, DbError> {
-        let sql = "SELECT id, title, seed, commitment, committed_at, freeze_at, winners, drawn_at FROM reach_draws WHERE id = $1";
-        Ok(with_pool!(self, |pool| sqlx::query_as::<_, Draw>(sql).bind(id).fetch_optional(pool).await?))
-    }
-
-    /// (entry, openid) of a drawn draw, sorted; and the winners (entry, openid) by rank.
-    pub async fn draw_results(&self, id: i64) -> Result<(Vec<(String, String)>, Vec<(String, String)>), DbError> {
-        let e = "SELECT entry, openid FROM reach_draw_entries WHERE draw_id = $1 ORDER BY entry";
-        let w = "SELECT entry, openid FROM reach_draw_winners WHERE draw_id = $1 ORDER BY rank";
-        let entries: Vec<(String, String)> = with_pool!(self, |pool| sqlx::query_as(e).bind(id).fetch_all(pool).await?);
-        let winners: Vec<(String, String)> = with_pool!(self, |pool| sqlx::query_as(w).bind(id).fetch_all(pool).await?);
-        let mut entries = entries;
-        // Byte order, whatever the database's collation.
-        entries.sort();
-        Ok((entries, winners))
-    }
-}
-
 /// Creates a draw and publishes its commitment now. `freeze_at` must lie in the future.
 pub async fn create_draw(s: &Services, title: &str, freeze_at: i64, winners: i64) -> Result<i64, ReachError> {
     let now = s.clock.now();
@@ -135,19 +110,7 @@ pub async fn create_draw(s: &Services, title: &str, freeze_at: i64, winners: i64
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut b);
     let seed = hex::encode(b);
     let commitment = sha256_hex(&seed);
-    let sql =
-        "INSERT INTO reach_draws (title, seed, commitment, committed_at, freeze_at, winners) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-    let (id,): (i64,) = with_pool!(&s.db, |pool| sqlx::query_as(sql)
-        .bind(title)
-        .bind(&seed)
-        .bind(&commitment)
-        .bind(now)
-        .bind(freeze_at)
-        .bind(winners)
-        .fetch_one(pool)
-        .await
-        .map_err(DbError::from)?);
-    Ok(id)
+    Ok(s.db.insert_draw(title, &seed, &commitment, now, freeze_at, winners).await?)
 }
 
 /// Freezes the entries, picks the winners, publishes the seed and tells the winners in chat.
@@ -162,12 +125,8 @@ pub async fn run_draw(s: &Services, id: i64) -> Result<Vec<String>, ReachError> 
         return Err(ReachError::Invalid("报名尚未截止，不能开奖 / Entries have not frozen yet".into()));
     }
     // Entries as of the deadline: bound by then (a card bound later does not count).
-    let bound: Vec<(String,)> = with_pool!(&s.db, |pool| sqlx::query_as("SELECT openid FROM bindings WHERE bound_at <= $1")
-        .bind(d.freeze_at)
-        .fetch_all(pool)
-        .await
-        .map_err(DbError::from)?);
-    let mut entries: Vec<(String, String)> = bound.into_iter().map(|(o,)| (format!("{}:self", pseudonym(&d.commitment, &o)), o)).collect();
+    let bound = s.db.bound_by(d.freeze_at).await?;
+    let mut entries: Vec<(String, String)> = bound.into_iter().map(|o| (format!("{}:self", pseudonym(&d.commitment, &o)), o)).collect();
     for (referrer, referred) in s.db.referred_binders(d.freeze_at).await? {
         entries.push((format!("{}:ref:{}", pseudonym(&d.commitment, &referrer), pseudonym(&d.commitment, &referred)), referrer));
     }
@@ -176,39 +135,10 @@ pub async fn run_draw(s: &Services, id: i64) -> Result<Vec<String>, ReachError> 
     let list: Vec<String> = entries.iter().map(|(e, _)| e.clone()).collect();
     let winning = pick_winners(&d.seed, &list, d.winners as usize);
     let owner = |e: &str| entries.iter().find(|(x, _)| x == e).map(|(_, o)| o.clone()).unwrap_or_default();
-    with_pool!(&s.db, |pool| {
-        let mut tx = pool.begin().await.map_err(DbError::from)?;
-        let claimed = sqlx::query("UPDATE reach_draws SET drawn_at = $1 WHERE id = $2 AND drawn_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(DbError::from)?
-            .rows_affected();
-        if claimed == 0 {
-            return Err(ReachError::Invalid("已经开过奖了 / This draw has already been drawn".into()));
-        }
-        for (e, o) in &entries {
-            sqlx::query("INSERT INTO reach_draw_entries (draw_id, entry, openid) VALUES ($1, $2, $3)")
-                .bind(id)
-                .bind(e)
-                .bind(o)
-                .execute(&mut *tx)
-                .await
-                .map_err(DbError::from)?;
-        }
-        for (rank, e) in winning.iter().enumerate() {
-            sqlx::query("INSERT INTO reach_draw_winners (draw_id, rank, entry, openid) VALUES ($1, $2, $3, $4)")
-                .bind(id)
-                .bind(rank as i64)
-                .bind(e)
-                .bind(owner(e))
-                .execute(&mut *tx)
-                .await
-                .map_err(DbError::from)?;
-        }
-        tx.commit().await.map_err(DbError::from)?;
-    });
+    let winners: Vec<(String, String)> = winning.iter().map(|e| (e.clone(), owner(e))).collect();
+    if !s.db.record_draw(id, now, &entries, &winners).await? {
+        return Err(ReachError::Invalid("已经开过奖了 / This draw has already been drawn".into()));
+    }
     let page = format!("{}/draws/{id}", s.config.server.public_url.trim_end_matches('/'));
     let mut openids = Vec::new();
     for e in &winning {

@@ -10,17 +10,17 @@ pub mod console;
 pub mod draw;
 pub mod poster;
 pub mod referral_web;
+pub mod store;
 
 use std::sync::Arc;
 
 use rand::RngCore;
 use wechat::{Inbound, Reply};
 
-use crate::db::{Db, DbError};
+use crate::db::DbError;
 use crate::lang::Lang;
 use crate::services::Services;
 use crate::wechat::router::{HandlerError, Responded};
-use crate::with_pool;
 
 /// Scene prefix of channel (poster) codes; those scenes only count for attribution.
 pub const CHANNEL_PREFIX: &str = "ch_";
@@ -75,70 +75,6 @@ fn random_hex(bytes: usize) -> String {
     hex::encode(b)
 }
 
-impl Db {
-    pub async fn channels(&self) -> Result<Vec<Channel>, DbError> {
-        let sql = "SELECT id, name, caption, scene, ticket, url, created_at FROM reach_channels ORDER BY id";
-        Ok(with_pool!(self, |pool| sqlx::query_as::<_, Channel>(sql).fetch_all(pool).await?))
-    }
-
-    pub async fn channel(&self, id: i64) -> Result<Option<Channel>, DbError> {
-        let sql = "SELECT id, name, caption, scene, ticket, url, created_at FROM reach_channels WHERE id = $1";
-        Ok(with_pool!(self, |pool| sqlx::query_as::<_, Channel>(sql).bind(id).fetch_optional(pool).await?))
-    }
-
-    async fn insert_channel(&self, name: &str, caption: &str, scene: &str, ticket: &str, url: &str, now: i64) -> Result<i64, DbError> {
-        let sql = "INSERT INTO reach_channels (name, caption, scene, ticket, url, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
-            .bind(name)
-            .bind(caption)
-            .bind(scene)
-            .bind(ticket)
-            .bind(url)
-            .bind(now)
-            .fetch_one(pool)
-            .await?);
-        Ok(id)
-    }
-
-    /// The reader's referral code: (scene, ticket, url).
-    pub async fn referral_of(&self, openid: &str) -> Result<Option<(String, String, String)>, DbError> {
-        let sql = "SELECT scene, ticket, url FROM reach_referrals WHERE openid = $1";
-        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(openid).fetch_optional(pool).await?))
-    }
-
-    /// The funnel of one scene (see [`Funnel`]).
-    pub async fn funnel(&self, scene: &str) -> Result<Funnel, DbError> {
-        let followed = format!("qrscene_{scene}");
-        let renew = crate::circulation::chat::MENU_RENEW;
-        let sql = "SELECT \
-            (SELECT COUNT(*) FROM event_log WHERE event = 'SCAN' AND event_key = $1), \
-            (SELECT COUNT(DISTINCT openid) FROM event_log WHERE event = 'subscribe' AND event_key = $2), \
-            (SELECT COUNT(DISTINCT e.openid) FROM event_log e JOIN bindings b ON b.openid = e.openid WHERE e.event = 'subscribe' AND e.event_key = $2), \
-            (SELECT COUNT(DISTINCT e.openid) FROM event_log e WHERE e.event = 'subscribe' AND e.event_key = $2 AND \
-                (EXISTS (SELECT 1 FROM search_log q WHERE q.openid = e.openid) \
-                 OR EXISTS (SELECT 1 FROM event_log r WHERE r.openid = e.openid AND r.event = 'CLICK' AND r.event_key = $3))), \
-            (SELECT COUNT(DISTINCT e.openid) FROM event_log e WHERE e.event = 'subscribe' AND e.event_key = $2 AND \
-                EXISTS (SELECT 1 FROM event_log u WHERE u.openid = e.openid AND u.event = 'unsubscribe' \
-                        AND u.created_at >= e.created_at AND u.created_at <= e.created_at + $4))";
-        let (scans, follows, bound, active, lost_7d): (i64, i64, i64, i64, i64) = with_pool!(self, |pool| sqlx::query_as(sql)
-            .bind(scene)
-            .bind(&followed)
-            .bind(renew)
-            .bind(EARLY_UNFOLLOW_SECS)
-            .fetch_one(pool)
-            .await?);
-        Ok(Funnel { scans, follows, bound, active, lost_7d })
-    }
-
-    /// Referrers and the readers who followed through their codes and bound a card by `until`:
-    /// (referrer, referred), the first follow's scene deciding who gets the credit.
-    pub async fn referred_binders(&self, until: i64) -> Result<Vec<(String, String)>, DbError> {
-        let sql = "SELECT r.openid, f.openid FROM reach_referrals r JOIN followers f ON f.first_scene = r.scene \
-                   JOIN bindings b ON b.openid = f.openid WHERE b.bound_at <= $1 AND f.openid <> r.openid ORDER BY r.openid, f.openid";
-        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(until).fetch_all(pool).await?))
-    }
-}
-
 /// Creates a channel with its permanent QR code. The name and caption are what the poster shows.
 pub async fn create_channel(s: &Services, name: &str, caption: &str) -> Result<Channel, ReachError> {
     let (name, caption) = (name.trim(), caption.trim());
@@ -179,17 +115,7 @@ pub async fn referral(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerErro
         None => {
             let scene = format!("{REFERRAL_PREFIX}{}", random_hex(6));
             let (ticket, url) = s.api.create_permanent_qr(&scene).await?;
-            let sql = "INSERT INTO reach_referrals (openid, scene, ticket, url, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (openid) DO NOTHING";
-            with_pool!(&s.db, |pool| sqlx::query(sql)
-                .bind(&m.from_user)
-                .bind(&scene)
-                .bind(&ticket)
-                .bind(&url)
-                .bind(s.clock.now())
-                .execute(pool)
-                .await
-                .map_err(DbError::from)?
-                .rows_affected());
+            s.db.insert_referral(&m.from_user, &scene, &ticket, &url, s.clock.now()).await?;
             // A concurrent ask may have won; the stored code is the reader's.
             match s.db.referral_of(&m.from_user).await? {
                 Some((_, t, u)) => (t, u),

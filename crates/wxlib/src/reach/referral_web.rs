@@ -4,10 +4,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::db::DbError;
 use crate::services::Services;
 use crate::web::error::WebError;
-use crate::with_pool;
 
 /// `GET /ref/{scene}/poster.pdf`.
 pub fn routes(s: Services) -> axum::Router {
@@ -17,14 +15,13 @@ pub fn routes(s: Services) -> axum::Router {
 /// `GET /ref/{scene}/poster.pdf`: a reader's referral poster (the scene is random, so only those
 /// the reader shares it with know the address).
 async fn referral_poster(State(s): State<Services>, Path(scene): Path<String>) -> Result<Response, WebError> {
-    let sql = "SELECT url FROM reach_referrals WHERE scene = $1";
-    let found: Result<Option<(String,)>, DbError> =
-        async { Ok(with_pool!(&s.db, |pool| sqlx::query_as(sql).bind(&scene).fetch_optional(pool).await?)) }.await;
-    let url = match found {
-        Ok(Some((url,))) => url,
+    let url = match s.db.referral_url(&scene).await {
+        Ok(Some(url)) => url,
         Ok(None) => return Err(WebError::text(StatusCode::NOT_FOUND, "没有这个推荐码 / no such referral code")),
         Err(e) => {
-            return Err(WebError::text(StatusCode::INTERNAL_SERVER_ERROR, "系统出错了 / something went wrong").because("referral poster", e));
+            return Err(
+                WebError::text(StatusCode::INTERNAL_SERVER_ERROR, "系统出错了 / something went wrong").because("referral poster", e)
+            );
         }
     };
     let fonts = [s.config.reach.poster_font.as_str(), s.config.reach.poster_font_fallback.as_str()];

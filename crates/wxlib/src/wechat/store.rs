@@ -233,3 +233,15 @@ impl Db {
         Ok(())
     }
 }
+
+impl Db {
+    /// Followers who can receive a customer-service message now, and how many cannot.
+    pub async fn followers_in_window(&self, now: i64) -> Result<(Vec<String>, i64), DbError> {
+        const SQL: &str = "SELECT openid FROM followers \
+            WHERE subscribed = 1 AND window_expires_at > $1 AND window_sent < window_quota ORDER BY openid";
+        let open: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as(SQL).bind(now).fetch_all(pool).await?);
+        let total = self.count_followers().await?;
+        let n = open.len() as i64;
+        Ok((open.into_iter().map(|(o,)| o).collect(), (total - n).max(0)))
+    }
+}

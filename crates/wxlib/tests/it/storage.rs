@@ -380,8 +380,8 @@ async fn the_wal_starts_over_under_sustained_callbacks() {
 /// and says why, and the callbacks it rode with are not harmed.
 #[tokio::test]
 async fn handlers_writes_ride_the_journal_on_every_backend() {
-    use wxlib::catalog::chat::{Dialog, dialog_write};
     use wxlib::catalog::store::search_log_write;
+    use wxlib::catalog::store::{Dialog, dialog_write};
     use wxlib::db::writes::Write;
     for (name, test_db) in all_dbs().await {
         let db = Db::connect(&test_db.url).await.unwrap();

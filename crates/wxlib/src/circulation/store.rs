@@ -1,0 +1,334 @@
+//! Borrowing's tables: the reader's binding (openid ↔ card) and failed binding attempts, the
+//! due-date reminders sent, and the built-in library system's readers, loans, holds and history.
+
+use crate::db::{Db, DbError};
+use crate::with_pool;
+
+/// The readers' bindings, failed attempts, and forgetting a reader.
+impl Db {
+    pub async fn binding(&self, openid: &str) -> Result<Option<String>, DbError> {
+        let row: Option<(String,)> = with_pool!(self, |pool| sqlx::query_as("SELECT card FROM bindings WHERE openid = $1")
+            .bind(openid)
+            .fetch_optional(pool)
+            .await?);
+        Ok(row.map(|(c,)| c))
+    }
+
+    pub async fn bind(&self, openid: &str, card: &str, now: i64) -> Result<(), DbError> {
+        let sql =
+            "INSERT INTO bindings (openid, card, bound_at) VALUES ($1, $2, $3) ON CONFLICT (openid) DO UPDATE SET card = $2, bound_at = $3";
+        with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(card).bind(now).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Unbinds and forgets: the binding, reminder records, the search dialog, failed attempts,
+    /// stored answers and queued messages, and the reader's name on logged searches. Returns
+    /// whether a binding existed.
+    pub async fn forget_reader(&self, openid: &str) -> Result<bool, DbError> {
+        let n = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let card: Option<(String,)> =
+                sqlx::query_as("DELETE FROM bindings WHERE openid = $1 RETURNING card").bind(openid).fetch_optional(&mut *tx).await?;
+            sqlx::query("DELETE FROM reminders_sent WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM reminder_digests WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM dialog_state WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM bind_failures WHERE subject = $1").bind(format!("openid:{openid}")).execute(&mut *tx).await?;
+            if let Some((card,)) = &card {
+                sqlx::query("DELETE FROM bind_failures WHERE subject = $1").bind(format!("card:{card}")).execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE search_log SET openid = NULL WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            // Stored answers (dedupe replays) and messages to the reader may quote loans.
+            // The sender is one `:`-separated part of the key (see `Inbound::dedupe_key`); LIKE
+            // narrows the rows down, the exact match is made here (SQLite's LIKE ignores case).
+            let pattern = format!("%{}%", openid.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let keys: Vec<(String,)> =
+                sqlx::query_as("SELECT key FROM callback_dedupe WHERE key LIKE $1 ESCAPE '\\'").bind(pattern).fetch_all(&mut *tx).await?;
+            for (key,) in keys.iter().filter(|(k,)| k.split(':').any(|part| part == openid)) {
+                let named: Option<(Option<Vec<u8>>,)> = sqlx::query_as("DELETE FROM callback_dedupe WHERE key = $1 RETURNING reply_digest")
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                // An answer given once went with its row. A shared one (migration 0014) goes
+                // when no other callback names it: the help text stays.
+                if let Some((Some(digest),)) = named {
+                    let orphan = "DELETE FROM callback_replies WHERE digest = $1 AND NOT EXISTS (SELECT 1 FROM callback_dedupe WHERE reply_digest = $1)";
+                    sqlx::query(orphan).bind(digest).execute(&mut *tx).await?;
+                }
+            }
+            sqlx::query("DELETE FROM outbox WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            tx.commit().await?;
+            card.is_some()
+        });
+        Ok(n)
+    }
+
+    pub async fn all_bindings(&self) -> Result<Vec<(String, String)>, DbError> {
+        Ok(with_pool!(self, |pool| sqlx::query_as("SELECT openid, card FROM bindings ORDER BY openid").fetch_all(pool).await?))
+    }
+
+    pub(super) async fn failures_since(&self, subject: &str, since: i64) -> Result<i64, DbError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM bind_failures WHERE subject = $1 AND at >= $2")
+            .bind(subject)
+            .bind(since)
+            .fetch_one(pool)
+            .await?);
+        Ok(n)
+    }
+
+    pub(super) async fn record_failure(&self, subject: &str, at: i64) -> Result<(), DbError> {
+        with_pool!(self, |pool| sqlx::query("INSERT INTO bind_failures (subject, at) VALUES ($1, $2)")
+            .bind(subject)
+            .bind(at)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+}
+
+/// What the due-date reminders sent.
+impl Db {
+    /// Marks today's digest for this reader and the loans in it, unless today's digest exists.
+    /// Returns the loans not reminded before (empty: nothing to send).
+    pub(super) async fn mark_reminders(&self, openid: &str, day: &str, loans: &[(String, i64)]) -> Result<Vec<(String, i64)>, DbError> {
+        Ok(with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let mut fresh = Vec::new();
+            for (barcode, due_at) in loans {
+                let n =
+                    sqlx::query("INSERT INTO reminders_sent (openid, barcode, due_at, day) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                        .bind(openid)
+                        .bind(barcode)
+                        .bind(due_at)
+                        .bind(day)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                if n == 1 {
+                    fresh.push((barcode.clone(), *due_at));
+                }
+            }
+            if fresh.is_empty() {
+                tx.rollback().await?;
+                return Ok(Vec::new());
+            }
+            let n = sqlx::query("INSERT INTO reminder_digests (openid, day) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(openid)
+                .bind(day)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                // Already sent a digest today: these loans wait for tomorrow's.
+                tx.rollback().await?;
+                return Ok(Vec::new());
+            }
+            tx.commit().await?;
+            fresh
+        }))
+    }
+
+    /// Undoes the marks when the send failed, so the next run tries again.
+    pub(super) async fn unmark_reminders(&self, openid: &str, day: &str, loans: &[(String, i64)]) -> Result<(), DbError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM reminder_digests WHERE openid = $1 AND day = $2").bind(openid).bind(day).execute(&mut *tx).await?;
+            for (barcode, due_at) in loans {
+                sqlx::query("DELETE FROM reminders_sent WHERE openid = $1 AND barcode = $2 AND due_at = $3")
+                    .bind(openid)
+                    .bind(barcode)
+                    .bind(due_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    pub async fn reminder_digest_count(&self, openid: &str) -> Result<i64, DbError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM reminder_digests WHERE openid = $1")
+            .bind(openid)
+            .fetch_one(pool)
+            .await?);
+        Ok(n)
+    }
+}
+
+/// A loan as the built-in library system keeps it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IlsLoanRow {
+    pub barcode: String,
+    pub record_id: Option<String>,
+    pub title: Option<String>,
+    pub due_at: i64,
+    pub renewals: i64,
+}
+
+/// A hold as the built-in library system keeps it: (id, record_id, title, status, pickup).
+pub type IlsHoldRow = (i64, String, Option<String>, String, Option<String>);
+
+/// The built-in library system's tables (`ils_*`; [`super::builtin`] is the system).
+impl Db {
+    pub async fn ils_put_reader(&self, card: &str, name: &str, password_hash: &str) -> Result<(), DbError> {
+        let sql = "INSERT INTO ils_readers (card, name, password_hash) VALUES ($1, $2, $3) ON CONFLICT (card) DO UPDATE SET name = $2, password_hash = $3";
+        with_pool!(self, |pool| sqlx::query(sql).bind(card).bind(name).bind(password_hash).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// A reader's name and password hash.
+    pub async fn ils_credentials(&self, card: &str) -> Result<Option<(String, String)>, DbError> {
+        let sql = "SELECT name, password_hash FROM ils_readers WHERE card = $1";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(card).fetch_optional(pool).await?))
+    }
+
+    /// A reader's name, block and fines: (name, blocked, fines_cents).
+    pub async fn ils_reader(&self, card: &str) -> Result<Option<(String, Option<String>, i64)>, DbError> {
+        let sql = "SELECT name, blocked, fines_cents FROM ils_readers WHERE card = $1";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(card).fetch_optional(pool).await?))
+    }
+
+    /// Lends an item of `record_id`: the loan, the item's status, an anonymous history row, and
+    /// the reader's hold on the record fulfilled; all or none. `false` if it is already on loan.
+    pub async fn ils_checkout(&self, card: &str, barcode: &str, record_id: &str, loaned_at: i64, due_at: i64) -> Result<bool, DbError> {
+        Ok(with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("INSERT INTO ils_loans (card, barcode, record_id, loaned_at, due_at, renewals) VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (barcode) DO NOTHING")
+                .bind(card).bind(barcode).bind(record_id).bind(loaned_at).bind(due_at)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE catalog_items SET status = 'on_loan' WHERE barcode = $1").bind(barcode).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO ils_loan_history (record_id, loaned_at) VALUES ($1, $2)")
+                .bind(record_id)
+                .bind(loaned_at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE ils_holds SET status = 'fulfilled' WHERE card = $1 AND record_id = $2 AND status IN ('waiting', 'ready')")
+                .bind(card)
+                .bind(record_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            true
+        }))
+    }
+
+    /// Returns an item; a waiting hold on its record becomes ready to pick up.
+    pub async fn ils_checkin(&self, barcode: &str) -> Result<(), DbError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let rec: Option<(Option<String>,)> = sqlx::query_as("DELETE FROM ils_loans WHERE barcode = $1 RETURNING record_id")
+                .bind(barcode)
+                .fetch_optional(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE catalog_items SET status = 'available' WHERE barcode = $1").bind(barcode).execute(&mut *tx).await?;
+            if let Some((Some(record_id),)) = rec {
+                sqlx::query("UPDATE ils_holds SET status = 'ready' WHERE id = (SELECT MIN(id) FROM ils_holds WHERE record_id = $1 AND status = 'waiting')").bind(record_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// A reader's loans, soonest due first.
+    pub async fn ils_loans(&self, card: &str) -> Result<Vec<IlsLoanRow>, DbError> {
+        let sql = "SELECT l.barcode, l.record_id, r.title, l.due_at, l.renewals FROM ils_loans l LEFT JOIN catalog_records r ON r.id = l.record_id WHERE l.card = $1 ORDER BY l.due_at, l.barcode";
+        Ok(with_pool!(self, |pool| sqlx::query_as::<_, IlsLoanRow>(sql).bind(card).fetch_all(pool).await?))
+    }
+
+    /// Whether another reader waits for a copy of the record.
+    pub async fn ils_others_waiting(&self, card: &str, record_id: &str) -> Result<bool, DbError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT COUNT(*) FROM ils_holds WHERE record_id = $1 AND card <> $2 AND status = 'waiting'"
+        )
+        .bind(record_id)
+        .bind(card)
+        .fetch_one(pool)
+        .await?);
+        Ok(n > 0)
+    }
+
+    pub async fn ils_renew(&self, card: &str, barcode: &str, due_at: i64) -> Result<(), DbError> {
+        with_pool!(self, |pool| sqlx::query("UPDATE ils_loans SET due_at = $3, renewals = renewals + 1 WHERE card = $1 AND barcode = $2")
+            .bind(card)
+            .bind(barcode)
+            .bind(due_at)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// A reader's waiting and ready holds, oldest first.
+    pub async fn ils_holds(&self, card: &str) -> Result<Vec<IlsHoldRow>, DbError> {
+        let sql = "SELECT h.id, h.record_id, r.title, h.status, h.pickup FROM ils_holds h LEFT JOIN catalog_records r ON r.id = h.record_id WHERE h.card = $1 AND h.status IN ('waiting', 'ready') ORDER BY h.id";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(card).fetch_all(pool).await?))
+    }
+
+    /// The reader's waiting or ready holds on the record.
+    pub async fn ils_holds_on(&self, card: &str, record_id: &str) -> Result<i64, DbError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT COUNT(*) FROM ils_holds WHERE card = $1 AND record_id = $2 AND status IN ('waiting', 'ready')"
+        )
+        .bind(card)
+        .bind(record_id)
+        .fetch_one(pool)
+        .await?);
+        Ok(n)
+    }
+
+    /// The reader's loans of copies of the record.
+    pub async fn ils_loans_of(&self, card: &str, record_id: &str) -> Result<i64, DbError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM ils_loans WHERE card = $1 AND record_id = $2")
+            .bind(card)
+            .bind(record_id)
+            .fetch_one(pool)
+            .await?);
+        Ok(n)
+    }
+
+    /// The reader's waiting or ready holds.
+    pub async fn ils_active_holds(&self, card: &str) -> Result<i64, DbError> {
+        let (n,): (i64,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM ils_holds WHERE card = $1 AND status IN ('waiting', 'ready')")
+                .bind(card)
+                .fetch_one(pool)
+                .await?);
+        Ok(n)
+    }
+
+    /// A new waiting hold; returns its id.
+    pub async fn ils_place_hold(&self, card: &str, record_id: &str, pickup: Option<&str>, now: i64) -> Result<i64, DbError> {
+        let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(
+            "INSERT INTO ils_holds (card, record_id, pickup, status, created_at) VALUES ($1, $2, $3, 'waiting', $4) RETURNING id"
+        )
+        .bind(card)
+        .bind(record_id)
+        .bind(pickup)
+        .bind(now)
+        .fetch_one(pool)
+        .await?);
+        Ok(id)
+    }
+
+    /// Cancels the reader's waiting or ready hold; `false` if there is no such hold.
+    pub async fn ils_cancel_hold(&self, id: i64, card: &str) -> Result<bool, DbError> {
+        let n = with_pool!(self, |pool| sqlx::query(
+            "UPDATE ils_holds SET status = 'cancelled' WHERE id = $1 AND card = $2 AND status IN ('waiting', 'ready')"
+        )
+        .bind(id)
+        .bind(card)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// The most lent records since `since`: (record_id, loans).
+    pub async fn ils_hot_titles(&self, since: i64, limit: i64) -> Result<Vec<(String, i64)>, DbError> {
+        let sql = "SELECT record_id, COUNT(*) AS n FROM ils_loan_history WHERE loaned_at >= $1 GROUP BY record_id ORDER BY n DESC, record_id LIMIT $2";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(since).bind(limit).fetch_all(pool).await?))
+    }
+}
