@@ -162,12 +162,12 @@ impl Db {
     /// Applies pending migrations, each in its own transaction. On PostgreSQL an advisory lock
     /// keeps two nodes starting together from migrating twice.
     async fn migrate(&self) -> Result<(), DbError> {
-        const CREATE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)";
-        match self {
-            Db::Sqlite(pool) => {
-                sqlx::query(CREATE).execute(pool).await?;
-                for &(version, description, sql) in SQLITE_MIGRATIONS {
-                    let mut tx = pool.begin().await?;
+        /// Applies the migrations not yet applied on `$conn`, each in its own transaction.
+        macro_rules! apply {
+            ($conn:expr, $migrations:expr) => {{
+                sqlx::query(CREATE_MIGRATIONS).execute(&mut *$conn).await?;
+                for &(version, description, sql) in $migrations {
+                    let mut tx = sqlx::Acquire::begin(&mut *$conn).await?;
                     let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
                         .bind(version)
                         .fetch_optional(&mut *tx)
@@ -183,32 +183,20 @@ impl Db {
                     }
                     tx.commit().await?;
                 }
+                Ok::<(), DbError>(())
+            }};
+        }
+        const CREATE_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+        match self {
+            Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                apply!(conn, SQLITE_MIGRATIONS)?;
             }
             Db::Postgres(pool) => {
                 let mut conn = pool.acquire().await?;
+                // Two nodes starting together must not migrate twice.
                 sqlx::query("SELECT pg_advisory_lock(7486001)").execute(&mut *conn).await?;
-                let result = async {
-                    sqlx::query(CREATE).execute(&mut *conn).await?;
-                    for &(version, description, sql) in POSTGRES_MIGRATIONS {
-                        let mut tx = sqlx::Acquire::begin(&mut *conn).await?;
-                        let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
-                            .bind(version)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        if done.is_none() {
-                            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|source| DbError::Migrate { version, source })?;
-                            sqlx::query("INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
-                                .bind(version)
-                                .bind(description)
-                                .bind(unix_now())
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                        tx.commit().await?;
-                    }
-                    Ok::<(), DbError>(())
-                }
-                .await;
+                let result = async { apply!(conn, POSTGRES_MIGRATIONS) }.await;
                 sqlx::query("SELECT pg_advisory_unlock(7486001)").execute(&mut *conn).await?;
                 result?;
             }

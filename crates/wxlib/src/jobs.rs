@@ -1,7 +1,110 @@
-//! Scheduled jobs in a table that works on both databases: each job has its next run time and a
-//! lease, so on several nodes exactly one runs it, and a restart neither skips nor repeats a run.
+//! The one runner of a node's background work: the search index sync, the outbox, the reminder
+//! jobs, the guide series, the news-message sender, WeChat's figures and the journal's purge all
+//! are a round of work repeated forever with a pause between ([`forever`]). Work that must run on
+//! one node at a time at set times is a job in the store's jobs table, claimed when due
+//! ([`run_if_due`]) — on several nodes exactly one runs it, and a restart neither skips nor
+//! repeats a run.
 
+use std::future::Future;
 use std::time::Duration;
 
-/// How often the scheduler looks for due jobs.
+use tokio::sync::Notify;
+
+use crate::db::{Db, DbError};
+use crate::web::error::Chain;
+
+/// How often the scheduled jobs look whether they are due.
 pub const TICK: Duration = Duration::from_secs(30);
+
+/// The wait after a round: `period`, cut short when `wake` is notified (new work queued here).
+#[derive(Clone, Copy)]
+pub struct Pause<'a> {
+    pub period: Duration,
+    pub wake: Option<&'a Notify>,
+}
+
+impl<'a> Pause<'a> {
+    pub fn every(period: Duration) -> Self {
+        Self { period, wake: None }
+    }
+
+    pub fn or_when(self, wake: &'a Notify) -> Self {
+        Self { wake: Some(wake), ..self }
+    }
+
+    pub async fn wait(&self) {
+        match self.wake {
+            Some(wake) => {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(self.period) => {}
+                }
+            }
+            None => tokio::time::sleep(self.period).await,
+        }
+    }
+}
+
+/// What a round says about the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// After the pause.
+    Pause,
+    /// At once: there may be more work waiting (a full batch was done).
+    RightAway,
+}
+
+/// Runs `round` forever: a round, then the pause (or the next round at once when the round says
+/// so). A failed round is logged, as `what` failed with its causes, and the next one comes after
+/// the pause.
+pub async fn forever<F, Fut, E>(what: &'static str, pause: Pause<'_>, mut round: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Next, E>>,
+    E: std::error::Error + 'static,
+{
+    loop {
+        match round().await {
+            Ok(Next::RightAway) => continue,
+            Ok(Next::Pause) => {}
+            Err(e) => tracing::error!(error = %Chain(&e), "{what} failed"),
+        }
+        pause.wait().await;
+    }
+}
+
+/// Registers the job `name` (first run at `first_run_at`, unless it is registered already) and
+/// then asks `tick` every [`TICK`], forever. `tick` runs the job when it is due ([`run_if_due`]).
+pub async fn scheduled<F, Fut, T, E>(what: &'static str, db: &Db, name: &str, first_run_at: i64, tick: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: std::error::Error + 'static,
+{
+    if let Err(e) = db.ensure_job(name, first_run_at).await {
+        tracing::error!(error = %Chain(&e), job = name, "cannot register the job");
+        return;
+    }
+    let mut tick = tick;
+    forever(what, Pause::every(TICK), move || {
+        let ran = tick();
+        async move { ran.await.map(|_| Next::Pause) }
+    })
+    .await
+}
+
+/// Runs `run` if the job `name` is due at `now` and no other node runs it (the claim is a lease in
+/// the jobs table), and records its next run at `next_run_at` whether it succeeded or not. `None`
+/// when it was not run.
+pub async fn run_if_due<T, E, Fut>(db: &Db, name: &str, now: i64, next_run_at: i64, run: impl FnOnce() -> Fut) -> Result<Option<T>, E>
+where
+    E: From<DbError>,
+    Fut: Future<Output = Result<T, E>>,
+{
+    if !db.claim_job(name, now).await? {
+        return Ok(None);
+    }
+    let result = run().await;
+    db.finish_job(name, now, next_run_at).await?;
+    result.map(Some)
+}

@@ -141,21 +141,26 @@ impl Application {
         tokio::spawn(crate::broadcasts::figures::daily(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox.wake.clone() }.run());
         let journal = s.journal.clone();
-        let retention = crate::wechat::journal::callback_retention_secs(s.config.wechat.timestamp_tolerance_secs);
-        tokio::spawn(async move {
-            loop {
-                match s.db.purge_callbacks(unix_now() - retention).await {
-                    Ok(n) if n > 0 => tracing::debug!(n, "purged old callback records"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "purge of old callback records failed"),
-                }
-                tokio::time::sleep(Duration::from_secs(60)).await;
-            }
-        });
+        tokio::spawn(purge_callbacks(s));
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await;
         journal.flush().await;
         served
     }
+}
+
+/// Forgets handled callbacks (and the answers they stored) once WeChat can no longer retry them,
+/// every minute.
+async fn purge_callbacks(s: Services) {
+    let retention = crate::wechat::journal::callback_retention_secs(s.config.wechat.timestamp_tolerance_secs);
+    let db = &s.db;
+    crate::jobs::forever("purge of old callback records", crate::jobs::Pause::every(Duration::from_secs(60)), move || async move {
+        let n = db.purge_callbacks(unix_now() - retention).await?;
+        if n > 0 {
+            tracing::debug!(n, "purged old callback records");
+        }
+        Ok::<_, crate::db::DbError>(crate::jobs::Next::Pause)
+    })
+    .await
 }
 
 /// Every feature's section of the librarians' console, under `/console` (behind its sign-in).

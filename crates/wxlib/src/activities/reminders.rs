@@ -81,31 +81,18 @@ pub async fn run(s: &Services) -> Result<RunSummary, DbError> {
 
 /// Runs the reminder job every minute, on one node at a time (the jobs table's lease).
 pub async fn scheduler(s: Services) {
-    if let Err(e) = s.db.ensure_job(JOB, s.clock.now()).await {
-        tracing::error!(error = %e, "cannot register the activity reminder job");
-        return;
-    }
-    loop {
-        if let Err(e) = tick(&s).await {
-            tracing::error!(error = %e, "activity reminder job failed");
-        }
-        tokio::time::sleep(crate::jobs::TICK).await;
-    }
+    let s = &s;
+    crate::jobs::scheduled("activity reminder job", &s.db, JOB, s.clock.now(), move || tick(s)).await
 }
 
-/// Runs the job if due; returns the run's summary if it ran.
+/// Runs the job if due (then again a minute later); returns the run's summary if it ran.
 pub async fn tick(s: &Services) -> Result<Option<RunSummary>, DbError> {
     let now = s.clock.now();
-    if !s.db.claim_job(JOB, now).await? {
-        return Ok(None);
-    }
-    let result = run(s).await;
-    s.db.finish_job(JOB, now, now + EVERY_SECS).await?;
-    let summary = result?;
-    if summary.sent + summary.failed > 0 {
+    let ran = crate::jobs::run_if_due(&s.db, JOB, now, now + EVERY_SECS, || run(s)).await?;
+    if let Some(summary) = ran.filter(|r| r.sent + r.failed > 0) {
         tracing::info!(?summary, "activity reminders");
     }
-    Ok(Some(summary))
+    Ok(ran)
 }
 
 /// The text telling a waiting reader they got a place.

@@ -91,20 +91,24 @@ pub async fn fetch_wechat_figures(s: &Services) -> Result<usize, BroadcastError>
 /// Runs forever: fetches WeChat's figures once a day, after 08:00 Beijing time (WeChat's data
 /// for yesterday is ready by then).
 pub async fn daily(s: Services) {
-    let mut done_for = String::new();
-    loop {
+    let done_for = std::sync::Mutex::new(String::new());
+    let (s, done_for) = (&s, &done_for);
+    let every = crate::jobs::Pause::every(std::time::Duration::from_secs(600));
+    crate::jobs::forever("WeChat's article figures", every, move || async move {
         let now = s.clock.now();
         let day = local_day(now);
         let hour = crate::clock::seconds_into_day(now) / 3600;
-        if s.config.reach.datacube && hour >= 8 && day != done_for {
-            match fetch_wechat_figures(&s).await {
+        let due = *done_for.lock().unwrap_or_else(|p| p.into_inner()) != day;
+        if s.config.reach.datacube && hour >= 8 && due {
+            match fetch_wechat_figures(s).await {
                 Ok(n) => {
                     tracing::info!(messages = n, "fetched WeChat's article figures");
-                    done_for = day;
+                    *done_for.lock().unwrap_or_else(|p| p.into_inner()) = day;
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot fetch WeChat's article figures; will retry"),
             }
         }
-        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
-    }
+        Ok::<_, BroadcastError>(crate::jobs::Next::Pause)
+    })
+    .await
 }

@@ -19,8 +19,9 @@
 //! busy) leave the job where it is for the next round; WeChat refusing the content or the quota
 //! moves it to `failed` with the reason, and the console can send it again (it resumes).
 
-use std::sync::LazyLock;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -47,35 +48,35 @@ pub fn wake() {
 pub async fn worker(s: Services) {
     // Jobs that hit a transient error (WeChat busy, network) wait longer each time, up to 5
     // minutes, so an outage is not hammered every two seconds.
-    let mut backoff: std::collections::HashMap<i64, (std::time::Instant, u32)> = std::collections::HashMap::new();
-    loop {
-        match s.db.active_broadcasts().await {
-            Ok(ids) => {
-                backoff.retain(|id, _| ids.contains(id));
-                for id in ids {
-                    if backoff.get(&id).is_some_and(|(next, _)| *next > std::time::Instant::now()) {
-                        continue;
-                    }
-                    match run_job(&s, id).await {
-                        Ok(()) => {
-                            backoff.remove(&id);
-                        }
-                        Err(e) => {
-                            let failures = backoff.get(&id).map_or(0, |(_, n)| *n) + 1;
-                            let wait = Duration::from_secs((1u64 << failures.min(9)).min(300));
-                            tracing::warn!(broadcast = id, error = %e, retry_in_secs = wait.as_secs(), "broadcast send paused; will retry");
-                            backoff.insert(id, (std::time::Instant::now() + wait, failures));
-                        }
-                    }
+    let backoff: Mutex<HashMap<i64, (Instant, u32)>> = Mutex::default();
+    let (s, backoff) = (&s, &backoff);
+    crate::jobs::forever("broadcast queue", crate::jobs::Pause::every(POLL).or_when(&WAKE), move || async move {
+        let ids = s.db.active_broadcasts().await?;
+        lock(backoff).retain(|id, _| ids.contains(id));
+        for id in ids {
+            if lock(backoff).get(&id).is_some_and(|(next, _)| *next > Instant::now()) {
+                continue;
+            }
+            match run_job(s, id).await {
+                Ok(()) => {
+                    lock(backoff).remove(&id);
+                }
+                Err(e) => {
+                    let mut backoff = lock(backoff);
+                    let failures = backoff.get(&id).map_or(0, |(_, n)| *n) + 1;
+                    let wait = Duration::from_secs((1u64 << failures.min(9)).min(300));
+                    tracing::warn!(broadcast = id, error = %e, retry_in_secs = wait.as_secs(), "broadcast send paused; will retry");
+                    backoff.insert(id, (Instant::now() + wait, failures));
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot read the broadcast queue"),
         }
-        tokio::select! {
-            _ = WAKE.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
-        }
-    }
+        Ok::<_, crate::db::DbError>(crate::jobs::Next::Pause)
+    })
+    .await
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn node_id() -> &'static str {

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use super::CatalogError;
 use crate::db::Db;
+use crate::jobs::{Next, Pause, forever};
 
 const CHUNK: i64 = 5000;
 
@@ -61,17 +62,16 @@ impl IndexSync {
     /// Follows the database until the process ends: on wake-up (an import on this node) and
     /// every few seconds (changes from other nodes).
     pub async fn run(self) {
-        loop {
-            match self.run_once().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(changes = n, "search index updated"),
-                Err(e) => tracing::error!(error = %e, "search index update failed"),
+        let pause = Pause::every(Duration::from_secs(3)).or_when(&self.wake);
+        let sync = &self;
+        forever("search index update", pause, move || async move {
+            let n = sync.run_once().await?;
+            if n > 0 {
+                tracing::info!(changes = n, "search index updated");
             }
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(3)) => {}
-            }
-        }
+            Ok::<_, CatalogError>(Next::Pause)
+        })
+        .await
     }
 }
 

@@ -83,28 +83,19 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// Runs the reminder job when due, forever (one node at a time, via the jobs table).
 pub async fn scheduler(s: Services) {
-    let hour = s.config.circulation.remind_hour;
-    if let Err(e) = s.db.ensure_job(JOB, crate::clock::next_daily(s.clock.now(), hour)).await {
-        tracing::error!(error = %e, "cannot register the reminder job");
-        return;
-    }
-    loop {
-        if let Err(e) = tick(&s).await {
-            tracing::error!(error = %e, "reminder job failed");
-        }
-        tokio::time::sleep(crate::jobs::TICK).await;
-    }
+    let first = crate::clock::next_daily(s.clock.now(), s.config.circulation.remind_hour);
+    let s = &s;
+    crate::jobs::scheduled("reminder job", &s.db, JOB, first, move || tick(s)).await
 }
 
-/// Runs the job if due; returns the run's summary if it ran.
+/// Runs the job if due (then again at the next `circulation.remind_hour`); returns the run's
+/// summary if it ran.
 pub async fn tick(s: &Services) -> Result<Option<RunSummary>, DbError> {
     let now = s.clock.now();
-    if !s.db.claim_job(JOB, now).await? {
-        return Ok(None);
+    let next = crate::clock::next_daily(now, s.config.circulation.remind_hour);
+    let ran = crate::jobs::run_if_due(&s.db, JOB, now, next, || run(s)).await?;
+    if let Some(summary) = &ran {
+        tracing::info!(?summary, "due-date reminders sent");
     }
-    let result = run(s).await;
-    s.db.finish_job(JOB, now, crate::clock::next_daily(now, s.config.circulation.remind_hour)).await?;
-    let summary = result?;
-    tracing::info!(?summary, "due-date reminders sent");
-    Ok(Some(summary))
+    Ok(ran)
 }

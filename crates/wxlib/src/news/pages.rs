@@ -182,23 +182,23 @@ pub async fn run_due(s: &Services) -> Result<SeriesRun, DbError> {
     Ok(run)
 }
 
-/// Runs the series every [`crate::jobs::TICK`], one node at a time (a lease).
+/// Runs the series every [`crate::jobs::TICK`] (the first a tick after start), one node at a
+/// time (a lease).
 pub async fn scheduler(s: Services) {
     let holder = format!("{:016x}", rand::random::<u64>());
-    loop {
-        tokio::time::sleep(crate::jobs::TICK).await;
-        match s.db.try_lease("guide_series", &holder, 120, crate::db::unix_now()).await {
-            Ok(true) => match run_due(&s).await {
-                Ok(r) if r != SeriesRun::default() => {
-                    tracing::info!(queued = r.queued, window_closed = r.window_closed, "guide series run")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "guide series run failed"),
-            },
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "guide series lease failed"),
+    let pause = crate::jobs::Pause::every(crate::jobs::TICK);
+    pause.wait().await;
+    let (s, holder) = (&s, holder.as_str());
+    crate::jobs::forever("guide series run", pause, move || async move {
+        if s.db.try_lease("guide_series", holder, 120, crate::db::unix_now()).await? {
+            let r = run_due(s).await?;
+            if r != SeriesRun::default() {
+                tracing::info!(queued = r.queued, window_closed = r.window_closed, "guide series run");
+            }
         }
-    }
+        Ok::<_, DbError>(crate::jobs::Next::Pause)
+    })
+    .await
 }
 
 // ---- public pages ----

@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 use super::api::{ApiError, WeChatApi};
 use super::store::OutboxRow;
 use crate::db::{Db, DbError, unix_now};
+use crate::jobs::{Next, Pause, forever};
 use crate::wechat::followers::WindowState;
 use wechat::Reply;
 
@@ -69,17 +70,12 @@ pub struct OutboxWorker {
 
 impl OutboxWorker {
     pub async fn run(self) {
-        loop {
-            match self.deliver_due().await {
-                Ok(0) => {}
-                Ok(_) => continue,
-                Err(e) => tracing::error!(error = %e, "outbox: database error"),
-            }
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
+        let pause = Pause::every(Duration::from_secs(1)).or_when(&self.wake);
+        let worker = &self;
+        forever("outbox delivery", pause, move || async move {
+            Ok::<_, DbError>(if worker.deliver_due().await? == 0 { Next::Pause } else { Next::RightAway })
+        })
+        .await
     }
 
     /// One pass; returns how many rows it handled.
