@@ -85,6 +85,9 @@ pub async fn seed(db: &Db, config: &Config, now: i64) -> anyhow::Result<bool> {
 
 /// Seeds, starts the server with the simulator, pushes the menu, and serves until stopped.
 pub async fn run(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<()> {
+    if !cfg!(feature = "simulator") {
+        anyhow::bail!("`wxlib demo` needs wxlib built with the `simulator` feature (it is on by default)");
+    }
     let config = config(listen, data_dir);
     {
         let db = Db::connect(&config.database_url()).await?;

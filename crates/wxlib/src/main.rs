@@ -229,20 +229,7 @@ fn main() -> std::process::ExitCode {
                 }
                 Ok(())
             }
-            Command::Simulator { listen, app_id, app_secret } => {
-                let sim = simulator::Simulator::new(simulator::SimConfig {
-                    app_id,
-                    app_secret,
-                    public_base: (listen.port() != 0).then(|| format!("http://{listen}/sim/api")),
-                    ..Default::default()
-                });
-                let app = axum::Router::new().nest("/sim/api", sim.router());
-                let listener =
-                    tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-                println!("simulator listening on http://{}/sim/api", listener.local_addr()?);
-                axum::serve(listener, app).await?;
-                Ok(())
-            }
+            Command::Simulator { listen, app_id, app_secret } => simulator(listen, app_id, app_secret).await,
             Command::Demo { listen, data_dir } => wxlib::demo::run(listen, data_dir).await,
             Command::CheckConfig { config } => {
                 let config = Config::load(config.as_deref())?;
@@ -259,6 +246,27 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `wxlib simulator`: only WeChat's API stand-in, as a process of its own.
+#[cfg(feature = "simulator")]
+async fn simulator(listen: std::net::SocketAddr, app_id: String, app_secret: String) -> anyhow::Result<()> {
+    let sim = simulator::Simulator::new(simulator::SimConfig {
+        app_id,
+        app_secret,
+        public_base: (listen.port() != 0).then(|| format!("http://{listen}/sim/api")),
+        ..Default::default()
+    });
+    let app = axum::Router::new().nest("/sim/api", sim.router());
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    println!("simulator listening on http://{}/sim/api", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+#[cfg(not(feature = "simulator"))]
+async fn simulator(_listen: std::net::SocketAddr, _app_id: String, _app_secret: String) -> anyhow::Result<()> {
+    anyhow::bail!("`wxlib simulator` needs wxlib built with the `simulator` feature")
 }
 
 async fn import(config: Config, format: InputFormat, charset: InputCharset, files: &[PathBuf]) -> anyhow::Result<()> {

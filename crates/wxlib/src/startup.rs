@@ -186,6 +186,7 @@ fn sru_routes(services: &Services) -> axum::Router {
 }
 
 /// "WeChat in a box" when `simulator.enabled`: WeChat's API at /sim/api, the phone at /sim.
+#[cfg(feature = "simulator")]
 fn simulator_routes(config: &Config) -> anyhow::Result<axum::Router> {
     if !config.simulator.enabled {
         return Ok(axum::Router::new());
@@ -210,6 +211,15 @@ fn simulator_routes(config: &Config) -> anyhow::Result<axum::Router> {
     )
     .map_err(|e| anyhow::anyhow!("simulator: {e}"))?;
     Ok(axum::Router::new().nest("/sim/api", sim.router()).merge(phone.mounted_at("/sim")))
+}
+
+/// Without the `simulator` feature there is no WeChat in a box to serve.
+#[cfg(not(feature = "simulator"))]
+fn simulator_routes(config: &Config) -> anyhow::Result<axum::Router> {
+    if config.simulator.enabled {
+        anyhow::bail!("simulator.enabled needs wxlib built with the `simulator` feature");
+    }
+    Ok(axum::Router::new())
 }
 
 /// The library system named by `circulation.system`.

@@ -4,9 +4,9 @@
 //! message's read rate (unique readers ÷ followers at send time) beside the earlier ones, with
 //! this month's quota.
 
-use axum::body::Bytes;
+use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -233,11 +233,22 @@ struct Posted {
     tag_error: bool,
 }
 
-fn parse_form(headers: &HeaderMap, body: &[u8]) -> Option<(Posted, Vec<simulator::multipart::Part>)> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let parts = simulator::multipart::parse(ct, body)?;
+/// The fields of a multipart form, (name, bytes), read with axum's `Multipart` (multer). `None`
+/// when the body is not a readable multipart form.
+async fn form_fields(form: Result<Multipart, MultipartRejection>) -> Option<Vec<(String, Vec<u8>)>> {
+    let mut form = form.ok()?;
+    let mut fields = Vec::new();
+    while let Some(field) = form.next_field().await.ok()? {
+        let name = field.name().unwrap_or_default().to_owned();
+        fields.push((name, field.bytes().await.ok()?.to_vec()));
+    }
+    Some(fields)
+}
+
+async fn parse_form(form: Result<Multipart, MultipartRejection>) -> Option<Posted> {
+    let parts = form_fields(form).await?;
     let text = |name: &str| {
-        parts.iter().find(|p| p.name == name).map(|p| String::from_utf8_lossy(&p.data).replace("\r\n", "\n")).unwrap_or_default()
+        parts.iter().find(|(n, _)| n == name).map(|(_, data)| String::from_utf8_lossy(data).replace("\r\n", "\n")).unwrap_or_default()
     };
     let tag_text = text("tag_id").trim().to_owned();
     let (target_tag_id, tag_error) = if tag_text.is_empty() {
@@ -248,9 +259,9 @@ fn parse_form(headers: &HeaderMap, body: &[u8]) -> Option<(Posted, Vec<simulator
             _ => (None, true),
         }
     };
-    let cover = parts.iter().find(|p| p.name == "cover" && !p.data.is_empty()).map(|p| p.data.clone());
+    let cover = parts.iter().find(|(n, data)| n == "cover" && !data.is_empty()).map(|(_, data)| data.clone());
     let draft = Draft { title: text("title"), author: text("author"), digest: text("digest"), body_html: text("body"), target_tag_id };
-    Some((Posted { draft, cover, tag_error }, parts))
+    Some(Posted { draft, cover, tag_error })
 }
 
 /// Validates a posted form; `Err` is the message to show with the form again.
@@ -275,9 +286,9 @@ fn bad_form(lib: &Librarian, action: &str, d: &Draft, msg: &str, cover_required:
     (StatusCode::BAD_REQUEST, page(lib, t(lib.lang, "撰写图文消息", "Compose a news message"), &body)).into_response()
 }
 
-async fn create(State(s): State<Services>, lib: Librarian, headers: HeaderMap, body: Bytes) -> Result<Response, ConsoleError> {
+async fn create(State(s): State<Services>, lib: Librarian, form: Result<Multipart, MultipartRejection>) -> Result<Response, ConsoleError> {
     let action = "/console/broadcasts/new";
-    let Some((posted, _)) = parse_form(&headers, &body) else {
+    let Some(posted) = parse_form(form).await else {
         return Ok(bad_form(&lib, action, &Draft::default(), t(lib.lang, "表单格式不正确。", "The form could not be read."), true));
     };
     let (draft, cover) = match check(&lib, &posted, true) {
@@ -293,12 +304,11 @@ async fn edit(
     State(s): State<Services>,
     lib: Librarian,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ConsoleError> {
     let action = format!("/console/broadcasts/{id}/edit");
     let b = s.db.broadcast(id).await?.ok_or(ConsoleError::NotFound)?;
-    let Some((posted, _)) = parse_form(&headers, &body) else {
+    let Some(posted) = parse_form(form).await else {
         return Ok(bad_form(&lib, &action, &as_draft(&b), t(lib.lang, "表单格式不正确。", "The form could not be read."), false));
     };
     let (draft, cover) = match check(&lib, &posted, false) {
@@ -501,14 +511,11 @@ async fn add_image(
     State(s): State<Services>,
     lib: Librarian,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
+    form: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ConsoleError> {
     let b = s.db.broadcast(id).await?.ok_or(ConsoleError::NotFound)?;
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let data = simulator::multipart::parse(ct, &body)
-        .and_then(|parts| parts.into_iter().find(|p| p.name == "image").map(|p| p.data))
-        .unwrap_or_default();
+    let data =
+        form_fields(form).await.and_then(|fields| fields.into_iter().find(|(n, _)| n == "image").map(|(_, d)| d)).unwrap_or_default();
     if b.state != "composed" {
         return refused(
             &s,

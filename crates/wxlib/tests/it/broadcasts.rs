@@ -445,3 +445,70 @@ async fn wechats_article_figures_are_fetched_the_next_day_and_shown_beside_ours(
     assert_eq!(broadcasts::figures::fetch_wechat_figures(&s).await.unwrap(), 1);
     assert_eq!(s.db.wechat_figures().await.unwrap()[&id].int_page_read_user, 4);
 }
+
+/// A multipart body of text fields and one file field, as a browser sends the compose form.
+fn multipart(boundary: &str, fields: &[(&str, &str)], file: (&str, &str, &[u8])) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    let (name, filename, bytes) = file;
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: image/png\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+/// The console's compose form is a multipart upload: its fields and cover are read and stored; a
+/// body that is not a multipart form gets the form back, saying it could not be read.
+#[tokio::test]
+async fn the_compose_form_is_read_from_its_multipart_upload() {
+    use wxlib::console::{Role, auth};
+    let api = fake_api().await;
+    let app = spawn_app_on(sqlite_db().await, &api.base, wxlib::conversation::router()).await;
+    auth::create_librarian(&app.db, "editor", "a long enough password", Role::Librarian).await.unwrap();
+    let lib = console_login(&app.base, "editor", "a long enough password").await.unwrap_or_else(|r| panic!("{} {}", r.status, r.body));
+    let cover: &[u8] = b"\x89PNG\r\n\x1a\n a cover of a kind";
+    let fields = [
+        ("csrf", lib.csrf.as_str()),
+        ("title", "寒假开放时间"),
+        ("author", "馆办"),
+        ("digest", ""),
+        ("body", "<p>寒假期间\r\n9:00 开馆</p>"),
+        ("tag_id", ""),
+    ];
+    let body = multipart("xYzBoundary", &fields, ("cover", "cover.png", cover));
+    let r = lib
+        .http
+        .post(format!("{}/console/broadcasts/new", app.base))
+        .header("cookie", &lib.cookie)
+        .header("content-type", "multipart/form-data; boundary=xYzBoundary")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let r = console_response(r).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let id: i64 = r
+        .location
+        .as_deref()
+        .and_then(|l| l.strip_prefix("/console/broadcasts/"))
+        .and_then(|l| l.split('?').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let b = app.db.broadcast(id).await.unwrap().unwrap();
+    assert_eq!((b.title.as_str(), b.author.as_str()), ("寒假开放时间", "馆办"));
+    assert!(b.body_html.contains("寒假期间\n9:00"), "line breaks as the browser sent them, CRLF read as LF: {}", b.body_html);
+    let stored = app.db.broadcast_cover(id).await.unwrap().unwrap();
+    assert_eq!((stored.content_type.as_str(), stored.bytes.as_slice()), ("image/png", cover));
+
+    let not_multipart = lib.post("/console/broadcasts/new", &[("title", "x")]).await;
+    assert_eq!(not_multipart.status, 400);
+    assert!(not_multipart.body.contains("表单格式不正确"), "{}", not_multipart.body);
+}
