@@ -10,7 +10,7 @@
 //! | `title_w` `author_w` `subject_w` `any_w` | `wx_words` analyzer, freqs | jieba words, English plurals folded: BM25 |
 //! | `title_s` `author_s` `subject_s` `any_s` | `wx_seq` analyzer, positions | Han unigrams+bigrams, unstemmed words: substring and phrase matching; author words |
 //! | `exact` | u64 terms: 64-bit hashes of exact keys | exact title / name / heading boosts |
-//! | `isbn` | raw terms, ISBN-13 | ISBN search |
+//! | `isbn` | raw terms, ISBN-13 (see [`crate::isbn`]) | ISBN search |
 //! | `callno` | raw terms, [`callno_key`] | call-number prefix search |
 //!
 //! A commit stamps [`ANALYSIS_VERSION`] into the index's meta payload; opening an index
@@ -30,7 +30,7 @@ use crate::doc::{SearchDoc, name_key_text, title_proper};
 use crate::error::{Error, Result};
 
 /// Version of the analysis chain and schema; bump when either changes.
-pub const ANALYSIS_VERSION: &str = "wxlib-search/3";
+pub const ANALYSIS_VERSION: &str = "wxlib-search/4";
 
 /// Default indexing heap for [`CatalogIndex::writer`] (all threads together).
 pub const DEFAULT_WRITER_HEAP: usize = 128 * 1024 * 1024;
@@ -286,20 +286,23 @@ fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
             add_exact(ExactKind::Heading, main);
         }
     }
-    let other = d.publisher.iter().chain(&d.isbns).chain(&d.call_numbers).chain(&d.any_extra);
+    let mut isbns: Vec<String> = Vec::new();
+    for raw in &d.isbns {
+        for v in crate::isbn::index_terms(raw) {
+            if !isbns.contains(&v) {
+                isbns.push(v);
+            }
+        }
+    }
+    // The any field gets the ISBNs as the isbn field has them, not as catalogued: a book
+    // catalogued with its ISBN-10 and one with its ISBN-13 then score the same for either.
+    let other = d.publisher.iter().chain(&isbns).chain(&d.call_numbers).chain(&d.any_extra);
     for o in other {
         doc.add_text(f.any.words, o);
         doc.add_text(f.any.seq, o);
     }
     for k in exact {
         doc.add_u64(f.exact, k);
-    }
-    let mut isbns: Vec<String> = Vec::new();
-    for raw in &d.isbns {
-        let v = marc::isbn::normalize(raw).unwrap_or_else(|| digits(raw));
-        if !v.is_empty() && !isbns.contains(&v) {
-            isbns.push(v);
-        }
     }
     for i in isbns {
         doc.add_text(f.isbn, &i);
@@ -351,13 +354,4 @@ pub(crate) fn exact_key(kind: ExactKind, text: &str) -> Option<u64> {
         t.bytes().for_each(&mut eat);
     }
     Some(h)
-}
-
-/// Digits and `X` of an ISBN-like string that failed validation.
-pub(crate) fn digits(s: &str) -> String {
-    s.chars()
-        .take_while(|c| c.is_ascii_digit() || matches!(c, 'X' | 'x' | '-' | ' '))
-        .filter(|c| c.is_ascii_digit() || matches!(c, 'X' | 'x'))
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
 }

@@ -29,8 +29,9 @@
 //! ```
 //!
 //! Modules: [`analysis`] (normalisation and tokenizers), [`t2s`] (traditional →
-//! simplified), [`doc`] ([`SearchDoc`]), [`index`] ([`CatalogIndex`], [`CatalogWriter`],
-//! the schema), [`query`] ([`Query`] → [`SearchResults`]).
+//! simplified), [`isbn`] (ISBN-10 = ISBN-13), [`doc`] ([`SearchDoc`]), [`index`]
+//! ([`CatalogIndex`], [`CatalogWriter`], the schema), [`query`] ([`Query`] →
+//! [`SearchResults`]).
 //!
 //! An index written by another analysis/schema version ([`ANALYSIS_VERSION`]) is refused
 //! with [`Error::Incompatible`]: delete the directory and rebuild it from the database.
@@ -42,6 +43,7 @@ pub mod analysis;
 pub mod doc;
 pub mod error;
 pub mod index;
+pub mod isbn;
 pub mod query;
 pub mod t2s;
 

@@ -21,9 +21,11 @@
 //! [`crate::index`]), jieba search-mode words in the `*_w` fields and unstemmed word
 //! forms in `*_s`.
 //!
-//! [`Field::Isbn`] normalises ISBN-10 and ISBN-13 to ISBN-13 and looks up the term;
-//! [`Field::CallNumber`] is a prefix match on the normalised call number, exact first.
-//! An ISBN typed into [`Field::Any`] is looked up as an ISBN too.
+//! [`Field::Isbn`] normalises ISBN-10 and ISBN-13 to ISBN-13 and looks up the term
+//! ([`crate::isbn`]); [`Field::CallNumber`] is a prefix match on the normalised call
+//! number, exact first. A valid ISBN typed into [`Field::Any`] is looked up as an ISBN
+//! only (so every record of that book scores the same); an invalid ISBN-like number
+//! there is looked up in the isbn field and as text.
 
 use std::sync::Arc;
 
@@ -34,7 +36,8 @@ use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 
 use crate::analysis::{MAX_TOKEN_BYTES, callno_key, is_han_token, jieba, plain_tokens, stem};
 use crate::error::Result;
-use crate::index::{CatalogIndex, Fields, Group, digits, exact_key};
+use crate::index::{CatalogIndex, Fields, Group, exact_key};
+use crate::isbn;
 
 /// Which index a query searches (the reader's choice in the search menu).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -281,23 +284,6 @@ fn text_query(a: &Analysed, groups: &[(Group, Score)], exact: TField, text: &str
     Some(Box::new(BooleanQuery::new(clauses)))
 }
 
-fn isbn_term(text: &str) -> Option<String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    marc::isbn::normalize(t).or_else(|| {
-        let d = digits(t);
-        (d.len() >= 8 && d.len() == t.chars().filter(|c| c.is_ascii_alphanumeric()).count()).then_some(d)
-    })
-}
-
-/// Does the text look like an ISBN (digits, X, hyphens, spaces only)?
-fn looks_like_isbn(text: &str) -> bool {
-    let t = text.trim();
-    t.len() >= 10 && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | 'X' | 'x'))
-}
-
 fn regex_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 2);
     for c in s.chars() {
@@ -325,7 +311,7 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
         None => q.text.as_str(),
     };
     Ok(match q.field {
-        Field::Isbn => isbn_term(text).map(|t| term_q(f.isbn, &t)),
+        Field::Isbn => isbn::query_term(text).map(|t| term_q(f.isbn, &t)),
         Field::CallNumber => {
             let key = callno_key(text);
             if key.is_empty() {
@@ -345,15 +331,19 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
                 Field::Subject => vec![(f.subject, 1.0)],
                 _ => vec![(f.title, TITLE_BOOST), (f.author, AUTHOR_BOOST), (f.subject, SUBJECT_BOOST), (f.any, OTHER_BOOST)],
             };
+            let isbn = if q.field == Field::Any && isbn::looks_like_isbn(text) { isbn::query_term(text) } else { None };
+            if let Some(t) = &isbn
+                && marc::isbn::normalize(t).is_some()
+            {
+                // A valid ISBN is that book and nothing else: a text match of the same
+                // digits would only rank its records by the length of their other fields.
+                return Ok(Some(Box::new(ConstScoreQuery::new(term_q(f.isbn, t), ISBN_BOOST))));
+            }
             // "鲁 迅" typed with a space (or copied from RLIN-style data) is one name.
             let text = marc::bib::collapse_han_spaces(text);
             let a = analyse(&text);
             let tq = text_query(&a, &groups, f.exact, &text);
-            let isbn = if q.field == Field::Any && looks_like_isbn(&text) {
-                isbn_term(&text).map(|t| boost(term_q(f.isbn, &t), ISBN_BOOST))
-            } else {
-                None
-            };
+            let isbn = isbn.map(|t| boost(term_q(f.isbn, &t), ISBN_BOOST));
             match (tq, isbn) {
                 (Some(t), Some(i)) => Some(any_of(vec![t, i])),
                 (t, i) => t.or(i),

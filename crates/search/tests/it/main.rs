@@ -5,4 +5,5 @@
 mod analyzer;
 mod common;
 mod index;
+mod isbn;
 mod relevance;
