@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(Default)]
 pub struct Config {
     #[serde(default)]
     pub server: ServerConfig,
@@ -423,10 +424,10 @@ impl Config {
         for (key, value) in
             [("wechat.encoding_aes_key", &w.encoding_aes_key), ("wechat.previous_encoding_aes_key", &w.previous_encoding_aes_key)]
         {
-            if !value.is_empty() {
-                if let Err(e) = wechat::AesKey::from_encoding_aes_key(value) {
-                    return invalid(key, &e.to_string());
-                }
+            if !value.is_empty()
+                && let Err(e) = wechat::AesKey::from_encoding_aes_key(value)
+            {
+                return invalid(key, &e.to_string());
             }
         }
         if !w.previous_encoding_aes_key.is_empty() && w.encoding_aes_key.is_empty() {
@@ -534,25 +535,6 @@ impl Config {
         let current = wechat::AesKey::from_encoding_aes_key(&w.encoding_aes_key).ok()?;
         let previous = wechat::AesKey::from_encoding_aes_key(&w.previous_encoding_aes_key).ok();
         Some(wechat::MessageCrypto::new(w.token.clone(), w.app_id.clone(), current, previous))
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            wechat: WeChatConfig::default(),
-            storage: StorageConfig::default(),
-            catalog: CatalogConfig::default(),
-            circulation: CirculationConfig::default(),
-            library: LibraryConfig::default(),
-            simulator: SimulatorConfig::default(),
-            consultation: ConsultationConfig::default(),
-            partners: PartnersConfig::default(),
-            activities: ActivitiesConfig::default(),
-            broadcasts: BroadcastsConfig::default(),
-            reach: ReachConfig::default(),
-        }
     }
 }
 

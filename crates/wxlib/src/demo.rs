@@ -84,6 +84,7 @@ pub async fn seed(db: &Db, config: &Config, now: i64) -> anyhow::Result<bool> {
 }
 
 /// Seeds, starts the server with the simulator, pushes the menu, and serves until stopped.
+#[expect(clippy::print_stdout, reason = "`wxlib demo` tells the person at the terminal where to open the phone and the console")]
 pub async fn run(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<()> {
     if !cfg!(feature = "simulator") {
         anyhow::bail!("`wxlib demo` needs wxlib built with the `simulator` feature (it is on by default)");

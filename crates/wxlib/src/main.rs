@@ -1,4 +1,6 @@
 //! The `wxlib` command line: `wxlib serve --config FILE`.
+// A command line answers the person at the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "the commands report to the terminal")]
 
 use std::path::PathBuf;
 
@@ -326,10 +328,10 @@ async fn reindex(config: Config) -> anyhow::Result<()> {
 async fn update_index(config: &Config, db: Db, rebuild: bool) -> anyhow::Result<()> {
     let dir = config.index_dir();
     if rebuild && dir.exists() {
-        if let Ok(existing) = search::CatalogIndex::create_or_open(&dir) {
-            if let Err(search::Error::WriterBusy) = existing.writer().map(|_| ()) {
-                anyhow::bail!("the index at {} is in use: stop the server first, then run reindex", dir.display());
-            }
+        if let Ok(existing) = search::CatalogIndex::create_or_open(&dir)
+            && let Err(search::Error::WriterBusy) = existing.writer().map(|_| ())
+        {
+            anyhow::bail!("the index at {} is in use: stop the server first, then run reindex", dir.display());
         }
         std::fs::remove_dir_all(&dir)?;
     }

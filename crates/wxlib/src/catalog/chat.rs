@@ -103,10 +103,10 @@ pub fn render_detail(v: &RecordView, lang: Lang, public_url: &str) -> String {
     let b = &v.bib;
     let title = b.title_vernacular.clone().or_else(|| b.title.clone()).unwrap_or_default();
     let mut lines = vec![format!("《{}》", title)];
-    if let (Some(v), Some(r)) = (&b.title_vernacular, &b.title) {
-        if v != r {
-            lines.push(r.clone());
-        }
+    if let (Some(v), Some(r)) = (&b.title_vernacular, &b.title)
+        && v != r
+    {
+        lines.push(r.clone());
     }
     let zh = lang == Lang::Zh;
     let author = b.responsibility_vernacular.clone().or_else(|| b.responsibility.clone()).or_else(|| b.main_author.clone());
@@ -205,30 +205,29 @@ pub async fn on_text(s: &Services, m: &Inbound, content: &str, searched: Option<
     let size = s.config.catalog.chat_page_size;
     let field = d.mode.as_deref().and_then(parse_field).unwrap_or(SearchField::Any);
 
-    if let Ok(n) = text.parse::<usize>() {
-        if n >= 1 && n <= d.hits.len() {
-            let id = d.hits[n - 1].clone();
-            let viewed = Dialog { record_id: Some(id.clone()), ..d.clone() };
-            s.journal.write(vec![dialog_write(openid, &viewed, dialog_expiry(s, now))]).await?;
-            return Ok(SearchAnswer::Done(match catalog.record(&id).await? {
-                Some(v) => {
-                    let mut text = render_detail(&v, lang, &s.config.server.public_url);
-                    if s.ils.capabilities().hold && v.availability.total > 0 {
-                        text.push_str(if lang == Lang::Zh {
-                            "\n回复“预约”预约此书。"
-                        } else {
-                            "\nReply \"hold\" to place a hold."
-                        });
-                    }
-                    Reply::text(text)
+    if let Ok(n) = text.parse::<usize>()
+        && n >= 1
+        && n <= d.hits.len()
+    {
+        let id = d.hits[n - 1].clone();
+        let viewed = Dialog { record_id: Some(id.clone()), ..d.clone() };
+        s.journal.write(vec![dialog_write(openid, &viewed, dialog_expiry(s, now))]).await?;
+        return Ok(SearchAnswer::Done(match catalog.record(&id).await? {
+            Some(v) => {
+                let mut text = render_detail(&v, lang, &s.config.server.public_url);
+                if s.ils.capabilities().hold && v.availability.total > 0 {
+                    text.push_str(if lang == Lang::Zh {
+                        "\n回复“预约”预约此书。"
+                    } else {
+                        "\nReply \"hold\" to place a hold."
+                    });
                 }
-                None => Reply::text(if lang == Lang::Zh {
-                    "这条记录已不在目录中。"
-                } else {
-                    "That record is no longer in the catalog."
-                }),
-            }));
-        }
+                Reply::text(text)
+            }
+            None => {
+                Reply::text(if lang == Lang::Zh { "这条记录已不在目录中。" } else { "That record is no longer in the catalog." })
+            }
+        }));
     }
     let paging = if NEXT_WORDS.iter().any(|w| text.eq_ignore_ascii_case(w)) {
         Some(d.page + 1)

@@ -39,6 +39,18 @@ pub struct RecordSummary {
     pub call_number: Option<String>,
 }
 
+/// A record as [`Db::records_added_between`] reads it.
+#[derive(sqlx::FromRow)]
+struct AddedRecord {
+    id: String,
+    title: String,
+    author: Option<String>,
+    year: Option<i64>,
+    call_number: Option<String>,
+    added_at: i64,
+    marc: Option<Vec<u8>>,
+}
+
 /// Copies of a record: how many, how many on the shelf.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Availability {
@@ -463,11 +475,10 @@ impl Db {
         limit: i64,
     ) -> Result<Vec<(RecordSummary, i64, Option<Vec<u8>>)>, DbError> {
         let sql = "SELECT id, title, author, year, call_number, added_at, marc FROM catalog_records WHERE deleted = 0 AND added_at >= $1 AND added_at < $2 ORDER BY added_at DESC, seq DESC LIMIT $3";
-        let rows: Vec<(String, String, Option<String>, Option<i64>, Option<String>, i64, Option<Vec<u8>>)> =
-            with_pool!(self, |pool| sqlx::query_as(sql).bind(from).bind(to).bind(limit).fetch_all(pool).await?);
+        let rows: Vec<AddedRecord> = with_pool!(self, |pool| sqlx::query_as(sql).bind(from).bind(to).bind(limit).fetch_all(pool).await?);
         Ok(rows
             .into_iter()
-            .map(|(id, title, author, year, call_number, added_at, marc)| {
+            .map(|AddedRecord { id, title, author, year, call_number, added_at, marc }| {
                 (RecordSummary { id, title, author, year, call_number }, added_at, marc)
             })
             .collect())

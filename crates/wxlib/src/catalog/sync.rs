@@ -46,8 +46,7 @@ impl IndexSync {
         let mut writer = self.index.writer_with(2, 64 * 1024 * 1024)?;
         let mut applied = 0;
         let mut changes = first;
-        loop {
-            let Some(&(max_seq, _, _)) = changes.last() else { break };
+        while let Some(&(max_seq, _, _)) = changes.last() {
             applied += changes.len();
             writer = tokio::task::spawn_blocking(move || apply(&writer, changes).map(|_| writer)).await??;
             last = max_seq;

@@ -16,7 +16,7 @@ use crate::services::Services;
 use crate::web::escape;
 
 /// One row of the audit log.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: i64,

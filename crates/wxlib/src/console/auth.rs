@@ -359,13 +359,13 @@ pub async fn require_session(State(s): State<Services>, req: Request, next: Next
         }
         Err(e) => return ConsoleError::from(e).into_response(),
     };
-    if let (Some(lang), Some(token)) = (query_lang(req.uri().query()), &token) {
-        if lang != lib.lang {
-            if let Err(e) = s.db.set_session_lang(token, lib.id, lang).await {
-                return ConsoleError::from(e).into_response();
-            }
-            lib.lang = lang;
+    if let (Some(lang), Some(token)) = (query_lang(req.uri().query()), &token)
+        && lang != lib.lang
+    {
+        if let Err(e) = s.db.set_session_lang(token, lib.id, lang).await {
+            return ConsoleError::from(e).into_response();
         }
+        lib.lang = lang;
     }
     let mut req = req;
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -518,10 +518,10 @@ pub async fn login_submit(State(s): State<Services>, headers: HeaderMap, Form(f)
 
 /// `POST /console/logout` (inside the guarded tree, so CSRF-checked).
 pub async fn logout(State(s): State<Services>, headers: HeaderMap, lib: Librarian) -> Response {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if let Err(e) = s.db.end_session(&token).await {
-            return ConsoleError::from(e).into_response();
-        }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Err(e) = s.db.end_session(&token).await
+    {
+        return ConsoleError::from(e).into_response();
     }
     tracing::info!(username = %lib.username, "librarian signed out");
     let mut resp = Redirect::to(&format!("/console/login?lang={}", lang_code(lib.lang))).into_response();

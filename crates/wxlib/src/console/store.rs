@@ -197,12 +197,7 @@ impl Db {
     pub async fn audit_entries(&self, prefix: &str, limit: i64, offset: i64) -> Result<Vec<AuditEntry>, DbError> {
         let sql = "SELECT a.id, a.at, a.librarian_id, l.username, a.action, a.detail FROM audit_log a LEFT JOIN librarians l ON l.id = a.librarian_id \
                    WHERE substr(a.action, 1, length($1)) = $1 ORDER BY a.id DESC LIMIT $2 OFFSET $3";
-        let rows: Vec<(i64, i64, Option<i64>, Option<String>, String, String)> =
-            with_pool!(self, |pool| sqlx::query_as(sql).bind(prefix).bind(limit).bind(offset).fetch_all(pool).await?);
-        Ok(rows
-            .into_iter()
-            .map(|(id, at, librarian_id, username, action, detail)| AuditEntry { id, at, librarian_id, username, action, detail })
-            .collect())
+        Ok(with_pool!(self, |pool| sqlx::query_as::<_, AuditEntry>(sql).bind(prefix).bind(limit).bind(offset).fetch_all(pool).await?))
     }
 
     pub(super) async fn insert_audit(&self, at: i64, librarian_id: Option<i64>, action: &str, detail: &str) -> Result<(), DbError> {

@@ -40,8 +40,11 @@ pub fn router() -> Router<Services> {
 /// (tests add a slow one).
 #[derive(Default)]
 pub struct Conversation {
-    words: Vec<(TextPattern, Handler<Services>)>,
+    words: Vec<Word>,
 }
+
+/// A caller's word and its handler.
+type Word = (TextPattern, Handler<Services>);
 
 impl Conversation {
     /// A text matching `pattern` is answered by `h`, after the account's fixed words and before
@@ -56,7 +59,7 @@ impl Conversation {
         use crate::catalog::SearchField;
         use crate::catalog::chat as opac;
         use crate::circulation::chat as loans;
-        let words: Option<Arc<[(TextPattern, Handler<Services>)]>> = (!self.words.is_empty()).then(|| self.words.into());
+        let words: Option<Arc<[Word]>> = (!self.words.is_empty()).then(|| self.words.into());
         Router::new(handler(help_handler))
             .on_event("subscribe", handler(|s, m| scenes::on_subscribe(s, m, welcome_handler)))
             .on_event("SCAN", handler(scenes::on_scan))
@@ -90,7 +93,7 @@ impl Conversation {
 
 /// A text: a fixed word is answered by its own small handler; every other text goes down the
 /// list of responders (whose future, which can search the catalog, is far bigger).
-fn answer_text(s: Services, m: Arc<Inbound>, words: Option<&[(TextPattern, Handler<Services>)]>) -> HandlerFuture {
+fn answer_text(s: Services, m: Arc<Inbound>, words: Option<&[Word]>) -> HandlerFuture {
     let InboundKind::Text { content } = &m.kind else { return Box::pin(async { Ok(Reply::Success) }) };
     if let Some(word) = text::fixed_word(content) {
         return Box::pin(text::answer_word(s, m, word));

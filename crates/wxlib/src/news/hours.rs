@@ -161,10 +161,10 @@ pub fn parse_asked_day(text: &str, today: i64) -> Option<i64> {
     let (m, d): (u32, u32) = (m.trim().parse().ok()?, d.trim().parse().ok()?);
     let year: i64 = day_string(today)[..4].parse().ok()?;
     for y in [year, year + 1] {
-        if let Ok(day) = parse_day(&format!("{y:04}-{m:02}-{d:02}")) {
-            if day >= today {
-                return Some(day);
-            }
+        if let Ok(day) = parse_day(&format!("{y:04}-{m:02}-{d:02}"))
+            && day >= today
+        {
+            return Some(day);
         }
     }
     None
@@ -183,7 +183,7 @@ impl Place {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct HoursException {
     pub id: i64,
     pub place_id: i64,

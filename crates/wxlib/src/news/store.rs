@@ -83,35 +83,12 @@ impl Db {
     /// Exceptions whose last day is on or after `from_day` (`YYYY-MM-DD` compares as text).
     pub async fn hours_exceptions(&self, from_day: &str) -> Result<Vec<HoursException>, DbError> {
         let sql = "SELECT id, place_id, first_day, last_day, intervals, reason, announced_at FROM news_hours_exceptions WHERE last_day >= $1 ORDER BY first_day, place_id";
-        let rows: Vec<(i64, i64, String, String, String, String, Option<i64>)> =
-            with_pool!(self, |pool| sqlx::query_as(sql).bind(from_day).fetch_all(pool).await?);
-        Ok(rows
-            .into_iter()
-            .map(|(id, place_id, first_day, last_day, intervals, reason, announced_at)| HoursException {
-                id,
-                place_id,
-                first_day,
-                last_day,
-                intervals,
-                reason,
-                announced_at,
-            })
-            .collect())
+        Ok(with_pool!(self, |pool| sqlx::query_as::<_, HoursException>(sql).bind(from_day).fetch_all(pool).await?))
     }
 
     pub async fn hours_exception(&self, id: i64) -> Result<Option<HoursException>, DbError> {
         let sql = "SELECT id, place_id, first_day, last_day, intervals, reason, announced_at FROM news_hours_exceptions WHERE id = $1";
-        let row: Option<(i64, i64, String, String, String, String, Option<i64>)> =
-            with_pool!(self, |pool| sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
-        Ok(row.map(|(id, place_id, first_day, last_day, intervals, reason, announced_at)| HoursException {
-            id,
-            place_id,
-            first_day,
-            last_day,
-            intervals,
-            reason,
-            announced_at,
-        }))
+        Ok(with_pool!(self, |pool| sqlx::query_as::<_, HoursException>(sql).bind(id).fetch_optional(pool).await?))
     }
 
     /// An existing exception of the place overlapping the days, if any.

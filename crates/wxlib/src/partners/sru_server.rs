@@ -377,7 +377,10 @@ fn search_response(
     search_response_with(version, echo, total, records, MARCXML_SCHEMA, false, next, diags)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one SRU response, given by the two callers that differ only in schema and packing"
+)]
 fn search_response_with(
     version: Version,
     echo: &SearchEcho,

@@ -87,10 +87,10 @@ impl WeChatApi {
     pub async fn access_token(&self) -> Result<String, ApiError> {
         let now = unix_now();
         let mut cached = self.inner.refresh.lock().await;
-        if let Some((token, expires_at)) = cached.as_ref() {
-            if *expires_at > now + 60 {
-                return Ok(token.clone());
-            }
+        if let Some((token, expires_at)) = cached.as_ref()
+            && *expires_at > now + 60
+        {
+            return Ok(token.clone());
         }
         let stored = self.stored_token().await?;
         if let Some((token, expires_at)) = stored.filter(|(_, exp)| *exp > now + 60) {

@@ -376,6 +376,9 @@ enum Writer {
 /// the meantime finds the callback running and waits for it, as for any running callback.
 const FINISH_LINGER: Duration = Duration::from_millis(20);
 
+/// What a batch wrote: the claims, in order, and how each handler's writes went.
+type Written = (Vec<Claim>, Vec<Result<(), JournalError>>);
+
 /// A drained set of ops, split into the batch to write and whom to answer.
 #[derive(Default)]
 struct Batch {
@@ -417,7 +420,7 @@ impl Batch {
 
     /// Answers every op with the batch's outcome: the claims, and each handler's writes (a
     /// failed batch fails them all; WeChat retries).
-    fn answer<E: std::error::Error + Send + Sync + 'static>(self, result: Result<(Vec<Claim>, Vec<Result<(), JournalError>>), E>) {
+    fn answer<E: std::error::Error + Send + Sync + 'static>(self, result: Result<Written, E>) {
         for t in self.flush_tx {
             let _ = t.send(());
         }

@@ -84,10 +84,10 @@ impl<S> Router<S> {
     pub fn route(&self, msg: &Inbound) -> Option<&Handler<S>> {
         match &msg.kind {
             InboundKind::Event(ev) => {
-                if let Event::Click { key } = ev {
-                    if let Some(h) = self.menu_keys.get(key) {
-                        return Some(h);
-                    }
+                if let Event::Click { key } = ev
+                    && let Some(h) = self.menu_keys.get(key)
+                {
+                    return Some(h);
                 }
                 self.events.get(&ev.name().to_ascii_lowercase())
             }

@@ -1,5 +1,7 @@
 //! One integration-test binary for the app: each module drives the real `Application` (port 0,
 //! a fresh database) or the real store.
+#![allow(clippy::unwrap_used, reason = "a test may unwrap: a panic is the failure, with the value")]
+#![allow(clippy::print_stderr, reason = "a test says on stderr what it skipped (no PostgreSQL, no poppler-utils)")]
 
 /// Activities through their life: sign-up, waiting list, reminder, QR check-in, feedback.
 mod activities;
