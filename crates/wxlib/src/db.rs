@@ -1,7 +1,7 @@
 //! The relational store: SQLite (embedded default) or PostgreSQL (several stateless nodes), chosen
 //! by URL. One `Db` value wraps either pool; queries are written once in the portable subset
 //! (`$1` placeholders, `ON CONFLICT`, `RETURNING`, integers for times and flags) and run on
-//! whichever pool is live via [`with_pool!`]. Each dialect has its own migration folder; the
+//! whichever pool is live via [`with_pool!`](crate::with_pool). Each dialect has its own migration folder; the
 //! conformance tests run the same story against both.
 
 use std::str::FromStr;
@@ -24,7 +24,7 @@ macro_rules! with_pool {
 }
 
 /// A query builder for the pool's dialect (names the database type for inference in
-/// [`with_pool!`] bodies).
+/// [`with_pool!`](crate::with_pool) bodies).
 pub fn builder<DB: sqlx::Database>(_pool: &sqlx::Pool<DB>, init: &str) -> sqlx::QueryBuilder<DB> {
     sqlx::QueryBuilder::new(init.to_owned())
 }

@@ -1,17 +1,20 @@
 //! wxlib: the server behind a university library's WeChat Official Account.
 //!
-//! The tree follows the product: [`wechat`] is the front door (callback, router, dedupe, API
-//! client, outbox), [`followers`] who follows and what they did, [`chat`] what readers see.
-//! [`catalog`] the OPAC: MARC import, search index, chat and web search.
-//! [`circulation`] borrowing: binding, loans, renewals, holds, reminders, on the built-in
-//! library system or over SIP2.
-//! [`partners`] partner libraries over SRU: our catalog at `/sru`, federated search of theirs.
-//! [`console`] the librarians' web console (sign-in, roles, CSRF, audit; each feature's pages).
-//! [`news`] library news: opening hours, new resources, the freshman guide and About us.
-//! [`activities`] library activities: announcement, sign-up, reminder, QR check-in, report,
-//! feedback.
-//! [`reach`] channels with QR posters and attribution, referral codes, auditable draws, analytics.
-//! [`db`] is the store every feature adds tables to; [`startup`] builds the app as a value.
+//! The modules are layers; each imports only from the layers above it in this list
+//! (ARCHITECTURE.md at the repository root draws the map):
+//!
+//! * leaves: [`lang`] (the reader's language, shared texts), [`clock`] (time and every date
+//!   computation), [`web`] (HTML, URLs, the reader's session, the HTTP error edge), [`config`],
+//!   [`working_hours`], [`recent`], [`telemetry`];
+//! * the store: [`db`] — both databases, migrations, leases, the jobs table, the unit of work —
+//!   and [`jobs`], the one runner of the background work;
+//! * the front door: [`wechat`] — callback, journal, router, API client, outbox, followers;
+//! * the shared context: [`services`];
+//! * the features: [`catalog`], [`circulation`], [`partners`], [`answers`], [`consultation`],
+//!   [`news`], [`activities`], [`broadcasts`], [`reach`], [`menu`], [`console`] (the librarians'
+//!   pages' frame) and [`dashboard`]; each keeps its tables in its `store` module;
+//! * composition: [`conversation`] (which feature answers which message), [`startup`] (the app
+//!   as a value, every route and background job), [`demo`].
 
 pub mod activities;
 pub mod answers;

@@ -183,7 +183,7 @@ pub async fn in_session(s: &Services, m: &Inbound) -> Responded {
     Ok(Some(Reply::text(ack_text(s, hours(s).is_open(now)))))
 }
 
-/// The consultation's words outside a session: "人工", "咨询 <question>"… open one (and ask at
+/// The consultation's words outside a session: "人工", "咨询 &lt;question&gt;"… open one (and ask at
 /// once); "结束" says there is none.
 pub async fn on_text(s: &Services, m: &Inbound, content: &str) -> Responded {
     let now = s.clock.now();

@@ -2,7 +2,7 @@
 //!
 //! How a reader's message reaches a librarian without breaking catalog search (the routing):
 //! 1. "人工", "咨询", "咨询馆员", "ask a librarian"… (exact words) or the menu item 咨询馆员 (key
-//!    [`MENU_ASK`]) opens a consultation session; "咨询 <question>" opens it and asks at once.
+//!    [`MENU_ASK`]) opens a consultation session; "咨询 &lt;question&gt;" opens it and asks at once.
 //!    For `consultation.session_minutes` after the reader's last message, everything they send
 //!    (text, image, voice…) goes to the inbox; "结束" ends the session.
 //! 2. Outside a session, borrowing commands come first, then the librarians' keyword rules

@@ -103,7 +103,7 @@ pub enum TextResponder {
     Referral,
     /// 其他馆: the last search, asked of the partner libraries ([`crate::partners::chat`]).
     OtherLibraries,
-    /// 人工, 咨询 <question>: opens a consultation; 结束 outside one says there is none.
+    /// 人工, 咨询 &lt;question&gt;: opens a consultation; 结束 outside one says there is none.
     ConsultationWords,
     /// The librarians' keyword rules ([`crate::answers`]).
     KeywordAnswers,

@@ -80,7 +80,7 @@ pub struct OpenWindow<'a> {
     pub openid: &'a str,
     pub expires_at: i64,
     pub quota: i64,
-    /// A message window, refreshed lazily ([`crate::wechat::followers::OPEN_MESSAGE_WINDOW_CONFLICT`]).
+    /// A message window, refreshed lazily ([`crate::wechat::store::OPEN_MESSAGE_WINDOW_CONFLICT`]).
     pub lazy: bool,
 }
 

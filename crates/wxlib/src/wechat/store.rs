@@ -39,7 +39,7 @@ macro_rules! open_window_conflict {
 pub const OPEN_WINDOW_CONFLICT: &str = open_window_conflict!();
 
 /// [`OPEN_WINDOW_CONFLICT`] for message windows (48 h): also skips a refresh that gains at most
-/// [`WINDOW_REFRESH_SLACK_SECS`] of a window with no sends counted yet and the same quota. A window
+/// [`super::followers::WINDOW_REFRESH_SLACK_SECS`] of a window with no sends counted yet and the same quota. A window
 /// with sends counted is always refreshed (the new message resets the count).
 pub const OPEN_MESSAGE_WINDOW_CONFLICT: &str = open_window_conflict!(
     " AND (followers.window_sent > 0 OR followers.window_quota <> excluded.window_quota \
