@@ -9,9 +9,10 @@
 //! | title   | `title`, `title_vernacular`, `titles_all` (245, 880, 246, 240, 130, 730, 740) |
 //! | author  | `authors` (1xx/7xx and their 880s, responsibility statement 245 $c) |
 //! | subject | `subjects` (6xx and their 880s) |
-//! | any     | the three above (searched with boosts) plus `publisher`, `isbns`, `call_numbers`, `any_extra` |
-//! | isbn    | `isbns` as ISBN-13 (invalid ones as their digits) |
+//! | any     | the three above (searched with boosts) plus `publisher`, `isbns` (as the isbn field has them), `call_numbers`, `any_extra` |
+//! | isbn    | `isbns` as ISBN-13; a misprinted one as written and as the ISBN-13 of its body ([`crate::isbn`]) |
 //! | call no.| `call_numbers`, prefix-matched |
+//! | language, location | `language`, `locations`: facets and filters ([`crate::facets`]) |
 
 use marc::bib::Bib;
 
@@ -37,8 +38,11 @@ pub struct SearchDoc {
     pub publisher: Option<String>,
     /// Publication year (sort key for [`crate::Sort::Newest`]).
     pub year: Option<i32>,
-    /// Language code (carried for callers; not indexed).
+    /// Language code (MARC 21 008/35–37 or 041 $a, UNIMARC 101 $a): the language facet.
     pub language: Option<String>,
+    /// Where the record's copies are (the location facet): the application fills these
+    /// from its items; [`SearchDoc::from_bib`] takes the items' locations in the record.
+    pub locations: Vec<String>,
     /// Other text searchable through the "any" field (place, edition, notes…).
     pub any_extra: Vec<String>,
 }
@@ -83,8 +87,10 @@ impl SearchDoc {
         for c in cn.lc.iter().chain(&cn.dewey).chain(&cn.clc).chain(&cn.local) {
             push_unique(&mut call_numbers, Some(c));
         }
+        let mut locations = Vec::new();
         for item in &bib.items {
             push_unique(&mut call_numbers, item.call_number.as_ref());
+            push_unique(&mut locations, item.location.as_ref());
         }
 
         let mut any_extra = Vec::new();
@@ -104,6 +110,7 @@ impl SearchDoc {
             publisher: bib.publisher.clone(),
             year: bib.year.map(i32::from),
             language: bib.language.clone(),
+            locations,
             any_extra,
         }
     }

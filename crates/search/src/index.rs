@@ -12,6 +12,8 @@
 //! | `exact` | u64 terms: 64-bit hashes of exact keys | exact title / name / heading boosts |
 //! | `isbn` | raw terms, ISBN-13 (see [`crate::isbn`]) | ISBN search |
 //! | `callno` | raw terms, [`callno_key`] | call-number prefix search |
+//! | `language` | raw term, fast | language facet and filter ([`crate::facets`]) |
+//! | `location` | raw terms, fast | location facet and filter |
 //!
 //! A commit stamps [`ANALYSIS_VERSION`] into the index's meta payload; opening an index
 //! built with another version (or schema) fails with [`Error::Incompatible`] so the
@@ -28,9 +30,10 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use crate::analysis::{SEQ, WORDS, callno_key, plain_tokens, seq_analyzer, words_analyzer};
 use crate::doc::{SearchDoc, name_key_text, title_proper};
 use crate::error::{Error, Result};
+use crate::facets::facet_key;
 
 /// Version of the analysis chain and schema; bump when either changes.
-pub const ANALYSIS_VERSION: &str = "wxlib-search/4";
+pub const ANALYSIS_VERSION: &str = "wxlib-search/5";
 
 /// Default indexing heap for [`CatalogIndex::writer`] (all threads together).
 pub const DEFAULT_WRITER_HEAP: usize = 128 * 1024 * 1024;
@@ -59,6 +62,8 @@ pub(crate) struct Fields {
     pub exact: TField,
     pub isbn: TField,
     pub callno: TField,
+    pub language: TField,
+    pub location: TField,
 }
 
 fn text(tokenizer: &str, option: IndexRecordOption) -> TextOptions {
@@ -87,7 +92,9 @@ pub(crate) fn schema() -> (Schema, Fields) {
     let exact = b.add_u64_field("exact", INDEXED);
     let isbn = b.add_text_field("isbn", raw_basic());
     let callno = b.add_text_field("callno", raw_basic());
-    (b.build(), Fields { id, year, title, author, subject, any, exact, isbn, callno })
+    let language = b.add_text_field("language", raw_basic().set_fast("raw"));
+    let location = b.add_text_field("location", raw_basic().set_fast("raw"));
+    (b.build(), Fields { id, year, title, author, subject, any, exact, isbn, callno, language, location })
 }
 
 /// The catalogue index: open it once, share it (`Arc<CatalogIndex>`), search from any
@@ -316,6 +323,21 @@ fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
     }
     for c in cns {
         doc.add_text(f.callno, &c);
+    }
+    if let Some(l) = d.language.as_deref().map(facet_key)
+        && !l.is_empty()
+    {
+        doc.add_text(f.language, &l);
+    }
+    let mut locations: Vec<String> = Vec::new();
+    for l in &d.locations {
+        let k = facet_key(l);
+        if !k.is_empty() && !locations.contains(&k) {
+            locations.push(k);
+        }
+    }
+    for l in locations {
+        doc.add_text(f.location, &l);
     }
     doc
 }

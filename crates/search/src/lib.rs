@@ -42,6 +42,7 @@
 pub mod analysis;
 pub mod doc;
 pub mod error;
+pub mod facets;
 pub mod index;
 pub mod isbn;
 pub mod query;
@@ -49,8 +50,9 @@ pub mod t2s;
 
 pub use doc::SearchDoc;
 pub use error::{Error, Result};
+pub use facets::{FacetCount, Facets, Filters, YearRange};
 pub use index::{ANALYSIS_VERSION, CatalogIndex, CatalogWriter};
-pub use query::{Field, Hit, MAX_QUERY_CHARS, MAX_WINDOW, Query, SearchResults, Sort};
+pub use query::{Field, Hit, MAX_QUERY_CHARS, MAX_WINDOW, Query, SearchOptions, SearchPage, SearchResults, Sort};
 
 #[cfg(test)]
 mod send_sync {

@@ -36,6 +36,7 @@ use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 
 use crate::analysis::{MAX_TOKEN_BYTES, callno_key, is_han_token, jieba, plain_tokens, stem};
 use crate::error::Result;
+use crate::facets::{FacetCollector, Facets, Filters, filter_query};
 use crate::index::{CatalogIndex, Fields, Group, exact_key};
 use crate::isbn;
 
@@ -352,22 +353,65 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
     })
 }
 
+/// What a search returns besides the page: see [`CatalogIndex::search_with`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchOptions {
+    /// Narrow the hits to chosen facet values.
+    pub filters: Filters,
+    /// Count the facets over every hit ([`SearchPage::facets`]).
+    pub facets: bool,
+    /// Return the ids of the first `all_ids` hits in result order (at most
+    /// [`MAX_WINDOW`]; 0 = none), e.g. for the application to count or filter by
+    /// availability, which the index does not know.
+    pub all_ids: usize,
+}
+
+/// One page of a search with its facets and hit ids.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchPage {
+    /// Total matching records (after the filters).
+    pub total: usize,
+    /// The requested page.
+    pub hits: Vec<Hit>,
+    /// Counts over every hit, when asked for.
+    pub facets: Option<Facets>,
+    /// The ids of the first [`SearchOptions::all_ids`] hits, in result order.
+    pub all_ids: Vec<String>,
+    /// `all_ids` holds every hit (`total <= all_ids`).
+    pub all_ids_complete: bool,
+}
+
 impl CatalogIndex {
     /// Run a query. An empty or unsearchable text gives no hits (not an error).
     pub fn search(&self, q: &Query) -> Result<SearchResults> {
+        let page = self.search_with(q, &SearchOptions::default())?;
+        Ok(SearchResults { total: page.total, hits: page.hits })
+    }
+
+    /// Run a query with filters, and count facets and return hit ids if asked, in one
+    /// pass over the hits.
+    pub fn search_with(&self, q: &Query, options: &SearchOptions) -> Result<SearchPage> {
+        let facets = options.facets.then_some(FacetCollector);
         let Some(tq) = build(self.fields(), q)? else {
-            return Ok(SearchResults::default());
+            return Ok(SearchPage { facets: facets.map(|_| Facets::default()), all_ids_complete: true, ..SearchPage::default() });
+        };
+        let tq: Box<dyn TQuery> = match filter_query(self.fields(), &options.filters) {
+            Some(fq) => Box::new(BooleanQuery::new(vec![(Occur::Must, tq), (Occur::Must, fq)])),
+            None => tq,
         };
         let searcher = self.reader().searcher();
         let offset = q.offset.min(MAX_WINDOW);
         let limit = q.limit.min(MAX_WINDOW - offset);
-        if limit == 0 {
-            let total = searcher.search(&tq, &Count)?;
-            return Ok(SearchResults { total, hits: Vec::new() });
+        let id_cap = options.all_ids.min(MAX_WINDOW);
+        // One window serves the page and the id list.
+        let window = if limit == 0 { id_cap } else { (offset + limit).max(id_cap) };
+        if window == 0 {
+            let (total, facets) = searcher.search(&tq, &(Count, facets))?;
+            return Ok(SearchPage { total, facets, all_ids_complete: total == 0, ..SearchPage::default() });
         }
-        let top = TopDocs::with_limit(limit).and_offset(offset);
-        let (total, docs): (usize, Vec<(Score, DocAddress)>) = match q.sort {
-            Sort::Relevance => searcher.search(&tq, &(Count, top.order_by_score()))?,
+        let top = TopDocs::with_limit(window);
+        let (total, docs, facets): (usize, Vec<(Score, DocAddress)>, Option<Facets>) = match q.sort {
+            Sort::Relevance => searcher.search(&tq, &(Count, top.order_by_score(), facets))?,
             Sort::Newest => {
                 let c = top.tweak_score(|seg: &SegmentReader| {
                     let years = seg.fast_fields().i64("year").ok();
@@ -376,12 +420,20 @@ impl CatalogIndex {
                         (y, score)
                     }
                 });
-                let (total, docs) = searcher.search(&tq, &(Count, c))?;
-                (total, docs.into_iter().map(|((_, s), d)| (s, d)).collect())
+                let (total, docs, facets) = searcher.search(&tq, &(Count, c, facets))?;
+                (total, docs.into_iter().map(|((_, s), d)| (s, d)).collect(), facets)
             }
         };
-        let hits = self.ids(&searcher, &docs)?;
-        Ok(SearchResults { total, hits })
+        let page_docs = if limit == 0 { &[][..] } else { docs.get(offset..).unwrap_or(&[]) };
+        let page_docs = page_docs.get(..limit.min(page_docs.len())).unwrap_or(&[]);
+        let hits = self.ids(&searcher, page_docs)?;
+        let all_ids = if id_cap == 0 {
+            Vec::new()
+        } else {
+            let n = id_cap.min(docs.len());
+            self.ids(&searcher, docs.get(..n).unwrap_or(&[]))?.into_iter().map(|h| h.id).collect()
+        };
+        Ok(SearchPage { total, hits, facets, all_ids_complete: total <= id_cap, all_ids })
     }
 
     fn ids(&self, searcher: &Searcher, docs: &[(Score, DocAddress)]) -> Result<Vec<Hit>> {

@@ -4,6 +4,7 @@
 
 mod analyzer;
 mod common;
+mod facets;
 mod index;
 mod isbn;
 mod relevance;
