@@ -1,5 +1,8 @@
-//! What every handler and background job can reach: the store, WeChat's API, the configuration
-//! and the outbox's wake-up. Cheap to clone.
+//! What every handler and background job can reach: the store, WeChat's API, the journal, the
+//! outbox, the configuration and the clock, and the handles of features' own state (the catalog's
+//! index, the library system, the keyword rules, the partner list), each defined in a file that
+//! imports no handler. Cheap to clone. Also who the reader behind a web page is
+//! ([`Services::web_reader`]).
 
 use std::sync::Arc;
 
