@@ -1,5 +1,5 @@
 //! Text analysis shared by indexing and querying: one normaliser, one run splitter,
-//! three token streams.
+//! four token streams.
 //!
 //! Every text goes through [`normalize`] first: Unicode NFKC (the LC records store accents
 //! decomposed, and full-width forms and CJK compatibility ideographs fold too), then
@@ -29,6 +29,10 @@
 //!   or of the query. Unstemmed words also let exact word forms and phrases rank first.
 //! * `Mode::Plain`: a Han run is one token, a word run one folded token; used to build
 //!   exact-match keys ([`plain_key`]) and to analyse queries.
+//! * `Mode::Pinyin` (fields `title_py`, `author_py`, with positions): each Han character
+//!   as every toneless reading it has ([`crate::pinyin`]), all at its position (`银行` →
+//!   `yin` @0, `xing` `hang` `heng` @1); anything else only leaves a gap. A pinyin query
+//!   is then a phrase of syllables.
 //!
 //! Tokens of 64 bytes or more are dropped (`RemoveLongFilter`).
 
@@ -46,6 +50,8 @@ use crate::t2s;
 pub(crate) const WORDS: &str = "wx_words";
 /// Tokenizer name of the Han unigram/bigram + unstemmed-words analyzer.
 pub(crate) const SEQ: &str = "wx_seq";
+/// Tokenizer name of the pinyin analyzer.
+pub(crate) const PINYIN: &str = "wx_pinyin";
 /// Tokens this long (bytes) or longer are dropped.
 pub(crate) const MAX_TOKEN_BYTES: usize = 64;
 
@@ -156,6 +162,9 @@ pub(crate) enum Mode {
     Words,
     Seq,
     Plain,
+    /// Han characters as their pinyin syllables ([`crate::pinyin`]), every reading at the
+    /// character's position; other runs only break adjacency.
+    Pinyin,
 }
 
 fn push(out: &mut Vec<Token>, text: &str, from: usize, to: usize, position: usize) {
@@ -166,6 +175,9 @@ fn push(out: &mut Vec<Token>, text: &str, from: usize, to: usize, position: usiz
 /// normalised text.
 pub(crate) fn tokenize_into(mode: Mode, text: &str, out: &mut Vec<Token>) {
     let norm = normalize(text);
+    if mode == Mode::Pinyin {
+        return pinyin_tokens(&norm, out);
+    }
     let mut pos = 0usize;
     // Previous word run (cleaned), its start and end, for compounds in `Words` mode.
     let mut prev_word: Option<(String, usize, usize)> = None;
@@ -213,6 +225,7 @@ pub(crate) fn tokenize_into(mode: Mode, text: &str, out: &mut Vec<Token>) {
                 push(out, run.text, base, base + run.text.len(), pos);
                 pos += 1;
             }
+            (RunKind::Han, Mode::Pinyin) => {}
             (RunKind::Word, _) => {
                 let w = clean_word(run.text);
                 let w = if mode == Mode::Words { Cow::Owned(plural_stem(&w).into_owned()) } else { w };
@@ -222,6 +235,29 @@ pub(crate) fn tokenize_into(mode: Mode, text: &str, out: &mut Vec<Token>) {
                 }
             }
         }
+    }
+}
+
+/// `Mode::Pinyin`: each Han character's readings at its position; a run of anything
+/// else between two Han runs leaves a gap, so a phrase does not run across it.
+fn pinyin_tokens(norm: &str, out: &mut Vec<Token>) {
+    let mut pos = 0usize;
+    for run in runs(norm) {
+        if run.kind != RunKind::Han {
+            pos += 1;
+            continue;
+        }
+        for (i, c) in run.text.char_indices() {
+            let from = run.start + i;
+            let to = from + c.len_utf8();
+            for r in crate::pinyin::readings(c) {
+                for s in crate::pinyin::spellings(r).into_iter().flatten() {
+                    push(out, s, from, to, pos);
+                }
+            }
+            pos += 1;
+        }
+        pos += 1;
     }
 }
 
@@ -292,6 +328,16 @@ pub(crate) fn seq_analyzer() -> TextAnalyzer {
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .build()
+}
+
+/// Analyzer of the `*_py` fields.
+pub(crate) fn pinyin_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(CatalogTokenizer::new(Mode::Pinyin)).build()
+}
+
+/// The tokens the index stores for `text` in a `*_py` field (for tests and debugging).
+pub fn pinyin_tokens_of(text: &str) -> Vec<String> {
+    token_texts(&mut pinyin_analyzer(), text)
 }
 
 /// Han runs whole, word runs folded (lowercase, ASCII), not stemmed.

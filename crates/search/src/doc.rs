@@ -6,8 +6,8 @@
 //!
 //! | field   | text |
 //! |---------|------|
-//! | title   | `title`, `title_vernacular`, `titles_all` (245, 880, 246, 240, 130, 730, 740) |
-//! | author  | `authors` (1xx/7xx and their 880s, responsibility statement 245 $c) |
+//! | title   | `title`, `title_vernacular`, `titles_all` (245, 880, 246, 240, 130, 730, 740); their Han text also as pinyin |
+//! | author  | `authors` (1xx/7xx and their 880s, responsibility statement 245 $c); their Han text also as pinyin |
 //! | subject | `subjects` (6xx and their 880s) |
 //! | any     | the three above (searched with boosts) plus `publisher`, `isbns` (as the isbn field has them), `call_numbers`, `any_extra` |
 //! | isbn    | `isbns` as ISBN-13; a misprinted one as written and as the ISBN-13 of its body ([`crate::isbn`]) |

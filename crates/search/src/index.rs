@@ -12,6 +12,8 @@
 //! | `exact` | u64 terms: 64-bit hashes of exact keys | exact title / name / heading boosts |
 //! | `isbn` | raw terms, ISBN-13 (see [`crate::isbn`]) | ISBN search |
 //! | `callno` | raw terms, [`callno_key`] | call-number prefix search |
+//! | `title_py` `author_py` | `wx_pinyin` analyzer, positions | pinyin of the Han text, every reading ([`crate::pinyin`]) |
+//! | `initials` | raw terms `a:lx:luxun`, `t:hlm:hongloumeng` | pinyin keys of whole names and whole short titles |
 //! | `language` | raw term, fast | language facet and filter ([`crate::facets`]) |
 //! | `location` | raw terms, fast | location facet and filter |
 //!
@@ -27,13 +29,13 @@ use tantivy::directory::MmapDirectory;
 use tantivy::schema::{FAST, Field as TField, INDEXED, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use crate::analysis::{SEQ, WORDS, callno_key, plain_tokens, seq_analyzer, words_analyzer};
+use crate::analysis::{PINYIN, SEQ, WORDS, callno_key, is_han, pinyin_analyzer, plain_tokens, seq_analyzer, words_analyzer};
 use crate::doc::{SearchDoc, name_key_text, title_proper};
 use crate::error::{Error, Result};
 use crate::facets::facet_key;
 
 /// Version of the analysis chain and schema; bump when either changes.
-pub const ANALYSIS_VERSION: &str = "wxlib-search/5";
+pub const ANALYSIS_VERSION: &str = "wxlib-search/6";
 
 /// Default indexing heap for [`CatalogIndex::writer`] (all threads together).
 pub const DEFAULT_WRITER_HEAP: usize = 128 * 1024 * 1024;
@@ -48,6 +50,8 @@ pub(crate) struct Group {
     /// Names: a query word matches the word as written (in `seq`), not its English stem, so
     /// `Roberts` does not find every `Robert` (stemming is for prose).
     pub names: bool,
+    /// The Han text's pinyin (title and author only).
+    pub pinyin: Option<TField>,
 }
 
 /// Field handles.
@@ -64,6 +68,8 @@ pub(crate) struct Fields {
     pub callno: TField,
     pub language: TField,
     pub location: TField,
+    /// Pinyin initials of whole names (`a:lx`) and short whole titles (`t:hlm`).
+    pub initials: TField,
 }
 
 fn text(tokenizer: &str, option: IndexRecordOption) -> TextOptions {
@@ -84,17 +90,21 @@ pub(crate) fn schema() -> (Schema, Fields) {
         words: b.add_text_field(&format!("{name}_w"), text(WORDS, IndexRecordOption::WithFreqs)),
         seq: b.add_text_field(&format!("{name}_s"), text(SEQ, IndexRecordOption::WithFreqsAndPositions)),
         exact,
+        pinyin: None,
     };
-    let title = group("title", Some(ExactKind::Title));
-    let author = group("author", Some(ExactKind::Name));
+    let mut title = group("title", Some(ExactKind::Title));
+    let mut author = group("author", Some(ExactKind::Name));
     let subject = group("subject", Some(ExactKind::Heading));
     let any = group("any", None);
+    title.pinyin = Some(b.add_text_field("title_py", text(PINYIN, IndexRecordOption::WithFreqsAndPositions)));
+    author.pinyin = Some(b.add_text_field("author_py", text(PINYIN, IndexRecordOption::WithFreqsAndPositions)));
     let exact = b.add_u64_field("exact", INDEXED);
     let isbn = b.add_text_field("isbn", raw_basic());
     let callno = b.add_text_field("callno", raw_basic());
     let language = b.add_text_field("language", raw_basic().set_fast("raw"));
     let location = b.add_text_field("location", raw_basic().set_fast("raw"));
-    (b.build(), Fields { id, year, title, author, subject, any, exact, isbn, callno, language, location })
+    let initials = b.add_text_field("initials", raw_basic());
+    (b.build(), Fields { id, year, title, author, subject, any, exact, isbn, callno, language, location, initials })
 }
 
 /// The catalogue index: open it once, share it (`Arc<CatalogIndex>`), search from any
@@ -153,6 +163,7 @@ impl CatalogIndex {
         }
         index.tokenizers().register(WORDS, words_analyzer());
         index.tokenizers().register(SEQ, seq_analyzer());
+        index.tokenizers().register(PINYIN, pinyin_analyzer());
         let reader = index.reader_builder().reload_policy(policy).try_into()?;
         Ok(CatalogIndex { index, reader, fields, id_tables: IdTables::default() })
     }
@@ -270,12 +281,27 @@ fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
         }
     };
 
+    let mut initials: Vec<String> = Vec::new();
+    let mut add_initials = |prefix: &str, text: &str| {
+        for key in whole_keys(prefix, text) {
+            if !initials.contains(&key) {
+                initials.push(key);
+            }
+        }
+    };
     for t in d.title_values() {
         doc.add_text(f.title.words, t);
         doc.add_text(f.title.seq, t);
         add_exact(ExactKind::Title, t);
+        add_initials(TITLE_KEYS, t);
         if let Some(p) = title_proper(t) {
             add_exact(ExactKind::Title, p);
+            add_initials(TITLE_KEYS, p);
+        }
+        if let Some(py) = f.title.pinyin
+            && t.chars().any(is_han)
+        {
+            doc.add_text(py, t);
         }
     }
     for a in &d.authors {
@@ -283,7 +309,16 @@ fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
         doc.add_text(f.author.seq, a);
         if let Some(name) = name_key_text(a) {
             add_exact(ExactKind::Name, &name);
+            add_initials(NAME_KEYS, &name);
         }
+        if let Some(py) = f.author.pinyin
+            && a.chars().any(is_han)
+        {
+            doc.add_text(py, a);
+        }
+    }
+    for i in initials {
+        doc.add_text(f.initials, &i);
     }
     for s in &d.subjects {
         doc.add_text(f.subject.words, s);
@@ -340,6 +375,31 @@ fn to_document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
         doc.add_text(f.location, &l);
     }
     doc
+}
+
+/// Prefix of a whole title's keys in the `initials` field.
+pub(crate) const TITLE_KEYS: &str = "t:";
+/// Prefix of a whole name's keys.
+pub(crate) const NAME_KEYS: &str = "a:";
+/// Initials queries and whole keys are this long (characters, letters): longer titles are
+/// not looked up by initials, and shorter keys would match too much.
+pub(crate) const INITIALS_LEN: std::ops::RangeInclusive<usize> = 2..=6;
+/// Readings combinations kept for one key (长安 has two).
+const KEYS_CAP: usize = 8;
+
+/// The `initials` field's terms for a whole title or name: `<prefix><initials>:<full
+/// pinyin>` (`a:lx:luxun`), so an initials query finds its names by prefix and ranks them
+/// by how many records each has, and a full pinyin query finds the whole name first.
+/// Only a text that is Han script through and through (punctuation and spaces aside) of
+/// 2–6 characters has them.
+fn whole_keys(prefix: &str, text: &str) -> Vec<String> {
+    let norm = crate::analysis::normalize(text);
+    let han: String = norm.chars().filter(|&c| is_han(c)).collect();
+    let n = han.chars().count();
+    if !INITIALS_LEN.contains(&n) || norm.chars().any(|c| c.is_alphanumeric() && !is_han(c)) {
+        return Vec::new();
+    }
+    crate::pinyin::whole_keys(&han, KEYS_CAP).into_iter().map(|(ini, full)| format!("{prefix}{ini}:{full}")).collect()
 }
 
 /// What an exact key is of: the three kinds never match each other.

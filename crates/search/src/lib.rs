@@ -45,14 +45,16 @@ pub mod error;
 pub mod facets;
 pub mod index;
 pub mod isbn;
+pub mod pinyin;
 pub mod query;
 pub mod t2s;
+mod tiers;
 
 pub use doc::SearchDoc;
 pub use error::{Error, Result};
 pub use facets::{FacetCount, Facets, Filters, YearRange};
 pub use index::{ANALYSIS_VERSION, CatalogIndex, CatalogWriter};
-pub use query::{Field, Hit, MAX_QUERY_CHARS, MAX_WINDOW, Query, SearchOptions, SearchPage, SearchResults, Sort};
+pub use query::{Field, Hit, MAX_QUERY_CHARS, MAX_WINDOW, Matched, Query, SearchOptions, SearchPage, SearchResults, Sort};
 
 #[cfg(test)]
 mod send_sync {

@@ -21,6 +21,17 @@
 //! [`crate::index`]), jieba search-mode words in the `*_w` fields and unstemmed word
 //! forms in `*_s`.
 //!
+//! **Pinyin** (title, author and any; see [`crate::pinyin`]): a query of letters that
+//! spells two or more syllables (`luxun`, `lu xun`, `Lu Xun`, `zhongguo jingji`) is also
+//! a phrase of syllables in `title_py`/`author_py`, plus a whole-name (whole short title)
+//! key, so the books *by* 鲁迅 come before those about him; a query of 2–6 letters
+//! alone (`lx`, `hlm`) is also looked up as the initials of whole names (the most
+//! catalogued name first) and whole titles of 2–6 characters. Such a query is ranked in
+//! tiers ([`crate::tiers`], [`Matched`]): the exact text matches (for a multi-word query:
+//! its words standing together) first, then pinyin, then its words scattered over a
+//! romanised record, then initials. A Han or other query has no pinyin tiers and ranks
+//! exactly as before.
+//!
 //! [`Field::Isbn`] normalises ISBN-10 and ISBN-13 to ISBN-13 and looks up the term
 //! ([`crate::isbn`]); [`Field::CallNumber`] is a prefix match on the normalised call
 //! number, exact first. A valid ISBN typed into [`Field::Any`] is looked up as an ISBN
@@ -30,15 +41,18 @@
 use std::sync::Arc;
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, Occur, PhraseQuery, Query as TQuery, RegexQuery, TermQuery,
+};
 use tantivy::schema::{Field as TField, IndexRecordOption};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 
 use crate::analysis::{MAX_TOKEN_BYTES, callno_key, is_han_token, jieba, plain_tokens, stem};
 use crate::error::Result;
 use crate::facets::{FacetCollector, Facets, Filters, filter_query};
-use crate::index::{CatalogIndex, Fields, Group, exact_key};
+use crate::index::{CatalogIndex, Fields, Group, INITIALS_LEN, NAME_KEYS, TITLE_KEYS, exact_key};
 use crate::isbn;
+use crate::tiers::{OffsetQuery, PINYIN_FLOOR, SCATTERED_FLOOR, TEXT_FLOOR};
 
 /// Which index a query searches (the reader's choice in the search menu).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -91,11 +105,38 @@ impl Query {
     }
 }
 
-/// One hit: the record id and its score (BM25 plus boosts).
+/// One hit: the record id, its score and what it matched.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hit {
     pub id: String,
+    /// BM25 plus boosts; when the query could also be pinyin, plus a floor per kind of
+    /// match (see [`Matched`]), so only the order means anything.
     pub score: f32,
+    pub matched: Matched,
+}
+
+/// What kind of match a hit is. Hits rank by kind first: exact text, then pinyin, then
+/// (for a query that reads as pinyin) its words scattered over a romanised record, which
+/// are [`Matched::Text`] too, then initials.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Matched {
+    /// The query's own words, Han or Latin script (and every search that is not pinyin).
+    #[default]
+    Text,
+    /// Only the pinyin of the record's Han title or names (`luxun` → 鲁迅).
+    Pinyin,
+    /// Only the pinyin initials of a whole name or short title (`lx` → 鲁迅).
+    Initials,
+}
+
+impl Matched {
+    fn of(tiered: bool, score: Score) -> Matched {
+        match Built::tier(tiered, score) {
+            0 if tiered => Matched::Initials,
+            2 => Matched::Pinyin,
+            _ => Matched::Text,
+        }
+    }
 }
 
 /// Total matching records and the requested page of hits.
@@ -302,7 +343,7 @@ fn regex_escape(s: &str) -> String {
 /// pasted page of text can cause).
 pub const MAX_QUERY_CHARS: usize = 200;
 
-pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
+pub(crate) fn build(f: &Fields, searcher: &Searcher, q: &Query) -> Result<Option<Built>> {
     let text = match q.text.char_indices().nth(MAX_QUERY_CHARS) {
         // Cut at a space if there is one, so no word is cut in half.
         Some((cut, _)) => {
@@ -311,7 +352,7 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
         }
         None => q.text.as_str(),
     };
-    Ok(match q.field {
+    let query = match q.field {
         Field::Isbn => isbn::query_term(text).map(|t| term_q(f.isbn, &t)),
         Field::CallNumber => {
             let key = callno_key(text);
@@ -322,7 +363,7 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
                 Some(Box::new(BooleanQuery::new(vec![
                     (Occur::Should, Box::new(prefix) as Box<dyn TQuery>),
                     (Occur::Should, boost(term_q(f.callno, &key), 2.0)),
-                ])))
+                ])) as Box<dyn TQuery>)
             }
         }
         Field::Title | Field::Author | Field::Subject | Field::Any => {
@@ -338,19 +379,175 @@ pub(crate) fn build(f: &Fields, q: &Query) -> Result<Option<Box<dyn TQuery>>> {
             {
                 // A valid ISBN is that book and nothing else: a text match of the same
                 // digits would only rank its records by the length of their other fields.
-                return Ok(Some(Box::new(ConstScoreQuery::new(term_q(f.isbn, t), ISBN_BOOST))));
+                let query = Box::new(ConstScoreQuery::new(term_q(f.isbn, t), ISBN_BOOST));
+                return Ok(Some(Built { query, tiered: false }));
             }
             // "鲁 迅" typed with a space (or copied from RLIN-style data) is one name.
             let text = marc::bib::collapse_han_spaces(text);
             let a = analyse(&text);
             let tq = text_query(&a, &groups, f.exact, &text);
             let isbn = isbn.map(|t| boost(term_q(f.isbn, &t), ISBN_BOOST));
-            match (tq, isbn) {
+            let tq = match (tq, isbn) {
                 (Some(t), Some(i)) => Some(any_of(vec![t, i])),
                 (t, i) => t.or(i),
+            };
+            let pinyin = pinyin_query(f, &groups, &text);
+            let initials = initials_query(f, searcher, q.field, &text)?;
+            if pinyin.is_none() && initials.is_none() {
+                return Ok(tq.map(|query| Built { query, tiered: false }));
+            }
+            // Exact (Han or English) matches first, then full pinyin, then initials. A
+            // query that reads as pinyin matches romanised records' words too: only when
+            // its words stand together as typed is that an exact match; the same words
+            // scattered over a romanised title ("Gong he guo jing ji feng yun zhong")
+            // rank after the pinyin matches.
+            let mut tiers: Vec<Box<dyn TQuery>> = Vec::new();
+            let phrase = if pinyin.is_some() { whole_phrase(&a, &groups) } else { None };
+            match (tq, phrase) {
+                (Some(t), Some(p)) => {
+                    let together = BooleanQuery::new(vec![(Occur::Must, t.box_clone()), (Occur::Must, p)]);
+                    tiers.push(Box::new(OffsetQuery::new(Box::new(together), TEXT_FLOOR)));
+                    tiers.extend(pinyin.map(|p| Box::new(OffsetQuery::new(p, PINYIN_FLOOR)) as Box<dyn TQuery>));
+                    tiers.push(Box::new(OffsetQuery::new(t, SCATTERED_FLOOR)));
+                }
+                (t, _) => {
+                    tiers.extend(t.map(|t| Box::new(OffsetQuery::new(t, TEXT_FLOOR)) as Box<dyn TQuery>));
+                    tiers.extend(pinyin.map(|p| Box::new(OffsetQuery::new(p, PINYIN_FLOOR)) as Box<dyn TQuery>));
+                }
+            }
+            tiers.extend(initials);
+            return Ok(Some(Built { query: Box::new(DisjunctionMaxQuery::new(tiers)), tiered: true }));
+        }
+    };
+    Ok(query.map(|query| Built { query, tiered: false }))
+}
+
+/// A built query, and whether its scores carry tier floors ([`crate::tiers`]).
+pub(crate) struct Built {
+    pub query: Box<dyn TQuery>,
+    pub tiered: bool,
+}
+
+impl Built {
+    /// The tier of a hit's score: 3 text, 2 full pinyin, 1 scattered words, 0 initials
+    /// (or untiered).
+    fn tier(tiered: bool, score: Score) -> u8 {
+        match () {
+            _ if !tiered => 0,
+            _ if score >= TEXT_FLOOR => 3,
+            _ if score >= PINYIN_FLOOR => 2,
+            _ if score >= SCATTERED_FLOOR => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// The whole query as a phrase in any of the groups (`None` for a one-word query).
+fn whole_phrase(a: &Analysed, groups: &[(Group, Score)]) -> Option<Box<dyn TQuery>> {
+    if a.seq.len() < 2 {
+        return None;
+    }
+    let phrases = groups
+        .iter()
+        .map(|(g, _)| {
+            let terms: Vec<(usize, Term)> = a.seq.iter().map(|(p, t)| (*p, Term::from_field_text(g.seq, t))).collect();
+            Box::new(PhraseQuery::new_with_offset(terms)) as Box<dyn TQuery>
+        })
+        .collect();
+    Some(any_of(phrases))
+}
+
+/// Pinyin queries longer than this many syllables are not tried (a pasted text).
+const MAX_PINYIN_SYLLABLES: usize = 16;
+
+/// The text as pinyin over the groups' pinyin fields: one phrase per way of cutting it
+/// into syllables ([`crate::pinyin::segment`]), for queries of two or more syllables (one
+/// syllable reads as hundreds of characters), plus a whole-name (whole-title) match of
+/// the same syllables, so `luxun` finds the books *by* 鲁迅 before those by the 鲁迅
+/// museum; `None` when the text is not pinyin.
+fn pinyin_query(f: &Fields, groups: &[(Group, Score)], text: &str) -> Option<Box<dyn TQuery>> {
+    let ways = crate::pinyin::segment(text)?;
+    let mut clauses: Vec<Box<dyn TQuery>> = Vec::new();
+    for way in ways.iter().filter(|w| (2..=MAX_PINYIN_SYLLABLES).contains(&w.len())) {
+        let initials: String = way.iter().filter_map(|s| s.get(..1)).collect();
+        let full: String = way.concat();
+        for (g, b) in groups {
+            let Some(field) = g.pinyin else { continue };
+            let terms: Vec<Term> = way.iter().map(|s| Term::from_field_text(field, s)).collect();
+            clauses.push(boost(Box::new(PhraseQuery::new(terms)), *b));
+            let prefix = if g.names { NAME_KEYS } else { TITLE_KEYS };
+            if INITIALS_LEN.contains(&way.len()) {
+                let whole = term_basic(f.initials, &format!("{prefix}{initials}:{full}"));
+                clauses.push(Box::new(ConstScoreQuery::new(whole, b * WHOLE_PINYIN_SCORE)));
             }
         }
-    })
+    }
+    if clauses.is_empty() { None } else { Some(any_of(clauses)) }
+}
+
+/// Score of a whole name or title spelt in full pinyin (times the field boost).
+const WHOLE_PINYIN_SCORE: Score = 20.0;
+/// Score of an initials match of a whole name, times 1 + ln(records with that name); a
+/// whole title's is half of it, whatever its count.
+const INITIALS_SCORE: Score = 2.0;
+/// Names (titles) with the same initials looked up, the most catalogued first.
+const MAX_INITIALS_KEYS: usize = 32;
+
+/// `lx` → the records whose whole name (or whole short title) has those pinyin
+/// initials: only for a query of 2–6 ASCII letters and nothing else, and only against
+/// whole keys, so `lx` finds 鲁迅 and not every title with a word read l… x…. A name
+/// with more records ranks first (鲁迅 before 冷夏), names before titles.
+fn initials_query(f: &Fields, searcher: &Searcher, field: Field, text: &str) -> Result<Option<Box<dyn TQuery>>> {
+    let t = text.trim().to_ascii_lowercase();
+    if !INITIALS_LEN.contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Ok(None);
+    }
+    let mut kinds: Vec<(&str, Score)> = Vec::new();
+    if matches!(field, Field::Author | Field::Any) {
+        kinds.push((NAME_KEYS, INITIALS_SCORE));
+    }
+    if matches!(field, Field::Title | Field::Any) {
+        kinds.push((TITLE_KEYS, INITIALS_SCORE / 2.0));
+    }
+    let mut clauses: Vec<Box<dyn TQuery>> = Vec::new();
+    for (kind, score) in kinds {
+        let prefix = format!("{kind}{t}:");
+        for (key, df) in terms_with_prefix(searcher, f.initials, &prefix, MAX_INITIALS_KEYS)? {
+            // How many records a name has says who the reader most likely means; titles
+            // with the same initials are all equally likely.
+            let s = if kind == NAME_KEYS { score * (1.0 + (df as Score).ln()) } else { score };
+            clauses.push(Box::new(ConstScoreQuery::new(term_basic(f.initials, &key), s)));
+        }
+    }
+    Ok(if clauses.is_empty() { None } else { Some(any_of(clauses)) })
+}
+
+/// The terms of `field` starting with `prefix` and their document frequencies over all
+/// segments, the `cap` most frequent (then in term order).
+pub(crate) fn terms_with_prefix(searcher: &Searcher, field: TField, prefix: &str, cap: usize) -> Result<Vec<(String, u64)>> {
+    let mut counts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let mut end = prefix.as_bytes().to_vec();
+    // The first key past every key with this prefix (its last byte plus one; the prefixes
+    // here end in ASCII).
+    if let Some(last) = end.last_mut() {
+        *last = last.saturating_add(1);
+    }
+    for seg in searcher.segment_readers() {
+        let inverted = seg.inverted_index(field)?;
+        let mut stream = inverted.terms().range().ge(prefix.as_bytes()).lt(&end).into_stream()?;
+        while stream.advance() {
+            let key = String::from_utf8_lossy(stream.key()).into_owned();
+            *counts.entry(key).or_default() += u64::from(stream.value().doc_freq);
+        }
+    }
+    let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+    v.sort_by_key(|t| std::cmp::Reverse(t.1));
+    v.truncate(cap);
+    Ok(v)
+}
+
+fn term_basic(field: TField, text: &str) -> Box<dyn TQuery> {
+    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
 }
 
 /// What a search returns besides the page: see [`CatalogIndex::search_with`].
@@ -392,14 +589,14 @@ impl CatalogIndex {
     /// pass over the hits.
     pub fn search_with(&self, q: &Query, options: &SearchOptions) -> Result<SearchPage> {
         let facets = options.facets.then_some(FacetCollector);
-        let Some(tq) = build(self.fields(), q)? else {
+        let searcher = self.reader().searcher();
+        let Some(Built { query: tq, tiered }) = build(self.fields(), &searcher, q)? else {
             return Ok(SearchPage { facets: facets.map(|_| Facets::default()), all_ids_complete: true, ..SearchPage::default() });
         };
         let tq: Box<dyn TQuery> = match filter_query(self.fields(), &options.filters) {
             Some(fq) => Box::new(BooleanQuery::new(vec![(Occur::Must, tq), (Occur::Must, fq)])),
             None => tq,
         };
-        let searcher = self.reader().searcher();
         let offset = q.offset.min(MAX_WINDOW);
         let limit = q.limit.min(MAX_WINDOW - offset);
         let id_cap = options.all_ids.min(MAX_WINDOW);
@@ -413,30 +610,31 @@ impl CatalogIndex {
         let (total, docs, facets): (usize, Vec<(Score, DocAddress)>, Option<Facets>) = match q.sort {
             Sort::Relevance => searcher.search(&tq, &(Count, top.order_by_score(), facets))?,
             Sort::Newest => {
-                let c = top.tweak_score(|seg: &SegmentReader| {
+                // Newest first within each ranking tier: exact matches still come first.
+                let c = top.tweak_score(move |seg: &SegmentReader| {
                     let years = seg.fast_fields().i64("year").ok();
                     move |doc: DocId, score: Score| {
                         let y = years.as_ref().and_then(|c| c.first(doc)).unwrap_or(i64::MIN);
-                        (y, score)
+                        (Built::tier(tiered, score), y, score)
                     }
                 });
                 let (total, docs, facets) = searcher.search(&tq, &(Count, c, facets))?;
-                (total, docs.into_iter().map(|((_, s), d)| (s, d)).collect(), facets)
+                (total, docs.into_iter().map(|((_, _, s), d)| (s, d)).collect(), facets)
             }
         };
         let page_docs = if limit == 0 { &[][..] } else { docs.get(offset..).unwrap_or(&[]) };
         let page_docs = page_docs.get(..limit.min(page_docs.len())).unwrap_or(&[]);
-        let hits = self.ids(&searcher, page_docs)?;
+        let hits = self.ids(&searcher, page_docs, tiered)?;
         let all_ids = if id_cap == 0 {
             Vec::new()
         } else {
             let n = id_cap.min(docs.len());
-            self.ids(&searcher, docs.get(..n).unwrap_or(&[]))?.into_iter().map(|h| h.id).collect()
+            self.ids(&searcher, docs.get(..n).unwrap_or(&[]), tiered)?.into_iter().map(|h| h.id).collect()
         };
         Ok(SearchPage { total, hits, facets, all_ids_complete: total <= id_cap, all_ids })
     }
 
-    fn ids(&self, searcher: &Searcher, docs: &[(Score, DocAddress)]) -> Result<Vec<Hit>> {
+    fn ids(&self, searcher: &Searcher, docs: &[(Score, DocAddress)], tiered: bool) -> Result<Vec<Hit>> {
         let mut tables: Vec<(u32, Arc<SegmentIds>)> = Vec::new();
         let mut hits = Vec::with_capacity(docs.len());
         for &(score, addr) in docs {
@@ -449,7 +647,7 @@ impl CatalogIndex {
                 }
             };
             if let Some(id) = table.get(addr.doc_id) {
-                hits.push(Hit { id: id.to_owned(), score });
+                hits.push(Hit { id: id.to_owned(), score, matched: Matched::of(tiered, score) });
             }
         }
         Ok(hits)

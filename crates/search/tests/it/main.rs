@@ -7,4 +7,5 @@ mod common;
 mod facets;
 mod index;
 mod isbn;
+mod pinyin;
 mod relevance;
