@@ -2,7 +2,8 @@
 //! the top hits with their titles (for building and checking the judged query set).
 //!
 //! Usage: `cargo run -p search --example query -- 'title:经济发展' 'author:Smith, John'`
-//! (fields: title, author, subject, any, isbn, callno; add `@newest` to sort by year).
+//! (fields: title, author, subject, any, isbn, callno; add `@newest` to sort by year;
+//! `title:?libary` prints the "did you mean" suggestions instead).
 //! MARC files come from the repository's `tests/data/marc`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool: hits go to stdout, the record count to stderr")]
@@ -51,6 +52,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         q.limit = 5;
         if newest {
             q.sort = Sort::Newest;
+        }
+        if let Some(text) = text.strip_prefix('?') {
+            q.text = text.to_string();
+            let t = std::time::Instant::now();
+            let s = index.suggest(&q)?;
+            println!("== did you mean {arg}  ({:.2} ms)", t.elapsed().as_secs_f64() * 1e3);
+            for s in s {
+                println!("  {} ({} hits)", s.text, s.hits);
+            }
+            continue;
         }
         let t = std::time::Instant::now();
         let r = index.search(&q)?;

@@ -47,6 +47,7 @@ pub mod index;
 pub mod isbn;
 pub mod pinyin;
 pub mod query;
+pub mod suggest;
 pub mod t2s;
 mod tiers;
 
@@ -55,6 +56,7 @@ pub use error::{Error, Result};
 pub use facets::{FacetCount, Facets, Filters, YearRange};
 pub use index::{ANALYSIS_VERSION, CatalogIndex, CatalogWriter};
 pub use query::{Field, Hit, MAX_QUERY_CHARS, MAX_WINDOW, Matched, Query, SearchOptions, SearchPage, SearchResults, Sort};
+pub use suggest::{MAX_SUGGESTIONS, Suggestion};
 
 #[cfg(test)]
 mod send_sync {

@@ -74,6 +74,25 @@ pub(crate) fn spellings(reading: &'static str) -> [Option<&'static str>; 2] {
     [Some(reading), alt]
 }
 
+/// The characters that have `syllable` among their readings (in either spelling of ü),
+/// in code point order; built on first use (about 27,000 entries).
+pub(crate) fn characters_read(syllable: &str) -> &'static [char] {
+    static BY_SYLLABLE: std::sync::OnceLock<std::collections::HashMap<&'static str, Vec<char>>> = std::sync::OnceLock::new();
+    let map = BY_SYLLABLE.get_or_init(|| {
+        let mut m: std::collections::HashMap<&'static str, Vec<char>> = std::collections::HashMap::new();
+        let chars = (0..PRIMARY.len() as u32).filter_map(|i| char::from_u32(BASE + i)).chain(std::iter::once('\u{3007}'));
+        for c in chars {
+            for r in readings(c) {
+                for s in spellings(r).into_iter().flatten() {
+                    m.entry(s).or_default().push(c);
+                }
+            }
+        }
+        m
+    });
+    map.get(syllable).map(Vec::as_slice).unwrap_or(&[])
+}
+
 /// Is `s` a syllable a query may contain (the table's, plus `lue` and `nue`)?
 pub fn is_syllable(s: &str) -> bool {
     SYLLABLES.binary_search(&s).is_ok() || matches!(s, "lue" | "nue")

@@ -163,7 +163,7 @@ const WEAK_WORDS: [&str; 24] = [
 
 /// One unit of a query (see the module docs).
 #[derive(Clone, Debug, PartialEq)]
-enum Unit {
+pub(crate) enum Unit {
     /// Han text of two or more characters: substring match.
     Han(String),
     /// One Han character.
@@ -173,16 +173,16 @@ enum Unit {
 }
 
 #[derive(Debug, Default)]
-struct Analysed {
+pub(crate) struct Analysed {
     /// (unit, weak)
-    units: Vec<(Unit, bool)>,
+    pub units: Vec<(Unit, bool)>,
     /// jieba search-mode words of the Han runs (for `*_w` scoring).
     han_words: Vec<String>,
     /// The query as a `*_s` token sequence: (position, token).
     seq: Vec<(usize, String)>,
 }
 
-fn analyse(text: &str) -> Analysed {
+pub(crate) fn analyse(text: &str) -> Analysed {
     let mut a = Analysed::default();
     let mut pos = 0usize;
     for tok in plain_tokens(text) {
@@ -258,7 +258,7 @@ fn boost(q: Box<dyn TQuery>, b: Score) -> Box<dyn TQuery> {
 }
 
 /// Han text as a substring of the `*_s` field: its bigram, or a phrase of its bigrams.
-fn substring_q(field: TField, han: &str) -> Box<dyn TQuery> {
+pub(crate) fn substring_q(field: TField, han: &str) -> Box<dyn TQuery> {
     let chars: Vec<char> = han.chars().collect();
     if chars.len() <= 2 {
         return term_q(field, han);
@@ -277,7 +277,7 @@ fn unit_q(unit: &Unit, g: &Group) -> Box<dyn TQuery> {
     }
 }
 
-fn any_of(mut qs: Vec<Box<dyn TQuery>>) -> Box<dyn TQuery> {
+pub(crate) fn any_of(mut qs: Vec<Box<dyn TQuery>>) -> Box<dyn TQuery> {
     if qs.len() == 1
         && let Some(q) = qs.pop()
     {
@@ -343,15 +343,20 @@ fn regex_escape(s: &str) -> String {
 /// pasted page of text can cause).
 pub const MAX_QUERY_CHARS: usize = 200;
 
-pub(crate) fn build(f: &Fields, searcher: &Searcher, q: &Query) -> Result<Option<Built>> {
-    let text = match q.text.char_indices().nth(MAX_QUERY_CHARS) {
-        // Cut at a space if there is one, so no word is cut in half.
+/// The query text cut to [`MAX_QUERY_CHARS`], at a space if there is one, so no word is
+/// cut in half.
+pub(crate) fn cut_text(text: &str) -> &str {
+    match text.char_indices().nth(MAX_QUERY_CHARS) {
         Some((cut, _)) => {
-            let head = q.text.get(..cut).unwrap_or("");
+            let head = text.get(..cut).unwrap_or("");
             head.rfind(char::is_whitespace).and_then(|i| head.get(..i)).unwrap_or(head)
         }
-        None => q.text.as_str(),
-    };
+        None => text,
+    }
+}
+
+pub(crate) fn build(f: &Fields, searcher: &Searcher, q: &Query) -> Result<Option<Built>> {
+    let text = cut_text(&q.text);
     let query = match q.field {
         Field::Isbn => isbn::query_term(text).map(|t| term_q(f.isbn, &t)),
         Field::CallNumber => {

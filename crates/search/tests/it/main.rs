@@ -9,3 +9,4 @@ mod index;
 mod isbn;
 mod pinyin;
 mod relevance;
+mod suggest;
