@@ -13,14 +13,17 @@
 //! `title+author` queries "t / a" run as an any-field query of both words), 20 timed
 //! repetitions of each query after one warm-up, a temporary index directory, 2 threads,
 //! 128 MB heap. Reports parse+index time, records/s, index size, peak RSS, and p50/p99
-//! latency of `CatalogIndex::search` (top 10 ids + total count) per field group and overall.
+//! latency of `CatalogIndex::search` (top 10 ids + total count) per field group and overall;
+//! then, on the same query set, the same search with facets counted and the first 1,000 hit
+//! ids returned (`search_with`), `suggest` for every query, and a built-in set of pinyin,
+//! initials and misspelt queries (group `pinyin`, `initials`, `typo`: search, then suggest).
 
 #![allow(clippy::print_stdout, reason = "a command-line tool: printing the report is its job")]
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use search::{CatalogIndex, Field, Query, SearchDoc};
+use search::{CatalogIndex, Field, Query, SearchDoc, SearchOptions};
 
 fn rss_kb(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -207,6 +210,64 @@ fn run_queries(dir: &Path, queries_path: &Path, reps: usize) -> Result<(), Box<d
         v.sort_by(f64::total_cmp);
         println!("  {:<14} {:>3} {:>5} {:>9.3} {:>9.3}", g, cnt, zero, pct(&v, 0.5), pct(&v, 0.99));
     }
+
+    let faceted = SearchOptions { facets: true, all_ids: 1000, ..SearchOptions::default() };
+    let plain: Vec<&Query> = qs.iter().map(|(_, q)| q).collect();
+    report("same, with facets and 1,000 hit ids", &time(reps, &plain, |q| index.search_with(q, &faceted).map(|_| ()))?);
+    report("suggest, every query of the set", &time(reps, &plain, |q| index.suggest(q).map(|_| ()))?);
+
+    // Pinyin, initials and misspelt queries (their hits and suggestions on the test records
+    // are checked in tests/it; here only their cost).
+    let extra: [(&str, Field, &str); 18] = [
+        ("pinyin", Field::Author, "luxun"),
+        ("pinyin", Field::Any, "lu xun"),
+        ("pinyin", Field::Any, "zhongguo jingji"),
+        ("pinyin", Field::Title, "toudai zhi ying kui"),
+        ("pinyin", Field::Any, "jiapingwa"),
+        ("pinyin", Field::Title, "yinhang"),
+        ("initials", Field::Author, "lx"),
+        ("initials", Field::Any, "hlm"),
+        ("initials", Field::Any, "zgjj"),
+        ("initials", Field::Title, "hq"),
+        ("typo", Field::Any, "libary"),
+        ("typo", Field::Title, "histroy of chinese medicin"),
+        ("typo", Field::Author, "鲁讯"),
+        ("typo", Field::Title, "臺灣經齊"),
+        ("typo", Field::Any, "贾平娃 我是农民"),
+        ("typo", Field::Subject, "buterflies"),
+        ("typo", Field::Any, "harapa"),
+        ("typo", Field::Any, "qqqqqqq zzzzzz"),
+    ];
+    for group in ["pinyin", "initials", "typo"] {
+        let queries: Vec<Query> = extra.iter().filter(|e| e.0 == group).map(|&(_, f, t)| Query::new(f, t)).collect();
+        let refs: Vec<&Query> = queries.iter().collect();
+        report(&format!("{group}: search"), &time(reps, &refs, |q| index.search(q).map(|_| ()))?);
+        report(&format!("{group}: suggest"), &time(reps, &refs, |q| index.suggest(q).map(|_| ()))?);
+    }
     println!("peak RSS {:.0} MB", rss_kb("VmHWM:") as f64 / 1024.0);
     Ok(())
+}
+
+/// Latencies (ms, sorted) of `run` over every query, `reps` times after one warm-up.
+fn time(reps: usize, queries: &[&Query], mut run: impl FnMut(&Query) -> search::Result<()>) -> search::Result<Vec<f64>> {
+    let mut v = Vec::with_capacity(queries.len() * reps);
+    for q in queries {
+        run(q)?;
+        for _ in 0..reps {
+            let t = Instant::now();
+            run(q)?;
+            v.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    v.sort_by(f64::total_cmp);
+    Ok(v)
+}
+
+fn report(what: &str, sorted: &[f64]) {
+    println!(
+        "{what}: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        pct(sorted, 0.5),
+        pct(sorted, 0.99),
+        sorted.last().copied().unwrap_or(0.0)
+    );
 }

@@ -5,9 +5,9 @@
 //!
 //! * **A misspelt word** (Latin script: `libary`, `histroy`): a query word that no record
 //!   of the field has is replaced by the nearest indexed words (Levenshtein distance 1,
-//!   or 2 for words of six letters or more, a transposition counting 1, over the term
-//!   dictionaries of the field's unstemmed `*_s` fields), nearest first, then the most
-//!   frequent.
+//!   else 2 for words of six letters or more, a transposition counting 1, the first
+//!   letter kept, over the term dictionaries of the field's unstemmed `*_s` fields),
+//!   nearest first, then the most frequent.
 //! * **A mistyped Han character** (`鲁讯` for `鲁迅`): where two neighbouring characters of
 //!   the query stand together in no record, one of them is replaced by a homophone (a
 //!   character sharing a reading, [`crate::pinyin`]: input-method typos are homophones)
@@ -28,6 +28,9 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
+use tantivy::InvertedIndexReader;
 use tantivy::query::FuzzyTermQuery;
 use tantivy::schema::Field as TField;
 use tantivy::{Searcher, Term};
@@ -71,7 +74,7 @@ impl CatalogIndex {
         }
         let searcher = self.reader().searcher();
         let text = marc::bib::collapse_han_spaces(cut_text(&q.text));
-        let mut stats = TermStats { searcher: &searcher, cache: HashMap::new() };
+        let mut stats = TermStats::new(&searcher);
 
         // (candidate, is a spelling of pinyin)
         let mut candidates: Vec<(String, bool)> = Vec::new();
@@ -135,13 +138,30 @@ fn spelling_fields(f: &Fields, field: Field) -> Vec<TField> {
     }
 }
 
-/// Document frequencies of terms over the searcher's segments, summed over some fields.
+/// Document frequencies of terms over the searcher's segments, summed over some fields,
+/// with the term dictionaries opened once.
 struct TermStats<'a> {
     searcher: &'a Searcher,
+    readers: HashMap<TField, Vec<Arc<InvertedIndexReader>>>,
     cache: HashMap<(Vec<TField>, String), u64>,
 }
 
-impl TermStats<'_> {
+impl<'a> TermStats<'a> {
+    fn new(searcher: &'a Searcher) -> TermStats<'a> {
+        TermStats { searcher, readers: HashMap::new(), cache: HashMap::new() }
+    }
+
+    fn readers(&mut self, field: TField) -> Result<&[Arc<InvertedIndexReader>]> {
+        if !self.readers.contains_key(&field) {
+            let mut v = Vec::new();
+            for seg in self.searcher.segment_readers() {
+                v.push(seg.inverted_index(field)?);
+            }
+            self.readers.insert(field, v);
+        }
+        Ok(self.readers.get(&field).map(Vec::as_slice).unwrap_or(&[]))
+    }
+
     fn df(&mut self, fields: &[TField], text: &str) -> Result<u64> {
         let key = (fields.to_vec(), text.to_string());
         if let Some(&n) = self.cache.get(&key) {
@@ -149,9 +169,8 @@ impl TermStats<'_> {
         }
         let mut n = 0u64;
         for &field in fields {
-            let term = Term::from_field_text(field, text);
-            for seg in self.searcher.segment_readers() {
-                n += u64::from(seg.inverted_index(field)?.doc_freq(&term)?);
+            for inverted in self.readers(field)? {
+                n += inverted.terms().get(text.as_bytes())?.map_or(0, |info| u64::from(info.doc_freq));
             }
         }
         self.cache.insert(key, n);
@@ -282,15 +301,34 @@ fn replace_han(text: &str, han: &str, with: &str) -> String {
     typed.into_iter().collect()
 }
 
-/// The indexed words nearest to `word` in these fields, nearest first, then most frequent.
+/// The indexed words nearest to `word` in these fields, nearest first, then most frequent:
+/// those at distance 1, else (for words of six letters or more) at distance 2. Building
+/// a distance-2 automaton costs a few milliseconds, so it is only built when needed.
 fn nearest_words(searcher: &Searcher, fields: &[TField], word: &str) -> Result<Vec<String>> {
-    let distance: u8 = if word.chars().count() >= 6 { 2 } else { 1 };
+    let mut found = words_within(searcher, fields, word, 1)?;
+    if found.is_empty() && word.chars().count() >= 6 {
+        found = words_within(searcher, fields, word, 2)?;
+    }
+    let mut ranked: Vec<(usize, u64, String)> = found.into_iter().map(|(t, df)| (edit_distance(word, &t), df, t)).collect();
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then_with(|| a.2.cmp(&b.2)));
+    Ok(ranked.into_iter().take(PER_WORD).map(|(_, _, t)| t).collect())
+}
+
+/// The Latin-script terms of the fields within `distance` of `word` that begin with its
+/// first letter, with their document frequencies. Misspellings rarely touch the first
+/// letter, and keeping it confines the automaton to one branch of each dictionary (an
+/// unconfined distance-2 search walks most of it).
+fn words_within(searcher: &Searcher, fields: &[TField], word: &str, distance: u8) -> Result<HashMap<String, u64>> {
     let mut found: HashMap<String, u64> = HashMap::new();
+    let (Some(&first_field), Some(first)) = (fields.first(), word.chars().next()) else { return Ok(found) };
+    let from = first.to_string();
+    let Some(to) = char::from_u32(first as u32 + 1).map(String::from) else { return Ok(found) };
+    // One automaton for every field: it reads the term's bytes, whatever the field.
+    let automaton = FuzzyTermQuery::new(Term::from_field_text(first_field, word), distance, true).automaton()?;
     for &field in fields {
-        let automaton = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true).automaton()?;
         for seg in searcher.segment_readers() {
             let inverted = seg.inverted_index(field)?;
-            let mut stream = inverted.terms().search(&automaton).into_stream()?;
+            let mut stream = inverted.terms().search(&automaton).ge(from.as_bytes()).lt(to.as_bytes()).into_stream()?;
             while stream.advance() {
                 let Ok(term) = std::str::from_utf8(stream.key()) else { continue };
                 // Han unigrams and bigrams are no spelling of a Latin word.
@@ -301,9 +339,7 @@ fn nearest_words(searcher: &Searcher, fields: &[TField], word: &str) -> Result<V
             }
         }
     }
-    let mut ranked: Vec<(usize, u64, String)> = found.into_iter().map(|(t, df)| (edit_distance(word, &t), df, t)).collect();
-    ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then_with(|| a.2.cmp(&b.2)));
-    Ok(ranked.into_iter().take(PER_WORD).map(|(_, _, t)| t).collect())
+    Ok(found)
 }
 
 /// Optimal string alignment distance (a transposition counts 1), by characters.
@@ -358,7 +394,8 @@ fn homophone_fixes(stats: &mut TermStats<'_>, fields: &[TField], han: &str) -> R
         let mut homophones: Vec<char> = Vec::new();
         for r in crate::pinyin::readings(c) {
             for &h in crate::pinyin::characters_read(r) {
-                if h != c && !homophones.contains(&h) {
+                // The rare characters of Extension A are no one's intended character.
+                if h != c && ('\u{4E00}'..='\u{9FFF}').contains(&h) && !homophones.contains(&h) {
                     homophones.push(h);
                 }
             }
