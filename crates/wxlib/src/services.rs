@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::lang::Lang;
 use crate::web::error::WebError;
-use crate::web::session::{SESSION_SECS, SessionSigner, cookie_token};
+use crate::web::session::{Purpose, SESSION_SECS, SessionSigner, cookie_token};
 use crate::wechat::api::WeChatApi;
 use crate::wechat::journal::Journal;
 use crate::wechat::outbox::Outbox;
@@ -35,7 +35,8 @@ pub struct Services {
     /// The library system loans and holds come from.
     pub ils: Ils,
     pub clock: Clock,
-    /// Signs the reader sessions of the web pages opened from the menu.
+    /// Signs the reader sessions of the web pages opened from the menu and the news pages' reader
+    /// id, each under its own purpose.
     pub sessions: SessionSigner,
     /// The keyword answer rules, compiled, reloaded when they change.
     pub answers: crate::answers::AnswerBook,
@@ -62,7 +63,7 @@ impl Services {
     /// authorisation, or the page saying it failed.
     pub async fn web_reader(&self, headers: &HeaderMap, code: Option<&str>, path: &str) -> Result<(String, Option<String>), WebError> {
         let now = self.clock.now();
-        if let Some(openid) = cookie_token(headers).and_then(|t| self.sessions.verify(&t, now)) {
+        if let Some(openid) = cookie_token(headers).and_then(|t| self.sessions.verify(Purpose::ReaderSession, &t, now)) {
             return Ok((openid, None));
         }
         let Some(code) = code.filter(|c| !c.is_empty()) else {
@@ -72,7 +73,7 @@ impl Services {
         };
         match self.api.oauth_openid(code).await {
             Ok(openid) => {
-                let token = self.sessions.sign(&openid, now + SESSION_SECS);
+                let token = self.sessions.sign(Purpose::ReaderSession, &openid, now + SESSION_SECS);
                 Ok((openid, Some(token)))
             }
             Err(e) => Err(WebError::page(

@@ -16,7 +16,7 @@ use crate::clock::{local_datetime, local_hm};
 use crate::lang::{Lang, t};
 use crate::services::Services;
 use crate::web::error::WebError;
-use crate::web::session::{CodeParams, cookie_token, subtle_eq, with_cookie};
+use crate::web::session::{CodeParams, Purpose, cookie_token, subtle_eq, with_cookie};
 use crate::web::{escape, page};
 
 /// Longest feedback comment, in characters.
@@ -271,7 +271,7 @@ pub struct FeedbackForm {
 /// The reader behind a post: the form's token must be our session cookie, signed and fresh.
 fn poster(s: &Services, headers: &HeaderMap, token: &str) -> Option<String> {
     let cookie = cookie_token(headers).unwrap_or_default();
-    s.sessions.verify(token, s.clock.now()).filter(|_| subtle_eq(cookie.as_bytes(), token.as_bytes()))
+    s.sessions.verify(Purpose::ReaderSession, token, s.clock.now()).filter(|_| subtle_eq(cookie.as_bytes(), token.as_bytes()))
 }
 
 fn expired(s: &Services) -> WebError {

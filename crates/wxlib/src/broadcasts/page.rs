@@ -15,7 +15,7 @@ use axum::routing::get;
 
 use crate::services::Services;
 use crate::web::error::WebError;
-use crate::web::session::{CodeParams, cookie, set_cookie};
+use crate::web::session::{CodeParams, Purpose, cookie, set_cookie};
 use crate::web::{escape, page};
 use crate::wechat::api::authorize_url as authorize_url_for;
 
@@ -55,7 +55,7 @@ async fn article(
     let now = s.clock.now();
     // Who is reading: our cookie, WeChat's code, WeChat's authorisation, or a new browser id.
     let mut new_cookie = None;
-    let reader = match cookie(&headers, COOKIE).and_then(|t| s.sessions.verify(&t, now)) {
+    let reader = match cookie(&headers, COOKIE).and_then(|t| s.sessions.verify(Purpose::NewsReader, &t, now)) {
         Some(r) => Some(r),
         None => match q.code.as_deref().filter(|c| !c.is_empty()) {
             Some(code) => match s.api.oauth_openid(code).await {
@@ -70,8 +70,8 @@ async fn article(
         },
     };
     let reader = reader.unwrap_or_else(|| format!("c:{:032x}", rand::random::<u128>()));
-    if cookie(&headers, COOKIE).and_then(|t| s.sessions.verify(&t, now)).is_none() {
-        new_cookie = Some(s.sessions.sign(&reader, now + COOKIE_SECS));
+    if cookie(&headers, COOKIE).and_then(|t| s.sessions.verify(Purpose::NewsReader, &t, now)).is_none() {
+        new_cookie = Some(s.sessions.sign(Purpose::NewsReader, &reader, now + COOKIE_SECS));
     }
     if matches!(b.state.as_str(), "sending" | "sent") {
         let via = if reader.starts_with("o:") { "wechat" } else { "browser" };

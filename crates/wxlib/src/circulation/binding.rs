@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::IlsError;
 use crate::services::Services;
 use crate::web::error::{BoxError, WebError};
-use crate::web::session::{CodeParams, cookie_token, subtle_eq, with_cookie};
+use crate::web::session::{CodeParams, Purpose, cookie_token, subtle_eq, with_cookie};
 use crate::web::{escape, page};
 
 pub fn routes(s: Services) -> axum::Router {
@@ -71,7 +71,9 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
     let now = s.clock.now();
     // The form's token must be the session cookie (CSRF) and valid.
     let cookie = cookie_token(&headers).unwrap_or_default();
-    let Some(openid) = s.sessions.verify(&f.token, now).filter(|_| subtle_eq(cookie.as_bytes(), f.token.as_bytes())) else {
+    let Some(openid) =
+        s.sessions.verify(Purpose::ReaderSession, &f.token, now).filter(|_| subtle_eq(cookie.as_bytes(), f.token.as_bytes()))
+    else {
         return Err(expired("绑定一卡通"));
     };
     let card = f.card.trim();
@@ -143,7 +145,9 @@ pub struct TokenForm {
 
 async fn unbind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Result<Response, WebError> {
     let cookie = cookie_token(&headers).unwrap_or_default();
-    let Some(openid) = s.sessions.verify(&f.token, s.clock.now()).filter(|_| subtle_eq(cookie.as_bytes(), f.token.as_bytes())) else {
+    let Some(openid) =
+        s.sessions.verify(Purpose::ReaderSession, &f.token, s.clock.now()).filter(|_| subtle_eq(cookie.as_bytes(), f.token.as_bytes()))
+    else {
         return Err(expired("解除绑定"));
     };
     s.db.forget_reader(&openid).await.map_err(internal)?;

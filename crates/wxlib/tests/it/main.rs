@@ -29,6 +29,8 @@ mod partners;
 mod reach;
 /// Due-date reminders with a fake clock: one digest per reader per day, across a restart.
 mod reminders;
+/// Issue 18's security findings and the probes that held, one test per property.
+mod security;
 /// wxlib against the simulator's WeChat API stand-in: token errors, window rules, menus.
 mod simulator;
 /// The storage conformance story, run on SQLite and on PostgreSQL.
