@@ -244,6 +244,15 @@ fn run_queries(dir: &Path, queries_path: &Path, reps: usize) -> Result<(), Box<d
         report(&format!("{group}: search"), &time(reps, &refs, |q| index.search(q).map(|_| ()))?);
         report(&format!("{group}: suggest"), &time(reps, &refs, |q| index.suggest(q).map(|_| ()))?);
     }
+    println!("  {:<34} {:>7} {:>9} {:>9}  suggestion", "query", "hits", "search", "suggest");
+    for (_, f, t) in extra {
+        let q = Query::new(f, t);
+        let hits = index.search(&q)?.total;
+        let search_ms = pct(&time(reps, &[&q], |q| index.search(q).map(|_| ()))?, 0.5);
+        let suggest_ms = pct(&time(reps, &[&q], |q| index.suggest(q).map(|_| ()))?, 0.5);
+        let first = index.suggest(&q)?.into_iter().next().map(|s| format!("{} ({})", s.text, s.hits)).unwrap_or_default();
+        println!("  {:<34} {:>7} {:>9.3} {:>9.3}  {first}", format!("{f:?}:{t}"), hits, search_ms, suggest_ms);
+    }
     println!("peak RSS {:.0} MB", rss_kb("VmHWM:") as f64 / 1024.0);
     Ok(())
 }

@@ -4,10 +4,11 @@
 //! Three kinds, for the text fields (title, author, subject, any):
 //!
 //! * **A misspelt word** (Latin script: `libary`, `histroy`): a query word that no record
-//!   of the field has is replaced by the nearest indexed words (Levenshtein distance 1,
-//!   else 2 for words of six letters or more, a transposition counting 1, the first
-//!   letter kept, over the term dictionaries of the field's unstemmed `*_s` fields),
-//!   nearest first, then the most frequent.
+//!   of the field has (or, when the query finds nothing, at most three records have) is
+//!   replaced by the nearest indexed words at least ten times as frequent: Levenshtein
+//!   distance 1, else 2 for words of six letters or more, a transposition counting 1,
+//!   the first letter kept, over the term dictionaries of the field's unstemmed `*_s`
+//!   fields; nearest first, then the most frequent.
 //! * **A mistyped Han character** (`鲁讯` for `鲁迅`): where two neighbouring characters of
 //!   the query stand together in no record, one of them is replaced by a homophone (a
 //!   character sharing a reading, [`crate::pinyin`]: input-method typos are homophones)
@@ -47,6 +48,8 @@ pub struct Suggestion {
     pub hits: usize,
 }
 
+/// A word this rare in the field is corrected when the query finds nothing.
+const RARE_WORD: u64 = 3;
 /// Suggestions returned at most.
 pub const MAX_SUGGESTIONS: usize = 3;
 /// Candidates checked by running them, at most.
@@ -86,11 +89,11 @@ impl CatalogIndex {
                 }
             }
         }
-        for c in corrections(&mut stats, &seq, &text, cut_text(&q.text))? {
+        let own = self.count(q.field, &text)?;
+        for c in corrections(&mut stats, &seq, &text, cut_text(&q.text), own)? {
             candidates.push((c, false));
         }
 
-        let own = self.count(q.field, &text)?;
         let mut out: Vec<Suggestion> = Vec::new();
         let mut seen: Vec<String> = vec![text.clone()];
         for (cand, spelt) in candidates {
@@ -181,17 +184,23 @@ impl<'a> TermStats<'a> {
 /// Corrected texts for misspelt words and mistyped Han characters of `text` (the query
 /// as searched), written into `typed` (the query as typed), best first: first every
 /// correction's best choice at once, then each second choice.
-fn corrections(stats: &mut TermStats<'_>, seq: &[TField], text: &str, typed: &str) -> Result<Vec<String>> {
+fn corrections(stats: &mut TermStats<'_>, seq: &[TField], text: &str, typed: &str, own: usize) -> Result<Vec<String>> {
     let a = analyse(text);
     // (what to replace, its replacements best first)
     let mut fixes: Vec<(Replace, Vec<String>)> = Vec::new();
     for (unit, _) in &a.units {
-        // Words of three letters or more that no record of the field has.
+        // Words of three letters or more that no record of the field has, or, when the
+        // query finds nothing, that very few have: a large catalogue has its own typos
+        // (`histroy` is in some title of the 250,000 LC records).
         let Unit::Word { plain, .. } = unit else { continue };
-        if plain.chars().count() < 3 || plain.chars().any(|c| c.is_ascii_digit()) || stats.df(seq, plain)? > 0 {
+        if plain.chars().count() < 3 || plain.chars().any(|c| c.is_ascii_digit()) {
             continue;
         }
-        let near = nearest_words(stats.searcher, seq, plain)?;
+        let df = stats.df(seq, plain)?;
+        if df > 0 && (own > 0 || df > RARE_WORD) {
+            continue;
+        }
+        let near = nearest_words(stats.searcher, seq, plain, df)?;
         if !near.is_empty() {
             fixes.push((Replace::Word(plain.clone()), near));
         }
@@ -304,10 +313,14 @@ fn replace_han(text: &str, han: &str, with: &str) -> String {
 /// The indexed words nearest to `word` in these fields, nearest first, then most frequent:
 /// those at distance 1, else (for words of six letters or more) at distance 2. Building
 /// a distance-2 automaton costs a few milliseconds, so it is only built when needed.
-fn nearest_words(searcher: &Searcher, fields: &[TField], word: &str) -> Result<Vec<String>> {
+fn nearest_words(searcher: &Searcher, fields: &[TField], word: &str, word_df: u64) -> Result<Vec<String>> {
+    // A rare word is only replaced by a much more frequent one.
+    let better = |found: &mut HashMap<String, u64>| found.retain(|t, df| t != word && *df > word_df * 10);
     let mut found = words_within(searcher, fields, word, 1)?;
+    better(&mut found);
     if found.is_empty() && word.chars().count() >= 6 {
         found = words_within(searcher, fields, word, 2)?;
+        better(&mut found);
     }
     let mut ranked: Vec<(usize, u64, String)> = found.into_iter().map(|(t, df)| (edit_distance(word, &t), df, t)).collect();
     ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then_with(|| a.2.cmp(&b.2)));
