@@ -2,6 +2,7 @@
 //! overlaid with `WXLIB_<SECTION>__<KEY>` environment variables. Passed around as a value, never a
 //! global, so tests build their own.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -190,8 +191,72 @@ pub struct CirculationConfig {
     pub remind_hour: u32,
     /// Reminders: the template message id (service accounts) for the digest.
     pub remind_template_id: String,
+    /// Reminders: which of the template's fields carries what (`books`: the due titles, `due`:
+    /// the first due date, `count`: how many are due, `note`: how to renew); each value is a
+    /// field key of the account's template (`thing1`, `time2`, …), checked against the template's
+    /// definition from WeChat at start. A role left out is not sent.
+    pub remind_template_fields: BTreeMap<String, String>,
+    /// Live availability: a copy's status read from the library system is reused for this long
+    /// (per node) before it is asked again.
+    pub status_ttl_secs: u64,
+    /// Live availability: how long a page or a chat answer waits for the library system's
+    /// statuses; copies not answered by then show their last known status, marked as such.
+    pub status_budget_ms: u64,
+    /// Notices from the library system (hold ready, cannot renew, back on the shelf).
+    pub notices: NoticesConfig,
     /// SIP2 connection, when `system = "sip2"`.
     pub sip2: Sip2Config,
+}
+
+/// A template message: its id in the account and which of its fields carries what (role → the
+/// field's key, e.g. `title = "thing1"`). An empty id: no template message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TemplateConfig {
+    pub id: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+impl TemplateConfig {
+    fn new(id: &str, fields: &[(&str, &str)]) -> Self {
+        Self { id: id.to_owned(), fields: fields.iter().map(|(r, k)| ((*r).to_owned(), (*k).to_owned())).collect() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoticesConfig {
+    /// Poll the library system and send the notices.
+    pub enabled: bool,
+    /// A round over the bound readers and the shelf watches starts this often (one node at a
+    /// time); the built-in library system also starts one when its loans or holds change.
+    pub poll_interval_secs: u64,
+    /// At most this many library-system requests a second during a round (SIP2), so a round over
+    /// thousands of readers is spread out instead of a storm.
+    pub requests_per_sec: u32,
+    /// At most this many library-system requests at once during a round.
+    pub parallelism: usize,
+    /// The template message of "your hold is ready" when the customer-service window is closed
+    /// (roles: `title`, `pickup`, `date`).
+    pub hold_ready_template: TemplateConfig,
+    /// "You can no longer renew: another reader reserved it" (roles: `title`, `due`, `note`).
+    pub renew_blocked_template: TemplateConfig,
+    /// 到书提醒, "a copy is back on the shelf" (roles: `title`, `location`, `date`).
+    pub available_template: TemplateConfig,
+}
+
+impl Default for NoticesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_interval_secs: 300,
+            requests_per_sec: 10,
+            parallelism: 2,
+            hold_ready_template: TemplateConfig::new("hold_ready", &[("title", "thing1"), ("pickup", "thing2"), ("date", "time3")]),
+            renew_blocked_template: TemplateConfig::default(),
+            available_template: TemplateConfig::default(),
+        }
+    }
 }
 
 impl Default for CirculationConfig {
@@ -211,6 +276,13 @@ impl Default for CirculationConfig {
             remind_days_before: 3,
             remind_hour: 9,
             remind_template_id: "due_reminder".into(),
+            remind_template_fields: [("books", "thing1"), ("due", "time2"), ("count", "number3"), ("note", "thing4")]
+                .into_iter()
+                .map(|(r, k)| (r.to_owned(), k.to_owned()))
+                .collect(),
+            status_ttl_secs: 60,
+            status_budget_ms: 1000,
+            notices: NoticesConfig::default(),
             sip2: Sip2Config::default(),
         }
     }
@@ -470,6 +542,39 @@ impl Config {
         }
         if c.remind_hour > 23 {
             return invalid("circulation.remind_hour", "must be 0–23");
+        }
+        if !(1..=86_400).contains(&c.status_ttl_secs) {
+            return invalid("circulation.status_ttl_secs", "must be between 1 and 86400");
+        }
+        if !(50..=3000).contains(&c.status_budget_ms) {
+            return invalid(
+                "circulation.status_budget_ms",
+                "must be between 50 and 3000, so answers still leave within WeChat's 5 seconds",
+            );
+        }
+        for role in c.remind_template_fields.keys() {
+            if !matches!(role.as_str(), "books" | "due" | "count" | "note") {
+                return invalid("circulation.remind_template_fields", "roles are books, due, count and note");
+            }
+        }
+        let n = &c.notices;
+        if n.poll_interval_secs < 1 {
+            return invalid("circulation.notices.poll_interval_secs", "must be at least 1");
+        }
+        if !(1..=1000).contains(&n.requests_per_sec) {
+            return invalid("circulation.notices.requests_per_sec", "must be between 1 and 1000");
+        }
+        if !(1..=32).contains(&n.parallelism) {
+            return invalid("circulation.notices.parallelism", "must be between 1 and 32");
+        }
+        for (key, t, roles) in [
+            ("circulation.notices.hold_ready_template", &n.hold_ready_template, &["title", "pickup", "date"]),
+            ("circulation.notices.renew_blocked_template", &n.renew_blocked_template, &["title", "due", "note"]),
+            ("circulation.notices.available_template", &n.available_template, &["title", "location", "date"]),
+        ] {
+            if let Some(bad) = t.fields.keys().find(|r| !roles.contains(&r.as_str())) {
+                return Err(ConfigError::Invalid { key, reason: format!("unknown role {bad:?}; the roles are {}", roles.join(", ")) });
+            }
         }
         if !(1..=24 * 60).contains(&self.consultation.session_minutes) {
             return invalid("consultation.session_minutes", "must be between 1 and 1440");

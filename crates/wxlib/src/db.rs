@@ -71,6 +71,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "lean callback journal", include_str!("../migrations/sqlite/0012_lean_journal.sql")),
     (13, "dedupe without time index", include_str!("../migrations/sqlite/0013_dedupe_without_time_index.sql")),
     (14, "shared stored replies", include_str!("../migrations/sqlite/0014_shared_stored_replies.sql")),
+    (15, "live circulation", include_str!("../migrations/sqlite/0015_live_circulation.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -87,6 +88,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "lean callback journal", include_str!("../migrations/postgres/0012_lean_journal.sql")),
     (13, "dedupe without time index", include_str!("../migrations/postgres/0013_dedupe_without_time_index.sql")),
     (14, "shared stored replies", include_str!("../migrations/postgres/0014_shared_stored_replies.sql")),
+    (15, "live circulation", include_str!("../migrations/postgres/0015_live_circulation.sql")),
 ];
 
 /// Redacts the password in a database URL for logs.

@@ -13,6 +13,7 @@ use crate::catalog::sync::IndexSync;
 use crate::catalog::{self, Catalog};
 use crate::circulation::binding;
 use crate::circulation::builtin::BuiltinIls;
+use crate::circulation::status::CopyStatuses;
 use crate::circulation::{Ils, reminders};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -48,10 +49,19 @@ pub async fn build_services(config: Config) -> anyhow::Result<(Services, IndexSy
         crate::catalog::sync::open_index(&index_dir)
             .map_err(|e| anyhow::anyhow!("cannot open the search index at {}: {e}", index_dir.display()))?,
     );
-    let catalog = Catalog { db: db.clone(), index: index.clone() };
-    let index_sync = IndexSync { db: db.clone(), index, seq_file: index_dir.join("wxlib-seq"), wake: Arc::new(Notify::new()) };
+    let index_sync =
+        IndexSync { db: db.clone(), index: index.clone(), seq_file: index_dir.join("wxlib-seq"), wake: Arc::new(Notify::new()) };
     let clock = Clock::default();
     let ils = library_system(&config, &db, &clock)?;
+    let c = &config.circulation;
+    let copies = CopyStatuses::new(
+        db.clone(),
+        ils.clone(),
+        clock.clone(),
+        Duration::from_secs(c.status_ttl_secs),
+        Duration::from_millis(c.status_budget_ms),
+    );
+    let catalog = Catalog { db: db.clone(), index, copies };
     let session_key =
         db.setting_or_init("session_key", || format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())).await?;
     let outbox = Outbox { db: db.clone(), wake: Arc::new(Notify::new()) };

@@ -57,9 +57,10 @@ pub fn render_page(p: &SearchPage, field: SearchField, lang: Lang) -> String {
         let year = h.year.map(|y| format!(" ({y})")).unwrap_or_default();
         out.push_str(&format!("\n{}. {}{}{}", i + 1, shorten(&h.title, 40), author, year));
         let call = h.call_number.clone().unwrap_or_else(|| "-".into());
+        let availability = super::availability_text(&h.availability, lang);
         out.push_str(&match lang {
-            Lang::Zh => format!("\n   索书号 {} · 可借 {}/{}", call, h.availability.available, h.availability.total),
-            Lang::En => format!("\n   Call no. {} · {}/{} available", call, h.availability.available, h.availability.total),
+            Lang::Zh => format!("\n   索书号 {call} · {availability}"),
+            Lang::En => format!("\n   Call no. {call} · {availability}"),
         });
     }
     let more = p.page < p.pages();
@@ -131,18 +132,10 @@ pub fn render_detail(v: &RecordView, lang: Lang, public_url: &str) -> String {
             b.subjects.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
         ));
     }
-    lines.push(if zh {
-        format!("馆藏 {} 册，可借 {} 册", v.availability.total, v.availability.available)
-    } else {
-        format!("{} cop(ies), {} available", v.availability.total, v.availability.available)
-    });
+    lines.push(super::holdings_text(&v.availability, lang));
     for it in v.items.iter().take(5) {
-        let status = match (zh, it.status.as_str()) {
-            (true, "available") => "在架".to_owned(),
-            (true, "on_loan") => "已借出".to_owned(),
-            (_, s) => s.to_owned(),
-        };
-        lines.push(format!("· {} {} {}", it.location.clone().unwrap_or_default(), it.call_number.clone().unwrap_or_default(), status));
+        let place = [it.location.clone(), it.call_number.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        lines.push(format!("· {place} {}", super::copy_text(it, lang)));
     }
     lines.push(format!(
         "<a href=\"{}/opac/record/{}\">{}</a>",

@@ -9,7 +9,9 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::{Catalog, RecordView, SearchField, Sort, parse_field};
+use crate::circulation::CopyState;
 use crate::db::unix_now;
+use crate::lang::Lang;
 use crate::web::error::{BoxError, WebError};
 use crate::web::{escape, page};
 
@@ -126,14 +128,14 @@ async fn opac_search<T: SearchTabs>(State(st): State<SearchPageState<T>>, Query(
                     ));
                     for h in &r.hits {
                         body.push_str(&format!(
-                            "<div class=\"card\"><a href=\"/opac/record/{}\">{}</a><div class=\"muted\">{} {} · 索书号 {} · 可借 {}/{}</div></div>",
+                            "<div class=\"card\"><a href=\"/opac/record/{}\">{}</a><div class=\"muted\">{} {} · 索书号 {} · <span class=\"availability{}\">{}</span></div></div>",
                             crate::web::urlencode(&h.id),
                             escape(&h.title),
                             escape(&h.authors.join("; ")),
                             h.year.map(|y| y.to_string()).unwrap_or_default(),
                             escape(h.call_number.as_deref().unwrap_or("-")),
-                            h.availability.available,
-                            h.availability.total
+                            if h.availability.fresh { "" } else { " stale" },
+                            escape(&super::availability_text(&h.availability, Lang::Zh))
                         ));
                     }
                     if r.page < r.pages() {
@@ -187,23 +189,28 @@ fn record_html(v: &RecordView) -> String {
             .items
             .iter()
             .map(|it| {
-                let (cls, label) = if it.status == "available" { ("ok", "在架") } else { ("no", "已借出") };
+                let cls = match (it.status, it.fresh) {
+                    (CopyState::Available, true) => "ok",
+                    (_, false) => "stale",
+                    _ => "no",
+                };
                 format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{cls}\">{label}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{cls}\">{}</td></tr>",
                     escape(&it.barcode),
                     escape(it.location.as_deref().unwrap_or("")),
-                    escape(it.call_number.as_deref().unwrap_or(""))
+                    escape(it.call_number.as_deref().unwrap_or("")),
+                    escape(&super::copy_text(it, Lang::Zh))
                 )
             })
             .collect();
         format!("<table><tr><th>条码</th><th>馆藏地</th><th>索书号</th><th>状态</th></tr>{list}</table>")
     };
     format!(
-        "<div class=\"card\"><h2>{}</h2><table>{}</table></div><div class=\"card\"><h3>馆藏（{} 册，可借 {} 册）</h3>{}</div>",
+        "<div class=\"card\"><h2>{}</h2><table>{}</table></div><div class=\"card\"><h3 class=\"availability{}\">{}</h3>{}</div>",
         escape(&title),
         rows.join(""),
-        v.availability.total,
-        v.availability.available,
+        if v.availability.fresh { "" } else { " stale" },
+        escape(&super::holdings_text(&v.availability, Lang::Zh)),
         items
     )
 }

@@ -51,11 +51,26 @@ struct AddedRecord {
     marc: Option<Vec<u8>>,
 }
 
-/// Copies of a record: how many, how many on the shelf.
+/// Copies of a record: how many, how many on the shelf, and how that is known.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Availability {
     pub total: i64,
     pub available: i64,
+    /// Every copy's status was read from the library system just now (within the TTL), or is
+    /// the built-in system's own. `false`: some are last known ones (see `read_at`) or unknown.
+    pub fresh: bool,
+    /// When the oldest last-known status was read (unix seconds); `None` when fresh.
+    #[serde(serialize_with = "crate::catalog::serialize_local_time")]
+    pub read_at: Option<i64>,
+    /// Copies the library system has said nothing about yet.
+    pub unknown: i64,
+}
+
+impl Availability {
+    /// Counts from the store, where they are the library system's own (the built-in system).
+    pub fn counted(total: i64, available: i64) -> Self {
+        Availability { total, available, fresh: true, read_at: None, unknown: 0 }
+    }
 }
 
 /// Whether an upsert added or changed a record.
@@ -322,7 +337,7 @@ impl Db {
         let mut by_id: HashMap<String, (RecordSummary, Availability)> = rows
             .into_iter()
             .map(|(id, title, author, year, call_number, total, available)| {
-                (id.clone(), (RecordSummary { id, title, author, year, call_number }, Availability { total, available }))
+                (id.clone(), (RecordSummary { id, title, author, year, call_number }, Availability::counted(total, available)))
             })
             .collect();
         Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
@@ -345,7 +360,23 @@ impl Db {
             qb.push(") GROUP BY record_id");
             qb.build_query_as().fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(|(id, total, available)| (id, Availability { total, available })).collect())
+        Ok(rows.into_iter().map(|(id, total, available)| (id, Availability::counted(total, available))).collect())
+    }
+
+    /// The items of every record in `ids`, by record then barcode.
+    pub async fn items_of_records(&self, ids: &[String]) -> Result<Vec<ItemRow>, DbError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(with_pool!(self, |pool| {
+            let mut qb = builder(pool, "SELECT barcode, record_id, location, call_number, status FROM catalog_items WHERE record_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(id.clone());
+            }
+            qb.push(") ORDER BY record_id, barcode");
+            qb.build_query_as().fetch_all(pool).await?
+        }))
     }
 
     pub async fn items_of(&self, record_id: &str) -> Result<Vec<ItemRow>, DbError> {

@@ -6,7 +6,10 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 
 use super::store::IlsLoanRow;
-use super::{Account, Capabilities, Hold, HotTitle, IlsError, IlsFuture, LibrarySystem, Loan, Patron, RenewOutcome};
+use super::{
+    Account, Capabilities, CopyStatus, Hold, HotTitle, IlsError, IlsFuture, LibrarySystem, Loan, Pace, Patron, ReaderCircumstances,
+    RenewOutcome,
+};
 use crate::clock::Clock;
 use crate::config::CirculationConfig;
 use crate::db::Db;
@@ -201,6 +204,44 @@ impl LibrarySystem for BuiltinIls {
         Box::pin(async move {
             let rows = self.db.ils_hot_titles(since, limit).await?;
             Ok(rows.into_iter().map(|(record_id, loans)| HotTitle { record_id, loans }).collect())
+        })
+    }
+
+    fn remote_status(&self) -> bool {
+        false
+    }
+
+    fn copy_status<'a>(&'a self, barcode: &'a str) -> IlsFuture<'a, CopyStatus> {
+        Box::pin(async move {
+            self.db
+                .builtin_copy_statuses(&[barcode.to_owned()])
+                .await?
+                .pop()
+                .ok_or_else(|| IlsError::Refused(format!("no item with barcode {barcode}")))
+        })
+    }
+
+    fn circumstances<'a>(&'a self, card: &'a str, _pace: &'a Pace) -> IlsFuture<'a, ReaderCircumstances> {
+        Box::pin(async move {
+            let ready_holds = self
+                .db
+                .ils_holds(card)
+                .await?
+                .into_iter()
+                .filter(|(_, _, _, status, _)| status == "ready")
+                .map(|(id, rid, title, _, pickup)| (id.to_string(), title.unwrap_or(rid), pickup))
+                .collect();
+            let mut reserved_loans = Vec::new();
+            for l in self.db.ils_loans(card).await? {
+                let waiting = match &l.record_id {
+                    Some(rid) => self.db.ils_others_waiting(card, rid).await?,
+                    None => false,
+                };
+                if waiting {
+                    reserved_loans.push((l.barcode.clone(), l.title.clone().unwrap_or(l.barcode), l.due_at));
+                }
+            }
+            Ok(ReaderCircumstances { ready_holds, reserved_loans })
         })
     }
 }

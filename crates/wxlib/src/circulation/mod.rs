@@ -11,11 +11,12 @@ pub mod chat;
 pub mod load;
 pub mod reminders;
 pub mod sip2_ils;
+pub mod status;
 pub mod store;
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a library system can do; chat only offers what it supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -75,6 +76,108 @@ pub struct RenewOutcome {
     pub reason: Option<String>,
 }
 
+/// Where a copy is, in the library system's words (SIP2's circulation statuses, folded to what a
+/// reader needs to know).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyState {
+    /// On the shelf: can be borrowed now.
+    Available,
+    /// Lent (charged, recalled).
+    OnLoan,
+    /// Waiting on the hold shelf for the reader who reserved it.
+    OnHoldShelf,
+    /// Returned, not yet back on the shelf.
+    Reshelving,
+    InTransit,
+    /// Being processed (cataloguing, binding, repair) or on order.
+    InProcess,
+    /// Missing, lost or claimed returned.
+    Missing,
+    /// Anything else the library system says.
+    Other,
+    /// Nothing is known: the library system has not answered about it yet.
+    Unknown,
+}
+
+impl CopyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyState::Available => "available",
+            CopyState::OnLoan => "on_loan",
+            CopyState::OnHoldShelf => "on_hold_shelf",
+            CopyState::Reshelving => "reshelving",
+            CopyState::InTransit => "in_transit",
+            CopyState::InProcess => "in_process",
+            CopyState::Missing => "missing",
+            CopyState::Other => "other",
+            CopyState::Unknown => "unknown",
+        }
+    }
+
+    /// The state a stored status names (`catalog_items.status`, `copy_status.status`); what is
+    /// not one of ours is `Other`.
+    pub fn parse(s: &str) -> CopyState {
+        match s {
+            "available" => CopyState::Available,
+            "on_loan" => CopyState::OnLoan,
+            "on_hold_shelf" => CopyState::OnHoldShelf,
+            "reshelving" => CopyState::Reshelving,
+            "in_transit" => CopyState::InTransit,
+            "in_process" => CopyState::InProcess,
+            "missing" => CopyState::Missing,
+            "unknown" => CopyState::Unknown,
+            _ => CopyState::Other,
+        }
+    }
+
+    /// What a reader is shown.
+    pub fn label(self, lang: crate::lang::Lang) -> &'static str {
+        use crate::lang::Lang::{En, Zh};
+        match (lang, self) {
+            (Zh, CopyState::Available) => "在架",
+            (Zh, CopyState::OnLoan) => "已借出",
+            (Zh, CopyState::OnHoldShelf) => "预约保留中",
+            (Zh, CopyState::Reshelving) => "归还待上架",
+            (Zh, CopyState::InTransit) => "运送中",
+            (Zh, CopyState::InProcess) => "加工中",
+            (Zh, CopyState::Missing) => "暂不可借",
+            (Zh, CopyState::Other) => "不可借",
+            (Zh, CopyState::Unknown) => "状态未知",
+            (En, CopyState::Available) => "on the shelf",
+            (En, CopyState::OnLoan) => "on loan",
+            (En, CopyState::OnHoldShelf) => "on the hold shelf",
+            (En, CopyState::Reshelving) => "being reshelved",
+            (En, CopyState::InTransit) => "in transit",
+            (En, CopyState::InProcess) => "in process",
+            (En, CopyState::Missing) => "not available",
+            (En, CopyState::Other) => "not for loan",
+            (En, CopyState::Unknown) => "status unknown",
+        }
+    }
+}
+
+/// One copy's status as the library system gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyStatus {
+    pub barcode: String,
+    pub state: CopyState,
+    /// When a copy on loan is due back (unix seconds), if the system says.
+    pub due_at: Option<i64>,
+    /// Readers waiting for it, if the system says.
+    pub hold_queue: Option<u32>,
+}
+
+/// What a reader's holds and loans call for telling them about (the notices poll it): holds
+/// ready to pick up, and loans another reader reserved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReaderCircumstances {
+    /// (hold id, title, pickup place).
+    pub ready_holds: Vec<(String, String, Option<String>)>,
+    /// Loans another reader is waiting for: (barcode, title, due at).
+    pub reserved_loans: Vec<(String, String, i64)>,
+}
+
 /// A title and how often it was borrowed lately.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HotTitle {
@@ -128,6 +231,40 @@ pub trait LibrarySystem: Send + Sync {
     fn cancel_hold<'a>(&'a self, card: &'a str, hold_id: &'a str) -> IlsFuture<'a, ()>;
     /// The most-borrowed titles since `since` (unix seconds).
     fn hot_titles<'a>(&'a self, since: i64, limit: i64) -> IlsFuture<'a, Vec<HotTitle>>;
+    /// Whether copy statuses live elsewhere and must be asked for ([`LibrarySystem::copy_status`],
+    /// cached by [`status::CopyStatuses`]); `false` when the system keeps them in wxlib's own
+    /// store, where the catalog's counts already are the system's.
+    fn remote_status(&self) -> bool;
+    /// One copy's status now.
+    fn copy_status<'a>(&'a self, barcode: &'a str) -> IlsFuture<'a, CopyStatus>;
+    /// What a reader's holds and loans call for telling them about now; every request to a
+    /// remote system waits for its turn on `pace`.
+    fn circumstances<'a>(&'a self, card: &'a str, pace: &'a Pace) -> IlsFuture<'a, ReaderCircumstances>;
+}
+
+/// Spaces requests to the library system out: at most `per_sec` a second, whoever asks (the
+/// notice poller's rounds over many readers).
+pub struct Pace {
+    gap: std::time::Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pace {
+    pub fn per_sec(per_sec: u32) -> Self {
+        Self { gap: std::time::Duration::from_secs(1) / per_sec.max(1), next: tokio::sync::Mutex::new(tokio::time::Instant::now()) }
+    }
+
+    /// Waits for the next request's turn.
+    pub async fn turn(&self) {
+        let at = {
+            let mut next = self.next.lock().await;
+            let now = tokio::time::Instant::now();
+            let at = (*next).max(now);
+            *next = at + self.gap;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 pub type Ils = Arc<dyn LibrarySystem>;

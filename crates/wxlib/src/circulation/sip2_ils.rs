@@ -42,7 +42,10 @@ use sip2::client::{Hold as SipHold, HoldTarget, ItemInfo};
 use sip2::codec::{CirculationStatus, PatronFlag, SummaryKind, Timestamp};
 use sip2::{Charset, Client, ClientConfig, Error as SipError};
 
-use super::{Account, Capabilities, Hold, HotTitle, IlsError, IlsFuture, LibrarySystem, Loan, Patron, RenewOutcome};
+use super::{
+    Account, Capabilities, CopyState, CopyStatus, Hold, HotTitle, IlsError, IlsFuture, LibrarySystem, Loan, Pace, Patron,
+    ReaderCircumstances, RenewOutcome,
+};
 use crate::clock::{CST_OFFSET_SECS, DAY_SECS};
 use crate::config::Sip2Config;
 use crate::db::Db;
@@ -217,6 +220,23 @@ pub fn due_unix(raw: &str, parsed: Option<Timestamp>) -> Option<i64> {
     let (h, m, s) = ts.time.unwrap_or((23, 59, 59));
     let local = ts.days_since_epoch() * DAY_SECS + i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s);
     Some(if utc { local } else { local - CST_OFFSET_SECS })
+}
+
+/// A copy's status from its Item Information.
+pub fn copy_status(barcode: &str, i: &ItemInfo) -> CopyStatus {
+    use CirculationStatus as C;
+    let state = match i.circulation_status {
+        C::Available => CopyState::Available,
+        C::Charged | C::ChargedNotToBeRecalled | C::Recalled => CopyState::OnLoan,
+        C::WaitingOnHoldShelf => CopyState::OnHoldShelf,
+        C::WaitingToBeReshelved => CopyState::Reshelving,
+        C::InTransit => CopyState::InTransit,
+        C::InProcess | C::OnOrder => CopyState::InProcess,
+        C::ClaimedReturned | C::Lost | C::Missing => CopyState::Missing,
+        C::Other | C::Unknown(_) => CopyState::Other,
+    };
+    let due_at = if state == CopyState::OnLoan { item_due(i) } else { None };
+    CopyStatus { barcode: barcode.to_owned(), state, due_at, hold_queue: i.hold_queue_length }
 }
 
 fn item_due(i: &ItemInfo) -> Option<i64> {
@@ -493,6 +513,51 @@ impl LibrarySystem for Sip2Ils {
 
     fn hot_titles<'a>(&'a self, _since: i64, _limit: i64) -> IlsFuture<'a, Vec<HotTitle>> {
         Box::pin(async { Err(IlsError::NotSupported) })
+    }
+
+    fn remote_status(&self) -> bool {
+        true
+    }
+
+    fn copy_status<'a>(&'a self, barcode: &'a str) -> IlsFuture<'a, CopyStatus> {
+        Box::pin(async move {
+            // One attempt: a status is asked again soon enough, and a stalled system must not
+            // hold the pool for a page's worth of copies.
+            let i = self.client.item_information(barcode).await.map_err(|e| read_error("item information", e))?;
+            Ok(copy_status(barcode, &i))
+        })
+    }
+
+    fn circumstances<'a>(&'a self, card: &'a str, pace: &'a Pace) -> IlsFuture<'a, ReaderCircumstances> {
+        Box::pin(async move {
+            pace.turn().await;
+            let info = self.patron(card, SummaryKind::Charged).await?;
+            let mut out = ReaderCircumstances::default();
+            if info.hold_count.is_none_or(|n| n > 0) {
+                pace.turn().await;
+                let holds = self.patron(card, SummaryKind::Hold).await?;
+                for id in &holds.hold_items {
+                    if info.unavailable_hold_items.contains(id) {
+                        continue;
+                    }
+                    pace.turn().await;
+                    let i = self.item(id).await?;
+                    if i.circulation_status == CirculationStatus::WaitingOnHoldShelf {
+                        let title = self.title_of(id, &i.title).await?;
+                        out.ready_holds.push((id.clone(), title, i.current_location.as_deref().and_then(non_empty)));
+                    }
+                }
+            }
+            for barcode in &info.charged_items {
+                pace.turn().await;
+                let i = self.item(barcode).await?;
+                if i.hold_queue_length.is_some_and(|n| n > 0) {
+                    let title = self.title_of(barcode, &i.title).await?;
+                    out.reserved_loans.push((barcode.clone(), title, item_due(&i).unwrap_or(NO_DUE_DATE)));
+                }
+            }
+            Ok(out)
+        })
     }
 }
 

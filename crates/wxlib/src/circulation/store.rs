@@ -1,7 +1,7 @@
 //! Borrowing's tables: the reader's binding (openid ↔ card) and failed binding attempts, the
 //! due-date reminders sent, and the built-in library system's readers, loans, holds and history.
 
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, builder};
 use crate::with_pool;
 
 /// The readers' bindings, failed attempts, and forgetting a reader.
@@ -330,5 +330,91 @@ impl Db {
     pub async fn ils_hot_titles(&self, since: i64, limit: i64) -> Result<Vec<(String, i64)>, DbError> {
         let sql = "SELECT record_id, COUNT(*) AS n FROM ils_loan_history WHERE loaned_at >= $1 GROUP BY record_id ORDER BY n DESC, record_id LIMIT $2";
         Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(since).bind(limit).fetch_all(pool).await?))
+    }
+}
+
+/// A copy status row: (barcode, status, due_at, hold_queue, read_at).
+type CopyStatusRow = (String, String, Option<i64>, Option<i64>, i64);
+
+fn copy_status_of(barcode: String, status: &str, due_at: Option<i64>, hold_queue: Option<i64>) -> super::CopyStatus {
+    super::CopyStatus {
+        barcode,
+        state: super::CopyState::parse(status),
+        due_at,
+        hold_queue: hold_queue.and_then(|n| u32::try_from(n).ok()),
+    }
+}
+
+/// The last status the library system gave for each copy (`copy_status`, shared by the nodes).
+impl Db {
+    /// The stored statuses of `barcodes` (those never stored are left out), with when each was read.
+    pub async fn stored_copy_statuses(&self, barcodes: &[String]) -> Result<Vec<(super::CopyStatus, i64)>, DbError> {
+        let mut out = Vec::with_capacity(barcodes.len());
+        for chunk in barcodes.chunks(500) {
+            let rows: Vec<CopyStatusRow> = with_pool!(self, |pool| {
+                let mut qb = builder(pool, "SELECT barcode, status, due_at, hold_queue, read_at FROM copy_status WHERE barcode IN (");
+                let mut sep = qb.separated(", ");
+                for b in chunk {
+                    sep.push_bind(b.clone());
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(|(b, s, due, q, at)| (copy_status_of(b, &s, due, q), at)));
+        }
+        Ok(out)
+    }
+
+    /// Stores statuses just read: (status, read at).
+    pub async fn store_copy_statuses(&self, rows: &[(super::CopyStatus, i64)]) -> Result<(), DbError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // One row per barcode in a statement (ON CONFLICT cannot touch a row twice).
+        let mut latest: std::collections::HashMap<&str, &(super::CopyStatus, i64)> = std::collections::HashMap::new();
+        for r in rows {
+            latest.insert(r.0.barcode.as_str(), r);
+        }
+        let rows: Vec<&(super::CopyStatus, i64)> = latest.into_values().collect();
+        with_pool!(self, |pool| {
+            let mut qb = builder(pool, "INSERT INTO copy_status (barcode, status, due_at, hold_queue, read_at) ");
+            qb.push_values(rows, |mut b, (s, at)| {
+                b.push_bind(s.barcode.clone())
+                    .push_bind(s.state.as_str())
+                    .push_bind(s.due_at)
+                    .push_bind(s.hold_queue.map(i64::from))
+                    .push_bind(*at);
+            });
+            qb.push(
+                " ON CONFLICT (barcode) DO UPDATE SET status = excluded.status, due_at = excluded.due_at, \
+                 hold_queue = excluded.hold_queue, read_at = excluded.read_at WHERE excluded.read_at >= copy_status.read_at",
+            );
+            qb.build().execute(pool).await?.rows_affected()
+        });
+        Ok(())
+    }
+
+    /// The built-in library system's statuses of `barcodes`: its items' status, a loan's due
+    /// date, and the readers waiting for the record.
+    pub async fn builtin_copy_statuses(&self, barcodes: &[String]) -> Result<Vec<super::CopyStatus>, DbError> {
+        let mut out = Vec::with_capacity(barcodes.len());
+        for chunk in barcodes.chunks(500) {
+            let rows: Vec<(String, String, Option<i64>, Option<i64>)> = with_pool!(self, |pool| {
+                let mut qb = builder(
+                    pool,
+                    "SELECT i.barcode, i.status, l.due_at, \
+                     (SELECT COUNT(*) FROM ils_holds h WHERE h.record_id = i.record_id AND h.status = 'waiting') \
+                     FROM catalog_items i LEFT JOIN ils_loans l ON l.barcode = i.barcode WHERE i.barcode IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for b in chunk {
+                    sep.push_bind(b.clone());
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(|(b, s, due, q)| copy_status_of(b, &s, due, q)));
+        }
+        Ok(out)
     }
 }
