@@ -48,6 +48,15 @@ pub enum DbError {
     DataDir { path: String, source: std::io::Error },
     #[error("migration {version} failed: {source}")]
     Migrate { version: i64, source: sqlx::Error },
+    /// The store was migrated by a newer wxlib: this binary would run on tables it does not
+    /// know, so it refuses to start (README, "Upgrade").
+    #[error(
+        "the database at {url} is at schema version {found} ({found_description}), written by {by}; \
+         this is wxlib {this_version}, which knows schema versions up to {known}. \
+         Run {by} or a later version, or restore a backup taken before the upgrade",
+        by = written_by.as_deref().map_or_else(|| "a newer wxlib".to_owned(), |v| format!("wxlib {v}"))
+    )]
+    NewerSchema { url: String, found: i64, found_description: String, written_by: Option<String>, known: i64, this_version: &'static str },
     #[error(transparent)]
     Query(#[from] sqlx::Error),
     /// A read on the thread's own SQLite connection ([`Db::read_row_here`]).
@@ -91,6 +100,20 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "live circulation", include_str!("../migrations/postgres/0015_live_circulation.sql")),
 ];
 
+/// The newest schema version this binary knows (its last migration).
+pub fn schema_version() -> i64 {
+    let last = |m: &[(i64, &str, &str)]| m.last().map_or(0, |&(v, _, _)| v);
+    debug_assert_eq!(last(SQLITE_MIGRATIONS), last(POSTGRES_MIGRATIONS), "both dialects have the same migrations");
+    last(SQLITE_MIGRATIONS)
+}
+
+/// This binary's version, as recorded in the store by the migrations it applies.
+pub const WXLIB_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The `app_settings` row naming the wxlib version that applied the store's newest migration, so
+/// an older binary can say which version it would need.
+const SCHEMA_WRITTEN_BY: &str = "schema.written_by";
+
 /// Redacts the password in a database URL for logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -105,20 +128,32 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Whether a store URL names PostgreSQL (anything else is SQLite).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The file of an SQLite URL (`sqlite://path?options` or `sqlite:path`); `None` for an
+/// in-memory database.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!(path.is_empty() || path == ":memory:" || path.starts_with("file:"))).then(|| std::path::PathBuf::from(path))
+}
+
 impl Db {
     /// Opens (creating the SQLite file if needed) and migrates.
     pub async fn connect(url: &str) -> Result<Self, DbError> {
         let connect_err = |source| DbError::Connect { url: redact_url(url), source };
-        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let db = if is_postgres_url(url) {
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(url).await.map_err(connect_err)?;
             Db::Postgres(pool)
         } else {
-            if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-                let path = path.split('?').next().unwrap_or(path);
-                if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|source| DbError::DataDir { path: parent.display().to_string(), source })?;
-                }
+            if let Some(path) = sqlite_path(url)
+                && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent).map_err(|source| DbError::DataDir { path: parent.display().to_string(), source })?;
             }
             let opts = SqliteConnectOptions::from_str(url)
                 .map_err(connect_err)?
@@ -136,7 +171,7 @@ impl Db {
             let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await.map_err(connect_err)?;
             Db::Sqlite(pool)
         };
-        db.migrate().await?;
+        db.migrate(url).await?;
         Ok(db)
     }
 
@@ -161,13 +196,40 @@ impl Db {
         }
     }
 
-    /// Applies pending migrations, each in its own transaction. On PostgreSQL an advisory lock
-    /// keeps two nodes starting together from migrating twice.
-    async fn migrate(&self) -> Result<(), DbError> {
-        /// Applies the migrations not yet applied on `$conn`, each in its own transaction.
+    /// Applies pending migrations, each in its own transaction, after checking that the store is
+    /// not from a newer wxlib (a migration this binary does not know). On PostgreSQL an advisory
+    /// lock keeps two nodes starting together from migrating twice.
+    async fn migrate(&self, url: &str) -> Result<(), DbError> {
+        /// Refuses a store whose newest migration is past this binary's, then applies the
+        /// migrations not yet applied on `$conn`, each in its own transaction; says whether any
+        /// were.
         macro_rules! apply {
             ($conn:expr, $migrations:expr) => {{
                 sqlx::query(CREATE_MIGRATIONS).execute(&mut *$conn).await?;
+                let newest: Option<(i64, String)> =
+                    sqlx::query_as("SELECT version, description FROM schema_migrations ORDER BY version DESC LIMIT 1")
+                        .fetch_optional(&mut *$conn)
+                        .await?;
+                let known = schema_version();
+                if let Some((found, found_description)) = newest.filter(|&(found, _)| found > known) {
+                    // The newer binary recorded itself; a store without the row (or the table)
+                    // still gets a precise refusal.
+                    let written_by: Option<(String,)> = sqlx::query_as("SELECT value FROM app_settings WHERE name = $1")
+                        .bind(SCHEMA_WRITTEN_BY)
+                        .fetch_optional(&mut *$conn)
+                        .await
+                        .ok()
+                        .flatten();
+                    return Err(DbError::NewerSchema {
+                        url: redact_url(url),
+                        found,
+                        found_description,
+                        written_by: written_by.map(|(v,)| v),
+                        known,
+                        this_version: WXLIB_VERSION,
+                    });
+                }
+                let mut applied = false;
                 for &(version, description, sql) in $migrations {
                     let mut tx = sqlx::Acquire::begin(&mut *$conn).await?;
                     let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
@@ -182,8 +244,18 @@ impl Db {
                             .bind(unix_now())
                             .execute(&mut *tx)
                             .await?;
+                        applied = true;
                     }
                     tx.commit().await?;
+                }
+                if applied {
+                    sqlx::query(
+                        "INSERT INTO app_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(SCHEMA_WRITTEN_BY)
+                    .bind(WXLIB_VERSION)
+                    .execute(&mut *$conn)
+                    .await?;
                 }
                 Ok::<(), DbError>(())
             }};
@@ -244,5 +316,14 @@ mod tests {
         assert_eq!(redact_url("postgres://user:secret@host/db"), "postgres://user:***@host/db");
         assert_eq!(redact_url("postgres://user@host/db"), "postgres://user@host/db");
         assert_eq!(redact_url("sqlite://data/wxlib.db"), "sqlite://data/wxlib.db");
+    }
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(sqlite_path("sqlite://data/wxlib.db?mode=rwc"), Some("data/wxlib.db".into()));
+        assert_eq!(sqlite_path("sqlite:/var/lib/wxlib/wxlib.db"), Some("/var/lib/wxlib/wxlib.db".into()));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("sqlite://"), None);
+        assert!(is_postgres_url("postgresql://db/wxlib") && !is_postgres_url("sqlite://x"));
     }
 }

@@ -6,8 +6,9 @@
 //! * leaves: [`lang`] (the reader's language, shared texts), [`clock`] (time and every date
 //!   computation), [`web`] (HTML, URLs, the reader's session, the HTTP error edge), [`config`],
 //!   [`working_hours`], [`recent`], [`telemetry`];
-//! * the store: [`db`] — both databases, migrations, leases, the jobs table, the unit of work —
-//!   and [`jobs`], the one runner of the background work;
+//! * the store: [`db`] — both databases, migrations, leases, the jobs table, the unit of work —,
+//!   [`jobs`], the one runner of the background work, and [`backup`] (a copy of the store taken
+//!   while serving, and restoring one);
 //! * the front door: [`wechat`] — callback, journal, router, API client, outbox, followers;
 //! * the shared context: [`services`];
 //! * the features: [`catalog`], [`circulation`], [`partners`], [`answers`], [`consultation`],
@@ -18,6 +19,7 @@
 
 pub mod activities;
 pub mod answers;
+pub mod backup;
 pub mod broadcasts;
 pub mod catalog;
 

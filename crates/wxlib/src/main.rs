@@ -86,6 +86,27 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Copy the database while the server runs — SQLite's online copy, or pg_dump for
+    /// PostgreSQL — into the new directory OUT, with a manifest (versions, time, node, rows of
+    /// every table). The search index is not copied: restore rebuilds it.
+    Backup {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The backup directory to create (it must not exist).
+        out: PathBuf,
+    },
+    /// Bring a backup back into the configured store, which must be empty (a fresh machine or
+    /// database) unless --force, and not in use; then migrate it to this version and rebuild this
+    /// node's search index from it.
+    Restore {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Replace a store that already holds data (stop the server, every node, first).
+        #[arg(long)]
+        force: bool,
+        /// The backup directory (made by `wxlib backup`).
+        input: PathBuf,
+    },
     /// Rebuild this node's search index from the database.
     Reindex {
         #[arg(long, short)]
@@ -179,6 +200,25 @@ fn main() -> std::process::ExitCode {
             }
             Command::Import { config, format, charset, files } => import(Config::load(config.as_deref())?, format, charset, &files).await,
             Command::Reindex { config } => reindex(Config::load(config.as_deref())?).await,
+            Command::Backup { config, out } => {
+                let config = Config::load(config.as_deref())?;
+                let manifest = wxlib::backup::backup(&config.database_url(), &out).await?;
+                println!(
+                    "backup of {} ({}, schema version {}) written to {}: {} bytes, {} followers, {} bindings, {} outbox entries, {} news messages, {} catalog records",
+                    manifest.source,
+                    manifest.dialect,
+                    manifest.schema_version,
+                    out.display(),
+                    manifest.bytes,
+                    manifest.rows("followers"),
+                    manifest.rows("bindings"),
+                    manifest.rows("outbox"),
+                    manifest.rows("broadcasts"),
+                    manifest.rows("catalog_records"),
+                );
+                Ok(())
+            }
+            Command::Restore { config, force, input } => restore(Config::load(config.as_deref())?, &input, force).await,
             Command::PushMenu { config } => {
                 let (services, _) = wxlib::startup::build_services(Config::load(config.as_deref())?).await?;
                 // The menu saved in the console, or the study's menu if none was saved.
@@ -316,6 +356,31 @@ async fn import(config: Config, format: InputFormat, charset: InputCharset, file
         total.read as f64 / secs.max(0.001)
     );
     update_index(&config, db, false).await
+}
+
+/// Restores the backup, opens the store (which migrates a backup from an older version forward)
+/// and rebuilds this node's search index from it.
+async fn restore(config: Config, input: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let url = config.database_url();
+    let manifest = wxlib::backup::restore(&url, input, force).await?;
+    println!(
+        "restored {} (taken {} on {} by wxlib {}, schema version {}): {} followers, {} bindings, {} outbox entries, {} news messages, {} catalog records",
+        input.display(),
+        manifest.taken_at_utc,
+        manifest.node,
+        manifest.wxlib_version,
+        manifest.schema_version,
+        manifest.rows("followers"),
+        manifest.rows("bindings"),
+        manifest.rows("outbox"),
+        manifest.rows("broadcasts"),
+        manifest.rows("catalog_records"),
+    );
+    let db = Db::connect(&url).await?;
+    if manifest.schema_version < wxlib::db::schema_version() {
+        println!("migrated from schema version {} to {}", manifest.schema_version, wxlib::db::schema_version());
+    }
+    update_index(&config, db, true).await
 }
 
 async fn reindex(config: Config) -> anyhow::Result<()> {

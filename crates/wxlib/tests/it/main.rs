@@ -35,3 +35,6 @@ mod security;
 mod simulator;
 /// The storage conformance story, run on SQLite and on PostgreSQL.
 mod storage;
+/// Upgrade safety and backups: a store from a newer wxlib is refused; backups restore; the
+/// fixtures of earlier releases migrate forward with their data.
+mod upgrade;
