@@ -118,6 +118,7 @@ impl Application {
         let router = callback::routes(callback)
             .merge(catalog::http::routes(catalog, crate::partners::web::PartnerTabs { db: services.db.clone() }))
             .merge(binding::routes(services.clone()))
+            .merge(crate::circulation::shelf_watch::routes(services.clone()))
             .merge(crate::partners::web::routes(services.clone()))
             .merge(sru_routes(&services))
             .merge(crate::console::routes(services.clone(), console_sections()))
@@ -145,6 +146,7 @@ impl Application {
         let s = self.services.clone();
         tokio::spawn(self.index_sync.run());
         tokio::spawn(reminders::scheduler(s.clone()));
+        tokio::spawn(crate::circulation::notices::poller(s.clone()));
         tokio::spawn(crate::news::pages::scheduler(s.clone()));
         tokio::spawn(crate::activities::reminders::scheduler(s.clone()));
         tokio::spawn(crate::broadcasts::send::worker(s.clone()));

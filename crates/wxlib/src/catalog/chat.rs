@@ -215,6 +215,13 @@ pub async fn on_text(s: &Services, m: &Inbound, content: &str, searched: Option<
                         "\nReply \"hold\" to place a hold."
                     });
                 }
+                if v.availability.total > 0 && v.availability.available == 0 && s.config.circulation.notices.enabled {
+                    text.push_str(if lang == Lang::Zh {
+                        "\n回复“到书提醒”，有可借的复本时通知您。"
+                    } else {
+                        "\nReply \"notify me\" to be told when a copy is back."
+                    });
+                }
                 Reply::text(text)
             }
             None => {

@@ -217,7 +217,17 @@ fn record_html(v: &RecordView) -> String {
 
 async fn opac_record(State(c): State<Catalog>, Path(id): Path<String>) -> Result<Response, WebError> {
     match c.record(&id).await.map_err(internal)? {
-        Some(v) => Ok(Html(page("书目详情", &record_html(&v))).into_response()),
+        Some(v) => {
+            let mut body = record_html(&v);
+            if v.availability.total > 0 && v.availability.available == 0 {
+                // 到书提醒 (circulation::shelf_watch) behind WeChat's web authorisation.
+                body.push_str(&format!(
+                    "<div class=\"card\"><a id=\"notify\" href=\"/opac/record/{}/notify\">到书提醒：有可借的复本时通知我</a></div>",
+                    crate::web::urlencode(&v.id)
+                ));
+            }
+            Ok(Html(page("书目详情", &body)).into_response())
+        }
         None => Err(WebError::page(StatusCode::NOT_FOUND, "书目详情", "<p>没有这条书目记录。</p>")),
     }
 }

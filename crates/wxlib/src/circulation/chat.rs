@@ -1,5 +1,6 @@
 //! Borrowing in chat: my loans, renew one (`续借 2`) or all (`续借全部`), hold the record just
-//! viewed (`预约`), my holds and cancelling them, the hot list, unbinding with confirmation. A
+//! viewed (`预约`) or ask to be told when it is back on the shelf (`到书提醒`), my holds and
+//! cancelling them, the hot list, unbinding with confirmation. A
 //! reader who is not bound is shown how to bind. Library-system calls run under a deadline: if
 //! the system is slow the reader is told so at once and gets the answer as a later message; if
 //! it is down, they are told that honestly.
@@ -223,6 +224,20 @@ async fn hold_last_viewed(s: Services, m: Arc<Inbound>) -> Result<Reply, Handler
     Ok(Reply::text(text))
 }
 
+/// `到书提醒`: be told once when a copy of the record viewed last is back on the shelf.
+async fn watch_last_viewed(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
+    let dialog = s.db.dialog(&m.from_user, s.clock.now()).await?;
+    let Some(record_id) = dialog.record_id else {
+        return Ok(Reply::text(if s.lang == Lang::Zh {
+            "请先检索并打开一本书的详情，再回复“到书提醒”。"
+        } else {
+            "Open a book's details first, then reply \"notify me\"."
+        }));
+    };
+    let r = super::shelf_watch::request(&s, &m.from_user, &record_id).await?;
+    Ok(Reply::text(super::shelf_watch::answer(&r, s.lang)))
+}
+
 pub async fn holds(s: Services, m: Arc<Inbound>) -> Result<Reply, HandlerError> {
     let Some(card) = card_of(&s, &m.from_user).await? else { return Ok(not_bound(&s)) };
     let (ils, lang) = (s.ils.clone(), s.lang);
@@ -371,6 +386,7 @@ pub async fn on_text(s: &Services, m: &Arc<Inbound>, text: &str) -> Responded {
         "借阅" | "我的借阅" | "借阅信息" | "loans" | "my loans" => loans(s.clone(), m.clone()).await,
         "续借全部" | "全部续借" | "renew all" => renew_all(s.clone(), m.clone()).await,
         "预约" | "hold" => hold_last_viewed(s.clone(), m.clone()).await,
+        "到书提醒" | "到书通知" | "notify me" => watch_last_viewed(s.clone(), m.clone()).await,
         "我的预约" | "holds" | "my holds" => holds(s.clone(), m.clone()).await,
         "热门借阅" | "热门" | "hot" => hot(s.clone(), m.clone()).await,
         "绑定" | "绑定一卡通" | "bind" => bind_link(s.clone(), m.clone()).await,

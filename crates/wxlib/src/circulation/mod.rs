@@ -1,6 +1,7 @@
 //! Borrowing: one interface to the library system (the built-in one, or any real one over SIP2),
 //! binding the campus card on a web page, loans, renewals, holds, the hot list and due-date
-//! reminders in chat.
+//! reminders in chat, the copies' live statuses ([`status`]), and the notices the library
+//! system's changes call for ([`notices`], [`shelf_watch`]).
 //!
 //! wxlib stores only the binding (openid ↔ card number); card passwords go to the library system
 //! once, when the reader binds, and are never stored or logged.
@@ -9,7 +10,9 @@ pub mod binding;
 pub mod builtin;
 pub mod chat;
 pub mod load;
+pub mod notices;
 pub mod reminders;
+pub mod shelf_watch;
 pub mod sip2_ils;
 pub mod status;
 pub mod store;

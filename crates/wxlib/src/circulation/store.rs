@@ -1,5 +1,7 @@
 //! Borrowing's tables: the reader's binding (openid ↔ card) and failed binding attempts, the
-//! due-date reminders sent, and the built-in library system's readers, loans, holds and history.
+//! due-date reminders sent, what the notices have seen and the readers' shelf watches (到书提醒),
+//! the library system's last known copy statuses, and the built-in library system's readers,
+//! loans, holds and history.
 
 use crate::db::{Db, DbError, builder};
 use crate::with_pool;
@@ -31,6 +33,8 @@ impl Db {
                 sqlx::query_as("DELETE FROM bindings WHERE openid = $1 RETURNING card").bind(openid).fetch_optional(&mut *tx).await?;
             sqlx::query("DELETE FROM reminders_sent WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM reminder_digests WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM notice_marks WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM shelf_watches WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM dialog_state WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM bind_failures WHERE subject = $1").bind(format!("openid:{openid}")).execute(&mut *tx).await?;
             if let Some((card,)) = &card {
@@ -416,5 +420,89 @@ impl Db {
             out.extend(rows.into_iter().map(|(b, s, due, q)| copy_status_of(b, &s, due, q)));
         }
         Ok(out)
+    }
+}
+
+/// What the notice poller has seen (a hold ready, a loan reserved by another reader), so each
+/// notice goes once per occurrence, and the readers' shelf watches (到书提醒).
+impl Db {
+    /// Marks that `kind` holds for (reader, subject) unless marked already; returns since when it
+    /// has (the same value every time, until [`Db::clear_notice_marks_except`] drops it).
+    pub async fn notice_mark(&self, openid: &str, kind: &str, subject: &str, now: i64) -> Result<i64, DbError> {
+        let (since,): (i64,) = with_pool!(self, |pool| {
+            sqlx::query("INSERT INTO notice_marks (openid, kind, subject, since) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(openid)
+                .bind(kind)
+                .bind(subject)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            sqlx::query_as("SELECT since FROM notice_marks WHERE openid = $1 AND kind = $2 AND subject = $3")
+                .bind(openid)
+                .bind(kind)
+                .bind(subject)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(since)
+    }
+
+    /// Forgets the reader's marks of `kind` whose subject is not in `current` (it no longer
+    /// holds: a new occurrence later is a new notice).
+    pub async fn clear_notice_marks_except(&self, openid: &str, kind: &str, current: &[String]) -> Result<(), DbError> {
+        let rows: Vec<(String,)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT subject FROM notice_marks WHERE openid = $1 AND kind = $2")
+                .bind(openid)
+                .bind(kind)
+                .fetch_all(pool)
+                .await?);
+        for (subject,) in rows.into_iter().filter(|(s,)| !current.contains(s)) {
+            with_pool!(self, |pool| sqlx::query("DELETE FROM notice_marks WHERE openid = $1 AND kind = $2 AND subject = $3")
+                .bind(openid)
+                .bind(kind)
+                .bind(&subject)
+                .execute(pool)
+                .await?
+                .rows_affected());
+        }
+        Ok(())
+    }
+
+    /// A reader asks to be told when a copy of the record is on the shelf; `false` if they asked
+    /// already (and have not been told yet).
+    pub async fn add_shelf_watch(&self, openid: &str, record_id: &str, now: i64) -> Result<bool, DbError> {
+        let sql = "INSERT INTO shelf_watches (openid, record_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        let n = with_pool!(self, |pool| sqlx::query(sql).bind(openid).bind(record_id).bind(now).execute(pool).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Whether the reader waits for a copy of the record.
+    pub async fn has_shelf_watch(&self, openid: &str, record_id: &str) -> Result<bool, DbError> {
+        let row: Option<(i64,)> =
+            with_pool!(self, |pool| sqlx::query_as("SELECT created_at FROM shelf_watches WHERE openid = $1 AND record_id = $2")
+                .bind(openid)
+                .bind(record_id)
+                .fetch_optional(pool)
+                .await?);
+        Ok(row.is_some())
+    }
+
+    /// Every shelf watch: (openid, record_id, created_at, the record's title), by record.
+    pub async fn shelf_watches(&self) -> Result<Vec<(String, String, i64, Option<String>)>, DbError> {
+        let sql = "SELECT w.openid, w.record_id, w.created_at, r.title FROM shelf_watches w \
+                   LEFT JOIN catalog_records r ON r.id = w.record_id AND r.deleted = 0 ORDER BY w.record_id, w.created_at";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await?))
+    }
+
+    /// Ends a watch once its reader was told (only the request that was told: a newer one stays).
+    pub async fn end_shelf_watch(&self, openid: &str, record_id: &str, created_at: i64) -> Result<(), DbError> {
+        with_pool!(self, |pool| sqlx::query("DELETE FROM shelf_watches WHERE openid = $1 AND record_id = $2 AND created_at = $3")
+            .bind(openid)
+            .bind(record_id)
+            .bind(created_at)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
     }
 }

@@ -65,7 +65,12 @@ struct Inner {
     node_id: String,
     /// Serialises refreshes inside this process; the lease does it across processes.
     refresh: Mutex<Option<(String, i64)>>,
+    /// The account's templates as last listed, and when (see [`WeChatApi::templates`]).
+    templates: Mutex<Option<(std::time::Instant, Arc<Vec<super::templates::TemplateDef>>)>>,
 }
+
+/// How long the account's template list is reused (librarians add templates rarely).
+const TEMPLATES_FRESH_FOR: Duration = Duration::from_secs(600);
 
 impl WeChatApi {
     pub fn new(base: &str, app_id: &str, app_secret: &str, db: Db, node_id: String) -> Result<Self, reqwest::Error> {
@@ -79,6 +84,7 @@ impl WeChatApi {
                 db,
                 node_id,
                 refresh: Mutex::new(None),
+                templates: Mutex::new(None),
             }),
         })
     }
@@ -221,6 +227,25 @@ impl WeChatApi {
     pub async fn send_template(&self, body: &Value) -> Result<Option<i64>, ApiError> {
         let v = self.call("message/template/send", "/cgi-bin/message/template/send", Some(body)).await?;
         Ok(v.get("msgid").and_then(Value::as_i64))
+    }
+
+    /// The account's templates as WeChat defines them (GET `template/get_all_private_template`).
+    pub async fn private_templates(&self) -> Result<Vec<super::templates::TemplateDef>, ApiError> {
+        let v = self.call("template/get_all_private_template", "/cgi-bin/template/get_all_private_template", None).await?;
+        Ok(super::templates::parse_list(&v))
+    }
+
+    /// The account's templates, listed at most every ten minutes.
+    pub async fn templates(&self) -> Result<Arc<Vec<super::templates::TemplateDef>>, ApiError> {
+        let mut cached = self.inner.templates.lock().await;
+        if let Some((at, list)) = cached.as_ref()
+            && at.elapsed() < TEMPLATES_FRESH_FOR
+        {
+            return Ok(list.clone());
+        }
+        let list = Arc::new(self.private_templates().await?);
+        *cached = Some((std::time::Instant::now(), list.clone()));
+        Ok(list)
     }
 
     /// A permanent parametric QR code for a string scene (posters, channels): (ticket, url).

@@ -2,7 +2,8 @@
 //! past the deadline) or that wxlib sends later (pushes). Rows persist, so a restart loses nothing;
 //! each row has a unique key, so the same answer is never queued twice; a claim with a lease keeps
 //! two nodes from sending the same row. Sends respect the reader's customer-service window:
-//! outside it WeChat answers 45015/45047, so we do not try and record why instead.
+//! outside it WeChat answers 45015/45047, so we do not try and record why instead — unless the
+//! row carries a template message to fall back to (notices), which goes out instead.
 
 use std::time::Duration;
 
@@ -54,8 +55,14 @@ impl Outbox {
     /// Queues a customer-service message and wakes the worker. `false` when the reply has no
     /// customer-service form or a message with this key was queued before.
     pub async fn push(&self, openid: &str, reply: &Reply, dedupe_key: &str) -> Result<bool, DbError> {
+        self.push_or_template(openid, reply, None, dedupe_key).await
+    }
+
+    /// Queues a customer-service message, and the template message (a `message/template/send`
+    /// body) that goes instead if the reader's window is closed when it is sent.
+    pub async fn push_or_template(&self, openid: &str, reply: &Reply, template: Option<&Value>, dedupe_key: &str) -> Result<bool, DbError> {
         let Some(body) = custom_message(openid, reply) else { return Ok(false) };
-        let queued = self.db.enqueue_outbox(openid, &body, dedupe_key, unix_now()).await?;
+        let queued = self.db.enqueue_outbox_with_fallback(openid, &body, template, dedupe_key, unix_now()).await?;
         self.wake.notify_one();
         Ok(queued)
     }
@@ -93,6 +100,7 @@ impl OutboxWorker {
         let now = unix_now();
         match self.db.window_state(&row.openid, now).await? {
             WindowState::Open { .. } => {}
+            _ if row.fallback.is_some() => return self.deliver_template(&row, now).await,
             closed => {
                 let why = match closed {
                     WindowState::Exhausted => "customer-service send count for this window is used up (45047)",
@@ -112,22 +120,48 @@ impl OutboxWorker {
                 metrics::counter!("wxlib_outbox_total", "outcome" => "sent").increment(1);
                 self.db.mark_outbox_sent(row.id, &row.openid, now).await
             }
+            // WeChat's own word that the window is closed: the template, if there is one.
+            Err(ApiError::WeChat { errcode: 45015 | 45047, .. }) if row.fallback.is_some() => self.deliver_template(&row, now).await,
             Err(e @ ApiError::WeChat { errcode: 45015 | 45047 | 43004 | 40003, .. }) => {
                 metrics::counter!("wxlib_outbox_total", "outcome" => "expired").increment(1);
                 self.db.finish_outbox(row.id, "expired", Some(&e.to_string()), now).await
             }
             Err(ApiError::Db(e)) => Err(e),
-            Err(e) => {
-                let attempts = row.attempts + 1;
-                tracing::warn!(id = row.id, attempts, error = %e, "outbox: send failed");
-                if attempts >= MAX_ATTEMPTS {
-                    metrics::counter!("wxlib_outbox_total", "outcome" => "failed").increment(1);
-                    self.db.finish_outbox(row.id, "failed", Some(&e.to_string()), now).await
-                } else {
-                    let backoff = 2i64.pow(attempts as u32).min(60);
-                    self.db.retry_outbox(row.id, attempts, &e.to_string(), now + backoff).await
-                }
+            Err(e) => self.failed(&row, &e, now).await,
+        }
+    }
+
+    /// The row's template message instead of the customer-service one (the window is closed).
+    async fn deliver_template(&self, row: &OutboxRow, now: i64) -> Result<(), DbError> {
+        let body: Value = match row.fallback.as_deref().map(serde_json::from_str) {
+            Some(Ok(v)) => v,
+            _ => return self.db.finish_outbox(row.id, "failed", Some("unreadable template fallback"), now).await,
+        };
+        match self.api.send_template(&body).await {
+            Ok(_) => {
+                metrics::counter!("wxlib_outbox_total", "outcome" => "sent_template").increment(1);
+                self.db.finish_outbox(row.id, "sent", Some("as a template message (customer-service window closed)"), now).await
             }
+            Err(e @ ApiError::WeChat { errcode: 43004 | 40003 | 40037 | 47003, .. }) => {
+                tracing::warn!(id = row.id, error = %e, "outbox: template message refused");
+                metrics::counter!("wxlib_outbox_total", "outcome" => "failed").increment(1);
+                self.db.finish_outbox(row.id, "failed", Some(&e.to_string()), now).await
+            }
+            Err(ApiError::Db(e)) => Err(e),
+            Err(e) => self.failed(row, &e, now).await,
+        }
+    }
+
+    /// A send that may work later: retried with backoff, up to [`MAX_ATTEMPTS`].
+    async fn failed(&self, row: &OutboxRow, e: &ApiError, now: i64) -> Result<(), DbError> {
+        let attempts = row.attempts + 1;
+        tracing::warn!(id = row.id, attempts, error = %e, "outbox: send failed");
+        if attempts >= MAX_ATTEMPTS {
+            metrics::counter!("wxlib_outbox_total", "outcome" => "failed").increment(1);
+            self.db.finish_outbox(row.id, "failed", Some(&e.to_string()), now).await
+        } else {
+            let backoff = 2i64.pow(attempts as u32).min(60);
+            self.db.retry_outbox(row.id, attempts, &e.to_string(), now + backoff).await
         }
     }
 }

@@ -58,16 +58,32 @@ pub struct OutboxRow {
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// The template message to send instead when the reader's customer-service window is closed.
+    pub fallback: Option<String>,
 }
 
 impl Db {
     /// Queues a message; returns false if one with this key was already queued.
     pub async fn enqueue_outbox(&self, openid: &str, payload: &Value, dedupe_key: &str, now: i64) -> Result<bool, DbError> {
-        let sql = "INSERT INTO outbox (openid, payload, dedupe_key, status, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4) \
+        self.enqueue_outbox_with_fallback(openid, payload, None, dedupe_key, now).await
+    }
+
+    /// Queues a message with the template message to send instead if the reader's
+    /// customer-service window is closed; false if one with this key was already queued.
+    pub async fn enqueue_outbox_with_fallback(
+        &self,
+        openid: &str,
+        payload: &Value,
+        fallback: Option<&Value>,
+        dedupe_key: &str,
+        now: i64,
+    ) -> Result<bool, DbError> {
+        let sql = "INSERT INTO outbox (openid, payload, fallback, dedupe_key, status, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5) \
                    ON CONFLICT (dedupe_key) DO NOTHING";
         let n = with_pool!(self, |pool| sqlx::query(sql)
             .bind(openid)
             .bind(payload.to_string())
+            .bind(fallback.map(Value::to_string))
             .bind(dedupe_key)
             .bind(now)
             .execute(pool)
@@ -83,7 +99,7 @@ impl Db {
         let mut claimed = Vec::new();
         for (id,) in ids {
             let sql = "UPDATE outbox SET claimed_until = $2 WHERE id = $1 AND status = 'pending' AND claimed_until < $3 \
-                       RETURNING id, openid, payload, dedupe_key, status, attempts, last_error";
+                       RETURNING id, openid, payload, dedupe_key, status, attempts, last_error, fallback";
             let row: Option<OutboxRow> =
                 with_pool!(self, |pool| sqlx::query_as(sql).bind(id).bind(now + CLAIM_SECS).bind(now).fetch_optional(pool).await?);
             claimed.extend(row);
@@ -121,7 +137,7 @@ impl Db {
     }
 
     pub async fn outbox_rows(&self) -> Result<Vec<OutboxRow>, DbError> {
-        let sql = "SELECT id, openid, payload, dedupe_key, status, attempts, last_error FROM outbox ORDER BY id";
+        let sql = "SELECT id, openid, payload, dedupe_key, status, attempts, last_error, fallback FROM outbox ORDER BY id";
         Ok(with_pool!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await?))
     }
 }

@@ -23,6 +23,8 @@ mod helpers;
 /// Library news through the console and the simulated phone: menu editor, opening hours, new
 /// resources, pages and the guide series.
 mod news;
+/// Notices from the library system (built-in): hold ready, cannot renew, 到书提醒, each once.
+mod notices;
 /// Partner libraries: one wxlib searching another over SRU, CQL ranked as our search, the console page.
 mod partners;
 /// Reach: channel posters, attribution funnel, referrals, analytics, the auditable draw.
