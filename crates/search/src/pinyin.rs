@@ -35,7 +35,7 @@ use table::{BASE, LING, MORE, PRIMARY, SYLLABLES};
 /// The longest syllable (`zhuang`), in bytes.
 const MAX_SYLLABLE: usize = 6;
 /// Segmentations of a query kept (each becomes one phrase query).
-pub(crate) const MAX_SEGMENTATIONS: usize = 4;
+pub const MAX_SEGMENTATIONS: usize = 4;
 
 fn syllable(i: u16) -> Option<&'static str> {
     SYLLABLES.get(usize::from(i)).copied()

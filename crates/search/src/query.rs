@@ -27,7 +27,7 @@
 //! key, so the books *by* 鲁迅 come before those about him; a query of 2–6 letters
 //! alone (`lx`, `hlm`) is also looked up as the initials of whole names (the most
 //! catalogued name first) and whole titles of 2–6 characters. Such a query is ranked in
-//! tiers ([`crate::tiers`], [`Matched`]): the exact text matches (for a multi-word query:
+//! tiers ([`Matched`]; an offset query per tier under a disjunction-max): the exact text matches (for a multi-word query:
 //! its words standing together) first, then pinyin, then its words scattered over a
 //! romanised record, then initials. A Han or other query has no pinyin tiers and ranks
 //! exactly as before.
