@@ -306,9 +306,9 @@ fn dispatch(st: &mut SimState, path: &str, ctx: &Ctx) -> Result<Reply, ApiErr> {
                 .templates
                 .iter()
                 .map(|(id, t)| {
-                    let content: Vec<String> = t.fields.iter().map(|f| format!("{{{{{f}.DATA}}}}")).collect();
+                    let example: Vec<String> = t.labels.iter().map(|l| format!("{l}:…")).collect();
                     json!({"template_id": id, "title": t.title, "primary_industry": "教育", "deputy_industry": "院校",
-                           "content": content.join("\n"), "example": ""})
+                           "content": t.content(), "example": example.join("\n")})
                 })
                 .collect();
             Ok(Reply::Json(json!({ "template_list": list })))

@@ -10,6 +10,7 @@
 //! | `POST /unfollow` | `{openid}` | the reader unfollows |
 //! | `POST /interaction` | `{openid, kind: "message" \| "event"}` | open a customer-service window |
 //! | `POST /subscribe_grant` | `{openid, template_id}` | the reader accepts one subscription message |
+//! | `POST /template` | `{template_id, title, fields: ["label:key", …]}` | the account adds (or replaces) a template, as librarians pick one from WeChat's library |
 //! | `POST /article_read` | `{openid, msg_id, idx?, original?}` | the reader opens article `idx` of a mass news job (its 阅读原文 link when `original`), counted by `datacube/getarticle*` |
 //! | `GET /followers` | – | every known user with their fields |
 //! | `GET /inbox` | `?openid=` | what reached the reader, in order |
@@ -72,6 +73,19 @@ struct ArticleReadReq {
     idx: usize,
     #[serde(default)]
     original: bool,
+}
+
+#[derive(Deserialize)]
+struct TemplateReq {
+    template_id: String,
+    title: String,
+    fields: Vec<String>,
+}
+
+async fn template(State(sim): State<Simulator>, Json(r): Json<TemplateReq>) -> Json<Value> {
+    let fields: Vec<&str> = r.fields.iter().map(String::as_str).collect();
+    sim.add_template(&r.template_id, &r.title, &fields);
+    okj()
 }
 
 #[derive(Deserialize)]
@@ -172,6 +186,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
         .route("/unfollow", post(unfollow))
         .route("/interaction", post(interaction))
         .route("/subscribe_grant", post(grant))
+        .route("/template", post(template))
         .route("/article_read", post(article_read))
         .route("/followers", get(|State(sim): State<Simulator>| async move { Json(json!({"followers": sim.followers()})) }))
         .route("/inbox", get(inbox))

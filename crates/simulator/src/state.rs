@@ -193,7 +193,23 @@ pub struct Media {
 #[derive(Debug, Clone)]
 pub struct Template {
     pub title: String,
+    /// The field keys, in order (`thing1`, `time2`, …).
     pub fields: Vec<String>,
+    /// Each field's label in the template's content (`借阅图书` in `借阅图书:{{thing1.DATA}}`).
+    pub labels: Vec<String>,
+}
+
+impl Template {
+    /// The content as `template/get_all_private_template` gives it: one `label:{{key.DATA}}` line
+    /// per field (the form of WeChat's category templates).
+    pub fn content(&self) -> String {
+        self.fields
+            .iter()
+            .zip(&self.labels)
+            .map(|(f, l)| if l.is_empty() { format!("{{{{{f}.DATA}}}}") } else { format!("{l}:{{{{{f}.DATA}}}}") })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -328,8 +344,8 @@ impl SimState {
         };
         // WeChat's one reserved tag that shows up in tags/get.
         st.tags.insert(2, "星标组".to_owned());
-        st.add_template("due_reminder", "借阅到期提醒", &["thing1", "time2", "thing3"]);
-        st.add_template("hold_ready", "预约到馆通知", &["thing1", "thing2", "time3"]);
+        st.add_template("due_reminder", "借阅到期提醒", &["借阅图书:thing1", "应还日期:time2", "到期数量:number3", "温馨提示:thing4"]);
+        st.add_template("hold_ready", "预约到馆通知", &["预约图书:thing1", "取书地点:thing2", "到馆日期:time3"]);
         st.add_template("overdue_notice", "图书逾期通知", &["thing1", "time2", "number3", "amount4"]);
         st.add_template("activity_reminder", "活动开始提醒", &["thing1", "time2", "thing3"]);
         st.add_template("activity_promoted", "活动报名成功通知", &["thing1", "time2", "thing3", "thing4"]);
@@ -355,9 +371,16 @@ impl SimState {
         self.next_msgid
     }
 
+    /// Registers a template; a field is its key (`thing1`) or `label:key` (`借阅图书:thing1`).
     pub fn add_template(&mut self, id: &str, title: &str, fields: &[&str]) {
-        self.templates
-            .insert(id.to_owned(), Template { title: title.to_owned(), fields: fields.iter().map(|f| (*f).to_owned()).collect() });
+        let (labels, keys) = fields
+            .iter()
+            .map(|f| match f.rsplit_once(':') {
+                Some((label, key)) => (label.to_owned(), key.to_owned()),
+                None => (String::new(), (*f).to_owned()),
+            })
+            .unzip();
+        self.templates.insert(id.to_owned(), Template { title: title.to_owned(), fields: keys, labels });
     }
 
     // ---- tokens ----

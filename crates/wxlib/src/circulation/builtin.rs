@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use super::store::IlsLoanRow;
 use super::{
     Account, Capabilities, CopyStatus, Hold, HotTitle, IlsError, IlsFuture, LibrarySystem, Loan, Pace, Patron, ReaderCircumstances,
-    RenewOutcome,
+    RenewOutcome, Renewal,
 };
 use crate::clock::Clock;
 use crate::config::CirculationConfig;
@@ -119,14 +119,16 @@ impl LibrarySystem for BuiltinIls {
             let now = self.clock.now();
             let mut loans = Vec::new();
             for l in self.db.ils_loans(card).await? {
-                let not_renewable = self.refusal(card, &l, now).await?;
+                let renewal = match self.refusal(card, &l, now).await? {
+                    Some(why) => Renewal::Refused(why),
+                    None => Renewal::Allowed { renewals: l.renewals },
+                };
                 loans.push(Loan {
                     title: l.title.clone().unwrap_or_else(|| l.barcode.clone()),
                     barcode: l.barcode,
                     record_id: l.record_id,
                     due_at: l.due_at,
-                    renewals: l.renewals,
-                    not_renewable,
+                    renewal,
                 });
             }
             let holds = self

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use wechat::{Inbound, Reply};
 
-use super::{Account, IlsError, RenewOutcome};
+use super::{Account, IlsError, RenewOutcome, Renewal};
 use crate::clock::local_day;
 use crate::lang::Lang;
 use crate::services::Services;
@@ -95,10 +95,12 @@ pub fn render_loans(a: &Account, now: i64, lang: Lang) -> String {
             (Lang::En, true) => format!("\n   due {} (OVERDUE)", day(l.due_at)),
             (Lang::En, false) => format!("\n   due {}", day(l.due_at)),
         });
-        match (&l.not_renewable, lang) {
-            (None, Lang::Zh) => out.push_str(&format!(" · 可续借（已续 {} 次）", l.renewals)),
-            (None, Lang::En) => out.push_str(&format!(" · renewable ({} renewals)", l.renewals)),
-            (Some(why), _) => out.push_str(&format!(" · {why}")),
+        match (&l.renewal, lang) {
+            (Renewal::Allowed { renewals }, Lang::Zh) => out.push_str(&format!(" · 可续借（已续 {renewals} 次）")),
+            (Renewal::Allowed { renewals }, Lang::En) => out.push_str(&format!(" · renewable ({renewals} renewals)")),
+            (Renewal::Refused(why), _) => out.push_str(&format!(" · {why}")),
+            // Not known before asking: the renewal's answer will say.
+            (Renewal::Unknown, _) => {}
         }
     }
     if a.fines_cents > 0 {

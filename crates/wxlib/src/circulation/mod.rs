@@ -45,9 +45,22 @@ pub struct Loan {
     pub title: String,
     /// Unix seconds.
     pub due_at: i64,
-    pub renewals: i64,
-    /// Why it cannot be renewed now, if the system can tell in advance.
-    pub not_renewable: Option<String>,
+    /// Whether it can be renewed, as far as the library system tells in advance.
+    pub renewal: Renewal,
+}
+
+/// What is known in advance about renewing a loan. SIP2 2.00 carries no renewal count and no
+/// rule, so over SIP2 only a refusal the system's own data shows (another reader's hold) is
+/// known; otherwise the renewal's answer says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Renewal {
+    /// It can be renewed; renewed this often so far.
+    Allowed { renewals: i64 },
+    /// It cannot (the reason in the system's or our words).
+    Refused(String),
+    /// The library system does not say before it is asked to renew.
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -44,7 +44,7 @@ use sip2::{Charset, Client, ClientConfig, Error as SipError};
 
 use super::{
     Account, Capabilities, CopyState, CopyStatus, Hold, HotTitle, IlsError, IlsFuture, LibrarySystem, Loan, Pace, Patron,
-    ReaderCircumstances, RenewOutcome,
+    ReaderCircumstances, RenewOutcome, Renewal,
 };
 use crate::clock::{CST_OFFSET_SECS, DAY_SECS};
 use crate::config::Sip2Config;
@@ -282,10 +282,12 @@ fn joined(messages: &[String]) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-/// The reason one item of a Renew All was refused: the `AF` messages that name its barcode
-/// (without the barcode), or all of them when only this item was refused and no message names a
-/// barcode.
-pub fn renew_all_reason(barcode: &str, messages: &[String], unrenewed: &[String]) -> String {
+/// The reason one item of a Renew All was refused, from wherever the library system put it:
+/// the `AF` messages that name its barcode (without the barcode); else what its Item Information
+/// after the attempt says (its own `AF` messages, another reader's hold, an overdue due date);
+/// else the `AF` messages that name no item (a summary, which then speaks for each refused
+/// item); else that the system did not agree.
+pub fn renew_all_reason(barcode: &str, messages: &[String], items: &[String], info: Option<&ItemInfo>, now: i64) -> String {
     let mine: Vec<String> = messages
         .iter()
         .filter(|m| m.contains(barcode))
@@ -298,12 +300,20 @@ pub fn renew_all_reason(barcode: &str, messages: &[String], unrenewed: &[String]
     if !mine.is_empty() {
         return mine.join(" ");
     }
-    let about_none = messages.iter().all(|m| !unrenewed.iter().any(|b| m.contains(b.as_str())));
-    if unrenewed.len() == 1
-        && about_none
-        && let Some(all) = joined(messages)
-    {
+    if let Some(i) = info {
+        if let Some(own) = joined(&i.messages) {
+            return own;
+        }
+        if i.hold_queue_length.is_some_and(|n| n > 0) {
+            return "有其他读者预约，不能续借".into();
+        }
+    }
+    let summary: Vec<String> = messages.iter().filter(|m| !items.iter().any(|b| m.contains(b.as_str()))).cloned().collect();
+    if let Some(all) = joined(&summary) {
         return all;
+    }
+    if info.and_then(item_due).is_some_and(|due| due < now) {
+        return "已超期，图书馆系统未同意续借".into();
     }
     "图书馆系统未同意续借".into()
 }
@@ -366,19 +376,19 @@ impl LibrarySystem for Sip2Ils {
                 .zip(&info.charged_items)
                 .map(|((k, i), barcode)| {
                     let due = item_due(&i);
-                    let not_renewable = match (due, i.hold_queue_length) {
-                        (None, _) => Some("图书馆系统未提供应还日期".to_owned()),
-                        (_, Some(n)) if n > 0 => Some("有其他读者预约，可能不能续借".to_owned()),
-                        _ => None,
+                    // SIP2 2.00 says nothing of renewal counts or limits, and an overdue loan may
+                    // or may not be renewable: only what the item's own data shows is said.
+                    let renewal = match (due, i.hold_queue_length) {
+                        (None, _) => Renewal::Refused("图书馆系统未提供应还日期".to_owned()),
+                        (_, Some(n)) if n > 0 => Renewal::Refused("有其他读者预约，可能不能续借".to_owned()),
+                        _ => Renewal::Unknown,
                     };
                     Loan {
                         barcode: barcode.clone(),
                         record_id: k.record_id,
                         title: k.title.or_else(|| non_empty(&i.title)).unwrap_or_else(|| barcode.clone()),
                         due_at: due.unwrap_or(NO_DUE_DATE),
-                        // SIP2 does not say how often an item was renewed.
-                        renewals: 0,
-                        not_renewable,
+                        renewal,
                     }
                 })
                 .collect();
@@ -459,12 +469,13 @@ impl LibrarySystem for Sip2Ils {
             // Titles and due dates; the renewals are done, so a failure here only loses details.
             let infos = join_all(all.iter().map(|b| self.item(b))).await;
             let mut out = Vec::with_capacity(all.len());
+            let now = crate::clock::unix_now();
             for (n, (barcode, info)) in all.iter().zip(infos).enumerate() {
                 let info = info.ok();
                 let ok = n < r.renewed.len();
                 let title = self.title_of(barcode, info.as_ref().map(|i| i.title.as_str()).unwrap_or("")).await?;
                 let due_at = info.as_ref().and_then(item_due);
-                let reason = (!ok).then(|| renew_all_reason(barcode, &r.messages, &r.unrenewed));
+                let reason = (!ok).then(|| renew_all_reason(barcode, &r.messages, &all, info.as_ref(), now));
                 out.push(RenewOutcome { barcode: barcode.clone(), title, ok, due_at, reason });
             }
             Ok(out)
@@ -589,16 +600,43 @@ mod tests {
         assert_eq!(fee_cents(None), 0);
     }
 
+    fn info(messages: &[&str], hold_queue: Option<u32>, due: Option<&str>) -> ItemInfo {
+        ItemInfo {
+            barcode: "B001".into(),
+            title: String::new(),
+            circulation_status: CirculationStatus::Charged,
+            due_date: due.map(|d| sip2::client::DueDate { raw: d.into(), parsed: parse_due_date(d) }),
+            hold_queue_length: hold_queue,
+            recall_date: None,
+            hold_pickup_date: None,
+            media_type: None,
+            permanent_location: None,
+            current_location: None,
+            owner: None,
+            fee_amount: None,
+            messages: messages.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
     #[test]
     fn renew_all_reasons() {
+        let now = 1_800_000_000;
         let msgs = vec!["B001: 续借次数已达上限".to_owned(), "B004：该书已被其他读者预约".to_owned()];
-        let un = vec!["B001".to_owned(), "B004".to_owned()];
-        assert_eq!(renew_all_reason("B001", &msgs, &un), "续借次数已达上限");
-        assert_eq!(renew_all_reason("B004", &msgs, &un), "该书已被其他读者预约");
-        assert_eq!(renew_all_reason("B009", &msgs, &un), "图书馆系统未同意续借");
-        let one = vec!["B001".to_owned()];
-        assert_eq!(renew_all_reason("B001", &["Renewal limit reached".to_owned()], &one), "Renewal limit reached");
-        assert_eq!(renew_all_reason("B001", &[], &one), "图书馆系统未同意续借");
+        let items = vec!["B001".to_owned(), "B003".to_owned(), "B004".to_owned()];
+        assert_eq!(renew_all_reason("B001", &msgs, &items, None, now), "续借次数已达上限");
+        assert_eq!(renew_all_reason("B004", &msgs, &items, None, now), "该书已被其他读者预约");
+        assert_eq!(renew_all_reason("B003", &msgs, &items, None, now), "图书馆系统未同意续借");
+        // The AF summary, naming no item, speaks for each refused one.
+        let summary = vec!["2 items not renewed: renewal limit reached".to_owned()];
+        assert_eq!(renew_all_reason("B003", &summary, &items, None, now), "2 items not renewed: renewal limit reached");
+        // Item information after the attempt: its own messages, then its hold queue, then its due date.
+        let after = info(&["Item has holds"], Some(1), None);
+        assert_eq!(renew_all_reason("B003", &[], &items, Some(&after), now), "Item has holds");
+        let held = info(&[], Some(1), None);
+        assert_eq!(renew_all_reason("B003", &summary, &items, Some(&held), now), "有其他读者预约，不能续借");
+        let overdue = info(&[], Some(0), Some("20200101    235900"));
+        assert_eq!(renew_all_reason("B003", &[], &items, Some(&overdue), now), "已超期，图书馆系统未同意续借");
+        assert_eq!(renew_all_reason("B003", &[], &items, Some(&info(&[], Some(0), None)), now), "图书馆系统未同意续借");
     }
 
     #[test]
