@@ -113,5 +113,7 @@ def test_body_images_are_uploaded_and_used(console):
     r = s.post(detail + "/edit", data={"csrf": csrf, "title": "讲座通知", "body": body}, files={"cover": ("", b"", "application/octet-stream")}, timeout=10, allow_redirects=False)
     assert r.status_code in (302, 303), r.text
     page = s.get(detail, timeout=10).text
-    assert f'<img src="/news/img/{image_id}" alt="">' in page and "elsewhere.example" not in page and "onerror" not in page
-    assert requests.get(f"{server.url}/news/img/{image_id}", timeout=10).content == PNG
+    # The console previews the draft with its own copy of the image; a draft's image is not public.
+    assert f'<img src="/console/broadcasts/img/{image_id}" alt="">' in page and "elsewhere.example" not in page and "onerror" not in page
+    assert s.get(f"{server.url}/console/broadcasts/img/{image_id}", timeout=10).content == PNG
+    assert requests.get(f"{server.url}/news/img/{image_id}", timeout=10).status_code == 404

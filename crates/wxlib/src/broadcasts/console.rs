@@ -6,7 +6,7 @@
 
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -30,6 +30,34 @@ pub fn console_routes() -> axum::Router<Services> {
         .route("/{id}/images", post(add_image))
         .route("/{id}/preview", post(preview))
         .route("/{id}/send", post(send))
+        .route("/{id}/page", get(reader_view))
+        .route("/{id}/cover", get(draft_cover))
+        .route("/img/{img}", get(draft_image))
+}
+
+/// `GET /console/broadcasts/{id}/page`: the article as readers will see it, drafts included (the
+/// public `/news/{id}` shows only what is being sent or sent).
+async fn reader_view(State(s): State<Services>, _lib: Librarian, Path(id): Path<i64>) -> Result<Html<String>, ConsoleError> {
+    let b = s.db.broadcast(id).await?.ok_or(ConsoleError::NotFound)?;
+    let article = super::page::article_html(&b, &format!("/console/broadcasts/{id}/cover"), "/console/broadcasts/img/");
+    Ok(Html(crate::web::page(&s.config.library.name, &article)))
+}
+
+/// `GET /console/broadcasts/{id}/cover`: any message's cover, for the console's preview.
+async fn draft_cover(State(s): State<Services>, _lib: Librarian, Path(id): Path<i64>) -> Result<Response, ConsoleError> {
+    let img = s.db.broadcast_cover(id).await?.ok_or(ConsoleError::NotFound)?;
+    Ok(private_image(img))
+}
+
+/// `GET /console/broadcasts/img/{img}`: any message's body image, for the console's preview.
+async fn draft_image(State(s): State<Services>, _lib: Librarian, Path(img): Path<i64>) -> Result<Response, ConsoleError> {
+    let img = s.db.broadcast_image(img).await?.ok_or(ConsoleError::NotFound)?;
+    Ok(private_image(img))
+}
+
+/// An image only signed-in librarians see: no shared cache keeps it.
+fn private_image(img: Image) -> Response {
+    ([(header::CONTENT_TYPE, img.content_type), (header::CACHE_CONTROL, "private, no-store".to_owned())], img.bytes).into_response()
 }
 
 impl From<BroadcastError> for ConsoleError {
@@ -463,14 +491,16 @@ async fn render_detail(s: &Services, lib: &Librarian, id: i64, q: &DetailQuery, 
     if !times.is_empty() {
         body.push_str(&reads_by_day(&times, b.sent_at.or(b.queued_at), lang));
     }
+    // The console's own copies of the cover and the body's images: a draft's are not public.
     body.push_str(&format!(
-        "<div class=\"card\"><h2>{}</h2><p><b>{}</b></p><p class=\"muted\">{}</p><img src=\"/news/{id}/cover\" alt=\"\" style=\"max-width:240px\"><div>{}</div>\
-         <p><a href=\"/news/{id}\" target=\"_blank\">{}</a></p></div>",
+        "<div class=\"card\"><h2>{}</h2><p><b>{}</b></p><p class=\"muted\">{}</p><img src=\"/console/broadcasts/{id}/cover\" alt=\"\" style=\"max-width:240px\"><div>{}</div>\
+         <p><a href=\"/console/broadcasts/{id}/page\" target=\"_blank\">{}</a>{}</p></div>",
         t(lang, "预览", "Preview"),
         escape(&b.title),
         escape(&b.digest),
-        b.body_html,
+        b.body_html.replace("src=\"/news/img/", "src=\"/console/broadcasts/img/"),
         t(lang, "读者看到的网页", "The page readers see"),
+        if b.is_public() { format!(" · <a href=\"/news/{id}\" target=\"_blank\">/news/{id}</a>") } else { String::new() },
     ));
     if matches!(b.state.as_str(), "composed" | "failed") {
         let month_used = s.db.broadcasts_sent_since(crate::clock::month_start(s.clock.now())).await?;

@@ -1,5 +1,6 @@
 //! The article pages readers open (`/news/{id}`, its cover and images), and who counts as a
-//! reader.
+//! reader. Only a message being sent or sent is public ([`Broadcast::is_public`]): a draft, its
+//! cover and its images are 404 here, and librarians preview them in the console.
 //!
 //! Inside WeChat (the web view's user agent says `MicroMessenger`) a reader without our cookie
 //! goes once through WeChat's web authorisation (`snsapi_base`, no consent screen), and is
@@ -13,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
+use super::store::Broadcast;
 use crate::services::Services;
 use crate::web::error::WebError;
 use crate::web::session::{CodeParams, Purpose, cookie, set_cookie};
@@ -51,7 +53,7 @@ async fn article(
     Query(q): Query<CodeParams>,
 ) -> Result<Response, WebError> {
     let Ok(id) = id.parse::<i64>() else { return Err(not_found()) };
-    let b = s.db.broadcast(id).await.map_err(internal)?.ok_or_else(not_found)?;
+    let b = s.db.broadcast(id).await.map_err(internal)?.filter(Broadcast::is_public).ok_or_else(not_found)?;
     let now = s.clock.now();
     // Who is reading: our cookie, WeChat's code, WeChat's authorisation, or a new browser id.
     let mut new_cookie = None;
@@ -80,21 +82,31 @@ async fn article(
             tracing::warn!(error = %e, "could not record a read");
         }
     }
-    let date = crate::clock::local_day(b.sent_at.or(b.queued_at).unwrap_or(b.created_at));
-    let body = format!(
-        "<article class=\"card\" id=\"article\"><h2 style=\"margin-top:0\">{}</h2><p class=\"muted\">{}{}</p>\
-         <img src=\"/news/{id}/cover\" alt=\"\" style=\"width:100%;border-radius:6px\"><div class=\"body\">{}</div></article>",
-        escape(&b.title),
-        if b.author.is_empty() { String::new() } else { format!("{} · ", escape(&b.author)) },
-        escape(&date),
-        // Sanitized when saved (see `broadcasts::sanitize`).
-        b.body_html
-    );
-    let mut resp = Html(page(&s.config.library.name, &body)).into_response();
+    let mut resp = Html(page(&s.config.library.name, &article_html(&b, &format!("/news/{id}/cover"), "/news/img/"))).into_response();
     if let Some(t) = new_cookie {
         set_cookie(&mut resp, COOKIE, &t, "/news", COOKIE_SECS);
     }
     Ok(resp)
+}
+
+/// The article as readers see it, with the cover at `cover_url` and the body's images
+/// (`/news/img/{n}` as saved) served from `images_at` (the console serves a draft's own).
+pub fn article_html(b: &Broadcast, cover_url: &str, images_at: &str) -> String {
+    let date = crate::clock::local_day(b.sent_at.or(b.queued_at).unwrap_or(b.created_at));
+    // Sanitized when saved (see `broadcasts::sanitize`), so its images are exactly `src="/news/img/`.
+    let body = if images_at == "/news/img/" {
+        b.body_html.clone()
+    } else {
+        b.body_html.replace("src=\"/news/img/", &format!("src=\"{images_at}"))
+    };
+    format!(
+        "<article class=\"card\" id=\"article\"><h2 style=\"margin-top:0\">{}</h2><p class=\"muted\">{}{}</p>\
+         <img src=\"{}\" alt=\"\" style=\"width:100%;border-radius:6px\"><div class=\"body\">{body}</div></article>",
+        escape(&b.title),
+        if b.author.is_empty() { String::new() } else { format!("{} · ", escape(&b.author)) },
+        escape(&date),
+        escape(cover_url),
+    )
 }
 
 fn authorize_url(s: &Services, id: i64) -> String {
@@ -108,7 +120,7 @@ fn image_response(img: super::Image) -> Response {
 
 async fn cover(State(s): State<Services>, Path(id): Path<String>) -> Result<Response, WebError> {
     let Ok(id) = id.parse::<i64>() else { return Ok(StatusCode::NOT_FOUND.into_response()) };
-    Ok(match s.db.broadcast_cover(id).await.map_err(internal)? {
+    Ok(match s.db.public_broadcast_cover(id).await.map_err(internal)? {
         Some(img) => image_response(img),
         None => StatusCode::NOT_FOUND.into_response(),
     })
@@ -116,7 +128,7 @@ async fn cover(State(s): State<Services>, Path(id): Path<String>) -> Result<Resp
 
 async fn image(State(s): State<Services>, Path(id): Path<String>) -> Result<Response, WebError> {
     let Ok(id) = id.parse::<i64>() else { return Ok(StatusCode::NOT_FOUND.into_response()) };
-    Ok(match s.db.broadcast_image(id).await.map_err(internal)? {
+    Ok(match s.db.public_broadcast_image(id).await.map_err(internal)? {
         Some(img) => image_response(img),
         None => StatusCode::NOT_FOUND.into_response(),
     })

@@ -57,6 +57,18 @@ pub struct Batch {
     pub state: String,
 }
 
+/// The messages readers may open at `/news/{id}`: those being sent or sent, and a failed send that
+/// reached some readers. A draft (and a message queued but not yet going out) is the librarians'
+/// only: they preview it in the console. [`Broadcast::is_public`] says the same in Rust.
+const PUBLIC: &str = "(state IN ('sending', 'sent') OR (state = 'failed' AND batches_done > 0))";
+
+impl Broadcast {
+    /// Whether readers may open this message (see [`PUBLIC`]).
+    pub fn is_public(&self) -> bool {
+        matches!(self.state.as_str(), "sending" | "sent") || (self.state == "failed" && self.batches_done > 0)
+    }
+}
+
 /// States a send job is in while it still has work to do.
 pub const ACTIVE_STATES: [&str; 3] = ["queued", "uploading", "sending"];
 
@@ -136,6 +148,14 @@ impl Db {
         Ok(row.and_then(|(b, t)| Some(Image { bytes: b?, content_type: t? })))
     }
 
+    /// The cover of a message readers may open ([`PUBLIC`]).
+    pub async fn public_broadcast_cover(&self, id: i64) -> Result<Option<Image>, DbError> {
+        let sql = format!("SELECT cover, cover_type FROM broadcasts WHERE id = $1 AND {PUBLIC}");
+        let row: Option<(Option<Vec<u8>>, Option<String>)> =
+            with_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(pool).await?);
+        Ok(row.and_then(|(b, t)| Some(Image { bytes: b?, content_type: t? })))
+    }
+
     pub async fn add_broadcast_image(&self, broadcast_id: i64, img: &Image, now: i64) -> Result<i64, DbError> {
         let sql = "INSERT INTO broadcast_images (broadcast_id, content_type, bytes, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
         let (id,): (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
@@ -154,6 +174,17 @@ impl Db {
                 .bind(id)
                 .fetch_optional(pool)
                 .await?);
+        Ok(row.map(|(content_type, bytes)| Image { content_type, bytes }))
+    }
+
+    /// A body image of a message readers may open ([`PUBLIC`]).
+    pub async fn public_broadcast_image(&self, id: i64) -> Result<Option<Image>, DbError> {
+        let sql = format!(
+            "SELECT i.content_type, i.bytes FROM broadcast_images i WHERE i.id = $1 \
+             AND EXISTS (SELECT 1 FROM broadcasts WHERE broadcasts.id = i.broadcast_id AND {PUBLIC})"
+        );
+        let row: Option<(String, Vec<u8>)> =
+            with_pool!(self, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(pool).await?);
         Ok(row.map(|(content_type, bytes)| Image { content_type, bytes }))
     }
 

@@ -135,3 +135,68 @@ async fn a_news_reader_cookie_is_no_reader_session() {
     assert_eq!(status, 403, "{body}");
     assert_eq!(app.s.db.activity_counts(id).await.unwrap().confirmed, 0, "nobody signed up");
 }
+
+/// Medium: an unsent draft was public at `/news/{id}`, with its cover and images. Now they are
+/// 404 until the message goes out, and librarians preview the draft in the console.
+#[tokio::test]
+async fn unsent_drafts_are_private_and_previewed_in_the_console() {
+    let app = sim_app().await;
+    let s = &app.s;
+    let draft = broadcasts::validate(
+        &Draft {
+            title: "未发送的草稿".into(),
+            author: String::new(),
+            digest: String::new(),
+            body_html: "<p>草稿</p>".into(),
+            target_tag_id: None,
+        },
+        Lang::Zh,
+    )
+    .unwrap();
+    let cover = Image { content_type: "image/png".into(), bytes: crate::broadcasts::PNG.to_vec() };
+    let id = s.db.create_broadcast(&draft, Some(&cover), "lib1", s.clock.now()).await.unwrap();
+    let img = s.db.add_broadcast_image(id, &cover, s.clock.now()).await.unwrap();
+    let body = Draft { body_html: format!("<p>草稿</p><img src=\"/news/img/{img}\">"), ..draft.clone() };
+    s.db.update_broadcast(id, &body, None, s.clock.now()).await.unwrap();
+
+    for path in [format!("/news/{id}"), format!("/news/{id}/cover"), format!("/news/img/{img}")] {
+        let r = app.http.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path} of a draft is not public");
+        assert!(set_cookie_value(&r, "wxlib_news").is_none(), "{path}: nothing minted for a draft");
+        let r = app.http.get(format!("{}{path}", app.base)).header("user-agent", "MicroMessenger/8.0").send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}: not even inside WeChat");
+    }
+
+    wxlib::console::auth::create_librarian(&s.db, "editor", "correct horse", wxlib::console::Role::Librarian).await.unwrap();
+    let console = console_login(&app.base, "editor", "correct horse").await.unwrap_or_else(|r| panic!("sign-in: {}", r.body));
+    let detail = console.get(&format!("/console/broadcasts/{id}")).await;
+    assert!(
+        detail.body.contains(&format!("/console/broadcasts/img/{img}")) && !detail.body.contains(&format!("src=\"/news/img/{img}")),
+        "{}",
+        detail.body
+    );
+    let page = console.get(&format!("/console/broadcasts/{id}/page")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("未发送的草稿") && page.body.contains(&format!("/console/broadcasts/img/{img}")), "{}", page.body);
+    for path in [format!("/console/broadcasts/{id}/cover"), format!("/console/broadcasts/img/{img}")] {
+        let r = console.http.get(format!("{}{path}", app.base)).header("cookie", &console.cookie).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.bytes().await.unwrap().as_ref(), crate::broadcasts::PNG);
+        let r = app.http.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_ne!(r.status(), 200, "{path} needs a librarian");
+    }
+
+    // Once it goes out, readers open it.
+    app.follow("oFollower1").await;
+    assert!(s.db.queue_broadcast(id, "lib1", s.clock.now()).await.unwrap());
+    broadcasts::send::wake();
+    for _ in 0..200 {
+        if s.db.broadcast(id).await.unwrap().unwrap().state == "sent" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for path in [format!("/news/{id}"), format!("/news/{id}/cover"), format!("/news/img/{img}")] {
+        assert_eq!(app.http.get(format!("{}{path}", app.base)).send().await.unwrap().status(), 200, "{path} once sent");
+    }
+}
