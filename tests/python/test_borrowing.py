@@ -128,7 +128,7 @@ def test_unbind_forgets_the_reader(world):
     db = sqlite3.connect(server.dir / "data" / "wxlib.db")
     for table in ["bindings", "reminders_sent", "reminder_digests", "dialog_state", "search_log"]:
         assert db.execute(f"SELECT COUNT(*) FROM {table} WHERE openid = ?", (READER,)).fetchone() == (0,), table
-    assert db.execute("SELECT COUNT(*) FROM bind_failures WHERE subject LIKE '%2021001%'").fetchone() == (0,)
+    assert db.execute("SELECT COUNT(*) FROM attempt_counters WHERE key LIKE '%2021001%'").fetchone() == (0,)
     assert "还没有绑定" in say(server, READER, "借阅")
 
 

@@ -249,10 +249,10 @@ def test_unbind_forgets_the_reader(world):
     db = sqlite3.connect(server.dir / "data" / "wxlib.db")
     for table in ["bindings", "reminders_sent", "reminder_digests", "dialog_state", "search_log"]:
         assert db.execute(f"SELECT COUNT(*) FROM {table} WHERE openid = ?", (READER,)).fetchone() == (0,), table
-    assert db.execute("SELECT COUNT(*) FROM bind_failures WHERE subject LIKE '%2021001%'").fetchone() == (0,)
+    assert db.execute("SELECT COUNT(*) FROM attempt_counters WHERE key LIKE '%2021001%'").fetchone() == (0,)
     # wxlib keeps no copy of the library system's data about the reader.
     # Nor copies of answers already given (see test_unbind_leaves_no_copies_of_answers).
-    for table in ["bindings", "bind_failures", "ils_readers", "ils_loans", "ils_holds"]:
+    for table in ["bindings", "attempt_counters", "ils_readers", "ils_loans", "ils_holds"]:
         dump = "\n".join(str(r) for r in db.execute(f"SELECT * FROM {table}"))
         assert "2021001" not in dump and "张三" not in dump, table
     assert "还没有绑定" in say(server, READER, "借阅")

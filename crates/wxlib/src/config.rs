@@ -180,9 +180,13 @@ pub struct CirculationConfig {
     pub ils_timeout_ms: u64,
     /// Unfollowing the account also unbinds the card.
     pub unbind_on_unsubscribe: bool,
-    /// Failed binding attempts allowed per reader and per card in `bind_window_secs`.
+    /// Binding attempts allowed per reader and per card in `bind_window_secs` (a successful one
+    /// is not counted).
     pub bind_max_failures: i64,
     pub bind_window_secs: i64,
+    /// Binding attempts allowed from one client address (all readers and cards) in
+    /// `bind_window_secs`: generous, since a campus network shows many readers as one address.
+    pub bind_max_attempts_per_address: i64,
     /// The hot list counts loans of the last this many days.
     pub hot_days: i64,
     /// Reminders: loans due within this many days (or overdue) get a reminder.
@@ -272,6 +276,7 @@ impl Default for CirculationConfig {
             unbind_on_unsubscribe: true,
             bind_max_failures: 5,
             bind_window_secs: 900,
+            bind_max_attempts_per_address: 30,
             hot_days: 90,
             remind_days_before: 3,
             remind_hour: 9,
@@ -378,6 +383,16 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// The address readers' phones reach this server at (links in chat point here).
     pub public_url: String,
+    /// The proxies in front (CIDRs or addresses, e.g. `["127.0.0.1/32"]`) whose
+    /// `X-Forwarded-For` says who the client is; from anyone else the header is ignored and the
+    /// socket's address is the client's (sign-in limits and the audit log count by it).
+    pub trusted_proxies: Vec<String>,
+    /// A request's head must arrive within this many seconds, or the connection is closed (an
+    /// idle keep-alive connection too: a proxy's upstream keep-alive must be shorter).
+    pub header_read_timeout_secs: u64,
+    /// A page (anything but the callback, which has its own deadline) that takes longer than
+    /// this many seconds is answered 408.
+    pub page_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -387,6 +402,9 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("./data"),
             max_body_bytes: 64 * 1024,
             public_url: "http://127.0.0.1:8080".into(),
+            trusted_proxies: Vec::new(),
+            header_read_timeout_secs: 5,
+            page_timeout_secs: 30,
         }
     }
 }
@@ -543,6 +561,12 @@ impl Config {
         if c.remind_hour > 23 {
             return invalid("circulation.remind_hour", "must be 0–23");
         }
+        if c.bind_max_failures < 1 || c.bind_max_attempts_per_address < 1 {
+            return invalid("circulation.bind_max_failures", "and bind_max_attempts_per_address must be at least 1");
+        }
+        if !(60..=crate::db::limits::LONGEST_WINDOW_SECS).contains(&c.bind_window_secs) {
+            return invalid("circulation.bind_window_secs", "must be between 60 and 86400");
+        }
         if !(1..=86_400).contains(&c.status_ttl_secs) {
             return invalid("circulation.status_ttl_secs", "must be between 1 and 86400");
         }
@@ -613,6 +637,15 @@ impl Config {
         }
         if !matches!(self.broadcasts.send_by.as_str(), "openid_batches" | "sendall") {
             return invalid("broadcasts.send_by", "must be \"openid_batches\" or \"sendall\"");
+        }
+        if let Err(reason) = crate::web::client::TrustedProxies::parse(&self.server.trusted_proxies) {
+            return invalid("server.trusted_proxies", &reason);
+        }
+        if !(1..=60).contains(&self.server.header_read_timeout_secs) {
+            return invalid("server.header_read_timeout_secs", "must be between 1 and 60");
+        }
+        if !(1..=600).contains(&self.server.page_timeout_secs) {
+            return invalid("server.page_timeout_secs", "must be between 1 and 600");
         }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");
@@ -720,6 +753,9 @@ mod example_file {
             "enabled",
             "gh_id",
             "public_url",
+            "trusted_proxies",
+            "header_read_timeout_secs",
+            "page_timeout_secs",
             "index_dir",
             "chat_page_size",
             "dialog_timeout_secs",

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use crate::clock::unix_now;
+pub use limits::{Limit, Verdict};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
@@ -31,6 +32,7 @@ pub fn builder<DB: sqlx::Database>(_pool: &sqlx::Pool<DB>, init: &str) -> sqlx::
 
 mod here;
 mod jobs;
+pub mod limits;
 mod settings;
 pub mod writes;
 
@@ -81,6 +83,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "dedupe without time index", include_str!("../migrations/sqlite/0013_dedupe_without_time_index.sql")),
     (14, "shared stored replies", include_str!("../migrations/sqlite/0014_shared_stored_replies.sql")),
     (15, "live circulation", include_str!("../migrations/sqlite/0015_live_circulation.sql")),
+    (16, "attempt limits", include_str!("../migrations/sqlite/0016_attempt_limits.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -98,6 +101,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "dedupe without time index", include_str!("../migrations/postgres/0013_dedupe_without_time_index.sql")),
     (14, "shared stored replies", include_str!("../migrations/postgres/0014_shared_stored_replies.sql")),
     (15, "live circulation", include_str!("../migrations/postgres/0015_live_circulation.sql")),
+    (16, "attempt limits", include_str!("../migrations/postgres/0016_attempt_limits.sql")),
 ];
 
 /// The newest schema version this binary knows (its last migration).

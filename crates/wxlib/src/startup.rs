@@ -115,7 +115,10 @@ impl Application {
             context: services.clone(),
         };
         let metrics = telemetry::metrics_handle();
-        let router = callback::routes(callback)
+        // Every page (not the callback, which answers within its own deadline) is answered
+        // within server.page_timeout_secs.
+        let page_timeout = Duration::from_secs(services.config.server.page_timeout_secs);
+        let pages = axum::Router::new()
             .merge(catalog::http::routes(catalog, crate::partners::web::PartnerTabs { db: services.db.clone() }))
             .merge(binding::routes(services.clone()))
             .merge(crate::circulation::shelf_watch::routes(services.clone()))
@@ -127,6 +130,9 @@ impl Application {
             .merge(crate::broadcasts::page::routes(services.clone()))
             .merge(crate::reach::draw::routes(services.clone()))
             .merge(crate::reach::referral_web::routes(services.clone()))
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, page_timeout));
+        let router = callback::routes(callback)
+            .merge(pages)
             .merge(simulator_routes(&services.config)?)
             .route("/healthz", get(|| async { "ok" }))
             .route("/metrics", get(move || std::future::ready(metrics.render())));
@@ -153,15 +159,19 @@ impl Application {
         tokio::spawn(crate::broadcasts::figures::daily(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox.wake.clone() }.run());
         let journal = s.journal.clone();
+        let options = crate::web::serve::ServeOptions {
+            header_read_timeout: Duration::from_secs(s.config.server.header_read_timeout_secs),
+            trusted: Arc::new(crate::web::client::TrustedProxies::parse(&s.config.server.trusted_proxies).map_err(std::io::Error::other)?),
+        };
         tokio::spawn(purge_callbacks(s));
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await;
+        let served = crate::web::serve::serve(self.listener, self.router, options, shutdown_signal()).await;
         journal.flush().await;
         served
     }
 }
 
 /// Forgets handled callbacks (and the answers they stored) once WeChat can no longer retry them,
-/// every minute.
+/// and attempt counters whose window is over, every minute.
 async fn purge_callbacks(s: Services) {
     let retention = crate::wechat::journal::callback_retention_secs(s.config.wechat.timestamp_tolerance_secs);
     let db = &s.db;
@@ -170,6 +180,8 @@ async fn purge_callbacks(s: Services) {
         if n > 0 {
             tracing::debug!(n, "purged old callback records");
         }
+        // Attempt counters whose window is over (sign-in and binding limits).
+        db.purge_attempts(unix_now() - crate::db::limits::LONGEST_WINDOW_SECS).await?;
         Ok::<_, crate::db::DbError>(crate::jobs::Next::Pause)
     })
     .await

@@ -1,8 +1,11 @@
 //! Small helpers for the web: HTML escaping, URL encoding, and one page frame with inline CSS
 //! for the mobile pages readers open from chat (no CDN: campus networks and tests are offline).
-//! [`session`] signs the reader's short web session.
+//! [`session`] signs the reader's short web session; [`client`] says who is on the other end of a
+//! request; [`serve`] is the server loop.
 
+pub mod client;
 pub mod error;
+pub mod serve;
 pub mod session;
 
 pub fn escape(s: &str) -> String {

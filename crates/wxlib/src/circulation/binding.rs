@@ -1,8 +1,10 @@
 //! Binding the campus card, on a web page and never in chat. The menu opens `/h5/bind`; WeChat's
 //! web authorisation (OAuth2 `snsapi_base`) hands the page a `code`, which wxlib exchanges for the
 //! reader's openid. The reader types card number and password; the library system checks them;
-//! wxlib keeps only openid ↔ card. Failed attempts are limited per reader and per card. Unbinding
-//! deletes the binding and everything wxlib holds about the reader's borrowing.
+//! wxlib keeps only openid ↔ card. Attempts are limited per reader, per card and per client
+//! address, each counted before the library system checks the password (`db::limits`: a burst of
+//! parallel tries is counted one by one). Unbinding deletes the binding and everything wxlib
+//! holds about the reader's borrowing.
 
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,7 +13,9 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::IlsError;
+use crate::db::{Limit, Verdict};
 use crate::services::Services;
+use crate::web::client::ClientAddr;
 use crate::web::error::{BoxError, WebError};
 use crate::web::session::{CodeParams, Purpose, cookie_token, subtle_eq, with_cookie};
 use crate::web::{escape, page};
@@ -68,7 +72,12 @@ pub struct BindForm {
     password: String,
 }
 
-async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): Form<BindForm>) -> Result<Response, WebError> {
+async fn bind_submit(
+    State(s): State<Services>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<BindForm>,
+) -> Result<Response, WebError> {
     let now = s.clock.now();
     // The form's token must be the session cookie (CSRF) and valid.
     let cookie = cookie_token(&headers).unwrap_or_default();
@@ -85,11 +94,16 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
         return retry(StatusCode::BAD_REQUEST, "请填写卡号和密码。");
     }
     let c = &s.config.circulation;
-    let since = now - c.bind_window_secs;
-    let subjects = [format!("openid:{openid}"), format!("card:{card}")];
-    for subject in &subjects {
-        if s.db.failures_since(subject, since).await.map_err(internal)? >= c.bind_max_failures {
-            return retry(StatusCode::TOO_MANY_REQUESTS, &format!("尝试次数过多，请 {} 分钟后再试。", c.bind_window_secs / 60));
+    let per_subject = Limit { attempts: c.bind_max_failures, window_secs: c.bind_window_secs };
+    let per_address = Limit { attempts: c.bind_max_attempts_per_address, window_secs: c.bind_window_secs };
+    let (reader_key, card_key) = (format!("bind-reader:{openid}"), format!("bind-card:{card}"));
+    let address_key = format!("bind-addr:{}", client.limit_key());
+    // The reader first, so a reader already refused counts against no card.
+    for (key, limit) in [(&reader_key, per_subject), (&address_key, per_address), (&card_key, per_subject)] {
+        if let Verdict::Refused { retry_after_secs, .. } = s.db.reserve_attempt(key, limit, now).await.map_err(internal)? {
+            tracing::warn!(limit = %key.split(':').next().unwrap_or_default(), client = %client, "binding refused: too many attempts");
+            let minutes = (retry_after_secs + 59) / 60;
+            return retry(StatusCode::TOO_MANY_REQUESTS, &format!("尝试次数过多，请 {minutes} 分钟后再试。"));
         }
     }
     let ils = s.ils.clone();
@@ -101,6 +115,8 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
     match result {
         Ok(patron) => {
             s.db.bind(&openid, card, now).await.map_err(internal)?;
+            s.db.clear_attempts(&[&reader_key, &card_key]).await.map_err(internal)?;
+            s.db.refund_attempt(&address_key).await.map_err(internal)?;
             tracing::info!(card = %mask(card), "card bound");
             // Confirm in chat too, so the reader sees it where they came from (sent within the
             // customer-service window their last message opened; skipped if there is none).
@@ -114,12 +130,7 @@ async fn bind_submit(State(s): State<Services>, headers: HeaderMap, Form(f): For
             ))
             .into_response())
         }
-        Err(IlsError::BadCredentials) => {
-            for subject in &subjects {
-                s.db.record_failure(subject, now).await.map_err(internal)?;
-            }
-            retry(StatusCode::UNAUTHORIZED, "卡号或密码不正确。")
-        }
+        Err(IlsError::BadCredentials) => retry(StatusCode::UNAUTHORIZED, "卡号或密码不正确。"),
         Err(IlsError::Unavailable(_)) => retry(StatusCode::SERVICE_UNAVAILABLE, "图书馆系统暂时无法连接，请稍后再试。"),
         Err(e) => retry(StatusCode::BAD_GATEWAY, &format!("图书馆系统拒绝了请求：{e}")),
     }

@@ -36,9 +36,10 @@ impl Db {
             sqlx::query("DELETE FROM notice_marks WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM shelf_watches WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM dialog_state WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM bind_failures WHERE subject = $1").bind(format!("openid:{openid}")).execute(&mut *tx).await?;
+            // The binding form's attempt counters name the reader and the card (db::limits).
+            sqlx::query("DELETE FROM attempt_counters WHERE key = $1").bind(format!("bind-reader:{openid}")).execute(&mut *tx).await?;
             if let Some((card,)) = &card {
-                sqlx::query("DELETE FROM bind_failures WHERE subject = $1").bind(format!("card:{card}")).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM attempt_counters WHERE key = $1").bind(format!("bind-card:{card}")).execute(&mut *tx).await?;
             }
             sqlx::query("UPDATE search_log SET openid = NULL WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             // Stored answers (dedupe replays) and messages to the reader may quote loans.
@@ -68,25 +69,6 @@ impl Db {
 
     pub async fn all_bindings(&self) -> Result<Vec<(String, String)>, DbError> {
         Ok(with_pool!(self, |pool| sqlx::query_as("SELECT openid, card FROM bindings ORDER BY openid").fetch_all(pool).await?))
-    }
-
-    pub(super) async fn failures_since(&self, subject: &str, since: i64) -> Result<i64, DbError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM bind_failures WHERE subject = $1 AND at >= $2")
-            .bind(subject)
-            .bind(since)
-            .fetch_one(pool)
-            .await?);
-        Ok(n)
-    }
-
-    pub(super) async fn record_failure(&self, subject: &str, at: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("INSERT INTO bind_failures (subject, at) VALUES ($1, $2)")
-            .bind(subject)
-            .bind(at)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
     }
 }
 

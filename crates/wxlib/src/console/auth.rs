@@ -1,8 +1,16 @@
 //! Who may use the console: librarian accounts (argon2 hashes, never plain passwords), sign-in
-//! with a rate limit against password guessing, sessions (a random token in an HttpOnly cookie,
+//! with limits against password guessing, sessions (a random token in an HttpOnly cookie,
 //! stored hashed in the database so several nodes share them) and the middleware that guards
 //! every `/console` page: no valid session → sign-in page (GET) or 401; a POST without the
 //! session's CSRF token → 403. Handlers take [`Librarian`] or [`Admin`] as extractors.
+//!
+//! The sign-in limits ([`PAIR_LIMIT`], [`ADDRESS_LIMIT`]) count each attempt before the password
+//! is checked, in one statement ([`Db::reserve_attempt`]), so a burst of parallel guesses is
+//! counted one by one and only the first few are checked. They count per user name *and client
+//! address* — guessing a name's password from one address locks that address out of that name
+//! only, so nobody can lock the admin out from elsewhere — and per address over all names, so
+//! one password sprayed over many names is limited too. A right password forgets the pair's
+//! count. Every sign-in, failure and lockout is in the audit log with the client's address.
 
 use std::sync::OnceLock;
 
@@ -19,10 +27,11 @@ use sha2::{Digest, Sha256};
 
 use super::error::ConsoleError;
 use super::layout::{bare_page, flash_error, page};
-use crate::db::{Db, DbError, unix_now};
+use crate::db::{Db, DbError, Limit, Verdict, unix_now};
 use crate::lang::Lang;
 use crate::lang::t;
 use crate::services::Services;
+use crate::web::client::ClientAddr;
 use crate::web::escape;
 
 /// The session cookie (path `/console`).
@@ -31,9 +40,12 @@ pub const SESSION_COOKIE: &str = "wxlib_console";
 pub const LOGIN_COOKIE: &str = "wxlib_console_login";
 /// A session lasts a working day.
 pub const SESSION_SECS: i64 = 12 * 3600;
-/// Failed sign-ins per user name within [`FAILURE_WINDOW_SECS`] before further tries are refused.
-pub const MAX_FAILURES: i64 = 5;
-pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+/// Sign-in attempts per user name from one client address (a right one is not counted) before
+/// that address may not try that name again for the rest of the window.
+pub const PAIR_LIMIT: Limit = Limit { attempts: 5, window_secs: 15 * 60 };
+/// Sign-in attempts from one client address over all user names (spraying one password over
+/// many names); a right one is given back.
+pub const ADDRESS_LIMIT: Limit = Limit { attempts: 20, window_secs: 15 * 60 };
 /// Largest console request body the CSRF check reads (forms, and images for news messages).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
@@ -245,34 +257,56 @@ pub async fn set_password(db: &Db, id: i64, password: &str) -> Result<(), AuthEr
 
 /// What signing in can end with.
 pub enum SignIn {
-    Ok { token: String },
+    Ok {
+        token: String,
+    },
     Wrong,
-    TooManyTries,
+    /// Over a limit: no password was checked. Try again in this many seconds.
+    TooManyTries {
+        retry_after_secs: i64,
+    },
 }
 
-/// Checks a user name and password (rate-limited per user name) and opens a session.
-pub async fn sign_in(db: &Db, username: &str, password: &str, lang: Option<Lang>) -> Result<SignIn, DbError> {
+/// Checks a user name and password from `client` (within [`PAIR_LIMIT`] and [`ADDRESS_LIMIT`],
+/// counted before the check) and opens a session. Every outcome is audited.
+pub async fn sign_in(db: &Db, username: &str, password: &str, lang: Option<Lang>, client: ClientAddr) -> Result<SignIn, DbError> {
     let now = unix_now();
     let username = username.trim();
     if username.len() > 64 || password.len() > 256 {
         return Ok(SignIn::Wrong);
     }
-    if db.login_failures_since(username, now - FAILURE_WINDOW_SECS).await? >= MAX_FAILURES {
-        return Ok(SignIn::TooManyTries);
+    let pair_key = format!("login:{username}|{}", client.limit_key());
+    let address_key = format!("login-addr:{}", client.limit_key());
+    let pair = db.reserve_attempt(&pair_key, PAIR_LIMIT, now).await?;
+    let address = db.reserve_attempt(&address_key, ADDRESS_LIMIT, now).await?;
+    for (verdict, limit, what) in
+        [(pair, PAIR_LIMIT, format!("user name {username}")), (address, ADDRESS_LIMIT, "all user names".to_owned())]
+    {
+        if let Verdict::Refused { retry_after_secs, first } = verdict {
+            if first {
+                tracing::warn!(username = %username, client = %client, "console sign-in locked: too many attempts");
+                let detail = format!("{what} from {client}: {} attempts in {} minutes", limit.attempts, limit.window_secs / 60);
+                db.insert_audit(now, None, "console.sign_in_locked", &detail).await?;
+            }
+            return Ok(SignIn::TooManyTries { retry_after_secs });
+        }
     }
     let found = db.librarian_by_name(username).await?;
     let hash = found.as_ref().map(|f| f.1.clone()).unwrap_or_else(|| dummy_hash().to_owned());
     let good = verify_password(hash, password.to_owned()).await;
     match found {
         Some((id, _, _, stored_lang, disabled)) if good && !disabled => {
+            db.clear_attempts(&[&pair_key]).await?;
+            db.refund_attempt(&address_key).await?;
             let lang = lang.unwrap_or(Lang::from_config(&stored_lang));
             let token = random_token();
             db.open_console_session(&sha256_hex(&token), id, &random_token(), lang_code(lang), now, now + SESSION_SECS).await?;
+            db.insert_audit(now, Some(id), "console.sign_in", &format!("from {client}")).await?;
             Ok(SignIn::Ok { token })
         }
         _ => {
-            tracing::warn!(username = %username, "console sign-in failed");
-            db.record_login_failure(username, now, now - FAILURE_WINDOW_SECS).await?;
+            tracing::warn!(username = %username, client = %client, "console sign-in failed");
+            db.insert_audit(now, None, "console.sign_in_failed", &format!("user name {username} from {client}")).await?;
             Ok(SignIn::Wrong)
         }
     }
@@ -470,7 +504,7 @@ pub struct LoginForm {
 }
 
 /// `POST /console/login`: checks the double-submit token, then the password; opens a session.
-pub async fn login_submit(State(s): State<Services>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub async fn login_submit(State(s): State<Services>, client: ClientAddr, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
     let lang = parse_lang(f.lang.as_deref()).unwrap_or(Lang::Zh);
     let title = t(lang, "馆员登录", "Librarian sign-in");
     let next = safe_next(f.next.as_deref());
@@ -493,9 +527,9 @@ pub async fn login_submit(State(s): State<Services>, headers: HeaderMap, Form(f)
     if f.username.trim().is_empty() || f.password.is_empty() {
         return again(StatusCode::BAD_REQUEST, t(lang, "请填写用户名和密码。", "Enter your user name and password."));
     }
-    match sign_in(&s.db, &f.username, &f.password, parse_lang(f.lang.as_deref())).await {
+    match sign_in(&s.db, &f.username, &f.password, parse_lang(f.lang.as_deref()), client).await {
         Ok(SignIn::Ok { token }) => {
-            tracing::info!(username = %f.username.trim(), "librarian signed in");
+            tracing::info!(username = %f.username.trim(), client = %client, "librarian signed in");
             let mut resp = Redirect::to(&next).into_response();
             set_cookie(&mut resp, &s, SESSION_COOKIE, &token, "/console", SESSION_SECS);
             set_cookie(&mut resp, &s, LOGIN_COOKIE, "", "/console/login", 0);
@@ -505,10 +539,11 @@ pub async fn login_submit(State(s): State<Services>, headers: HeaderMap, Form(f)
             StatusCode::UNAUTHORIZED,
             t(lang, "用户名或密码不正确，或账号已停用。", "Wrong user name or password, or the account is disabled."),
         ),
-        Ok(SignIn::TooManyTries) => {
+        Ok(SignIn::TooManyTries { retry_after_secs }) => {
+            let minutes = (retry_after_secs + 59) / 60;
             let msg = match lang {
-                Lang::Zh => format!("登录失败次数过多，请 {} 分钟后再试。", FAILURE_WINDOW_SECS / 60),
-                Lang::En => format!("Too many failed sign-ins; try again in {} minutes.", FAILURE_WINDOW_SECS / 60),
+                Lang::Zh => format!("登录失败次数过多，请 {minutes} 分钟后再试。"),
+                Lang::En => format!("Too many failed sign-ins; try again in {minutes} minutes."),
             };
             again(StatusCode::TOO_MANY_REQUESTS, &msg)
         }

@@ -1,4 +1,5 @@
-//! The console's tables: librarians, their sessions and failed sign-ins, and the audit log.
+//! The console's tables: librarians, their sessions, and the audit log (the sign-in limits are
+//! `db::limits` counters).
 
 use super::audit::AuditEntry;
 use super::auth::{Librarian, LibrarianRow, Role, lang_code, sha256_hex};
@@ -6,7 +7,7 @@ use crate::db::{Db, DbError};
 use crate::lang::Lang;
 use crate::with_pool;
 
-/// Librarians, sessions and sign-in failures.
+/// Librarians and sessions.
 impl Db {
     /// (id, password hash, role, lang, disabled) by user name.
     pub(super) async fn librarian_by_name(&self, username: &str) -> Result<Option<(i64, String, String, String, bool)>, DbError> {
@@ -16,16 +17,6 @@ impl Db {
                 .fetch_optional(pool)
                 .await?);
         Ok(row.map(|(id, h, r, l, d)| (id, h, r, l, d != 0)))
-    }
-
-    pub(super) async fn login_failures_since(&self, username: &str, since: i64) -> Result<i64, DbError> {
-        let (n,): (i64,) =
-            with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM console_login_failures WHERE username = $1 AND at >= $2")
-                .bind(username)
-                .bind(since)
-                .fetch_one(pool)
-                .await?);
-        Ok(n)
     }
 
     /// The librarian behind a session token, if the session is live and the account enabled.
@@ -167,23 +158,6 @@ impl Db {
             .rows_affected());
         with_pool!(self, |pool| sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1")
             .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
-    }
-
-    /// A failed sign-in; failures before `forget_before` no longer count and are dropped.
-    pub(super) async fn record_login_failure(&self, username: &str, now: i64, forget_before: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("INSERT INTO console_login_failures (username, at) VALUES ($1, $2)")
-            .bind(username)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        // Old failures no longer count; keep the table small.
-        with_pool!(self, |pool| sqlx::query("DELETE FROM console_login_failures WHERE at < $1")
-            .bind(forget_before)
             .execute(pool)
             .await?
             .rows_affected());

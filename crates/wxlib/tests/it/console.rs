@@ -159,8 +159,8 @@ async fn sign_in_sessions_csrf_roles_and_audit() {
         assert_eq!(r.status, 303);
         assert_eq!(admin.get("/console").await.status, 303);
 
-        // Guessing is rate-limited per user name: after 5 failures even the right password waits.
-        for _ in 0..auth::MAX_FAILURES {
+        // Guessing is rate-limited per user name and address: after 5 failures even the right password waits.
+        for _ in 0..auth::PAIR_LIMIT.attempts {
             assert_eq!(console_login(&app.base, "wang", "guess-guess").await.err().map(|r| r.status), Some(401));
         }
         let limited = console_login(&app.base, "wang", "password-123").await.err().expect("rate limited");

@@ -200,3 +200,207 @@ async fn unsent_drafts_are_private_and_previewed_in_the_console() {
         assert_eq!(app.http.get(format!("{}{path}", app.base)).send().await.unwrap().status(), 200, "{path} once sent");
     }
 }
+
+/// An app on the given database, with `adjust` applied to the test configuration.
+async fn app_on(db: TestDb, adjust: impl FnOnce(&mut Config)) -> (wxlib::services::Services, String, TestDb) {
+    let mut config = test_config(&db.url, "http://127.0.0.1:9");
+    adjust(&mut config);
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let s = app.services().clone();
+    tokio::spawn(app.run_until_stopped());
+    (s, base, db)
+}
+
+/// A browser at the console's sign-in form: its double-submit cookie and token, fetched once,
+/// then any number of sign-in posts (as one client may send them at once).
+struct SignInForm {
+    base: String,
+    http: reqwest::Client,
+    cookie: String,
+    csrf: String,
+}
+
+impl SignInForm {
+    async fn open(base: &str) -> Self {
+        let http = no_redirect_client();
+        let page = console_response(http.get(format!("{base}/console/login")).send().await.unwrap()).await;
+        let cookie = cookie_pair(&page.set_cookie, "wxlib_console_login").unwrap();
+        let csrf = csrf_in(&page.body).unwrap();
+        Self { base: base.to_owned(), http, cookie, csrf }
+    }
+
+    /// Posts a sign-in, with `X-Forwarded-For: forwarded` if given; the status.
+    async fn try_password(&self, username: &str, password: &str, forwarded: Option<&str>) -> u16 {
+        let body = serde_urlencoded::to_string([("username", username), ("password", password), ("csrf", &self.csrf)]).unwrap();
+        let mut req = self
+            .http
+            .post(format!("{}/console/login", self.base))
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(f) = forwarded {
+            req = req.header("x-forwarded-for", f);
+        }
+        req.send().await.unwrap().status().as_u16()
+    }
+}
+
+/// High: the sign-in failure count was read before the argon2 check and written after it, so 24
+/// simultaneous wrong passwords were all checked and a right one inside the burst signed in. Now
+/// each attempt is counted before its check: of 24 at once, exactly the limit are checked, the
+/// rest refused unchecked, and the right password is refused once the pair is locked.
+#[tokio::test]
+async fn a_burst_of_guesses_is_counted_before_any_password_check() {
+    for (backend, db) in all_dbs().await {
+        // Each burst from its own address (through a trusted proxy), so only the pair's limit
+        // is in play: 24 attempts are more than one address may make at all.
+        let (s, base, _db) = app_on(db, |c| c.server.trusted_proxies = vec!["127.0.0.1/32".into()]).await;
+        wxlib::console::auth::create_librarian(&s.db, "admin", "right-password", wxlib::console::Role::Admin).await.unwrap();
+        let form = SignInForm::open(&base).await;
+        let burst = futures::future::join_all((0..24).map(|i| {
+            let form = &form;
+            async move { form.try_password("admin", &format!("wrong-{i}"), Some("203.0.113.1")).await }
+        }))
+        .await;
+        let checked = burst.iter().filter(|&&st| st == 401).count();
+        let refused = burst.iter().filter(|&&st| st == 429).count();
+        assert!(checked <= 5 && checked + refused == 24, "{backend}: {checked} passwords checked: {burst:?}");
+        assert_eq!(form.try_password("admin", "right-password", Some("203.0.113.1")).await, 429, "{backend}: locked, unchecked");
+
+        // A right password inside a burst is one of the attempts: it signs in only if it is
+        // among the first five, and never more than five passwords are checked.
+        wxlib::console::auth::create_librarian(&s.db, "editor", "right-password", wxlib::console::Role::Librarian).await.unwrap();
+        let burst = futures::future::join_all((0..24).map(|i| {
+            let form = &form;
+            let password = if i == 12 { "right-password".to_owned() } else { format!("wrong-{i}") };
+            async move { form.try_password("editor", &password, Some("203.0.113.2")).await }
+        }))
+        .await;
+        let checked = burst.iter().filter(|&&st| st == 401 || st == 303).count();
+        assert!(checked <= 5, "{backend}: {checked} passwords checked: {burst:?}");
+        if burst[12] == 303 {
+            assert_eq!(checked, 5, "{backend}");
+        } else {
+            assert_eq!(burst[12], 429, "{backend}: {burst:?}");
+        }
+    }
+}
+
+/// Medium: the limit was per user name only. Now one address spraying a password over many
+/// names is stopped after [`ADDRESS_LIMIT`](wxlib::console::auth::ADDRESS_LIMIT) attempts, while
+/// other addresses sign in as usual.
+#[tokio::test]
+async fn spraying_one_password_over_many_names_is_limited_per_address() {
+    let (s, base, _db) = app_on(sqlite_db().await, |c| c.server.trusted_proxies = vec!["127.0.0.1/32".into()]).await;
+    wxlib::console::auth::create_librarian(&s.db, "zhang", "right-password", wxlib::console::Role::Librarian).await.unwrap();
+    let form = SignInForm::open(&base).await;
+    let limit = wxlib::console::auth::ADDRESS_LIMIT.attempts;
+    for i in 0..limit {
+        assert_eq!(form.try_password(&format!("user{i}"), "Spring2024!", Some("203.0.113.7")).await, 401, "attempt {i}");
+    }
+    assert_eq!(form.try_password("user-new", "Spring2024!", Some("203.0.113.7")).await, 429, "a new name, the same address");
+    assert_eq!(form.try_password("zhang", "right-password", Some("203.0.113.7")).await, 429, "nothing is checked from there");
+    assert_eq!(form.try_password("zhang", "right-password", Some("198.51.100.20")).await, 303, "another address signs in");
+}
+
+/// Medium: anyone could lock the only admin out. The lockout is per user name and address: an
+/// attacker locks only itself out of the name, the admin signs in from their own address, and
+/// every sign-in, failure and lockout is in the audit log with the client's address.
+#[tokio::test]
+async fn nobody_locks_the_admin_out_from_another_address_and_all_is_audited() {
+    let (s, base, _db) = app_on(sqlite_db().await, |c| c.server.trusted_proxies = vec!["127.0.0.1/32".into()]).await;
+    wxlib::console::auth::create_librarian(&s.db, "admin", "right-password", wxlib::console::Role::Admin).await.unwrap();
+    let form = SignInForm::open(&base).await;
+    for _ in 0..wxlib::console::auth::PAIR_LIMIT.attempts {
+        assert_eq!(form.try_password("admin", "guess", Some("203.0.113.66")).await, 401);
+    }
+    assert_eq!(form.try_password("admin", "right-password", Some("203.0.113.66")).await, 429, "the attacker's address is locked");
+    assert_eq!(form.try_password("admin", "guess-again", Some("203.0.113.66")).await, 429);
+    assert_eq!(form.try_password("admin", "right-password", Some("198.51.100.1")).await, 303, "the admin is not");
+
+    let audit = s.db.audit_entries("console.", 50, 0).await.unwrap();
+    let of = |action: &str| audit.iter().filter(|e| e.action == action).map(|e| e.detail.clone()).collect::<Vec<_>>();
+    assert_eq!(of("console.sign_in_failed").len(), 5, "{audit:?}");
+    assert!(of("console.sign_in_failed").iter().all(|d| d.contains("admin") && d.contains("203.0.113.66")), "{audit:?}");
+    assert_eq!(of("console.sign_in_locked").len(), 1, "a lockout is recorded once: {audit:?}");
+    assert!(of("console.sign_in_locked")[0].contains("203.0.113.66"), "{audit:?}");
+    let signed_in = audit.iter().find(|e| e.action == "console.sign_in").expect("the sign-in");
+    assert_eq!(signed_in.username.as_deref(), Some("admin"));
+    assert!(signed_in.detail.contains("198.51.100.1"), "{audit:?}");
+}
+
+/// The client address comes from the socket unless the peer is a configured trusted proxy: a
+/// client that names itself in `X-Forwarded-For` gets no fresh address per guess.
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let (s, base, _db) = app_on(sqlite_db().await, |_| {}).await;
+    wxlib::console::auth::create_librarian(&s.db, "admin", "right-password", wxlib::console::Role::Admin).await.unwrap();
+    let form = SignInForm::open(&base).await;
+    for i in 0..wxlib::console::auth::PAIR_LIMIT.attempts {
+        assert_eq!(form.try_password("admin", "guess", Some(&format!("192.0.2.{i}"))).await, 401);
+    }
+    assert_eq!(form.try_password("admin", "right-password", Some("192.0.2.99")).await, 429);
+    let audit = s.db.audit_entries("console.sign_in_failed", 10, 0).await.unwrap();
+    assert!(audit.iter().all(|e| e.detail.ends_with("from 127.0.0.1")), "{audit:?}");
+}
+
+/// GET with redirects followed by hand, as the reader's WeChat browser (the simulator's web
+/// authorisation knows the reader by `sim_openid`): the final status, body and cookies.
+async fn open_as(app: &SimApp, openid: &str, url: &str) -> (u16, String, String) {
+    let mut cookies = format!("sim_openid={openid}");
+    let mut url = url.to_owned();
+    for _ in 0..10 {
+        let r = app.http.get(&url).header("cookie", &cookies).send().await.unwrap();
+        for c in r.headers().get_all("set-cookie") {
+            cookies = format!("{cookies}; {}", c.to_str().unwrap().split(';').next().unwrap());
+        }
+        if r.status().is_redirection() {
+            let loc = r.headers()["location"].to_str().unwrap().to_owned();
+            url = if loc.starts_with('/') { format!("{}{loc}", app.base) } else { loc };
+            continue;
+        }
+        let status = r.status().as_u16();
+        return (status, r.text().await.unwrap(), cookies);
+    }
+    panic!("too many redirects");
+}
+
+fn token_in(page: &str) -> String {
+    let at = page.find("name=\"token\" value=\"").expect("a form with the session token") + 20;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+/// High: the bind form checked its failure count before asking the library system and wrote it
+/// after, so parallel guesses of a card's password were all checked. Now each is counted first:
+/// of 24 at once, at most `bind_max_failures` reach the library system, and the right password
+/// is refused once the card is locked.
+#[tokio::test]
+async fn a_burst_of_card_passwords_is_counted_before_the_library_system_checks_any() {
+    let app = sim_app().await;
+    let ils = wxlib::circulation::builtin::BuiltinIls {
+        db: app.s.db.clone(),
+        clock: app.s.clock.clone(),
+        rules: app.s.config.circulation.clone(),
+    };
+    let loaded = wxlib::circulation::load::readers(&ils, "card,name,password\n2021001,张三,right-pin\n").await;
+    assert_eq!(loaded.loaded, 1, "{:?}", loaded.errors);
+    let (status, page, cookies) = open_as(&app, "oGuesser", &format!("{}/h5/bind", app.base)).await;
+    assert_eq!(status, 200, "{page}");
+    let token = token_in(&page);
+    let burst = futures::future::join_all((0..24).map(|i| {
+        let (app, cookies, token) = (&app, &cookies, &token);
+        async move {
+            let password = format!("pin{i}");
+            app.post_form("/h5/bind", cookies, &[("token", token), ("card", "2021001"), ("password", &password)]).await.0
+        }
+    }))
+    .await;
+    let checked = burst.iter().filter(|&&st| st == 401).count();
+    let refused = burst.iter().filter(|&&st| st == 429).count();
+    let limit = app.s.config.circulation.bind_max_failures as usize;
+    assert!(checked <= limit && checked + refused == 24, "{checked} passwords checked: {burst:?}");
+    let (status, body) = app.post_form("/h5/bind", &cookies, &[("token", &token), ("card", "2021001"), ("password", "right-pin")]).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(app.s.db.binding("oGuesser").await.unwrap(), None);
+}
