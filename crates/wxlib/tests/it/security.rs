@@ -404,3 +404,28 @@ async fn a_burst_of_card_passwords_is_counted_before_the_library_system_checks_a
     assert_eq!(status, 429, "{body}");
     assert_eq!(app.s.db.binding("oGuesser").await.unwrap(), None);
 }
+
+/// Low: a half-sent request stayed open indefinitely. Now a connection whose request head has
+/// not arrived within `server.header_read_timeout_secs` is closed.
+#[tokio::test]
+async fn a_half_sent_request_is_closed_within_the_header_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_s, base, _db) = app_on(sqlite_db().await, |c| c.server.header_read_timeout_secs = 1).await;
+    let mut socket = tokio::net::TcpStream::connect(base.trim_start_matches("http://")).await.unwrap();
+    socket.write_all(b"GET /healthz HTTP/1.1\r\nHost: wxlib\r\nX-Slow: ").await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(6), async {
+        loop {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue, // a 408 before the close is fine
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the half-sent request is still open after 6 s");
+    assert!(started.elapsed() < Duration::from_secs(4), "closed after {:?}", started.elapsed());
+    // A whole request on a fresh connection is served as before.
+    assert_eq!(reqwest::get(format!("{base}/healthz")).await.unwrap().status(), 200);
+}
