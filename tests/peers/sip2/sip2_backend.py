@@ -24,6 +24,15 @@ the library behind it: patrons, loans, hold queues and renewal rules, in one of 
                                                            fee 12.50
                     items B001 B002 (明代政治制度), B003 (psoriasis), B004 (Einstein), J900
 
+--items FILE adds copies to any data set: a CSV with a header and the columns barcode,title, each
+copy on the shelf (the live-availability tests and bench/availability load the barcodes of their
+MARC records' 952 fields this way; a barcode the data set has already keeps its data).
+
+Patron Information lists a hold as available (AS, the hold items count) once it can be picked up —
+the copy is on the hold shelf (held, not charged) and the patron is first in its queue — and as an
+unavailable hold (CD) until then, as ILSs do: checking in a held copy makes the first reader's hold
+available.
+
 Every set: SC login 'sc' / 'scpass'; institution UNIVLIB. A request that names a patron and sends
 a password is refused when the password is wrong; one that sends none is trusted (the SC login
 is, as in most ILSs' self-service accounts). A renewal is refused when another reader holds the
@@ -35,12 +44,13 @@ JSON after every change and read at start, so the server can be killed and start
 same port with its data (as a real ILS's database survives); without it the state lives in
 memory.
 
-Usage: python sip2_backend.py PORT --data toy|client|borrowing [--state FILE]
+Usage: python sip2_backend.py PORT --data toy|client|borrowing [--state FILE] [--items FILE]
        [--max-renewals N] [--encoding utf-8|gbk] [--login-required]
        [--error-detection auto|required]
 Binds 127.0.0.1; logs "pysip2 listening on ..." once it accepts connections.
 """
 import argparse
+import csv
 import datetime as dt
 import json
 import logging
@@ -181,13 +191,17 @@ DATA_SETS = {"toy": toy, "client": client, "borrowing": borrowing}
 class Library:
     """The library system's data and rules; saved to `state_path` (if any) after every change."""
 
-    def __init__(self, data_set, state_path=None, max_renewals=None):
+    def __init__(self, data_set, state_path=None, max_renewals=None, items_path=None):
         self.state_path = pathlib.Path(state_path) if state_path else None
         if self.state_path and self.state_path.exists():
             self.state = json.loads(self.state_path.read_text())
         else:
             self.state = DATA_SETS[data_set]()
             self.state["log"] = []
+        if items_path:
+            with open(items_path, newline="", encoding="utf-8") as f:
+                for row in csv.DictReader(f):
+                    self.items.setdefault(row["barcode"], item(row["title"]))
         settings = self.state["library"]
         self.name = settings["name"]
         self.location = settings["location"]
@@ -241,7 +255,7 @@ def sipdate(yyyymmdd):
 
 
 def build(args):
-    lib = Library(args.data, args.state, args.max_renewals)
+    lib = Library(args.data, args.state, args.max_renewals, args.items)
     app = SIP2Server(institution_id=INST, library_name=lib.name, encoding=args.encoding,
                      error_detection=args.error_detection, login_required=args.login_required)
 
@@ -269,7 +283,9 @@ def build(args):
         today = day(0)
         charged = [b for b, i in lib.items.items() if i["holder"] == pid]
         overdue = [b for b in charged if lib.items[b]["due"] < today]
-        holds = [b for b, i in lib.items.items() if pid in i["holds"]]
+        # Available: on the hold shelf for this patron (first in the queue, not charged).
+        holds = [b for b, i in lib.items.items() if i["holds"][:1] == [pid] and i["holder"] is None]
+        waiting = [b for b, i in lib.items.items() if pid in i["holds"] and b not in holds]
         fines = [lib.say("fine", fee=p["fee"])] if p and p["fee"] != "0.00" else []
 
         def page(items):
@@ -283,7 +299,7 @@ def build(args):
             transaction_date=ctx.now_18(),
             hold_items_count=f"{len(holds):04d}", overdue_items_count=f"{len(overdue):04d}",
             charged_items_count=f"{len(charged):04d}", fine_items_count=f"{len(fines):04d}",
-            recall_items_count="0000", unavailable_holds_count="0000",
+            recall_items_count="0000", unavailable_holds_count=f"{len(waiting):04d}",
             institution_id=INST, patron_identifier=pid, personal_name=p["name"] if p else "",
             valid_patron="Y" if p else "N",
             valid_patron_password="Y" if p and p["pin"] == (req.patron_password or "") else "N",
@@ -293,6 +309,7 @@ def build(args):
             overdue_items=page(overdue) if s[1] == "Y" else (),
             charged_items=page(charged) if s[2] == "Y" else (),
             fine_items=page(fines) if s[3] == "Y" else (),
+            unavailable_hold_items=page(waiting) if s[5] == "Y" else (),
             email_address=p["email"] if p else None,
             screen_message=(lib.say("blocked"),) if p and p["status"].strip() else (),
         )
@@ -428,6 +445,7 @@ if __name__ == "__main__":
     ap.add_argument("port", type=int)
     ap.add_argument("--data", required=True, choices=sorted(DATA_SETS), help="which library: its patrons, items and rules")
     ap.add_argument("--state", help="keep the state in this JSON file (survives a restart)")
+    ap.add_argument("--items", help="CSV (barcode,title) of more copies on the shelf")
     ap.add_argument("--max-renewals", type=int, help="renewals allowed per loan (default: the data set's)")
     ap.add_argument("--encoding", default="utf-8")
     ap.add_argument("--login-required", action="store_true")

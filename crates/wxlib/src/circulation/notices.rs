@@ -69,7 +69,10 @@ pub async fn poller(s: Services) {
     check_templates(&s).await;
     let node = format!("{:016x}", rand::random::<u64>());
     let pace = Pace::per_sec(cfg.requests_per_sec);
+    // A round holds the lease for long enough to finish (thousands of readers at the paced
+    // rate take minutes); between rounds only for the interval.
     let lease_secs = (cfg.poll_interval_secs as i64 * 3).max(600);
+    let interval_secs = cfg.poll_interval_secs as i64;
     let (s, pace, node) = (&s, &pace, &node);
     crate::jobs::forever("circulation notices", Pause::every(Duration::from_secs(cfg.poll_interval_secs)), move || async move {
         if !s.db.try_lease(LEASE, node, lease_secs, s.clock.now()).await? {
@@ -79,6 +82,9 @@ pub async fn poller(s: Services) {
         if summary.hold_ready + summary.reserved + summary.available + summary.unavailable > 0 {
             tracing::info!(?summary, "circulation notices");
         }
+        // Kept for `lease_secs`, a node that restarts (under a new id) would find its own old
+        // lease and send nothing for ten minutes.
+        s.db.try_lease(LEASE, node, interval_secs, s.clock.now()).await?;
         Ok(Next::Pause)
     })
     .await
