@@ -364,11 +364,46 @@ pub struct CatalogConfig {
     pub chat_page_size: usize,
     /// A reader's search mode and last results are forgotten after this many seconds of silence.
     pub dialog_timeout_secs: i64,
+    /// Harvesting the catalog from the library system over OAI-PMH.
+    pub harvest: HarvestConfig,
 }
 
 impl Default for CatalogConfig {
     fn default() -> Self {
-        Self { index_dir: String::new(), chat_page_size: 5, dialog_timeout_secs: 900 }
+        Self { index_dir: String::new(), chat_page_size: 5, dialog_timeout_secs: 900, harvest: HarvestConfig::default() }
+    }
+}
+
+/// `[catalog.harvest]`: where the library system publishes its catalog over OAI-PMH.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HarvestConfig {
+    /// The OAI-PMH base URL (Koha: `…/cgi-bin/koha/oai.pl`); empty: no harvesting.
+    pub url: String,
+    /// Which metadata format to ask for; it must be MARCXML ("marc21" on most systems,
+    /// "marcxml" on some).
+    pub metadata_prefix: String,
+    /// Only this set (a setSpec); empty: the whole repository.
+    pub set: String,
+    /// Seconds between the server's harvests; 0: only on demand (console or `wxlib harvest`).
+    pub interval_secs: u64,
+    /// Tries per request before the run fails (network errors and 5xx answers, with a doubling
+    /// wait from a second; a 503's Retry-After is waited, up to two minutes).
+    pub max_attempts: u32,
+    /// Seconds one request may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for HarvestConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            metadata_prefix: "marc21".into(),
+            set: String::new(),
+            interval_secs: 900,
+            max_attempts: 5,
+            timeout_secs: 120,
+        }
     }
 }
 
@@ -544,6 +579,23 @@ impl Config {
         }
         if !(1..=10).contains(&self.catalog.chat_page_size) {
             return invalid("catalog.chat_page_size", "must be between 1 and 10");
+        }
+        let h = &self.catalog.harvest;
+        if !h.url.is_empty() {
+            match reqwest::Url::parse(&h.url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+                Ok(_) => return invalid("catalog.harvest.url", "must be an http:// or https:// URL"),
+                Err(e) => return invalid("catalog.harvest.url", &format!("is not a URL: {e}")),
+            }
+            if h.metadata_prefix.trim().is_empty() {
+                return invalid("catalog.harvest.metadata_prefix", "must name the provider's MARCXML format, e.g. \"marc21\"");
+            }
+        }
+        if !(1..=20).contains(&h.max_attempts) {
+            return invalid("catalog.harvest.max_attempts", "must be between 1 and 20");
+        }
+        if !(1..=3600).contains(&h.timeout_secs) {
+            return invalid("catalog.harvest.timeout_secs", "must be between 1 and 3600");
         }
         let c = &self.circulation;
         if !matches!(c.system.as_str(), "builtin" | "sip2") {

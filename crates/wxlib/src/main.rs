@@ -66,6 +66,16 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Harvest the catalog once from the OAI-PMH provider of `[catalog.harvest]`: what changed
+    /// since the last harvest (from its saved checkpoint), or everything with --full. Exits
+    /// non-zero when the provider could not be harvested (the checkpoint is kept).
+    Harvest {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// List everything, not only the changes since the last harvest.
+        #[arg(long)]
+        full: bool,
+    },
     /// Load readers, items or loans into the built-in library system from CSV.
     Load {
         #[arg(long, short)]
@@ -199,6 +209,7 @@ fn main() -> std::process::ExitCode {
                 Ok::<(), anyhow::Error>(())
             }
             Command::Import { config, format, charset, files } => import(Config::load(config.as_deref())?, format, charset, &files).await,
+            Command::Harvest { config, full } => harvest(Config::load(config.as_deref())?, full).await,
             Command::Reindex { config } => reindex(Config::load(config.as_deref())?).await,
             Command::Backup { config, out } => {
                 let config = Config::load(config.as_deref())?;
@@ -381,6 +392,33 @@ async fn restore(config: Config, input: &std::path::Path, force: bool) -> anyhow
         println!("migrated from schema version {} to {}", manifest.schema_version, wxlib::db::schema_version());
     }
     update_index(&config, db, true).await
+}
+
+/// `wxlib harvest`: one run, its summary line, then this node's index (a running server's
+/// index follows by itself).
+async fn harvest(config: Config, full: bool) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cfg = &config.catalog.harvest;
+    if cfg.url.is_empty() {
+        anyhow::bail!("no OAI-PMH provider is configured: set catalog.harvest.url");
+    }
+    let db = Db::connect(&config.database_url()).await?;
+    // The same holder on every run from this host, so a run killed here and started again takes
+    // its own lease back at once; a server's node or another host waits for it to expire.
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    let holder = format!("wxlib harvest on {host}");
+    let started = std::time::Instant::now();
+    match wxlib::catalog::harvest::run(&db, cfg, &holder, full).await {
+        Ok(summary) => {
+            println!("{summary}");
+            println!("took {:.1} s", started.elapsed().as_secs_f64());
+            update_index(&config, db, false).await
+        }
+        Err(e) => {
+            let chain = wxlib::web::error::Chain(&e).to_string();
+            anyhow::bail!("harvest of {} failed: {chain} (nothing was lost; the next run goes on from the last saved page)", cfg.url)
+        }
+    }
 }
 
 async fn reindex(config: Config) -> anyhow::Result<()> {

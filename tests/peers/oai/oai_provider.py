@@ -10,10 +10,13 @@ the HTTP layer, the way a test needs it:
   the repository's deletedRecord policy is `persistent`);
 - `fail_next(n, status=503, retry_after=1)` answers the next n requests with that HTTP status;
 - `expire_tokens()` makes every resumption token issued so far unusable: a request that carries
-  one is handed to pyoai with a token it cannot decode, so pyoai answers `badResumptionToken`;
+  one is handed to pyoai with a token it cannot decode, so pyoai answers `badResumptionToken`
+  (pyoai's tokens are the list's arguments and cursor, so a list started again issues the same
+  strings: one issued again after the expiry is a new token and works);
 - `break_record(id)` damages that record's XML in the bytes sent (an unescaped `&` and a wrongly
   closed tag), as a provider with bad data does;
-- `requests` lists the query of every request received.
+- `delay` (seconds) slows every ListRecords answer, so a test can stop a harvester mid-list;
+- `requests` lists the query of every request received, `request_times` when each came.
 
 Run on its own (the benchmark): `python oai_provider.py --port 8399 --page-size 500 FILE.mrc...`
 """
@@ -24,6 +27,7 @@ import datetime as dt
 import http.server
 import io
 import threading
+import time
 import urllib.parse
 
 import cgi
@@ -176,6 +180,8 @@ class Provider:
         self._issued: set[str] = set()
         self._broken: set[str] = set()
         self.requests: list[dict[str, str]] = []
+        self.request_times: list[float] = []
+        self.delay = 0.0
         provider = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -209,6 +215,7 @@ class Provider:
     def expire_tokens(self):
         with self._lock:
             self._expired |= self._issued
+            self._issued.clear()
 
     def break_record(self, record_id: str):
         with self._lock:
@@ -218,6 +225,7 @@ class Provider:
     def answer(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             self.requests.append(dict(query))
+            self.request_times.append(time.monotonic())
             failure = self._fail.pop(0) if self._fail else None
             token = query.get("resumptionToken")
             if token is not None and token in self._expired:
@@ -229,6 +237,8 @@ class Provider:
             if retry_after is not None:
                 headers["Retry-After"] = str(retry_after)
             return status, headers, b"unavailable, try later\n"
+        if self.delay and query.get("verb") == "ListRecords":
+            time.sleep(self.delay)
         body = self._server.handleRequest(query)
         if broken:
             body = self._damage(body, broken)
@@ -236,6 +246,7 @@ class Provider:
         if token:
             with self._lock:
                 self._issued.add(token)
+                self._expired.discard(token)
         return 200, {"Content-Type": "text/xml; charset=utf-8"}, body
 
     @staticmethod

@@ -116,7 +116,7 @@ pub fn display_call_number(bib: &Bib) -> Option<String> {
         .or_else(|| bib.items.iter().find_map(|i| i.call_number.clone()))
 }
 
-fn row_of(id: String, record: &Record, bib: &Bib) -> Result<RecordRow, String> {
+pub(crate) fn row_of(id: String, record: &Record, bib: &Bib) -> Result<RecordRow, String> {
     let marc = marc::to_iso2709(record).map_err(|e| format!("cannot re-encode: {e}"))?;
     let title = bib.title_vernacular.clone().or_else(|| bib.title.clone()).unwrap_or_default();
     let author = bib.main_author_vernacular.clone().or_else(|| bib.main_author.clone()).or_else(|| bib.responsibility.clone());
@@ -206,7 +206,7 @@ pub async fn import_bytes(
 
 /// The same id twice in one statement would make PostgreSQL refuse the upsert; the later copy
 /// in the file wins, as it would in a sequential import.
-fn dedupe_batch(rows: Vec<RecordRow>) -> Vec<RecordRow> {
+pub(crate) fn dedupe_batch(rows: Vec<RecordRow>) -> Vec<RecordRow> {
     let mut seen = std::collections::HashMap::new();
     for (i, r) in rows.iter().enumerate() {
         seen.insert(r.id.clone(), i);

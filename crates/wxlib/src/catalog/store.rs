@@ -150,6 +150,74 @@ pub fn search_log_write(openid: Option<&str>, field: &str, query: &str, hits: i6
     Write::new(sql, vec![openid.into(), field.into(), query.into(), hits.into(), now.into()])
 }
 
+/// Writes `rows` (records and their items) in the open transaction `$tx` of `$pool`, the records
+/// numbered from `$first_seq` in the change sequence. A macro, not a function, because the body is
+/// compiled once per dialect inside [`with_pool!`]; the harvest commits a page's records with
+/// its checkpoint through it, in one transaction.
+macro_rules! upsert_rows {
+    ($pool:ident, $tx:ident, $rows:expr, $first_seq:expr, $now:expr) => {{
+        let (rows, first_seq, now): (&[$crate::catalog::store::RecordRow], i64, i64) = ($rows, $first_seq, $now);
+        let pool = $pool;
+        let tx = &mut $tx;
+        let mut qb = $crate::db::builder(
+            pool,
+            "INSERT INTO catalog_records (id, seq, deleted, marc, title, author, year, call_number, added_at, updated_at) ",
+        );
+        qb.push_values(rows.iter().enumerate(), |mut b, (i, r)| {
+            b.push_bind(r.id.clone())
+                .push_bind(first_seq + i as i64)
+                .push_bind(0i64)
+                .push_bind(r.marc.clone())
+                .push_bind(r.title.clone())
+                .push_bind(r.author.clone())
+                .push_bind(r.year)
+                .push_bind(r.call_number.clone())
+                .push_bind(now)
+                .push_bind(now);
+        });
+        qb.push(
+            " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, deleted = 0, marc = excluded.marc, title = excluded.title, \
+             author = excluded.author, year = excluded.year, call_number = excluded.call_number, updated_at = excluded.updated_at",
+        );
+        qb.build().execute(&mut **tx).await?;
+        // Items follow their record: replace the ones from MARC, keep status of barcodes we know.
+        let items: Vec<&$crate::catalog::store::ItemRow> = rows.iter().flat_map(|r| r.items.iter()).collect();
+        if !items.is_empty() {
+            let mut qb = $crate::db::builder(pool, "INSERT INTO catalog_items (barcode, record_id, location, call_number, status) ");
+            qb.push_values(items, |mut b, it| {
+                b.push_bind(it.barcode.clone())
+                    .push_bind(it.record_id.clone())
+                    .push_bind(it.location.clone())
+                    .push_bind(it.call_number.clone())
+                    .push_bind(it.status.clone());
+            });
+            qb.push(" ON CONFLICT (barcode) DO UPDATE SET record_id = excluded.record_id, location = excluded.location, call_number = excluded.call_number");
+            qb.build().execute(&mut **tx).await?;
+        }
+    }};
+}
+pub(crate) use upsert_rows;
+
+/// Marks the record `$id` deleted (a tombstone at `$seq` the index follows) and drops its items,
+/// in the open transaction `$tx`; evaluates to whether it existed.
+macro_rules! delete_row {
+    ($tx:ident, $id:expr, $seq:expr, $now:expr) => {{
+        let (id, seq, now): (&str, i64, i64) = ($id, $seq, $now);
+        let tx = &mut $tx;
+        let changed =
+            sqlx::query("UPDATE catalog_records SET deleted = 1, marc = NULL, seq = $2, updated_at = $3 WHERE id = $1 AND deleted = 0")
+                .bind(id)
+                .bind(seq)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+        sqlx::query("DELETE FROM catalog_items WHERE record_id = $1").bind(id).execute(&mut **tx).await?;
+        changed == 1
+    }};
+}
+pub(crate) use delete_row;
+
 impl Db {
     async fn next_catalog_seq(&self) -> Result<i64, DbError> {
         let (max,): (Option<i64>,) =
@@ -167,41 +235,7 @@ impl Db {
         let existing = self.existing_record_ids(&ids).await?;
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            let mut qb = builder(
-                pool,
-                "INSERT INTO catalog_records (id, seq, deleted, marc, title, author, year, call_number, added_at, updated_at) ",
-            );
-            qb.push_values(rows.iter().enumerate(), |mut b, (i, r)| {
-                b.push_bind(r.id.clone())
-                    .push_bind(first_seq + i as i64)
-                    .push_bind(0i64)
-                    .push_bind(r.marc.clone())
-                    .push_bind(r.title.clone())
-                    .push_bind(r.author.clone())
-                    .push_bind(r.year)
-                    .push_bind(r.call_number.clone())
-                    .push_bind(now)
-                    .push_bind(now);
-            });
-            qb.push(
-                " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, deleted = 0, marc = excluded.marc, title = excluded.title, \
-                 author = excluded.author, year = excluded.year, call_number = excluded.call_number, updated_at = excluded.updated_at",
-            );
-            qb.build().execute(&mut *tx).await?;
-            // Items follow their record: replace the ones from MARC, keep status of barcodes we know.
-            let items: Vec<&ItemRow> = rows.iter().flat_map(|r| r.items.iter()).collect();
-            if !items.is_empty() {
-                let mut qb = builder(pool, "INSERT INTO catalog_items (barcode, record_id, location, call_number, status) ");
-                qb.push_values(items, |mut b, it| {
-                    b.push_bind(it.barcode.clone())
-                        .push_bind(it.record_id.clone())
-                        .push_bind(it.location.clone())
-                        .push_bind(it.call_number.clone())
-                        .push_bind(it.status.clone());
-                });
-                qb.push(" ON CONFLICT (barcode) DO UPDATE SET record_id = excluded.record_id, location = excluded.location, call_number = excluded.call_number");
-                qb.build().execute(&mut *tx).await?;
-            }
+            upsert_rows!(pool, tx, rows, first_seq, now);
             tx.commit().await?;
         });
         let updated = rows.iter().filter(|r| existing.contains_key(&r.id)).count();
