@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::ActivityDraft;
 use super::{Activity, DraftInput, Status, check_draft, ensure_checkin_code, qr_svg, reminders, showqrcode_link};
 use crate::clock::{datetime_input_value, local_datetime};
+use crate::console::csv::Sheet;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit};
 use crate::lang::Lang;
@@ -492,25 +493,19 @@ async fn qr_image(State(s): State<Services>, _lib: Librarian, Path(id): Path<Str
 /// came, with card, state, times (China Standard Time). Exporting readers' data is audited.
 async fn signups_csv(State(s): State<Services>, lib: Librarian, Path(id): Path<String>) -> Result<Response, ConsoleError> {
     let a = load(&s, &id).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let write = |w: &mut csv::Writer<Vec<u8>>, row: [&str; 6]| w.write_record(row).map_err(ConsoleError::from);
-    write(&mut w, ["openid", "card", "state", "signed_up_at", "checked_in_at", "via"])?;
+    // A BOM so that spreadsheet programs read the UTF-8 (Chinese) correctly.
+    let mut w = Sheet::with_bom();
+    w.row(["openid", "card", "state", "signed_up_at", "checked_in_at", "via"])?;
     let signups = s.db.activity_signups(a.id).await?;
     for r in &signups {
         let checked = r.checked_in_at.map(local_datetime).unwrap_or_default();
-        write(&mut w, [&r.openid, r.card.as_deref().unwrap_or_default(), &r.status, &local_datetime(r.queued_at), &checked, &r.via])?;
+        w.row([&r.openid, r.card.as_deref().unwrap_or_default(), &r.status, &local_datetime(r.queued_at), &checked, &r.via])?;
     }
     for c in s.db.activity_checkins(a.id).await?.iter().filter(|c| !signups.iter().any(|r| r.openid == c.openid)) {
-        write(&mut w, [&c.openid, c.card.as_deref().unwrap_or_default(), "walk-in", "", &local_datetime(c.at), &c.via])?;
+        w.row([&c.openid, c.card.as_deref().unwrap_or_default(), "walk-in", "", &local_datetime(c.at), &c.via])?;
     }
-    let bytes = w.into_inner()?;
-    audit(&s.db, &lib, "activity.export", &format!("#{} {} rows", a.id, bytes.iter().filter(|b| **b == b'\n').count().saturating_sub(1)))
-        .await?;
-    // A BOM so that spreadsheet programs read the UTF-8 (Chinese) correctly.
-    let mut body = "\u{feff}".as_bytes().to_vec();
-    body.extend(bytes);
-    let disposition = format!("attachment; filename=\"activity-{}-attendance.csv\"", a.id);
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+    audit(&s.db, &lib, "activity.export", &format!("#{} {} rows", a.id, w.rows().saturating_sub(1))).await?;
+    w.into_response(Some(&format!("activity-{}-attendance.csv", a.id)))
 }
 
 /// `GET /console/activities/{id}/print`: a page to print and put up at the venue — the title,

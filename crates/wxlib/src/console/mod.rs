@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod csv;
 mod error;
 pub mod layout;
 pub mod librarians;

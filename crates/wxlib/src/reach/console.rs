@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::{Funnel, ReachError, draw};
+use crate::console::csv::Sheet;
 use crate::console::layout::{csrf_field, flash_error, flash_ok, page};
 use crate::console::{ConsoleError, Librarian, audit};
 use crate::db::{Db, DbError};
@@ -675,54 +676,47 @@ async fn analytics_json(State(s): State<Services>, _lib: Librarian) -> Result<Re
 
 async fn analytics_csv(State(s): State<Services>, _lib: Librarian, Path(name): Path<String>) -> Result<Response, ConsoleError> {
     let a = analytics(&s).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let r: Result<(), csv::Error> = (|| {
-        match name.as_str() {
-            "followers.csv" => {
-                w.write_record(["day", "new", "lost", "net"])?;
-                for d in &a.followers {
-                    w.write_record([d.0.clone(), d.1.to_string(), d.2.to_string(), d.3.to_string()])?;
-                }
+    let mut w = Sheet::new();
+    match name.as_str() {
+        "followers.csv" => {
+            w.row(["day", "new", "lost", "net"])?;
+            for d in &a.followers {
+                w.row([d.0.clone(), d.1.to_string(), d.2.to_string(), d.3.to_string()])?;
             }
-            "channels.csv" => {
-                w.write_record(["channel", "scans", "follows", "bound", "searched_or_renewed", "unfollowed_7d"])?;
-                for (n, f) in &a.channels {
-                    w.write_record([
-                        n.clone(),
-                        f.scans.to_string(),
-                        f.follows.to_string(),
-                        f.bound.to_string(),
-                        f.active.to_string(),
-                        f.lost_7d.to_string(),
-                    ])?;
-                }
-            }
-            "channels_daily.csv" => {
-                w.write_record(["day", "channel", "follows"])?;
-                for (i, d) in a.followers.iter().enumerate() {
-                    for (n, v) in &a.channel_days {
-                        w.write_record([d.0.clone(), n.clone(), v[i].to_string()])?;
-                    }
-                }
-            }
-            "menu.csv" | "searches.csv" | "zero_hits.csv" => {
-                let rows = match name.as_str() {
-                    "menu.csv" => &a.menu,
-                    "searches.csv" => &a.top_queries,
-                    _ => &a.zero_hits,
-                };
-                w.write_record(["key", "count"])?;
-                for (k, n) in rows {
-                    w.write_record([k.clone(), n.to_string()])?;
-                }
-            }
-            _ => return Err(csv::Error::from(std::io::Error::new(std::io::ErrorKind::NotFound, "no such export"))),
         }
-        Ok(())
-    })();
-    if r.is_err() {
-        return Err(ConsoleError::NotFound);
+        "channels.csv" => {
+            w.row(["channel", "scans", "follows", "bound", "searched_or_renewed", "unfollowed_7d"])?;
+            for (n, f) in &a.channels {
+                w.row([
+                    n.clone(),
+                    f.scans.to_string(),
+                    f.follows.to_string(),
+                    f.bound.to_string(),
+                    f.active.to_string(),
+                    f.lost_7d.to_string(),
+                ])?;
+            }
+        }
+        "channels_daily.csv" => {
+            w.row(["day", "channel", "follows"])?;
+            for (i, d) in a.followers.iter().enumerate() {
+                for (n, v) in &a.channel_days {
+                    w.row([d.0.clone(), n.clone(), v[i].to_string()])?;
+                }
+            }
+        }
+        "menu.csv" | "searches.csv" | "zero_hits.csv" => {
+            let rows = match name.as_str() {
+                "menu.csv" => &a.menu,
+                "searches.csv" => &a.top_queries,
+                _ => &a.zero_hits,
+            };
+            w.row(["key", "count"])?;
+            for (k, n) in rows {
+                w.row([k.clone(), n.to_string()])?;
+            }
+        }
+        _ => return Err(ConsoleError::NotFound),
     }
-    let bytes = w.into_inner()?;
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response())
+    w.into_response(None)
 }

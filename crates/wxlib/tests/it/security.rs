@@ -429,3 +429,46 @@ async fn a_half_sent_request_is_closed_within_the_header_read_timeout() {
     // A whole request on a fresh connection is served as before.
     assert_eq!(reqwest::get(format!("{base}/healthz")).await.unwrap().status(), 200);
 }
+
+/// The rows of a CSV export (a byte-order mark dropped), as a spreadsheet program reads them.
+fn csv_rows(body: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// Medium: console CSV exports carried what readers typed as it was, so a search for
+/// `=HYPERLINK("http://x","y")` became a live formula in the librarian's spreadsheet. Every
+/// export now goes through one writer that puts a `'` before a cell a spreadsheet would run.
+#[tokio::test]
+async fn a_formula_a_reader_typed_is_text_in_every_export() {
+    let app = sim_app().await;
+    app.follow("oFormula").await;
+    let typed = ["=HYPERLINK(\"http://x\",\"y\")", "@SUM(1)", "＋1+1"];
+    for text in typed {
+        app.http.post(format!("{}/sim/api/_control/advance", app.base)).json(&json!({"seconds": 2})).send().await.unwrap();
+        let r = app.http.post(format!("{}/sim/readers/oFormula/text", app.base)).json(&json!({"content": text})).send().await.unwrap();
+        assert!(r.status().is_success(), "{text}: {}", r.status());
+    }
+    wxlib::console::auth::create_librarian(&app.s.db, "editor", "correct horse", wxlib::console::Role::Librarian).await.unwrap();
+    let console = console_login(&app.base, "editor", "correct horse").await.unwrap_or_else(|r| panic!("sign-in: {}", r.body));
+    for export in ["/console/analytics/searches.csv", "/console/analytics/zero_hits.csv"] {
+        let mut cells = Vec::new();
+        for _ in 0..100 {
+            let sheet = console.get(export).await;
+            assert_eq!(sheet.status, 200, "{export}");
+            cells = csv_rows(&sheet.body).into_iter().flatten().collect::<Vec<_>>();
+            if typed.iter().all(|t| cells.iter().any(|c| c.ends_with(t))) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for t in typed {
+            assert!(cells.contains(&format!("'{t}")), "{export}: {t} as text: {cells:?}");
+        }
+        assert!(!cells.iter().any(|c| c.starts_with(['=', '+', '-', '@', '＋'])), "{export}: {cells:?}");
+    }
+}
