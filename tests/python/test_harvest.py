@@ -317,3 +317,103 @@ def test_on_postgresql_a_killed_harvest_resumes_and_deletions_follow(tmp_path, p
     assert counts(harvest(cfg).stdout)[2] == 2
     assert ids() == provider_ids(provider)
     assert psql(url, name, "SELECT outcome FROM harvest_runs ORDER BY id") == "interrupted\ncomplete\ncomplete"
+
+
+def sign_in(server):
+    out = subprocess.run([BIN, "create-admin", "--config", str(server.config), "--password-stdin", "admin1"], input="admin-pass-2026\n",
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    s = requests.Session()
+    page = s.get(server.url + "/console/login", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    r = s.post(server.url + "/console/login", data={"username": "admin1", "password": "admin-pass-2026", "csrf": csrf, "next": "/console", "lang": "en"}, timeout=10)
+    assert r.ok and "sign-out" in r.text, r.text
+    return s
+
+
+def wait_until(what, check, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def runs(cfg):
+    with db(cfg) as c:
+        return c.execute("SELECT outcome, added, updated, deleted, skipped FROM harvest_runs ORDER BY id").fetchall()
+
+
+def test_the_server_harvests_on_its_interval_and_the_console_shows_it(tmp_path, provider):
+    ids = provider_ids(provider)
+    provider.break_record(ids[5])
+    server = Server(tmp_path, extra_config=f'[catalog.harvest]\nurl = "{provider.url}"\ninterval_secs = 2\n')
+    try:
+        wait_until("the first harvest", lambda: runs(server.config)[:1] == [("complete", 159, 0, 0, 1)])
+        assert live_ids(server.config) == sorted(set(ids) - {ids[5]})
+        # On its interval the server harvests again, and a new record comes in.
+        new = first_records(MARC / "lc-books2016-en-4000.mrc", 121)[120]
+        provider.repo.put(new)
+        wait_until("the new record", lambda: new["001"].data.strip() in live_ids(server.config))
+        assert all(q["verb"] != "ListRecords" or "from" in q or "resumptionToken" in q for q in provider.requests[24:])
+        s = sign_in(server)
+        page = s.get(server.url + "/console/harvest", timeout=10).text
+        assert provider.url in page and 'data-outcome="complete"' in page
+        assert f"oai:wxlib-test:{ids[5]}" in page and "malformed XML" in page, page
+        assert 'id="harvest-next"' in page and 'id="harvest-now"' in page
+        metrics = requests.get(server.url + "/metrics", timeout=10).text
+        assert re.search(r'wxlib_harvest_runs_total\{outcome="complete"\} [1-9]', metrics), metrics
+        assert re.search(r'wxlib_harvest_records_total\{change="skipped"\} [1-9]', metrics)
+    finally:
+        server.stop()
+
+
+def test_harvest_now_from_the_console_for_admins_with_csrf(tmp_path, provider):
+    server = Server(tmp_path, extra_config=f'[catalog.harvest]\nurl = "{provider.url}"\ninterval_secs = 0\n')
+    try:
+        s = sign_in(server)
+        page = s.get(server.url + "/console/harvest", timeout=10).text
+        assert "on demand only" in page and "No runs yet" in page
+        # Without the CSRF token: refused, nothing asked.
+        assert s.post(server.url + "/console/harvest/now", data={}, timeout=10, allow_redirects=False).status_code == 403
+        time.sleep(6)  # longer than the job's look
+        assert runs(server.config) == []
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        r = s.post(server.url + "/console/harvest/now", data={"csrf": csrf}, timeout=10, allow_redirects=False)
+        assert r.status_code in (302, 303), r.text
+        wait_until("the harvest asked for", lambda: runs(server.config) == [("complete", 160, 0, 0, 0)])
+        with db(server.config) as c:
+            assert c.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'catalog.harvest_now'").fetchone()[0] == 1
+            assert c.execute("SELECT requested_at FROM harvest_state").fetchone()[0] is None
+        # Once: the request is answered, and with no interval no other run follows.
+        time.sleep(6)
+        assert len(runs(server.config)) == 1
+    finally:
+        server.stop()
+
+
+def test_on_postgresql_two_nodes_harvest_one_at_a_time(tmp_path, provider, pg_database):
+    url, name = pg_database
+    provider.delay = 0.08  # a run takes about two seconds
+    extra = f'[catalog.harvest]\nurl = "{provider.url}"\ninterval_secs = 1\n'
+    a = Server(tmp_path, storage_url=f"{url}/{name}", extra_config=extra)
+    b = Server(tmp_path, storage_url=f"{url}/{name}", extra_config=extra)
+    try:
+        def done():
+            return int(psql(url, name, "SELECT COUNT(*) FROM harvest_runs WHERE outcome = 'complete'")) >= 4
+        wait_until("four harvests", done, timeout=60)
+        rows = [tuple(map(int, line.split("|"))) for line in
+                psql(url, name, "SELECT started_at, finished_at FROM harvest_runs WHERE finished_at IS NOT NULL ORDER BY id").splitlines()]
+        # Each run started after the one before it ended: never two at once.
+        assert all(later[0] >= earlier[1] for earlier, later in zip(rows, rows[1:])), rows
+        assert psql(url, name, "SELECT COUNT(*) FROM catalog_records WHERE deleted = 0") == "160"
+        # Both nodes' indexes follow the harvest.
+        for server in (a, b):
+            wait_until("the index", lambda: requests.get(server.url + "/api/v1/search", params={"q": "the"}, timeout=5).json()["total"] > 10)
+    finally:
+        a.stop()
+        b.stop()

@@ -153,6 +153,7 @@ impl Application {
         tokio::spawn(self.index_sync.run());
         tokio::spawn(reminders::scheduler(s.clone()));
         tokio::spawn(crate::circulation::notices::poller(s.clone()));
+        tokio::spawn(crate::catalog::harvest::job::scheduler(s.clone()));
         tokio::spawn(crate::news::pages::scheduler(s.clone()));
         tokio::spawn(crate::activities::reminders::scheduler(s.clone()));
         tokio::spawn(crate::broadcasts::send::worker(s.clone()));
@@ -198,6 +199,7 @@ fn console_sections() -> axum::Router<Services> {
         .nest("/answers", crate::answers::console::console_routes())
         .nest("/inbox", crate::consultation::console::console_routes())
         .nest("/partners", crate::partners::console::console_routes())
+        .nest("/harvest", crate::catalog::harvest::console::console_routes())
         .nest("/activities", crate::activities::console::console_routes())
         .nest("/broadcasts", crate::broadcasts::console::console_routes())
         .nest("/reach", crate::reach::console::console_routes())

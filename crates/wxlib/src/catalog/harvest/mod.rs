@@ -21,7 +21,9 @@
 //!
 //! One harvest at a time across nodes and commands: the `catalog_harvest` lease.
 
+pub mod console;
 pub mod fetch;
+pub mod job;
 pub mod store;
 
 use std::fmt;

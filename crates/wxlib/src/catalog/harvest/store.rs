@@ -170,6 +170,13 @@ impl Db {
         Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(limit).fetch_all(pool).await?))
     }
 
+    /// The latest run of `source`.
+    pub async fn last_harvest_run(&self, source: &str) -> Result<Option<HarvestRun>, DbError> {
+        let sql = "SELECT id, source, full_harvest, started_at, finished_at, outcome, pages, added, updated, deleted, skipped, message \
+                   FROM harvest_runs WHERE source = $1 ORDER BY id DESC LIMIT 1";
+        Ok(with_pool!(self, |pool| sqlx::query_as(sql).bind(source).fetch_optional(pool).await?))
+    }
+
     /// The records a run skipped, and why (at most `limit`).
     pub async fn harvest_skipped(&self, run_id: i64, limit: i64) -> Result<Vec<SkippedRecord>, DbError> {
         let sql = "SELECT identifier, reason FROM harvest_skipped WHERE run_id = $1 ORDER BY identifier LIMIT $2";
