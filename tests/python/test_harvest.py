@@ -165,8 +165,8 @@ def test_an_incremental_harvest_fetches_only_changes_and_sickle_agrees(tmp_path,
     assert counts(harvest(cfg).stdout) == (0, 4, 0, 0)
     assert live_ids(cfg) == provider_ids(provider)
     # Nothing changed since (the provider's records all older than the overlap): noRecordsMatch.
-    for e in provider.repo.entries.values():
-        e.datestamp = HOURS_AGO
+    for rid in list(provider.repo.entries):
+        provider.repo.touch(rid, HOURS_AGO)
     provider.requests.clear()
     assert counts(harvest(cfg).stdout) == (0, 0, 0, 0)
     assert len(list_requests(provider)) == 1

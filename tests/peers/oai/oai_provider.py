@@ -60,8 +60,15 @@ class _Entry:
         self.sets = sets
 
 
+# C0 controls XML 1.0 forbids (all but tab, LF, CR): some real records carry them (one of the 250,000
+# LC records has a stray 0x1F in a subfield), pymarc writes them as they are and lxml then refuses
+# the page; a provider must send well-formed XML, so they are dropped.
+_FORBIDDEN = bytes.maketrans(b"", b"")
+_FORBIDDEN_C0 = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+
 def marcxml(record: pymarc.Record) -> bytes:
-    return pymarc.record_to_xml(record, namespace=True)
+    return pymarc.record_to_xml(record, namespace=True).translate(_FORBIDDEN, _FORBIDDEN_C0)
 
 
 class Repository:
@@ -73,6 +80,10 @@ class Repository:
         self.lock = threading.Lock()
         self.entries: dict[str, _Entry] = {}
         self.identifier_prefix = "oai:wxlib-test:"
+        # pyoai asks for the whole selection again for every page: the sorted selection is kept
+        # until the repository changes (every change goes through put/put_raw/delete/touch).
+        self._version = 0
+        self._cache: tuple | None = None
 
     # -- what tests and the CLI change
     def load(self, paths: list[str], stamp: dt.datetime | None = None) -> int:
@@ -92,20 +103,24 @@ class Repository:
         sets = ["zh"] if any(f.tag == "880" for f in record.get_fields()) else ["other"]
         with self.lock:
             self.entries[record_id] = _Entry(record_id, raw_xml or marcxml(record), stamp or _now(), sets)
+            self._version += 1
 
     def put_raw(self, record_id: str, xml: bytes, stamp: dt.datetime | None = None):
         """A record whose metadata is any XML (a record without 001, not MARC at all…)."""
         with self.lock:
             self.entries[record_id] = _Entry(record_id, xml, stamp or _now(), ["other"])
+            self._version += 1
 
     def delete(self, record_id: str, stamp: dt.datetime | None = None):
         with self.lock:
             e = self.entries[record_id]
             e.deleted, e.xml, e.datestamp = True, None, stamp or _now()
+            self._version += 1
 
     def touch(self, record_id: str, stamp: dt.datetime | None = None):
         with self.lock:
             self.entries[record_id].datestamp = stamp or _now()
+            self._version += 1
 
     def identifier(self, record_id: str) -> str:
         return self.identifier_prefix + record_id
@@ -132,6 +147,10 @@ class Repository:
     def _selected(self, metadataPrefix, set=None, from_=None, until=None):
         if metadataPrefix != "marc21":
             raise error.CannotDisseminateFormatError(f"unknown metadataPrefix {metadataPrefix}")
+        key = (self._version, set, from_, until)
+        cached = self._cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
         with self.lock:
             chosen = [
                 e
@@ -140,6 +159,7 @@ class Repository:
             ]
         # Oldest change first, as Koha and most providers list them.
         chosen.sort(key=lambda e: (e.datestamp, e.record_id))
+        self._cache = (key, chosen)
         return chosen
 
     def _header(self, e: _Entry):
