@@ -293,7 +293,7 @@ impl Default for CirculationConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Sip2Config {
     /// host:port of the library system's SIP2 service.
@@ -375,7 +375,7 @@ impl Default for CatalogConfig {
 }
 
 /// `[catalog.harvest]`: where the library system publishes its catalog over OAI-PMH.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HarvestConfig {
     /// The OAI-PMH base URL (Koha: `…/cgi-bin/koha/oai.pl`); empty: no harvesting.
@@ -486,21 +486,92 @@ impl Default for WeChatConfig {
     }
 }
 
+/// What a secret is shown as wherever the configuration is printed or logged (`check-config`,
+/// `Debug`): whether it is set, never its value.
+pub fn redact(secret: &str) -> &'static str {
+    if secret.is_empty() { "" } else { "<redacted>" }
+}
+
+/// `url` with the password in it (`scheme://user:PASSWORD@host`, or a `password=` query
+/// parameter) replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let mut out = match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    };
+    if let Some(q) = out.find('?') {
+        let query = out[q + 1..]
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        out.truncate(q + 1);
+        out.push_str(&query);
+    }
+    out
+}
+
 impl std::fmt::Debug for WeChatConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WeChatConfig")
             .field("app_id", &self.app_id)
-            .field("app_secret", &"<redacted>")
-            .field("token", &"<redacted>")
-            .field("encoding_aes_key", &if self.encoding_aes_key.is_empty() { "" } else { "<redacted>" })
-            .field("api_base", &self.api_base)
+            .field("app_secret", &redact(&self.app_secret))
+            .field("token", &redact(&self.token))
+            .field("encoding_aes_key", &redact(&self.encoding_aes_key))
+            .field("previous_encoding_aes_key", &redact(&self.previous_encoding_aes_key))
+            .field("api_base", &redact_url(&self.api_base))
+            .field("oauth_base", &redact_url(&self.oauth_base))
             .field("reply_deadline_ms", &self.reply_deadline_ms)
+            .field("timestamp_tolerance_secs", &self.timestamp_tolerance_secs)
             .field("lang", &self.lang)
             .finish()
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig").field("url", &redact_url(&self.url)).finish()
+    }
+}
+
+impl std::fmt::Debug for Sip2Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sip2Config")
+            .field("address", &self.address)
+            .field("login_user", &self.login_user)
+            .field("login_password", &redact(&self.login_password))
+            .field("institution", &self.institution)
+            .field("location", &self.location)
+            .field("charset", &self.charset)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for HarvestConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HarvestConfig")
+            .field("url", &redact_url(&self.url))
+            .field("metadata_prefix", &self.metadata_prefix)
+            .field("set", &self.set)
+            .field("interval_secs", &self.interval_secs)
+            .field("max_attempts", &self.max_attempts)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
+}
+
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
     /// `postgres://…` for PostgreSQL, `sqlite://…` for a given SQLite file; empty means

@@ -121,18 +121,7 @@ pub const WXLIB_VERSION: &str = env!("CARGO_PKG_VERSION");
 const SCHEMA_WRITTEN_BY: &str = "schema.written_by";
 
 /// Redacts the password in a database URL for logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
+pub use crate::config::redact_url;
 
 /// Whether a store URL names PostgreSQL (anything else is SQLite).
 pub fn is_postgres_url(url: &str) -> bool {
@@ -322,6 +311,8 @@ mod tests {
         assert_eq!(redact_url("postgres://user:secret@host/db"), "postgres://user:***@host/db");
         assert_eq!(redact_url("postgres://user@host/db"), "postgres://user@host/db");
         assert_eq!(redact_url("sqlite://data/wxlib.db"), "sqlite://data/wxlib.db");
+        assert_eq!(redact_url("postgres://u:p@ss@host/db"), "postgres://u:***@host/db");
+        assert_eq!(redact_url("postgres://host/db?user=u&password=secret&x=1"), "postgres://host/db?user=u&password=***&x=1");
     }
 
     #[test]

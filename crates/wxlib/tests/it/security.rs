@@ -472,3 +472,63 @@ async fn a_formula_a_reader_typed_is_text_in_every_export() {
         assert!(!cells.iter().any(|c| c.starts_with(['=', '+', '-', '@', '＋'])), "{export}: {cells:?}");
     }
 }
+
+/// Medium: `wxlib check-config` printed the database password inside `storage.url` and the SIP2
+/// login password. Every secret is now shown only as set or not, by one redaction function —
+/// in check-config's output, in the config's `Debug`, and in the log and error lines of a
+/// server that fails to start with them.
+#[tokio::test]
+async fn no_secret_is_printed_by_check_config_or_a_failing_start() {
+    const SECRETS: [&str; 6] = ["PgPassw0rdXyz", "Sip2Secret77", "AppSecretAbc123", "tokenQwerty9", "HarvestPw55", "PrevKeyMarker"];
+    let aes = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+    let previous = "PrevKeyMarkerabcdefghijklmnopqrstuvwxyz0123";
+    let dir = std::env::temp_dir().join(format!("wxlib-secrets-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wxlib.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[wechat]\napp_id = \"wx0123456789abcdef\"\napp_secret = \"{}\"\ntoken = \"{}\"\nencoding_aes_key = \"{aes}\"\n\
+             previous_encoding_aes_key = \"{previous}\"\n\
+             [storage]\nurl = \"postgres://wxlib:{}@127.0.0.1:1/wxlib\"\n\
+             [circulation.sip2]\naddress = \"127.0.0.1:6001\"\nlogin_user = \"sc\"\nlogin_password = \"{}\"\n\
+             [catalog.harvest]\nurl = \"https://oai:{}@opac.example.edu/oai\"\ninterval_secs = 0\n\
+             [server]\ndata_dir = \"{}\"\n",
+            SECRETS[2],
+            SECRETS[3],
+            SECRETS[0],
+            SECRETS[1],
+            SECRETS[4],
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wxlib"))
+            .args(args)
+            .arg("--config")
+            .arg(&file)
+            .env("RUST_LOG", "trace")
+            .env_remove("WXLIB_LOG_FORMAT")
+            .output()
+            .unwrap();
+        (out.status.success(), format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    };
+    let (ok, printed) = run(&["check-config"]);
+    assert!(ok, "{printed}");
+    assert!(printed.contains("login_user: \"sc\"") && printed.contains("postgres://wxlib:***@127.0.0.1:1/wxlib"), "{printed}");
+    for secret in SECRETS.iter().chain([&aes]) {
+        assert!(!printed.contains(secret), "check-config printed {secret}:\n{printed}");
+    }
+    // A server that cannot reach its database says so, without the password.
+    let (ok, printed) = run(&["serve"]);
+    assert!(!ok, "{printed}");
+    assert!(printed.contains("127.0.0.1:1"), "{printed}");
+    for secret in SECRETS.iter().chain([&aes]) {
+        assert!(!printed.contains(secret), "serve printed {secret}:\n{printed}");
+    }
+    let debug = format!("{:?}", Config::load(Some(&file)).unwrap());
+    for secret in SECRETS.iter().chain([&aes]) {
+        assert!(!debug.contains(secret), "Debug shows {secret}: {debug}");
+    }
+}
