@@ -1,6 +1,8 @@
+use std::path::{Path, PathBuf};
+
 use wxlib::db::{Db, DbError, WXLIB_VERSION, schema_version};
 
-use crate::helpers::all_dbs;
+use crate::helpers::{TestDb, all_dbs, pg_db, pg_server, sqlite_db};
 
 /// Marks the store at `url` as migrated by a future wxlib: a migration this binary does not know,
 /// and that version's name where it records itself.
@@ -163,5 +165,190 @@ async fn a_backup_restores_into_an_empty_store_and_refuses_what_it_must() {
         assert!(matches!(mismatch, Err(BackupError::DialectMismatch { .. })), "{backend}: {mismatch:?}");
         backup::restore(&other.url, &out, false).await.unwrap();
         check_story(backend, &Db::connect(&other.url).await.unwrap(), records).await;
+    }
+}
+
+/// The upgrade fixtures: a store written by each release's schema (`schema-NNNN.sqlite`,
+/// `schema-NNNN.postgres.sql`), kept forever (crates/wxlib/migrations/README.md).
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/upgrade")
+}
+
+/// The fixtures of one backend (`sqlite` or `postgres`), oldest first: (schema version, file).
+fn fixtures(backend: &str) -> Vec<(i64, PathBuf)> {
+    let suffix = if backend == "sqlite" { ".sqlite" } else { ".postgres.sql" };
+    let mut found: Vec<(i64, PathBuf)> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name()?.to_str()?.to_owned();
+            let version = name.strip_prefix("schema-")?.strip_suffix(suffix)?.parse().ok()?;
+            Some((version, path))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// A `pg_dump --inserts` script that any PostgreSQL from 12 on loads with one `raw_sql`: psql's
+/// meta-commands (`\restrict`, `\unrestrict` of newer pg_dumps) and settings an older server
+/// does not know go.
+fn portable_dump(dump: &str) -> String {
+    const TOO_NEW: [&str; 2] = ["SET transaction_timeout", "SET default_table_access_method"];
+    dump.lines()
+        .filter(|line| !line.starts_with('\\') && !TOO_NEW.iter().any(|s| line.starts_with(s)))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// Writes this schema's fixtures from [`write_story`], on both backends, when a release adds a
+/// migration (crates/wxlib/migrations/README.md):
+/// `WXLIB_TEST_PG=postgres://postgres@127.0.0.1:5432 cargo test -p wxlib --test it upgrade::write_the_upgrade_fixtures -- --ignored`.
+/// An existing fixture is never rewritten.
+#[tokio::test]
+#[ignore = "writes tests/fixtures/upgrade/schema-NNNN.*; run by hand when a release adds a migration"]
+async fn write_the_upgrade_fixtures() {
+    let version = schema_version();
+    let dir = fixtures_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite_out = dir.join(format!("schema-{version:04}.sqlite"));
+    let pg_out = dir.join(format!("schema-{version:04}.postgres.sql"));
+    for out in [&sqlite_out, &pg_out] {
+        assert!(!out.exists(), "{} exists: a fixture is never rewritten (its schema is on main)", out.display());
+    }
+    let server = pg_server().expect("the fixtures are written on both backends: set WXLIB_TEST_PG");
+
+    let source = sqlite_db().await;
+    let db = Db::connect(&source.url).await.unwrap();
+    write_story(&db).await;
+    close(db).await;
+    let file = wxlib::db::sqlite_path(&source.url).unwrap();
+    // VACUUM INTO, as `wxlib backup` copies, in 1 KiB pages: a fixture of some 90 tables and
+    // indexes is then about a quarter of its size in the default 4 KiB pages.
+    let live = rusqlite::Connection::open(&file).unwrap();
+    live.execute_batch("PRAGMA page_size = 1024").unwrap();
+    live.execute("VACUUM INTO ?1", [sqlite_out.to_str().unwrap()]).unwrap();
+    drop(live);
+    // A file on its own, without a WAL beside it.
+    let copy = rusqlite::Connection::open(&sqlite_out).unwrap();
+    copy.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(())).unwrap();
+    drop(copy);
+
+    let source = pg_db(&server).await;
+    let db = Db::connect(&source.url).await.unwrap();
+    write_story(&db).await;
+    close(db).await;
+    let dump = std::process::Command::new("pg_dump")
+        .args(["--inserts", "--no-owner", "--no-privileges", "--dbname"])
+        .arg(&source.url)
+        .output()
+        .expect("pg_dump (Debian: postgresql-client)");
+    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    let header = format!(
+        "-- wxlib upgrade fixture: schema version {version}, written by wxlib {WXLIB_VERSION} from tests/it/upgrade.rs write_story\n\
+         -- (pg_dump --inserts --no-owner --no-privileges, psql meta-commands removed). Never edit: add a new fixture.\n"
+    );
+    std::fs::write(&pg_out, header + &portable_dump(&String::from_utf8(dump.stdout).unwrap())).unwrap();
+    eprintln!("wrote {} and {}", sqlite_out.display(), pg_out.display());
+}
+
+async fn close(db: Db) {
+    match db {
+        Db::Sqlite(pool) => pool.close().await,
+        Db::Postgres(pool) => pool.close().await,
+    }
+}
+
+/// The rows of the tables [`write_story`] fills.
+const STORY_TABLES: [&str; 5] = ["followers", "bindings", "outbox", "broadcasts", "catalog_records"];
+
+/// Opens a fixture's store with this build — which migrates it forward — and checks that its
+/// story is all there, that what it held before migrating is what it holds after, and that the
+/// store is usable: it takes new readers, bindings, outbox entries and news messages, and the
+/// real server starts on it and finds its catalog records.
+async fn migrate_fixture(backend: &str, fixture: i64, store: TestDb, before: wxlib::backup::store::Contents) {
+    let what = format!("{backend} fixture schema-{fixture:04}");
+    assert_eq!(before.schema_version, fixture, "{what}: the file's schema is its name's");
+    assert!(before.schema_version <= schema_version(), "{what}: from a newer build than this one");
+    let records = before.tables["catalog_records"];
+    assert!(records > 10, "{what}: {records} records");
+
+    let db = Db::connect(&store.url).await.unwrap();
+    let newest: (i64,) =
+        wxlib::with_pool!(&db, |pool| { sqlx::query_as("SELECT MAX(version) FROM schema_migrations").fetch_one(pool).await.unwrap() });
+    assert_eq!(newest.0, schema_version(), "{what}: migrated to this build's schema");
+    if fixture < schema_version() {
+        assert_eq!(db.setting("schema.written_by").await.unwrap().as_deref(), Some(WXLIB_VERSION), "{what}");
+    }
+    check_story(&what, &db, records).await;
+    let after = match &db {
+        Db::Sqlite(_) => wxlib::backup::store::sqlite_contents(&wxlib::db::sqlite_path(&store.url).unwrap()).unwrap(),
+        Db::Postgres(_) => {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&store.url).await.unwrap();
+            wxlib::backup::store::pg_contents(&mut conn).await.unwrap()
+        }
+    };
+    for table in STORY_TABLES {
+        assert_eq!(after.tables.get(table), before.tables.get(table), "{what}: rows of {table}");
+    }
+
+    // Usable: new rows of every kind go in beside the old ones.
+    db.record_subscribe("oAfterUpgrade", Some("upgrade"), 5_000).await.unwrap();
+    db.bind("oAfterUpgrade", "2026001", 5_001).await.unwrap();
+    let body = serde_json::json!({"touser": "oAfterUpgrade", "msgtype": "text", "text": {"content": "升级后"}});
+    assert!(db.enqueue_outbox("oAfterUpgrade", &body, "bound:oAfterUpgrade:5001", 5_001).await.unwrap());
+    let draft = wxlib::broadcasts::Draft { title: "升级之后".into(), body_html: "<p>照常开放</p>".into(), ..Default::default() };
+    db.create_broadcast(&draft, None, "admin", 5_002).await.unwrap();
+    assert_eq!(db.count_followers().await.unwrap(), 3, "{what}");
+    assert_eq!(db.all_bindings().await.unwrap().len(), 2, "{what}");
+    assert_eq!(db.outbox_rows().await.unwrap().len(), 2, "{what}");
+    assert_eq!(db.list_broadcasts().await.unwrap().len(), 2, "{what}");
+    close(db).await;
+
+    // The real server starts on it and its search finds the fixture's records.
+    let api = crate::helpers::fake_api().await;
+    let app = crate::helpers::spawn_app_on(store, &api.base, wxlib::conversation::router()).await;
+    let url = format!("{}/api/v1/search?q=china&field=any", app.base);
+    let mut total = 0;
+    for _ in 0..100 {
+        let found: serde_json::Value = app.http.get(&url).send().await.unwrap().json().await.unwrap();
+        total = found["total"].as_i64().unwrap_or(0);
+        if total > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(total > 0, "{what}: the server's search finds the fixture's records");
+}
+
+#[tokio::test]
+async fn every_upgrade_fixture_migrates_forward_on_sqlite() {
+    let all = fixtures("sqlite");
+    assert!(!all.is_empty(), "no SQLite fixture in {}", fixtures_dir().display());
+    for (version, file) in all {
+        let store = sqlite_db().await;
+        let path = wxlib::db::sqlite_path(&store.url).unwrap();
+        std::fs::copy(&file, &path).unwrap();
+        let before = wxlib::backup::store::sqlite_contents(&path).unwrap();
+        migrate_fixture("sqlite", version, store, before).await;
+    }
+}
+
+#[tokio::test]
+async fn every_upgrade_fixture_migrates_forward_on_postgres() {
+    let Some(server) = pg_server() else { return };
+    let all = fixtures("postgres");
+    assert!(!all.is_empty(), "no PostgreSQL fixture in {}", fixtures_dir().display());
+    for (version, file) in all {
+        let store = pg_db(&server).await;
+        let dump = std::fs::read_to_string(&file).unwrap();
+        // Its own connection: the dump empties the session's search_path.
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&store.url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(portable_dump(&dump))).execute(&mut conn).await.unwrap();
+        sqlx::Connection::close(conn).await.unwrap();
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&store.url).await.unwrap();
+        let before = wxlib::backup::store::pg_contents(&mut conn).await.unwrap();
+        sqlx::Connection::close(conn).await.unwrap();
+        migrate_fixture("postgres", version, store, before).await;
     }
 }
