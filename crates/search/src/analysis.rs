@@ -414,14 +414,16 @@ pub fn seq_tokens(text: &str) -> Vec<String> {
 /// Normalised call number for the prefix-matching call-number field: uppercase
 /// letters and digits only, and a `.` kept only between two digits (a decimal point);
 /// spaces and the cutter's `.` go, so `PL2303 .L8 2001`, `pl2303.l8` and `PL 2303 L8`
-/// all become prefixes of `PL2303L82001`, and `495.1` a prefix of `495.13`.
+/// all become prefixes of `PL2303L82001`, and `495.1` a prefix of `495.13`. A letter whose
+/// uppercase is longer and brings a combining mark (`ǰ` → `J̌`, `ΐ` → `Ϊ́`) keeps only its
+/// letters: the key never holds anything but letters, digits and the decimal point.
 pub fn callno_key(s: &str) -> String {
     let norm = normalize(s);
     let chars: Vec<char> = norm.chars().collect();
     let mut out = String::with_capacity(chars.len());
     for (i, &c) in chars.iter().enumerate() {
         if c.is_alphanumeric() {
-            out.extend(c.to_uppercase());
+            out.extend(c.to_uppercase().filter(|u| u.is_alphanumeric()));
         } else if c == '.' {
             let before = out.chars().last().is_some_and(|p| p.is_ascii_digit());
             let after = chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
@@ -474,5 +476,8 @@ mod tests {
         assert_eq!(callno_key("495.1"), "495.1");
         assert_eq!(callno_key("QA76.73.P98 W35 2000"), "QA76.73P98W352000");
         assert_eq!(callno_key("I247.5"), "I247.5");
+        assert_eq!(callno_key("ǰ"), "J");
+        assert_eq!(callno_key("ΐ1"), "Ι1");
+        assert_eq!(callno_key("straße"), "STRASSE");
     }
 }

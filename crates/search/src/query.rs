@@ -326,15 +326,16 @@ fn text_query(a: &Analysed, groups: &[(Group, Score)], exact: TField, text: &str
     Some(Box::new(BooleanQuery::new(clauses)))
 }
 
+/// `s` as a literal in tantivy's regex syntax: only its meta characters are escaped (as
+/// `regex_syntax::escape` does; the syntax refuses a backslash before most other characters,
+/// e.g. a combining mark).
 fn regex_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 2);
     for c in s.chars() {
-        if c.is_alphanumeric() {
-            out.push(c);
-        } else {
+        if matches!(c, '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' | '&' | '-' | '~') {
             out.push('\\');
-            out.push(c);
         }
+        out.push(c);
     }
     out
 }

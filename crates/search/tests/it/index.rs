@@ -247,3 +247,32 @@ fn huge_and_odd_queries_do_not_fail() {
     }
     assert_eq!(index.search(&Query::new(Field::Title, long.as_str())).unwrap().hits.len(), 1);
 }
+
+/// Issue 18: a call-number search for `ǰ` or `ΐ` was a 500. Their uppercase is longer than they
+/// are and ends in a combining mark (`J̌`, `Ϊ́`), which went into the prefix regex escaped with a
+/// backslash the regex syntax does not allow. Every character whose case mapping changes its
+/// length, marks, and regex syntax are searched alone, after a call number and between digits.
+#[test]
+fn call_numbers_with_tricky_characters_search_without_error() {
+    let index = CatalogIndex::open_in_ram().unwrap();
+    let mut w = index.writer().unwrap();
+    let mut d = doc("x", "Chinese grammar", 2001);
+    d.call_numbers = vec!["PL2303 .L8 2001".into()];
+    w.upsert(&d).unwrap();
+    w.commit().unwrap();
+    let mut tricky: Vec<char> = "ǰΐΰŉßﬁﬀİıſΣςǅẞ\u{0301}\u{030C}\u{0345}\u{200D}\u{FE0F}.*+?()[]{}|^$\\#&~-\"<>@".chars().collect();
+    tricky.extend(
+        (0u32..0x3_0000)
+            .filter_map(char::from_u32)
+            .filter(|c| c.to_uppercase().count() > 1 || c.to_lowercase().count() > 1 || c.to_uppercase().any(|u| !u.is_alphanumeric()))
+            .filter(|c| c.is_alphanumeric()),
+    );
+    for c in tricky {
+        for text in [c.to_string(), format!("PL2303{c}"), format!("{c}PL"), format!("1{c}2"), format!("{c}.{c}"), c.to_string().repeat(3)] {
+            let q = Query::new(Field::CallNumber, text.as_str());
+            index.search(&q).unwrap_or_else(|e| panic!("{text:?} (U+{:04X}): {e}", c as u32));
+        }
+    }
+    assert_eq!(ids(&index, &Query::new(Field::CallNumber, "pl2303ǰ")), Vec::<String>::new());
+    assert_eq!(ids(&index, &Query::new(Field::CallNumber, "pl2303")), vec!["x"]);
+}
