@@ -68,8 +68,13 @@ def reply(url, expect, text="titles"):
     return f"ok: encrypted text reply, wechatpy decrypts it ({'echo' if expect == 'echo' else repr(shown) + '…'})"
 
 
+# server.metrics_token run.sh gives the servers it starts (older builds ignore the header).
+METRICS_TOKEN = "bench-callback-metrics-token"
+
+
 def metrics(url):
-    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as r:
+    req = urllib.request.Request(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
         text = r.read().decode()
     counts = {}
     for m in re.finditer(r'^wxlib_callbacks_total\{([^}]*)\}\s+(\S+)$', text, re.M):

@@ -155,7 +155,12 @@ start_server() { # name port logfile datadir
       "$CEILING_TARGET/release/wxlib-bench-ceiling" "127.0.0.1:$port" >"$logf" 2>&1 &
       ;;
     wxlib|wxlib-help|wxlib-catalog|*@base)
-      RUST_LOG=warn WXLIB_SERVER__LISTEN="127.0.0.1:$port" WXLIB_SERVER__DATA_DIR="$data" \
+      # /metrics needs server.metrics_token (check.py's); a build older than that key would
+      # refuse it as unknown, and serves /metrics without one.
+      local token=()
+      WXLIB_SERVER__METRICS_TOKEN=bench-callback-metrics-token "$(wxlib_bin "$name")" check-config --config "$HERE/wxlib.toml" >/dev/null 2>&1 \
+        && token=(WXLIB_SERVER__METRICS_TOKEN=bench-callback-metrics-token)
+      env "${token[@]}" RUST_LOG=warn WXLIB_SERVER__LISTEN="127.0.0.1:$port" WXLIB_SERVER__DATA_DIR="$data" \
         "$(wxlib_bin "$name")" serve --config "$HERE/wxlib.toml" >"$logf" 2>&1 &
       ;;
     gunicorn-w*)

@@ -26,6 +26,8 @@ TOKEN = "libtoken"
 AESKEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APPID = "wx1234567890abcdef"
 GH = "gh_0123456789ab"
+# server.metrics_token of every test server: /metrics on the main listener needs it.
+METRICS_TOKEN = "python-tests-metrics-token"
 
 
 def free_port():
@@ -59,6 +61,7 @@ class Server:
 listen = "127.0.0.1:{self.port}"
 data_dir = "{self.dir / 'data'}"
 public_url = "http://127.0.0.1:{self.port}"
+metrics_token = "{METRICS_TOKEN}"
 [wechat]
 app_id = "{APPID}"
 app_secret = "secret"
@@ -97,6 +100,12 @@ url = "{storage_url}"
 
     def logs(self):
         return self.log_path.read_text()
+
+    def metrics(self):
+        """The Prometheus text of /metrics (with the bearer token it needs)."""
+        r = requests.get(self.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
+        r.raise_for_status()
+        return r.text
 
     def stop(self):
         self.proc.terminate()

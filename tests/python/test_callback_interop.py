@@ -185,7 +185,7 @@ def test_retries_are_handled_once_and_each_gets_a_valid_answer(wx, server):
     assert all(a["MsgType"] == "text" and "检索馆藏" in a["Content"] for a in answers)
     db = sqlite3.connect(server.dir / "data" / "wxlib.db")
     assert db.execute("SELECT COUNT(*) FROM event_log WHERE openid = ?", (openid,)).fetchone() == (2,)
-    metrics = requests.get(server.url + "/metrics").text
+    metrics = server.metrics()
     assert 'outcome="duplicate"' in metrics
 
 

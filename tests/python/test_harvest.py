@@ -365,7 +365,7 @@ def test_the_server_harvests_on_its_interval_and_the_console_shows_it(tmp_path, 
         assert provider.url in page and 'data-outcome="complete"' in page
         assert f"oai:wxlib-test:{ids[5]}" in page and "malformed XML" in page, page
         assert 'id="harvest-next"' in page and 'id="harvest-now"' in page
-        metrics = requests.get(server.url + "/metrics", timeout=10).text
+        metrics = server.metrics()
         assert re.search(r'wxlib_harvest_runs_total\{outcome="complete"\} [1-9]', metrics), metrics
         assert re.search(r'wxlib_harvest_records_total\{change="skipped"\} [1-9]', metrics)
     finally:

@@ -372,7 +372,7 @@ def test_zebra_stopped_the_answer_still_comes_in_time_naming_it(libraries):
 
 
 def test_metrics_count_partner_outcomes_and_sru_requests(libraries):
-    m = requests.get(libraries["a"].url + "/metrics", timeout=5).text
+    m = libraries["a"].metrics()
     lines = [line for line in m.splitlines() if line.startswith("wxlib_partner_searches_total{")]
     def count(partner, outcome):
         return sum(float(line.rsplit(" ", 1)[1]) for line in lines if f'partner="{partner}"' in line and f'outcome="{outcome}"' in line)

@@ -407,7 +407,7 @@ impl Default for HarvestConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Address to listen on; port 0 picks a free port (tests).
@@ -428,6 +428,13 @@ pub struct ServerConfig {
     /// A page (anything but the callback, which has its own deadline) that takes longer than
     /// this many seconds is answered 408.
     pub page_timeout_secs: u64,
+    /// A second address serving only `/metrics`, without a token (e.g. `127.0.0.1:9464`, for a
+    /// Prometheus on the machine or a private network); empty: none.
+    pub metrics_listen: String,
+    /// `/metrics` on the main listener answers only `Authorization: Bearer <this>` (at least 16
+    /// characters); empty: the main listener has no `/metrics` (404). Best set by the
+    /// environment (`WXLIB_SERVER__METRICS_TOKEN`).
+    pub metrics_token: String,
 }
 
 impl Default for ServerConfig {
@@ -440,7 +447,25 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             header_read_timeout_secs: 5,
             page_timeout_secs: 30,
+            metrics_listen: String::new(),
+            metrics_token: String::new(),
         }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("public_url", &self.public_url)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("page_timeout_secs", &self.page_timeout_secs)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("metrics_token", &redact(&self.metrics_token))
+            .finish()
     }
 }
 
@@ -773,6 +798,13 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");
         }
+        if !self.server.metrics_listen.is_empty() && self.server.metrics_listen.parse::<SocketAddr>().is_err() {
+            return invalid("server.metrics_listen", "must be an address and port, e.g. \"127.0.0.1:9464\", or empty for none");
+        }
+        let token = &self.server.metrics_token;
+        if !token.is_empty() && (token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic())) {
+            return invalid("server.metrics_token", "must be at least 16 printable characters without spaces, or empty for none");
+        }
         Ok(())
     }
 
@@ -879,6 +911,8 @@ mod example_file {
             "trusted_proxies",
             "header_read_timeout_secs",
             "page_timeout_secs",
+            "metrics_listen",
+            "metrics_token",
             "index_dir",
             "chat_page_size",
             "dialog_timeout_secs",

@@ -15,7 +15,8 @@
 //!   [`news`], [`activities`], [`broadcasts`], [`reach`], [`menu`], [`console`] (the librarians'
 //!   pages' frame) and [`dashboard`]; each keeps its tables in its `store` module;
 //! * composition: [`conversation`] (which feature answers which message), [`startup`] (the app
-//!   as a value, every route and background job), [`demo`].
+//!   as a value, every route and background job), [`health`] (`/healthz`, `/readyz`,
+//!   `/metrics`), [`demo`].
 
 pub mod activities;
 pub mod answers;
@@ -32,6 +33,7 @@ pub mod conversation;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
+pub mod health;
 pub mod jobs;
 pub mod lang;
 pub mod menu;

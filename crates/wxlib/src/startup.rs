@@ -21,7 +21,6 @@ use crate::conversation;
 use crate::db::{Db, unix_now};
 use crate::lang::Lang;
 use crate::services::Services;
-use crate::telemetry;
 use crate::web::session::SessionSigner;
 use crate::wechat::api::WeChatApi;
 use crate::wechat::callback::{self, CallbackState};
@@ -31,6 +30,8 @@ use crate::wechat::router::Router;
 
 pub struct Application {
     listener: TcpListener,
+    /// `server.metrics_listen`'s listener, when configured: `/metrics` without a token.
+    metrics_listener: Option<TcpListener>,
     services: Services,
     router: axum::Router,
     index_sync: IndexSync,
@@ -114,7 +115,12 @@ impl Application {
             router: Arc::new(chat_router),
             context: services.clone(),
         };
-        let metrics = telemetry::metrics_handle();
+        let metrics_listener = match services.config.server.metrics_listen.as_str() {
+            "" => None,
+            addr => {
+                Some(TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr} (server.metrics_listen): {e}"))?)
+            }
+        };
         // Every page (not the callback, which answers within its own deadline) is answered
         // within server.page_timeout_secs.
         let page_timeout = Duration::from_secs(services.config.server.page_timeout_secs);
@@ -135,12 +141,17 @@ impl Application {
             .merge(pages)
             .merge(simulator_routes(&services.config)?)
             .route("/healthz", get(|| async { "ok" }))
-            .route("/metrics", get(move || std::future::ready(metrics.render())));
-        Ok(Self { listener, services, router, index_sync })
+            .merge(crate::health::metrics_on_main_listener(&services.config.server.metrics_token));
+        Ok(Self { listener, metrics_listener, services, router, index_sync })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The port of `server.metrics_listen`, when configured.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
     pub fn services(&self) -> &Services {
@@ -164,6 +175,9 @@ impl Application {
             header_read_timeout: Duration::from_secs(s.config.server.header_read_timeout_secs),
             trusted: Arc::new(crate::web::client::TrustedProxies::parse(&s.config.server.trusted_proxies).map_err(std::io::Error::other)?),
         };
+        if let Some(listener) = self.metrics_listener {
+            tokio::spawn(crate::web::serve::serve(listener, crate::health::metrics_listener_routes(), options.clone(), shutdown_signal()));
+        }
         tokio::spawn(purge_callbacks(s));
         let served = crate::web::serve::serve(self.listener, self.router, options, shutdown_signal()).await;
         journal.flush().await;

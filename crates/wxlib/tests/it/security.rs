@@ -547,3 +547,64 @@ async fn a_call_number_search_for_case_changing_letters_is_no_error() {
         }
     }
 }
+
+/// Low: `/metrics` was public on the main listener. Now the main listener serves it only with
+/// `Authorization: Bearer <server.metrics_token>` (401 otherwise, 404 when no token is set), or
+/// a separate `server.metrics_listen` address serves it without one; the token is never printed.
+#[tokio::test]
+async fn metrics_need_the_token_or_their_own_listener() {
+    const METRICS_TOKEN: &str = "MetricsTok3n-0123456789";
+    let get = |url: String, auth: Option<&'static str>| async move {
+        let mut req = reqwest::Client::new().get(url);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let r = req.send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    // No token configured: no /metrics on the main listener at all.
+    let (_s, base, _db) = app_on(sqlite_db().await, |_| {}).await;
+    assert_eq!(get(format!("{base}/metrics"), None).await.0, 404);
+
+    let (_s, base, _db) = app_on(sqlite_db().await, |c| c.server.metrics_token = METRICS_TOKEN.into()).await;
+    // A refused callback, so there is a counter to see.
+    let rejected =
+        reqwest::Client::new().post(format!("{base}/wechat?signature=x&timestamp=1&nonce=2")).body("<xml/>").send().await.unwrap();
+    assert!(rejected.status().is_client_error());
+    for auth in [None, Some("Bearer wrong-token-0123456789"), Some("Bearer MetricsTok3n-012345678"), Some("Basic TWV0cmljcw==")] {
+        let (status, body) = get(format!("{base}/metrics"), auth).await;
+        assert_eq!(status, 401, "{auth:?}: {body}");
+        assert!(!body.contains("wxlib_"), "{auth:?}: {body}");
+    }
+    let (status, body) = get(format!("{base}/metrics"), Some("Bearer MetricsTok3n-0123456789")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("wxlib_callbacks_total"), "{body}");
+
+    // A separate listener serves /metrics (and nothing else) without a token.
+    let db = sqlite_db().await;
+    let mut config = test_config(&db.url, "http://127.0.0.1:9");
+    config.server.metrics_listen = "127.0.0.1:0".into();
+    let app = Application::build(config).await.unwrap();
+    let (main, private) = (app.port(), app.metrics_port().expect("a metrics listener"));
+    tokio::spawn(app.run_until_stopped());
+    let (status, body) = get(format!("http://127.0.0.1:{private}/metrics"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("wxlib_callbacks_total"), "{body}");
+    assert_eq!(get(format!("http://127.0.0.1:{private}/console/login"), None).await.0, 404, "only /metrics there");
+    assert_eq!(get(format!("http://127.0.0.1:{main}/metrics"), None).await.0, 404, "not on the main listener");
+
+    // check-config shows whether the token is set, never the token.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wxlib.toml");
+    std::fs::write(
+        &file,
+        format!("[wechat]\ntoken = \"libtoken\"\n[server]\nmetrics_token = \"{METRICS_TOKEN}\"\nmetrics_listen = \"127.0.0.1:9464\"\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wxlib")).args(["check-config", "--config"]).arg(&file).output().unwrap();
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{printed}");
+    assert!(printed.contains("metrics_token: \"<redacted>\"") && printed.contains("127.0.0.1:9464"), "{printed}");
+    assert!(!printed.contains(METRICS_TOKEN), "{printed}");
+    assert!(!format!("{:?}", Config::load(Some(&file)).unwrap()).contains(METRICS_TOKEN));
+}
