@@ -18,6 +18,9 @@ mod callback;
 mod console;
 /// The 5-second rule: slow handlers answer `success` and deliver by customer-service message.
 mod deadline;
+/// The deploy kit in deploy/: its configuration and secrets start a server; the unit and the
+/// image run that command.
+mod deploy;
 /// Shared harness: test apps, databases on both backends, a stand-in for WeChat's API.
 mod helpers;
 /// Library news through the console and the simulated phone: menu editor, opening hours, new
