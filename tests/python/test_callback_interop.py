@@ -36,8 +36,17 @@ def test_wecom_style_url_check_with_encrypted_echostr(server):
     assert (r.status_code, r.text) == (200, "1616140317555161061")
 
 
+@pytest.fixture
+def compatible(tmp_path):
+    """A server whose account is in compatible mode (兼容模式), chosen explicitly."""
+    s = Server(tmp_path, extra_env={"WXLIB_WECHAT__MESSAGE_MODE": "compatible"})
+    yield s
+    s.stop()
+
+
 @pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
-def test_text_message_in_every_mode(wx, mode):
+def test_text_message_in_every_mode(compatible, mode):
+    wx = WeChat(compatible.url)
     q, body = wx.seal(message("text", "<Content><![CDATA[帮助]]></Content>"), mode)
     r = wx.post(q, body)
     assert r.status_code == 200
@@ -50,6 +59,17 @@ def test_text_message_in_every_mode(wx, mode):
         assert "<Encrypt>" not in r.text
     else:
         assert "<Encrypt>" in r.text
+
+
+def test_safe_mode_refuses_a_plain_message_and_takes_both_encrypted_forms(wx, server):
+    """With a key and no message_mode, the account is in safe mode: a plain callback, although
+    signed with the token, is refused; the compatible-mode body (plain fields beside <Encrypt>) is
+    read from its ciphertext."""
+    r = wx.post(*wx.seal(message("text", "<Content>帮助</Content>"), "plain"))
+    assert (r.status_code, "reason=not_encrypted" in server.logs() or 'reason="not_encrypted' in server.logs()) == (403, True), r.text
+    for mode in ["compatible", "safe"]:
+        r = wx.post(*wx.seal(message("text", "<Content>帮助</Content>"), mode))
+        assert r.status_code == 200 and "<Encrypt>" in r.text and "检索馆藏" in wx.open(r)["Content"], mode
 
 
 MESSAGES = [
@@ -164,8 +184,21 @@ def bad_callbacks(wx):
     return cases
 
 
-def test_bad_input_is_refused_logged_and_the_server_keeps_serving(wx, server):
+@pytest.mark.parametrize("account", ["safe", "compatible"])
+def test_bad_input_is_refused_logged_and_the_server_keeps_serving(tmp_path, account):
+    """In compatible mode the plain cases reach the XML reader; in safe mode they are refused
+    before it (a plain body is never parsed), except the oversized one, refused as it is read."""
+    server = Server(tmp_path, extra_env={"WXLIB_WECHAT__MESSAGE_MODE": account})
+    try:
+        _bad_input_is_refused(WeChat(server.url), server, account)
+    finally:
+        server.stop()
+
+
+def _bad_input_is_refused(wx, server, account):
     for name, q, body, status, reason in bad_callbacks(wx):
+        if account == "safe" and "encrypt_type" not in q and status != 413:
+            status, reason = 403, "not_encrypted"
         r = wx.post(q, body)
         assert r.status_code == status, f"{name}: {r.status_code} {r.text}"
         assert r.text.strip(), f"{name}: a clear reason in the body"

@@ -478,6 +478,12 @@ pub struct WeChatConfig {
     pub token: String,
     /// The EncodingAESKey (43 characters); empty means plain mode only.
     pub encoding_aes_key: String,
+    /// The account's message encryption mode (消息加解密方式), as set in its server configuration:
+    /// "safe" (安全模式: only encrypted callbacks are accepted; a plain one, even signed with the
+    /// token, is refused), "compatible" (兼容模式: plain and encrypted callbacks are both accepted,
+    /// each answered in kind; for switching modes) or "plain" (明文模式, no key). Empty: "safe"
+    /// when `encoding_aes_key` is set, else "plain".
+    pub message_mode: String,
     /// The key before the last reset, still accepted during rotation.
     pub previous_encoding_aes_key: String,
     /// Base URL of WeChat's server API; tests and the simulator point it at a local server.
@@ -501,12 +507,38 @@ impl Default for WeChatConfig {
             app_secret: String::new(),
             token: String::new(),
             encoding_aes_key: String::new(),
+            message_mode: String::new(),
             previous_encoding_aes_key: String::new(),
             api_base: "https://api.weixin.qq.com".into(),
             oauth_base: "https://open.weixin.qq.com".into(),
             reply_deadline_ms: 4500,
             timestamp_tolerance_secs: 300,
             lang: "zh-CN".into(),
+        }
+    }
+}
+
+/// Which callbacks the account accepts: `wechat.message_mode`, resolved against the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageMode {
+    /// 明文模式: plain callbacks only (no key is configured).
+    Plain,
+    /// 兼容模式: plain and encrypted callbacks, each answered in kind.
+    Compatible,
+    /// 安全模式: encrypted callbacks only.
+    Safe,
+}
+
+impl WeChatConfig {
+    /// The effective message mode (validation has refused "safe" or "compatible" without a key,
+    /// and "plain" with one).
+    pub fn message_mode(&self) -> MessageMode {
+        match self.message_mode.as_str() {
+            "plain" => MessageMode::Plain,
+            "compatible" => MessageMode::Compatible,
+            "safe" => MessageMode::Safe,
+            _ if self.encoding_aes_key.is_empty() => MessageMode::Plain,
+            _ => MessageMode::Safe,
         }
     }
 }
@@ -552,6 +584,7 @@ impl std::fmt::Debug for WeChatConfig {
             .field("app_secret", &redact(&self.app_secret))
             .field("token", &redact(&self.token))
             .field("encoding_aes_key", &redact(&self.encoding_aes_key))
+            .field("message_mode", &self.message_mode)
             .field("previous_encoding_aes_key", &redact(&self.previous_encoding_aes_key))
             .field("api_base", &redact_url(&self.api_base))
             .field("oauth_base", &redact_url(&self.oauth_base))
@@ -653,6 +686,24 @@ impl Config {
         }
         if !w.previous_encoding_aes_key.is_empty() && w.encoding_aes_key.is_empty() {
             return invalid("wechat.previous_encoding_aes_key", "set only together with wechat.encoding_aes_key");
+        }
+        match (w.message_mode.as_str(), w.encoding_aes_key.is_empty()) {
+            ("" | "safe" | "compatible", false) | ("" | "plain", true) => {}
+            ("safe" | "compatible", true) => {
+                return invalid("wechat.message_mode", "\"safe\" and \"compatible\" need wechat.encoding_aes_key");
+            }
+            ("plain", false) => {
+                return invalid(
+                    "wechat.message_mode",
+                    "\"plain\" takes no wechat.encoding_aes_key: remove the key, or choose \"compatible\" while the account switches modes",
+                );
+            }
+            _ => {
+                return invalid(
+                    "wechat.message_mode",
+                    "must be \"safe\", \"compatible\" or \"plain\" (or empty: safe with a key, plain without)",
+                );
+            }
         }
         if !w.encoding_aes_key.is_empty() && w.app_id.is_empty() {
             return invalid("wechat.app_id", "required when wechat.encoding_aes_key is set (it is checked inside every encrypted message)");
@@ -860,6 +911,37 @@ mod tests {
         assert!(valid().validate().is_ok());
     }
 
+    /// Safe mode is strict unless compatible mode is chosen, and a mode the key cannot serve is
+    /// refused at start.
+    #[test]
+    fn message_mode_follows_the_key_and_is_checked_against_it() {
+        let key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+        let with_key = |mode: &str| {
+            let mut c = valid();
+            c.wechat.app_id = "wx1234567890abcdef".into();
+            c.wechat.encoding_aes_key = key.into();
+            c.wechat.message_mode = mode.into();
+            c
+        };
+        let without_key = |mode: &str| {
+            let mut c = valid();
+            c.wechat.message_mode = mode.into();
+            c
+        };
+        assert_eq!(with_key("").wechat.message_mode(), MessageMode::Safe);
+        assert_eq!(with_key("safe").wechat.message_mode(), MessageMode::Safe);
+        assert_eq!(with_key("compatible").wechat.message_mode(), MessageMode::Compatible);
+        assert_eq!(without_key("").wechat.message_mode(), MessageMode::Plain);
+        assert_eq!(without_key("plain").wechat.message_mode(), MessageMode::Plain);
+        for c in [with_key(""), with_key("safe"), with_key("compatible"), without_key(""), without_key("plain")] {
+            c.validate().unwrap_or_else(|e| panic!("{:?}: {e}", c.wechat.message_mode));
+        }
+        for c in [with_key("plain"), without_key("safe"), without_key("compatible"), with_key("Safe"), with_key("aes")] {
+            let err = c.validate().expect_err(&c.wechat.message_mode).to_string();
+            assert!(err.contains("wechat.message_mode"), "{err}");
+        }
+    }
+
     #[test]
     fn file_and_environment_layers() {
         let dir = tempfile::tempdir().unwrap();
@@ -889,6 +971,7 @@ mod example_file {
             "app_secret",
             "token",
             "encoding_aes_key",
+            "message_mode",
             "previous_encoding_aes_key",
             "api_base",
             "reply_deadline_ms",

@@ -1,7 +1,8 @@
 //! The callback endpoint `/wechat`: WeChat's URL check (GET) and message delivery (POST).
 //!
-//! POST pipeline: verify `signature` over the raw query → check the timestamp window → (encrypted)
-//! verify `msg_signature` and decrypt → parse → claim the dedupe key → run the handler under the
+//! POST pipeline: verify `signature` over the raw query → check the timestamp window → check the
+//! message mode (in safe mode a plain callback is refused) → (encrypted) verify `msg_signature`
+//! and decrypt → parse → claim the dedupe key → run the handler under the
 //! reply deadline → render, encrypt, answer. Every rejection is a 4xx with a one-line reason in
 //! the log and in the body, and never a panic. A handler still running at the deadline keeps
 //! running; the reader gets its answer through the outbox.
@@ -22,7 +23,7 @@ use super::journal::{Begin, Claim, Finish, FollowChange, Journal, JournalError, 
 use super::outbox::Outbox;
 use super::router::Router;
 use crate::clock::unix_now;
-use crate::config::Config;
+use crate::config::{Config, MessageMode};
 use crate::lang::{self, Lang};
 use crate::web::error::Chain;
 
@@ -110,6 +111,8 @@ pub enum Rejection {
     StaleTimestamp(String),
     #[error("encrypted message, but no EncodingAESKey is configured")]
     NoKey,
+    #[error("plain message, but the account is in safe mode: only encrypted messages are accepted")]
+    NotEncrypted,
     #[error("malformed XML: {0}")]
     MalformedXml(#[source] wechat::xml::XmlError),
     #[error("encrypted body has no Encrypt element")]
@@ -131,6 +134,7 @@ impl Rejection {
             Rejection::BadSignature | Rejection::Crypto(CryptoError::Signature) => "bad_signature",
             Rejection::StaleTimestamp(_) => "stale_timestamp",
             Rejection::NoKey => "no_key",
+            Rejection::NotEncrypted => "not_encrypted",
             Rejection::MalformedXml(_) => "malformed_xml",
             Rejection::NoEncrypt => "no_encrypt",
             Rejection::Crypto(CryptoError::AppIdMismatch { .. }) => "wrong_appid",
@@ -145,7 +149,9 @@ impl Rejection {
     fn status(&self) -> StatusCode {
         match self {
             Rejection::BadSignature | Rejection::Crypto(CryptoError::Signature) => StatusCode::UNAUTHORIZED,
-            Rejection::StaleTimestamp(_) | Rejection::Crypto(CryptoError::AppIdMismatch { .. }) => StatusCode::FORBIDDEN,
+            Rejection::StaleTimestamp(_) | Rejection::NotEncrypted | Rejection::Crypto(CryptoError::AppIdMismatch { .. }) => {
+                StatusCode::FORBIDDEN
+            }
             Rejection::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Rejection::Body(_) => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
@@ -217,6 +223,11 @@ pub async fn receive<S: Clone + Send + Sync + 'static>(
     }
 
     let encrypted = q.encrypt_type.as_deref() == Some("aes");
+    if !encrypted && cfg.message_mode() == MessageMode::Safe {
+        // Signed with the token alone: anyone who learnt the token could post it. Only
+        // compatible mode (an explicit choice) takes plain callbacks beside encrypted ones.
+        return Err(Rejection::NotEncrypted);
+    }
     let outer = wechat::xml::parse(&body).map_err(Rejection::MalformedXml)?;
     let (inbound, key_index) = if encrypted {
         let crypto = st.crypto.as_ref().ok_or(Rejection::NoKey)?;

@@ -41,11 +41,17 @@ async fn tampering_is_refused_and_the_server_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
-    // Malformed XML in plain mode.
+    // Malformed XML (the outer body is read before anything is decrypted).
     let r = app
         .http
         .post(&url)
-        .query(&[("signature", sig.clone()), ("timestamp", ts.clone()), ("nonce", "1".into())])
+        .query(&[
+            ("signature", sig.clone()),
+            ("timestamp", ts.clone()),
+            ("nonce", "1".into()),
+            ("encrypt_type", "aes".into()),
+            ("msg_signature", "0".repeat(40)),
+        ])
         .body("<xml><ToUserName>")
         .send()
         .await

@@ -608,3 +608,50 @@ async fn metrics_need_the_token_or_their_own_listener() {
     assert!(!printed.contains(METRICS_TOKEN), "{printed}");
     assert!(!format!("{:?}", Config::load(Some(&file)).unwrap()).contains(METRICS_TOKEN));
 }
+
+/// A plain callback as WeChat posts it in plain mode: signed with the token only.
+async fn post_plain(base: &str, xml: &str) -> (u16, String) {
+    let (ts, nonce) = (now().to_string(), rand::random::<u32>().to_string());
+    let q = [("signature", wechat::signature::sign(&[TOKEN, &ts, &nonce])), ("timestamp", ts), ("nonce", nonce), ("openid", "o".into())];
+    let r = reqwest::Client::new().post(format!("{base}/wechat")).query(&q).body(xml.to_owned()).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Low: with an EncodingAESKey configured, a plain callback signed only with the token was
+/// accepted and answered in plain text (whoever learnt the token could talk as any reader and
+/// read the answers). Safe mode is strict now: a plain POST is refused (403 `not_encrypted`) and
+/// nothing of it is handled. Compatible mode (plain beside encrypted) is an explicit
+/// `wechat.message_mode = "compatible"`.
+#[tokio::test]
+async fn a_plain_callback_is_refused_when_a_key_is_configured() {
+    let (s, base, _db) = app_on(sqlite_db().await, |_| {}).await;
+    let (status, body) = post_plain(&base, &text_message("oPlainSpoof", 4101, "帮助")).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("safe mode"), "{body}");
+    assert!(s.db.events_of("oPlainSpoof").await.unwrap().is_empty(), "nothing of it was handled");
+
+    // Chosen explicitly, compatible mode takes both, each answered in kind.
+    let (_s, base, _db) = app_on(sqlite_db().await, |c| c.wechat.message_mode = "compatible".into()).await;
+    let (status, body) = post_plain(&base, &text_message("oCompat", 4102, "帮助")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<MsgType><![CDATA[text]]></MsgType>") && !body.contains("<Encrypt>"), "a plain answer: {body}");
+    let crypto = wechat::MessageCrypto::new(TOKEN, APP_ID, wechat::AesKey::from_encoding_aes_key(AES_KEY).unwrap(), None);
+    let (ts, nonce) = (now().to_string(), "77".to_owned());
+    let enc = crypto.encrypt(0, &text_message("oCompat", 4103, "帮助"), [3; 16]);
+    let q = [
+        ("signature", wechat::signature::sign(&[TOKEN, &ts, &nonce])),
+        ("timestamp", ts.clone()),
+        ("nonce", nonce.clone()),
+        ("encrypt_type", "aes".into()),
+        ("msg_signature", crypto.msg_signature(&ts, &nonce, &enc)),
+    ];
+    let r = reqwest::Client::new()
+        .post(format!("{base}/wechat"))
+        .query(&q)
+        .body(wechat::envelope::encrypted_request(GH, &enc))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("<Encrypt>"), "an encrypted answer");
+}
