@@ -27,9 +27,18 @@ use crate::config::{Config, MessageMode};
 use crate::lang::{self, Lang};
 use crate::web::error::Chain;
 
-/// How long a claimant owns a callback before a retry may take it over (WeChat retries at ~5 s
-/// intervals; a live claimant finishes or defers within the reply deadline).
-const CLAIM_LEASE_SECS: i64 = 8;
+/// How long a claim holds without being renewed. The owner renews it every [`RENEW_EVERY`]
+/// while its handler runs — past the reply deadline too, until the late answer is in the outbox
+/// — so a live owner keeps its claim however long the handler takes, and the claim of a node
+/// that died (SIGKILL, a crash) runs out within 2–3 s (leases are whole seconds): WeChat's retry,
+/// on another node behind the load balancer, then takes the callback over and answers it itself
+/// instead of waiting for a claimant that is gone (issue 18: with an 8 s lease the retry waited
+/// to its own deadline and answered `success`, and the reader got nothing).
+pub const CLAIM_LEASE_SECS: i64 = 2;
+
+/// How often a running callback's owner renews its claim: a handler that answers within this
+/// (nearly all do) never renews at all.
+const RENEW_EVERY: Duration = Duration::from_millis(500);
 
 /// What the callback needs: the account's configuration, the journal, the outbox (for answers
 /// that miss the deadline), the language of the apology, the keys, the conversation (`router`)
@@ -298,11 +307,25 @@ async fn handle_once<S: Clone + Send + Sync + 'static>(
         }
         None => {
             tracing::info!(key, "handler passed the reply deadline; answering success, the answer follows by customer-service message");
+            // The late task keeps the claim renewed and records it `deferred` once the answer is
+            // in the outbox: a retry meanwhile finds it running (and answers `success` at its
+            // own deadline), and if this node dies first the claim runs out and a retry takes
+            // the callback over.
             running.defer();
-            journal.finish(Finish { key: key.clone(), state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await?;
             Ok((Reply::Success, "deferred"))
         }
     }
+}
+
+/// Extends the claim on `key` by [`CLAIM_LEASE_SECS`] from now, off the handler's path (a
+/// failed renewal is logged; the claim then runs out and a retry may take the callback over).
+fn renew_claim(journal: &Journal, key: &str) {
+    let (journal, key) = (journal.clone(), key.to_owned());
+    tokio::spawn(async move {
+        if let Err(e) = journal.renew(&key, unix_now() + CLAIM_LEASE_SECS).await {
+            tracing::warn!(error = %e, key, "could not renew a callback's claim");
+        }
+    });
 }
 
 type RunningHandler = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>>;
@@ -320,20 +343,49 @@ struct LateGuard<S: Clone + Send + Sync + 'static> {
 impl<S: Clone + Send + Sync + 'static> LateGuard<S> {
     /// Runs the handler until it answers or `within` has passed (then `None`, and it is still
     /// there to defer).
+    /// The claim is renewed every [`RENEW_EVERY`] meanwhile.
     async fn answer_within(&mut self, within: Duration) -> Option<Reply> {
-        let handler = self.handler.as_mut()?;
-        let reply = tokio::time::timeout(within, handler).await.ok()?;
-        self.handler = None;
-        Some(reply)
+        let until = tokio::time::Instant::now() + within;
+        loop {
+            let handler = self.handler.as_mut()?;
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            if let Ok(reply) = tokio::time::timeout(left.min(RENEW_EVERY), handler).await {
+                self.handler = None;
+                return Some(reply);
+            }
+            renew_claim(&self.st.journal, &self.key);
+        }
     }
 
+    /// Moves the handler to a task of its own, which keeps the claim renewed until the answer
+    /// is queued in the outbox and the callback recorded `deferred`.
+    ///
+    /// What is left: this node answered `success` at the deadline, so WeChat sends no retry. If
+    /// the node dies after that and before the answer is queued, no other node knows the message
+    /// (its text is not stored) and the late answer is lost. Only handlers slower than the
+    /// deadline (4.5 s) are exposed, for as long as they run past it.
     fn defer(&mut self) {
-        let Some(handler) = self.handler.take() else { return };
+        let Some(mut handler) = self.handler.take() else { return };
         let (st, msg, key) = (self.st.clone(), self.msg.clone(), self.key.clone());
         let late = async move {
-            let reply = handler.await;
+            let reply = loop {
+                match tokio::time::timeout(RENEW_EVERY, &mut handler).await {
+                    Ok(reply) => break reply,
+                    Err(_) => renew_claim(&st.journal, &key),
+                }
+            };
             if let Err(e) = st.outbox.push(&msg.from_user, &reply, &key).await {
+                // Not recorded as deferred: the claim runs out, and a retry, if one comes, runs it again.
                 tracing::error!(error = %e, "could not queue a late answer");
+                return;
+            }
+            let journal = &st.journal;
+            if let Err(e) = journal.finish(Finish { key, state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await
+            {
+                tracing::error!(error = %e, "could not record a late answer as deferred");
             }
         };
         match tokio::runtime::Handle::try_current() {
@@ -348,20 +400,10 @@ impl<S: Clone + Send + Sync + 'static> LateGuard<S> {
 impl<S: Clone + Send + Sync + 'static> Drop for LateGuard<S> {
     fn drop(&mut self) {
         if self.handler.is_some() {
-            // The request was cancelled mid-handler (the connection closed): record the callback
-            // as deferred so a retry does not run it again, and let the handler finish.
-            let journal = self.st.journal.clone();
-            let key = self.key.clone();
+            // The request was cancelled mid-handler (the connection closed): the handler
+            // finishes in a task of its own, which keeps the claim (so a retry does not run it
+            // again) and sends the answer through the outbox.
             self.defer();
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move {
-                    if let Err(e) =
-                        journal.finish(Finish { key, state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await
-                    {
-                        tracing::error!(error = %e, "could not record a cancelled callback as deferred");
-                    }
-                });
-            }
         }
     }
 }

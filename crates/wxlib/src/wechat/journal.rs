@@ -3,7 +3,7 @@
 //!
 //! WeChat retries an unanswered callback up to 3 times with the same body; behind a load balancer
 //! the retries land on other nodes, so the state lives in the database. The first arrival claims
-//! the key (`running`, with a lease) and, in the same transaction, logs the event, updates the
+//! the key (`running`, with a short lease its owner renews while it works, [`Journal::renew`]) and, in the same transaction, logs the event, updates the
 //! follower and opens the customer-service window — so an event is logged exactly when it is
 //! claimed. Later arrivals wait for its reply and send the same one. A claimant that died (lease
 //! ran out while `running`) is taken over by the next retry, so a crash loses nothing.
@@ -172,6 +172,9 @@ pub const KEEP_REPLY_SQL: &str = "INSERT INTO callback_replies (digest, reply, u
 /// before migration 0014) and its lease. Binds the key.
 pub const LOOKUP_SQL: &str = "SELECT d.state, COALESCE(r.reply, d.reply), d.lease_until FROM callback_dedupe d \
     LEFT JOIN callback_replies r ON r.digest = d.reply_digest WHERE d.key = $1";
+
+/// Renews a running callback's claim (binds the key and the new `lease_until`).
+const RENEW_SQL: &str = "UPDATE callback_dedupe SET lease_until = $2 WHERE key = $1 AND state = 'running' AND lease_until < $2";
 
 impl Db {
     /// Claims and records `begins`, and stores `finishes`, in one transaction. Returns the claim
@@ -588,6 +591,13 @@ impl Journal {
         }
         recent.push_front((reply.clone(), stored.clone()));
         stored
+    }
+
+    /// Renews the claim on a running callback: its lease runs to `lease_until` (never shortened;
+    /// a callback already finished is left alone). A handler's write: on SQLite on disk it rides
+    /// in the journal's next batch, on the pool it runs at once.
+    pub async fn renew(&self, key: &str, lease_until: i64) -> Result<(), JournalError> {
+        self.write(vec![Write::new(RENEW_SQL, vec![key.into(), lease_until.into()])]).await
     }
 
     pub async fn begin(&self, begin: Begin) -> Result<Claim, JournalError> {

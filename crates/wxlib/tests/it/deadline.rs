@@ -1,9 +1,12 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use wechat::{Inbound, Reply};
 use wxlib::conversation::{self, Conversation, TextPattern};
 use wxlib::services::Services;
+use wxlib::wechat::callback::CLAIM_LEASE_SECS;
+use wxlib::wechat::journal::{Begin, Claim};
 use wxlib::wechat::router::{HandlerError, Router, handler};
 
 use crate::helpers::*;
@@ -94,4 +97,71 @@ async fn a_handler_whose_caller_hangs_up_still_answers_once() {
     assert_eq!((retry.status, retry.body.as_str()), (200, "success"));
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(api.calls("custom/send").len(), 1, "delivered exactly once");
+}
+
+/// A node that claimed a callback and died (SIGKILL) leaves a `running` claim that nobody
+/// renews. WeChat's retry, on another node, takes it over once the lease has run out and answers
+/// the message itself, within WeChat's 5 s (issue 18 item 4; failed before: the 8 s lease outlived
+/// the retry's deadline, which answered `success` and queued nothing, so the reader got nothing).
+#[tokio::test]
+async fn the_retry_takes_over_a_dead_nodes_claim_and_answers() {
+    for (name, db) in all_dbs().await {
+        let api = fake_api().await;
+        let app = spawn_app_on(db, &api.base, conversation::router()).await;
+        let ts = now().to_string();
+        let message = text_message("oDeadNode", 4242, "帮助");
+        // What the dead node left: the claim, with the lease it took, never renewed.
+        let dead = Begin { key: "msg:4242:oDeadNode".into(), now: now(), lease_secs: CLAIM_LEASE_SECS, record: None };
+        assert_eq!(app.services.journal.begin(dead).await.unwrap(), Claim::Owner, "{name}");
+
+        let retry = app.post_encrypted(&message, "333", &ts).await;
+        assert_eq!(retry.status, 200, "{name}");
+        assert_ne!(retry.body, "success", "{name}: the retry answered success and the reader got nothing");
+        assert!(app.open_reply(&retry.body).contains("您可以"), "{name}: {}", app.open_reply(&retry.body));
+        assert!(retry.elapsed < Duration::from_secs(5), "{name}: answered in {:?}", retry.elapsed);
+        // Answered once, in the callback: nothing for the outbox, and a further retry gets the same.
+        let again = app.post_encrypted(&message, "333", &ts).await;
+        assert_eq!(app.open_reply(&again.body), app.open_reply(&retry.body), "{name}");
+        assert!(app.db.outbox_rows().await.unwrap().is_empty(), "{name}");
+    }
+}
+
+/// A live owner whose handler runs past the lease (and past the deadline) renews its claim: a
+/// retry that comes after the lease would have run out finds it still running, answers
+/// `success`, and the handler runs once; its answer goes out once, by customer-service message.
+#[tokio::test]
+async fn a_live_owner_keeps_its_claim_past_the_lease() {
+    for (name, db) in all_dbs().await {
+        let api = fake_api().await;
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        let router = Conversation::default()
+            .on_text(
+                TextPattern::Exact("six".into()),
+                handler(move |_s: Services, m: Arc<Inbound>| {
+                    let counted = counted.clone();
+                    async move {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_secs(6)).await;
+                        Ok::<_, HandlerError>(Reply::text(format!("查完了: {}", m.from_user)))
+                    }
+                }),
+            )
+            .router();
+        let app = spawn_app_on(db, &api.base, router).await;
+        let ts = now().to_string();
+        let message = text_message("oLive", 88, "six");
+        let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+        assert!(app.encrypted_request(&impatient, &message, "444", &ts).send().await.is_err(), "{name}");
+        // Past the lease (2–3 s) and before the handler ends (6 s).
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        let retry = app.post_encrypted(&message, "444", &ts).await;
+        assert_eq!((retry.status, retry.body.as_str()), (200, "success"), "{name}");
+        assert!(eventually(10, || !api.calls("custom/send").is_empty()).await, "{name}: the late answer was sent");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "{name}: the handler ran once");
+        let sends = api.calls("custom/send");
+        assert_eq!(sends.len(), 1, "{name}: {sends:?}");
+        assert_eq!(sends[0]["text"]["content"], "查完了: oLive");
+    }
 }
