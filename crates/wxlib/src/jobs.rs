@@ -108,3 +108,49 @@ where
     db.finish_job(name, now, next_run_at).await?;
     result.map(Some)
 }
+
+/// A named lease (the store's `leases` table) kept while a long piece of work runs: renewed
+/// every [`HeldLease::RENEW_EVERY`] by a task of its own for `ttl_secs` from then, so the lease
+/// can be short and a node that dies (SIGKILL) loses it within `ttl_secs` + 1 s (leases are whole
+/// seconds), and another node takes the work over. Dropping it stops the renewals (it does not
+/// release the lease). Take the lease first ([`Db::try_lease`]); this only keeps it.
+pub struct HeldLease {
+    renewing: tokio::task::JoinHandle<()>,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl HeldLease {
+    /// How often the lease is renewed: a third of the shortest lease it is used with (3 s).
+    pub const RENEW_EVERY: Duration = Duration::from_secs(1);
+
+    pub fn keep(db: &Db, name: &str, holder: &str, ttl_secs: i64) -> Self {
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (db, name, holder, flag) = (db.clone(), name.to_owned(), holder.to_owned(), lost.clone());
+        let renewing = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Self::RENEW_EVERY).await;
+                match db.try_lease(&name, &holder, ttl_secs, crate::db::unix_now()).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(lease = %name, "lease taken over by another node");
+                        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return;
+                    }
+                    Err(e) => tracing::warn!(lease = %name, error = %Chain(&e), "could not renew a lease; trying again"),
+                }
+            }
+        });
+        Self { renewing, lost }
+    }
+
+    /// Whether another node took the lease over (this node was too slow to renew it).
+    pub fn lost(&self) -> bool {
+        self.lost.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for HeldLease {
+    fn drop(&mut self) {
+        self.renewing.abort();
+    }
+}

@@ -34,10 +34,13 @@ use crate::wechat::api::ApiError;
 static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 
 /// How often the worker looks for work it was not woken for (jobs left by a crash, other nodes).
-const POLL: Duration = Duration::from_secs(2);
-/// Short, and renewed before every send call, so a job whose node died is taken over within
-/// seconds. Two nodes overlapping on a batch is still safe: WeChat knows the clientmsgid.
-const LEASE_SECS: i64 = 15;
+const POLL: Duration = Duration::from_secs(1);
+/// Short, and renewed every second while the job runs ([`crate::jobs::HeldLease`]) and before
+/// every send call, so a job whose node died is taken over within about 5 s (the lease, then
+/// [`POLL`]; issue 18: with a 15 s lease renewed only between batches a survivor finished a
+/// killed node's send after ~22 s). Two nodes overlapping on a batch is still safe: WeChat knows
+/// the clientmsgid.
+const LEASE_SECS: i64 = 3;
 
 /// Wakes the send worker (after a message was queued).
 pub fn wake() {
@@ -99,7 +102,9 @@ pub async fn run_job(s: &Services, id: i64) -> Result<(), BroadcastError> {
     if !s.db.try_lease(&lease, node_id(), LEASE_SECS, crate::db::unix_now()).await? {
         return Ok(());
     }
-    let result = advance(s, id, &lease).await;
+    let held = crate::jobs::HeldLease::keep(&s.db, &lease, node_id(), LEASE_SECS);
+    let result = advance(s, id, &lease, &held).await;
+    drop(held);
     let _ = s.db.release_lease(&lease, node_id()).await;
     match result {
         Err(e) if is_permanent(&e) => {
@@ -112,7 +117,7 @@ pub async fn run_job(s: &Services, id: i64) -> Result<(), BroadcastError> {
     }
 }
 
-async fn advance(s: &Services, id: i64, lease: &str) -> Result<(), BroadcastError> {
+async fn advance(s: &Services, id: i64, lease: &str, held: &crate::jobs::HeldLease) -> Result<(), BroadcastError> {
     let b = s.db.broadcast(id).await?.ok_or(BroadcastError::NotFound)?;
     if b.state == "queued" || b.state == "uploading" {
         s.db.set_broadcast_state(id, "uploading", None, s.clock.now()).await?;
@@ -141,7 +146,7 @@ async fn advance(s: &Services, id: i64, lease: &str) -> Result<(), BroadcastErro
         if batch.state == "sent" {
             continue;
         }
-        if !s.db.try_lease(lease, node_id(), LEASE_SECS, crate::db::unix_now()).await? {
+        if held.lost() || !s.db.try_lease(lease, node_id(), LEASE_SECS, crate::db::unix_now()).await? {
             // Another node took over (we were too slow): it goes on from here.
             return Ok(());
         }
