@@ -129,7 +129,8 @@ async fn the_deploy_kit_configures_a_server_that_starts_answers_and_stops() {
     }
     assert!(healthy, "/healthz answered 200 within 30 s");
     assert!(data.path().join("wxlib.db").exists() && data.path().join("index").exists(), "state in the data directory");
-    let kill = std::process::Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    // The shell's own kill: no procps needed.
+    let kill = std::process::Command::new("sh").args(["-c", &format!("kill -TERM {}", server.id())]).status().unwrap();
     assert!(kill.success());
     let stopping = Instant::now();
     let status = loop {
