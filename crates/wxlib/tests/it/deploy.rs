@@ -57,6 +57,7 @@ async fn the_deploy_kit_configures_a_server_that_starts_answers_and_stops() {
     for (_, value) in &secrets {
         assert!(!shown.contains(value.as_str()), "check-config printed {value}");
     }
+    assert!(shown.contains("message_mode: \"safe\""), "production takes only encrypted callbacks:\n{shown}");
     assert!(shown.contains("data_dir: \"/var/lib/wxlib\""), "the unit's StateDirectory is the data directory:\n{shown}");
     // Every secret the file names, commented out or not, reaches its key.
     let all = env_file(&deploy("wxlib.env.example"), true);
