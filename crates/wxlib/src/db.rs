@@ -184,6 +184,13 @@ impl Db {
         }
     }
 
+    /// The newest migration applied to the store (0 for none), for `/readyz`.
+    pub async fn applied_schema_version(&self) -> Result<i64, DbError> {
+        let (v,): (Option<i64>,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT MAX(version) FROM schema_migrations").fetch_one(pool).await?);
+        Ok(v.unwrap_or(0))
+    }
+
     pub fn dialect(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "sqlite",

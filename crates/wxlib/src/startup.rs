@@ -140,7 +140,11 @@ impl Application {
         let router = callback::routes(callback)
             .merge(pages)
             .merge(simulator_routes(&services.config)?)
-            .route("/healthz", get(|| async { "ok" }))
+            .merge(crate::health::probe_routes(crate::health::Readiness::new(
+                services.db.clone(),
+                services.ils.clone(),
+                index_sync.seq_file.clone(),
+            )))
             .merge(crate::health::metrics_on_main_listener(&services.config.server.metrics_token));
         Ok(Self { listener, metrics_listener, services, router, index_sync })
     }

@@ -283,6 +283,11 @@ impl Db {
         Ok(n)
     }
 
+    /// The newest change's `seq` (0 for an empty catalog): where an index that is caught up is.
+    pub async fn catalog_head(&self) -> Result<i64, DbError> {
+        Ok(self.next_catalog_seq().await? - 1)
+    }
+
     /// Changes after `seq`, oldest first: (seq, id, raw MARC or None when deleted).
     pub async fn catalog_changes_since(&self, seq: i64, limit: i64) -> Result<Vec<(i64, String, Option<Vec<u8>>)>, DbError> {
         let sql = "SELECT seq, id, CASE WHEN deleted = 1 THEN NULL ELSE marc END FROM catalog_records WHERE seq > $1 ORDER BY seq LIMIT $2";

@@ -24,7 +24,7 @@ pub struct IndexSync {
 
 impl IndexSync {
     pub fn last_seq(&self) -> i64 {
-        std::fs::read_to_string(&self.seq_file).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+        applied_seq(&self.seq_file)
     }
 
     fn store_seq(&self, seq: i64) -> Result<(), CatalogError> {
@@ -72,6 +72,11 @@ impl IndexSync {
         })
         .await
     }
+}
+
+/// The last catalog `seq` the index whose position file is `seq_file` applied (0: none yet).
+pub fn applied_seq(seq_file: &std::path::Path) -> i64 {
+    std::fs::read_to_string(seq_file).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
 }
 
 fn apply(writer: &search::CatalogWriter, changes: Vec<(i64, String, Option<Vec<u8>>)>) -> Result<(), CatalogError> {

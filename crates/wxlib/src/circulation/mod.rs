@@ -256,6 +256,11 @@ pub trait LibrarySystem: Send + Sync {
     /// What a reader's holds and loans call for telling them about now; every request to a
     /// remote system waits for its turn on `pace`.
     fn circumstances<'a>(&'a self, card: &'a str, pace: &'a Pace) -> IlsFuture<'a, ReaderCircumstances>;
+    /// Whether the system answers now, for `/readyz`: a cheap probe (SIP2's SC Status), or at
+    /// once when the system is wxlib's own store (the default).
+    fn probe(&self) -> IlsFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Spaces requests to the library system out: at most `per_sec` a second, whoever asks (the

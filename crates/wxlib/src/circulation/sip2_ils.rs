@@ -323,6 +323,20 @@ impl LibrarySystem for Sip2Ils {
         "sip2"
     }
 
+    /// The open breaker says so without calling; else SC Status (`99`), which counts for the
+    /// breaker like any request.
+    fn probe(&self) -> IlsFuture<'_, ()> {
+        Box::pin(async move {
+            if let sip2::client::BreakerState::Open { remaining } = self.client.breaker_state() {
+                return Err(IlsError::Unavailable(format!(
+                    "circuit breaker open after repeated failures (next try in {} s)",
+                    remaining.as_secs().max(1)
+                )));
+            }
+            self.client.sc_status().await.map(|_| ()).map_err(|e| read_error("SC status", e))
+        })
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities { renew: true, renew_all: true, hold: true, cancel_hold: true, fines: true, hot_list: false }
     }

@@ -655,3 +655,112 @@ async fn a_plain_callback_is_refused_when_a_key_is_configured() {
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("<Encrypt>"), "an encrypted answer");
 }
+
+/// `GET /readyz`: (status code, the JSON answer).
+async fn readyz(base: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Polls `/readyz` (each report is reused for a second) until `want` answers it, for 15 s.
+async fn readyz_until(base: &str, want: u16) -> serde_json::Value {
+    let mut last = None;
+    for _ in 0..60 {
+        let (status, body) = readyz(base).await;
+        if status == want {
+            return body;
+        }
+        last = Some((status, body));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("/readyz never answered {want}: last {last:?}");
+}
+
+/// `/readyz` on a fresh app: every check `ok`, on both backends; `/healthz` says the process is
+/// alive.
+#[tokio::test]
+async fn a_fresh_app_is_ready() {
+    for (backend, db) in all_dbs().await {
+        let (_s, base, _db) = app_on(db, |_| {}).await;
+        let (status, body) = readyz(&base).await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        assert_eq!(
+            body,
+            json!({"status": "ready", "checks": {"store": "ok", "migrations": "ok", "search_index": "ok", "library_system": "ok"}}),
+            "{backend}"
+        );
+        assert_eq!(reqwest::get(format!("{base}/healthz")).await.unwrap().text().await.unwrap(), "ok");
+    }
+}
+
+/// Low: `/healthz` said `ok` while a full disk made every callback fail. `/readyz` now writes a
+/// row: a store that cannot take a write (SQLite: another process holds the write lock;
+/// PostgreSQL: the database turned read-only, as after a failover to a standby) makes it 503
+/// `not_ready` with the reason, and ready again once the store is. `/healthz` (alive) stays 200.
+#[tokio::test]
+async fn a_store_that_cannot_be_written_is_not_ready() {
+    for (backend, db) in all_dbs().await {
+        let url = db.url.clone();
+        let (_s, base, _db) = app_on(db, |_| {}).await;
+        readyz_until(&base, 200).await;
+        let mut sqlite_lock = None;
+        let pg = if backend == "sqlite" {
+            let conn = rusqlite::Connection::open(url.trim_start_matches("sqlite://")).unwrap();
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            sqlite_lock = Some(conn);
+            None
+        } else {
+            let (server, name) = url.rsplit_once('/').unwrap();
+            let admin = sqlx::PgPool::connect(&format!("{server}/postgres")).await.unwrap();
+            read_only(&admin, name, true).await;
+            Some((admin, name.to_owned()))
+        };
+        let body = readyz_until(&base, 503).await;
+        assert_eq!(body["status"], "not_ready", "{backend}: {body}");
+        assert!(body["checks"]["store"].as_str().unwrap().starts_with("not writable: "), "{backend}: {body}");
+        assert!(!body.to_string().contains("postgres://"), "{backend}: no store address: {body}");
+        assert_eq!(reqwest::get(format!("{base}/healthz")).await.unwrap().status(), 200, "{backend}: alive");
+
+        if let Some(conn) = sqlite_lock.take() {
+            conn.execute_batch("ROLLBACK").unwrap();
+        }
+        if let Some((admin, name)) = &pg {
+            read_only(admin, name, false).await;
+        }
+        let body = readyz_until(&base, 200).await;
+        assert_eq!(body["status"], "ready", "{backend}: {body}");
+    }
+}
+
+/// Makes a PostgreSQL database read-only for new sessions (or writable again) and ends its
+/// sessions, so the app's pool reconnects under the new default.
+async fn read_only(admin: &sqlx::PgPool, name: &str, on: bool) {
+    let set = if on { "SET default_transaction_read_only = on" } else { "RESET default_transaction_read_only" };
+    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} {set}"))).execute(admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
+        .bind(name)
+        .execute(admin)
+        .await
+        .unwrap();
+}
+
+/// A SIP2 library system that is down leaves the node serving the catalog and news: `/readyz`
+/// is 200 `degraded`, naming why, and never the SIP2 password.
+#[tokio::test]
+async fn a_library_system_that_is_down_degrades_readiness() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (_s, base, _db) = app_on(sqlite_db().await, |c| {
+        c.circulation.system = "sip2".into();
+        c.circulation.sip2.address = dead.to_string();
+        c.circulation.sip2.login_user = "sc".into();
+        c.circulation.sip2.login_password = "Sip2Secret77".into();
+    })
+    .await;
+    let (status, body) = readyz(&base).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(body["checks"]["store"], "ok", "{body}");
+    let why = body["checks"]["library_system"].as_str().unwrap();
+    assert!(why.starts_with("degraded: sip2: "), "{body}");
+    assert!(!body.to_string().contains("Sip2Secret77"), "{body}");
+}
