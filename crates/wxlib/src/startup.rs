@@ -145,7 +145,9 @@ impl Application {
                 services.ils.clone(),
                 index_sync.seq_file.clone(),
             )))
-            .merge(crate::health::metrics_on_main_listener(&services.config.server.metrics_token));
+            .merge(crate::health::metrics_on_main_listener(&services.config.server.metrics_token))
+            .route("/static/wxlib.js", get(crate::web::policy::script))
+            .layer(axum::middleware::from_fn(crate::web::policy::security_headers));
         Ok(Self { listener, metrics_listener, services, router, index_sync })
     }
 
@@ -254,7 +256,21 @@ fn simulator_routes(config: &Config) -> anyhow::Result<axum::Router> {
         },
     )
     .map_err(|e| anyhow::anyhow!("simulator: {e}"))?;
-    Ok(axum::Router::new().nest("/sim/api", sim.router()).merge(phone.mounted_at("/sim")))
+    // The phone page is one inline-scripted page (a test tool, never on a production account): its
+    // own policy, which the app's security headers keep, allows that script and any image.
+    let phone_policy = |mut r: axum::response::Response| async move {
+        r.headers_mut().insert(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(
+                "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src * data: blob:; \
+                 object-src 'none'; frame-ancestors 'self'",
+            ),
+        );
+        r
+    };
+    Ok(axum::Router::new()
+        .nest("/sim/api", sim.router())
+        .merge(phone.mounted_at("/sim").layer(axum::middleware::map_response(phone_policy))))
 }
 
 /// Without the `simulator` feature there is no WeChat in a box to serve.

@@ -1,10 +1,11 @@
 //! Small helpers for the web: HTML escaping, URL encoding, and one page frame with inline CSS
 //! for the mobile pages readers open from chat (no CDN: campus networks and tests are offline).
 //! [`session`] signs the reader's short web session; [`client`] says who is on the other end of a
-//! request; [`serve`] is the server loop.
+//! request; [`serve`] is the server loop; [`policy`] the security headers and the pages' one script.
 
 pub mod client;
 pub mod error;
+pub mod policy;
 pub mod serve;
 pub mod session;
 

@@ -88,7 +88,7 @@ pub fn page(lib: &Librarian, title: &str, body_html: &str) -> Html<String> {
     };
     Html(format!(
         "<!doctype html><html lang=\"{hl}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{title} · {brand}</title><style>{STYLE}</style></head><body>\
+         <title>{title} · {brand}</title><style>{STYLE}</style><script src=\"/static/wxlib.js\" defer></script></head><body>\
          <header><span class=\"brand\">{brand}</span><span class=\"who\">{user} ({role}) · {switch} · \
          <form method=\"post\" action=\"/console/logout\" class=\"inline\">{csrf}<button type=\"submit\" id=\"sign-out\">{out}</button></form></span></header>\
          <nav>{nav}</nav><main><h1>{title}</h1>{body_html}</main></body></html>",

@@ -139,7 +139,7 @@ async fn list_page(s: &Services, lib: &Librarian, flash: &str, draft: &Partner) 
         for p in &partners {
             let admin_buttons = if lib.is_admin() {
                 format!(
-                    "<a href=\"/console/partners/{id}\">{edit}</a> <form method=\"post\" action=\"/console/partners/{id}/delete\" class=\"inline\" onsubmit=\"return confirm('{confirm}')\">{csrf}<button class=\"danger\">{del}</button></form>",
+                    "<a href=\"/console/partners/{id}\">{edit}</a> <form method=\"post\" action=\"/console/partners/{id}/delete\" class=\"inline\" data-confirm=\"{confirm}\">{csrf}<button class=\"danger\">{del}</button></form>",
                     id = p.id,
                     edit = t(lang, "编辑", "Edit"),
                     confirm = t(lang, "确定删除这个合作馆？", "Remove this partner?"),

@@ -764,3 +764,68 @@ async fn a_library_system_that_is_down_degrades_readiness() {
     assert!(why.starts_with("degraded: sip2: "), "{body}");
     assert!(!body.to_string().contains("Sip2Secret77"), "{body}");
 }
+
+/// Low: no page carried security headers (CSP, frame-ancestors, nosniff, Referrer-Policy). Now
+/// one layer puts them on every answer: reader pages, the console (no referrer at all), the JSON
+/// API, the callback, and the pages' one script, served from our origin since the policy runs
+/// no inline script.
+#[tokio::test]
+async fn every_page_api_answer_and_the_callback_carry_the_security_headers() {
+    let (s, base, _db) = app_on(sqlite_db().await, |_| {}).await;
+    wxlib::console::auth::create_librarian(&s.db, "admin", "right-password", wxlib::console::Role::Admin).await.unwrap();
+    let console = console_login(&base, "admin", "right-password").await.unwrap_or_else(|r| panic!("sign-in: {}", r.body));
+    let http = no_redirect_client();
+    let check = |path: &str, h: &reqwest::header::HeaderMap| {
+        let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let csp = get("content-security-policy");
+        for directive in ["default-src 'self'", "script-src 'self';", "frame-ancestors 'self'", "object-src 'none'"] {
+            assert!(csp.contains(directive), "{path}: CSP {csp:?} lacks {directive}");
+        }
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{path}: {csp}");
+        assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(get("x-frame-options"), "SAMEORIGIN", "{path}");
+        let referrer = if path.starts_with("/console") { "no-referrer" } else { "strict-origin-when-cross-origin" };
+        assert_eq!(get("referrer-policy"), referrer, "{path}");
+    };
+    for path in [
+        "/opac/search?q=x",
+        "/opac/suggest",
+        "/activities",
+        "/pages/about",
+        "/h5/bind",
+        "/api/v1/search?q=x",
+        "/static/wxlib.js",
+        "/nowhere",
+    ] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        check(path, r.headers());
+    }
+    for path in ["/console/login"] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        check(path, r.headers());
+    }
+    for path in ["/console", "/console/inbox", "/console/partners", "/console/answers"] {
+        let r = http.get(format!("{base}{path}")).header("cookie", &console.cookie).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let headers = r.headers().clone();
+        let body = r.text().await.unwrap();
+        check(path, &headers);
+        assert!(!body.contains("<script>") && !body.contains("onsubmit=") && !body.contains("onchange="), "{path}: inline script");
+    }
+    let (status, body) = post_plain(&base, &text_message("oHeaders", 4201, "帮助")).await;
+    assert_eq!(status, 403, "{body}");
+    let ts = now().to_string();
+    let r = http
+        .get(format!("{base}/wechat"))
+        .query(&[
+            ("signature", wechat::signature::sign(&[TOKEN, &ts, "5"])),
+            ("timestamp", ts),
+            ("nonce", "5".into()),
+            ("echostr", "e1".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    check("/wechat", r.headers());
+}
