@@ -795,6 +795,7 @@ async fn every_page_api_answer_and_the_callback_carry_the_security_headers() {
         "/h5/bind",
         "/api/v1/search?q=x",
         "/static/wxlib.js",
+        "/healthz",
         "/nowhere",
     ] {
         let r = http.get(format!("{base}{path}")).send().await.unwrap();
