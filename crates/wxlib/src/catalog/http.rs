@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use super::{Catalog, RecordView, SearchField, Sort, parse_field};
 use crate::circulation::CopyState;
-use crate::db::unix_now;
+use crate::db::{Limit, Verdict, unix_now};
 use crate::lang::Lang;
+use crate::web::client::ClientAddr;
 use crate::web::error::{BoxError, WebError};
 use crate::web::{escape, page};
 
@@ -35,7 +36,7 @@ pub fn routes<T: SearchTabs>(catalog: Catalog, tabs: T) -> axum::Router {
         .route("/api/v1/search", get(api_search))
         .route("/api/v1/records/{id}", get(api_record))
         .route("/opac/record/{id}", get(opac_record))
-        .route("/opac/suggest", get(suggest_form).post(suggest_submit))
+        .route("/opac/suggest", get(suggest_form).post(suggest_submit).layer(axum::extract::DefaultBodyLimit::max(SUGGEST_MAX_BODY_BYTES)))
         .with_state(catalog)
         .merge(search_page)
 }
@@ -258,12 +259,40 @@ fn suggest_body(p: &SuggestParams, error: Option<&str>) -> String {
     )
 }
 
-async fn suggest_submit(State(c): State<Catalog>, Form(p): Form<SuggestParams>) -> Result<Response, WebError> {
+/// Purchase suggestions one client address may post (anonymously) per hour, counted before each
+/// is stored, so parallel posts cannot pass it: generous, since a campus network shows many
+/// readers as one address.
+pub const SUGGEST_LIMIT: Limit = Limit { attempts: 20, window_secs: 3600 };
+/// The longest title, author, ISBN and note a suggestion keeps, in characters.
+pub const SUGGEST_MAX_CHARS: [(&str, usize); 4] = [("title", 200), ("author", 200), ("isbn", 32), ("note", 1000)];
+/// A suggestion's form is a few KiB at most.
+const SUGGEST_MAX_BODY_BYTES: usize = 16 * 1024;
+
+async fn suggest_submit(State(c): State<Catalog>, client: ClientAddr, Form(p): Form<SuggestParams>) -> Result<Response, WebError> {
     let title = p.title.as_deref().map(str::trim).unwrap_or_default();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Ok((StatusCode::BAD_REQUEST, Html(page("荐购", &suggest_body(&p, Some("请填写书名（200 字以内）。"))))).into_response());
+    let too_long = [&p.title, &p.author, &p.isbn, &p.note]
+        .into_iter()
+        .zip(SUGGEST_MAX_CHARS)
+        .find(|(v, (_, max))| v.as_deref().map(str::trim).is_some_and(|v| v.chars().count() > *max));
+    if title.is_empty() || too_long.is_some() {
+        let why = "请填写书名（200 字以内）；作者 200 字、ISBN 32 字、说明 1000 字以内。";
+        return Ok((StatusCode::BAD_REQUEST, Html(page("荐购", &suggest_body(&p, Some(why))))).into_response());
     }
-    let clean = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(500).collect::<String>());
+    let key = format!("suggest-addr:{}", client.limit_key());
+    if let Verdict::Refused { retry_after_secs, first } = c.db.reserve_attempt(&key, SUGGEST_LIMIT, unix_now()).await.map_err(internal)? {
+        if first {
+            tracing::warn!(client = %client, "purchase suggestions refused: too many from one address");
+        }
+        let minutes = (retry_after_secs + 59) / 60;
+        let why = format!("荐购提交过于频繁，请 {minutes} 分钟后再试。");
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, retry_after_secs.to_string())],
+            Html(page("荐购", &suggest_body(&p, Some(&why)))),
+        )
+            .into_response());
+    }
+    let clean = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     c.db.add_purchase_suggestion(
         None,
         title,

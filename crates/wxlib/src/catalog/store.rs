@@ -460,6 +460,25 @@ impl Db {
     }
 }
 
+/// A purchase suggestion as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SuggestionRow {
+    pub id: i64,
+    pub title: String,
+    pub author: Option<String>,
+    pub isbn: Option<String>,
+    pub note: Option<String>,
+    pub created_at: i64,
+}
+
+impl Db {
+    /// The newest `limit` purchase suggestions, newest first.
+    pub async fn purchase_suggestions(&self, limit: i64) -> Result<Vec<SuggestionRow>, DbError> {
+        let sql = "SELECT id, title, author, isbn, note, created_at FROM purchase_suggestions ORDER BY created_at DESC, id DESC LIMIT $1";
+        Ok(with_pool!(self, |pool| sqlx::query_as::<_, SuggestionRow>(sql).bind(limit).fetch_all(pool).await?))
+    }
+}
+
 impl Db {
     /// `n` live record ids in import order, from position `offset` (the demo library).
     pub async fn record_ids_in_import_order(&self, offset: i64, n: i64) -> Result<Vec<String>, DbError> {

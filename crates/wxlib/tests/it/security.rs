@@ -830,3 +830,47 @@ async fn every_page_api_answer_and_the_callback_carry_the_security_headers() {
     assert_eq!(r.status(), 200);
     check("/wechat", r.headers());
 }
+
+/// Low: `/opac/suggest` took unlimited anonymous posts. Now each client address (through a
+/// trusted proxy's `X-Forwarded-For`) may post [`SUGGEST_LIMIT`](wxlib::catalog::http::SUGGEST_LIMIT)
+/// an hour, counted before each is stored: of 40 posted at once, no more than the limit are
+/// stored, the rest are 429; another address still posts; an overlong field is a 400.
+#[tokio::test]
+async fn purchase_suggestions_are_limited_per_address_even_in_parallel() {
+    for (backend, db) in all_dbs().await {
+        let (s, base, _db) = app_on(db, |c| c.server.trusted_proxies = vec!["127.0.0.1/32".into()]).await;
+        let http = reqwest::Client::new();
+        let post = |title: String, from: &'static str| {
+            let http = &http;
+            let base = &base;
+            async move {
+                http.post(format!("{base}/opac/suggest"))
+                    .header("x-forwarded-for", from)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(serde_urlencoded::to_string([("title", title.as_str()), ("author", "某作者"), ("note", "多买几本")]).unwrap())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        let burst = futures::future::join_all((0..40).map(|i| post(format!("书{i}"), "203.0.113.9"))).await;
+        let limit = wxlib::catalog::http::SUGGEST_LIMIT.attempts as usize;
+        let stored = s.db.purchase_suggestions(1000).await.unwrap().len();
+        assert!(stored <= limit, "{backend}: {stored} stored: {burst:?}");
+        assert_eq!(burst.iter().filter(|&&st| st == 200).count(), stored, "{backend}: {burst:?}");
+        assert_eq!(burst.iter().filter(|&&st| st == 429).count(), 40 - stored, "{backend}: {burst:?}");
+        assert_eq!(post("另一本".into(), "198.51.100.3").await, 200, "{backend}: another address");
+        assert_eq!(post("长".repeat(201), "198.51.100.4").await, 400, "{backend}: a title of 201 characters");
+        let r = http
+            .post(format!("{base}/opac/suggest"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string([("title", "书".to_owned()), ("note", "注".repeat(1001))]).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{backend}: a note of 1001 characters");
+        assert_eq!(s.db.purchase_suggestions(1000).await.unwrap().len(), stored + 1, "{backend}");
+    }
+}
