@@ -493,8 +493,8 @@ pub struct WeChatConfig {
     /// How long a handler may run before the callback is answered `success` and the real answer
     /// goes out later as a customer-service message. WeChat gives up at 5 s.
     pub reply_deadline_ms: u64,
-    /// Reject callbacks whose timestamp is further than this from our clock (replay window);
-    /// 0 turns the check off.
+    /// Reject callbacks whose timestamp is further than this from our clock (replay window):
+    /// 1–3600 seconds, never off.
     pub timestamp_tolerance_secs: i64,
     /// Language of reader-facing text: "zh-CN" (default) or "en".
     pub lang: String,
@@ -710,6 +710,17 @@ impl Config {
         }
         if !(w.api_base.starts_with("http://") || w.api_base.starts_with("https://")) {
             return invalid("wechat.api_base", "must be an http:// or https:// URL");
+        }
+        if !(1..=3600).contains(&w.timestamp_tolerance_secs) {
+            return invalid(
+                "wechat.timestamp_tolerance_secs",
+                "must be between 1 and 3600 seconds (the replay window; it cannot be turned off)",
+            );
+        }
+        match reqwest::Url::parse(&w.oauth_base) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.query().is_none() && u.fragment().is_none() => {}
+            Ok(_) => return invalid("wechat.oauth_base", "must be an absolute http:// or https:// URL without a query or fragment"),
+            Err(e) => return invalid("wechat.oauth_base", &format!("is not an absolute URL: {e}")),
         }
         if !(100..=4800).contains(&w.reply_deadline_ms) {
             return invalid("wechat.reply_deadline_ms", "must be between 100 and 4800: WeChat drops the request at 5000");
@@ -939,6 +950,44 @@ mod tests {
         for c in [with_key("plain"), without_key("safe"), without_key("compatible"), with_key("Safe"), with_key("aes")] {
             let err = c.validate().expect_err(&c.wechat.message_mode).to_string();
             assert!(err.contains("wechat.message_mode"), "{err}");
+        }
+    }
+
+    /// Issue 18: a negative `timestamp_tolerance_secs` silently turned replay protection off,
+    /// and `oauth_base` was taken as it came.
+    #[test]
+    fn the_replay_window_and_the_oauth_base_are_checked() {
+        for secs in [i64::MIN, -1, 0, 3601, i64::MAX] {
+            let mut c = valid();
+            c.wechat.timestamp_tolerance_secs = secs;
+            assert!(c.validate().unwrap_err().to_string().contains("wechat.timestamp_tolerance_secs"), "{secs}");
+        }
+        for secs in [1, 300, 3600] {
+            let mut c = valid();
+            c.wechat.timestamp_tolerance_secs = secs;
+            c.validate().unwrap();
+        }
+        for bad in [
+            "",
+            "open.weixin.qq.com",
+            "/connect",
+            "//open.weixin.qq.com",
+            "javascript:alert(1)",
+            "ftp://open.weixin.qq.com",
+            "https://",
+            "https://open.weixin.qq.com/?x=1",
+            "https://open.weixin.qq.com#frag",
+            "https://open.weixin.qq.com\r\nX: y",
+        ] {
+            let mut c = valid();
+            c.wechat.oauth_base = bad.into();
+            let err = c.validate().expect_err(bad).to_string();
+            assert!(err.contains("wechat.oauth_base"), "{bad}: {err}");
+        }
+        for good in ["https://open.weixin.qq.com", "http://127.0.0.1:8080/sim/api", "https://sso.example.edu/wx/"] {
+            let mut c = valid();
+            c.wechat.oauth_base = good.into();
+            c.validate().unwrap_or_else(|e| panic!("{good}: {e}"));
         }
     }
 

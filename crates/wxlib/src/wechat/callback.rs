@@ -224,11 +224,10 @@ pub async fn receive<S: Clone + Send + Sync + 'static>(
     if !signature::verify(sig, &[&cfg.token, ts, nonce]) {
         return Err(Rejection::BadSignature);
     }
-    if cfg.timestamp_tolerance_secs > 0 {
-        let t: i64 = ts.parse().map_err(|_| Rejection::StaleTimestamp(ts.to_owned()))?;
-        if (unix_now() - t).abs() > cfg.timestamp_tolerance_secs {
-            return Err(Rejection::StaleTimestamp(ts.to_owned()));
-        }
+    // `abs_diff` cannot overflow: a timestamp of i64::MIN or i64::MAX is just far away.
+    let t: i64 = ts.parse().map_err(|_| Rejection::StaleTimestamp(ts.to_owned()))?;
+    if t.abs_diff(unix_now()) > cfg.timestamp_tolerance_secs.unsigned_abs() {
+        return Err(Rejection::StaleTimestamp(ts.to_owned()));
     }
 
     let encrypted = q.encrypt_type.as_deref() == Some("aes");

@@ -874,3 +874,24 @@ async fn purchase_suggestions_are_limited_per_address_even_in_parallel() {
         assert_eq!(s.db.purchase_suggestions(1000).await.unwrap().len(), stored + 1, "{backend}");
     }
 }
+
+/// Low: the timestamp window check overflowed (`now - t` for t = i64::MIN), a panic instead of
+/// an answer. Extreme timestamps, correctly signed, are now refused as outside the window (403),
+/// and the server keeps serving.
+#[tokio::test]
+async fn extreme_callback_timestamps_are_refused_not_a_panic() {
+    let (_s, base, _db) = app_on(sqlite_db().await, |_| {}).await;
+    let http = reqwest::Client::new();
+    let min = i64::MIN.to_string();
+    let max = i64::MAX.to_string();
+    for ts in [min.as_str(), max.as_str(), "-9223372036854775807", "9223372036854775808", "-0", "0", "+1", "1e9", " 1", ""] {
+        let q = [("signature", wechat::signature::sign(&[TOKEN, ts, "7"])), ("timestamp", ts.into()), ("nonce", "7".into())];
+        let r = http.post(format!("{base}/wechat")).query(&q).body(text_message("oTime", 4301, "x")).send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert_eq!(status, 403, "timestamp {ts:?}: {body}");
+        assert!(body.contains("outside the accepted window"), "{ts:?}: {body}");
+    }
+    let (status, _) = post_plain(&base, &text_message("oTime", 4302, "x")).await;
+    assert_eq!(status, 403, "still serving (and still in safe mode)");
+}
