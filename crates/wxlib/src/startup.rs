@@ -220,6 +220,7 @@ fn console_sections() -> axum::Router<Services> {
         .nest("/inbox", crate::consultation::console::console_routes())
         .nest("/partners", crate::partners::console::console_routes())
         .nest("/harvest", crate::catalog::harvest::console::console_routes())
+        .nest("/suggestions", crate::catalog::console::console_routes())
         .nest("/activities", crate::activities::console::console_routes())
         .nest("/broadcasts", crate::broadcasts::console::console_routes())
         .nest("/reach", crate::reach::console::console_routes())

@@ -12,6 +12,7 @@
 //! the store's counts are its own and a result page stays one read of the store.
 
 pub mod chat;
+pub mod console;
 pub mod harvest;
 pub mod http;
 pub mod import;

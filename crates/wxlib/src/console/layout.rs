@@ -48,6 +48,7 @@ const SECTIONS: &[Section] = &[
     Section { path: "/console/analytics", zh: "数据分析", en: "Analytics", admin_only: false },
     Section { path: "/console/partners", zh: "合作伙伴", en: "Partners", admin_only: false },
     Section { path: "/console/harvest", zh: "目录收割", en: "Catalog harvest", admin_only: false },
+    Section { path: "/console/suggestions", zh: "读者荐购", en: "Purchase suggestions", admin_only: false },
     Section { path: "/console/librarians", zh: "馆员管理", en: "Librarians", admin_only: true },
     Section { path: "/console/audit", zh: "操作日志", en: "Audit log", admin_only: true },
 ];

@@ -895,3 +895,52 @@ async fn extreme_callback_timestamps_are_refused_not_a_panic() {
     let (status, _) = post_plain(&base, &text_message("oTime", 4302, "x")).await;
     assert_eq!(status, 403, "still serving (and still in safe mode)");
 }
+
+/// Low: no console page listed the purchase suggestions. `/console/suggestions` lists them for
+/// any librarian, newest first, with how many name the same book, and exports them as CSV in
+/// which a formula a reader typed is text.
+#[tokio::test]
+async fn the_console_lists_and_exports_purchase_suggestions() {
+    let (s, base, _db) = app_on(sqlite_db().await, |_| {}).await;
+    let http = reqwest::Client::new();
+    for (title, isbn, note) in [
+        ("三体", "978-7-5366-9293-0", "毕业设计要用"),
+        ("=HYPERLINK(\"http://x\",\"y\")", "", "@SUM(1)"),
+        ("三体（第二版）", "9787536692930", "<b>急</b>"),
+    ] {
+        let r = http
+            .post(format!("{base}/opac/suggest"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string([("title", title), ("author", "刘慈欣"), ("isbn", isbn), ("note", note)]).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{title}");
+        tokio::time::sleep(Duration::from_millis(1100)).await; // distinct dates, newest last
+    }
+    let anonymous = no_redirect_client().get(format!("{base}/console/suggestions")).send().await.unwrap();
+    assert_ne!(anonymous.status(), 200, "behind the console's sign-in");
+
+    wxlib::console::auth::create_librarian(&s.db, "buyer", "correct horse", wxlib::console::Role::Librarian).await.unwrap();
+    let console = console_login(&base, "buyer", "correct horse").await.unwrap_or_else(|r| panic!("sign-in: {}", r.body));
+    let home = console.get("/console").await;
+    assert!(home.body.contains("href=\"/console/suggestions\""), "in the console's sections: {}", home.body);
+    let list = console.get("/console/suggestions").await;
+    assert_eq!(list.status, 200);
+    let body = &list.body;
+    let (second_edition, formula, first) =
+        (body.find("三体（第二版）").unwrap(), body.find("=HYPERLINK").unwrap(), body.find("<td>三体</td>").unwrap());
+    assert!(second_edition < formula && formula < first, "newest first: {body}");
+    assert!(body.contains("&lt;b&gt;急&lt;/b&gt;") && !body.contains("<b>急</b>"), "escaped: {body}");
+
+    let sheet = console.get("/console/suggestions/suggestions.csv").await;
+    assert_eq!(sheet.status, 200);
+    let rows = csv_rows(&sheet.body);
+    assert_eq!(rows[0], ["date", "title", "author", "isbn", "note", "same_book"]);
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[2][1], "'=HYPERLINK(\"http://x\",\"y\")", "a formula is text: {rows:?}");
+    assert_eq!(rows[2][4], "'@SUM(1)", "{rows:?}");
+    assert_eq!((rows[1][5].as_str(), rows[3][5].as_str(), rows[2][5].as_str()), ("2", "2", "1"), "the same ISBN twice: {rows:?}");
+    let audit = s.db.audit_entries("suggestions.", 10, 0).await.unwrap();
+    assert_eq!(audit.len(), 1, "the export is audited: {audit:?}");
+}
