@@ -34,6 +34,18 @@ fn wxlib(args: &[&str], vars: &[(String, String)]) -> std::process::Command {
     command
 }
 
+/// Kills the server if the test fails before it is stopped, so no `wxlib serve` outlives it.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_deploy_kit_configures_a_server_that_starts_answers_and_stops() {
     let config = deploy("wxlib.toml.example");
@@ -108,11 +120,14 @@ async fn the_deploy_kit_configures_a_server_that_starts_answers_and_stops() {
     vars.push(("WXLIB_SERVER__DATA_DIR".into(), data.path().display().to_string()));
     // No WeChat to reach from a test.
     vars.push(("WXLIB_WECHAT__API_BASE".into(), "http://127.0.0.1:9".into()));
-    let mut server = wxlib(&["serve", "--config", config_arg], &vars)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(data.path().join("serve.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let mut running = Running(
+        wxlib(&["serve", "--config", config_arg], &vars)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(data.path().join("serve.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let server = &mut running.0;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let started = Instant::now();
