@@ -4,10 +4,20 @@
 //!
 //! Inside WeChat (the web view's user agent says `MicroMessenger`) a reader without our cookie
 //! goes once through WeChat's web authorisation (`snsapi_base`, no consent screen), and is
-//! counted by openid. Any other browser gets a random id in a signed cookie. Either way the
-//! reader is remembered for a year in the `wxlib_news` cookie, so opening the page again, or
-//! from another message, is the same reader. Reads count only once the message is being sent
-//! (previews and the console's own look before that are not readers).
+//! counted by openid. Any other browser gets a random id in a signed cookie (purpose
+//! `NewsReader`, never a reader session). Either way the reader is remembered for a year in the
+//! `wxlib_news` cookie, so opening the page again, or from another message, is the same reader.
+//! Reads count only once the message is being sent (previews and the console's own look before
+//! that are not readers).
+//!
+//! **A read a script cannot inflate.** A read is counted at most once per reader and message: a
+//! unique `(broadcast_id, reader)` row, inserted with `ON CONFLICT` (parallel requests of one
+//! reader make one row). A request without our cookie (curl, a script, a browser's first visit
+//! outside WeChat) gets the cookie but is *not* counted: only a browser that comes back with it
+//! is. So a loop of cookieless requests adds nothing, and a cookie replayed adds one reader. A
+//! reader from WeChat's web authorisation is counted at once (its `code` is WeChat's, single
+//! use). What remains: a script that keeps each cookie and comes back with it adds one browser
+//! reader per two requests; such readers are counted `via = browser`, apart from WeChat's.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -71,11 +81,15 @@ async fn article(
             None => None,
         },
     };
-    let reader = reader.unwrap_or_else(|| format!("c:{:032x}", rand::random::<u128>()));
+    // A browser id minted now is not counted: only one that comes back with it is.
+    let (reader, counted) = match reader {
+        Some(r) => (r, true),
+        None => (format!("c:{:032x}", rand::random::<u128>()), false),
+    };
     if cookie(&headers, COOKIE).and_then(|t| s.sessions.verify(Purpose::NewsReader, &t, now)).is_none() {
         new_cookie = Some(s.sessions.sign(Purpose::NewsReader, &reader, now + COOKIE_SECS));
     }
-    if matches!(b.state.as_str(), "sending" | "sent") {
+    if counted && matches!(b.state.as_str(), "sending" | "sent") {
         let via = if reader.starts_with("o:") { "wechat" } else { "browser" };
         if let Err(e) = s.db.record_read(id, &reader, via, now).await {
             // The reader still gets the article.

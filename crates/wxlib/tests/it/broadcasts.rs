@@ -201,8 +201,13 @@ async fn a_news_message_reaches_every_follower_once_and_counts_unique_readers() 
     let again = phone.get(format!("{base}/news/{id}")).header("User-Agent", wechat_ua).header("Cookie", &cookie).send().await.unwrap();
     assert_eq!(again.status(), 200);
     assert_eq!(s.db.broadcast_readers(id).await.unwrap(), 1, "the same reader twice is one reader");
+    // A browser outside WeChat is counted once it comes back with the cookie it was given.
     let browser = reqwest::get(format!("{base}/news/{id}")).await.unwrap();
     assert_eq!(browser.status(), 200);
+    let browser_cookie = browser.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_eq!(s.db.broadcast_readers(id).await.unwrap(), 1, "not counted before it comes back");
+    let back = phone.get(format!("{base}/news/{id}")).header("Cookie", &browser_cookie).send().await.unwrap();
+    assert_eq!(back.status(), 200);
     assert_eq!(s.db.broadcast_readers(id).await.unwrap(), 2);
     assert_eq!(reqwest::get(format!("{base}/news/{id}/cover")).await.unwrap().bytes().await.unwrap().as_ref(), PNG);
     assert_eq!(reqwest::get(format!("{base}/news/img/{img}")).await.unwrap().bytes().await.unwrap().as_ref(), PNG);

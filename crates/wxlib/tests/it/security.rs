@@ -944,3 +944,50 @@ async fn the_console_lists_and_exports_purchase_suggestions() {
     let audit = s.db.audit_entries("suggestions.", 10, 0).await.unwrap();
     assert_eq!(audit.len(), 1, "the export is audited: {audit:?}");
 }
+
+/// Low: anyone could inflate a news message's read count with curl (each cookieless request was
+/// a new reader). Now 50 parallel requests without a cookie add no read, 50 parallel repeats
+/// with one cookie add one, and a reader through WeChat's web authorisation counts once.
+#[tokio::test]
+async fn a_script_cannot_inflate_a_read_count() {
+    let app = sim_app().await;
+    app.follow("oReader1").await;
+    let id = app.sent_broadcast("新书通报").await;
+    let url = format!("{}/news/{id}", app.base);
+    let cookieless = futures::future::join_all((0..50).map(|_| app.http.get(&url).send())).await;
+    assert!(cookieless.iter().all(|r| r.as_ref().unwrap().status() == 200));
+    assert_eq!(app.s.db.broadcast_readers(id).await.unwrap(), 0, "no cookie, no read");
+    let minted = set_cookie_value(cookieless[0].as_ref().unwrap(), "wxlib_news").expect("a cookie to come back with");
+    let cookie = format!("wxlib_news={minted}");
+    let repeats = futures::future::join_all((0..50).map(|_| app.http.get(&url).header("cookie", &cookie).send())).await;
+    assert!(repeats.iter().all(|r| r.as_ref().unwrap().status() == 200));
+    assert_eq!(app.s.db.broadcast_readers(id).await.unwrap(), 1, "one cookie, one reader");
+
+    // A reader in WeChat, through the web authorisation, counts once however often they open it.
+    for _ in 0..3 {
+        let (status, page, _) = open_as_in_wechat(&app, "oReader1", &url).await;
+        assert_eq!(status, 200, "{page}");
+    }
+    assert_eq!(app.s.db.broadcast_readers(id).await.unwrap(), 2);
+}
+
+/// [`open_as`] with WeChat's user agent: the page goes through WeChat's web authorisation.
+async fn open_as_in_wechat(app: &SimApp, openid: &str, url: &str) -> (u16, String, String) {
+    let mut cookies = format!("sim_openid={openid}");
+    let mut url = url.to_owned();
+    for _ in 0..10 {
+        let r =
+            app.http.get(&url).header("cookie", &cookies).header("user-agent", "Mozilla/5.0 MicroMessenger/8.0.50").send().await.unwrap();
+        for c in r.headers().get_all("set-cookie") {
+            cookies = format!("{cookies}; {}", c.to_str().unwrap().split(';').next().unwrap());
+        }
+        if r.status().is_redirection() {
+            let loc = r.headers()["location"].to_str().unwrap().replace("#wechat_redirect", "");
+            url = if loc.starts_with('/') { format!("{}{loc}", app.base) } else { loc };
+            continue;
+        }
+        let status = r.status().as_u16();
+        return (status, r.text().await.unwrap(), cookies);
+    }
+    panic!("too many redirects");
+}
