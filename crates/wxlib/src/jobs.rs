@@ -124,12 +124,18 @@ impl HeldLease {
     pub const RENEW_EVERY: Duration = Duration::from_secs(1);
 
     pub fn keep(db: &Db, name: &str, holder: &str, ttl_secs: i64) -> Self {
+        Self::keep_by(db, name, holder, ttl_secs, crate::db::unix_now)
+    }
+
+    /// [`HeldLease::keep`] with the time from `now` (the lease's other users' clock, e.g. the
+    /// test-movable [`crate::clock::Clock`]).
+    pub fn keep_by(db: &Db, name: &str, holder: &str, ttl_secs: i64, now: impl Fn() -> i64 + Send + 'static) -> Self {
         let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (db, name, holder, flag) = (db.clone(), name.to_owned(), holder.to_owned(), lost.clone());
         let renewing = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Self::RENEW_EVERY).await;
-                match db.try_lease(&name, &holder, ttl_secs, crate::db::unix_now()).await {
+                match db.try_lease(&name, &holder, ttl_secs, now()).await {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::warn!(lease = %name, "lease taken over by another node");

@@ -69,16 +69,22 @@ pub async fn poller(s: Services) {
     check_templates(&s).await;
     let node = format!("{:016x}", rand::random::<u64>());
     let pace = Pace::per_sec(cfg.requests_per_sec);
-    // A round holds the lease for long enough to finish (thousands of readers at the paced
-    // rate take minutes); between rounds only for the interval.
-    let lease_secs = (cfg.poll_interval_secs as i64 * 3).max(600);
+    // A round holds a short lease, renewed every second while it runs (thousands of readers at
+    // the paced rate take minutes), so a node that dies mid-round lets another node run the next
+    // round within seconds (issue 18: the lease was 10 minutes); between rounds only for the
+    // interval.
+    const ROUND_LEASE_SECS: i64 = 5;
     let interval_secs = cfg.poll_interval_secs as i64;
     let (s, pace, node) = (&s, &pace, &node);
     crate::jobs::forever("circulation notices", Pause::every(Duration::from_secs(cfg.poll_interval_secs)), move || async move {
-        if !s.db.try_lease(LEASE, node, lease_secs, s.clock.now()).await? {
+        if !s.db.try_lease(LEASE, node, ROUND_LEASE_SECS, s.clock.now()).await? {
             return Ok::<_, DbError>(Next::Pause);
         }
-        let summary = round(s, pace).await?;
+        let clock = s.clock.clone();
+        let held = crate::jobs::HeldLease::keep_by(&s.db, LEASE, node, ROUND_LEASE_SECS, move || clock.now());
+        let summary = round(s, pace).await;
+        drop(held);
+        let summary = summary?;
         if summary.hold_ready + summary.reserved + summary.available + summary.unavailable > 0 {
             tracing::info!(?summary, "circulation notices");
         }
