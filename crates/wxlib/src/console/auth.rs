@@ -446,12 +446,21 @@ fn parse_lang(s: Option<&str>) -> Option<Lang> {
     }
 }
 
-/// Only console paths are followed after sign-in (no open redirect).
+/// Only console paths are followed after sign-in: no open redirect (`https://…`, `//host`,
+/// `/\\host`), and only visible ASCII, so a CR/LF or any control character can never reach the
+/// `Location` header; anything else is the console's home.
 fn safe_next(next: Option<&str>) -> String {
+    let ok = |n: &str| {
+        let lower = n.to_ascii_lowercase();
+        (n == "/console" || n.starts_with("/console/") || n.starts_with("/console?"))
+            && !n.starts_with("/console/login")
+            && n.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'\\')
+            && !lower.contains("/..")
+            && !lower.contains("/%2e")
+            && !lower.contains("/.%2e")
+    };
     match next {
-        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/console/login") => {
-            n.to_owned()
-        }
+        Some(n) if ok(n) => n.to_owned(),
         _ => "/console".to_owned(),
     }
 }
@@ -582,6 +591,29 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/console");
         assert_eq!(safe_next(Some("//evil.example/console")), "/console");
         assert_eq!(safe_next(None), "/console");
+        assert_eq!(safe_next(Some("/console/inbox?openid=o1&x=%0d%0a")), "/console/inbox?openid=o1&x=%0d%0a", "encoded stays encoded");
+        for bad in [
+            "/console\r\nSet-Cookie: a=b",
+            "/console/menu\n",
+            "/console/\0",
+            "/console/\t",
+            "/console/\u{7f}",
+            "/console/é",
+            "/console /x",
+            "/console\\evil",
+            "/consoleevil.example",
+            "/console/../logout",
+            "/console/%2e%2e/x",
+            "/console/.%2E/x",
+            "/console/login?next=//evil",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/console",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/console", "{bad:?}");
+        }
     }
 
     #[test]

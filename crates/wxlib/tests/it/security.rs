@@ -991,3 +991,56 @@ async fn open_as_in_wechat(app: &SimApp, openid: &str, url: &str) -> (u16, Strin
     }
     panic!("too many redirects");
 }
+
+/// Low: a CR/LF in the console sign-in's `next` was a 500 (it reached the `Location` header).
+/// Now a `next` with any control character, an absolute URL or `//host` is no `next`: the
+/// sign-in form keeps none of it and the librarian lands on the console's home; no header is
+/// ever injected and no redirect leaves the site.
+#[tokio::test]
+async fn a_bad_next_after_sign_in_is_the_console_home_never_a_header_or_another_site() {
+    let (s, base, _db) = app_on(sqlite_db().await, |_| {}).await;
+    wxlib::console::auth::create_librarian(&s.db, "admin", "right-password", wxlib::console::Role::Admin).await.unwrap();
+    let http = no_redirect_client();
+    let nexts = [
+        "/console%0d%0aSet-Cookie:%20wxlib_console=forged",
+        "/console/menu%0aX-Injected:%201",
+        "/console/%0d",
+        "/console/%00",
+        "/console/%09x",
+        "/console/%7f",
+        "/console%5c%5cevil.example",
+        "https://evil.example/console",
+        "//evil.example/console",
+        "/%5cevil.example",
+        "%2f%2fevil.example",
+        "javascript:alert(1)",
+    ];
+    for next in nexts {
+        // The form page takes it without a 500 and keeps none of it.
+        let page = console_response(http.get(format!("{base}/console/login?next={next}")).send().await.unwrap()).await;
+        assert_eq!(page.status, 200, "{next}: {}", page.body);
+        assert!(page.body.contains("name=\"next\" value=\"/console\""), "{next}: the form's next is the home");
+        let cookie = cookie_pair(&page.set_cookie, "wxlib_console_login").unwrap();
+        let csrf = csrf_in(&page.body).unwrap();
+        // Signing in with it posted straight in the form lands on the home.
+        let decoded: String = form_urlencoded::parse(format!("n={next}").as_bytes()).next().unwrap().1.into_owned();
+        let body =
+            serde_urlencoded::to_string([("username", "admin"), ("password", "right-password"), ("csrf", &csrf), ("next", &decoded)])
+                .unwrap();
+        let r = http
+            .post(format!("{base}/console/login"))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let r = console_response(r).await;
+        assert_eq!(r.status, 303, "{next}: {}", r.body);
+        assert_eq!(r.location.as_deref(), Some("/console"), "{next}");
+        assert!(r.set_cookie.iter().all(|c| !c.contains("forged")), "{next}: {:?}", r.set_cookie);
+    }
+    // A console path is still followed.
+    let page = console_response(http.get(format!("{base}/console/login?next=/console/inbox")).send().await.unwrap()).await;
+    assert!(page.body.contains("name=\"next\" value=\"/console/inbox\""));
+}
