@@ -14,9 +14,11 @@
 //! unique `(broadcast_id, reader)` row, inserted with `ON CONFLICT` (parallel requests of one
 //! reader make one row). A request without our cookie (curl, a script, a browser's first visit
 //! outside WeChat) gets the cookie but is *not* counted: only a browser that comes back with it
-//! is. So a loop of cookieless requests adds nothing, and a cookie replayed adds one reader. A
-//! reader from WeChat's web authorisation is counted at once (its `code` is WeChat's, single
-//! use). What remains: a script that keeps each cookie and comes back with it adds one browser
+//! is. A browser's first visit carries a 1×1 image (`/news/{id}/seen`), which the browser
+//! fetches with the cookie it was just given: a person reading in any browser counts at once,
+//! while a loop of cookieless requests (which never loads the image) adds nothing, and a cookie
+//! replayed adds one reader. A reader from WeChat's web authorisation is counted at once (its
+//! `code` is WeChat's, single use). What remains: a script that keeps each cookie and comes back with it adds one browser
 //! reader per two requests; such readers are counted `via = browser`, apart from WeChat's.
 
 use axum::extract::{Path, Query, State};
@@ -38,6 +40,7 @@ pub fn routes(s: Services) -> axum::Router {
     axum::Router::new()
         .route("/news/{id}", get(article))
         .route("/news/{id}/cover", get(cover))
+        .route("/news/{id}/seen", get(seen))
         .route("/news/img/{id}", get(image))
         .with_state(s)
 }
@@ -96,7 +99,12 @@ async fn article(
             tracing::warn!(error = %e, "could not record a read");
         }
     }
-    let mut resp = Html(page(&s.config.library.name, &article_html(&b, &format!("/news/{id}/cover"), "/news/img/"))).into_response();
+    let mut html = article_html(&b, &format!("/news/{id}/cover"), "/news/img/");
+    if !counted {
+        // Fetched by a browser with the cookie set below: the second load that counts it.
+        html.push_str(&format!("<img src=\"/news/{id}/seen\" alt=\"\" width=\"1\" height=\"1\" style=\"position:absolute\">"));
+    }
+    let mut resp = Html(page(&s.config.library.name, &html)).into_response();
     if let Some(t) = new_cookie {
         set_cookie(&mut resp, COOKIE, &t, "/news", COOKIE_SECS);
     }
@@ -121,6 +129,30 @@ pub fn article_html(b: &Broadcast, cover_url: &str, images_at: &str) -> String {
         escape(&date),
         escape(cover_url),
     )
+}
+
+/// A transparent 1×1 GIF: what `/news/{id}/seen` answers, counted or not.
+const PIXEL: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b";
+
+/// The image on a first visit's page: a browser that comes back with our cookie is a reader.
+/// Without a valid cookie it counts nothing; the answer is the same either way.
+async fn seen(State(s): State<Services>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let now = s.clock.now();
+    if let (Ok(id), Some(reader)) =
+        (id.parse::<i64>(), cookie(&headers, COOKIE).and_then(|t| s.sessions.verify(Purpose::NewsReader, &t, now)))
+    {
+        match s.db.broadcast(id).await {
+            Ok(Some(b)) if b.is_public() && matches!(b.state.as_str(), "sending" | "sent") => {
+                let via = if reader.starts_with("o:") { "wechat" } else { "browser" };
+                if let Err(e) = s.db.record_read(id, &reader, via, now).await {
+                    tracing::warn!(error = %e, "could not record a read");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "news page: could not read the message for a read"),
+        }
+    }
+    ([(header::CONTENT_TYPE, "image/gif"), (header::CACHE_CONTROL, "no-store")], PIXEL).into_response()
 }
 
 fn authorize_url(s: &Services, id: i64) -> String {

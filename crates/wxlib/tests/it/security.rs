@@ -957,8 +957,23 @@ async fn a_script_cannot_inflate_a_read_count() {
     let cookieless = futures::future::join_all((0..50).map(|_| app.http.get(&url).send())).await;
     assert!(cookieless.iter().all(|r| r.as_ref().unwrap().status() == 200));
     assert_eq!(app.s.db.broadcast_readers(id).await.unwrap(), 0, "no cookie, no read");
+    // The first visit's image, fetched without our cookie or with a forged one, counts nothing.
+    let seen = format!("{url}/seen");
+    let forged = "wxlib_news=c:0123456789abcdef0123456789abcdef.9999999999.AAAA";
+    let beacons = futures::future::join_all(
+        (0..50).map(|i| if i % 2 == 0 { app.http.get(&seen).send() } else { app.http.get(&seen).header("cookie", forged).send() }),
+    )
+    .await;
+    assert!(beacons.iter().all(|r| r.as_ref().unwrap().status() == 200));
+    assert_eq!(app.s.db.broadcast_readers(id).await.unwrap(), 0, "an image fetched without our cookie is no read");
     let minted = set_cookie_value(cookieless[0].as_ref().unwrap(), "wxlib_news").expect("a cookie to come back with");
     let cookie = format!("wxlib_news={minted}");
+    // A browser loads the image with the cookie its first visit set: one reader, however often.
+    let page = cookieless.into_iter().next().unwrap().unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("src=\"/news/{id}/seen\"")), "a first visit carries the image: {page}");
+    let loads = futures::future::join_all((0..20).map(|_| app.http.get(&seen).header("cookie", &cookie).send())).await;
+    assert!(loads.iter().all(|r| r.as_ref().unwrap().status() == 200));
+    assert_eq!(app.s.db.broadcast_readers(id).await.unwrap(), 1, "the browser that loads the image is a reader");
     let repeats = futures::future::join_all((0..50).map(|_| app.http.get(&url).header("cookie", &cookie).send())).await;
     assert!(repeats.iter().all(|r| r.as_ref().unwrap().status() == 200));
     assert_eq!(app.s.db.broadcast_readers(id).await.unwrap(), 1, "one cookie, one reader");
