@@ -44,9 +44,10 @@ class Server:
     """A running `wxlib serve` with its own config, data directory and log file."""
 
     def __init__(self, tmp_path, storage_url="", extra_env=None, extra_config="", import_files=(), api_base="http://127.0.0.1:9", loads=(),
-                 simulator=False):
+                 simulator=False, server_config=""):
         """`simulator`: serve WeChat's API stand-in from this server (`/sim/api`, see
-        `SimulatedWeChat`) and point `wechat.api_base` and `oauth_base` at it."""
+        `SimulatedWeChat`) and point `wechat.api_base` and `oauth_base` at it. `server_config`:
+        more lines of the `[server]` section."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dir = tmp_path / f"wx{self.port}"
@@ -62,6 +63,7 @@ listen = "127.0.0.1:{self.port}"
 data_dir = "{self.dir / 'data'}"
 public_url = "http://127.0.0.1:{self.port}"
 metrics_token = "{METRICS_TOKEN}"
+{server_config}
 [wechat]
 app_id = "{APPID}"
 app_secret = "secret"

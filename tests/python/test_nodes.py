@@ -19,6 +19,13 @@ the customer-service messages the simulator delivered to that reader, is exactly
   surviving node (their indexes caught up);
 - a node SIGKILLed in the middle of a mass send: a survivor takes it over within seconds and
   every follower gets it exactly once;
+- a node SIGKILLed in the middle of the due-date reminder run, under a callback load: another
+  node runs the job again within seconds of the dead node's claim running out, and every reader
+  with a loan due gets their digest exactly once (WeChat's template messages as the simulator
+  received them), none missed, none twice;
+- behind nginx, with each node trusting nginx's address (`server.trusted_proxies`, as
+  deploy/ configures it), a failed console sign-in is audited with the reader's own address
+  (the connection nginx got), not nginx's and not one the client wrote into X-Forwarded-For;
 - PostgreSQL's connections terminated under load (`pg_terminate_backend` on every session of
   the test's database — restarting the machine's shared PostgreSQL service is not ours to do):
   the nodes reconnect and every message is still answered once.
@@ -29,6 +36,7 @@ import re
 import signal
 import subprocess
 import threading
+import datetime
 import time
 
 import pytest
@@ -112,7 +120,9 @@ def inbox(sim, openid, kind):
 
 
 class Cluster:
-    def __init__(self, tmp, n=3, extra_config=""):
+    def __init__(self, tmp, n=3, extra_config="", imports=(MARC / "lc-books2016-zh-4000.mrc",)):
+        """`n` nodes with `extra_config` in each one's configuration; the first imports `imports`
+        into the shared database before it starts."""
         url = pg_server_url()
         self.pg_url = url
         self.db = "wxlib_py_" + os.urandom(6).hex()
@@ -123,8 +133,10 @@ class Cluster:
             storage = f"{url}/{self.db}"
             # The first node imports the catalog into the shared database; the others' indexes sync from it.
             for i in range(n):
+                # As deploy/nginx/wxlib.conf says each node's wxlib.toml has it.
                 self.nodes.append(Server(tmp, storage_url=storage, api_base=self.sim, extra_config=extra_config,
-                                         import_files=[MARC / "lc-books2016-zh-4000.mrc"] if i == 0 else ()))
+                                         server_config='trusted_proxies = ["127.0.0.1/32"]',
+                                         import_files=list(imports) if i == 0 else ()))
             self.nginx = Nginx(tmp, self.nodes)
         except BaseException:
             self.close()
@@ -343,3 +355,89 @@ def test_terminated_database_connections_under_load_are_survived(cluster):
         xml = message("text", "<Content><![CDATA[帮助]]></Content>", openid=f"oAfter{node.port}".ljust(28, "0"))
         reply, attempts, _ = deliver(WeChat(node.url), xml)
         assert reply not in (None, "success") and attempts == 1, (node.port, reply, attempts)
+
+
+def test_a_node_killed_mid_reminder_run_leaves_no_reader_missed_or_told_twice(cluster, tmp_path):
+    c = cluster
+    n = 60
+    # Readers of the built-in library system, each with a book due tomorrow, bound and following.
+    ids = c.sql(f"SELECT id FROM catalog_records ORDER BY id LIMIT {n}").split()
+    today = datetime.date.today()
+    readers, items, loans = tmp_path / "readers.csv", tmp_path / "items.csv", tmp_path / "loans.csv"
+    readers.write_text("card,name,password\n" + "".join(f"R{i:04d},读者{i},pw{i}\n" for i in range(n)))
+    items.write_text("barcode,record_id\n" + "".join(f"B{i:04d},{rid}\n" for i, rid in enumerate(ids)))
+    loans.write_text("card,barcode,loaned_on,due_on\n" + "".join(
+        f"R{i:04d},B{i:04d},{today - datetime.timedelta(days=29)},{today + datetime.timedelta(days=1)}\n" for i in range(n)))
+    for what, path in (("readers", readers), ("items", items), ("loans", loans)):
+        out = subprocess.run([BIN, "load", "--config", str(c.nodes[0].config), what, str(path)], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0 and "errors 0" in out.stdout, out.stdout + out.stderr
+    openids = [f"oDue{i:04d}".ljust(28, "0") for i in range(n)]
+    for i, openid in enumerate(openids):
+        control(c.sim, "/follow", {"openid": openid})
+    c.sql("INSERT INTO bindings (openid, card, bound_at) VALUES " + ",".join(f"('{o}', 'R{i:04d}', 0)" for i, o in enumerate(openids)))
+    # WeChat takes 0.3 s a template message, so the run is surely under way when its node dies.
+    control(c.sim, "/fault", {"path": "/cgi-bin/message/template/send", "delay_ms": 300, "times": 0})
+    load = Load(c, "R", callback_threads=4, page_threads=1)
+    # The daily job is due now; whichever node's tick comes first runs it.
+    c.sql("UPDATE jobs SET next_run_at = 0 WHERE name = 'due_reminders'")
+
+    def templates():
+        return sum(len(inbox(c.sim, o, "template")) for o in openids)
+
+    deadline = time.time() + 30
+    runner = None
+    while runner is None:
+        assert time.time() < deadline, "no node started the reminder run"
+        runner = next((node for node in c.nodes if re.search(r"job started on this node.*due_reminders", node.logs())), None)
+        time.sleep(0.05)
+    while int(c.sql("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'due-%'")) == 0:
+        assert time.time() < deadline, "the run queued nothing"
+        time.sleep(0.02)
+    c.kill(runner)
+    killed = time.monotonic()
+    queued_at_kill = int(c.sql("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'due-%'"))
+    delivered_at_kill = templates()
+    requests.delete(f"{c.sim}/_control/fault", timeout=5)
+    # The survivors finish the run (the job's next run moves to tomorrow) and deliver every digest.
+    while c.sql("SELECT next_run_at > 0 FROM jobs WHERE name = 'due_reminders'") not in ("t", "true"):
+        assert time.monotonic() - killed < 40, "no survivor finished the reminder run"
+        time.sleep(0.2)
+    finished = time.monotonic() - killed
+    while templates() < n:
+        assert time.monotonic() - killed < 90, f"{templates()} of {n} digests delivered"
+        time.sleep(0.5)
+    load.stop()
+    print(f"killed with {queued_at_kill} of {n} digests queued and {delivered_at_kill} delivered; "
+          f"the run finished {finished:.1f} s after the kill, all delivered {time.monotonic() - killed:.1f} s after it")
+    assert delivered_at_kill < n, "killed too late: every digest was already delivered"
+    for openid in openids:
+        got = inbox(c.sim, openid, "template")
+        assert len(got) == 1, f"{openid}: {len(got)} digests"
+    assert c.sql("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'due-%' AND status = 'sent'") == str(n)
+    answered_once(c, load)
+
+
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connections from a local address of our choosing (127.0.0.0/8 is all this machine's)."""
+
+    def __init__(self, address):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def test_behind_nginx_the_audit_log_names_the_readers_address_not_a_forged_one(cluster):
+    c = cluster
+    s = requests.Session()
+    s.mount("http://", FromAddress("127.0.0.5"))
+    page = s.get(c.nginx.url + "/console/login", timeout=10)
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    r = s.post(c.nginx.url + "/console/login", data={"username": "nobody", "password": "wrong", "csrf": csrf, "next": "/console"},
+               headers={"X-Forwarded-For": "198.51.100.7"}, timeout=10)
+    assert r.status_code in (200, 401, 403), r.text
+    audited = c.sql("SELECT detail FROM audit_log WHERE action = 'console.sign_in_failed'")
+    assert audited == "user name nobody from 127.0.0.5", audited

@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::clock::Clock;
 use crate::db::{Db, DbError};
 use crate::web::error::Chain;
 
-/// How often the scheduled jobs look whether they are due.
-pub const TICK: Duration = Duration::from_secs(30);
+/// How often the scheduled jobs look whether they are due: also how soon after a node died
+/// mid-run (and its claim ran out) another node runs the job.
+pub const TICK: Duration = Duration::from_secs(5);
 
 /// The wait after a round: `period`, cut short when `wake` is notified (new work queued here).
 #[derive(Clone, Copy)]
@@ -93,18 +95,38 @@ where
     .await
 }
 
-/// Runs `run` if the job `name` is due at `now` and no other node runs it (the claim is a lease in
-/// the jobs table), and records its next run at `next_run_at` whether it succeeded or not. `None`
-/// when it was not run.
-pub async fn run_if_due<T, E, Fut>(db: &Db, name: &str, now: i64, next_run_at: i64, run: impl FnOnce() -> Fut) -> Result<Option<T>, E>
+/// Runs `run` if the job `name` is due and no other node runs it, and records its next run at
+/// `next_run_at` whether it succeeded or not. `None` when it was not run. The claim is a short
+/// lease in the jobs table (5 s, [`Db::claim_job`]) renewed every second on `clock`'s time
+/// while `run` runs: a node that dies mid-run loses the job within seconds, and the next node's
+/// tick runs it again (each job marks what it did, so nothing is done twice).
+pub async fn run_if_due<T, E, Fut>(db: &Db, name: &str, clock: &Clock, next_run_at: i64, run: impl FnOnce() -> Fut) -> Result<Option<T>, E>
 where
     E: From<DbError>,
     Fut: Future<Output = Result<T, E>>,
 {
-    if !db.claim_job(name, now).await? {
-        return Ok(None);
-    }
+    let now = clock.now();
+    let Some(claimed_until) = db.claim_job(name, now).await? else { return Ok(None) };
+    tracing::info!(job = name, "job started on this node");
+    let renewing = {
+        let (db, name, clock) = (db.clone(), name.to_owned(), clock.clone());
+        tokio::spawn(async move {
+            let mut held = claimed_until;
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                match db.renew_job(&name, held, clock.now()).await {
+                    Ok(Some(until)) => held = until,
+                    Ok(None) => {
+                        tracing::warn!(job = %name, "job claim taken over by another node");
+                        return;
+                    }
+                    Err(e) => tracing::warn!(job = %name, error = %Chain(&e), "could not renew a job's claim; trying again"),
+                }
+            }
+        })
+    };
     let result = run().await;
+    renewing.abort();
     db.finish_job(name, now, next_run_at).await?;
     result.map(Some)
 }

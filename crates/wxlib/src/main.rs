@@ -85,7 +85,8 @@ enum Command {
         what: LoadWhat,
         file: PathBuf,
     },
-    /// Run the due-date reminders now (normally daily at circulation.remind_hour).
+    /// Run the due-date reminders now (normally daily at circulation.remind_hour) and send the
+    /// digests they queue.
     RemindNow {
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -245,6 +246,14 @@ fn main() -> std::process::ExitCode {
             Command::RemindNow { config } => {
                 let (services, _) = wxlib::startup::build_services(Config::load(config.as_deref())?).await?;
                 let summary = wxlib::circulation::reminders::run(&services).await?;
+                // The digests are queued in the outbox; send them now rather than leave them to a
+                // server (one that runs sends them too: a row is claimed by one sender).
+                let outbox = wxlib::wechat::outbox::OutboxWorker {
+                    db: services.db.clone(),
+                    api: services.api.clone(),
+                    wake: services.outbox.wake.clone(),
+                };
+                while outbox.deliver_due().await? > 0 {}
                 println!("{summary:?}");
                 Ok(())
             }

@@ -1,8 +1,9 @@
 //! Messages wxlib sends about activities on its own: the reminder the day before (at
 //! `activities.remind_hour`, China Standard Time) to every reader with a place, and the notice to
 //! a waiting reader who got a place. The reminder is a template message, because the reader's
-//! customer-service window has usually closed by then; it is claimed in the store before it is
-//! sent, so a restart or a second node never sends it twice, and given back when the send fails.
+//! customer-service window has usually closed by then; it is claimed in the store and queued in
+//! the outbox in one transaction, so a restart, a second node or a node that dies mid-run never
+//! sends it twice or loses it (the outbox retries a failed send).
 //! The place notice goes as a customer-service message while the reader's window is open, else
 //! as a template message.
 
@@ -14,7 +15,6 @@ use crate::clock::local_datetime;
 use crate::db::DbError;
 use crate::lang::Lang;
 use crate::services::Services;
-use crate::wechat::api::ApiError;
 use crate::wechat::followers::WindowState;
 
 pub const JOB: &str = "activity_reminders";
@@ -23,8 +23,8 @@ const EVERY_SECS: i64 = 60;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RunSummary {
-    pub sent: usize,
-    pub failed: usize,
+    /// Reminders queued in the outbox (it sends them).
+    pub queued: usize,
 }
 
 /// Template fields of type `thing` hold at most 20 characters.
@@ -36,12 +36,7 @@ fn page_url(s: &Services, a: &Activity) -> String {
     format!("{}/activities/{}", s.config.server.public_url, a.id)
 }
 
-/// Errors that a retry will not fix (bad template, reader gone): the reminder is dropped.
-fn permanent(e: &ApiError) -> bool {
-    matches!(e.errcode(), Some(40003 | 40037 | 43004 | 47003))
-}
-
-/// One pass: sends every reminder that is due.
+/// One pass: queues every reminder that is due.
 pub async fn run(s: &Services) -> Result<RunSummary, DbError> {
     let now = s.clock.now();
     let hour = s.config.activities.remind_hour;
@@ -49,32 +44,28 @@ pub async fn run(s: &Services) -> Result<RunSummary, DbError> {
     // Reminders go out from `hour` on the day before, so no activity more than 2 days away.
     for c in s.db.reminder_candidates(now, 2 * crate::clock::DAY_SECS).await? {
         let Some(a) = s.db.activity(c.activity_id).await? else { continue };
-        if now < reminder_moment(&a, hour) || !s.db.mark_activity_reminded(c.signup_id, now).await? {
+        if now < reminder_moment(&a, hour) {
             continue;
         }
+        // One message per sign-up and start time: a moved activity is reminded again.
+        let key = format!("act-remind-{}-{}", c.signup_id, a.starts_at);
         let body = json!({
             "touser": c.openid,
             "template_id": s.config.activities.remind_template_id,
             "url": page_url(s, &a),
-            "client_msg_id": format!("act-remind-{}", c.signup_id),
+            "client_msg_id": key,
             "data": {
                 "thing1": {"value": thing(&a.title)},
                 "time2": {"value": local_datetime(a.starts_at)},
                 "thing3": {"value": thing(&a.place)},
             }
         });
-        match s.api.send_template(&body).await {
-            Ok(_) => summary.sent += 1,
-            Err(e) if permanent(&e) => {
-                tracing::warn!(error = %e, activity = a.id, "activity reminder refused by WeChat; not retried");
-                summary.failed += 1;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, activity = a.id, "activity reminder failed; will retry");
-                s.db.unmark_activity_reminded(c.signup_id).await?;
-                summary.failed += 1;
-            }
+        if s.db.queue_activity_reminder(c.signup_id, now, &c.openid, &body, &key, crate::clock::unix_now()).await? {
+            summary.queued += 1;
         }
+    }
+    if summary.queued > 0 {
+        s.outbox.wake.notify_one();
     }
     Ok(summary)
 }
@@ -88,8 +79,8 @@ pub async fn scheduler(s: Services) {
 /// Runs the job if due (then again a minute later); returns the run's summary if it ran.
 pub async fn tick(s: &Services) -> Result<Option<RunSummary>, DbError> {
     let now = s.clock.now();
-    let ran = crate::jobs::run_if_due(&s.db, JOB, now, now + EVERY_SECS, || run(s)).await?;
-    if let Some(summary) = ran.filter(|r| r.sent + r.failed > 0) {
+    let ran = crate::jobs::run_if_due(&s.db, JOB, &s.clock, now + EVERY_SECS, || run(s)).await?;
+    if let Some(summary) = ran.filter(|r| r.queued > 0) {
         tracing::info!(?summary, "activity reminders");
     }
     Ok(ran)

@@ -483,26 +483,40 @@ impl Db {
         Ok(with_pool!(self, |pool| sqlx::query_as::<_, ReminderCandidate>(sql).bind(now).bind(now + horizon).fetch_all(pool).await?))
     }
 
-    /// Claims a reminder (false: another run or node has it).
-    pub async fn mark_activity_reminded(&self, signup_id: i64, now: i64) -> Result<bool, DbError> {
-        let n = with_pool!(self, |pool| sqlx::query(
-            "UPDATE activity_signups SET reminded_at = $2 WHERE id = $1 AND reminded_at IS NULL AND status = 'confirmed'"
-        )
-        .bind(signup_id)
-        .bind(now)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(n == 1)
-    }
-
-    /// Gives a claimed reminder back after a failed send, so the next run tries again.
-    pub async fn unmark_activity_reminded(&self, signup_id: i64) -> Result<(), DbError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE activity_signups SET reminded_at = NULL WHERE id = $1")
-            .bind(signup_id)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(())
+    /// Claims a signup's reminder and queues it (a template message, `body`) in the outbox under
+    /// `key`, in one transaction: a node that dies mid-run has done both or neither, so the
+    /// reminder goes exactly once (the outbox sends it, retrying as it does). `false` when it
+    /// was claimed before. `queued_at` is the outbox's (wall-clock) time.
+    pub async fn queue_activity_reminder(
+        &self,
+        signup_id: i64,
+        now: i64,
+        openid: &str,
+        body: &serde_json::Value,
+        key: &str,
+        queued_at: i64,
+    ) -> Result<bool, DbError> {
+        Ok(with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let n =
+                sqlx::query("UPDATE activity_signups SET reminded_at = $2 WHERE id = $1 AND reminded_at IS NULL AND status = 'confirmed'")
+                    .bind(signup_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            if n == 1 {
+                sqlx::query(crate::wechat::store::ENQUEUE_OUTBOX_SQL)
+                    .bind(openid)
+                    .bind(crate::wechat::store::TEMPLATE_ONLY)
+                    .bind(body.to_string())
+                    .bind(key)
+                    .bind(queued_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            n == 1
+        }))
     }
 }

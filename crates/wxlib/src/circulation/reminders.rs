@@ -1,7 +1,10 @@
 //! Due-date reminders: once a day, each bound reader with loans due within N days or overdue gets
 //! one digest (a template message), and no loan is reminded twice for the same due date — across
-//! restarts and nodes, because what was sent is recorded before sending and the job runs under a
-//! lease. A renewal changes the due date, so the renewed loan is reminded again before its new one.
+//! restarts and nodes, because the digest is queued in the outbox in the same transaction that
+//! records what it reminds (the outbox sends it, retrying as it does), and the job runs under a
+//! short, renewed lease (a node that dies mid-run leaves the rest to the next node within
+//! seconds). A renewal changes the due date, so the renewed loan is reminded again before its new
+//! one.
 //!
 //! The template's fields are the account's own: `circulation.remind_template_fields` maps the
 //! digest's roles (books, due, count, note) to them, checked at start against the template's
@@ -18,6 +21,7 @@ pub const JOB: &str = "due_reminders";
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RunSummary {
     pub readers: usize,
+    /// Digests queued in the outbox (it sends them).
     pub digests: usize,
     pub loans: usize,
     pub unavailable: usize,
@@ -44,29 +48,25 @@ pub async fn run(s: &Services) -> Result<RunSummary, DbError> {
             continue;
         }
         let keys: Vec<(String, i64)> = due.iter().map(|l| (l.barcode.clone(), l.due_at)).collect();
-        let fresh = s.db.mark_reminders(&openid, &day, &keys).await?;
-        if fresh.is_empty() {
-            continue;
+        let key = format!("due-{openid}-{day}");
+        let digest = |fresh: &[(String, i64)]| {
+            let in_digest: Vec<_> = due.iter().filter(|l| fresh.iter().any(|(b, d)| *b == l.barcode && *d == l.due_at)).collect();
+            let first_due = fresh.iter().map(|(_, d)| *d).min().unwrap_or(now);
+            let fields = &s.config.circulation.remind_template_fields;
+            let titles: Vec<String> = in_digest.iter().map(|l| l.title.clone()).collect();
+            let books = fields.get("books").map(|key| books_value(&titles, templates::limit(key).unwrap_or(200))).unwrap_or_default();
+            let values = [("books", books), ("due", local_day(first_due)), ("count", fresh.len().to_string()), ("note", NOTE.to_owned())];
+            let url = format!("{}/h5/bind", s.config.server.public_url);
+            templates::body(&openid, &s.config.circulation.remind_template_id, fields, &values, &url, &key)
+        };
+        let fresh = s.db.queue_reminder_digest(&openid, &day, &keys, &digest, &key, crate::clock::unix_now()).await?;
+        if !fresh.is_empty() {
+            summary.digests += 1;
+            summary.loans += fresh.len();
         }
-        let in_digest: Vec<_> = due.iter().filter(|l| fresh.iter().any(|(b, d)| *b == l.barcode && *d == l.due_at)).collect();
-        let first_due = fresh.iter().map(|(_, d)| *d).min().unwrap_or(now);
-        let fields = &s.config.circulation.remind_template_fields;
-        let titles: Vec<String> = in_digest.iter().map(|l| l.title.clone()).collect();
-        let books = fields.get("books").map(|key| books_value(&titles, templates::limit(key).unwrap_or(200))).unwrap_or_default();
-        let values = [("books", books), ("due", local_day(first_due)), ("count", fresh.len().to_string()), ("note", NOTE.to_owned())];
-        let url = format!("{}/h5/bind", s.config.server.public_url);
-        let body =
-            templates::body(&openid, &s.config.circulation.remind_template_id, fields, &values, &url, &format!("due-{openid}-{day}"));
-        match s.api.send_template(&body).await {
-            Ok(_) => {
-                summary.digests += 1;
-                summary.loans += fresh.len();
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "reminders: template send failed; will retry next run");
-                s.db.unmark_reminders(&openid, &day, &fresh).await?;
-            }
-        }
+    }
+    if summary.digests > 0 {
+        s.outbox.wake.notify_one();
     }
     Ok(summary)
 }
@@ -128,9 +128,9 @@ pub async fn scheduler(s: Services) {
 pub async fn tick(s: &Services) -> Result<Option<RunSummary>, DbError> {
     let now = s.clock.now();
     let next = crate::clock::next_daily(now, s.config.circulation.remind_hour);
-    let ran = crate::jobs::run_if_due(&s.db, JOB, now, next, || run(s)).await?;
+    let ran = crate::jobs::run_if_due(&s.db, JOB, &s.clock, next, || run(s)).await?;
     if let Some(summary) = &ran {
-        tracing::info!(?summary, "due-date reminders sent");
+        tracing::info!(?summary, "due-date reminders queued");
     }
     Ok(ran)
 }

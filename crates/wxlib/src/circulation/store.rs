@@ -72,11 +72,25 @@ impl Db {
     }
 }
 
+/// A loan as the reminders know it: (item barcode, due time).
+pub type LoanKey = (String, i64);
+
 /// What the due-date reminders sent.
 impl Db {
-    /// Marks today's digest for this reader and the loans in it, unless today's digest exists.
-    /// Returns the loans not reminded before (empty: nothing to send).
-    pub(super) async fn mark_reminders(&self, openid: &str, day: &str, loans: &[(String, i64)]) -> Result<Vec<(String, i64)>, DbError> {
+    /// Marks today's digest for this reader and the loans in it, unless today's digest exists, and
+    /// queues the digest (`digest` of the loans not reminded before, a template message) in the
+    /// outbox under `key` in the same transaction: a node that dies mid-run has either done both
+    /// or neither, so the reader is reminded exactly once. Returns the loans in the digest (empty:
+    /// nothing to send). `queued_at` is the outbox's (wall-clock) time.
+    pub(super) async fn queue_reminder_digest(
+        &self,
+        openid: &str,
+        day: &str,
+        loans: &[LoanKey],
+        digest: &(dyn Fn(&[LoanKey]) -> serde_json::Value + Sync),
+        key: &str,
+        queued_at: i64,
+    ) -> Result<Vec<LoanKey>, DbError> {
         Ok(with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let mut fresh = Vec::new();
@@ -109,27 +123,17 @@ impl Db {
                 tx.rollback().await?;
                 return Ok(Vec::new());
             }
+            sqlx::query(crate::wechat::store::ENQUEUE_OUTBOX_SQL)
+                .bind(openid)
+                .bind(crate::wechat::store::TEMPLATE_ONLY)
+                .bind(digest(&fresh).to_string())
+                .bind(key)
+                .bind(queued_at)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             fresh
         }))
-    }
-
-    /// Undoes the marks when the send failed, so the next run tries again.
-    pub(super) async fn unmark_reminders(&self, openid: &str, day: &str, loans: &[(String, i64)]) -> Result<(), DbError> {
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query("DELETE FROM reminder_digests WHERE openid = $1 AND day = $2").bind(openid).bind(day).execute(&mut *tx).await?;
-            for (barcode, due_at) in loans {
-                sqlx::query("DELETE FROM reminders_sent WHERE openid = $1 AND barcode = $2 AND due_at = $3")
-                    .bind(openid)
-                    .bind(barcode)
-                    .bind(due_at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
     }
 
     pub async fn reminder_digest_count(&self, openid: &str) -> Result<i64, DbError> {

@@ -3,8 +3,11 @@
 
 use super::{Db, DbError};
 
-/// How long a node owns a job it claimed (a run that takes longer may be run again elsewhere).
-const LEASE_SECS: i64 = 600;
+/// How long a claim lasts unless renewed: the runner renews it every second while the job runs
+/// ([`Db::renew_job`] from `crate::jobs::run_if_due`), so a node that dies mid-run (SIGKILL) loses the job within
+/// these seconds and another node runs it (what was done is marked in the store, so it is not
+/// done twice).
+const JOB_LEASE_SECS: i64 = 5;
 
 impl Db {
     /// Registers a job (first run at `first_run_at`) unless it exists.
@@ -18,11 +21,23 @@ impl Db {
         Ok(())
     }
 
-    /// Claims the job if it is due and nobody else runs it.
-    pub async fn claim_job(&self, name: &str, now: i64) -> Result<bool, DbError> {
+    /// Claims the job if it is due and nobody else runs it: the claim's end (the token that
+    /// [`Db::renew_job`] takes), or `None`.
+    pub async fn claim_job(&self, name: &str, now: i64) -> Result<Option<i64>, DbError> {
         let sql = "UPDATE jobs SET lease_until = $2 WHERE name = $1 AND next_run_at <= $3 AND lease_until < $3";
-        let n = with_pool!(self, |pool| sqlx::query(sql).bind(name).bind(now + LEASE_SECS).bind(now).execute(pool).await?.rows_affected());
-        Ok(n == 1)
+        let until = now + JOB_LEASE_SECS;
+        let n = with_pool!(self, |pool| sqlx::query(sql).bind(name).bind(until).bind(now).execute(pool).await?.rows_affected());
+        Ok((n == 1).then_some(until))
+    }
+
+    /// Moves the end of this node's claim, which ends at `held_until`, to a lease from `now`: the
+    /// new end (the next renewal's token), or `None` when the claim is no longer this node's (it
+    /// ran out and another node took the job).
+    pub async fn renew_job(&self, name: &str, held_until: i64, now: i64) -> Result<Option<i64>, DbError> {
+        let sql = "UPDATE jobs SET lease_until = $3 WHERE name = $1 AND lease_until = $2";
+        let until = now + JOB_LEASE_SECS;
+        let n = with_pool!(self, |pool| sqlx::query(sql).bind(name).bind(held_until).bind(until).execute(pool).await?.rows_affected());
+        Ok((n == 1).then_some(until))
     }
 
     pub async fn finish_job(&self, name: &str, now: i64, next_run_at: i64) -> Result<(), DbError> {

@@ -3,7 +3,8 @@
 //! each row has a unique key, so the same answer is never queued twice; a claim with a lease keeps
 //! two nodes from sending the same row. Sends respect the reader's customer-service window:
 //! outside it WeChat answers 45015/45047, so we do not try and record why instead — unless the
-//! row carries a template message to fall back to (notices), which goes out instead.
+//! row carries a template message to fall back to (notices), which goes out instead. A row may
+//! also carry only a template message ([`TEMPLATE_ONLY`], the due-date digest).
 
 use std::time::Duration;
 
@@ -11,13 +12,15 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::api::{ApiError, WeChatApi};
-use super::store::OutboxRow;
+use super::store::{OutboxRow, TEMPLATE_ONLY};
 use crate::db::{Db, DbError, unix_now};
 use crate::jobs::{Next, Pause, forever};
 use crate::wechat::followers::WindowState;
 use wechat::Reply;
 
 const MAX_ATTEMPTS: i64 = 6;
+/// How a template fallback was sent, as recorded with its row.
+const WINDOW_CLOSED: &str = "as a template message (customer-service window closed)";
 
 /// The customer-service message body for a reply, or `None` for replies that have no
 /// customer-service form (`success`, transfer to customer service).
@@ -98,9 +101,12 @@ impl OutboxWorker {
 
     async fn deliver(&self, row: OutboxRow) -> Result<(), DbError> {
         let now = unix_now();
+        if row.payload == TEMPLATE_ONLY && row.fallback.is_some() {
+            return self.deliver_template(&row, now, "as a template message").await;
+        }
         match self.db.window_state(&row.openid, now).await? {
             WindowState::Open { .. } => {}
-            _ if row.fallback.is_some() => return self.deliver_template(&row, now).await,
+            _ if row.fallback.is_some() => return self.deliver_template(&row, now, WINDOW_CLOSED).await,
             closed => {
                 let why = match closed {
                     WindowState::Exhausted => "customer-service send count for this window is used up (45047)",
@@ -121,7 +127,9 @@ impl OutboxWorker {
                 self.db.mark_outbox_sent(row.id, &row.openid, now).await
             }
             // WeChat's own word that the window is closed: the template, if there is one.
-            Err(ApiError::WeChat { errcode: 45015 | 45047, .. }) if row.fallback.is_some() => self.deliver_template(&row, now).await,
+            Err(ApiError::WeChat { errcode: 45015 | 45047, .. }) if row.fallback.is_some() => {
+                self.deliver_template(&row, now, WINDOW_CLOSED).await
+            }
             Err(e @ ApiError::WeChat { errcode: 45015 | 45047 | 43004 | 40003, .. }) => {
                 metrics::counter!("wxlib_outbox_total", "outcome" => "expired").increment(1);
                 self.db.finish_outbox(row.id, "expired", Some(&e.to_string()), now).await
@@ -131,8 +139,9 @@ impl OutboxWorker {
         }
     }
 
-    /// The row's template message instead of the customer-service one (the window is closed).
-    async fn deliver_template(&self, row: &OutboxRow, now: i64) -> Result<(), DbError> {
+    /// The row's template message: instead of the customer-service one (the window is closed), or
+    /// the row's only message; `how` is recorded with the row.
+    async fn deliver_template(&self, row: &OutboxRow, now: i64, how: &str) -> Result<(), DbError> {
         let body: Value = match row.fallback.as_deref().map(serde_json::from_str) {
             Some(Ok(v)) => v,
             _ => return self.db.finish_outbox(row.id, "failed", Some("unreadable template fallback"), now).await,
@@ -140,7 +149,7 @@ impl OutboxWorker {
         match self.api.send_template(&body).await {
             Ok(_) => {
                 metrics::counter!("wxlib_outbox_total", "outcome" => "sent_template").increment(1);
-                self.db.finish_outbox(row.id, "sent", Some("as a template message (customer-service window closed)"), now).await
+                self.db.finish_outbox(row.id, "sent", Some(how), now).await
             }
             Err(e @ ApiError::WeChat { errcode: 43004 | 40003 | 40037 | 47003, .. }) => {
                 tracing::warn!(id = row.id, error = %e, "outbox: template message refused");

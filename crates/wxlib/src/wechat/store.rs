@@ -49,6 +49,17 @@ pub const OPEN_MESSAGE_WINDOW_CONFLICT: &str = open_window_conflict!(
 /// How long a node owns the outbox rows it claimed.
 const CLAIM_SECS: i64 = 30;
 
+/// Queues an outbox row: `($1 openid, $2 payload, $3 fallback, $4 dedupe_key, $5 now)`; nothing
+/// when a row with the key exists. A domain that queues a message together with its own writes
+/// (the due-date digest and the marks of what it reminds) binds it in its own transaction, so
+/// that a node dying between the two can neither lose the message nor send it twice.
+pub const ENQUEUE_OUTBOX_SQL: &str = "INSERT INTO outbox (openid, payload, fallback, dedupe_key, status, next_attempt_at, created_at) \
+     VALUES ($1, $2, $3, $4, 'pending', $5, $5) ON CONFLICT (dedupe_key) DO NOTHING";
+
+/// The payload of a row that carries only a template message (its `fallback`), sent as one
+/// whatever the reader's customer-service window.
+pub const TEMPLATE_ONLY: &str = "";
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxRow {
     pub id: i64,
@@ -78,9 +89,7 @@ impl Db {
         dedupe_key: &str,
         now: i64,
     ) -> Result<bool, DbError> {
-        let sql = "INSERT INTO outbox (openid, payload, fallback, dedupe_key, status, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5) \
-                   ON CONFLICT (dedupe_key) DO NOTHING";
-        let n = with_pool!(self, |pool| sqlx::query(sql)
+        let n = with_pool!(self, |pool| sqlx::query(ENQUEUE_OUTBOX_SQL)
             .bind(openid)
             .bind(payload.to_string())
             .bind(fallback.map(Value::to_string))

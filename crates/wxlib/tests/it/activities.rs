@@ -210,14 +210,14 @@ async fn the_day_before_each_reader_with_a_place_is_reminded_once() {
     assert!(app.say("oRemA", &format!("报名 {id}")).await.starts_with("报名成功"));
     assert!(app.say("oRemB", &format!("报名 {id}")).await.contains("候补"));
 
-    assert_eq!(reminders::run(s).await.unwrap().sent, 0, "not yet: three days ahead");
+    assert_eq!(reminders::run(s).await.unwrap().queued, 0, "not yet: three days ahead");
     let moment = reminder_moment(&a, s.config.activities.remind_hour);
     assert_eq!(wxlib::clock::local_midnight(moment + DAY), wxlib::clock::local_midnight(a.starts_at), "the day before");
     s.clock.advance(moment - now - 60);
-    assert_eq!(reminders::run(s).await.unwrap().sent, 0, "a minute early");
+    assert_eq!(reminders::run(s).await.unwrap().queued, 0, "a minute early");
     s.clock.advance(60);
-    assert_eq!(reminders::run(s).await.unwrap().sent, 1);
-    assert_eq!(reminders::run(s).await.unwrap().sent, 0, "never twice");
+    assert_eq!(reminders::run(s).await.unwrap().queued, 1);
+    assert_eq!(reminders::run(s).await.unwrap().queued, 0, "never twice");
     let m = app.pushed("oRemA", "activity_reminder").await;
     assert_eq!(m["body"]["data"]["thing1"]["value"], "真人图书馆：科幻写作");
     assert_eq!(m["body"]["data"]["time2"]["value"], wxlib::clock::local_datetime(a.starts_at));
@@ -226,7 +226,7 @@ async fn the_day_before_each_reader_with_a_place_is_reminded_once() {
     // A reader promoted after the reminder went out reads the details in the notice instead.
     assert!(app.say("oRemA", &format!("取消报名 {id}")).await.starts_with("已取消"));
     app.pushed("oRemB", "候补成功").await;
-    assert_eq!(reminders::run(s).await.unwrap().sent, 0);
+    assert_eq!(reminders::run(s).await.unwrap().queued, 0);
 
     // The librarian moves the activity a day later: the reminder is due again, the day before
     // the new date.
@@ -234,9 +234,9 @@ async fn the_day_before_each_reader_with_a_place_is_reminded_once() {
     later.starts_at += DAY;
     later.ends_at += DAY;
     s.db.update_activity(id, &later, s.clock.now(), s.config.activities.remind_hour).await.unwrap();
-    assert_eq!(reminders::run(s).await.unwrap().sent, 0, "not yet");
+    assert_eq!(reminders::run(s).await.unwrap().queued, 0, "not yet");
     s.clock.advance(DAY);
-    assert_eq!(reminders::run(s).await.unwrap().sent, 1);
+    assert_eq!(reminders::run(s).await.unwrap().queued, 1);
     let m = app.pushed("oRemB", "activity_reminder").await;
     assert_eq!(m["body"]["data"]["time2"]["value"], wxlib::clock::local_datetime(a.starts_at + DAY));
 }
@@ -405,10 +405,14 @@ async fn places_are_never_oversold_on_either_database() {
         assert_eq!(db.recent_reports(end, end - DAY, 5).await.unwrap()[0].qr_ticket.as_deref(), Some("ticket"), "{backend}");
         let candidates = db.reminder_candidates(now + 2 * DAY, 2 * DAY).await.unwrap();
         assert_eq!(candidates.len(), 5, "{backend}: the five with a place");
-        assert!(db.mark_activity_reminded(candidates[0].signup_id, now).await.unwrap(), "{backend}");
-        assert!(!db.mark_activity_reminded(candidates[0].signup_id, now).await.unwrap(), "{backend}: claimed once");
-        db.unmark_activity_reminded(candidates[0].signup_id).await.unwrap();
-        assert_eq!(db.reminder_candidates(now + 2 * DAY, 2 * DAY).await.unwrap().len(), 5, "{backend}");
+        let first = &candidates[0];
+        let body = json!({"touser": first.openid, "template_id": "activity_reminder"});
+        assert!(db.queue_activity_reminder(first.signup_id, now, &first.openid, &body, "act-k1", now).await.unwrap(), "{backend}");
+        assert!(!db.queue_activity_reminder(first.signup_id, now, &first.openid, &body, "act-k1", now).await.unwrap(), "{backend}: once");
+        assert_eq!(db.reminder_candidates(now + 2 * DAY, 2 * DAY).await.unwrap().len(), 4, "{backend}");
+        let queued: Vec<_> = db.outbox_rows().await.unwrap().into_iter().filter(|r| r.dedupe_key == "act-k1").collect();
+        assert_eq!(queued.len(), 1, "{backend}: queued with its claim");
+        assert_eq!((queued[0].payload.as_str(), queued[0].fallback.as_deref()), ("", Some(body.to_string().as_str())), "{backend}");
         db.bind(&holder, "2021009", now).await.unwrap();
         let signups = db.activity_signups(id).await.unwrap();
         assert_eq!(signups.len(), 12, "{backend}");

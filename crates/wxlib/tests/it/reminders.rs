@@ -55,7 +55,7 @@ async fn one_digest_per_reader_per_day_across_a_restart() {
     assert_eq!(reminders::tick(&s2).await.unwrap(), None);
     assert_eq!(reminders::run(&s2).await.unwrap().digests, 0);
 
-    let sends = api.calls("template/send");
+    let sends = sent(&s, &api).await;
     assert_eq!(sends.len(), 1, "{sends:?}");
     assert_eq!(sends[0]["touser"], "oRemind");
     assert_eq!(sends[0]["template_id"], "due_reminder");
@@ -65,12 +65,73 @@ async fn one_digest_per_reader_per_day_across_a_restart() {
     // Next day: the same loan and due date is not reminded again…
     s.clock.advance(DAY);
     assert!(reminders::tick(&s).await.unwrap().is_some());
-    assert_eq!(api.calls("template/send").len(), 1);
+    assert_eq!(sent(&s, &api).await.len(), 1);
     // …but after a renewal moves the due date, the new date is reminded once it is near.
     let renewed = ils.renew("c1", "I1").await.unwrap();
     assert!(renewed.ok);
     s.clock.advance(renewed.due_at.unwrap() - s.clock.now() - 2 * DAY);
     assert_eq!(reminders::run(&s).await.unwrap().digests, 1);
-    assert_eq!(api.calls("template/send").len(), 2);
+    assert_eq!(sent(&s, &api).await.len(), 2);
     assert_eq!(s.db.reminder_digest_count("oRemind").await.unwrap(), 2);
+}
+
+/// The template messages sent once the outbox has delivered every digest queued so far.
+async fn sent(s: &wxlib::services::Services, api: &FakeApi) -> Vec<serde_json::Value> {
+    let mut delivered = false;
+    for _ in 0..100 {
+        let rows = s.db.outbox_rows().await.unwrap();
+        if rows.iter().all(|r| r.status != "pending") {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(delivered, "the outbox did not deliver the digests");
+    api.calls("template/send")
+}
+
+/// A node that dies between queuing a digest and sending it loses nothing: the digest was queued
+/// with the marks of what it reminds (one transaction), and the next run neither queues it again
+/// nor reminds the loans twice. The outbox (here: the next node's) sends it once.
+#[tokio::test]
+async fn a_digest_queued_by_a_node_that_died_is_sent_once() {
+    for (backend, test_db) in all_dbs().await {
+        let api = fake_api().await;
+        let url = test_db.url.clone();
+        // A node built and never run has no outbox worker: its digests stay queued, as when a
+        // node dies after queuing them.
+        let quiet = Application::build(test_config(&url, &api.base)).await.unwrap();
+        let s = quiet.services().clone();
+        let now = s.clock.now();
+        let rows: Vec<RecordRow> = (1..=3)
+            .map(|i| RecordRow {
+                id: format!("r{i}"),
+                marc: vec![],
+                title: format!("Book {i}"),
+                author: None,
+                year: None,
+                call_number: None,
+                items: vec![],
+            })
+            .collect();
+        s.db.upsert_records(&rows, now).await.unwrap();
+        let ils = BuiltinIls { db: s.db.clone(), clock: s.clock.clone(), rules: s.config.circulation.clone() };
+        for (i, reader) in ["c1", "c2", "c3"].iter().enumerate() {
+            ils.add_reader(reader, "Reader", "pw").await.unwrap();
+            wxlib::circulation::load::items(&ils, &format!("barcode,record_id\nI{i},r{}\n", i + 1)).await.unwrap();
+            ils.checkout(reader, &format!("I{i}"), now - 28 * DAY, Some(now + DAY)).await.unwrap();
+            s.db.bind(&format!("oDied{i}"), reader, now).await.unwrap();
+        }
+        let first = reminders::run(&s).await.unwrap();
+        assert_eq!(first.digests, 3, "{backend}");
+        assert!(api.calls("template/send").is_empty(), "{backend}: queued, not sent by the node that died");
+        // The next node runs the job again (its claim ran out), and its outbox sends what is queued.
+        let app = spawn_app_on(test_db, &api.base, wxlib::conversation::router()).await;
+        app.services.clock.advance(s.clock.now() - app.services.clock.now());
+        assert_eq!(reminders::run(&app.services).await.unwrap().digests, 0, "{backend}: nothing queued twice");
+        let sends = sent(&app.services, &api).await;
+        let mut to: Vec<_> = sends.iter().map(|m| m["touser"].as_str().unwrap().to_owned()).collect();
+        to.sort();
+        assert_eq!(to, ["oDied0", "oDied1", "oDied2"], "{backend}: each reader once");
+    }
 }

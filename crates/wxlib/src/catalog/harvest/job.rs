@@ -1,12 +1,13 @@
 //! The server's harvests: every `catalog.harvest.interval_secs` after the last run ended, and at
 //! once when someone pressed "harvest now" in the console (a request in the store, so the node
 //! that runs it need not be the one that was asked). On several nodes one harvests at a time: the
-//! run takes the `catalog_harvest` lease, and the others find the run just done and wait.
+//! run takes the `catalog_harvest` lease, and the others find the run just done and wait — or, when
+//! the harvesting node died mid-run, resume its harvest once its lease runs out.
 
 use std::time::Duration;
 
 use super::store::HarvestRun;
-use super::{HarvestError, run, source_key};
+use super::{HarvestError, LEASE, run_under_lease, source_key, take_lease};
 use crate::db::{DbError, unix_now};
 use crate::jobs::{Next, Pause, forever};
 use crate::services::Services;
@@ -14,11 +15,16 @@ use crate::services::Services;
 /// How often a node looks whether a harvest is due (or was asked for).
 const LOOK: Duration = Duration::from_secs(5);
 
-/// When the next harvest is due: at once when asked for (`requested_at`), else `interval_secs`
-/// after the last run ended (at once when there was none); `None` when it runs only on demand.
+/// When the next harvest is due: at once when asked for (`requested_at`) or when the last run is
+/// still `running` (on another node, which holds the lease, or on one that died mid-run: then this
+/// node resumes it as soon as the dead node's lease has run out), else `interval_secs` after the
+/// last run ended (at once when there was none); `None` when it runs only on demand.
 pub fn next_run_at(interval_secs: u64, last: Option<&HarvestRun>, requested_at: Option<i64>) -> Option<i64> {
     if requested_at.is_some() {
         return requested_at;
+    }
+    if last.is_some_and(|r| r.outcome == "running") {
+        return Some(0);
     }
     if interval_secs == 0 {
         return None;
@@ -37,16 +43,23 @@ pub async fn scheduler(s: Services) {
     let source = source_key(&cfg);
     let (s, cfg, holder, source) = (&s, &cfg, &holder, &source);
     forever("catalog harvest", Pause::every(LOOK), move || async move {
-        let state = s.db.harvest_state(source).await?;
-        let asked = state.as_ref().and_then(|st| st.requested_at);
-        let last = s.db.last_harvest_run(source).await?;
-        // A run still `running` (here, on another node, or one that died) counts from its start;
-        // once due, the lease decides.
-        let due = next_run_at(cfg.interval_secs, last.as_ref(), asked).is_some_and(|at| at <= unix_now());
-        if !due {
+        let due = || async {
+            let asked = s.db.harvest_state(source).await?.and_then(|st| st.requested_at);
+            let last = s.db.last_harvest_run(source).await?;
+            Ok::<_, DbError>((next_run_at(cfg.interval_secs, last.as_ref(), asked).is_some_and(|at| at <= unix_now()), asked))
+        };
+        // Once due, the lease decides: a run alive on another node keeps it, a dead one's runs
+        // out within seconds and this node resumes its harvest.
+        if !due().await?.0 || !take_lease(&s.db, holder).await? {
             return Ok::<_, DbError>(Next::Pause);
         }
-        match run(&s.db, cfg, holder, false).await {
+        // Under the lease, look again: the run seen `running` may have ended a moment ago.
+        let (still_due, asked) = due().await?;
+        if !still_due {
+            s.db.release_lease(LEASE, holder).await?;
+            return Ok(Next::Pause);
+        }
+        match run_under_lease(&s.db, cfg, holder, false).await {
             // The run logged its summary or its failure, and recorded it for the console.
             Ok(_)
             | Err(HarvestError::Fetch(_) | HarvestError::Response { .. } | HarvestError::TokenLoop | HarvestError::TokenRepeated(_)) => {}
@@ -88,6 +101,9 @@ mod tests {
         assert_eq!(next_run_at(900, None, None), Some(0));
         assert_eq!(next_run_at(900, Some(&ran(1000, Some(1300))), None), Some(2200));
         assert_eq!(next_run_at(900, Some(&ran(1000, None)), None), Some(1900));
+        // Still running (elsewhere, or on a node that died): due now, and the lease decides.
+        let running = HarvestRun { outcome: "running".into(), ..ran(1000, None) };
+        assert_eq!(next_run_at(900, Some(&running), None), Some(0));
         assert_eq!(next_run_at(0, Some(&ran(1000, Some(1300))), None), None);
         assert_eq!(next_run_at(0, None, Some(1500)), Some(1500));
         assert_eq!(next_run_at(900, Some(&ran(1000, Some(1300))), Some(1400)), Some(1400));

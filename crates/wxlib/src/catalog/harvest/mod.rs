@@ -42,8 +42,10 @@ use store::{After, PageWrite};
 
 /// The lease that keeps harvests to one at a time.
 pub const LEASE: &str = "catalog_harvest";
-/// How long the lease lasts without renewal; it is renewed before every page.
-const LEASE_SECS: i64 = 300;
+/// How long the lease lasts without renewal. A run keeps it by a renewal every second
+/// ([`crate::jobs::HeldLease`]) however long a page takes, so a node that dies mid-harvest loses
+/// it within these seconds and another node resumes from the saved resumption token.
+const LEASE_SECS: i64 = 10;
 /// How often one run lists again after `badResumptionToken` before it gives up.
 const MAX_RESTARTS: u32 = 3;
 
@@ -53,7 +55,7 @@ pub enum HarvestError {
     NotConfigured,
     #[error("another harvest is running (the catalog_harvest lease is held elsewhere)")]
     Busy,
-    #[error("the harvest lease was taken over by another node (a page took longer than {LEASE_SECS} s)")]
+    #[error("the harvest lease was taken over by another node (this node could not renew it for {LEASE_SECS} s)")]
     LeaseLost,
     #[error("the OAI-PMH provider could not be harvested")]
     Fetch(#[from] FetchError),
@@ -243,16 +245,27 @@ pub async fn run(db: &Db, cfg: &HarvestConfig, holder: &str, full: bool) -> Resu
     if cfg.url.is_empty() {
         return Err(HarvestError::NotConfigured);
     }
-    if !db.try_lease(LEASE, holder, LEASE_SECS, unix_now()).await? {
+    if !take_lease(db, holder).await? {
         return Err(HarvestError::Busy);
     }
+    run_under_lease(db, cfg, holder, full).await
+}
+
+/// Takes (or renews) the harvest lease as `holder`; `false` when another node holds it.
+pub(super) async fn take_lease(db: &Db, holder: &str) -> Result<bool, DbError> {
+    db.try_lease(LEASE, holder, LEASE_SECS, unix_now()).await
+}
+
+/// [`run`] for a caller that took the lease as `holder` ([`take_lease`]); gives it back at the end.
+pub(super) async fn run_under_lease(db: &Db, cfg: &HarvestConfig, holder: &str, full: bool) -> Result<HarvestSummary, HarvestError> {
+    let held = crate::jobs::HeldLease::keep(db, LEASE, holder, LEASE_SECS);
     let source = source_key(cfg);
     let started = std::time::Instant::now();
     let result = match db.start_harvest_run(&source, full, unix_now()).await {
         Ok(run_id) => {
             let fetcher = Fetcher::new(&cfg.url, Duration::from_secs(cfg.timeout_secs), cfg.max_attempts);
             let mut summary = HarvestSummary { run_id, full, ..Default::default() };
-            let result = harvest(db, cfg, &fetcher, &source, holder, &mut summary).await;
+            let result = harvest(db, cfg, &fetcher, &source, holder, &held, &mut summary).await;
             summary.requests = fetcher.requests.load(std::sync::atomic::Ordering::Relaxed);
             let message = result.as_ref().err().map(|e| Chain(e).to_string());
             let outcome = if result.is_ok() { "complete" } else { "failed" };
@@ -261,6 +274,7 @@ pub async fn run(db: &Db, cfg: &HarvestConfig, holder: &str, full: bool) -> Resu
         }
         Err(e) => Err(e.into()),
     };
+    drop(held);
     if let Err(e) = db.release_lease(LEASE, holder).await {
         tracing::warn!(error = %Chain(&e), "cannot release the harvest lease; it expires by itself");
     }
@@ -301,6 +315,7 @@ async fn harvest(
     fetcher: &Fetcher,
     source: &str,
     holder: &str,
+    held: &crate::jobs::HeldLease,
     summary: &mut HarvestSummary,
 ) -> Result<(), HarvestError> {
     let identify = oai::parse_identify(&fetcher.get(&Request::Identify).await?)
@@ -387,6 +402,10 @@ async fn harvest(
             Some(token) => After::Continue { token: token.clone(), list_started },
             None => After::Complete { checkpoint: list_started },
         };
+        // A page fetched while another node took the harvest over is that node's to write.
+        if held.lost() {
+            return Err(HarvestError::LeaseLost);
+        }
         let counts = db.commit_harvest_page(source, summary.run_id, &write, &after, unix_now()).await?;
         summary.added += counts.added;
         summary.updated += counts.updated;
