@@ -27,14 +27,20 @@ the customer-service messages the simulator delivered to that reader, is exactly
   deploy/ configures it), a failed console sign-in is audited with the reader's own address
   (the connection nginx got), not nginx's and not one the client wrote into X-Forwarded-For;
 - PostgreSQL's connections terminated under load (`pg_terminate_backend` on every session of
-  the test's database — restarting the machine's shared PostgreSQL service is not ours to do):
-  the nodes reconnect and every message is still answered once.
+  the test's database): the nodes reconnect and every message is still answered once;
+- PostgreSQL itself restarted under load — a private server of the machine's PostgreSQL
+  binaries (`initdb` in a temp dir, as the `postgres` user when the tests run as root), stopped
+  with `pg_ctl -m immediate` (a crash: no shutdown checkpoint) and started again 2 s later: the
+  nodes keep their processes, every message is answered once (WeChat's retry lands after the
+  restart), and afterwards every node serves pages and callbacks directly.
 """
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import datetime
 import time
@@ -120,10 +126,11 @@ def inbox(sim, openid, kind):
 
 
 class Cluster:
-    def __init__(self, tmp, n=3, extra_config="", imports=(MARC / "lc-books2016-zh-4000.mrc",)):
+    def __init__(self, tmp, n=3, extra_config="", imports=(MARC / "lc-books2016-zh-4000.mrc",), pg_url=None):
         """`n` nodes with `extra_config` in each one's configuration; the first imports `imports`
-        into the shared database before it starts."""
-        url = pg_server_url()
+        into the shared database before it starts. `pg_url`: the PostgreSQL server (the
+        machine's, `WXLIB_TEST_PG`, by default)."""
+        url = pg_url or pg_server_url()
         self.pg_url = url
         self.db = "wxlib_py_" + os.urandom(6).hex()
         psql(url, "postgres", f"CREATE DATABASE {self.db}")
@@ -441,3 +448,79 @@ def test_behind_nginx_the_audit_log_names_the_readers_address_not_a_forged_one(c
     assert r.status_code in (200, 401, 403), r.text
     audited = c.sql("SELECT detail FROM audit_log WHERE action = 'console.sign_in_failed'")
     assert audited == "user name nobody from 127.0.0.5", audited
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of our own, from the machine's binaries, that the test may crash and
+    restart (the machine's shared server is not ours to restart)."""
+
+    def __init__(self):
+        bins = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        if not bins:
+            if os.environ.get("CI"):
+                pytest.fail("CI: the PostgreSQL server binaries (initdb, pg_ctl) are required")
+            pytest.skip("!!! no PostgreSQL server binaries: the restart test is skipped")
+        self.bin = bins[-1].parent
+        # Not under pytest's temp dir, which only its owner may enter.
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="wxlib-pg-"))
+        self.port = free_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}"
+        # initdb refuses to run as root: then the cluster belongs to the postgres user.
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            subprocess.run(["chown", "postgres", str(self.dir)], check=True)
+        self.data = self.dir / "data"
+        self.run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.start()
+
+    def run(self, tool, *args):
+        out = subprocess.run([*self.as_user, str(self.bin / tool), *args], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, f"{tool}: {out.stdout}{out.stderr}"
+
+    def start(self):
+        self.run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.dir / "log"), "-o",
+                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def crash(self):
+        self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+
+    def stop(self):
+        subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def test_postgresql_crashed_and_restarted_under_load_is_survived(tmp_path):
+    pg = PrivatePostgres()
+    try:
+        c = Cluster(tmp_path, n=2, pg_url=pg.url)
+        try:
+            load = Load(c, "P", callback_threads=6, page_threads=2)
+            time.sleep(2)
+            before = len(load.messages)
+            pg.crash()
+            time.sleep(2)
+            pg.start()
+            restarted = time.monotonic()
+            # The load goes on after the restart until messages are answered again directly.
+            deadline = time.time() + 30
+            while not any(m[2] == 1 and m[3] < 2 for m in load.messages[before + 10:]):
+                assert time.time() < deadline, "no message answered directly after the restart"
+                time.sleep(0.2)
+            load.stop()
+            passive, by_outbox = answered_once(c, load, within=40)
+            retried = [m for m in load.messages if m[2] > 1]
+            print(f"{len(load.messages)} messages ({passive} in the callback, {by_outbox} by customer-service message, "
+                  f"{len(retried)} answered on WeChat's retry), {len(load.pages)} pages; answering directly again "
+                  f"{time.monotonic() - restarted:.1f} s after the restart")
+            assert len(load.messages) > before, "the load ran across the restart"
+            for node in c.nodes:
+                assert node.proc.poll() is None, "a node exited when PostgreSQL went away"
+                assert requests.get(node.url + "/opac/search", params={"q": "经济"}, timeout=10).status_code == 200
+                assert requests.get(node.url + "/readyz", timeout=10).status_code == 200
+                xml = message("text", "<Content><![CDATA[帮助]]></Content>", openid=f"oAfterPg{node.port}".ljust(28, "0"))
+                reply, attempts, _ = deliver(WeChat(node.url), xml)
+                assert reply not in (None, "success") and attempts == 1, (node.port, reply, attempts)
+        finally:
+            c.close()
+    finally:
+        pg.stop()
