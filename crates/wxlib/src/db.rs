@@ -85,6 +85,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "live circulation", include_str!("../migrations/sqlite/0015_live_circulation.sql")),
     (16, "attempt limits", include_str!("../migrations/sqlite/0016_attempt_limits.sql")),
     (17, "catalog harvest", include_str!("../migrations/sqlite/0017_catalog_harvest.sql")),
+    (18, "late answers", include_str!("../migrations/sqlite/0018_late_answers.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "front door", include_str!("../migrations/postgres/0001_front_door.sql")),
@@ -104,6 +105,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "live circulation", include_str!("../migrations/postgres/0015_live_circulation.sql")),
     (16, "attempt limits", include_str!("../migrations/postgres/0016_attempt_limits.sql")),
     (17, "catalog harvest", include_str!("../migrations/postgres/0017_catalog_harvest.sql")),
+    (18, "late answers", include_str!("../migrations/postgres/0018_late_answers.sql")),
 ];
 
 /// The newest schema version this binary knows (its last migration).

@@ -35,6 +35,8 @@ pub struct Application {
     services: Services,
     router: axum::Router,
     index_sync: IndexSync,
+    /// The callback's state, for the task that runs again the late callbacks of nodes that died.
+    callback: Arc<CallbackState<Services>>,
 }
 
 /// Everything handlers and jobs use, without a listener: for the server and for commands
@@ -106,7 +108,7 @@ impl Application {
         let listener = TcpListener::bind(services.config.server.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", services.config.server.listen))?;
-        let callback = CallbackState {
+        let callback = Arc::new(CallbackState {
             config: services.config.clone(),
             journal: services.journal.clone(),
             outbox: services.outbox.clone(),
@@ -114,7 +116,7 @@ impl Application {
             crypto,
             router: Arc::new(chat_router),
             context: services.clone(),
-        };
+        });
         let metrics_listener = match services.config.server.metrics_listen.as_str() {
             "" => None,
             addr => {
@@ -137,7 +139,7 @@ impl Application {
             .merge(crate::reach::draw::routes(services.clone()))
             .merge(crate::reach::referral_web::routes(services.clone()))
             .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, page_timeout));
-        let router = callback::routes(callback)
+        let router = callback::routes(callback.clone())
             .merge(pages)
             .merge(simulator_routes(&services.config)?)
             .merge(crate::health::probe_routes(crate::health::Readiness::new(
@@ -148,7 +150,7 @@ impl Application {
             .merge(crate::health::metrics_on_main_listener(&services.config.server.metrics_token))
             .route("/static/wxlib.js", get(crate::web::policy::script))
             .layer(axum::middleware::from_fn(crate::web::policy::security_headers));
-        Ok(Self { listener, metrics_listener, services, router, index_sync })
+        Ok(Self { listener, metrics_listener, services, router, index_sync, callback })
     }
 
     pub fn port(&self) -> u16 {
@@ -176,6 +178,7 @@ impl Application {
         tokio::spawn(crate::broadcasts::send::worker(s.clone()));
         tokio::spawn(crate::broadcasts::figures::daily(s.clone()));
         tokio::spawn(OutboxWorker { db: s.db.clone(), api: s.api.clone(), wake: s.outbox.wake.clone() }.run());
+        tokio::spawn(callback::rerun_orphans(self.callback.clone()));
         let journal = s.journal.clone();
         let options = crate::web::serve::ServeOptions {
             header_read_timeout: Duration::from_secs(s.config.server.header_read_timeout_secs),

@@ -32,6 +32,7 @@ impl Db {
             let card: Option<(String,)> =
                 sqlx::query_as("DELETE FROM bindings WHERE openid = $1 RETURNING card").bind(openid).fetch_optional(&mut *tx).await?;
             sqlx::query("DELETE FROM reminders_sent WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM callback_late WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM reminder_digests WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM notice_marks WHERE openid = $1").bind(openid).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM shelf_watches WHERE openid = $1").bind(openid).execute(&mut *tx).await?;

@@ -54,12 +54,12 @@ pub struct CallbackState<S> {
 }
 
 /// `GET` and `POST /wechat`, with WeChat's bodies limited to `server.max_body_bytes`.
-pub fn routes<S: Clone + Send + Sync + 'static>(state: CallbackState<S>) -> axum::Router {
+pub fn routes<S: Clone + Send + Sync + 'static>(state: Arc<CallbackState<S>>) -> axum::Router {
     let limit = state.config.server.max_body_bytes;
     axum::Router::new()
         .route("/wechat", axum::routing::get(verify_url::<S>).post(receive::<S>))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
-        .with_state(Arc::new(state))
+        .with_state(state)
 }
 
 /// The callback's query parameters. Read by hand from the raw query (`RawQuery`) rather than
@@ -237,20 +237,21 @@ pub async fn receive<S: Clone + Send + Sync + 'static>(
         return Err(Rejection::NotEncrypted);
     }
     let outer = wechat::xml::parse(&body).map_err(Rejection::MalformedXml)?;
-    let (inbound, key_index) = if encrypted {
+    // `plain`: the message's own XML, kept only if its handler runs past the deadline.
+    let (inbound, key_index, plain) = if encrypted {
         let crypto = st.crypto.as_ref().ok_or(Rejection::NoKey)?;
         let msg_sig = require(&q.msg_signature, "msg_signature")?;
         let enc = wechat::envelope::encrypt_field(&outer).ok_or(Rejection::NoEncrypt)?;
         let d = crypto.open(msg_sig, ts, nonce, enc)?;
         let inbound = Inbound::parse(d.xml.as_bytes()).map_err(Rejection::BadMessage)?;
-        (Arc::new(inbound), d.key_index)
+        (Arc::new(inbound), d.key_index, std::borrow::Cow::Owned(d.xml))
     } else {
-        (Arc::new(Inbound::from_element(outer).map_err(Rejection::BadMessage)?), 0)
+        (Arc::new(Inbound::from_element(outer).map_err(Rejection::BadMessage)?), 0, String::from_utf8_lossy(&body))
     };
     let kind = inbound.kind_label();
 
     let deadline = Duration::from_millis(cfg.reply_deadline_ms);
-    let (reply, outcome) = handle_once(&st, inbound.clone(), started, deadline).await?;
+    let (reply, outcome) = handle_once(&st, inbound.clone(), &plain, started, deadline).await?;
     metrics::counter!("wxlib_callbacks_total", "type" => kind, "outcome" => outcome).increment(1);
     metrics::histogram!("wxlib_callback_seconds").record(started.elapsed().as_secs_f64());
 
@@ -276,6 +277,7 @@ pub async fn receive<S: Clone + Send + Sync + 'static>(
 async fn handle_once<S: Clone + Send + Sync + 'static>(
     st: &Arc<CallbackState<S>>,
     msg: Arc<Inbound>,
+    plain: &str,
     started: Instant,
     deadline: Duration,
 ) -> Result<(Reply, &'static str), Rejection> {
@@ -306,10 +308,21 @@ async fn handle_once<S: Clone + Send + Sync + 'static>(
         }
         None => {
             tracing::info!(key, "handler passed the reply deadline; answering success, the answer follows by customer-service message");
-            // The late task keeps the claim renewed and records it `deferred` once the answer is
-            // in the outbox: a retry meanwhile finds it running (and answers `success` at its
-            // own deadline), and if this node dies first the claim runs out and a retry takes
-            // the callback over.
+            // WeChat sends no retry once it has `success`: the message is kept (leased to this
+            // node) until its answer is queued, so that if this node dies first another one
+            // runs it again ([`rerun_orphans`]). Bounded: WeChat's 5 s come first.
+            let now = unix_now();
+            let keep = st.outbox.db.keep_late(&key, &msg.from_user, plain, now + CLAIM_LEASE_SECS, now);
+            match tokio::time::timeout(KEEP_LATE_WITHIN, keep).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %Chain(&e), key, "could not keep a late callback: lost if this node dies before it answers")
+                }
+                Err(_) => tracing::error!(key, "keeping a late callback took too long: lost if this node dies before it answers"),
+            }
+            // The late task keeps the claim (and the kept message) renewed and records it
+            // `deferred` once the answer is in the outbox: a retry meanwhile finds it running
+            // (and answers `success` at its own deadline).
             running.defer();
             Ok((Reply::Success, "deferred"))
         }
@@ -325,6 +338,79 @@ fn renew_claim(journal: &Journal, key: &str) {
             tracing::warn!(error = %e, key, "could not renew a callback's claim");
         }
     });
+}
+
+/// Extends the kept message of a late callback, like [`renew_claim`].
+fn renew_late(db: &crate::db::Db, key: &str) {
+    let (db, key) = (db.clone(), key.to_owned());
+    tokio::spawn(async move {
+        if let Err(e) = db.renew_late(&key, unix_now() + CLAIM_LEASE_SECS).await {
+            tracing::warn!(error = %Chain(&e), key, "could not renew a late callback's kept message");
+        }
+    });
+}
+
+/// How long the deadline path may spend keeping a late callback's message.
+const KEEP_LATE_WITHIN: Duration = Duration::from_millis(300);
+
+/// Why a late callback of a node that died could not be run again.
+#[derive(Debug, thiserror::Error)]
+pub enum LateError {
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// Runs forever on every node: a late callback whose node died (its kept message's lease ran
+/// out) is claimed here and its handler run again, once; the answer goes through the outbox
+/// under the callback's key, so a reader whose answer the dead node had already queued gets it
+/// once, not twice.
+pub async fn rerun_orphans<S: Clone + Send + Sync + 'static>(st: Arc<CallbackState<S>>) {
+    let pause = crate::jobs::Pause::every(Duration::from_secs(1));
+    crate::jobs::forever("late callbacks of nodes that died", pause, || {
+        let st = st.clone();
+        async move {
+            let now = unix_now();
+            let Some(late) = st.outbox.db.take_orphaned_late(now, now + CLAIM_LEASE_SECS).await? else {
+                return Ok::<_, LateError>(crate::jobs::Next::Pause);
+            };
+            rerun(&st, late).await?;
+            Ok(crate::jobs::Next::RightAway)
+        }
+    })
+    .await
+}
+
+async fn rerun<S: Clone + Send + Sync + 'static>(st: &Arc<CallbackState<S>>, late: super::store::LateCallback) -> Result<(), LateError> {
+    let db = &st.outbox.db;
+    let key = late.dedupe_key;
+    let journal = &st.journal;
+    if db.outbox_has(&key).await? {
+        // The dead node queued the answer and died before tidying up.
+        journal.finish(Finish { key: key.clone(), state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await?;
+        db.drop_late(&key).await?;
+        return Ok(());
+    }
+    let msg = match Inbound::parse(late.message.as_bytes()) {
+        Ok(m) => Arc::new(m),
+        Err(e) => {
+            tracing::error!(error = %e, key, "a late callback's kept message cannot be read; dropped");
+            db.drop_late(&key).await?;
+            return Ok(());
+        }
+    };
+    match journal.begin(Begin { key: key.clone(), now: unix_now(), lease_secs: CLAIM_LEASE_SECS, record: None }).await? {
+        Claim::Owner => {
+            tracing::warn!(key, "running again a late callback whose node died; its answer follows by customer-service message");
+            let handler: RunningHandler = Box::pin(run_handler(st.clone(), msg.clone()));
+            LateGuard { st: st.clone(), msg, key, handler: Some(handler) }.defer();
+        }
+        Claim::Done(_) => db.drop_late(&key).await?,
+        // Its node is alive after all (it renews the claim): it is looked at again later.
+        Claim::Running => {}
+    }
+    Ok(())
 }
 
 type RunningHandler = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>>;
@@ -359,13 +445,11 @@ impl<S: Clone + Send + Sync + 'static> LateGuard<S> {
         }
     }
 
-    /// Moves the handler to a task of its own, which keeps the claim renewed until the answer
-    /// is queued in the outbox and the callback recorded `deferred`.
-    ///
-    /// What is left: this node answered `success` at the deadline, so WeChat sends no retry. If
-    /// the node dies after that and before the answer is queued, no other node knows the message
-    /// (its text is not stored) and the late answer is lost. Only handlers slower than the
-    /// deadline (4.5 s) are exposed, for as long as they run past it.
+    /// Moves the handler to a task of its own, which keeps the claim (and the kept message, at
+    /// the deadline) renewed until the answer is queued in the outbox and the callback recorded
+    /// `deferred`. This node answered `success` at the deadline, so WeChat sends no retry: if it
+    /// dies before the answer is queued, the kept message's lease runs out and another node runs
+    /// it again ([`rerun_orphans`]).
     fn defer(&mut self) {
         let Some(mut handler) = self.handler.take() else { return };
         let (st, msg, key) = (self.st.clone(), self.msg.clone(), self.key.clone());
@@ -373,18 +457,28 @@ impl<S: Clone + Send + Sync + 'static> LateGuard<S> {
             let reply = loop {
                 match tokio::time::timeout(RENEW_EVERY, &mut handler).await {
                     Ok(reply) => break reply,
-                    Err(_) => renew_claim(&st.journal, &key),
+                    Err(_) => {
+                        renew_claim(&st.journal, &key);
+                        renew_late(&st.outbox.db, &key);
+                    }
                 }
             };
             if let Err(e) = st.outbox.push(&msg.from_user, &reply, &key).await {
-                // Not recorded as deferred: the claim runs out, and a retry, if one comes, runs it again.
+                // Not recorded as deferred: the claim and the kept message run out, and another
+                // node (or a retry, if one comes) runs it again.
                 tracing::error!(error = %e, "could not queue a late answer");
                 return;
             }
             let journal = &st.journal;
-            if let Err(e) = journal.finish(Finish { key, state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() }).await
+            if let Err(e) = journal
+                .finish(Finish { key: key.clone(), state: "deferred", reply: journal.stored(&Reply::Success), now: unix_now() })
+                .await
             {
                 tracing::error!(error = %e, "could not record a late answer as deferred");
+            }
+            if let Err(e) = st.outbox.db.drop_late(&key).await {
+                // Harmless: whoever takes it finds the answer queued and only tidies up.
+                tracing::warn!(error = %Chain(&e), key, "could not drop a late callback's kept message");
             }
         };
         match tokio::runtime::Handle::try_current() {

@@ -270,3 +270,70 @@ impl Db {
         Ok((open.into_iter().map(|(o,)| o).collect(), (total - n).max(0)))
     }
 }
+
+/// A late callback as the node that runs it again reads it ([`Db::take_orphaned_late`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LateCallback {
+    pub dedupe_key: String,
+    pub openid: String,
+    /// The message's plain XML, as WeChat sent it (decrypted).
+    pub message: String,
+}
+
+/// Callbacks whose handler ran past the deadline, kept until their answer is queued (the
+/// `callback_late` table; `callback::late` runs them again when their node died).
+impl Db {
+    /// Keeps a late callback's message, leased by this node until `lease_until`.
+    pub async fn keep_late(&self, key: &str, openid: &str, message: &str, lease_until: i64, now: i64) -> Result<(), DbError> {
+        let sql = "INSERT INTO callback_late (dedupe_key, openid, message, lease_until, created_at) VALUES ($1, $2, $3, $4, $5) \
+                   ON CONFLICT (dedupe_key) DO UPDATE SET lease_until = excluded.lease_until";
+        with_pool!(self, |pool| sqlx::query(sql)
+            .bind(key)
+            .bind(openid)
+            .bind(message)
+            .bind(lease_until)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    pub async fn renew_late(&self, key: &str, lease_until: i64) -> Result<(), DbError> {
+        let sql = "UPDATE callback_late SET lease_until = $2 WHERE dedupe_key = $1";
+        with_pool!(self, |pool| sqlx::query(sql).bind(key).bind(lease_until).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Takes over the oldest late callback whose lease ran out before `now` (its node died),
+    /// leasing it to this node until `lease_until`.
+    pub async fn take_orphaned_late(&self, now: i64, lease_until: i64) -> Result<Option<LateCallback>, DbError> {
+        let sql = "UPDATE callback_late SET lease_until = $2 WHERE lease_until < $1 AND dedupe_key = \
+                   (SELECT dedupe_key FROM callback_late WHERE lease_until < $1 ORDER BY created_at LIMIT 1) \
+                   RETURNING dedupe_key, openid, message";
+        Ok(with_pool!(self, |pool| sqlx::query_as::<_, LateCallback>(sql).bind(now).bind(lease_until).fetch_optional(pool).await?))
+    }
+
+    /// The late answer is queued: the message is not kept any longer.
+    pub async fn drop_late(&self, key: &str) -> Result<(), DbError> {
+        with_pool!(self, |pool| sqlx::query("DELETE FROM callback_late WHERE dedupe_key = $1")
+            .bind(key)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// How many late callbacks are kept (for tests and the console's health).
+    pub async fn late_callbacks(&self) -> Result<i64, DbError> {
+        let n: (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM callback_late").fetch_one(pool).await?);
+        Ok(n.0)
+    }
+
+    /// Whether an outbox message with this key was queued.
+    pub async fn outbox_has(&self, key: &str) -> Result<bool, DbError> {
+        let n: (i64,) =
+            with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE dedupe_key = $1").bind(key).fetch_one(pool).await?);
+        Ok(n.0 > 0)
+    }
+}

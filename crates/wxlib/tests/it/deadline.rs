@@ -39,8 +39,12 @@ async fn a_slow_handler_is_answered_in_time_and_delivered_by_customer_service() 
     let retry = app.post_encrypted(&text_message("oSlow", 42, "slow"), "111", &ts).await;
     assert_eq!((retry.status, retry.body.as_str()), (200, "success"));
 
+    // Until its answer is queued, the message is kept for another node (were this one to die).
+    assert_eq!(app.db.late_callbacks().await.unwrap(), 1, "the late message is kept");
+
     assert!(eventually(15, || !api.calls("custom/send").is_empty()).await, "the late answer reached the customer-service API");
     tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.db.late_callbacks().await.unwrap(), 0, "and dropped once its answer is queued");
     let sends = api.calls("custom/send");
     assert_eq!(sends.len(), 1, "delivered exactly once: {sends:?}");
     assert_eq!(sends[0]["touser"], "oSlow");
@@ -163,5 +167,44 @@ async fn a_live_owner_keeps_its_claim_past_the_lease() {
         let sends = api.calls("custom/send");
         assert_eq!(sends.len(), 1, "{name}: {sends:?}");
         assert_eq!(sends[0]["text"]["content"], "查完了: oLive");
+    }
+}
+
+/// A node whose handler ran past the deadline answered WeChat `success` — so no retry comes —
+/// and died before the answer was queued. Before, nothing but that node knew the message and the
+/// reader got nothing. Now it left the message kept (leased to it, never renewed again) beside
+/// its claim; another node runs it again once both leases have run out, and the reader gets the
+/// answer once, by customer-service message. If the dead node had queued the answer already,
+/// the other node only tidies up.
+#[tokio::test]
+async fn a_late_answer_whose_node_died_is_run_again_by_another_node() {
+    for (name, db) in all_dbs().await {
+        let api = fake_api().await;
+        let app = spawn_app_on(db, &api.base, conversation::router()).await;
+        // A reader wrote just now, so their customer-service window is open.
+        let hello = app.post_encrypted(&text_message("oOrphan", 5151, "你好"), "555", &now().to_string()).await;
+        assert_eq!(hello.status, 200, "{name}");
+        // What the dead node left: its claim and the kept message, with the leases it took.
+        let key = "msg:5150:oOrphan";
+        let dead = Begin { key: key.into(), now: now(), lease_secs: CLAIM_LEASE_SECS, record: None };
+        assert_eq!(app.services.journal.begin(dead).await.unwrap(), Claim::Owner, "{name}");
+        let plain = text_message("oOrphan", 5150, "帮助");
+        app.db.keep_late(key, "oOrphan", &plain, now() + CLAIM_LEASE_SECS, now()).await.unwrap();
+        // And one whose answer the dead node had queued before it died.
+        let queued = "msg:5152:oOrphan";
+        let body = serde_json::json!({"touser": "oOrphan", "msgtype": "text", "text": {"content": "已排队的回答"}});
+        app.db.enqueue_outbox("oOrphan", &body, queued, now()).await.unwrap();
+        app.db.keep_late(queued, "oOrphan", &text_message("oOrphan", 5152, "帮助"), now() - 1, now()).await.unwrap();
+
+        assert!(eventually(15, || api.calls("custom/send").len() >= 2).await, "{name}: the late answer was sent");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let sends = api.calls("custom/send");
+        assert_eq!(sends.len(), 2, "{name}: each once: {sends:?}");
+        assert!(sends.iter().any(|m| m["text"]["content"].as_str().unwrap().contains("您可以")), "{name}: the help text: {sends:?}");
+        assert!(sends.iter().any(|m| m["text"]["content"] == "已排队的回答"), "{name}: {sends:?}");
+        assert_eq!(app.db.late_callbacks().await.unwrap(), 0, "{name}: nothing kept once answered");
+        // WeChat's retry, were one to come after all, gets `success` and runs nothing again.
+        let retry = app.post_encrypted(&plain, "556", &now().to_string()).await;
+        assert_eq!((retry.status, retry.body.as_str()), (200, "success"), "{name}");
     }
 }
