@@ -8,6 +8,21 @@ use crate::helpers::*;
 
 const DAY: i64 = 86_400;
 
+/// Catalog records `ids`, titled "Book <id>", with no MARC and no copies.
+fn books(ids: &[&str]) -> Vec<RecordRow> {
+    ids.iter()
+        .map(|id| RecordRow {
+            id: id.to_string(),
+            marc: vec![],
+            title: format!("Book {id}"),
+            author: None,
+            year: None,
+            call_number: None,
+            items: vec![],
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn one_digest_per_reader_per_day_across_a_restart() {
     let api = fake_api().await;
@@ -18,19 +33,7 @@ async fn one_digest_per_reader_per_day_across_a_restart() {
     let now = s.clock.now();
 
     // A reader with two loans: one due in 2 days, one in 20; bound to an openid.
-    let rows: Vec<RecordRow> = ["r1", "r2"]
-        .iter()
-        .map(|id| RecordRow {
-            id: id.to_string(),
-            marc: vec![],
-            title: format!("Book {id}"),
-            author: None,
-            year: None,
-            call_number: None,
-            items: vec![],
-        })
-        .collect();
-    s.db.upsert_records(&rows, now).await.unwrap();
+    s.db.upsert_records(&books(&["r1", "r2"]), now).await.unwrap();
     let ils = BuiltinIls { db: s.db.clone(), clock: s.clock.clone(), rules: s.config.circulation.clone() };
     ils.add_reader("c1", "Reader One", "pw").await.unwrap();
     wxlib::circulation::load::items(&ils, "barcode,record_id\nI1,r1\nI2,r2\n").await.unwrap();
@@ -103,18 +106,7 @@ async fn a_digest_queued_by_a_node_that_died_is_sent_once() {
         let quiet = Application::build(test_config(&url, &api.base)).await.unwrap();
         let s = quiet.services().clone();
         let now = s.clock.now();
-        let rows: Vec<RecordRow> = (1..=3)
-            .map(|i| RecordRow {
-                id: format!("r{i}"),
-                marc: vec![],
-                title: format!("Book {i}"),
-                author: None,
-                year: None,
-                call_number: None,
-                items: vec![],
-            })
-            .collect();
-        s.db.upsert_records(&rows, now).await.unwrap();
+        s.db.upsert_records(&books(&["r1", "r2", "r3"]), now).await.unwrap();
         let ils = BuiltinIls { db: s.db.clone(), clock: s.clock.clone(), rules: s.config.circulation.clone() };
         for (i, reader) in ["c1", "c2", "c3"].iter().enumerate() {
             ils.add_reader(reader, "Reader", "pw").await.unwrap();
