@@ -306,12 +306,18 @@ impl Db {
     }
 
     /// Takes over the oldest late callback whose lease ran out before `now` (its node died),
-    /// leasing it to this node until `lease_until`.
+    /// leasing it to this node until `lease_until`. Every node asks every second, so asking is a
+    /// read: only a candidate is written (on SQLite a write takes the store's one write lock).
     pub async fn take_orphaned_late(&self, now: i64, lease_until: i64) -> Result<Option<LateCallback>, DbError> {
-        let sql = "UPDATE callback_late SET lease_until = $2 WHERE lease_until < $1 AND dedupe_key = \
-                   (SELECT dedupe_key FROM callback_late WHERE lease_until < $1 ORDER BY created_at LIMIT 1) \
-                   RETURNING dedupe_key, openid, message";
-        Ok(with_pool!(self, |pool| sqlx::query_as::<_, LateCallback>(sql).bind(now).bind(lease_until).fetch_optional(pool).await?))
+        let find = "SELECT dedupe_key FROM callback_late WHERE lease_until < $1 ORDER BY created_at LIMIT 1";
+        let Some((key,)): Option<(String,)> = with_pool!(self, |pool| sqlx::query_as(find).bind(now).fetch_optional(pool).await?) else {
+            return Ok(None);
+        };
+        let take = "UPDATE callback_late SET lease_until = $3 WHERE dedupe_key = $1 AND lease_until < $2 \
+                    RETURNING dedupe_key, openid, message";
+        let taken: Vec<LateCallback> =
+            with_pool!(self, |pool| sqlx::query_as(take).bind(&key).bind(now).bind(lease_until).fetch_all(pool).await?);
+        Ok(taken.into_iter().next())
     }
 
     /// The late answer is queued: the message is not kept any longer.
