@@ -281,7 +281,7 @@ pub struct LateCallback {
 }
 
 /// Callbacks whose handler ran past the deadline, kept until their answer is queued (the
-/// `callback_late` table; `callback::late` runs them again when their node died).
+/// `callback_late` table; `callback::rerun_orphans` runs them again when their node died).
 impl Db {
     /// Keeps a late callback's message, leased by this node until `lease_until`.
     pub async fn keep_late(&self, key: &str, openid: &str, message: &str, lease_until: i64, now: i64) -> Result<(), DbError> {
@@ -330,7 +330,7 @@ impl Db {
         Ok(())
     }
 
-    /// How many late callbacks are kept (for tests and the console's health).
+    /// How many late callbacks are kept (the deadline tests read it).
     pub async fn late_callbacks(&self) -> Result<i64, DbError> {
         let n: (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM callback_late").fetch_one(pool).await?);
         Ok(n.0)
